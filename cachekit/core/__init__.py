@@ -1,0 +1,7 @@
+"""The part of cachekit that runs on the host whose caches it examines.
+
+Standard library only and Python 3.8-compatible: for a remote host it is shipped over
+SSH and run by that host's own ``python3``. Nothing here prints or exits.
+"""
+
+SCHEMA = 1

@@ -1,0 +1,251 @@
+"""The entry point run on a host: one request in, one versioned JSON-able result out.
+
+A request is a dict: ``op`` (dir, info, list, remove, purge, report, apply), ``managers``,
+and the op's options (``pattern``, ``downloads``, ``apply``, ``plans``). Destructive ops
+plan first; with ``apply`` true they execute that same plan in the same process. The
+``apply`` op executes plans computed earlier (shown to the user and confirmed), after
+checking that each still names this host's recognised cache root.
+
+Run as a script (``python3 agent.py < request.json``) it prints the result as JSON.
+"""
+
+import json
+import os
+import platform
+import socket
+import sys
+import time
+from typing import Any, Dict, List, Optional
+
+from cachekit.core import SCHEMA, fs
+from cachekit.core import pip as pipcache
+from cachekit.core.pip_location import PipConfigError, PipLocation, locate
+
+KNOWN_MANAGERS = ("pip",)
+OPS = ("dir", "info", "list", "remove", "purge", "report", "apply")
+DESTRUCTIVE = ("remove", "purge")
+
+
+class Refused(Exception):
+    """The request is unsafe or malformed; nothing was touched."""
+
+
+def run(request: Dict[str, Any]) -> Dict[str, Any]:
+    """Serve one request; never raises for a problem on this host, reports it instead."""
+    started = time.monotonic()
+    op = request.get("op")
+    result: Dict[str, Any] = {
+        "schema": SCHEMA, "op": op, "status": "ok", "error": None,
+        "hostname": socket.gethostname(), "python": platform.python_version(),
+        "dry_run": op in DESTRUCTIVE and not request.get("apply"),
+        "disk": None, "caches": [], "entries": [], "removed": [], "dirs_removed": [],
+        "reclaimed_bytes": 0, "warnings": [],
+    }
+    try:
+        if op not in OPS:
+            raise Refused(f"unknown operation {op!r}")
+        managers = request.get("managers") or list(KNOWN_MANAGERS)
+        unknown = [m for m in managers if m not in KNOWN_MANAGERS]
+        if unknown:
+            raise Refused(f"unknown manager {unknown[0]!r} (known: {', '.join(KNOWN_MANAGERS)})")
+        environ = dict(os.environ)
+        environ.update(request.get("environ") or {})
+        if "pip" in managers:
+            _serve_pip(request, environ, result)
+        result["disk"] = _disk([c.get("path") for c in result["caches"]], environ)
+    except Refused as exc:
+        result["status"], result["error"] = "refused", str(exc)
+    result["elapsed_s"] = round(time.monotonic() - started, 3)
+    return result
+
+
+def _disk(paths: List[Optional[str]], environ: Dict[str, str]) -> Optional[Dict[str, int]]:
+    """Size and free space of the file system holding the first cache (or the home)."""
+    for path in [p for p in paths if p] + [environ.get("HOME") or os.path.expanduser("~")]:
+        while path and not os.path.exists(path):
+            parent = os.path.dirname(path)
+            path = "" if parent == path else parent
+        if path:
+            st = os.statvfs(path)
+            return {"total_bytes": st.f_blocks * st.f_frsize,
+                    "free_bytes": st.f_bavail * st.f_frsize}
+    return None
+
+
+def _pip_cache_record(loc: PipLocation) -> Dict[str, Any]:
+    exists = bool(loc.path) and os.path.isdir(loc.path)  # type: ignore[arg-type]
+    return {
+        "manager": "pip", "path": loc.path, "source": loc.source, "exists": exists,
+        "enabled": loc.path is not None, "config_files": loc.config_files,
+        "warnings": list(loc.warnings), "error": None,
+    }
+
+
+def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]) -> None:
+    op = request["op"]
+    try:
+        loc = locate(environ)
+    except PipConfigError as exc:
+        result["caches"].append({"manager": "pip", "path": None, "source": "", "exists": False,
+                                 "enabled": False, "error": str(exc), "warnings": []})
+        return
+    cache = _pip_cache_record(loc)
+    result["caches"].append(cache)
+    if op == "dir" or not cache["exists"]:
+        if cache["path"] and not cache["exists"] and os.path.lexists(cache["path"]):
+            cache["warnings"].append(f"{cache['path']} exists but is not a directory")
+        if op == "apply" and request.get("plans"):
+            raise Refused("the pip cache planned for removal no longer exists")
+        return
+    root = cache["path"]
+    tree = fs.scan(root)
+    cache.update(pipcache.summarize(tree))
+    st = os.lstat(root)
+    cache["root_id"] = [st.st_dev, st.st_ino]
+    if tree.errors:
+        cache["warnings"].append(
+            f"{len(tree.errors)} path(s) could not be read and were skipped, e.g. "
+            f"{os.path.join(root, tree.errors[0][0])}: {tree.errors[0][1]}")
+    if op == "info":
+        return
+    if op == "report":
+        _pip_report(root, tree, cache)
+        return
+    if op == "list":
+        _pip_list(request, root, tree, result)
+        return
+    _refuse_unsafe_root(root, tree, environ)
+    if op == "apply":
+        plans = [p for p in request.get("plans", []) if p.get("manager") == "pip"]
+        for plan in plans:
+            _execute(root, cache["root_id"], plan, result)
+        return
+    plan = _pip_plan(request, root, tree)
+    wire = plan_to_wire("pip", root, cache["root_id"], plan)
+    result.setdefault("plans", []).append(wire)
+    if request.get("apply"):
+        _execute(root, cache["root_id"], wire, result)
+    else:
+        result["removed"] += [dict(r, ok=None) for r in _planned_rows(root, wire)]
+        result["dirs_removed"] += [os.path.join(root, d) for d in wire["dirs"]]
+        result["reclaimed_bytes"] += wire["freed_bytes"]
+
+
+def _pip_report(root: str, tree: fs.Tree, cache: Dict[str, Any]) -> None:
+    attributed = pipcache.attribute_downloads(root, tree)
+    cache["attributed_bytes"] = sum(f.size for files, _ in attributed for f in files)
+    cache["unattributed_bytes"] = cache["http_bytes"] - cache["attributed_bytes"]
+    purge = pipcache.plan_removal(tree, pipcache.match_wheels(tree, "*"), [], purge=True)
+    cache["reclaimable_bytes"] = purge.freed_bytes
+
+
+def _pip_list(request: Dict[str, Any], root: str, tree: fs.Tree, result: Dict[str, Any]) -> None:
+    pattern = request.get("pattern") or "*"
+    matches = pipcache.match_wheels(tree, pattern)
+    if request.get("downloads"):
+        attributed = pipcache.attribute_downloads(root, tree)
+        matches += [m for _files, m in pipcache.match_downloads(attributed, pattern)]
+    for m in matches:
+        result["entries"].append({
+            "manager": "pip", "name": m.name, "version": m.version, "kind": m.kind,
+            "rule": m.rule, "path": os.path.join(root, m.file.path), "bytes": m.file.size,
+        })
+
+
+def _pip_plan(request: Dict[str, Any], root: str, tree: fs.Tree) -> pipcache.Plan:
+    if request["op"] == "purge":
+        return pipcache.plan_removal(tree, pipcache.match_wheels(tree, "*"), [], purge=True)
+    pattern = request.get("pattern")
+    if not pattern:
+        raise Refused("remove needs a pattern (use purge to remove everything)")
+    wheels = pipcache.match_wheels(tree, pattern)
+    downloads = []
+    if request.get("downloads"):
+        downloads = pipcache.match_downloads(pipcache.attribute_downloads(root, tree), pattern)
+    return pipcache.plan_removal(tree, wheels, downloads, purge=pattern == "*")
+
+
+def plan_to_wire(
+    manager: str, root: str, root_id: List[int], plan: pipcache.Plan
+) -> Dict[str, Any]:
+    """A plan as data: enough to show it, and to check every file is unchanged at apply."""
+    return {
+        "manager": manager, "root": root, "root_id": root_id, "matched": plan.matched,
+        "freed_bytes": plan.freed_bytes,
+        "files": [[p.file.path, p.file.size, p.file.ino, p.file.mtime_ns, p.reason, p.package]
+                  for p in plan.files],
+        "dirs": plan.dirs,
+    }
+
+
+def _planned_rows(root: str, wire: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return [{"path": os.path.join(root, rel), "manager": wire["manager"], "bytes": size,
+             "reason": reason, "package": package}
+            for rel, size, _ino, _mtime, reason, package in wire["files"]]
+
+
+def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[str, Any]) -> None:
+    """Delete exactly the planned files, then rmdir the planned directories."""
+    if os.path.normpath(wire.get("root", "")) != root or list(wire.get("root_id") or []) != root_id:
+        raise Refused(f"the plan names {wire.get('root')!r}, which is not this host's "
+                      f"recognised {wire.get('manager')} cache {root!r}; plan again")
+    allowed = set(pipcache.BUCKETS)
+    for rel in [f[0] for f in wire["files"]] + list(wire["dirs"]):
+        if not isinstance(rel, str) or (pipcache.bucket(rel) not in allowed
+                                        and rel != pipcache.LEGACY_SELFCHECK):
+            raise Refused(f"the plan names {rel!r}, which is not a pip cache entry")
+    rows = _planned_rows(root, wire)
+    freed: List[fs.FileStat] = []
+    with fs.SafeRemover(root, expect=(root_id[0], root_id[1])) as remover:
+        for (rel, _size, ino, mtime_ns, _reason, _pkg), row in zip(wire["files"], rows):
+            outcome = remover.unlink(rel, expect=(ino, mtime_ns))
+            row["ok"] = outcome.ok
+            if outcome.reason:
+                row["note"] = outcome.reason
+            if outcome.ok and outcome.stat is not None:
+                freed.append(outcome.stat)
+            result["removed"].append(row)
+        for rel in wire["dirs"]:
+            outcome = remover.rmdir(rel)
+            if outcome.ok:
+                result["dirs_removed"].append(os.path.join(root, rel))
+            elif outcome.reason:
+                result["warnings"].append(f"kept {os.path.join(root, rel)}: {outcome.reason}")
+    result["reclaimed_bytes"] += fs.freed_bytes(freed)
+
+
+def _home_dirs(environ: Dict[str, str]) -> List[str]:
+    homes = {environ.get("HOME") or "", os.path.expanduser("~"), "/root", "/home", "/Users"}
+    try:
+        import pwd
+
+        homes.update(p.pw_dir for p in pwd.getpwall())
+    except (ImportError, KeyError):
+        pass
+    return [os.path.realpath(h) for h in homes if h]
+
+
+def _refuse_unsafe_root(root: str, tree: fs.Tree, environ: Dict[str, str]) -> None:
+    """A cache dir that is /, a home, or holds nothing of pip's is never cleaned."""
+    if root == os.path.sep or os.path.dirname(root) == root:
+        raise Refused(f"the pip cache dir resolves to {root}; refusing to clean a file system root")
+    if root in _home_dirs(environ):
+        raise Refused(f"the pip cache dir resolves to the home directory {root}; "
+                      "set PIP_CACHE_DIR or cache-dir to a dedicated directory")
+    top = {f.path for f in tree.files if "/" not in f.path}
+    top |= {d.path for d in tree.dirs if d.path and "/" not in d.path}
+    pip_names = set(pipcache.BUCKETS) | {"selfcheck", pipcache.LEGACY_SELFCHECK}
+    if top and not top & pip_names:
+        raise Refused(f"{root} does not look like a pip cache (no http, http-v2, wheels or "
+                      "selfcheck inside); refusing to clean it")
+
+
+def main() -> int:
+    request = json.loads(sys.stdin.read() or "{}")
+    json.dump(run(request), sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""pip's cache: what is in it, which entries a pattern selects, and what a removal plans.
+
+Counting and selection follow pip 26.x (``commands/cache.py``, ``utils/filesystem.py``):
+``http/`` and ``http-v2/`` hold HTTP files, ``wheels/`` holds locally built wheels, and
+after removing files pip deletes every directory left without files (HTTP buckets) or
+without ``.whl`` files (the wheel bucket, with the ``origin.json`` files inside).
+Everything here works on a scanned ``Tree``; nothing is deleted in this module.
+"""
+
+import fnmatch
+import os
+import re
+from typing import Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
+
+from cachekit.core import fs
+from cachekit.core.pip_attribution import Attribution, attribute, canonical
+
+WHEELS = "wheels"
+HTTP_BUCKETS = ("http", "http-v2")
+BUCKETS = (WHEELS,) + HTTP_BUCKETS
+LEGACY_SELFCHECK = "selfcheck.json"
+_VERSIONED = re.compile(r"^(?P<name>[^-]+?)-(?P<version>\d.*)$")
+
+
+class Planned(NamedTuple):
+    """One path a removal will delete, and why."""
+
+    file: fs.FileStat
+    reason: str
+    package: str = ""
+
+
+class Plan(NamedTuple):
+    files: List[Planned]  # in deletion order (an http-v2 entry: metadata, then body)
+    dirs: List[str]  # deepest first; only ever rmdir-ed
+    matched: int  # entries the pattern selected (what pip counts as "Files removed")
+
+    @property
+    def freed_bytes(self) -> int:
+        return fs.freed_bytes(p.file for p in self.files)
+
+
+class Match(NamedTuple):
+    file: fs.FileStat
+    name: str
+    version: str
+    kind: str  # "wheel" (locally built), or an attribution kind for http-v2 bodies
+    rule: str  # "pip pattern", "normalised name" or "downloaded body"
+
+
+def bucket(path: str) -> str:
+    return path.split("/", 1)[0]
+
+
+def basename(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+def _counted(f: fs.FileStat) -> bool:
+    """pip's ``os.walk`` lists a symlink to a directory as a directory, never as a file."""
+    return f.kind != "L"
+
+
+def summarize(tree: fs.Tree) -> Dict[str, int]:
+    """The figures of ``pip cache info`` plus whole-cache totals, all in exact bytes."""
+    s = dict(wheels=0, wheels_bytes=0, http_files=0, http_bytes=0, other_files=0,
+             other_bytes=0, files=0, bytes=0)
+    for f in tree.files:
+        if not _counted(f):
+            continue
+        b = bucket(f.path) if "/" in f.path else ""
+        s["files"] += 1
+        s["bytes"] += f.size
+        if b == WHEELS:
+            s["wheels_bytes"] += f.size
+            if fnmatch.fnmatch(basename(f.path), "*-*.whl"):
+                s["wheels"] += 1
+        elif b in HTTP_BUCKETS:
+            s["http_files"] += 1
+            s["http_bytes"] += f.size
+        else:
+            s["other_files"] += 1
+            s["other_bytes"] += f.size
+    s["disk_bytes"] = fs.disk_bytes(tree)
+    s["unreadable"] = len(tree.errors)
+    return s
+
+
+def pip_glob(pattern: str) -> str:
+    """pip's rule: a pattern with a ``-`` already names a version."""
+    return pattern + ("*.whl" if "-" in pattern else "-*.whl")
+
+
+def _split_pattern(pattern: str) -> Tuple[str, Optional[str]]:
+    m = _VERSIONED.match(pattern)
+    return (m.group("name"), m.group("version")) if m else (pattern, None)
+
+
+def name_matches(pattern: str, name: str, version: str) -> bool:
+    """cachekit's extra rule: the pattern as a (normalised) project name, optional version."""
+    name_pat, version_pat = _split_pattern(pattern)
+    if not fnmatch.fnmatchcase(canonical(name), canonical(name_pat)):
+        return False
+    if version_pat is None:
+        return True
+    return bool(version) and fnmatch.fnmatchcase(version, version_pat + "*")
+
+
+def match_wheels(tree: fs.Tree, pattern: str) -> List[Match]:
+    """Locally built wheels selected by pip's rule, or by the project's normalised name."""
+    glob = pip_glob(pattern)
+    found = []
+    for f in tree.files:
+        if not _counted(f) or bucket(f.path) != WHEELS or "/" not in f.path:
+            continue
+        base = basename(f.path)
+        parts = base.split("-")
+        name, version = parts[0], parts[1] if len(parts) > 1 else ""
+        if fnmatch.fnmatch(base, glob):
+            found.append(Match(f, name, version, "wheel", "pip pattern"))
+        elif base.endswith(".whl") and len(parts) >= 3 and name_matches(pattern, name, version):
+            found.append(Match(f, name, version, "wheel", "normalised name"))
+    return found
+
+
+def http_v2_pairs(tree: fs.Tree) -> Dict[str, Tuple[Optional[fs.FileStat], fs.FileStat]]:
+    """Body path -> (metadata file, body file) for every ``http-v2`` body."""
+    meta = {f.path: f for f in tree.files if bucket(f.path) == "http-v2" and f.kind == "f"}
+    pairs = {}
+    for path, f in meta.items():
+        if path.endswith(".body"):
+            pairs[path] = (meta.get(path[: -len(".body")]), f)
+    return pairs
+
+
+def attribute_downloads(root: str, tree: fs.Tree) -> List[Tuple[List[fs.FileStat], Attribution]]:
+    """Every ``http-v2`` entry whose body names its package, with the entry's files."""
+    out = []
+    for _body_path, (meta, body) in sorted(http_v2_pairs(tree).items()):
+        found = attribute(os.path.join(root, body.path), body.atime_ns, body.mtime_ns)
+        if found is not None:
+            out.append(([m for m in (meta, body) if m is not None], found))
+    return out
+
+
+def match_downloads(
+    attributed: Iterable[Tuple[List[fs.FileStat], Attribution]], pattern: str
+) -> List[Tuple[List[fs.FileStat], Match]]:
+    """Downloaded entries of matching packages. Index pages match a name without version."""
+    out = []
+    for files, a in attributed:
+        if name_matches(pattern, a.name, a.version):
+            body = files[-1]
+            out.append((files, Match(body, a.name, a.version, a.kind, "downloaded body")))
+    return out
+
+
+def plan_removal(
+    tree: fs.Tree,
+    wheels: List[Match],
+    downloads: List[Tuple[List[fs.FileStat], Match]],
+    purge: bool,
+) -> Plan:
+    """What pip 26.2+ deletes for these matches, plus the directories it then clears.
+
+    ``purge`` adds every HTTP file, as ``pip cache remove '*'`` does.
+    """
+    planned: List[Planned] = [Planned(m.file, "matched " + m.rule, m.name) for m in wheels]
+    matched = len(wheels)
+    if purge:
+        http = [f for f in tree.files if _counted(f) and bucket(f.path) in HTTP_BUCKETS
+                and "/" in f.path]
+        planned += [Planned(f, "HTTP cache file") for f in http]
+        matched += len(http)
+    else:
+        for files, m in downloads:
+            planned += [Planned(f, f"downloaded {m.kind}", m.name) for f in files]
+            matched += 1
+    gone = {p.file.path for p in planned}
+    dirs, extra = _emptied_dirs(tree, gone)
+    planned += extra
+    selfcheck = next((f for f in tree.files if f.path == LEGACY_SELFCHECK and f.kind == "f"), None)
+    if selfcheck is not None:
+        planned.append(Planned(selfcheck, "legacy selfcheck.json (pip 26 deletes it)"))
+    planned.sort(key=_deletion_order)
+    return Plan(planned, dirs, matched)
+
+
+def _deletion_order(p: Planned) -> Tuple[str, bool]:
+    """Group files by entry, metadata before ``.body``: pip never sees a half entry."""
+    path = p.file.path
+    is_body = path.endswith(".body")
+    return (path[: -len(".body")] if is_body else path, is_body)
+
+
+def _emptied_dirs(tree: fs.Tree, gone: Set[str]) -> Tuple[List[str], List[Planned]]:
+    """Directories pip removes after the files in ``gone`` are deleted.
+
+    HTTP buckets: every directory with no file left beneath it. Wheel bucket: every
+    directory with no ``.whl`` left beneath it, after deleting the files in it. Unreadable
+    directories are kept (with their parents): we cannot know what they hold.
+    """
+    keep: Set[str] = set()
+
+    def keep_with_parents(path: str) -> None:
+        while path and path not in keep:
+            keep.add(path)
+            path = path.rsplit("/", 1)[0] if "/" in path else ""
+
+    for d in tree.dirs:
+        if not d.readable:
+            keep_with_parents(d.path)
+    for f in tree.files:
+        b = bucket(f.path)
+        if "/" not in f.path or b not in BUCKETS or f.path in gone or not _counted(f):
+            continue
+        if b == WHEELS and not f.path.endswith(".whl"):
+            continue  # origin.json and strays do not keep a wheel directory
+        keep_with_parents(f.path.rsplit("/", 1)[0])
+    dirs = [d.path for d in tree.dirs if d.path and bucket(d.path) in BUCKETS
+            and d.path not in keep]
+    emptied = set(dirs)
+    extra = [Planned(f, "left in a directory pip clears") for f in tree.files
+             if f.path not in gone and "/" in f.path and f.path.rsplit("/", 1)[0] in emptied]
+    return sorted(dirs, reverse=True), extra

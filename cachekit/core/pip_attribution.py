@@ -1,0 +1,125 @@
+"""Tell which package an ``http-v2`` cache body belongs to, by reading the body.
+
+pip names its HTTP cache entries by a hash of the URL and does not store the URL, so
+``pip cache list/remove`` cannot see downloaded wheels and sdists. The body itself says
+what it is: a wheel names its ``.dist-info`` directory, an sdist its top directory, a
+metadata file its ``Name``/``Version``, an index page its project. Reading a body would
+move its access time, which later issues rank entries by, so it is put back.
+"""
+
+import contextlib
+import io
+import json
+import os
+import re
+import tarfile
+import zipfile
+from typing import NamedTuple, Optional
+
+_SNIFF = 4096
+_NAME_VERSION = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-/]*)$")
+_DIST_INFO = re.compile(r"^(?P<name>[^/]+?)-(?P<version>[^-/]+)\.dist-info/")
+_H1 = re.compile(rb"<(?:h1|title)>\s*Links for ([^<\s]+)\s*</(?:h1|title)>", re.I)
+_HREF = re.compile(rb"href=\"[^\"]*?/([^/\"#?]+?)(?:#[^\"]*)?\"", re.I)
+
+
+class Attribution(NamedTuple):
+    name: str  # the project name as the body gives it (not normalised)
+    version: str  # "" for index pages
+    kind: str  # "wheel", "sdist", "metadata", "index page"
+
+
+def canonical(name: str) -> str:
+    """PEP 503 normalisation: ``Foo.Bar``, ``foo_bar`` and ``foo-bar`` are one project."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def attribute(path: str, atime_ns: int, mtime_ns: int) -> Optional[Attribution]:
+    """Read just enough of a cached body to name its package; restore its access time."""
+    try:
+        with open(path, "rb") as fh:
+            try:
+                return _sniff(fh)
+            except (OSError, EOFError, ValueError, zipfile.BadZipFile, tarfile.TarError):
+                return None
+    except OSError:
+        return None
+    finally:
+        # Not ours to touch, or gone: then there is nothing to restore.
+        with contextlib.suppress(OSError, NotImplementedError):
+            os.utime(path, ns=(atime_ns, mtime_ns), follow_symlinks=False)
+
+
+def _sniff(fh: io.BufferedReader) -> Optional[Attribution]:
+    head = fh.read(_SNIFF)
+    if head.startswith(b"PK\x03\x04"):
+        fh.seek(0)
+        return _from_zip(fh)
+    if head.startswith(b"\x1f\x8b") or head.startswith(b"BZh"):
+        fh.seek(0)
+        return _from_tar(fh)
+    if head.startswith(b"Metadata-Version:"):
+        return _from_metadata(head)
+    stripped = head.lstrip()
+    if stripped.startswith(b"{"):
+        fh.seek(0)
+        return _from_json_page(fh)
+    match = _H1.search(head)
+    if match:
+        return Attribution(match.group(1).decode("utf-8", "replace"), "", "index page")
+    match = _HREF.search(head)
+    if match and b"<a" in head.lower():
+        return _from_filename(match.group(1).decode("utf-8", "replace"), "index page")
+    return None
+
+
+def _from_zip(fh: io.BufferedReader) -> Optional[Attribution]:
+    with zipfile.ZipFile(fh) as zf:
+        names = zf.namelist()
+    for name in names:
+        match = _DIST_INFO.match(name)
+        if match:
+            return Attribution(match.group("name"), match.group("version"), "wheel")
+    if names:
+        top = names[0].split("/", 1)[0]
+        return _from_filename(top, "sdist")
+    return None
+
+
+def _from_tar(fh: io.BufferedReader) -> Optional[Attribution]:
+    with tarfile.open(fileobj=fh, mode="r|*") as tf:
+        member = tf.next()
+    if member is None:
+        return None
+    return _from_filename(member.name.lstrip("./").split("/", 1)[0], "sdist")
+
+
+def _from_filename(stem: str, kind: str) -> Optional[Attribution]:
+    for suffix in (".tar.gz", ".tar.bz2", ".zip", ".tgz", ".whl", ".tar"):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    match = _NAME_VERSION.match(stem)
+    if not match:
+        return None
+    version = "" if kind == "index page" else match.group("version")
+    return Attribution(match.group("name"), version, kind)
+
+
+def _from_metadata(head: bytes) -> Optional[Attribution]:
+    fields = {}
+    for line in head.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            break
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip().lower(), value.strip())
+    if "name" not in fields:
+        return None
+    return Attribution(fields["name"], fields.get("version", ""), "metadata")
+
+
+def _from_json_page(fh: io.BufferedReader) -> Optional[Attribution]:
+    data = json.load(io.TextIOWrapper(fh, encoding="utf-8"))
+    if isinstance(data, dict) and isinstance(data.get("name"), str):
+        return Attribution(data["name"], "", "index page")
+    return None

@@ -1,0 +1,190 @@
+"""Turn host results into the one JSON document and the tables people read.
+
+Only this module imports tabulate. Human units are decimal (kB, MB, GB), as pip prints
+them; JSON always carries exact integer bytes.
+"""
+
+import json
+from typing import Any, Dict, Iterable, List, Optional
+
+from cachekit.core import SCHEMA
+from cachekit.errors import EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_OK, CachekitError
+
+FAILED_STATUSES = ("failed", "unreachable", "timeout", "hostkey", "auth")
+
+
+def human_bytes(n: Optional[float]) -> str:
+    """1234567 -> '1.2 MB'. Decimal units, one decimal place above a kilobyte."""
+    if n is None:
+        return "-"
+    if n < 1000:
+        return f"{int(n)} B"
+    for unit in ("kB", "MB", "GB", "TB", "PB"):
+        n /= 1000.0
+        if n < 1000 or unit == "PB":
+            return f"{n:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def check_schema(result: Dict[str, Any], host: str) -> None:
+    """Refuse a result this controller cannot read."""
+    if result.get("schema") != SCHEMA:
+        raise CachekitError(
+            f"host {host} answered with result schema {result.get('schema')!r}, "
+            f"this cachekit reads schema {SCHEMA}",
+            hint="run the same cachekit version on both ends",
+        )
+
+
+def document(command: str, dry_run: bool, hosts: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The ``--format json`` object: schema, command, dry_run, hosts, totals."""
+    totals: Dict[str, int] = {"hosts": len(hosts), "ok": 0, "failed": 0, "bytes": 0,
+                              "files": 0, "disk_bytes": 0, "reclaimable_bytes": 0,
+                              "reclaimed_bytes": 0}
+    for h in hosts:
+        totals["ok" if h["status"] == "ok" else "failed"] += 1
+        for c in h.get("caches", []):
+            for key in ("bytes", "files", "disk_bytes", "reclaimable_bytes"):
+                totals[key] += c.get(key) or 0
+        totals["reclaimed_bytes"] += h.get("reclaimed_bytes") or 0
+    if dry_run:
+        totals["reclaimable_bytes"] = max(totals["reclaimable_bytes"], totals["reclaimed_bytes"])
+        totals["reclaimed_bytes"] = 0
+    return {"schema": SCHEMA, "command": command, "dry_run": dry_run, "hosts": hosts,
+            "totals": totals}
+
+
+def exit_code(hosts: Iterable[Dict[str, Any]]) -> int:
+    """0 all done; 1 refused everywhere (nothing done); 2 some host failed."""
+    statuses = [h["status"] for h in hosts]
+    cache_errors = any(c.get("error") for h in hosts for c in h.get("caches", []))
+    if any(s in FAILED_STATUSES for s in statuses) or cache_errors:
+        return EXIT_HOST_FAILED
+    if statuses and all(s == "refused" for s in statuses):
+        return EXIT_BAD_INPUT
+    if "refused" in statuses:
+        return EXIT_HOST_FAILED
+    return EXIT_OK
+
+
+def to_json(doc: Dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, sort_keys=False)
+
+
+def _table(rows: List[List[Any]], headers: List[str]) -> str:
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+def _many_hosts(hosts: List[Dict[str, Any]]) -> bool:
+    return len(hosts) > 1
+
+
+def render_dir(hosts: List[Dict[str, Any]]) -> str:
+    rows = []
+    for h in hosts:
+        for c in h.get("caches", []):
+            where = c.get("path") or "(disabled)"
+            state = "yes" if c.get("exists") else "no"
+            rows.append([h["host"], c["manager"], where, c.get("source", ""), state])
+    return _table(rows, ["HOST", "MANAGER", "PATH", "SOURCE", "EXISTS"])
+
+
+def render_info(hosts: List[Dict[str, Any]]) -> str:
+    rows = []
+    for h in hosts:
+        for c in h.get("caches", []):
+            if not c.get("exists"):
+                rows.append([h["host"], c["manager"], c.get("path") or "(disabled)",
+                             "0 B", "0", "-", "-", "-", "0 B"])
+                continue
+            rows.append([
+                h["host"], c["manager"], c["path"], human_bytes(c["bytes"]), str(c["files"]),
+                f"{c['wheels']} ({human_bytes(c['wheels_bytes'])})",
+                f"{c['http_files']} ({human_bytes(c['http_bytes'])})",
+                f"{c['other_files']} ({human_bytes(c['other_bytes'])})",
+                human_bytes(c["disk_bytes"]),
+            ])
+    return _table(rows, ["HOST", "MANAGER", "PATH", "SIZE", "FILES", "BUILT WHEELS",
+                         "HTTP FILES", "OTHER", "ON DISK"])
+
+
+def render_list(hosts: List[Dict[str, Any]], fmt: str) -> str:
+    entries = [(h["host"], e) for h in hosts for e in h.get("entries", [])]
+    if fmt == "abspath":
+        return "\n".join(sorted(e["path"] for _host, e in entries))
+    if not entries:
+        return "No cached packages match."
+    many = _many_hosts(hosts)
+    rows = []
+    for host, e in sorted(entries, key=lambda he: (he[0], he[1]["path"].rsplit("/", 1)[-1])):
+        row = [e["name"], e["version"] or "-", e["kind"], human_bytes(e["bytes"]),
+               e["path"].rsplit("/", 1)[-1]]
+        rows.append(([host] if many else []) + row)
+    headers = ["PACKAGE", "VERSION", "KIND", "SIZE", "FILE"]
+    return _table(rows, (["HOST"] if many else []) + headers)
+
+
+def render_removal(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
+    """Every file a removal deletes (or would delete), then one summary line per host."""
+    lines = []
+    many = _many_hosts(hosts)
+    for h in hosts:
+        prefix = f"{h['host']}: " if many else ""
+        for r in h.get("removed", []):
+            mark = "would remove" if dry_run else ("removed" if r.get("ok") else "kept")
+            note = f"; {r['note']}" if r.get("note") else ""
+            lines.append(f"{prefix}{mark} {r['path']} ({human_bytes(r['bytes'])}, "
+                         f"{r['reason']}{note})")
+        for d in h.get("dirs_removed", []):
+            lines.append(f"{prefix}{'would remove' if dry_run else 'removed'} directory {d}")
+    lines += [summary_line(h, dry_run) for h in hosts]
+    return "\n".join(lines)
+
+
+def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
+    if h["status"] != "ok":
+        return f"{h['host']}: {h['status']}: {h.get('error')}"
+    files = [r for r in h.get("removed", []) if dry_run or r.get("ok")]
+    verb = "would free" if dry_run else "freed"
+    return (f"{h['host']}: {len(files)} files and {len(h.get('dirs_removed', []))} directories"
+            f" {'to remove' if dry_run else 'removed'}; {verb} "
+            f"{human_bytes(h.get('reclaimed_bytes', 0))}")
+
+
+def render_report(hosts: List[Dict[str, Any]]) -> str:
+    managers: List[str] = []
+    for h in hosts:
+        for c in h.get("caches", []):
+            if c["manager"] not in managers:
+                managers.append(c["manager"])
+    rows = []
+    for h in hosts:
+        by_manager = {c["manager"]: c for c in h.get("caches", [])}
+        sizes = [human_bytes(by_manager[m].get("bytes", 0)) if m in by_manager else "-"
+                 for m in managers]
+        total = sum(c.get("bytes") or 0 for c in by_manager.values())
+        reclaimable = sum(c.get("reclaimable_bytes") or 0 for c in by_manager.values())
+        disk = h.get("disk") or {}
+        free = human_bytes(disk.get("free_bytes")) if disk else "-"
+        note = h.get("error") or "; ".join(
+            w for c in by_manager.values() for w in (c.get("warnings") or []))
+        rows.append([h["host"], h["status"], *sizes, human_bytes(total),
+                     human_bytes(reclaimable), free, note])
+    return _table(rows, ["HOST", "STATUS", *managers, "TOTAL", "RECLAIMABLE", "DISK FREE",
+                         "NOTE"])
+
+
+def warnings(hosts: List[Dict[str, Any]]) -> List[str]:
+    """Warnings worth a line on stderr, prefixed with the host."""
+    out = []
+    for h in hosts:
+        for c in h.get("caches", []):
+            out += [f"{h['host']}: {c['manager']}: {w}" for w in c.get("warnings") or []]
+            if c.get("error"):
+                out.append(f"{h['host']}: {c['manager']}: error: {c['error']}")
+        out += [f"{h['host']}: {w}" for w in h.get("warnings") or []]
+        if h["status"] != "ok":
+            out.append(f"{h['host']}: {h['status']}: {h.get('error')}")
+    return out
