@@ -19,7 +19,7 @@ WHEELS = "wheels"
 HTTP_BUCKETS = ("http", "http-v2")
 BUCKETS = (WHEELS,) + HTTP_BUCKETS
 LEGACY_SELFCHECK = "selfcheck.json"
-_VERSIONED = re.compile(r"^(?P<name>[^-]+?)-(?P<version>\d.*)$")
+_VERSIONED = re.compile(r"^(?P<name>.+?)-(?P<version>\d.*)$")
 
 
 class Planned(NamedTuple):

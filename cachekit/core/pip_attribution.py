@@ -17,7 +17,7 @@ import zipfile
 from typing import NamedTuple, Optional
 
 _SNIFF = 4096
-_NAME_VERSION = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-/]*)$")
+_NAME_VERSION = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-/]*)(?:-[^/]*)?$")
 _DIST_INFO = re.compile(r"^(?P<name>[^/]+?)-(?P<version>[^-/]+)\.dist-info/")
 _H1 = re.compile(rb"<(?:h1|title)>\s*Links for ([^<\s]+)\s*</(?:h1|title)>", re.I)
 _HREF = re.compile(rb"href=\"[^\"]*?/([^/\"#?]+?)(?:#[^\"]*)?\"", re.I)

@@ -1,0 +1,5 @@
+"""``python -m cachekit`` is the ``cachekit`` program."""
+
+from cachekit.cli import main
+
+main()

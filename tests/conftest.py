@@ -1,0 +1,77 @@
+"""Shared fixtures: a real pip cache built once per session, copied for each test.
+
+Every test runs with HOME pointing into its own temporary directory and without the
+machine's PIP_* and XDG_* variables, so nothing reads or writes the real ~/.cache.
+"""
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, Iterator, List, Set, Tuple
+
+import pytest
+from pipcache_fixture import pip_env, populate_pip_cache, run_pip
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for key in list(os.environ):
+        if key.startswith(("PIP_", "XDG_", "CACHEKIT_")):
+            monkeypatch.delenv(key)
+    return home
+
+
+@pytest.fixture(scope="session")
+def pip_cache_master(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Dict]:
+    base = tmp_path_factory.mktemp("pipcache")
+    cache = base / "cache"
+    made = populate_pip_cache(cache, base / "work")
+    return cache, made
+
+
+@pytest.fixture
+def pip_cache(tmp_path: Path, pip_cache_master: Tuple[Path, Dict]) -> Path:
+    """A private copy of the real pip cache (symlinks copied as symlinks)."""
+    dest = tmp_path / "cache"
+    shutil.copytree(pip_cache_master[0], dest, symlinks=True)
+    return dest
+
+
+def copy_cache(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
+
+
+def cachekit(args: List[str], cache: Path, home: Path, **extra: str) -> subprocess.CompletedProcess:
+    """Run the installed program as a user would, with no terminal on stdin."""
+    env = pip_env(home, PIP_CACHE_DIR=str(cache), **extra)
+    return subprocess.run([sys.executable, "-m", "cachekit", *args], env=env, text=True,
+                          capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
+
+
+def pip(args: List[str], cache: Path, home: Path) -> subprocess.CompletedProcess:
+    return run_pip(["--cache-dir", str(cache), *args], pip_env(home))
+
+
+def tree_of(root: Path) -> Set[Tuple[str, str, int]]:
+    """Everything under root as (relative path, type, size): what is left on disk."""
+    out = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            full = Path(dirpath) / name
+            st = full.lstat()
+            kind = "l" if stat.S_ISLNK(st.st_mode) else "d" if stat.S_ISDIR(st.st_mode) else "f"
+            size = 0 if kind == "d" else st.st_size
+            out.add((str(full.relative_to(root)), kind, size))
+    return out
+
+
+@pytest.fixture
+def home(isolated_home: Path) -> Iterator[Path]:
+    yield isolated_home
