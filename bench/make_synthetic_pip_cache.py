@@ -91,14 +91,32 @@ def _msgpack(obj: Any) -> bytes:
     raise TypeError(f"cannot encode {type(obj).__name__}")
 
 
+class Headers(NamedTuple):
+    """The per-response header values (all fixed-width, so templates can be filled in)."""
+
+    etag: str  # 34 chars
+    date: str  # 29 chars
+    modified: str  # 29 chars
+    served_by: str  # 22 chars
+
+
 def _http_date(rng: random.Random) -> str:
     day = rng.randrange(1, 29)
     return f"Mon, {day:02d} Jul 2026 {rng.randrange(24):02d}:{rng.randrange(60):02d}:00 GMT"
 
 
-def _response(rng: random.Random, page: bool, body_len: int, inline: bytes = b"") -> dict:
+def _draw_headers(rng: random.Random) -> Headers:
+    return Headers(f'"{rng.getrandbits(128):032x}"', _http_date(rng), _http_date(rng),
+                   f"cache-fra-etou{rng.randrange(8000, 9000)}-FRA")
+
+
+# Placeholders of the same width as the values they stand for.
+_SLOTS = Headers("\x02" * 34, "\x03" * 29, "\x04" * 29, "\x05" * 22)
+_LENGTH_SLOT = "\x01"
+
+
+def _response(h: Headers, page: bool, length: str, inline: bytes = b"") -> dict:
     """The dict cachecontrol serialises: headers pip's index sends, body empty or inline."""
-    etag = f'"{rng.getrandbits(128):032x}"'
     if page:
         headers = {
             "Content-Type": "application/vnd.pypi.simple.v1+json",
@@ -108,24 +126,45 @@ def _response(rng: random.Random, page: bool, body_len: int, inline: bytes = b""
         headers = {
             "Content-Type": "application/octet-stream",
             "Cache-Control": "max-age=365000000, immutable, public",
-            "Last-Modified": _http_date(rng),
+            "Last-Modified": h.modified,
             "Accept-Ranges": "bytes",
         }
-    headers.update({"ETag": etag, "Date": _http_date(rng), "Content-Length": str(body_len),
-                    "X-Served-By": f"cache-fra-etou{rng.randrange(8000, 8999)}-FRA",
-                    "Vary": "Accept-Encoding"})
+    headers.update({"ETag": h.etag, "Date": h.date, "Content-Length": length,
+                    "X-Served-By": h.served_by, "Vary": "Accept-Encoding"})
     # Key order puts the body last, so a legacy file is "metadata, then the raw body".
     return {"vary": {}, "response": {"headers": headers, "status": 200, "version": 11,
                                      "reason": "OK", "decode_content": True, "body": inline}}
 
 
-def _http_meta(rng: random.Random, page: bool, body_len: int) -> bytes:
-    return b"cc=4," + _msgpack(_response(rng, page, body_len))
+class MetaTemplate(NamedTuple):
+    """An http-v2 metadata file, split around its Content-Length value.
+
+    Why: encoding msgpack in pure Python for 44,000 entries, several times while the body
+    sizes settle, takes seconds; filling fixed-width slots takes milliseconds.
+    """
+
+    before: bytes
+    after: bytes
+
+    @classmethod
+    def make(cls, page: bool) -> MetaTemplate:
+        whole = b"cc=4," + _msgpack(_response(_SLOTS, page, _LENGTH_SLOT))
+        before, after = whole.split(_msgpack(_LENGTH_SLOT))
+        return cls(before, after)
+
+    def size(self, body_len: int) -> int:
+        return len(self.before) + len(self.after) + len(_msgpack(str(body_len)))
+
+    def fill(self, h: Headers, body_len: int) -> bytes:
+        out = self.before + _msgpack(str(body_len)) + self.after
+        for slot, value in zip(_SLOTS, h):
+            out = out.replace(slot.encode(), value.encode())
+        return out
 
 
-def _legacy_head(rng: random.Random, body_len: int) -> bytes:
+def _legacy_head(h: Headers, body_len: int) -> bytes:
     """A pre-23.3 entry: the metadata with the body inline; the body is the filler after it."""
-    whole = b"cc=4," + _msgpack(_response(rng, False, body_len, inline=b"\0" * body_len))
+    whole = b"cc=4," + _msgpack(_response(h, False, str(body_len), inline=b"\0" * body_len))
     return whole[: len(whole) - body_len]
 
 
@@ -193,7 +232,7 @@ def plan(seed: int = 0) -> dict[str, list[Entry]]:
     for i in range(HTTP_LEGACY_FILES):
         key = _sha224(f"https://files.pythonhosted.org/packages/legacy/old_pkg_{i}-1.0.tar.gz")
         body = _body_size(rng, 16_000)
-        legacy.append(Entry(_fan("http", key), _legacy_head(rng, body), body))
+        legacy.append(Entry(_fan("http", key), _legacy_head(_draw_headers(rng), body), body))
 
     # http-v2/: metadata + .body; bodies take the rest of the HTTP bytes.
     urls, pages, body_sizes = [], [], []
@@ -207,28 +246,23 @@ def plan(seed: int = 0) -> dict[str, list[Entry]]:
                         f"{rng.getrandbits(240):060x}/{name}-{i % 7}.{i % 13}-py3-none-any.whl")
         pages.append(page)
         body_sizes.append(_body_size(rng, 16_500))
-    meta_seeds = [rng.getrandbits(64) for _ in range(HTTP_V2_ENTRIES)]
+    headers = [_draw_headers(rng) for _ in range(HTTP_V2_ENTRIES)]
+    templates = {page: MetaTemplate.make(page) for page in (False, True)}
     legacy_bytes = sum(len(e.head) + e.filler for e in legacy)
 
-    def metas(sizes: list[int]) -> list[bytes]:
-        # A seed per entry: the same headers every time, only Content-Length changes.
-        return [_http_meta(random.Random(seed), p, s)
-                for seed, p, s in zip(meta_seeds, pages, sizes)]
-
     # Content-Length in the metadata depends on the body size: settle both together.
-    meta = metas(body_sizes)
-    for _ in range(4):
-        rest = HTTP_BYTES - legacy_bytes - sum(len(m) for m in meta)
+    for _ in range(8):
+        meta_bytes = sum(templates[p].size(n) for p, n in zip(pages, body_sizes))
+        rest = HTTP_BYTES - legacy_bytes - meta_bytes
         if sum(body_sizes) == rest:
             break
         body_sizes = _scale_to(body_sizes, rest)
-        meta = metas(body_sizes)
     else:
         raise AssertionError("http-v2 sizes did not settle")
     http_v2: list[Entry] = []
-    for url, m, size in zip(urls, meta, body_sizes):
+    for url, page, h, size in zip(urls, pages, headers, body_sizes):
         path = _fan("http-v2", _sha224(url))
-        http_v2.append(Entry(path, m, 0))
+        http_v2.append(Entry(path, templates[page].fill(h, size), 0))
         http_v2.append(Entry(path + ".body", b"", size))
     return {"http-v2": http_v2, "http": legacy, "wheels": wheels, "selfcheck": [selfcheck]}
 

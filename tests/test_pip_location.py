@@ -498,7 +498,7 @@ def test_locate_matches_real_pip(
 ) -> None:
     """locate(env) agrees with `pip cache dir` run with the same env (and cwd)."""
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)  # conftest.py may already have made it
     case = SCENARIOS[name](tmp_path)
     env = pip_env(home)
     for key, value in case.env.items():
