@@ -306,7 +306,7 @@ def write(root: str, entries: list[Entry], seed: int = 0) -> int:
     return len(made) - 1
 
 
-def _pip_size(n: int) -> str:
+def pip_size(n: int) -> str:
     """pip's ``format_size``, so the summary reads like ``pip cache info``."""
     if n > 1_000_000:
         return f"{n / 1_000_000:.1f} MB"
@@ -342,8 +342,8 @@ def generate(root: str, scale: float = 1.0, seed: int = 0) -> dict[str, Any]:
 
 def summary_line(s: dict[str, Any]) -> str:
     return (f"synthetic pip cache: {s['files']} files in {s['dirs']} dirs, {s['bytes']:,} "
-            f"apparent bytes (HTTP {_pip_size(s['http_bytes'])} / {s['http_files']} files, "
-            f"wheels {_pip_size(s['wheels_bytes'])} / {s['wheels']}) at {s['dir']} "
+            f"apparent bytes (HTTP {pip_size(s['http_bytes'])} / {s['http_files']} files, "
+            f"wheels {pip_size(s['wheels_bytes'])} / {s['wheels']}) at {s['dir']} "
             f"in {s['seconds']:.1f} s (scale {s['scale']}, seed {s['seed']})")
 
 

@@ -176,15 +176,22 @@ def render_report(hosts: List[Dict[str, Any]]) -> str:
                          "NOTE"])
 
 
+def errors(hosts: List[Dict[str, Any]]) -> List[str]:
+    """One line per host that failed or refused, and per cache that could not be served."""
+    out = []
+    for h in hosts:
+        out += [f"{h['host']}: {c['manager']}: {c['error']}"
+                for c in h.get("caches", []) if c.get("error")]
+        if h["status"] != "ok":
+            out.append(f"{h['host']}: {h.get('error')}")
+    return out
+
+
 def warnings(hosts: List[Dict[str, Any]]) -> List[str]:
     """Warnings worth a line on stderr, prefixed with the host."""
     out = []
     for h in hosts:
         for c in h.get("caches", []):
             out += [f"{h['host']}: {c['manager']}: {w}" for w in c.get("warnings") or []]
-            if c.get("error"):
-                out.append(f"{h['host']}: {c['manager']}: error: {c['error']}")
         out += [f"{h['host']}: {w}" for w in h.get("warnings") or []]
-        if h["status"] != "ok":
-            out.append(f"{h['host']}: {h['status']}: {h.get('error')}")
     return out

@@ -75,6 +75,8 @@ def _finish(command: str, fmt: str, results: List[Dict[str, Any]], render: Calla
             print(text)
     for line in report.warnings(results):
         _say(f"cachekit: warning: {line}")
+    for line in report.errors(results):
+        _say(f"cachekit: error: {line}")
     code = report.exit_code(results)
     if code:
         raise Exit(code=code)

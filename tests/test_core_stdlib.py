@@ -26,7 +26,8 @@ def test_core_runs_isolated_without_site(pip_cache: Path, home: Path) -> None:
     for op in ("info", "list", "report"):
         out = subprocess.run(
             [sys.executable, "-I", "-S", "-c", PROBE, str(REPO), op],
-            capture_output=True, text=True, env={"HOME": str(home), "PIP_CACHE_DIR": str(pip_cache)},
+            capture_output=True, text=True,
+            env={"HOME": str(home), "PIP_CACHE_DIR": str(pip_cache)},
         )
         assert out.returncode == 0, out.stderr
         doc = json.loads(out.stdout)

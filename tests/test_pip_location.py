@@ -24,7 +24,7 @@ from typing import Callable, Dict, Optional
 import pytest
 from pipcache_fixture import pip_env, run_pip
 
-from cachekit.core.pip_location import PipConfigError, PipLocation, locate
+from cachekit.core.pip_location import PipConfigError, PipLocation, config_files, locate
 
 DISABLED = "ERROR: pip cache commands can not function since cache is disabled."
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -40,8 +40,24 @@ class Case:
 
 
 SCENARIOS: Dict[str, Callable[[Path], Case]] = {}
-# Scenarios where cachekit disagrees with pip; see the reasons (and the final report).
-XFAIL: Dict[str, str] = {}
+
+# Known cachekit bugs (the real pip is the reference). Strict: fixing one makes it XPASS.
+EMPTY_HOME_BUG = (
+    "cachekit bug: pip_location._home() treats HOME='' as unset and uses the passwd home, "
+    "but pip expands '~' with os.path.expanduser, which keeps an empty HOME ('~/x' -> '/x', "
+    "legacy user config '/.pip/pip.conf'); only platformdirs' defaults fall back to passwd"
+)
+OTHER_OPTION_BUG = (
+    "cachekit bug: locate() validates only no-cache-dir, but pip's _update_defaults checks "
+    "every [global]/[cache]/PIP_* value of an option of `pip cache` and exits 2 (bad "
+    "boolean/count) or 3 (bad typed value) before looking at the cache"
+)
+XFAIL: Dict[str, str] = {
+    "env_cache_dir_tilde_empty_home": EMPTY_HOME_BUG,
+    "env_other_option_invalid": OTHER_OPTION_BUG,
+    "env_other_option_bad_type": OTHER_OPTION_BUG,
+    "config_other_option_invalid": OTHER_OPTION_BUG,
+}
 
 
 def scenario(fn: Callable[[Path], Case]) -> Callable[[Path], Case]:
@@ -145,6 +161,18 @@ def env_cache_dir_tilde_empty_home(tmp: Path) -> Case:
 
 
 @scenario
+def home_empty(tmp: Path) -> Case:
+    """HOME='': platformdirs falls back to the passwd home for ~/.cache and ~/.config."""
+    return Case({"HOME": ""})
+
+
+@scenario
+def env_cache_dir_tilde_home_trailing_slash(tmp: Path) -> Case:
+    """HOME ending in '/' must not leave a '//' in the result."""
+    return Case({"PIP_CACHE_DIR": "~/tilde", "HOME": f"{tmp / 'home'}/"})
+
+
+@scenario
 def env_cache_dir_relative(tmp: Path) -> Case:
     """A relative value is resolved against the cwd (realpath)."""
     (tmp / "work").mkdir()
@@ -198,6 +226,19 @@ def env_other_option_invalid(tmp: Path) -> Case:
     return Case({"PIP_ISOLATED": "maybe"})
 
 
+@scenario
+def env_other_option_bad_type(tmp: Path) -> Case:
+    """A non-float timeout: pip logs a configuration error and exits 3."""
+    return Case({"PIP_TIMEOUT": "abc", "PIP_CACHE_DIR": str(tmp / "envdir")})
+
+
+@scenario
+def config_other_option_invalid(tmp: Path) -> Case:
+    """Same as above from a config file: verbose must be a count or a boolean."""
+    conf(user_conf(tmp), f"[global]\nverbose = lots\ncache-dir = {tmp / 'c'}\n")
+    return Case()
+
+
 # ---- config files ----------------------------------------------------------------------
 
 
@@ -247,11 +288,21 @@ def xdg_config_home_relative(tmp: Path) -> Case:
 
 @scenario
 def xdg_config_dirs_global(tmp: Path) -> Case:
-    """XDG_CONFIG_DIRS replaces /etc/xdg as a global dir; the user file still overrides it."""
+    """XDG_CONFIG_DIRS replaces /etc/xdg. A global [cache] beats the user's [global]:
+    pip orders by section first ([global], [cache], env) and by file only within one."""
     conf(tmp / "sys1" / "pip" / "pip.conf", "[global]\ncache-dir = /nowhere/global\n")
     conf(tmp / "sys2" / "pip" / "pip.conf", "[cache]\ncache-dir = /nowhere/global-cache\n")
     conf(user_conf(tmp), global_cache_dir(str(tmp / "user")))
     dirs = os.pathsep.join([str(tmp / "sys1"), "relative", str(tmp / "sys2")])
+    return Case({"XDG_CONFIG_DIRS": dirs})
+
+
+@scenario
+def xdg_config_dirs_duplicate(tmp: Path) -> Case:
+    """A file listed twice is merged once, at its first place: the second dir still wins."""
+    conf(tmp / "a" / "pip" / "pip.conf", global_cache_dir(str(tmp / "from-a")))
+    conf(tmp / "b" / "pip" / "pip.conf", global_cache_dir(str(tmp / "from-b")))
+    dirs = os.pathsep.join(str(tmp / d) for d in ("a", "b", "a"))
     return Case({"XDG_CONFIG_DIRS": dirs})
 
 
@@ -407,6 +458,31 @@ def pip_config_file_empty(tmp: Path) -> Case:
 
 
 @scenario
+def pip_config_file_also_a_global_file(tmp: Path) -> Case:
+    """pip quirk: PIP_CONFIG_FILE naming an earlier global file keeps that earlier place."""
+    first = conf(tmp / "a" / "pip" / "pip.conf", global_cache_dir(str(tmp / "from-a")))
+    conf(tmp / "b" / "pip" / "pip.conf", global_cache_dir(str(tmp / "from-b")))
+    dirs = os.pathsep.join(str(tmp / d) for d in ("a", "b"))
+    return Case({"XDG_CONFIG_DIRS": dirs, "PIP_CONFIG_FILE": str(first)})
+
+
+@scenario
+def pip_config_file_relative(tmp: Path) -> Case:
+    """A relative PIP_CONFIG_FILE is looked up in the cwd."""
+    conf(user_conf(tmp), f"[cache]\ncache-dir = {tmp / 'user'}\n")
+    conf(tmp / "work" / "custom.conf", global_cache_dir(str(tmp / "envfile")))
+    return Case({"PIP_CONFIG_FILE": "custom.conf"}, cwd=tmp / "work")
+
+
+@scenario
+def pip_config_file_is_a_directory(tmp: Path) -> Case:
+    """It exists, so user files are skipped; configparser silently skips the unreadable."""
+    conf(user_conf(tmp), global_cache_dir(str(tmp / "user")))
+    (tmp / "confdir").mkdir()
+    return Case({"PIP_CONFIG_FILE": str(tmp / "confdir")})
+
+
+@scenario
 def pip_config_file_devnull(tmp: Path) -> Case:
     """os.devnull skips every config file, the user one included."""
     conf(user_conf(tmp), global_cache_dir(str(tmp / "user")))
@@ -421,6 +497,13 @@ def pip_config_file_devnull(tmp: Path) -> Case:
 def config_syntax_error(tmp: Path) -> Case:
     """A line outside any section: pip cannot load the file and exits 2."""
     conf(user_conf(tmp), "cache-dir = /x\n[global]\n")
+    return Case()
+
+
+@scenario
+def config_duplicate_key(tmp: Path) -> Case:
+    """configparser is strict: a repeated key in one section is a load error."""
+    conf(user_conf(tmp), "[global]\ncache-dir = /a\ncache-dir = /b\n")
     return Case()
 
 
@@ -478,6 +561,75 @@ def not_owned_parent(tmp: Path) -> Case:
     return Case({"PIP_CACHE_DIR": str(tmp / "notmine" / "c")}, check=check)
 
 
+# What pip 26.3 printed for each scenario (T = tmp_path): guards against a vacuous
+# oracle, e.g. a scenario whose file pip never reads. Machine-dependent ones are left out.
+PIP_SAYS: Dict[str, str] = {
+    "default": "T/home/.cache/pip",
+    "xdg_cache_absolute": "T/xdg/pip",
+    "xdg_cache_blank": "T/home/.cache/pip",
+    "xdg_cache_relative": "T/home/.cache/pip",
+    "xdg_cache_surrounding_spaces": "T/xdg/pip",
+    "env_cache_dir": "T/envdir",
+    "env_cache_dir_empty": "T/home/.cache/pip",
+    "env_cache_dir_tilde": "T/home/tilde",
+    "env_cache_dir_tilde_empty_home": "/tilde",
+    "env_cache_dir_tilde_home_trailing_slash": "T/home/tilde",
+    "env_cache_dir_relative": "T/work/rel/c1",
+    "env_cache_dir_lowercase_name": "T/home/.cache/pip",
+    "env_no_cache_dir_1": "disabled",
+    "env_no_cache_dir_true": "disabled",
+    "env_no_cache_dir_yes": "disabled",
+    "env_no_cache_dir_0": "disabled",
+    "env_no_cache_dir_false": "disabled",
+    "env_no_cache_dir_off": "disabled",
+    "env_no_cache_dir_mixed_case_No": "disabled",
+    "env_no_cache_dir_empty": "T/home/.cache/pip",
+    "env_no_cache_dir_maybe": "exit 2",
+    "env_no_cache_dir_leading_space": "exit 2",
+    "env_no_cache_dir_beats_env_cache_dir": "disabled",
+    "env_other_option_invalid": "exit 2",
+    "env_other_option_bad_type": "exit 3",
+    "config_other_option_invalid": "exit 2",
+    "user_config": "T/userconf",
+    "legacy_config_only": "T/legacy",
+    "legacy_vs_new_config": "T/new",
+    "xdg_config_home": "T/xdgconf",
+    "xdg_config_home_relative": "T/dotconfig",
+    "xdg_config_dirs_global": "/nowhere/global-cache",
+    "xdg_config_dirs_duplicate": "T/from-b",
+    "global_and_install_sections": "T/confglobal",
+    "install_section_only": "T/home/.cache/pip",
+    "cache_section_beats_global": "T/confcache",
+    "empty_cache_section_keeps_global": "T/confglobal",
+    "env_beats_config": "T/envdir",
+    "config_no_cache_dir_false": "disabled",
+    "config_no_cache_dir_beats_env_cache_dir": "disabled",
+    "config_no_cache_dir_invalid": "exit 2",
+    "config_no_cache_dir_invalid_in_install": "T/home/.cache/pip",
+    "config_cache_dir_underscore": "T/underscore",
+    "config_cache_dir_dashes_and_case": "T/dashes",
+    "config_section_name_is_case_sensitive": "T/home/.cache/pip",
+    "config_default_section": "T/dflt",
+    "config_tilde_value": "T/home/conftilde",
+    "empty_value_in_later_file_cancels": "T/home/.cache/pip",
+    "pip_config_file": "T/envfile",
+    "pip_config_file_missing": "T/user",
+    "pip_config_file_empty": "T/user",
+    "pip_config_file_also_a_global_file": "T/from-b",
+    "pip_config_file_relative": "T/envfile",
+    "pip_config_file_is_a_directory": "T/home/.cache/pip",
+    "pip_config_file_devnull": "T/home/.cache/pip",
+    "config_syntax_error": "exit 2",
+    "config_duplicate_key": "exit 2",
+    "config_not_utf8": "exit 2",
+    "symlinked_cache_dir": "T/real",
+    "dangling_symlink_cache_dir": "T/gone/cache",
+    "symlink_loop_cache_dir": "disabled",
+    "cache_dir_below_a_file": "T/afile/c",
+    "not_owned_parent": "disabled",
+}
+
+
 # ---- the oracle ------------------------------------------------------------------------
 
 
@@ -515,6 +667,14 @@ def test_locate_matches_real_pip(
     except PipConfigError as exc:
         got = exc
     pip_said = f"pip exit {proc.returncode}\nstdout: {proc.stdout!r}\nstderr: {proc.stderr!r}"
+    if name in PIP_SAYS:
+        if proc.returncode == 0:
+            outcome = proc.stdout.rstrip("\n").replace(str(tmp_path), "T")
+        elif proc.returncode == 1 and DISABLED in proc.stderr:
+            outcome = "disabled"
+        else:
+            outcome = f"exit {proc.returncode}"
+        assert outcome == PIP_SAYS[name], f"the scenario no longer tests its case\n{pip_said}"
 
     if proc.returncode == 0:
         assert isinstance(got, PipLocation), f"{got!r}\n{pip_said}"
@@ -526,3 +686,67 @@ def test_locate_matches_real_pip(
         assert isinstance(got, PipConfigError), f"{got!r}\n{pip_said}"
     if case.check is not None and isinstance(got, PipLocation):
         case.check(got, tmp_path)
+
+
+# ---- which config files are considered --------------------------------------------------
+
+FILE_LIST_ENVS: Dict[str, Callable[[Path], Dict[str, Optional[str]]]] = {
+    "default": lambda tmp: {},
+    "home_unset": lambda tmp: {"HOME": None},
+    "home_empty": lambda tmp: {"HOME": ""},
+    "xdg_config_home": lambda tmp: {"XDG_CONFIG_HOME": f" {tmp / 'cfg'} "},
+    "xdg_config_home_relative": lambda tmp: {"XDG_CONFIG_HOME": "cfg"},
+    "xdg_config_dirs": lambda tmp: {
+        "XDG_CONFIG_DIRS": os.pathsep.join([str(tmp / "s1"), " ", "rel", f" {tmp / 's2'}"])
+    },
+    "xdg_config_dirs_blank": lambda tmp: {"XDG_CONFIG_DIRS": "  "},
+    "pip_config_file": lambda tmp: {"PIP_CONFIG_FILE": str(tmp / "custom.conf")},
+    "pip_config_file_missing": lambda tmp: {"PIP_CONFIG_FILE": str(tmp / "missing.conf")},
+}
+FILE_LIST_XFAIL = {"home_empty": EMPTY_HOME_BUG}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            n,
+            id=n,
+            marks=[pytest.mark.xfail(strict=True, reason=FILE_LIST_XFAIL[n])]
+            if n in FILE_LIST_XFAIL
+            else [],
+        )
+        for n in FILE_LIST_ENVS
+    ],
+)
+def test_config_files_match_pip_config_debug(name: str, tmp_path: Path) -> None:
+    """config_files() lists, per kind, the files `pip config debug` says pip considers.
+
+    This sees files that do not exist, so it checks paths no `pip cache dir` run can
+    reveal (e.g. the legacy user file, which the cache-dir oracle can only probe by
+    writing it).
+    """
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    (tmp_path / "custom.conf").write_text("[global]\n")
+    env = pip_env(home)
+    for key, value in FILE_LIST_ENVS[name](tmp_path).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    proc = run_pip(["config", "debug"], env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+
+    pip_files: Dict[str, list] = {}
+    kind = ""
+    for line in proc.stdout.splitlines():
+        if not line.startswith(" ") and line.endswith(":"):
+            kind = line[:-1]
+        elif line.startswith("  ") and not line.startswith("   ") and ", exists: " in line:
+            pip_files.setdefault(kind, []).append(line[2:].rsplit(", exists: ", 1)[0])
+
+    ours: Dict[str, list] = {}
+    for kind, path in config_files(env, prefix=sys.prefix):
+        ours.setdefault(kind, []).append(path)
+    assert ours == pip_files, proc.stdout

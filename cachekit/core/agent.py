@@ -98,6 +98,8 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
             raise Refused("the pip cache planned for removal no longer exists")
         return
     root = cache["path"]
+    if op in DESTRUCTIVE or op == "apply":
+        _refuse_unsafe_root(root, environ)  # before scanning: `/` is never walked
     tree = fs.scan(root)
     cache.update(pipcache.summarize(tree))
     st = os.lstat(root)
@@ -114,7 +116,6 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
     if op == "list":
         _pip_list(request, root, tree, result)
         return
-    _refuse_unsafe_root(root, tree, environ)
     if op == "apply":
         plans = [p for p in request.get("plans", []) if p.get("manager") == "pip"]
         for plan in plans:
@@ -225,19 +226,22 @@ def _home_dirs(environ: Dict[str, str]) -> List[str]:
     return [os.path.realpath(h) for h in homes if h]
 
 
-def _refuse_unsafe_root(root: str, tree: fs.Tree, environ: Dict[str, str]) -> None:
+def _refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
     """A cache dir that is /, a home, or holds nothing of pip's is never cleaned."""
     if root == os.path.sep or os.path.dirname(root) == root:
-        raise Refused(f"the pip cache dir resolves to {root}; refusing to clean a file system root")
+        raise Refused(f"refusing to clean {root}: the pip cache dir resolves to a file "
+                      "system root")
     if root in _home_dirs(environ):
-        raise Refused(f"the pip cache dir resolves to the home directory {root}; "
-                      "set PIP_CACHE_DIR or cache-dir to a dedicated directory")
-    top = {f.path for f in tree.files if "/" not in f.path}
-    top |= {d.path for d in tree.dirs if d.path and "/" not in d.path}
+        raise Refused(f"refusing to clean {root}: the pip cache dir resolves to a home "
+                      "directory; set PIP_CACHE_DIR or cache-dir to a dedicated directory")
+    try:
+        top = set(os.listdir(root))
+    except OSError as exc:
+        raise Refused(f"refusing to clean {root}: cannot list it ({exc.strerror})") from exc
     pip_names = set(pipcache.BUCKETS) | {"selfcheck", pipcache.LEGACY_SELFCHECK}
     if top and not top & pip_names:
-        raise Refused(f"{root} does not look like a pip cache (no http, http-v2, wheels or "
-                      "selfcheck inside); refusing to clean it")
+        raise Refused(f"refusing to clean {root}: it does not look like a pip cache (no http, "
+                      "http-v2, wheels or selfcheck inside)")
 
 
 def main() -> int:

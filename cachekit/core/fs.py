@@ -124,26 +124,33 @@ def _list_one(root: str, rel: str) -> Tree:
     except OSError as exc:
         return Tree(files, dirs, [(rel, exc.strerror or str(exc))])
     with it:
-        for entry in it:
-            path = _join(rel, entry.name)
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue  # vanished while we looked
-            except OSError as exc:
-                errors.append((path, exc.strerror or str(exc)))
-                continue
-            mode = st.st_mode
-            if stat.S_ISDIR(mode):
-                dirs.append(DirStat(path, st.st_blocks * 512, True))
-                continue
-            if stat.S_ISLNK(mode):
-                kind, size = ("L" if _points_to_dir(entry) else "l"), 0
-            else:
-                kind, size = ("f" if stat.S_ISREG(mode) else "o"), st.st_size
-            files.append(FileStat(path, size, st.st_blocks * 512, st.st_atime_ns,
-                                  st.st_mtime_ns, st.st_nlink, st.st_dev, st.st_ino, kind))
+        try:
+            for entry in it:
+                _classify(entry, _join(rel, entry.name), files, dirs, errors)
+        except OSError as exc:  # the listing itself broke off (e.g. the directory vanished)
+            errors.append((rel, exc.strerror or str(exc)))
     return Tree(files, dirs, errors)
+
+
+def _classify(entry: "os.DirEntry[str]", path: str, files: List[FileStat],
+              dirs: List[DirStat], errors: List[Tuple[str, str]]) -> None:
+    try:
+        st = entry.stat(follow_symlinks=False)
+    except FileNotFoundError:
+        return  # vanished while we looked
+    except OSError as exc:
+        errors.append((path, exc.strerror or str(exc)))
+        return
+    mode = st.st_mode
+    if stat.S_ISDIR(mode):
+        dirs.append(DirStat(path, st.st_blocks * 512, True))
+        return
+    if stat.S_ISLNK(mode):
+        kind, size = ("L" if _points_to_dir(entry) else "l"), 0
+    else:
+        kind, size = ("f" if stat.S_ISREG(mode) else "o"), st.st_size
+    files.append(FileStat(path, size, st.st_blocks * 512, st.st_atime_ns, st.st_mtime_ns,
+                          st.st_nlink, st.st_dev, st.st_ino, kind))
 
 
 def _run_pool(root: str, tasks: Sequence[str]) -> List[Tree]:

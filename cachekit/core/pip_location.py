@@ -47,10 +47,7 @@ def _xdg_dir(environ: Mapping[str, str], name: str) -> Optional[str]:
     return value if value.startswith("/") else None
 
 
-def _home(environ: Mapping[str, str]) -> str:
-    home = environ.get("HOME")
-    if home:
-        return home
+def _passwd_home() -> str:
     try:
         import pwd
 
@@ -59,10 +56,17 @@ def _home(environ: Mapping[str, str]) -> str:
         return os.path.expanduser("~")
 
 
+def _home(environ: Mapping[str, str]) -> str:
+    """The home platformdirs uses for defaults: an empty HOME counts as unset."""
+    return environ.get("HOME") or _passwd_home()
+
+
 def _expanduser(path: str, environ: Mapping[str, str]) -> str:
-    if path == "~" or path.startswith("~/"):
-        return _home(environ) + path[1:]
-    return os.path.expanduser(path)
+    """``os.path.expanduser`` against ``environ``: an empty HOME stays empty, as in pip."""
+    if path != "~" and not path.startswith("~/"):
+        return os.path.expanduser(path) if path.startswith("~") else path
+    home = environ["HOME"].rstrip("/") if "HOME" in environ else _passwd_home()
+    return (home + path[1:]) or "/"
 
 
 def default_cache_dir(environ: Mapping[str, str], platform: str = sys.platform) -> Tuple[str, str]:
@@ -85,7 +89,6 @@ def config_files(
     env_file = environ.get("PIP_CONFIG_FILE")
     if env_file == os.devnull:
         return []
-    home = _home(environ)
     files: List[Tuple[str, str]] = []
     if platform != "win32" and platform != "darwin":
         xdg_dirs = [
@@ -97,9 +100,11 @@ def config_files(
     elif platform == "darwin":
         files.append(("global", "/Library/Application Support/pip/pip.conf"))
     if not (env_file and os.path.exists(env_file)):
-        legacy = os.path.join(home, "pip" if platform == "win32" else ".pip", "pip.conf")
+        legacy_dir = _expanduser("~", environ)
+        legacy = os.path.join(legacy_dir, "pip" if platform == "win32" else ".pip", "pip.conf")
         files.append(("user", legacy))
-        xdg_config = _xdg_dir(environ, "XDG_CONFIG_HOME") or os.path.join(home, ".config")
+        xdg_config = (_xdg_dir(environ, "XDG_CONFIG_HOME")
+                      or os.path.join(_home(environ), ".config"))
         files.append(("user", os.path.join(xdg_config, "pip", "pip.conf")))
     files.append(("site", os.path.join(prefix, "pip.conf")))
     if env_file is not None:
