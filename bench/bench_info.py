@@ -21,6 +21,9 @@ else is measured as it is.
 from __future__ import annotations
 
 import argparse
+import glob
+import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -141,6 +144,33 @@ def _version(argv: list[str]) -> str:
         return "unknown"
 
 
+def code_identity() -> dict[str, str]:
+    """Which cachekit was measured: a hash of its sources, and the git commit if any.
+
+    Why: cachekit changes under the benchmark; figures are only comparable per version.
+    """
+    spec = importlib.util.find_spec("cachekit")
+    if spec is None or not spec.submodule_search_locations:
+        return {"sources_sha256": "unknown", "git": "unknown"}
+    pkg = list(spec.submodule_search_locations)[0]
+    digest = hashlib.sha256()
+    for path in sorted(glob.glob(os.path.join(pkg, "**", "*.py"), recursive=True)):
+        digest.update(os.path.relpath(path, pkg).encode() + b"\0")
+        with open(path, "rb") as fh:
+            digest.update(fh.read())
+    git = "unknown"
+    try:
+        top = os.path.dirname(pkg)
+        head = subprocess.run(["git", "-C", top, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10, check=True).stdout
+        dirty = subprocess.run(["git", "-C", top, "status", "--porcelain", "--", pkg],
+                               capture_output=True, text=True, timeout=10, check=True).stdout
+        git = head.strip() + ("+dirty" if dirty.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"sources_sha256": digest.hexdigest()[:12], "git": git}
+
+
 def evaluate(timings: dict[str, Any]) -> dict[str, Any]:
     ck = timings["cachekit info"]["median_s"]
     du = timings["du -sb"]["median_s"]
@@ -158,9 +188,11 @@ def render(result: dict[str, Any]) -> str:
     lines = [f"cache: {result['dir']} ({result['source']})"]
     if result.get("generated"):
         lines.append(synth.summary_line(result["generated"]))
-    lines.append(f"machine: {result['machine']['cpus']} CPUs, Python "
-                 f"{result['machine']['python']}, {result['machine']['pip']}, "
-                 f"runs={result['runs']} (+1 warm-up each)")
+    m = result["machine"]
+    lines.append(f"machine: {m['cpus']} CPUs, Python {m['python']}, {m['pip']}, "
+                 f"{m['cachekit']} (git {m['git']}, sources {m['sources_sha256']})")
+    lines.append(f"runs: {result['runs']} per command after 1 warm-up each; 1-min load average "
+                 f"{m['load_1min'][0]} before, {m['load_1min'][1]} after")
     lines.append("")
     lines.append("correctness (cachekit info --format json vs pip cache info):")
     for key, row in result["correctness"]["figures"].items():
@@ -219,12 +251,16 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
             "pip": _version([sys.executable, "-m", "pip", "--version"]).split(" from ")[0],
             "cachekit": _version([sys.executable, "-m", "cachekit", "--version"]),
+            **code_identity(),
         }
         cmds = commands(cache_dir)
         _say("checking counts ...", args.json)
         result["correctness"] = check_counts(cmds)
         _say(f"timing: 1 warm-up + {args.runs} runs of each command ...", args.json)
+        load_before = os.getloadavg()[0]
         result["timings"] = time_all(cmds, args.runs)
+        # Other work on the machine skews wall times; the 1-minute load shows whether it ran.
+        result["machine"]["load_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
         result["targets"] = evaluate(result["timings"])
     except (BenchError, OSError, subprocess.TimeoutExpired, ValueError, KeyError) as exc:
         print(f"bench_info: error: {exc}", file=sys.stderr)

@@ -172,7 +172,9 @@ def _confirm_and_apply(planned: List[Dict[str, Any]], hosts: str, managers: Opti
     count = sum(len(h.get("removed", [])) for h in planned)
     if report.exit_code(planned) or not count:
         return planned
-    answer = input(f"Remove these {count} files? [y/N] ").strip().lower()
+    # The question goes to stderr with the plan: stdout carries only the result.
+    print(f"Remove these {count} files? [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
         _say("cachekit: nothing removed")
         return None
