@@ -41,6 +41,7 @@ import make_synthetic_pip_cache as synth
 CACHEKIT_VS_DU_MAX = 0.80  # cachekit median / du median must be at most this
 PIP_VS_CACHEKIT_MIN = 5.0  # pip median / cachekit median must be at least this
 TIMEOUT_S = 600
+PIP_BUCKETS = ("http-v2", "http", "wheels")
 
 
 class BenchError(Exception):
@@ -73,6 +74,7 @@ def commands(cache_dir: str) -> dict[str, tuple[list[str], dict[str, str]]]:
 
 
 def _run(argv: list[str], env: dict[str, str], capture: bool = False) -> str:
+    """Run one command; a failure stops the benchmark, since its timing would mean nothing."""
     proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True, timeout=TIMEOUT_S, check=False)
@@ -82,6 +84,7 @@ def _run(argv: list[str], env: dict[str, str], capture: bool = False) -> str:
 
 
 def _time_once(argv: list[str], env: dict[str, str]) -> float:
+    """Wall time of one run, start-up included: that is what a user waits for."""
     started = time.perf_counter()
     _run(argv, env)
     return time.perf_counter() - started
@@ -109,6 +112,7 @@ _PIP_LINES = {
 
 
 def parse_pip_info(text: str) -> dict[str, Any]:
+    """The counts and sizes from ``pip cache info``, which has no machine-readable output."""
     out: dict[str, Any] = {}
     for key, pattern in _PIP_LINES.items():
         m = re.search(rf"^{pattern}$", text, re.M)
@@ -138,6 +142,7 @@ def check_counts(cmds: dict[str, tuple[list[str], dict[str, str]]]) -> dict[str,
 
 
 def _version(argv: list[str]) -> str:
+    """A tool's ``--version`` line, so results say what was measured."""
     try:
         return _run(argv, _clean_env(PIP_DISABLE_PIP_VERSION_CHECK="1"), capture=True).strip()
     except (BenchError, OSError):
@@ -172,6 +177,7 @@ def code_identity() -> dict[str, str]:
 
 
 def evaluate(timings: dict[str, Any]) -> dict[str, Any]:
+    """The two ratios of medians against their targets."""
     ck = timings["cachekit info"]["median_s"]
     du = timings["du -sb"]["median_s"]
     pip = timings["pip cache info"]["median_s"]
@@ -185,6 +191,7 @@ def evaluate(timings: dict[str, Any]) -> dict[str, Any]:
 
 
 def render(result: dict[str, Any]) -> str:
+    """The human report: context first, then correctness, timings, verdicts."""
     lines = [f"cache: {result['dir']} ({result['source']})"]
     if result.get("generated"):
         lines.append(synth.summary_line(result["generated"]))
@@ -211,21 +218,25 @@ def render(result: dict[str, Any]) -> str:
 
 
 def _say(message: str, quiet: bool) -> None:
+    """Progress on stderr, so stdout stays the report (or clean JSON)."""
     if not quiet:
         print(message, file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Generate or pick the cache, check correctness, time, report; exit 0, 1 or 2."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", help="pip cache to measure (default: generate one in a temp dir)")
     ap.add_argument("--scale", type=float, default=1.0,
-                    help="size of a generated cache (1.0 = 100,001 files; 0.01 for a quick run)")
+                    help="size of a generated cache, in (0, 1] (1.0: 100,001 files; 0.01: quick)")
     ap.add_argument("--seed", type=int, default=0, help="seed of a generated cache")
     ap.add_argument("--runs", type=int, default=5, help="timed runs per command (median counts)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs must be at least 1")
+    if not 0 < args.scale <= 1:
+        ap.error("--scale must be in (0, 1]")
 
     temp = None
     result: dict[str, Any] = {"runs": args.runs}
@@ -243,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"generating a synthetic pip cache (scale {args.scale}) ...", args.json)
             result["generated"] = synth.generate(cache_dir, args.scale, args.seed)
             os.sync()  # flush dirty pages now, not in the middle of a timed run
-        elif not os.path.isdir(cache_dir):
-            raise BenchError(f"{cache_dir} is not a directory")
+        elif not any(os.path.isdir(os.path.join(cache_dir, b)) for b in PIP_BUCKETS):
+            raise BenchError(f"{cache_dir} is not a pip cache (no {', '.join(PIP_BUCKETS)} in it)")
 
         result["machine"] = {
             "cpus": os.cpu_count(), "python": platform.python_version(),
@@ -262,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         # Other work on the machine skews wall times; the 1-minute load shows whether it ran.
         result["machine"]["load_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
         result["targets"] = evaluate(result["timings"])
-    except (BenchError, OSError, subprocess.TimeoutExpired, ValueError, KeyError) as exc:
+    except (BenchError, OSError, subprocess.TimeoutExpired, ValueError, KeyError,
+            IndexError) as exc:
         print(f"bench_info: error: {exc}", file=sys.stderr)
         return 2
     finally:

@@ -55,12 +55,8 @@ class Entry(NamedTuple):
     filler: int  # then this many filler bytes
 
 
-class Plan(NamedTuple):
-    entries: list[Entry]
-    dirs: list[str]  # every directory below the root, parents first
-
-
 def _sha224(text: str) -> str:
+    """pip's cache keys are sha224 hex digests (HTTP: of the URL; wheels: of a JSON key)."""
     return hashlib.sha224(text.encode()).hexdigest()
 
 
@@ -101,11 +97,13 @@ class Headers(NamedTuple):
 
 
 def _http_date(rng: random.Random) -> str:
+    """An RFC 7231 date, always 29 characters, so it fits its template slot."""
     day = rng.randrange(1, 29)
     return f"Mon, {day:02d} Jul 2026 {rng.randrange(24):02d}:{rng.randrange(60):02d}:00 GMT"
 
 
 def _draw_headers(rng: random.Random) -> Headers:
+    """Per-entry header values, so no two metadata files are identical."""
     return Headers(f'"{rng.getrandbits(128):032x}"', _http_date(rng), _http_date(rng),
                    f"cache-fra-etou{rng.randrange(8000, 9000)}-FRA")
 
@@ -153,9 +151,11 @@ class MetaTemplate(NamedTuple):
         return cls(before, after)
 
     def size(self, body_len: int) -> int:
+        """Length of the filled file, without building it (used while sizes settle)."""
         return len(self.before) + len(self.after) + len(_msgpack(str(body_len)))
 
     def fill(self, h: Headers, body_len: int) -> bytes:
+        """The metadata file of one entry."""
         out = self.before + _msgpack(str(body_len)) + self.after
         for slot, value in zip(_SLOTS, h):
             out = out.replace(slot.encode(), value.encode())
@@ -319,8 +319,8 @@ def pip_size(n: int) -> str:
 
 def generate(root: str, scale: float = 1.0, seed: int = 0) -> dict[str, Any]:
     """Create the cache at ``root`` (which must not exist or be empty); return a summary."""
-    if scale <= 0:
-        raise ValueError("scale must be positive")
+    if not 0 < scale <= 1:
+        raise ValueError("scale must be in (0, 1]: the plan is the reference cache, scaled down")
     if os.path.isdir(root) and os.listdir(root):
         raise FileExistsError(f"{root} is not empty; refusing to mix a synthetic cache into it")
     started = time.perf_counter()
@@ -341,6 +341,7 @@ def generate(root: str, scale: float = 1.0, seed: int = 0) -> dict[str, Any]:
 
 
 def summary_line(s: dict[str, Any]) -> str:
+    """One line that says what was generated, in the units ``pip cache info`` uses."""
     return (f"synthetic pip cache: {s['files']} files in {s['dirs']} dirs, {s['bytes']:,} "
             f"apparent bytes (HTTP {pip_size(s['http_bytes'])} / {s['http_files']} files, "
             f"wheels {pip_size(s['wheels_bytes'])} / {s['wheels']}) at {s['dir']} "
@@ -348,10 +349,12 @@ def summary_line(s: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: generate DIR and print the summary line; exit 1 on an error."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dir", help="where to create the cache (must not exist, or be empty)")
     ap.add_argument("--scale", type=float, default=1.0,
-                    help="multiply entry counts (1.0 = 100,001 files, ~1.5 GB on disk)")
+                    help="share of the reference entry counts, in (0, 1] "
+                         "(1.0 = 100,001 files, ~1.5 GB on disk)")
     ap.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     args = ap.parse_args(argv)
     try:
