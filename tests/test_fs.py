@@ -199,3 +199,16 @@ def test_unreadable_subdirectory_is_a_warning_and_the_scan_goes_on(
     finally:
         locked.chmod(0o755)
     assert locked.exists(), "an unreadable directory must never be removed"
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_totals_walk_agrees_with_the_record_walk(pip_cache: Path, parallel: bool) -> None:
+    """`info` folds files into totals in the workers; it must match the full scan."""
+    from cachekit.core import pip as pipcache
+
+    (pip_cache / "http-v2" / "dirlink").symlink_to("../wheels")
+    os.link(pip_cache / "README-stray.txt", pip_cache / "selfcheck" / "hard")
+    full = pipcache.summarize(fs.scan(str(pip_cache), parallel=parallel))
+    quick = pipcache.summarize_totals(
+        fs.scan_totals(str(pip_cache), pipcache.classify, parallel=parallel))
+    assert quick == full and full["wheels"] == 6

@@ -100,16 +100,16 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
     root = cache["path"]
     if op in DESTRUCTIVE or op == "apply":
         _refuse_unsafe_root(root, environ)  # before scanning: `/` is never walked
-    tree = fs.scan(root)
-    cache.update(pipcache.summarize(tree))
     st = os.lstat(root)
     cache["root_id"] = [st.st_dev, st.st_ino]
-    if tree.errors:
-        cache["warnings"].append(
-            f"{len(tree.errors)} path(s) could not be read and were skipped, e.g. "
-            f"{os.path.join(root, tree.errors[0][0])}: {tree.errors[0][1]}")
-    if op == "info":
+    if op == "info":  # figures only: no per-file records to ship between processes
+        totals = fs.scan_totals(root, pipcache.classify)
+        cache.update(pipcache.summarize_totals(totals))
+        _warn_unreadable(cache, root, totals.errors)
         return
+    tree = fs.scan(root)
+    cache.update(pipcache.summarize(tree))
+    _warn_unreadable(cache, root, tree.errors)
     if op == "report":
         _pip_report(root, tree, cache)
         return
@@ -130,6 +130,13 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
         result["removed"] += [dict(r, ok=None) for r in _planned_rows(root, wire)]
         result["dirs_removed"] += [os.path.join(root, d) for d in wire["dirs"]]
         result["reclaimed_bytes"] += wire["freed_bytes"]
+
+
+def _warn_unreadable(cache: Dict[str, Any], root: str, errors: List[Any]) -> None:
+    if errors:
+        cache["warnings"].append(
+            f"{len(errors)} path(s) could not be read and were skipped, e.g. "
+            f"{os.path.join(root, errors[0][0])}: {errors[0][1]}")
 
 
 def _pip_report(root: str, tree: fs.Tree, cache: Dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ import errno
 import os
 import stat
 import sys
-from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 # A subtree is handed to a worker only when there are enough of them to share.
 _MIN_PARALLEL_TASKS = 4
@@ -161,6 +161,110 @@ def _run_pool(root: str, tasks: Sequence[str]) -> List[Tree]:
     with ctx.Pool(workers) as pool:
         # chunksize=1: subtrees differ wildly in size, bigger chunks starve a worker.
         return list(pool.imap_unordered(_walk_subtree, [(root, t) for t in tasks], chunksize=1))
+
+
+class Totals(NamedTuple):
+    """Per-key file counts and bytes, without per-file records: what ``info`` needs.
+
+    Sending a record per file back from the workers costs more than the walk itself.
+    """
+
+    counts: Dict[str, List[int]]  # key -> [files, apparent bytes]
+    blocks: int  # allocated bytes of directories and singly-linked files
+    linked: List[Tuple[int, int, int]]  # (dev, ino, blocks) of hard-linked files
+    errors: List[Tuple[str, str]]
+
+
+# Blocks are summed under this key while walking (Totals is a tuple, its dict is mutable).
+_BLOCKS = "\0blocks"
+
+# classify(top-level name, file name, kind) -> a key to count under, or None to skip
+Classifier = Callable[[str, str, str], Optional[str]]
+
+
+def _total_dir(root: str, rel: str, classify: Classifier, acc: Totals) -> List[str]:
+    """Fold one directory's entries into ``acc``; return its subdirectories."""
+    top = rel.split("/", 1)[0]
+    subdirs: List[str] = []
+    try:
+        it = os.scandir(os.path.join(root, rel) if rel else root)
+    except FileNotFoundError:
+        return subdirs
+    except OSError as exc:
+        acc.errors.append((rel, exc.strerror or str(exc)))
+        return subdirs
+    with it:
+        try:
+            for entry in it:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    acc.errors.append((_join(rel, entry.name), exc.strerror or str(exc)))
+                    continue
+                mode = st.st_mode
+                if stat.S_ISDIR(mode):
+                    acc.counts.setdefault(_BLOCKS, [0, 0])[1] += st.st_blocks * 512
+                    subdirs.append(_join(rel, entry.name))
+                    continue
+                if st.st_nlink > 1:
+                    acc.linked.append((st.st_dev, st.st_ino, st.st_blocks * 512))
+                else:
+                    acc.counts.setdefault(_BLOCKS, [0, 0])[1] += st.st_blocks * 512
+                if stat.S_ISLNK(mode):
+                    kind, size = ("L" if _points_to_dir(entry) else "l"), 0
+                else:
+                    kind, size = ("f" if stat.S_ISREG(mode) else "o"), st.st_size
+                key = classify(top, entry.name, kind)
+                if key is not None:
+                    c = acc.counts.setdefault(key, [0, 0])
+                    c[0] += 1
+                    c[1] += size
+        except OSError as exc:
+            acc.errors.append((rel, exc.strerror or str(exc)))
+    return subdirs
+
+
+def _total_subtree(args: Tuple[str, str, Classifier]) -> Totals:
+    root, rel, classify = args
+    acc = Totals({}, 0, [], [])
+    stack = [rel]
+    while stack:
+        stack.extend(_total_dir(root, stack.pop(), classify, acc))
+    return acc
+
+
+def scan_totals(root: str, classify: Classifier, parallel: Optional[bool] = None) -> Totals:
+    """Like ``scan`` but folding files into per-key totals (and ``du -sB1`` blocks)."""
+    st = os.lstat(root)
+    acc = Totals({_BLOCKS: [0, st.st_blocks * 512]}, 0, [], [])
+    tasks: List[str] = []
+    for rel in _total_dir(root, "", classify, acc):
+        tasks.extend(_total_dir(root, rel, classify, acc))
+    use_pool = parallel if parallel is not None else len(tasks) >= _MIN_PARALLEL_TASKS
+    jobs = [(root, t, classify) for t in tasks]
+    results: Iterable[Totals]
+    if use_pool and _fork_available():
+        import multiprocessing
+
+        workers = min(len(tasks), os.cpu_count() or 1, _MAX_WORKERS)
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            results = list(pool.imap_unordered(_total_subtree, jobs, chunksize=1))
+    else:
+        results = (_total_subtree(job) for job in jobs)
+    for sub in results:
+        for key, (n, size) in sub.counts.items():
+            c = acc.counts.setdefault(key, [0, 0])
+            c[0] += n
+            c[1] += size
+        acc.linked.extend(sub.linked)
+        acc.errors.extend(sub.errors)
+    seen = {}
+    for dev, ino, blocks in acc.linked:
+        seen[(dev, ino)] = blocks
+    blocks = acc.counts.pop(_BLOCKS)[1] + sum(seen.values())
+    return Totals(acc.counts, blocks, acc.linked, acc.errors)
 
 
 def disk_bytes(tree: Tree) -> int:

@@ -61,29 +61,50 @@ def _counted(f: fs.FileStat) -> bool:
     return f.kind != "L"
 
 
+def classify(top: str, name: str, kind: str) -> Optional[str]:
+    """The ``info`` figure a file counts toward, by its top-level directory and name.
+
+    ``top`` is "" for files directly in the cache root.
+    """
+    if kind == "L":
+        return None  # pip's os.walk lists a symlink to a directory as a directory
+    if top == WHEELS:
+        return "wheel" if fnmatch.fnmatch(name, "*-*.whl") else "wheels_other"
+    if top in HTTP_BUCKETS:
+        return "http"
+    return "other"
+
+
+def _figures(counts: Dict[str, List[int]], disk: int, unreadable: int) -> Dict[str, int]:
+    def get(key: str) -> List[int]:
+        return counts.get(key, [0, 0])
+
+    s = dict(wheels=get("wheel")[0], wheels_bytes=get("wheel")[1] + get("wheels_other")[1],
+             http_files=get("http")[0], http_bytes=get("http")[1],
+             other_files=get("other")[0], other_bytes=get("other")[1])
+    s["files"] = sum(n for n, _ in counts.values())
+    s["bytes"] = sum(b for _, b in counts.values())
+    s["disk_bytes"] = disk
+    s["unreadable"] = unreadable
+    return s
+
+
 def summarize(tree: fs.Tree) -> Dict[str, int]:
     """The figures of ``pip cache info`` plus whole-cache totals, all in exact bytes."""
-    s = dict(wheels=0, wheels_bytes=0, http_files=0, http_bytes=0, other_files=0,
-             other_bytes=0, files=0, bytes=0)
+    counts: Dict[str, List[int]] = {}
     for f in tree.files:
-        if not _counted(f):
-            continue
-        b = bucket(f.path) if "/" in f.path else ""
-        s["files"] += 1
-        s["bytes"] += f.size
-        if b == WHEELS:
-            s["wheels_bytes"] += f.size
-            if fnmatch.fnmatch(basename(f.path), "*-*.whl"):
-                s["wheels"] += 1
-        elif b in HTTP_BUCKETS:
-            s["http_files"] += 1
-            s["http_bytes"] += f.size
-        else:
-            s["other_files"] += 1
-            s["other_bytes"] += f.size
-    s["disk_bytes"] = fs.disk_bytes(tree)
-    s["unreadable"] = len(tree.errors)
-    return s
+        top = bucket(f.path) if "/" in f.path else ""
+        key = classify(top, basename(f.path), f.kind)
+        if key is not None:
+            c = counts.setdefault(key, [0, 0])
+            c[0] += 1
+            c[1] += f.size
+    return _figures(counts, fs.disk_bytes(tree), len(tree.errors))
+
+
+def summarize_totals(totals: fs.Totals) -> Dict[str, int]:
+    """``summarize`` from a records-free walk (``fs.scan_totals(root, classify)``)."""
+    return _figures(totals.counts, totals.blocks, len(totals.errors))
 
 
 def pip_glob(pattern: str) -> str:
