@@ -12,7 +12,18 @@ import errno
 import os
 import stat
 import sys
-from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 # A subtree is handed to a worker only when there are enough of them to share.
 _MIN_PARALLEL_TASKS = 4
@@ -52,14 +63,36 @@ def _join(parent: str, name: str) -> str:
     return name if not parent else parent + "/" + name
 
 
-def _walk_subtree(args: Tuple[str, str]) -> Tree:
-    """Walk ``root/rel`` depth-first; paths in the result are relative to ``root``."""
-    root, rel = args
-    tree = Tree([], [], [])
-    stack = [rel]
-    while stack:
-        stack.extend(_list_into(tree, root, stack.pop()))
-    return tree
+Entry = Tuple["os.DirEntry[str]", os.stat_result]
+
+
+def _entries(root: str, rel: str, errors: List[Tuple[str, str]]) -> Iterator[Entry]:
+    """``lstat`` every entry of one directory; what vanishes is skipped, what fails is noted."""
+    try:
+        it = os.scandir(os.path.join(root, rel) if rel else root)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        errors.append((rel, exc.strerror or str(exc)))
+        return
+    with it:
+        try:
+            for entry in it:
+                try:
+                    yield entry, entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # vanished while we looked
+                except OSError as exc:
+                    errors.append((_join(rel, entry.name), exc.strerror or str(exc)))
+        except OSError as exc:  # the listing itself broke off
+            errors.append((rel, exc.strerror or str(exc)))
+
+
+def _kind_and_size(entry: "os.DirEntry[str]", st: os.stat_result) -> Tuple[str, int]:
+    """A non-directory's kind and the apparent bytes pip counts for it (symlinks: 0)."""
+    if stat.S_ISLNK(st.st_mode):
+        return ("L" if _points_to_dir(entry) else "l"), 0
+    return ("f" if stat.S_ISREG(st.st_mode) else "o"), st.st_size
 
 
 def _points_to_dir(entry: "os.DirEntry[str]") -> bool:
@@ -74,25 +107,61 @@ def _fork_available() -> bool:
     return sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1
 
 
-def scan(root: str, parallel: Optional[bool] = None) -> Tree:
-    """Walk everything under ``root`` (which must be a directory) without following symlinks.
+def _fan_out(worker: Callable[[Any], Any], jobs: Sequence[Any],
+             parallel: Optional[bool]) -> Iterable[Any]:
+    """Run ``worker`` over ``jobs``, in a forked pool when there are enough of them."""
+    use_pool = parallel if parallel is not None else len(jobs) >= _MIN_PARALLEL_TASKS
+    if not (use_pool and jobs and _fork_available()):
+        return (worker(job) for job in jobs)
+    import multiprocessing
 
-    The root and its first level are listed here; each directory two levels down is a task,
-    run in a forked pool when there are enough of them.
-    """
+    workers = min(len(jobs), os.cpu_count() or 1, _MAX_WORKERS)
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        # chunksize=1: subtrees differ wildly in size, bigger chunks starve a worker.
+        return list(pool.imap_unordered(worker, jobs, chunksize=1))
+
+
+def _two_levels(list_dir: Callable[[str], List[str]]) -> List[str]:
+    """List the root and its children here; return the depth-2 directories, one task each."""
+    tasks: List[str] = []
+    for rel in list_dir(""):
+        tasks.extend(list_dir(rel))
+    return tasks
+
+
+# Full scan: a record per entry (list, remove, purge, report) ---------------------------
+
+def _list_into(tree: Tree, root: str, rel: str) -> List[str]:
+    """Record one directory's entries in ``tree``; return its subdirectories."""
+    subdirs = []
+    for entry, st in _entries(root, rel, tree.errors):
+        path = _join(rel, entry.name)
+        if stat.S_ISDIR(st.st_mode):
+            tree.dirs.append(DirStat(path, st.st_blocks * 512, True))
+            subdirs.append(path)
+            continue
+        kind, size = _kind_and_size(entry, st)
+        tree.files.append(FileStat(path, size, st.st_blocks * 512, st.st_atime_ns,
+                                   st.st_mtime_ns, st.st_nlink, st.st_dev, st.st_ino, kind))
+    return subdirs
+
+
+def _walk_subtree(args: Tuple[str, str]) -> Tree:
+    """Walk ``root/rel`` depth-first; paths in the result are relative to ``root``."""
+    root, rel = args
+    tree = Tree([], [], [])
+    stack = [rel]
+    while stack:
+        stack.extend(_list_into(tree, root, stack.pop()))
+    return tree
+
+
+def scan(root: str, parallel: Optional[bool] = None) -> Tree:
+    """Walk everything under ``root`` (which must be a directory) without following symlinks."""
     st = os.lstat(root)
     tree = Tree([], [DirStat("", st.st_blocks * 512, True)], [])
-    first = _list_into(tree, root, "")
-    tasks: List[str] = []
-    for rel in first:
-        tasks.extend(_list_into(tree, root, rel))
-    use_pool = parallel if parallel is not None else len(tasks) >= _MIN_PARALLEL_TASKS
-    results: Iterable[Tree]
-    if use_pool and _fork_available():
-        results = _run_pool(root, tasks)
-    else:
-        results = (_walk_subtree((root, t)) for t in tasks)
-    for sub in results:
+    tasks = _two_levels(lambda rel: _list_into(tree, root, rel))
+    for sub in _fan_out(_walk_subtree, [(root, t) for t in tasks], parallel):
         tree.files.extend(sub.files)
         tree.dirs.extend(sub.dirs)
         tree.errors.extend(sub.errors)
@@ -103,132 +172,67 @@ def scan(root: str, parallel: Optional[bool] = None) -> Tree:
     return tree
 
 
-def _list_into(tree: Tree, root: str, rel: str) -> List[str]:
-    """List one directory into ``tree``; return its subdirectories."""
-    shallow = _list_one(root, rel)
-    tree.files.extend(shallow.files)
-    tree.errors.extend(shallow.errors)
-    tree.dirs.extend(shallow.dirs)
-    return [d.path for d in shallow.dirs]
-
-
-def _list_one(root: str, rel: str) -> Tree:
-    """List one directory (not recursively): its files and its subdirectories."""
-    files: List[FileStat] = []
-    dirs: List[DirStat] = []
-    errors: List[Tuple[str, str]] = []
-    try:
-        it = os.scandir(os.path.join(root, rel) if rel else root)
-    except FileNotFoundError:
-        return Tree(files, dirs, errors)
-    except OSError as exc:
-        return Tree(files, dirs, [(rel, exc.strerror or str(exc))])
-    with it:
-        try:
-            for entry in it:
-                _classify(entry, _join(rel, entry.name), files, dirs, errors)
-        except OSError as exc:  # the listing itself broke off (e.g. the directory vanished)
-            errors.append((rel, exc.strerror or str(exc)))
-    return Tree(files, dirs, errors)
-
-
-def _classify(entry: "os.DirEntry[str]", path: str, files: List[FileStat],
-              dirs: List[DirStat], errors: List[Tuple[str, str]]) -> None:
-    try:
-        st = entry.stat(follow_symlinks=False)
-    except FileNotFoundError:
-        return  # vanished while we looked
-    except OSError as exc:
-        errors.append((path, exc.strerror or str(exc)))
-        return
-    mode = st.st_mode
-    if stat.S_ISDIR(mode):
-        dirs.append(DirStat(path, st.st_blocks * 512, True))
-        return
-    if stat.S_ISLNK(mode):
-        kind, size = ("L" if _points_to_dir(entry) else "l"), 0
-    else:
-        kind, size = ("f" if stat.S_ISREG(mode) else "o"), st.st_size
-    files.append(FileStat(path, size, st.st_blocks * 512, st.st_atime_ns, st.st_mtime_ns,
-                          st.st_nlink, st.st_dev, st.st_ino, kind))
-
-
-def _run_pool(root: str, tasks: Sequence[str]) -> List[Tree]:
-    import multiprocessing
-
-    workers = min(len(tasks), os.cpu_count() or 1, _MAX_WORKERS)
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(workers) as pool:
-        # chunksize=1: subtrees differ wildly in size, bigger chunks starve a worker.
-        return list(pool.imap_unordered(_walk_subtree, [(root, t) for t in tasks], chunksize=1))
-
-
-class Totals(NamedTuple):
-    """Per-key file counts and bytes, without per-file records: what ``info`` needs.
-
-    Sending a record per file back from the workers costs more than the walk itself.
-    """
-
-    counts: Dict[str, List[int]]  # key -> [files, apparent bytes]
-    blocks: int  # allocated bytes of directories and singly-linked files
-    linked: List[Tuple[int, int, int]]  # (dev, ino, blocks) of hard-linked files
-    errors: List[Tuple[str, str]]
-
-
-# Blocks are summed under this key while walking (Totals is a tuple, its dict is mutable).
-_BLOCKS = "\0blocks"
+# Totals only: what ``info`` needs -------------------------------------------------------
 
 # classify(top-level name, file name, kind) -> a key to count under, or None to skip
 Classifier = Callable[[str, str, str], Optional[str]]
 
 
+class Totals:
+    """Per-key file counts and bytes, and ``du -sB1`` blocks, without per-file records.
+
+    Sending a record per file back from the workers costs more than the walk itself.
+    """
+
+    def __init__(self) -> None:
+        self.counts: Dict[str, List[int]] = {}  # key -> [files, apparent bytes]
+        self.blocks = 0  # directories and singly-linked files
+        self.linked: Dict[Tuple[int, int], int] = {}  # hard-linked (dev, ino) -> blocks
+        self.errors: List[Tuple[str, str]] = []
+
+    @property
+    def disk_bytes(self) -> int:
+        return self.blocks + sum(self.linked.values())
+
+    def add(self, key: str, files: int, size: int) -> None:
+        count = self.counts.get(key)
+        if count is None:
+            self.counts[key] = [files, size]
+        else:
+            count[0] += files
+            count[1] += size
+
+    def merge(self, other: "Totals") -> None:
+        for key, (files, size) in other.counts.items():
+            self.add(key, files, size)
+        self.blocks += other.blocks
+        self.linked.update(other.linked)
+        self.errors.extend(other.errors)
+
+
 def _total_dir(root: str, rel: str, classify: Classifier, acc: Totals) -> List[str]:
     """Fold one directory's entries into ``acc``; return its subdirectories."""
     top = rel.split("/", 1)[0]
-    subdirs: List[str] = []
-    try:
-        it = os.scandir(os.path.join(root, rel) if rel else root)
-    except FileNotFoundError:
-        return subdirs
-    except OSError as exc:
-        acc.errors.append((rel, exc.strerror or str(exc)))
-        return subdirs
-    with it:
-        try:
-            for entry in it:
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                except OSError as exc:
-                    acc.errors.append((_join(rel, entry.name), exc.strerror or str(exc)))
-                    continue
-                mode = st.st_mode
-                if stat.S_ISDIR(mode):
-                    acc.counts.setdefault(_BLOCKS, [0, 0])[1] += st.st_blocks * 512
-                    subdirs.append(_join(rel, entry.name))
-                    continue
-                if st.st_nlink > 1:
-                    acc.linked.append((st.st_dev, st.st_ino, st.st_blocks * 512))
-                else:
-                    acc.counts.setdefault(_BLOCKS, [0, 0])[1] += st.st_blocks * 512
-                if stat.S_ISLNK(mode):
-                    kind, size = ("L" if _points_to_dir(entry) else "l"), 0
-                else:
-                    kind, size = ("f" if stat.S_ISREG(mode) else "o"), st.st_size
-                key = classify(top, entry.name, kind)
-                if key is not None:
-                    c = acc.counts.setdefault(key, [0, 0])
-                    c[0] += 1
-                    c[1] += size
-        except OSError as exc:
-            acc.errors.append((rel, exc.strerror or str(exc)))
+    subdirs = []
+    for entry, st in _entries(root, rel, acc.errors):
+        if stat.S_ISDIR(st.st_mode):
+            acc.blocks += st.st_blocks * 512
+            subdirs.append(_join(rel, entry.name))
+            continue
+        if st.st_nlink > 1:
+            acc.linked[(st.st_dev, st.st_ino)] = st.st_blocks * 512
+        else:
+            acc.blocks += st.st_blocks * 512
+        kind, size = _kind_and_size(entry, st)
+        key = classify(top, entry.name, kind)
+        if key is not None:
+            acc.add(key, 1, size)
     return subdirs
 
 
 def _total_subtree(args: Tuple[str, str, Classifier]) -> Totals:
     root, rel, classify = args
-    acc = Totals({}, 0, [], [])
+    acc = Totals()
     stack = [rel]
     while stack:
         stack.extend(_total_dir(root, stack.pop(), classify, acc))
@@ -236,35 +240,13 @@ def _total_subtree(args: Tuple[str, str, Classifier]) -> Totals:
 
 
 def scan_totals(root: str, classify: Classifier, parallel: Optional[bool] = None) -> Totals:
-    """Like ``scan`` but folding files into per-key totals (and ``du -sB1`` blocks)."""
-    st = os.lstat(root)
-    acc = Totals({_BLOCKS: [0, st.st_blocks * 512]}, 0, [], [])
-    tasks: List[str] = []
-    for rel in _total_dir(root, "", classify, acc):
-        tasks.extend(_total_dir(root, rel, classify, acc))
-    use_pool = parallel if parallel is not None else len(tasks) >= _MIN_PARALLEL_TASKS
-    jobs = [(root, t, classify) for t in tasks]
-    results: Iterable[Totals]
-    if use_pool and _fork_available():
-        import multiprocessing
-
-        workers = min(len(tasks), os.cpu_count() or 1, _MAX_WORKERS)
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            results = list(pool.imap_unordered(_total_subtree, jobs, chunksize=1))
-    else:
-        results = (_total_subtree(job) for job in jobs)
-    for sub in results:
-        for key, (n, size) in sub.counts.items():
-            c = acc.counts.setdefault(key, [0, 0])
-            c[0] += n
-            c[1] += size
-        acc.linked.extend(sub.linked)
-        acc.errors.extend(sub.errors)
-    seen = {}
-    for dev, ino, blocks in acc.linked:
-        seen[(dev, ino)] = blocks
-    blocks = acc.counts.pop(_BLOCKS)[1] + sum(seen.values())
-    return Totals(acc.counts, blocks, acc.linked, acc.errors)
+    """Like ``scan``, but folding files into ``classify``'s keys as the workers go."""
+    acc = Totals()
+    acc.blocks = os.lstat(root).st_blocks * 512
+    tasks = _two_levels(lambda rel: _total_dir(root, rel, classify, acc))
+    for sub in _fan_out(_total_subtree, [(root, t, classify) for t in tasks], parallel):
+        acc.merge(sub)
+    return acc
 
 
 def disk_bytes(tree: Tree) -> int:
@@ -423,10 +405,3 @@ def _why(exc: OSError) -> str:
     if exc.errno == errno.ELOOP or exc.errno == errno.ENOTDIR:
         return "a symlink or file now stands in the path; not followed"
     return exc.strerror or str(exc)
-
-
-def lstat_or_none(path: str) -> Optional[os.stat_result]:
-    try:
-        return os.lstat(path)
-    except OSError:
-        return None

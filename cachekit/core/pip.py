@@ -104,7 +104,7 @@ def summarize(tree: fs.Tree) -> Dict[str, int]:
 
 def summarize_totals(totals: fs.Totals) -> Dict[str, int]:
     """``summarize`` from a records-free walk (``fs.scan_totals(root, classify)``)."""
-    return _figures(totals.counts, totals.blocks, len(totals.errors))
+    return _figures(totals.counts, totals.disk_bytes, len(totals.errors))
 
 
 def pip_glob(pattern: str) -> str:
