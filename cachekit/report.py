@@ -47,9 +47,6 @@ def document(command: str, dry_run: bool, hosts: List[Dict[str, Any]]) -> Dict[s
             for key in ("bytes", "files", "disk_bytes", "reclaimable_bytes"):
                 totals[key] += c.get(key) or 0
         totals["reclaimed_bytes"] += h.get("reclaimed_bytes") or 0
-    if dry_run:
-        totals["reclaimable_bytes"] = max(totals["reclaimable_bytes"], totals["reclaimed_bytes"])
-        totals["reclaimed_bytes"] = 0
     return {"schema": SCHEMA, "command": command, "dry_run": dry_run, "hosts": hosts,
             "totals": totals}
 
@@ -147,10 +144,13 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
     if h["status"] != "ok":
         return f"{h['host']}: {h['status']}: {h.get('error')}"
     files = [r for r in h.get("removed", []) if dry_run or r.get("ok")]
-    verb = "would free" if dry_run else "freed"
+    if dry_run:
+        freed = sum(c.get("reclaimable_bytes") or 0 for c in h.get("caches", []))
+    else:
+        freed = h.get("reclaimed_bytes", 0)
     return (f"{h['host']}: {len(files)} files and {len(h.get('dirs_removed', []))} directories"
-            f" {'to remove' if dry_run else 'removed'}; {verb} "
-            f"{human_bytes(h.get('reclaimed_bytes', 0))}")
+            f" {'to remove' if dry_run else 'removed'}; "
+            f"{'would free' if dry_run else 'freed'} {human_bytes(freed)}")
 
 
 def render_report(hosts: List[Dict[str, Any]]) -> str:

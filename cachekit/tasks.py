@@ -4,6 +4,7 @@ The same collection serves ``invoke TASK`` in the repo and the ``cachekit`` prog
 Data goes to stdout, narration and warnings to stderr.
 """
 
+import functools
 import sys
 from typing import Any, Callable, Dict, List, Optional
 
@@ -57,7 +58,7 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr)
 
 
-def _run(command: str, hosts: str, managers: Optional[str], request: Dict[str, Any],
+def _run(hosts: str, managers: Optional[str], request: Dict[str, Any],
          inventory: Optional[str] = None) -> List[Dict[str, Any]]:
     del inventory  # read once remote hosts are supported; accepted now so scripts work
     request = dict(request, managers=_parse_managers(managers))
@@ -84,8 +85,6 @@ def _finish(command: str, fmt: str, results: List[Dict[str, Any]], render: Calla
 
 def _guard(fn: Callable[..., None]) -> Callable[..., None]:
     """Turn a CachekitError anywhere below a task into one line on stderr and exit 1."""
-    import functools
-
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
@@ -102,7 +101,7 @@ def dir_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
         managers: Optional[str] = None, format: str = "table") -> None:
     """Show where each cache is and how that was decided (like `pip cache dir`)."""
     fmt = _check_format(format, ["table", "json"])
-    results = _run("dir", hosts, managers, {"op": "dir"}, inventory)
+    results = _run(hosts, managers, {"op": "dir"}, inventory)
     _finish("dir", fmt, results, lambda: report.render_dir(results))
 
 
@@ -112,7 +111,7 @@ def info(c: Context, hosts: str = "local", inventory: Optional[str] = None,
          managers: Optional[str] = None, format: str = "table") -> None:
     """Show each cache's location, sizes and counts (like `pip cache info`)."""
     fmt = _check_format(format, ["table", "json"])
-    results = _run("info", hosts, managers, {"op": "info"}, inventory)
+    results = _run(hosts, managers, {"op": "info"}, inventory)
     _finish("info", fmt, results, lambda: report.render_info(results))
 
 
@@ -125,7 +124,7 @@ def list_(c: Context, pattern: Optional[str] = None, hosts: str = "local",
           format: str = "table", downloads: bool = False) -> None:
     """List cached packages matching PATTERN (like `pip cache list`)."""
     fmt = _check_format("table" if format == "human" else format, ["table", "abspath", "json"])
-    results = _run("list", hosts, managers,
+    results = _run(hosts, managers,
                    {"op": "list", "pattern": pattern or "*", "downloads": downloads}, inventory)
     _finish("list", fmt, results, lambda: report.render_list(results, fmt))
 
@@ -158,7 +157,7 @@ def _destroy(command: str, request: Dict[str, Any], hosts: str, inventory: Optio
     if interactive and not sys.stdin.isatty():
         raise CachekitError(f"refusing to {command} without confirmation: stdin is not a terminal",
                             hint="pass --yes to proceed, or --dry-run to see the plan")
-    results = _run(command, hosts, managers, dict(request, apply=yes and not dry_run), inventory)
+    results = _run(hosts, managers, dict(request, apply=yes and not dry_run), inventory)
     if interactive:
         results = _confirm_and_apply(results, hosts, managers, inventory)
         if results is None:
@@ -179,7 +178,7 @@ def _confirm_and_apply(planned: List[Dict[str, Any]], hosts: str, managers: Opti
         _say("cachekit: nothing removed")
         return None
     plans = [p for h in planned for p in h.get("plans", [])]
-    return _run("apply", hosts, managers, {"op": "apply", "plans": plans}, inventory)
+    return _run(hosts, managers, {"op": "apply", "plans": plans}, inventory)
 
 
 @task(name="report", help=COMMON_HELP, auto_shortflags=False)
@@ -188,7 +187,7 @@ def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
             managers: Optional[str] = None, format: str = "table") -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
     fmt = _check_format(format, ["table", "json"])
-    results = _run("report", hosts, managers, {"op": "report"}, inventory)
+    results = _run(hosts, managers, {"op": "report"}, inventory)
     _finish("report", fmt, results, lambda: report.render_report(results))
 
 

@@ -10,14 +10,15 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Iterator, List, Set, Tuple
+from typing import Dict, List, Set, Tuple
 
 import pytest
 from pipcache_fixture import pip_env, populate_pip_cache, run_pip
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test's HOME: a fresh directory, with the machine's pip/XDG variables gone."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
@@ -71,7 +72,3 @@ def tree_of(root: Path) -> Set[Tuple[str, str, int]]:
             out.add((str(full.relative_to(root)), kind, size))
     return out
 
-
-@pytest.fixture
-def home(isolated_home: Path) -> Iterator[Path]:
-    yield isolated_home

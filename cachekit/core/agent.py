@@ -129,7 +129,7 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
     else:
         result["removed"] += [dict(r, ok=None) for r in _planned_rows(root, wire)]
         result["dirs_removed"] += [os.path.join(root, d) for d in wire["dirs"]]
-        result["reclaimed_bytes"] += wire["freed_bytes"]
+        cache["reclaimable_bytes"] = wire["freed_bytes"]  # what this plan would free
 
 
 def _warn_unreadable(cache: Dict[str, Any], root: str, errors: List[Any]) -> None:

@@ -146,12 +146,9 @@ def match_wheels(tree: fs.Tree, pattern: str) -> List[Match]:
 
 def http_v2_pairs(tree: fs.Tree) -> Dict[str, Tuple[Optional[fs.FileStat], fs.FileStat]]:
     """Body path -> (metadata file, body file) for every ``http-v2`` body."""
-    meta = {f.path: f for f in tree.files if bucket(f.path) == "http-v2" and f.kind == "f"}
-    pairs = {}
-    for path, f in meta.items():
-        if path.endswith(".body"):
-            pairs[path] = (meta.get(path[: -len(".body")]), f)
-    return pairs
+    files = {f.path: f for f in tree.files if bucket(f.path) == "http-v2" and f.kind == "f"}
+    return {path: (files.get(path[: -len(".body")]), f)
+            for path, f in files.items() if path.endswith(".body")}
 
 
 def attribute_downloads(root: str, tree: fs.Tree) -> List[Tuple[List[fs.FileStat], Attribution]]:
