@@ -212,3 +212,15 @@ def test_totals_walk_agrees_with_the_record_walk(pip_cache: Path, parallel: bool
     quick = pipcache.summarize_totals(
         fs.scan_totals(str(pip_cache), pipcache.classify, parallel=parallel))
     assert quick == full and full["wheels"] == 6
+
+
+def test_wheel_classification_is_pips_glob() -> None:
+    """classify replaces fnmatch('*-*.whl') on the hot path; it must agree with it."""
+    import fnmatch
+
+    from cachekit.core import pip as pipcache
+
+    for name in ("a-1.whl", "-.whl", "a.whl", "a-1.whl.tmp", "a-1.WHL", "origin.json",
+                 "a.b-c.whl", "x-.whl", ".whl", "a-1-py3-none-any.whl", "a_b.whl-1"):
+        expected = "wheel" if fnmatch.fnmatch(name, "*-*.whl") else "wheels_other"
+        assert pipcache.classify("wheels", name, "f") == expected, name

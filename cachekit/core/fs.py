@@ -69,7 +69,7 @@ Entry = Tuple["os.DirEntry[str]", os.stat_result]
 def _entries(root: str, rel: str, errors: List[Tuple[str, str]]) -> Iterator[Entry]:
     """``lstat`` every entry of one directory; what vanishes is skipped, what fails is noted."""
     try:
-        it = os.scandir(os.path.join(root, rel) if rel else root)
+        it = os.scandir(root + "/" + rel if rel else root)
     except FileNotFoundError:
         return
     except OSError as exc:
@@ -90,6 +90,8 @@ def _entries(root: str, rel: str, errors: List[Tuple[str, str]]) -> Iterator[Ent
 
 def _kind_and_size(entry: "os.DirEntry[str]", st: os.stat_result) -> Tuple[str, int]:
     """A non-directory's kind and the apparent bytes pip counts for it (symlinks: 0)."""
+    if stat.S_ISREG(st.st_mode):
+        return "f", st.st_size
     if stat.S_ISLNK(st.st_mode):
         return ("L" if _points_to_dir(entry) else "l"), 0
     return ("f" if stat.S_ISREG(st.st_mode) else "o"), st.st_size
@@ -214,19 +216,27 @@ def _total_dir(root: str, rel: str, classify: Classifier, acc: Totals) -> List[s
     """Fold one directory's entries into ``acc``; return its subdirectories."""
     top = rel.split("/", 1)[0]
     subdirs = []
+    blocks = 0
+    counts = acc.counts
     for entry, st in _entries(root, rel, acc.errors):
         if stat.S_ISDIR(st.st_mode):
-            acc.blocks += st.st_blocks * 512
+            blocks += st.st_blocks * 512
             subdirs.append(_join(rel, entry.name))
             continue
         if st.st_nlink > 1:
             acc.linked[(st.st_dev, st.st_ino)] = st.st_blocks * 512
         else:
-            acc.blocks += st.st_blocks * 512
+            blocks += st.st_blocks * 512
         kind, size = _kind_and_size(entry, st)
         key = classify(top, entry.name, kind)
         if key is not None:
-            acc.add(key, 1, size)
+            count = counts.get(key)  # inlined Totals.add: this runs once per file
+            if count is None:
+                counts[key] = [1, size]
+            else:
+                count[0] += 1
+                count[1] += size
+    acc.blocks += blocks
     return subdirs
 
 
