@@ -187,6 +187,20 @@ def errors(hosts: List[Dict[str, Any]]) -> List[str]:
     return out
 
 
+def host_settings(host: Any) -> Dict[str, Any]:
+    """What ``cachekit hosts`` shows of an inventory host."""
+    return {"host": host.name, "local": host.local, "address": host.address,
+            "port": host.port, "user": host.user, "python": host.python,
+            "groups": host.groups, "cachekit_vars": host.cachekit_vars()}
+
+
+def render_hosts(rows: List[Dict[str, Any]]) -> str:
+    table = [[r["host"], "local (in-process)" if r["local"] else r["address"],
+              r["port"] or ("-" if r["local"] else "22 / ssh_config"), r["user"] or "-",
+              r["python"], ",".join(r["groups"]) or "-"] for r in rows]
+    return _table(table, ["HOST", "ADDRESS", "PORT", "USER", "PYTHON", "GROUPS"])
+
+
 def warnings(hosts: List[Dict[str, Any]]) -> List[str]:
     """Warnings worth a line on stderr, prefixed with the host."""
     out = []

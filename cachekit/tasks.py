@@ -60,9 +60,8 @@ def _say(line: str) -> None:
 
 def _run(hosts: str, managers: Optional[str], request: Dict[str, Any],
          inventory: Optional[str] = None) -> List[Dict[str, Any]]:
-    del inventory  # read once remote hosts are supported; accepted now so scripts work
     request = dict(request, managers=_parse_managers(managers))
-    return fleet.run(fleet.select_hosts(hosts), request)
+    return fleet.run(fleet.select_hosts(hosts, inventory), request)
 
 
 def _finish(command: str, fmt: str, results: List[Dict[str, Any]], render: Callable[[], str],
@@ -191,9 +190,23 @@ def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
     _finish("report", fmt, results, lambda: report.render_report(results))
 
 
+@task(name="hosts", help={k: COMMON_HELP[k] for k in ("hosts", "inventory", "format")},
+      auto_shortflags=False)
+@_guard
+def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
+           format: str = "table") -> None:
+    """List the hosts a --hosts pattern selects, with their connection settings."""
+    fmt = _check_format(format, ["table", "json"])
+    selected = fleet.select_hosts(hosts, inventory)
+    if fmt == "json":
+        print(report.to_json({"hosts": [report.host_settings(h) for h in selected]}))
+    else:
+        print(report.render_hosts([report.host_settings(h) for h in selected]))
+
+
 def collection() -> Collection:
     ns = Collection()
-    for t in (dir_, info, list_, remove, purge, report_):
+    for t in (dir_, info, list_, remove, purge, report_, hosts_):
         ns.add_task(t)
     ns.configure({"run": {"echo": False}})
     return ns

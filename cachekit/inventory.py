@@ -1,0 +1,366 @@
+"""Read an Ansible-style YAML inventory and select hosts with Ansible's ``--limit`` patterns.
+
+An existing Ansible YAML inventory works unchanged: groups with ``hosts``, ``vars`` and
+``children``, host ranges such as ``build[01:16]``, ``group_vars/`` and ``host_vars/``
+beside it, variables inherited all -> parent group -> child group -> host (deeper groups
+win; groups at the same depth merge by name, as Ansible does).
+
+The name ``local`` always means this machine, in-process, and so does ``localhost``
+without an ``ansible_host``, or any host with ``ansible_connection: local``.
+"""
+
+import difflib
+import fnmatch
+import os
+import re
+import string
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Set, Tuple
+
+import yaml
+
+from cachekit.errors import CachekitError
+
+LOCAL = "local"
+_RANGE = re.compile(r"\[([0-9a-zA-Z]+):([0-9a-zA-Z]+)(?::([0-9]+))?\]")
+_GROUP_KEYS = {"hosts", "vars", "children"}
+# Ansible's subscripts: group[0], group[-1], group[1:3] and group[1-3] (end inclusive)
+_SUBSCRIPT = re.compile(r"^(.+)\[(?:(-?[0-9]+)|(-?[0-9]+)?[:-](-?[0-9]+)?)\]$")
+
+
+@dataclass
+class Host:
+    name: str
+    vars: Dict[str, Any] = field(default_factory=dict)
+    groups: List[str] = field(default_factory=list)
+
+    @property
+    def local(self) -> bool:
+        if self.vars.get("ansible_connection") == "local" or self.name == LOCAL:
+            return True
+        return self.name == "localhost" and "ansible_host" not in self.vars
+
+    @property
+    def address(self) -> str:
+        return str(self.vars.get("ansible_host") or self.name)
+
+    @property
+    def port(self) -> Optional[int]:
+        port = self.vars.get("ansible_port")
+        return int(port) if port is not None else None
+
+    @property
+    def user(self) -> Optional[str]:
+        user = self.vars.get("ansible_user")
+        return str(user) if user is not None else None
+
+    @property
+    def key_file(self) -> Optional[str]:
+        key = self.vars.get("ansible_ssh_private_key_file")
+        return os.path.expanduser(str(key)) if key else None
+
+    @property
+    def python(self) -> str:
+        return str(self.vars.get("ansible_python_interpreter") or "python3")
+
+    def cachekit_vars(self) -> Dict[str, Any]:
+        return {k: v for k, v in self.vars.items() if k.startswith("cachekit_")}
+
+
+@dataclass
+class _Group:
+    name: str
+    depth: int = 0
+    vars: Dict[str, Any] = field(default_factory=dict)
+    hosts: Set[str] = field(default_factory=set)
+    children: Set[str] = field(default_factory=set)
+    parents: Set[str] = field(default_factory=set)
+
+
+class Inventory:
+    """Hosts and groups, with every host's variables already resolved."""
+
+    def __init__(self, hosts: Dict[str, Host], groups: Dict[str, Set[str]],
+                 source: str) -> None:
+        self.hosts = hosts  # implicit hosts (``local``) are selectable by name only
+        self.groups = groups  # group -> every host in it, children included
+        self.source = source
+
+    def select(self, pattern: str) -> List[Host]:
+        """Hosts matched by an Ansible host pattern, in inventory order."""
+        terms = split_pattern(pattern)
+        if not terms or any(t in ("&", "!") for t in terms):
+            raise CachekitError(f"malformed host pattern {pattern!r}",
+                                hint="e.g. --hosts=web, --hosts='web:&prod', --hosts='all:!db'")
+        plain = [t for t in terms if t[0] not in "&!"]
+        selected: Set[str] = set() if plain else set(self.groups["all"])
+        for term in plain:
+            selected |= self._match(term)
+        for term in (t[1:] for t in terms if t[0] == "&"):
+            selected &= self._match(term)
+        for term in (t[1:] for t in terms if t[0] == "!"):
+            selected -= self._match(term)
+        return [h for name, h in self.hosts.items() if name in selected]
+
+    def _match(self, term: str) -> Set[str]:
+        sub = _SUBSCRIPT.match(term)
+        if sub and term not in self.hosts and not term.startswith("~"):
+            return self._subscript(*sub.groups())
+        if term in ("all", "*"):
+            return set(self.groups["all"])
+        if term in self.groups:
+            return set(self.groups[term])
+        if term in self.hosts:
+            return {term}
+        # Like Ansible: globs and ~regexes (matched from the start) see inventory hosts
+        # and groups, never an implicit host.
+        try:
+            rx = re.compile(term[1:] if term.startswith("~") else fnmatch.translate(term))
+        except re.error as exc:
+            raise CachekitError(f"bad regular expression in host pattern {term!r}: {exc}") \
+                from None
+        found = {h for h in self.groups["all"] if rx.match(h)}
+        found |= {h for g, members in self.groups.items() if rx.match(g) for h in members}
+        if not found:
+            names = list(self.groups) + list(self.hosts)
+            close = difflib.get_close_matches(term, names, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}?" if close else \
+                f"`cachekit hosts --hosts=all` lists the hosts of {self.source}"
+            raise CachekitError(f"host pattern {term!r} matches no host or group in "
+                                f"{self.source}", hint=hint)
+        return found
+
+
+    def _subscript(self, base: str, index: Optional[str], start: Optional[str],
+                   end: Optional[str]) -> Set[str]:
+        members = self._match(base)
+        ordered = [h for h in self.hosts if h in members]
+        if index is not None:
+            i = int(index)
+            return {ordered[i]} if -len(ordered) <= i < len(ordered) else set()
+        first = int(start) if start else 0
+        last = int(end) if end else len(ordered) - 1
+        return set(ordered[first: last + 1])
+
+
+def split_pattern(pattern: str) -> List[str]:
+    """Ansible's rule: a comma list as is; otherwise split on ``:`` outside brackets."""
+    if "," in pattern:
+        parts = pattern.split(",")
+    else:
+        parts = re.findall(r"(?:[^\s:\[\]]|\[[^\]]*\])+", pattern)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def expand_range(name: str) -> List[str]:
+    """``build[01:16]`` -> build01..build16; ``node[a:c]`` -> nodea..nodec; one range per name."""
+    m = _RANGE.search(name)
+    if not m:
+        return [name]
+    start, end, step = m.group(1), m.group(2), int(m.group(3) or 1)
+    head, tail = name[: m.start()], name[m.end():]
+    if start.isdigit() and end.isdigit():
+        width = len(start) if start.startswith("0") and len(start) > 1 else 0
+        values = [str(i).zfill(width) for i in range(int(start), int(end) + 1, step)]
+    elif len(start) == 1 and len(end) == 1 and start.isalpha() and end.isalpha():
+        letters = string.ascii_letters
+        values = list(letters[letters.index(start): letters.index(end) + 1: step])
+    else:
+        raise ValueError(f"bad host range {m.group(0)!r} in {name!r}")
+    return [v for value in values for v in expand_range(head + value + tail)]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Remembers the line of every mapping key, so errors can name it."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Dict[str, Any]:
+    mapping = _Lines()
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.lines[key] = key_node.start_mark.line + 1
+    return mapping
+
+
+class _Lines(dict):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: Dict[Any, int] = {}
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_yaml(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f", line {mark.line + 1}" if mark else ""
+        raise CachekitError(f"{path}{line}: invalid YAML: {exc.problem or exc}",
+                            hint="fix the inventory file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CachekitError(f"cannot read inventory file {path}: {exc}") from None
+
+
+def _where(path: str, mapping: Any, key: Any) -> str:
+    line = getattr(mapping, "lines", {}).get(key)
+    return f"{path}, line {line}" if line else path
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.groups: Dict[str, _Group] = {"all": _Group("all")}
+        self.host_vars: Dict[str, Dict[str, Any]] = {}
+        self.host_order: List[str] = []
+
+    def group(self, path: str, name: str, body: Any, parent: Optional[str],
+              where: str) -> None:
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise CachekitError(f"{where}: group {name!r} must be a mapping of hosts, vars, "
+                                f"children (got {type(body).__name__})")
+        unknown = [k for k in body if k not in _GROUP_KEYS]
+        if unknown:
+            raise CachekitError(f"{_where(path, body, unknown[0])}: unknown key {unknown[0]!r} "
+                                f"in group {name!r}", hint="a group has hosts, vars and children")
+        group = self.groups.setdefault(name, _Group(name))
+        if parent and parent != name:
+            self.groups[parent].children.add(name)
+            group.parents.add(parent)
+        group.vars.update(self._mapping(path, body, "vars", f"vars of group {name!r}"))
+        for pattern, hvars in self._mapping(path, body, "hosts", f"hosts of {name!r}").items():
+            try:
+                names = expand_range(str(pattern))
+            except ValueError as exc:
+                raise CachekitError(f"{_where(path, body['hosts'], pattern)}: {exc}") from None
+            if hvars is not None and not isinstance(hvars, dict):
+                raise CachekitError(f"{_where(path, body['hosts'], pattern)}: variables of "
+                                    f"host {pattern!r} must be a mapping")
+            for host in names:
+                if host not in self.host_vars:
+                    self.host_vars[host] = {}
+                    self.host_order.append(host)
+                self.host_vars[host].update(hvars or {})
+                group.hosts.add(host)
+        children = self._mapping(path, body, "children", f"children of {name!r}")
+        for child, child_body in children.items():
+            self.group(path, str(child), child_body, name, _where(path, children, child))
+
+    @staticmethod
+    def _mapping(path: str, body: Dict[str, Any], key: str, what: str) -> Dict[str, Any]:
+        value = body.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise CachekitError(f"{_where(path, body, key)}: {what} must be a mapping "
+                                f"(got {type(value).__name__})",
+                                hint="Ansible's YAML inventory uses `hosts: {name: vars}`")
+        return value
+
+    def build(self, source: str) -> Inventory:
+        self._depths()
+        members: Dict[str, Set[str]] = {}
+        for name in self.groups:
+            members[name] = self._members(name, set())
+        members["all"] = set(self.host_order)
+        in_groups = {h for g, hs in members.items() if g != "all" for h in hs}
+        members["ungrouped"] = {h for h in self.host_order if h not in in_groups}
+        hosts: Dict[str, Host] = {}
+        for name in self.host_order:
+            groups = sorted((g for g in self.groups if name in members[g]),
+                            key=lambda g: (self.groups[g].depth, g))
+            merged: Dict[str, Any] = {}
+            for g in groups:
+                merged.update(self.groups[g].vars)
+            merged.update(self.host_vars[name])
+            hosts[name] = Host(name, merged, [g for g in groups if g != "all"])
+        if LOCAL not in hosts:  # implicit, like Ansible's localhost: not part of `all`
+            hosts[LOCAL] = Host(LOCAL, dict(self.groups["all"].vars))
+        return Inventory(hosts, members, source)
+
+    def _members(self, name: str, seen: Set[str]) -> Set[str]:
+        if name in seen:
+            return set()
+        seen.add(name)
+        group = self.groups[name]
+        found = set(group.hosts)
+        for child in group.children:
+            found |= self._members(child, seen)
+        return found
+
+    def _depths(self) -> None:
+        todo = ["all"]
+        while todo:
+            name = todo.pop()
+            for child in self.groups[name].children:
+                if self.groups[child].depth < self.groups[name].depth + 1:
+                    self.groups[child].depth = self.groups[name].depth + 1
+                    todo.append(child)
+
+
+def _inventory_files(path: str) -> Tuple[List[str], str]:
+    """Inventory files to read, and the directory holding group_vars/ and host_vars/."""
+    if os.path.isdir(path):
+        files = sorted(os.path.join(path, f) for f in os.listdir(path)
+                       if f.endswith((".yml", ".yaml")) and not f.startswith("."))
+        return files, path
+    return [path], os.path.dirname(path) or "."
+
+
+def _vars_files(base: str, kind: str, name: str) -> List[str]:
+    """group_vars/NAME.yml, NAME.yaml, NAME (file) or NAME/ (a directory of files)."""
+    stem = os.path.join(base, kind, name)
+    if os.path.isdir(stem):
+        return sorted(os.path.join(stem, f) for f in os.listdir(stem)
+                      if f.endswith((".yml", ".yaml")))
+    return [p for p in (stem + ".yml", stem + ".yaml", stem) if os.path.isfile(p)]
+
+
+def default_path(explicit: Optional[str] = None) -> Optional[str]:
+    """--inventory, else $CACHEKIT_INVENTORY, else ./inventory if it exists."""
+    if explicit:
+        return explicit
+    if os.environ.get("CACHEKIT_INVENTORY"):
+        return os.environ["CACHEKIT_INVENTORY"]
+    return "inventory" if os.path.exists("inventory") else None
+
+
+def load(path: Optional[str]) -> Inventory:
+    """Read the inventory at ``path``; with no inventory at all only ``local`` exists."""
+    builder = _Builder()
+    if path is None:
+        return builder.build("the built-in inventory (only `local`)")
+    if not os.path.exists(path):
+        raise CachekitError(f"inventory {path} does not exist",
+                            hint="pass --inventory=FILE or set CACHEKIT_INVENTORY")
+    files, base = _inventory_files(path)
+    for file in files:
+        data = _read_yaml(file)
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            raise CachekitError(f"{file}: an inventory is a mapping of groups (like `all:`)",
+                                hint="see inventory/hosts.yml for the structure")
+        for name, body in data.items():
+            builder.group(file, str(name), body, None if name == "all" else "all",
+                          _where(file, data, name))
+    for name, group in builder.groups.items():
+        for file in _vars_files(base, "group_vars", name):
+            group.vars.update(_vars_mapping(file))
+    for name in builder.host_order:
+        for file in _vars_files(base, "host_vars", name):
+            builder.host_vars[name].update(_vars_mapping(file))
+    return builder.build(path)
+
+
+def _vars_mapping(path: str) -> Dict[str, Any]:
+    data = _read_yaml(path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CachekitError(f"{path}: variables must be a mapping of names to values")
+    return data
