@@ -1,15 +1,28 @@
-"""Choose the hosts a ``--hosts`` pattern names and run the core on each.
+"""Choose the hosts a ``--hosts`` pattern names and run the core on each, in parallel.
 
-Every host yields a result, failures included. ``local`` runs in-process, without SSH.
+Every host yields a result, failures included: a host that cannot be reached, refuses
+its key, fails authentication, times out or breaks is a row with a status and a reason.
+``local`` runs in-process when it is the only host, and in a child process when remote
+hosts run beside it (the core forks, which is unsafe next to SSH threads). A fleet keeps
+one connection per host for the whole task, so a plan and its apply share it.
 """
 
+import concurrent.futures
+import json
+import subprocess
+import sys
+import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
-from cachekit import inventory
-from cachekit.core import agent
+from fabric import Connection
+
+from cachekit import inventory, remote
+from cachekit.core import SCHEMA, agent
 from cachekit.errors import CachekitError
 from cachekit.report import check_schema
+
+DEFAULT_WORKERS = 16
 
 
 def select_hosts(pattern: str, inventory_path: Optional[str] = None) -> List[inventory.Host]:
@@ -27,18 +40,132 @@ def environment(host: inventory.Host) -> Dict[str, str]:
     return {str(k): str(v) for k, v in env.items()}
 
 
-def run(hosts: List[inventory.Host], request: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """One result per host, each labelled with its host name and timing."""
-    remote = [h.name for h in hosts if not h.local]
-    if remote:
-        raise CachekitError(f"host {remote[0]} is remote; this version runs on the local "
-                            "machine only", hint="use --hosts=local")
-    results = []
-    for host in hosts:
+def failed_result(host: str, status: str, reason: str, elapsed: float,
+                  stderr_tail: Optional[List[str]] = None) -> Dict[str, Any]:
+    return {"schema": SCHEMA, "host": host, "status": status, "error": reason,
+            "stderr_tail": stderr_tail or [], "elapsed_s": round(elapsed, 3), "disk": None,
+            "caches": [], "entries": [], "removed": [], "dirs_removed": [],
+            "reclaimed_bytes": 0, "warnings": []}
+
+
+class Interrupted(Exception):
+    """Ctrl-C: the results of the hosts that finished, and the names of those that did not."""
+
+    def __init__(self, finished: List[Dict[str, Any]], unfinished: List[str]) -> None:
+        super().__init__("interrupted")
+        self.finished = finished
+        self.unfinished = unfinished
+
+
+class Fleet:
+    """The selected hosts, their open connections, and a bounded pool to run them."""
+
+    def __init__(self, hosts: List[inventory.Host], settings: Optional[remote.Settings] = None,
+                 workers: int = DEFAULT_WORKERS,
+                 progress: Optional[Callable[[int, int, int], None]] = None) -> None:
+        if workers < 1:
+            raise CachekitError(f"--workers must be at least 1 (got {workers})")
+        self.hosts = hosts
+        self.settings = settings or remote.Settings()
+        self.workers = workers
+        self.progress = progress
+        self._conns: Dict[str, Connection] = {}
+        self._lock = threading.Lock()
+        for host in hosts:
+            environment(host)  # a malformed cachekit_env is bad input: fail before any run
+
+    def __enter__(self) -> "Fleet":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
+            conn.close()
+
+    def run(self, request: Dict[str, Any],
+            per_host: Optional[Dict[str, Dict[str, Any]]] = None) -> List[Dict[str, Any]]:
+        """One result per host, in selection order, each labelled and timed.
+
+        With ``per_host``, only the hosts named there run, each with its own additions to
+        the request (an apply carries each host's own plan).
+        """
+        hosts = [h for h in self.hosts if per_host is None or h.name in per_host]
+        requests = {h.name: dict(request, **(per_host or {}).get(h.name, {})) for h in hosts}
+        if all(h.local for h in hosts):
+            return [self._run_local(h, requests[h.name], in_process=True) for h in hosts]
+        results: Dict[str, Dict[str, Any]] = {}
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.workers)
+        futures = {pool.submit(self._run_one, h, requests[h.name]): h.name for h in hosts}
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                result = future.result()
+                results[result["host"]] = result
+                if self.progress:
+                    failures = sum(r["status"] != "ok" for r in results.values())
+                    self.progress(len(results), len(hosts), failures)
+        except KeyboardInterrupt:
+            for future in futures:
+                future.cancel()
+            self.close()  # running sessions end at once
+            pool.shutdown(wait=False)
+            done = [results[h.name] for h in hosts if h.name in results]
+            raise Interrupted(done, [h.name for h in hosts if h.name not in results]) \
+                from None
+        pool.shutdown()
+        return [results[h.name] for h in hosts]
+
+    def _run_one(self, host: inventory.Host, request: Dict[str, Any]) -> Dict[str, Any]:
+        if host.local:
+            return self._run_local(host, request, in_process=False)
         started = time.monotonic()
-        result = agent.run(dict(request, environ=environment(host)))
+        try:
+            conn = self._connection(host)
+            result = remote.run_core(conn, host, dict(request, environ=environment(host)),
+                                     self.settings)
+            check_schema(result, host.name)
+        except remote.HostFailure as exc:
+            return failed_result(host.name, exc.status, exc.reason,
+                                 time.monotonic() - started, exc.stderr_tail)
+        except CachekitError as exc:
+            return failed_result(host.name, "failed", str(exc), time.monotonic() - started)
+        result["host"] = host.name
+        result["elapsed_s"] = round(time.monotonic() - started, 3)
+        return result
+
+    def _connection(self, host: inventory.Host) -> Connection:
+        with self._lock:
+            conn = self._conns.get(host.name)
+        if conn is not None and conn.is_connected:
+            return conn
+        conn = remote.connect(host, self.settings)
+        with self._lock:
+            self._conns[host.name] = conn
+        return conn
+
+    def _run_local(self, host: inventory.Host, request: Dict[str, Any],
+                   in_process: bool) -> Dict[str, Any]:
+        started = time.monotonic()
+        request = dict(request, environ=environment(host))
+        if in_process:
+            result = agent.run(request)
+        else:
+            try:
+                done = subprocess.run([sys.executable, "-m", "cachekit.core.agent"],
+                                      input=json.dumps(request), capture_output=True,
+                                      text=True, timeout=self.settings.timeout)
+                result = json.loads(done.stdout)
+            except subprocess.TimeoutExpired:
+                return failed_result(host.name, "timeout", "no result within "
+                                     f"{self.settings.timeout:g} s", time.monotonic() - started)
+            except ValueError:
+                tail = done.stderr.strip().splitlines()[-remote.STDERR_TAIL:]
+                return failed_result(host.name, "failed", "the local core sent no result",
+                                     time.monotonic() - started, tail)
         check_schema(result, host.name)
         result["host"] = host.name
         result["elapsed_s"] = round(time.monotonic() - started, 3)
-        results.append(result)
-    return results
+        return result

@@ -6,21 +6,27 @@ Data goes to stdout, narration and warnings to stderr.
 
 import functools
 import sys
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
-from cachekit import fleet, report
+from cachekit import fleet, remote, report
 from cachekit._invoke_compat import optional_positional
 from cachekit.core.agent import KNOWN_MANAGERS
 from cachekit.errors import EXIT_BAD_INPUT, CachekitError
 
 COMMON_HELP = {
-    "hosts": "host pattern (default: local, this machine)",
+    "hosts": "host pattern, Ansible style (default: local, this machine)",
     "inventory": "inventory file or directory (default: inventory/ or $CACHEKIT_INVENTORY)",
     "managers": "comma list of pip (default: every manager found)",
     "format": "table or json",
+    "workers": f"hosts run in parallel (default {fleet.DEFAULT_WORKERS})",
+    "timeout": "seconds one host may take for one run of the core (default 300)",
+    "connect_timeout": "seconds to wait for a host's SSH server (default 10)",
+    "accept_new_host_keys": "record the key of a host never seen before (OpenSSH's "
+                            "accept-new); a changed key is still refused",
 }
 DESTRUCTIVE_HELP = {
     "dry_run": "print exactly what would be removed, remove nothing",
@@ -32,6 +38,7 @@ PATTERN_HELP = {
     "downloads": "also select downloaded wheels, sdists and index pages in http-v2 "
                  "(pip itself never does)",
 }
+
 
 def _fail(message: str, hint: Optional[str] = None, code: int = EXIT_BAD_INPUT) -> Exit:
     return Exit(f"cachekit: error: {CachekitError(message, hint)}", code=code)
@@ -58,10 +65,41 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr)
 
 
-def _run(hosts: str, managers: Optional[str], request: Dict[str, Any],
-         inventory: Optional[str] = None) -> List[Dict[str, Any]]:
-    request = dict(request, managers=_parse_managers(managers))
-    return fleet.run(fleet.select_hosts(hosts, inventory), request)
+def _progress(done: int, total: int, failures: int) -> None:
+    """Hosts done of total on a terminal's stderr; nothing when stderr is a file or pipe."""
+    end = "\n" if done == total else ""
+    print(f"\rcachekit: {done}/{total} hosts done, {failures} failed", end=end,
+          file=sys.stderr, flush=True)
+
+
+@dataclass
+class Target:
+    """What every task is run against: which hosts, which managers, and how to reach them."""
+
+    hosts: str = "local"
+    inventory: Optional[str] = None
+    managers: Optional[str] = None
+    workers: int = fleet.DEFAULT_WORKERS
+    timeout: float = 300.0
+    connect_timeout: float = 10.0
+    accept_new_host_keys: bool = False
+
+    def open(self) -> fleet.Fleet:
+        for name in ("timeout", "connect_timeout"):
+            if getattr(self, name) <= 0:
+                raise CachekitError(f"--{name.replace('_', '-')} must be positive")
+        settings = remote.Settings(self.connect_timeout, self.timeout, self.accept_new_host_keys)
+        selected = fleet.select_hosts(self.hosts, self.inventory)
+        progress = _progress if sys.stderr.isatty() and len(selected) > 1 else None
+        return fleet.Fleet(selected, settings, self.workers, progress)
+
+    def request(self, request: Dict[str, Any]) -> Dict[str, Any]:
+        return dict(request, managers=_parse_managers(self.managers))
+
+
+def _run(target: Target, request: Dict[str, Any]) -> List[Dict[str, Any]]:
+    with target.open() as hosts:
+        return hosts.run(target.request(request))
 
 
 def _finish(command: str, fmt: str, results: List[Dict[str, Any]], render: Callable[[], str],
@@ -83,34 +121,46 @@ def _finish(command: str, fmt: str, results: List[Dict[str, Any]], render: Calla
 
 
 def _guard(fn: Callable[..., None]) -> Callable[..., None]:
-    """Turn a CachekitError anywhere below a task into one line on stderr and exit 1."""
+    """One line on stderr for a CachekitError (exit 1) and for Ctrl-C (exit 130)."""
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
             fn(*args, **kwargs)
         except CachekitError as exc:
             raise _fail(exc.message, exc.hint, exc.code) from None
+        except fleet.Interrupted as exc:
+            done = ", ".join(r["host"] for r in exc.finished) or "none"
+            raise Exit(f"cachekit: interrupted; hosts finished: {done}; not finished: "
+                       f"{', '.join(exc.unfinished)}", code=130) from None
 
     return wrapper
+
+
+def _target(**kwargs: Any) -> Target:
+    return Target(**{k: v for k, v in kwargs.items() if k in Target.__dataclass_fields__})
 
 
 @task(name="dir", help=COMMON_HELP, auto_shortflags=False)
 @_guard
 def dir_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
-        managers: Optional[str] = None, format: str = "table") -> None:
+         managers: Optional[str] = None, format: str = "table",
+         workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
+         connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
     """Show where each cache is and how that was decided (like `pip cache dir`)."""
     fmt = _check_format(format, ["table", "json"])
-    results = _run(hosts, managers, {"op": "dir"}, inventory)
+    results = _run(_target(**locals()), {"op": "dir"})
     _finish("dir", fmt, results, lambda: report.render_dir(results))
 
 
 @task(help=COMMON_HELP, auto_shortflags=False)
 @_guard
 def info(c: Context, hosts: str = "local", inventory: Optional[str] = None,
-         managers: Optional[str] = None, format: str = "table") -> None:
+         managers: Optional[str] = None, format: str = "table",
+         workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
+         connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
     """Show each cache's location, sizes and counts (like `pip cache info`)."""
     fmt = _check_format(format, ["table", "json"])
-    results = _run(hosts, managers, {"op": "info"}, inventory)
+    results = _run(_target(**locals()), {"op": "info"})
     _finish("info", fmt, results, lambda: report.render_info(results))
 
 
@@ -120,11 +170,13 @@ def info(c: Context, hosts: str = "local", inventory: Optional[str] = None,
 @_guard
 def list_(c: Context, pattern: Optional[str] = None, hosts: str = "local",
           inventory: Optional[str] = None, managers: Optional[str] = None,
-          format: str = "table", downloads: bool = False) -> None:
+          format: str = "table", downloads: bool = False,
+          workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
+          connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
     """List cached packages matching PATTERN (like `pip cache list`)."""
     fmt = _check_format("table" if format == "human" else format, ["table", "abspath", "json"])
-    results = _run(hosts, managers,
-                   {"op": "list", "pattern": pattern or "*", "downloads": downloads}, inventory)
+    request = {"op": "list", "pattern": pattern or "*", "downloads": downloads}
+    results = _run(_target(**locals()), request)
     _finish("list", fmt, results, lambda: report.render_list(results, fmt))
 
 
@@ -133,60 +185,76 @@ def list_(c: Context, pattern: Optional[str] = None, hosts: str = "local",
 @_guard
 def remove(c: Context, pattern: str, hosts: str = "local", inventory: Optional[str] = None,
            managers: Optional[str] = None, format: str = "table", downloads: bool = False,
-           dry_run: bool = False, yes: bool = False) -> None:
+           dry_run: bool = False, yes: bool = False,
+           workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
+           connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
     """Remove cached packages matching PATTERN (like `pip cache remove`)."""
     request = {"op": "remove", "pattern": pattern, "downloads": downloads}
-    _destroy("remove", request, hosts, inventory, managers, format, dry_run, yes)
+    _destroy("remove", request, _target(**locals()), format, dry_run, yes)
 
 
 @task(help={**COMMON_HELP, **DESTRUCTIVE_HELP}, auto_shortflags=False)
 @_guard
 def purge(c: Context, hosts: str = "local", inventory: Optional[str] = None,
           managers: Optional[str] = None, format: str = "table", dry_run: bool = False,
-          yes: bool = False) -> None:
+          yes: bool = False, workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
+          connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
     """Remove every entry of the chosen caches (like `pip cache purge`)."""
-    _destroy("purge", {"op": "purge"}, hosts, inventory, managers, format, dry_run, yes)
+    _destroy("purge", {"op": "purge"}, _target(**locals()), format, dry_run, yes)
 
 
-def _destroy(command: str, request: Dict[str, Any], hosts: str, inventory: Optional[str],
-             managers: Optional[str], format: str, dry_run: bool, yes: bool) -> None:
-    """Plan; then, with --yes or a confirmed prompt, apply exactly that plan."""
+def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
+             dry_run: bool, yes: bool) -> None:
+    """Plan on every host; then, with --yes or one confirmation, apply exactly those plans."""
     fmt = _check_format(format, ["table", "json"])
-    interactive = not dry_run and not yes
-    if interactive and not sys.stdin.isatty():
+    if not dry_run and not yes and not sys.stdin.isatty():
         raise CachekitError(f"refusing to {command} without confirmation: stdin is not a terminal",
                             hint="pass --yes to proceed, or --dry-run to see the plan")
-    results = _run(hosts, managers, dict(request, apply=yes and not dry_run), inventory)
-    if interactive:
-        results = _confirm_and_apply(results, hosts, managers, inventory)
-        if results is None:
-            return
+    with target.open() as hosts:
+        planned = hosts.run(target.request(request))
+        results: Optional[List[Dict[str, Any]]] = planned
+        if not dry_run:
+            results = _confirm_and_apply(hosts, target, planned, ask=not yes)
+    if results is None:
+        return
     _finish(command, fmt, results, lambda: report.render_removal(results, dry_run), dry_run)
 
 
-def _confirm_and_apply(planned: List[Dict[str, Any]], hosts: str, managers: Optional[str],
-                       inventory: Optional[str]) -> Optional[List[Dict[str, Any]]]:
-    _say(report.render_removal(planned, dry_run=True))
-    count = sum(len(h.get("removed", [])) for h in planned)
-    if report.exit_code(planned) or not count:
+def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[str, Any]],
+                       ask: bool) -> Optional[List[Dict[str, Any]]]:
+    """Apply each host's own plan, on the hosts whose planning succeeded."""
+    count = sum(len(h.get("removed", [])) for h in planned if h["status"] == "ok")
+    if ask:
+        _say(report.render_removal(planned, dry_run=True))
+        if not count:
+            return planned
+        # The question goes to stderr with the plan: stdout carries only the result.
+        print(f"Remove these {count} files? [y/N] ", end="", file=sys.stderr, flush=True)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            _say("cachekit: nothing removed")
+            return None
+    per_host = {h["host"]: {"plans": h["plans"]} for h in planned
+                if h["status"] == "ok" and h.get("plans")}
+    applied = {r["host"]: r for r in hosts.run(target.request({"op": "apply"}), per_host)}
+    return [applied.get(h["host"], _nothing_to_apply(h)) for h in planned]
+
+
+def _nothing_to_apply(planned: Dict[str, Any]) -> Dict[str, Any]:
+    """A host that failed to plan (or had nothing to remove) keeps its planning result."""
+    if planned["status"] != "ok":
         return planned
-    # The question goes to stderr with the plan: stdout carries only the result.
-    print(f"Remove these {count} files? [y/N] ", end="", file=sys.stderr, flush=True)
-    answer = sys.stdin.readline().strip().lower()
-    if answer not in ("y", "yes"):
-        _say("cachekit: nothing removed")
-        return None
-    plans = [p for h in planned for p in h.get("plans", [])]
-    return _run(hosts, managers, {"op": "apply", "plans": plans}, inventory)
+    return dict(planned, removed=[], dirs_removed=[], reclaimed_bytes=0)
 
 
 @task(name="report", help=COMMON_HELP, auto_shortflags=False)
 @_guard
 def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
-            managers: Optional[str] = None, format: str = "table") -> None:
+            managers: Optional[str] = None, format: str = "table",
+            workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
+            connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
     fmt = _check_format(format, ["table", "json"])
-    results = _run(hosts, managers, {"op": "report"}, inventory)
+    results = _run(_target(**locals()), {"op": "report"})
     _finish("report", fmt, results, lambda: report.render_report(results))
 
 

@@ -167,8 +167,6 @@ def test_cli_hosts_task_and_bad_inventory(tmp_path: Path, home: Path) -> None:
     out = cachekit(["report", "--inventory", str(bad)], tmp_path, home)
     assert out.returncode == 1 and "line 2" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
-    out = cachekit(["report", "--hosts", "gpu", "--inventory", str(inv)], tmp_path, home)
-    assert out.returncode == 1 and "remote" in out.stderr
 
 
 def test_default_inventory_and_environment_override(tmp_path: Path, home: Path,

@@ -1,0 +1,213 @@
+"""Run the core on a remote host over SSH (Fabric), agentless: nothing is installed there.
+
+The core's sources travel on every run, compressed, written to the remote ``python3``'s
+stdin in one piece (Invoke's ``in_stream`` would trickle them one character per 10 ms);
+a small bootstrap passed with ``-c`` imports them from memory and prints one JSON result.
+Host keys are checked against known_hosts (and ``UserKnownHostsFile`` from ssh_config);
+an unknown or changed key is refused unless ``accept_new`` records a new one, as
+OpenSSH's ``StrictHostKeyChecking=accept-new`` does. Every failure becomes a status.
+"""
+
+import json
+import os
+import shlex
+import socket
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import paramiko
+from fabric import Connection
+
+from cachekit.inventory import Host
+
+CORE_DIR = Path(__file__).resolve().parent / "core"
+STDERR_TAIL = 10
+
+# Runs on the remote python3 (3.8+): load the shipped modules from memory, serve the request.
+BOOTSTRAP = """\
+import importlib.abc, importlib.util, json, sys, zlib
+if sys.version_info < (3, 8):
+    sys.stderr.write("cachekit needs python3 >= 3.8 on this host, found %s\\n" % sys.version)
+    sys.exit(3)
+blob = json.loads(zlib.decompress(sys.stdin.buffer.read()).decode("utf-8"))
+SRC, PKGS = blob["modules"], set(blob["packages"])
+class Loader(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name in SRC:
+            return importlib.util.spec_from_loader(name, self, is_package=name in PKGS)
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        exec(compile(SRC[module.__name__], "<cachekit>/" + module.__name__, "exec"),
+             module.__dict__)
+sys.meta_path.insert(0, Loader())
+from cachekit.core import agent
+sys.stdout.write(json.dumps(agent.run(blob["request"])) + "\\n")
+"""
+
+
+@dataclass
+class Settings:
+    connect_timeout: float = 10.0
+    timeout: float = 300.0  # per host, for one run of the core
+    accept_new_host_keys: bool = False
+
+
+class HostFailure(Exception):
+    """A host could not serve the request; ``status`` is one of the design's statuses."""
+
+    def __init__(self, status: str, reason: str, stderr_tail: Optional[List[str]] = None):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.stderr_tail = stderr_tail or []
+
+
+def _modules() -> Dict[str, str]:
+    sources = {"cachekit": "", "cachekit.core": (CORE_DIR / "__init__.py").read_text()}
+    for path in sorted(CORE_DIR.glob("*.py")):
+        if path.name != "__init__.py":
+            sources[f"cachekit.core.{path.stem}"] = path.read_text()
+    return sources
+
+
+_MODULES: Optional[Dict[str, str]] = None
+
+
+def payload(request: Dict[str, Any]) -> bytes:
+    """The bytes written to the remote python's stdin: sources and request, compressed."""
+    global _MODULES
+    if _MODULES is None:
+        _MODULES = _modules()
+    blob = {"modules": _MODULES, "packages": ["cachekit", "cachekit.core"], "request": request}
+    return zlib.compress(json.dumps(blob).encode("utf-8"), 6)
+
+
+class _UnknownKey(paramiko.MissingHostKeyPolicy):
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str,
+                         key: paramiko.PKey) -> None:
+        raise HostFailure("hostkey", f"unknown host key for {hostname} ({key.get_name()}); "
+                          "refusing to connect (verify it, then add it to known_hosts, e.g. "
+                          "with ssh-keyscan, or pass --accept-new-host-keys)")
+
+
+class _AcceptNew(paramiko.MissingHostKeyPolicy):
+    """Record a key never seen before in the user's known_hosts; a changed key still fails."""
+
+    def __init__(self, known_hosts: str) -> None:
+        self.known_hosts = known_hosts
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str,
+                         key: paramiko.PKey) -> None:
+        client.get_host_keys().add(hostname, key.get_name(), key)
+        os.makedirs(os.path.dirname(self.known_hosts), mode=0o700, exist_ok=True)
+        with open(self.known_hosts, "a", encoding="utf-8") as fh:
+            fh.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+
+
+def _known_hosts_files(conn: Connection) -> List[str]:
+    configured = conn.ssh_config.get("userknownhostsfile")
+    if configured:
+        files = configured if isinstance(configured, list) else shlex.split(configured)
+        return [os.path.expanduser(f) for f in files]
+    return [os.path.expanduser("~/.ssh/known_hosts"), os.path.expanduser("~/.ssh/known_hosts2")]
+
+
+def connect(host: Host, settings: Settings) -> Connection:
+    """An open Fabric connection with host keys checked; failures raise HostFailure."""
+    connect_kwargs: Dict[str, Any] = {"allow_agent": True, "look_for_keys": True}
+    if host.key_file:
+        connect_kwargs["key_filename"] = [host.key_file]
+    conn = Connection(host.address, user=host.user, port=host.port,
+                      connect_timeout=int(max(1, settings.connect_timeout)),
+                      connect_kwargs=connect_kwargs)
+    files = _known_hosts_files(conn)
+    for path in ["/etc/ssh/ssh_known_hosts"] + files:
+        if os.path.isfile(path):
+            conn.client.load_system_host_keys(path)
+    conn.client.set_missing_host_key_policy(
+        _AcceptNew(files[0]) if settings.accept_new_host_keys else _UnknownKey())
+    try:
+        conn.open()
+    except HostFailure:
+        conn.close()
+        raise
+    except paramiko.BadHostKeyException as exc:
+        conn.close()
+        where = exc.hostname
+        raise HostFailure("hostkey", f"the host key of {where} CHANGED ({exc.key.get_name()}); "
+                          "refusing to connect. If the change is expected, remove the old "
+                          f"key with `ssh-keygen -R '{where}'`") from None
+    except paramiko.AuthenticationException as exc:
+        conn.close()
+        raise HostFailure("auth", f"authentication failed for {conn.user}@{host.address}: "
+                          f"{exc}") from None
+    except (socket.timeout, TimeoutError):
+        conn.close()
+        raise HostFailure("unreachable", f"no answer from {host.address}:{conn.port} within "
+                          f"{settings.connect_timeout:g} s") from None
+    except (OSError, paramiko.SSHException, EOFError) as exc:
+        conn.close()
+        raise HostFailure("unreachable", f"cannot connect to {host.address}:{conn.port}: "
+                          f"{exc}") from None
+    return conn
+
+
+def run_core(conn: Connection, host: Host, request: Dict[str, Any],
+             settings: Settings) -> Dict[str, Any]:
+    """Run the shipped core once on an open connection and return its parsed result."""
+    command = f"{shlex.quote(host.python)} -c {shlex.quote(BOOTSTRAP)}"
+    transport = conn.client.get_transport()
+    if transport is None or not transport.is_active():
+        raise HostFailure("unreachable", "the SSH connection was lost")
+    deadline = time.monotonic() + settings.timeout
+    try:
+        channel = transport.open_session(timeout=settings.connect_timeout)
+        channel.exec_command(command)
+        channel.sendall(payload(request))
+        channel.shutdown_write()
+        out, err = _drain(channel, deadline, settings.timeout)
+        status = channel.recv_exit_status()
+    except (OSError, paramiko.SSHException, EOFError) as exc:
+        raise HostFailure("failed", f"the SSH session broke off: {exc}") from None
+    tail = err.decode("utf-8", "replace").strip().splitlines()[-STDERR_TAIL:]
+    if status in (126, 127):
+        raise HostFailure("failed", f"no usable python: {host.python!r} could not be run "
+                          "(set ansible_python_interpreter)", tail)
+    if status != 0:
+        last = tail[-1] if tail else f"exit status {status}"
+        raise HostFailure("failed", f"the core failed on the host: {last}", tail)
+    try:
+        result = json.loads(out.decode("utf-8"))
+    except ValueError:
+        what = "an empty" if not out.strip() else "a truncated or garbled"
+        raise HostFailure("failed", f"the host sent {what} result", tail) from None
+    if not isinstance(result, dict):
+        raise HostFailure("failed", "the host sent a result that is not an object", tail)
+    return result
+
+
+def _drain(channel: paramiko.Channel, deadline: float, limit: float) -> tuple:
+    out, err = bytearray(), bytearray()
+    channel.settimeout(0.2)
+    while True:
+        if time.monotonic() > deadline:
+            channel.close()
+            raise HostFailure("timeout", f"no result within {limit:g} s (--timeout)")
+        progressed = False
+        while channel.recv_ready():
+            out += channel.recv(65536)
+            progressed = True
+        while channel.recv_stderr_ready():
+            err += channel.recv_stderr(65536)
+            progressed = True
+        if channel.exit_status_ready() and not channel.recv_ready() \
+                and not channel.recv_stderr_ready():
+            return bytes(out), bytes(err)
+        if channel.closed and not progressed:
+            return bytes(out), bytes(err)
+        if not progressed:
+            time.sleep(0.01)
