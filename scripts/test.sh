@@ -11,6 +11,16 @@ if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
 fi
+if [ ! -x /usr/sbin/sshd ]; then
+    # The fleet tests start real OpenSSH servers on loopback. A policy-rc.d that says 101
+    # keeps the package from starting (or enabling) a system-wide sshd service.
+    echo "scripts/test.sh: installing openssh-server for the SSH tests" >&2
+    as_root sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null \
+        || { as_root rm -f /usr/sbin/policy-rc.d; exit 1; }
+    as_root rm -f /usr/sbin/policy-rc.d
+fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -U pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'

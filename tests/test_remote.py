@@ -1,0 +1,237 @@
+"""Fleets against real OpenSSH servers on loopback: healthy hosts, and every way one fails.
+
+These tests never skip: if sshd cannot start, they fail (the test command installs it).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+import yaml
+from conftest import tree_of
+from pipcache_fixture import pip_env
+from sshd_lab import PORT, SshLab, copy_tree, free_port_address
+
+from cachekit.core import agent
+
+HEALTHY = {"h1": "127.0.0.11", "h2": "127.0.0.12", "h3": "127.0.0.13", "h4": "127.0.0.14"}
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory):
+    lab = SshLab(tmp_path_factory.mktemp("sshlab"))
+    try:
+        for name, address in HEALTHY.items():
+            lab.start(name, address)
+        lab.start("stranger", "127.0.0.15")
+        lab.start("changed", "127.0.0.16")
+        yield lab
+    finally:
+        lab.stop_all()
+
+
+def write_inventory(path: Path, lab: SshLab, hosts: Dict[str, Dict[str, Any]]) -> Path:
+    inv = {"all": {"vars": {"ansible_user": "root",
+                            "ansible_ssh_private_key_file": str(lab.client_key)},
+                   "children": {"lab": {"hosts": hosts}}}}
+    path.write_text(yaml.safe_dump(inv))
+    return path
+
+
+def host_entry(address: str, cache: Path, **extra: Any) -> Dict[str, Any]:
+    return {"ansible_host": address, "ansible_port": PORT,
+            "cachekit_env": {"PIP_CACHE_DIR": str(cache)}, **extra}
+
+
+def run(args, home: Path, inventory: Path, **popen: Any):
+    env = pip_env(home)
+    env.pop("SSH_AUTH_SOCK", None)
+    cmd = [sys.executable, "-m", "cachekit", *args, "--inventory", str(inventory)]
+    if popen:
+        return subprocess.Popen(cmd, env=env, text=True, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    return subprocess.run(cmd, env=env, text=True, capture_output=True,
+                          stdin=subprocess.DEVNULL, timeout=120)
+
+
+def healthy_fleet(tmp_path: Path, lab: SshLab, home: Path, master: Path) -> Dict[str, Any]:
+    hosts, caches = {}, {}
+    for name, address in HEALTHY.items():
+        caches[name] = copy_tree(master, tmp_path / "caches" / name)
+        hosts[name] = host_entry(address, caches[name])
+    lab.write_known_hosts(home, list(HEALTHY) + ["changed"])
+    return {"hosts": hosts, "caches": caches}
+
+
+def by_host(doc: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    return {h["host"]: h for h in doc["hosts"]}
+
+
+def test_report_rows_for_healthy_and_broken_hosts(tmp_path: Path, lab: SshLab, home: Path,
+                                                  pip_cache_master) -> None:
+    fleet = healthy_fleet(tmp_path, lab, home, pip_cache_master[0])
+    hosts = dict(fleet["hosts"])
+    hosts["dead"] = host_entry(free_port_address(), tmp_path / "none")
+    hosts["stranger"] = host_entry("127.0.0.15", tmp_path / "none")
+    hosts["nopython"] = host_entry(HEALTHY["h1"], tmp_path / "none",
+                                   ansible_python_interpreter="/nonexistent/python3")
+    # known_hosts holds an old key for "changed": write it, then give the server a new one
+    lab.kill("changed")
+    lab.new_host_key("changed")
+    lab.start("changed", "127.0.0.16")
+    hosts["changed"] = host_entry("127.0.0.16", tmp_path / "none")
+    inv = write_inventory(tmp_path / "inv.yml", lab, hosts)
+
+    out = run(["report", "--hosts", "lab", "--format", "json", "--connect-timeout", "3"],
+              home, inv)
+    assert out.returncode == 2, out.stderr
+    rows = by_host(json.loads(out.stdout))
+    for name in HEALTHY:
+        assert rows[name]["status"] == "ok", rows[name]
+        cache = rows[name]["caches"][0]
+        assert cache["path"] == str(fleet["caches"][name].resolve()) and cache["wheels"] == 6
+    assert rows["dead"]["status"] == "unreachable"
+    assert rows["stranger"]["status"] == "hostkey" and "unknown" in rows["stranger"]["error"]
+    assert rows["changed"]["status"] == "hostkey" and "CHANGED" in rows["changed"]["error"]
+    assert rows["nopython"]["status"] == "failed"
+    assert "no usable python" in rows["nopython"]["error"]
+    assert rows["nopython"]["stderr_tail"]
+    table = run(["report", "--hosts", "lab", "--connect-timeout", "3"], home, inv)
+    assert table.returncode == 2
+    for name in [*HEALTHY, "dead", "stranger", "changed", "nopython"]:
+        assert name in table.stdout
+
+
+def test_remote_figures_equal_local_ones(tmp_path: Path, lab: SshLab, home: Path,
+                                         pip_cache_master) -> None:
+    fleet = healthy_fleet(tmp_path, lab, home, pip_cache_master[0])
+    inv = write_inventory(tmp_path / "inv.yml", lab, {"h1": fleet["hosts"]["h1"]})
+    out = run(["info", "--hosts", "h1", "--format", "json"], home, inv)
+    assert out.returncode == 0, out.stderr
+    theirs = json.loads(out.stdout)["hosts"][0]["caches"][0]
+    os.environ["PIP_CACHE_DIR"] = str(fleet["caches"]["h1"])
+    try:
+        ours = agent.run({"op": "info"})["caches"][0]
+    finally:
+        del os.environ["PIP_CACHE_DIR"]
+    for key in ("bytes", "files", "disk_bytes", "wheels", "http_files", "http_bytes"):
+        assert theirs[key] == ours[key], key
+
+
+def test_a_hanging_host_times_out_and_the_rest_finish(tmp_path: Path, lab: SshLab, home: Path,
+                                                      pip_cache_master) -> None:
+    fleet = healthy_fleet(tmp_path, lab, home, pip_cache_master[0])
+    sleeper = tmp_path / "sleepy-python"
+    sleeper.write_text("#!/bin/sh\nsleep 60\n")
+    sleeper.chmod(0o755)
+    hosts = dict(fleet["hosts"], slow=host_entry(HEALTHY["h2"], tmp_path / "none",
+                                                 ansible_python_interpreter=str(sleeper)))
+    inv = write_inventory(tmp_path / "inv.yml", lab, hosts)
+    started = time.monotonic()
+    out = run(["report", "--hosts", "lab", "--format", "json", "--timeout", "2"], home, inv)
+    assert time.monotonic() - started < 20
+    rows = by_host(json.loads(out.stdout))
+    assert out.returncode == 2
+    assert rows["slow"]["status"] == "timeout"
+    assert all(rows[n]["status"] == "ok" for n in HEALTHY)
+
+
+def test_a_host_killed_mid_run_fails_alone(tmp_path: Path, lab: SshLab, home: Path,
+                                          pip_cache_master) -> None:
+    fleet = healthy_fleet(tmp_path, lab, home, pip_cache_master[0])
+    lab.start("victim", "127.0.0.17")
+    lab.write_known_hosts(home, [*HEALTHY, "victim"])
+    slow_start = tmp_path / "slow-python"
+    slow_start.write_text(f"#!/bin/sh\nsleep 3\nexec {sys.executable} \"$@\"\n")
+    slow_start.chmod(0o755)
+    hosts = dict(fleet["hosts"], victim=host_entry("127.0.0.17", tmp_path / "none",
+                                                   ansible_python_interpreter=str(slow_start)))
+    inv = write_inventory(tmp_path / "inv.yml", lab, hosts)
+    proc = run(["report", "--hosts", "lab", "--format", "json"], home, inv, popen=True)
+    time.sleep(1.5)
+    lab.kill("victim")
+    out, err = proc.communicate(timeout=60)
+    rows = by_host(json.loads(out))
+    assert proc.returncode == 2, err
+    assert rows["victim"]["status"] in ("failed", "unreachable"), rows["victim"]
+    assert all(rows[n]["status"] == "ok" for n in HEALTHY)
+
+
+def test_purge_across_hosts_touches_only_hosts_that_planned(tmp_path: Path, lab: SshLab,
+                                                           home: Path, pip_cache_master) -> None:
+    fleet = healthy_fleet(tmp_path, lab, home, pip_cache_master[0])
+    untouched = copy_tree(pip_cache_master[0], tmp_path / "caches" / "stranger")
+    before = tree_of(untouched)
+    hosts = {"h1": fleet["hosts"]["h1"], "h2": fleet["hosts"]["h2"],
+             "dead": host_entry(free_port_address(), tmp_path / "none"),
+             "stranger": host_entry("127.0.0.15", untouched)}
+    inv = write_inventory(tmp_path / "inv.yml", lab, hosts)
+    dry = run(["purge", "--hosts", "lab", "--dry-run", "--format", "json",
+               "--connect-timeout", "3"], home, inv)
+    assert dry.returncode == 2 and (fleet["caches"]["h1"] / "wheels").exists()
+    out = run(["purge", "--hosts", "lab", "--yes", "--format", "json", "--connect-timeout", "3"],
+              home, inv)
+    assert out.returncode == 2, out.stderr
+    rows = by_host(json.loads(out.stdout))
+    for name in ("h1", "h2"):
+        assert rows[name]["status"] == "ok" and rows[name]["reclaimed_bytes"] > 0
+        assert not (fleet["caches"][name] / "wheels").exists()
+        assert (fleet["caches"][name] / "selfcheck").exists()
+    assert rows["dead"]["status"] == "unreachable" and rows["stranger"]["status"] == "hostkey"
+    assert tree_of(untouched) == before
+    assert (fleet["caches"]["h3"] / "wheels").exists()  # not selected, not touched
+
+
+def test_accept_new_host_keys_records_new_and_refuses_changed(tmp_path: Path, lab: SshLab,
+                                                              home: Path,
+                                                              pip_cache_master) -> None:
+    cache = copy_tree(pip_cache_master[0], tmp_path / "c")
+    known = lab.write_known_hosts(home, ["h1"])
+    inv = write_inventory(tmp_path / "inv.yml", lab,
+                          {"stranger": host_entry("127.0.0.15", cache)})
+    refused = run(["info", "--hosts", "stranger"], home, inv)
+    assert refused.returncode == 2 and "unknown host key" in refused.stderr
+    accepted = run(["info", "--hosts", "stranger", "--accept-new-host-keys"], home, inv)
+    assert accepted.returncode == 0, accepted.stderr
+    assert "[127.0.0.15]:2222" in known.read_text()
+    again = run(["info", "--hosts", "stranger"], home, inv)  # now known: no flag needed
+    assert again.returncode == 0, again.stderr
+    known.write_text(known.read_text().replace(lab.hosts["stranger"].public_key.split()[1],
+                                               lab.hosts["h1"].public_key.split()[1]))
+    changed = run(["info", "--hosts", "stranger", "--accept-new-host-keys"], home, inv)
+    assert changed.returncode == 2 and "CHANGED" in changed.stderr
+
+
+def test_awkward_paths_and_interpreters_are_quoted(tmp_path: Path, lab: SshLab, home: Path,
+                                                   pip_cache_master) -> None:
+    odd = tmp_path / "we ird 'q\" $HOME; true"
+    odd.mkdir()
+    cache = copy_tree(pip_cache_master[0], odd / "pip cache $x;y")
+    python = odd / "py thon"
+    python.symlink_to(sys.executable)
+    lab.write_known_hosts(home, ["h1"])
+    inv = write_inventory(tmp_path / "inv.yml", lab, {
+        "h1": host_entry(HEALTHY["h1"], cache, ansible_python_interpreter=str(python))})
+    out = run(["info", "--hosts", "h1", "--format", "json"], home, inv)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)["hosts"][0]["caches"][0]
+    assert got["path"] == str(cache.resolve()) and got["wheels"] == 6
+
+
+def test_mixed_local_and_remote(tmp_path: Path, lab: SshLab, home: Path,
+                                pip_cache_master) -> None:
+    fleet = healthy_fleet(tmp_path, lab, home, pip_cache_master[0])
+    local_cache = copy_tree(pip_cache_master[0], tmp_path / "local-cache")
+    hosts = {"h1": fleet["hosts"]["h1"],
+             "local": {"cachekit_env": {"PIP_CACHE_DIR": str(local_cache)}}}
+    inv = write_inventory(tmp_path / "inv.yml", lab, hosts)
+    out = run(["report", "--hosts", "lab", "--format", "json"], home, inv)
+    assert out.returncode == 0, out.stderr
+    rows = by_host(json.loads(out.stdout))
+    assert rows["local"]["caches"][0]["path"] == str(local_cache.resolve())
+    assert rows["h1"]["caches"][0]["bytes"] == rows["local"]["caches"][0]["bytes"]
