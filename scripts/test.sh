@@ -15,11 +15,18 @@ if [ ! -x /usr/sbin/sshd ]; then
     # The fleet tests start real OpenSSH servers on loopback. A policy-rc.d that says 101
     # keeps the package from starting (or enabling) a system-wide sshd service.
     echo "scripts/test.sh: installing openssh-server for the SSH tests" >&2
-    as_root sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'
+    made_policy=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        as_root sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d'
+        as_root chmod +x /usr/sbin/policy-rc.d
+        made_policy=1
+    fi
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null \
-        || { as_root rm -f /usr/sbin/policy-rc.d; exit 1; }
-    as_root rm -f /usr/sbin/policy-rc.d
+    status=0
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server \
+        >/dev/null || status=$?
+    [ -z "$made_policy" ] || as_root rm -f /usr/sbin/policy-rc.d
+    [ "$status" = 0 ] || exit "$status"
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -U pip
