@@ -4,7 +4,10 @@ Only this module imports tabulate. Human units are decimal (kB, MB, GB), as pip 
 them; JSON always carries exact integer bytes.
 """
 
+import csv
+import io
 import json
+import re
 from typing import Any, Dict, Iterable, List, Optional
 
 from cachekit.core import SCHEMA
@@ -68,10 +71,10 @@ def to_json(doc: Dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, sort_keys=False)
 
 
-def _table(rows: List[List[Any]], headers: List[str]) -> str:
+def _table(rows: List[List[Any]], headers: List[str], tablefmt: str = "simple") -> str:
     from tabulate import tabulate
 
-    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+    return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 
 
 def _many_hosts(hosts: List[Dict[str, Any]]) -> bool:
@@ -153,27 +156,67 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
             f"{'would free' if dry_run else 'freed'} {human_bytes(freed)}")
 
 
-def render_report(hosts: List[Dict[str, Any]]) -> str:
+REPORT_FORMATS = ["table", "json", "markdown", "csv"]
+
+
+def report_formats() -> List[str]:
+    """``report``'s formats: ours, plus every tabulate format by its own name."""
+    from tabulate import tabulate_formats
+
+    return REPORT_FORMATS + [f for f in tabulate_formats if f not in REPORT_FORMATS]
+
+
+def _natural(name: str) -> List[Any]:
+    """build2 before build10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def render_report(hosts: List[Dict[str, Any]], fmt: str = "table") -> str:
+    """One row per host, sorted by name, then a totals row. CSV carries exact bytes."""
     managers: List[str] = []
     for h in hosts:
         for c in h.get("caches", []):
             if c["manager"] not in managers:
                 managers.append(c["manager"])
+    exact = fmt == "csv"
+    size = (lambda n: n) if exact else human_bytes
     rows = []
-    for h in hosts:
+    sums = {"total": 0, "reclaimable": 0, "free": 0, **{m: 0 for m in managers}}
+    for h in sorted(hosts, key=lambda h: _natural(h["host"])):
         by_manager = {c["manager"]: c for c in h.get("caches", [])}
-        sizes = [human_bytes(by_manager[m].get("bytes", 0)) if m in by_manager else "-"
-                 for m in managers]
+        for m, c in by_manager.items():
+            sums[m] += c.get("bytes") or 0
         total = sum(c.get("bytes") or 0 for c in by_manager.values())
         reclaimable = sum(c.get("reclaimable_bytes") or 0 for c in by_manager.values())
-        disk = h.get("disk") or {}
-        free = human_bytes(disk.get("free_bytes")) if disk else "-"
+        free = (h.get("disk") or {}).get("free_bytes")
+        sums["total"] += total
+        sums["reclaimable"] += reclaimable
+        sums["free"] += free or 0
         note = h.get("error") or "; ".join(
             w for c in by_manager.values() for w in (c.get("warnings") or []))
-        rows.append([h["host"], h["status"], *sizes, human_bytes(total),
-                     human_bytes(reclaimable), free, note])
-    return _table(rows, ["HOST", "STATUS", *managers, "TOTAL", "RECLAIMABLE", "DISK FREE",
-                         "NOTE"])
+        rows.append([h["host"], h["status"],
+                     *[size(by_manager[m].get("bytes") or 0) if m in by_manager else ""
+                       for m in managers],
+                     size(total), size(reclaimable), "" if free is None else size(free),
+                     f"{h.get('elapsed_s', 0):.2f}", note])
+    failed = sum(h["status"] != "ok" for h in hosts)
+    rows.append([f"TOTAL ({len(hosts)} host{'' if len(hosts) == 1 else 's'})", f"{failed} failed",
+                 *[size(sums[m]) for m in managers], size(sums["total"]),
+                 size(sums["reclaimable"]), size(sums["free"]), "", ""])
+    headers = ["HOST", "STATUS", *managers, "TOTAL", "RECLAIMABLE", "DISK FREE", "ELAPSED S",
+               "NOTE"]
+    if exact:
+        return _csv(rows, [h.lower().replace(" ", "_") for h in headers])
+    return _table(rows, headers, "github" if fmt == "markdown" else
+                  ("simple" if fmt == "table" else fmt))
+
+
+def _csv(rows: List[List[Any]], headers: List[str]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return out.getvalue().rstrip("\n")
 
 
 def errors(hosts: List[Dict[str, Any]]) -> List[str]:

@@ -246,16 +246,17 @@ def _nothing_to_apply(planned: Dict[str, Any]) -> Dict[str, Any]:
     return dict(planned, removed=[], dirs_removed=[], reclaimed_bytes=0)
 
 
-@task(name="report", help=COMMON_HELP, auto_shortflags=False)
+@task(name="report", auto_shortflags=False,
+      help={**COMMON_HELP, "format": "table, json, markdown, csv, or any tabulate format"})
 @_guard
 def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
             managers: Optional[str] = None, format: str = "table",
             workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
             connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
-    fmt = _check_format(format, ["table", "json"])
+    fmt = _check_format(format, report.report_formats())
     results = _run(_target(**locals()), {"op": "report"})
-    _finish("report", fmt, results, lambda: report.render_report(results))
+    _finish("report", fmt, results, lambda: report.render_report(results, fmt))
 
 
 @task(name="hosts", help={k: COMMON_HELP[k] for k in ("hosts", "inventory", "format")},

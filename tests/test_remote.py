@@ -235,3 +235,40 @@ def test_mixed_local_and_remote(tmp_path: Path, lab: SshLab, home: Path,
     rows = by_host(json.loads(out.stdout))
     assert rows["local"]["caches"][0]["path"] == str(local_cache.resolve())
     assert rows["h1"]["caches"][0]["bytes"] == rows["local"]["caches"][0]["bytes"]
+
+
+def test_a_key_the_server_does_not_accept_is_an_auth_failure(tmp_path: Path, lab: SshLab,
+                                                             home: Path) -> None:
+    from sshd_lab import keygen
+
+    keygen(tmp_path / "wrong_key")
+    lab.write_known_hosts(home, ["h1"])
+    inv = write_inventory(tmp_path / "inv.yml", lab, {
+        "h1": host_entry(HEALTHY["h1"], tmp_path / "none",
+                         ansible_ssh_private_key_file=str(tmp_path / "wrong_key"))})
+    out = run(["report", "--hosts", "h1", "--format", "json"], home, inv)
+    assert out.returncode == 2
+    row = json.loads(out.stdout)["hosts"][0]
+    assert row["status"] == "auth" and "authentication failed" in row["error"]
+
+
+def test_ctrl_c_stops_and_names_the_hosts_that_finished(tmp_path: Path, lab: SshLab,
+                                                        home: Path, pip_cache_master) -> None:
+    import signal
+
+    fleet = healthy_fleet(tmp_path, lab, home, pip_cache_master[0])
+    sleeper = tmp_path / "sleepy-python"
+    sleeper.write_text("#!/bin/sh\nsleep 60\n")
+    sleeper.chmod(0o755)
+    hosts = dict(fleet["hosts"], slow=host_entry(HEALTHY["h2"], tmp_path / "none",
+                                                 ansible_python_interpreter=str(sleeper)))
+    inv = write_inventory(tmp_path / "inv.yml", lab, hosts)
+    proc = run(["report", "--hosts", "lab"], home, inv, popen=True)
+    time.sleep(3)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - started < 10
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "not finished: slow" in err and "h1" in err
+    assert "Traceback" not in err
