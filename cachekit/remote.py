@@ -152,8 +152,20 @@ def connect(host: Host, settings: Settings) -> Connection:
     except (OSError, paramiko.SSHException, EOFError) as exc:
         conn.close()
         raise HostFailure("unreachable", f"cannot connect to {host.address}:{conn.port}: "
-                          f"{exc}") from None
+                          f"{_why(exc)}") from None
     return conn
+
+
+def _why(exc: BaseException) -> str:
+    """A short cause: "connection refused" rather than paramiko's "[Errno None] ..."."""
+    causes = getattr(exc, "errors", None)  # NoValidConnectionsError: one error per address
+    if causes:
+        exc = next(iter(causes.values()))
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc) or type(exc).__name__
 
 
 def run_core(conn: Connection, host: Host, request: Dict[str, Any],
