@@ -272,3 +272,22 @@ def test_ctrl_c_stops_and_names_the_hosts_that_finished(tmp_path: Path, lab: Ssh
     assert proc.returncode == 130, err
     assert "interrupted" in err and "not finished: slow" in err and "h1" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("script,needle", [
+    ("#!/bin/sh\ncat >/dev/null\nexit 0\n", "an empty result"),
+    ("#!/bin/sh\ncat >/dev/null\nprintf '{\"schema\": 1, \"status\": \"ok\", \"ca'\n",
+     "truncated"),
+])
+def test_an_empty_or_truncated_result_is_a_failure(tmp_path: Path, lab: SshLab, home: Path,
+                                                   script: str, needle: str) -> None:
+    fake = tmp_path / "fake-python"
+    fake.write_text(script)
+    fake.chmod(0o755)
+    lab.write_known_hosts(home, ["h1"])
+    inv = write_inventory(tmp_path / "inv.yml", lab, {
+        "h1": host_entry(HEALTHY["h1"], tmp_path / "none", ansible_python_interpreter=str(fake))})
+    out = run(["report", "--hosts", "h1", "--format", "json"], home, inv)
+    assert out.returncode == 2
+    row = json.loads(out.stdout)["hosts"][0]
+    assert row["status"] == "failed" and needle in row["error"]
