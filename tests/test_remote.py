@@ -68,6 +68,22 @@ def healthy_fleet(tmp_path: Path, lab: SshLab, home: Path, master: Path) -> Dict
     return {"hosts": hosts, "caches": caches}
 
 
+def fake_python(path: Path, script: str) -> Path:
+    """An 'interpreter' that is a shell script: hangs, starts late, or answers badly."""
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+    return path
+
+
+def fleet_with_a_hanging_host(tmp_path: Path, lab: SshLab, home: Path, master: Path) -> Path:
+    """The healthy hosts plus ``slow``, whose python never answers."""
+    fleet = healthy_fleet(tmp_path, lab, home, master)
+    sleeper = fake_python(tmp_path / "sleepy-python", "sleep 60\n")
+    hosts = dict(fleet["hosts"], slow=host_entry(HEALTHY["h2"], tmp_path / "none",
+                                                 ansible_python_interpreter=str(sleeper)))
+    return write_inventory(tmp_path / "inv.yml", lab, hosts)
+
+
 def by_host(doc: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     return {h["host"]: h for h in doc["hosts"]}
 
@@ -125,13 +141,7 @@ def test_remote_figures_equal_local_ones(tmp_path: Path, lab: SshLab, home: Path
 
 def test_a_hanging_host_times_out_and_the_rest_finish(tmp_path: Path, lab: SshLab, home: Path,
                                                       pip_cache_master) -> None:
-    fleet = healthy_fleet(tmp_path, lab, home, pip_cache_master[0])
-    sleeper = tmp_path / "sleepy-python"
-    sleeper.write_text("#!/bin/sh\nsleep 60\n")
-    sleeper.chmod(0o755)
-    hosts = dict(fleet["hosts"], slow=host_entry(HEALTHY["h2"], tmp_path / "none",
-                                                 ansible_python_interpreter=str(sleeper)))
-    inv = write_inventory(tmp_path / "inv.yml", lab, hosts)
+    inv = fleet_with_a_hanging_host(tmp_path, lab, home, pip_cache_master[0])
     started = time.monotonic()
     out = run(["report", "--hosts", "lab", "--format", "json", "--timeout", "2"], home, inv)
     assert time.monotonic() - started < 20
@@ -146,9 +156,7 @@ def test_a_host_killed_mid_run_fails_alone(tmp_path: Path, lab: SshLab, home: Pa
     fleet = healthy_fleet(tmp_path, lab, home, pip_cache_master[0])
     lab.start("victim", "127.0.0.17")
     lab.write_known_hosts(home, [*HEALTHY, "victim"])
-    slow_start = tmp_path / "slow-python"
-    slow_start.write_text(f"#!/bin/sh\nsleep 3\nexec {sys.executable} \"$@\"\n")
-    slow_start.chmod(0o755)
+    slow_start = fake_python(tmp_path / "slow-python", f"sleep 3\nexec {sys.executable} \"$@\"\n")
     hosts = dict(fleet["hosts"], victim=host_entry("127.0.0.17", tmp_path / "none",
                                                    ansible_python_interpreter=str(slow_start)))
     inv = write_inventory(tmp_path / "inv.yml", lab, hosts)
@@ -256,13 +264,7 @@ def test_ctrl_c_stops_and_names_the_hosts_that_finished(tmp_path: Path, lab: Ssh
                                                         home: Path, pip_cache_master) -> None:
     import signal
 
-    fleet = healthy_fleet(tmp_path, lab, home, pip_cache_master[0])
-    sleeper = tmp_path / "sleepy-python"
-    sleeper.write_text("#!/bin/sh\nsleep 60\n")
-    sleeper.chmod(0o755)
-    hosts = dict(fleet["hosts"], slow=host_entry(HEALTHY["h2"], tmp_path / "none",
-                                                 ansible_python_interpreter=str(sleeper)))
-    inv = write_inventory(tmp_path / "inv.yml", lab, hosts)
+    inv = fleet_with_a_hanging_host(tmp_path, lab, home, pip_cache_master[0])
     proc = run(["report", "--hosts", "lab"], home, inv, popen=True)
     time.sleep(3)
     started = time.monotonic()
@@ -275,15 +277,12 @@ def test_ctrl_c_stops_and_names_the_hosts_that_finished(tmp_path: Path, lab: Ssh
 
 
 @pytest.mark.parametrize("script,needle", [
-    ("#!/bin/sh\ncat >/dev/null\nexit 0\n", "an empty result"),
-    ("#!/bin/sh\ncat >/dev/null\nprintf '{\"schema\": 1, \"status\": \"ok\", \"ca'\n",
-     "truncated"),
+    ("cat >/dev/null\nexit 0\n", "an empty result"),
+    ("cat >/dev/null\nprintf '{\"schema\": 1, \"status\": \"ok\", \"ca'\n", "truncated"),
 ])
 def test_an_empty_or_truncated_result_is_a_failure(tmp_path: Path, lab: SshLab, home: Path,
                                                    script: str, needle: str) -> None:
-    fake = tmp_path / "fake-python"
-    fake.write_text(script)
-    fake.chmod(0o755)
+    fake = fake_python(tmp_path / "fake-python", script)
     lab.write_known_hosts(home, ["h1"])
     inv = write_inventory(tmp_path / "inv.yml", lab, {
         "h1": host_entry(HEALTHY["h1"], tmp_path / "none", ansible_python_interpreter=str(fake))})
