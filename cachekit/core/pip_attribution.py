@@ -12,8 +12,6 @@ import io
 import json
 import os
 import re
-import tarfile
-import zipfile
 from typing import NamedTuple, Optional
 
 _SNIFF = 4096
@@ -40,7 +38,9 @@ def attribute(path: str, atime_ns: int, mtime_ns: int) -> Optional[Attribution]:
         with open(path, "rb") as fh:
             try:
                 return _sniff(fh)
-            except (OSError, EOFError, ValueError, zipfile.BadZipFile, tarfile.TarError):
+            except Exception:
+                # Bodies are whatever a server sent: one that does not parse (a bad zip or
+                # tar, broken JSON, odd encodings) is simply unattributed.
                 return None
     except OSError:
         return None
@@ -74,6 +74,8 @@ def _sniff(fh: io.BufferedReader) -> Optional[Attribution]:
 
 
 def _from_zip(fh: io.BufferedReader) -> Optional[Attribution]:
+    import zipfile
+
     with zipfile.ZipFile(fh) as zf:
         names = zf.namelist()
     for name in names:
@@ -87,6 +89,8 @@ def _from_zip(fh: io.BufferedReader) -> Optional[Attribution]:
 
 
 def _from_tar(fh: io.BufferedReader) -> Optional[Attribution]:
+    import tarfile
+
     with tarfile.open(fileobj=fh, mode="r|*") as tf:
         member = tf.next()
     if member is None:
