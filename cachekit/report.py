@@ -180,8 +180,10 @@ def render_report(hosts: List[Dict[str, Any]], fmt: str = "table") -> str:
                 managers.append(c["manager"])
     exact = fmt == "csv"
     size = (lambda n: n) if exact else human_bytes
+    attributed = any("attributed_bytes" in c for h in hosts for c in h.get("caches", []))
     rows = []
-    sums = {"total": 0, "reclaimable": 0, "free": 0, **{m: 0 for m in managers}}
+    sums = {"total": 0, "reclaimable": 0, "free": 0, "attributed": 0, "unattributed": 0,
+            **{m: 0 for m in managers}}
     for h in sorted(hosts, key=lambda h: _natural(h["host"])):
         by_manager = {c["manager"]: c for c in h.get("caches", [])}
         for m, c in by_manager.items():
@@ -194,17 +196,26 @@ def render_report(hosts: List[Dict[str, Any]], fmt: str = "table") -> str:
         sums["free"] += free or 0
         note = h.get("error") or "; ".join(
             w for c in by_manager.values() for w in (c.get("warnings") or []))
+        split = []
+        if attributed:
+            known = sum(c.get("attributed_bytes") or 0 for c in by_manager.values())
+            unknown = sum(c.get("unattributed_bytes") or 0 for c in by_manager.values())
+            sums["attributed"] += known
+            sums["unattributed"] += unknown
+            split = [size(known), size(unknown)]
         rows.append([h["host"], h["status"],
                      *[size(by_manager[m].get("bytes") or 0) if m in by_manager else ""
                        for m in managers],
-                     size(total), size(reclaimable), "" if free is None else size(free),
-                     f"{h.get('elapsed_s', 0):.2f}", note])
+                     size(total), size(reclaimable), *split,
+                     "" if free is None else size(free), f"{h.get('elapsed_s', 0):.2f}", note])
     failed = sum(h["status"] != "ok" for h in hosts)
+    split_sums = [size(sums["attributed"]), size(sums["unattributed"])] if attributed else []
     rows.append([f"TOTAL ({len(hosts)} host{'' if len(hosts) == 1 else 's'})", f"{failed} failed",
                  *[size(sums[m]) for m in managers], size(sums["total"]),
-                 size(sums["reclaimable"]), size(sums["free"]), "", ""])
-    headers = ["HOST", "STATUS", *managers, "TOTAL", "RECLAIMABLE", "DISK FREE", "ELAPSED S",
-               "NOTE"]
+                 size(sums["reclaimable"]), *split_sums, size(sums["free"]), "", ""])
+    headers = ["HOST", "STATUS", *managers, "TOTAL", "RECLAIMABLE",
+               *(["ATTRIBUTED", "UNATTRIBUTED"] if attributed else []), "DISK FREE",
+               "ELAPSED S", "NOTE"]
     if exact:
         return _csv(rows, [h.lower().replace(" ", "_") for h in headers])
     return _table(rows, headers, "github" if fmt == "markdown" else

@@ -247,15 +247,17 @@ def _nothing_to_apply(planned: Dict[str, Any]) -> Dict[str, Any]:
 
 
 @task(name="report", auto_shortflags=False,
-      help={**COMMON_HELP, "format": "table, json, markdown, csv, or any tabulate format"})
+      help={**COMMON_HELP, "format": "table, json, markdown, csv, or any tabulate format",
+            "attribute": "also read downloaded bodies to split the HTTP cache into bytes "
+                         "traced to a package and the rest (slower)"})
 @_guard
 def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
-            managers: Optional[str] = None, format: str = "table",
+            managers: Optional[str] = None, format: str = "table", attribute: bool = False,
             workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
             connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
     fmt = _check_format(format, report.report_formats())
-    results = _run(_target(**locals()), {"op": "report"})
+    results = _run(_target(**locals()), {"op": "report", "attribute": attribute})
     _finish("report", fmt, results, lambda: report.render_report(results, fmt))
 
 

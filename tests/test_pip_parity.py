@@ -2,6 +2,7 @@
 left on disk after remove and purge."""
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -192,13 +193,26 @@ def test_downloads_are_attributed_listed_and_removed(pip_cache: Path, home: Path
 
 
 def test_report_splits_attributed_bytes(pip_cache: Path, home: Path) -> None:
-    doc = cachekit_json(["report"], pip_cache, home)
+    doc = cachekit_json(["report", "--attribute"], pip_cache, home)
     c = doc["hosts"][0]["caches"][0]
     assert c["attributed_bytes"] > 0 and c["unattributed_bytes"] > 0
     assert c["attributed_bytes"] + c["unattributed_bytes"] == c["http_bytes"]
     assert 0 < c["reclaimable_bytes"] <= c["bytes"]
-    table = cachekit(["report"], pip_cache, home)
-    assert re.search(r"^local\s+ok\s", table.stdout, re.M)
+    table = cachekit(["report", "--attribute"], pip_cache, home)
+    assert re.search(r"^local\s+ok\s", table.stdout, re.M) and "UNATTRIBUTED" in table.stdout
+
+
+def test_report_reclaimable_is_what_purge_frees(tmp_path: Path, pip_cache: Path,
+                                                home: Path) -> None:
+    """The quick figure (one totals walk) agrees with the exact purge plan."""
+    (pip_cache / "selfcheck.json").write_text("{}")
+    outside = tmp_path / "linked-out"
+    os.link(next(pip_cache.glob("http-v2/**/*.body")), outside)  # not freed by a purge
+    quick = cachekit_json(["report"], pip_cache, home)["hosts"][0]["caches"][0]
+    exact = cachekit_json(["report", "--attribute"], pip_cache, home)["hosts"][0]["caches"][0]
+    plan = cachekit_json(["purge", "--dry-run"], pip_cache, home)["totals"]
+    assert quick["reclaimable_bytes"] == exact["reclaimable_bytes"] == plan["reclaimable_bytes"]
+    assert "attributed_bytes" not in quick
 
 
 def test_attribution_keeps_access_times(pip_cache: Path, home: Path) -> None:

@@ -102,10 +102,13 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
         _refuse_unsafe_root(root, environ)  # before scanning: `/` is never walked
     st = os.lstat(root)
     cache["root_id"] = [st.st_dev, st.st_ino]
-    if op == "info":  # figures only: no per-file records to ship between processes
+    if op == "info" or (op == "report" and not request.get("attribute")):
+        # Figures only: one walk folding totals, no per-file records.
         totals = fs.scan_totals(root, pipcache.classify)
         cache.update(pipcache.summarize_totals(totals))
         _warn_unreadable(cache, root, totals.errors)
+        if op == "report":
+            cache["reclaimable_bytes"] = pipcache.reclaimable_totals(totals)
         return
     tree = fs.scan(root)
     cache.update(pipcache.summarize(tree))
@@ -140,6 +143,7 @@ def _warn_unreadable(cache: Dict[str, Any], root: str, errors: List[Any]) -> Non
 
 
 def _pip_report(root: str, tree: fs.Tree, cache: Dict[str, Any]) -> None:
+    """``report --attribute``: the exact purge figure, and downloads traced to packages."""
     attributed = pipcache.attribute_downloads(root, tree)
     cache["attributed_bytes"] = sum(f.size for files, _ in attributed for f in files)
     cache["unattributed_bytes"] = cache["http_bytes"] - cache["attributed_bytes"]

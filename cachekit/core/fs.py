@@ -212,6 +212,7 @@ class Totals:
 
     def __init__(self) -> None:
         self.counts: Dict[str, List[int]] = {}  # key -> [files, apparent bytes]
+        self.shared: Dict[str, List[int]] = {}  # the same, for files with other hard links
         self.blocks = 0  # directories and singly-linked files
         self.linked: Dict[Tuple[int, int], int] = {}  # hard-linked (dev, ino) -> blocks
         self.errors: List[Tuple[str, str]] = []
@@ -220,10 +221,12 @@ class Totals:
     def disk_bytes(self) -> int:
         return self.blocks + sum(self.linked.values())
 
-    def add(self, key: str, files: int, size: int) -> None:
-        count = self.counts.get(key)
+    def add(self, key: str, files: int, size: int, tally: Optional[Dict[str, List[int]]] = None
+            ) -> None:
+        tally = self.counts if tally is None else tally
+        count = tally.get(key)
         if count is None:
-            self.counts[key] = [files, size]
+            tally[key] = [files, size]
         else:
             count[0] += files
             count[1] += size
@@ -231,6 +234,8 @@ class Totals:
     def merge(self, other: "Totals") -> None:
         for key, (files, size) in other.counts.items():
             self.add(key, files, size)
+        for key, (files, size) in other.shared.items():
+            self.add(key, files, size, self.shared)
         self.blocks += other.blocks
         self.linked.update(other.linked)
         self.errors.extend(other.errors)
@@ -260,6 +265,8 @@ def _total_dir(root: str, rel: str, classify: Classifier, acc: Totals) -> List[s
             else:
                 count[0] += 1
                 count[1] += size
+            if st.st_nlink > 1 and kind == "f":
+                acc.add(key, 1, size, acc.shared)
     acc.blocks += blocks
     return subdirs
 

@@ -68,6 +68,8 @@ def classify(top: str, name: str, kind: str) -> Optional[str]:
     """
     if kind == "L":
         return None  # pip's os.walk lists a symlink to a directory as a directory
+    if top == "" and name == LEGACY_SELFCHECK:
+        return "legacy_selfcheck"  # "other" for pip's figures, but a purge deletes it
     if top == WHEELS:
         # fnmatch "*-*.whl", without fnmatch's per-call overhead on every file
         return "wheel" if name.endswith(".whl") and "-" in name[:-4] else "wheels_other"
@@ -82,7 +84,8 @@ def _figures(counts: Dict[str, List[int]], disk: int, unreadable: int) -> Dict[s
 
     s = dict(wheels=get("wheel")[0], wheels_bytes=get("wheel")[1] + get("wheels_other")[1],
              http_files=get("http")[0], http_bytes=get("http")[1],
-             other_files=get("other")[0], other_bytes=get("other")[1])
+             other_files=get("other")[0] + get("legacy_selfcheck")[0],
+             other_bytes=get("other")[1] + get("legacy_selfcheck")[1])
     s["files"] = sum(n for n, _ in counts.values())
     s["bytes"] = sum(b for _, b in counts.values())
     s["disk_bytes"] = disk
@@ -106,6 +109,23 @@ def summarize(tree: fs.Tree) -> Dict[str, int]:
 def summarize_totals(totals: fs.Totals) -> Dict[str, int]:
     """``summarize`` from a records-free walk (``fs.scan_totals(root, classify)``)."""
     return _figures(totals.counts, totals.disk_bytes, len(totals.errors))
+
+
+PURGED_KEYS = ("wheel", "wheels_other", "http", "legacy_selfcheck")
+
+
+def reclaimable_totals(totals: fs.Totals) -> int:
+    """What a purge frees, from totals: every wheel-bucket and HTTP file, no hard-linked one.
+
+    Files with other hard links are left out, as if their other links were outside the
+    cache: a lower bound that is exact unless something hard-links into the cache. It
+    equals the purge plan's figure except when a ``wheels/`` directory keeps a ``.whl``
+    that pip's ``*-*.whl`` does not match (pip then keeps that directory's other files).
+    """
+    def total(tally: Dict[str, List[int]]) -> int:
+        return sum(tally.get(key, [0, 0])[1] for key in PURGED_KEYS)
+
+    return total(totals.counts) - total(totals.shared)
 
 
 def pip_glob(pattern: str) -> str:

@@ -42,11 +42,16 @@ def attribute(path: str, atime_ns: int, mtime_ns: int) -> Optional[Attribution]:
                 # Bodies are whatever a server sent: one that does not parse (a bad zip or
                 # tar, broken JSON, odd encodings) is simply unattributed.
                 return None
+            finally:
+                _restore_atime(fh, path, atime_ns, mtime_ns)
     except OSError:
         return None
-    finally:
-        # Not ours to touch, or gone: then there is nothing to restore.
-        with contextlib.suppress(OSError, NotImplementedError):
+
+
+def _restore_atime(fh: io.BufferedReader, path: str, atime_ns: int, mtime_ns: int) -> None:
+    """Put the access time back if reading moved it (relatime usually does not)."""
+    with contextlib.suppress(OSError, NotImplementedError):  # not ours, or gone
+        if os.fstat(fh.fileno()).st_atime_ns != atime_ns:
             os.utime(path, ns=(atime_ns, mtime_ns), follow_symlinks=False)
 
 
@@ -64,11 +69,14 @@ def _sniff(fh: io.BufferedReader) -> Optional[Attribution]:
     if stripped.startswith(b"{"):
         fh.seek(0)
         return _from_json_page(fh)
-    match = _H1.search(head)
+    if b"<" not in head:
+        return None  # not HTML: skip the regular expressions, the costly part here
+    lower = head.lower()
+    match = _H1.search(head) if b"links for" in lower else None
     if match:
         return Attribution(match.group(1).decode("utf-8", "replace"), "", "index page")
-    match = _HREF.search(head)
-    if match and b"<a" in head.lower():
+    match = _HREF.search(head) if b"href" in lower and b"<a" in lower else None
+    if match:
         return _from_filename(match.group(1).decode("utf-8", "replace"), "index page")
     return None
 
@@ -123,7 +131,7 @@ def _from_metadata(head: bytes) -> Optional[Attribution]:
 
 
 def _from_json_page(fh: io.BufferedReader) -> Optional[Attribution]:
-    data = json.load(io.TextIOWrapper(fh, encoding="utf-8"))
+    data = json.loads(fh.read())  # bytes: json detects the encoding; fh stays open
     if isinstance(data, dict) and isinstance(data.get("name"), str):
         return Attribution(data["name"], "", "index page")
     return None
