@@ -212,6 +212,9 @@ def test_totals_walk_agrees_with_the_record_walk(pip_cache: Path, parallel: bool
     quick = pipcache.summarize_totals(
         fs.scan_totals(str(pip_cache), pipcache.classify, parallel=parallel))
     assert quick == full and full["wheels"] == 6
+    no_disk = pipcache.summarize_totals(
+        fs.scan_totals(str(pip_cache), pipcache.classify, parallel=parallel, disk=False))
+    assert no_disk == dict(full, disk_bytes=None)
 
 
 def test_wheel_classification_is_pips_glob() -> None:

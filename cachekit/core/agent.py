@@ -104,7 +104,8 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
     cache["root_id"] = [st.st_dev, st.st_ino]
     if op == "info" or (op == "report" and not request.get("attribute")):
         # Figures only: one walk folding totals, no per-file records.
-        totals = fs.scan_totals(root, pipcache.classify)
+        # `report` shows no on-disk size: it skips the directory stats that need.
+        totals = fs.scan_totals(root, pipcache.classify, disk=op == "info")
         cache.update(pipcache.summarize_totals(totals))
         _warn_unreadable(cache, root, totals.errors)
         if op == "report":

@@ -68,11 +68,16 @@ def _join(parent: str, name: str) -> str:
     return name if not parent else parent + "/" + name
 
 
-Entry = Tuple["os.DirEntry[str]", os.stat_result]
+Entry = Tuple["os.DirEntry[str]", Optional[os.stat_result]]
 
 
-def _entries(root: str, rel: str, errors: List[Tuple[str, str]]) -> Iterator[Entry]:
-    """``lstat`` every entry of one directory; what vanishes is skipped, what fails is noted."""
+def _entries(root: str, rel: str, errors: List[Tuple[str, str]],
+             stat_dirs: bool = True) -> Iterator[Entry]:
+    """``lstat`` every entry of one directory; what vanishes is skipped, what fails is noted.
+
+    Without ``stat_dirs`` a directory comes with ``None`` instead of its stat, known from
+    the listing's file type alone: half the system calls in a hashed cache layout.
+    """
     try:
         it = os.scandir(root + "/" + rel if rel else root)
     except FileNotFoundError:
@@ -84,7 +89,10 @@ def _entries(root: str, rel: str, errors: List[Tuple[str, str]]) -> Iterator[Ent
         try:
             for entry in it:
                 try:
-                    yield entry, entry.stat(follow_symlinks=False)
+                    if not stat_dirs and entry.is_dir(follow_symlinks=False):
+                        yield entry, None
+                    else:
+                        yield entry, entry.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue  # vanished while we looked
                 except OSError as exc:
@@ -161,6 +169,7 @@ def _list_into(tree: Tree, root: str, rel: str) -> List[str]:
     """Record one directory's entries in ``tree``; return its subdirectories."""
     subdirs = []
     for entry, st in _entries(root, rel, tree.errors):
+        assert st is not None
         path = _join(rel, entry.name)
         if stat.S_ISDIR(st.st_mode):
             tree.dirs.append(DirStat(path, st.st_blocks * 512, True))
@@ -214,11 +223,14 @@ class Totals:
         self.counts: Dict[str, List[int]] = {}  # key -> [files, apparent bytes]
         self.shared: Dict[str, List[int]] = {}  # the same, for files with other hard links
         self.blocks = 0  # directories and singly-linked files
+        self.count_blocks = True  # False: directories were not stat-ed, blocks are unknown
         self.linked: Dict[Tuple[int, int], int] = {}  # hard-linked (dev, ino) -> blocks
         self.errors: List[Tuple[str, str]] = []
 
     @property
-    def disk_bytes(self) -> int:
+    def disk_bytes(self) -> Optional[int]:
+        if not self.count_blocks:
+            return None
         return self.blocks + sum(self.linked.values())
 
     def add(self, key: str, files: int, size: int, tally: Optional[Dict[str, List[int]]] = None
@@ -247,7 +259,10 @@ def _total_dir(root: str, rel: str, classify: Classifier, acc: Totals) -> List[s
     subdirs = []
     blocks = 0
     counts = acc.counts
-    for entry, st in _entries(root, rel, acc.errors):
+    for entry, st in _entries(root, rel, acc.errors, acc.count_blocks):
+        if st is None:
+            subdirs.append(_join(rel, entry.name))
+            continue
         if stat.S_ISDIR(st.st_mode):
             blocks += st.st_blocks * 512
             subdirs.append(_join(rel, entry.name))
@@ -271,21 +286,28 @@ def _total_dir(root: str, rel: str, classify: Classifier, acc: Totals) -> List[s
     return subdirs
 
 
-def _total_subtree(args: Tuple[str, str, Classifier]) -> Totals:
-    root, rel, classify = args
+def _total_subtree(args: Tuple[str, str, Classifier, bool]) -> Totals:
+    root, rel, classify, count_blocks = args
     acc = Totals()
+    acc.count_blocks = count_blocks
     stack = [rel]
     while stack:
         stack.extend(_total_dir(root, stack.pop(), classify, acc))
     return acc
 
 
-def scan_totals(root: str, classify: Classifier, parallel: Optional[bool] = None) -> Totals:
-    """Like ``scan``, but folding files into ``classify``'s keys as the workers go."""
+def scan_totals(root: str, classify: Classifier, parallel: Optional[bool] = None,
+                disk: bool = True) -> Totals:
+    """Like ``scan``, but folding files into ``classify``'s keys as the workers go.
+
+    ``disk=False`` skips what only ``disk_bytes`` needs (a stat of every directory).
+    """
     acc = Totals()
+    acc.count_blocks = disk
     acc.blocks = os.lstat(root).st_blocks * 512
     tasks = _two_levels(lambda rel: _total_dir(root, rel, classify, acc))
-    for sub in _fan_out(_total_subtree, [(root, t, classify) for t in tasks], parallel):
+    jobs = [(root, t, classify, disk) for t in tasks]
+    for sub in _fan_out(_total_subtree, jobs, parallel):
         acc.merge(sub)
     return acc
 

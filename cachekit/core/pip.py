@@ -10,7 +10,7 @@ Everything here works on a scanned ``Tree``; nothing is deleted in this module.
 import fnmatch
 import os
 import re
-from typing import Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 from cachekit.core import fs
 from cachekit.core.pip_attribution import Attribution, attribute, canonical
@@ -78,7 +78,8 @@ def classify(top: str, name: str, kind: str) -> Optional[str]:
     return "other"
 
 
-def _figures(counts: Dict[str, List[int]], disk: int, unreadable: int) -> Dict[str, int]:
+def _figures(counts: Dict[str, List[int]], disk: Optional[int], unreadable: int
+             ) -> Dict[str, Any]:
     def get(key: str) -> List[int]:
         return counts.get(key, [0, 0])
 
