@@ -137,9 +137,11 @@ def _fan_out(worker: Callable[[Any], Any], jobs: Sequence[Any],
     results: List[Any] = []
     if parallel is None:
         random.Random(0).shuffle(pending)
-        started, done = time.monotonic(), 0
+        # CPU time, not wall time: on a busy host the clock runs on while we wait for a
+        # core, and a small tree would look big enough to fork for.
+        started, done = time.process_time(), 0
         while pending:
-            elapsed = time.monotonic() - started
+            elapsed = time.process_time() - started
             if (done and elapsed >= _SAMPLE_S and len(pending) >= _MIN_PARALLEL_TASKS
                     and elapsed / done * len(pending) > _WORTH_FORKING_S):
                 break
