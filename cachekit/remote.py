@@ -32,7 +32,9 @@ import importlib.util, json, sys, zlib
 if sys.version_info < (3, 8):
     sys.stderr.write("cachekit needs python3 >= 3.8 on this host, found %s\\n" % sys.version)
     sys.exit(3)
-blob = json.loads(zlib.decompress(sys.stdin.buffer.read()).decode("utf-8"))
+head, _, body = sys.stdin.buffer.read().partition(b"\\n")
+request = json.loads(head.decode("utf-8"))
+blob = json.loads(zlib.decompress(body).decode("utf-8"))
 SRC, PKGS = blob["modules"], set(blob["packages"])
 class Loader:  # a meta path finder and loader; plain class: importlib.abc costs 15 ms
     def find_spec(self, name, path=None, target=None):
@@ -45,7 +47,7 @@ class Loader:  # a meta path finder and loader; plain class: importlib.abc costs
              module.__dict__)
 sys.meta_path.insert(0, Loader())
 from cachekit.core import agent
-sys.stdout.write(json.dumps(agent.run(blob["request"])) + "\\n")
+sys.stdout.write(json.dumps(agent.run(request)) + "\\n")
 """
 
 
@@ -74,16 +76,17 @@ def _modules() -> Dict[str, str]:
     return sources
 
 
-_MODULES: Optional[Dict[str, str]] = None
+_CORE: Optional[bytes] = None
 
 
 def payload(request: Dict[str, Any]) -> bytes:
-    """The bytes written to the remote python's stdin: sources and request, compressed."""
-    global _MODULES
-    if _MODULES is None:
-        _MODULES = _modules()
-    blob = {"modules": _MODULES, "packages": ["cachekit", "cachekit.core"], "request": request}
-    return zlib.compress(json.dumps(blob).encode("utf-8"), 6)
+    """The bytes written to the remote python's stdin: the request as one JSON line, then
+    the core's sources, compressed once per process (JSON never contains a raw newline)."""
+    global _CORE
+    if _CORE is None:
+        blob = {"modules": _modules(), "packages": ["cachekit", "cachekit.core"]}
+        _CORE = zlib.compress(json.dumps(blob).encode("utf-8"), 6)
+    return json.dumps(request).encode("utf-8") + b"\n" + _CORE
 
 
 class _UnknownKey(paramiko.MissingHostKeyPolicy):

@@ -10,7 +10,6 @@ while forked workers, one per depth-2 subtree, walk in parallel.
 import contextlib
 import errno
 import os
-import random
 import stat
 import sys
 import time
@@ -127,8 +126,8 @@ def _fan_out(worker: Callable[[Any], Any], jobs: Sequence[Any],
     """Run ``worker`` over ``jobs``: serially for a small tree, else mostly in a forked pool.
 
     Forking costs about 20 ms, more than walking a few thousand files. So jobs start
-    serially, in a fixed shuffled order (an unbiased sample of subtree sizes); after
-    ``_SAMPLE_S`` the rest goes to the pool only if it looks like more than
+    serially, in a mixed order (a fair sample of subtree sizes); after
+    ``_SAMPLE_S`` of CPU time the rest goes to the pool only if it looks like more than
     ``_WORTH_FORKING_S`` of work. ``parallel`` forces one way (tests cover both).
     """
     pending = list(jobs)
@@ -136,7 +135,9 @@ def _fan_out(worker: Callable[[Any], Any], jobs: Sequence[Any],
         return [worker(job) for job in pending]
     results: List[Any] = []
     if parallel is None:
-        random.Random(0).shuffle(pending)
+        # Listings group subtrees by bucket; their reversed names (hash digits last) mix
+        # buckets, so the first jobs are a fair sample of sizes.
+        pending.sort(key=lambda job: repr(job)[::-1])
         # CPU time, not wall time: on a busy host the clock runs on while we wait for a
         # core, and a small tree would look big enough to fork for.
         started, done = time.process_time(), 0

@@ -12,8 +12,8 @@ import os
 import re
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core import fs
-from cachekit.core.pip_attribution import Attribution, attribute, canonical
+from cachekit.core import fs, pip_attribution
+from cachekit.core.pip_attribution import Attribution, canonical
 
 WHEELS = "wheels"
 HTTP_BUCKETS = ("http", "http-v2")
@@ -177,7 +177,8 @@ def attribute_downloads(root: str, tree: fs.Tree) -> List[Tuple[List[fs.FileStat
     """Every ``http-v2`` entry whose body names its package, with the entry's files."""
     out = []
     for _body_path, (meta, body) in sorted(http_v2_pairs(tree).items()):
-        found = attribute(os.path.join(root, body.path), body.atime_ns, body.mtime_ns)
+        found = pip_attribution.attribute(os.path.join(root, body.path), body.atime_ns,
+                                          body.mtime_ns)
         if found is not None:
             out.append(([m for m in (meta, body) if m is not None], found))
     return out
