@@ -206,23 +206,23 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
 
 
 def _drain(channel: paramiko.Channel, deadline: float, limit: float) -> tuple:
+    """Read stdout to its end, then stderr, with blocking reads bounded by ``deadline``.
+
+    The core writes little to stderr, so reading it second cannot stall the remote side.
+    """
     out, err = bytearray(), bytearray()
-    channel.settimeout(0.2)
-    while True:
-        if time.monotonic() > deadline:
-            channel.close()
-            raise HostFailure("timeout", f"no result within {limit:g} s (--timeout)")
-        progressed = False
-        while channel.recv_ready():
-            out += channel.recv(65536)
-            progressed = True
-        while channel.recv_stderr_ready():
-            err += channel.recv_stderr(65536)
-            progressed = True
-        if channel.exit_status_ready() and not channel.recv_ready() \
-                and not channel.recv_stderr_ready():
-            return bytes(out), bytes(err)
-        if channel.closed and not progressed:
-            return bytes(out), bytes(err)
-        if not progressed:
-            time.sleep(0.01)
+    for receive, sink in ((channel.recv, out), (channel.recv_stderr, err)):
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                channel.close()
+                raise HostFailure("timeout", f"no result within {limit:g} s (--timeout)")
+            channel.settimeout(remaining)
+            try:
+                chunk = receive(65536)
+            except socket.timeout:
+                continue  # the deadline check above ends it
+            if not chunk:
+                break
+            sink += chunk
+    return bytes(out), bytes(err)
