@@ -194,8 +194,11 @@ def write_inventory(path: str, lab: Any, names: list[str], caches: dict[str, str
     """An Ansible YAML inventory that both cachekit and Ansible read unchanged."""
     import yaml  # cachekit's own dependency, so present wherever cachekit is
 
+    # XDG_CACHE_HOME: cachekit keeps its copy of the core next to the host's cache, not in
+    # the real ~/.cache of the user the servers log in as.
     hosts = {n: {"ansible_host": lab.hosts[n].address, "ansible_port": PORT,
-                 "cachekit_env": {"PIP_CACHE_DIR": caches[n]}} for n in names}
+                 "cachekit_env": {"PIP_CACHE_DIR": caches[n],
+                                  "XDG_CACHE_HOME": caches[n] + ".xdg"}} for n in names}
     inv = {"all": {"vars": {"ansible_user": "root",
                             "ansible_ssh_private_key_file": str(lab.client_key),
                             "ansible_python_interpreter": python},

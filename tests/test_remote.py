@@ -44,8 +44,12 @@ def write_inventory(path: Path, lab: SshLab, hosts: Dict[str, Dict[str, Any]]) -
 
 
 def host_entry(address: str, cache: Path, **extra: Any) -> Dict[str, Any]:
+    """A host of the lab; its copy of cachekit's core goes next to its cache, never into
+    the real ~/.cache of the user the test servers log in as."""
     return {"ansible_host": address, "ansible_port": PORT,
-            "cachekit_env": {"PIP_CACHE_DIR": str(cache)}, **extra}
+            "cachekit_env": {"PIP_CACHE_DIR": str(cache),
+                             "XDG_CACHE_HOME": str(cache.parent / f"{cache.name}.xdg")},
+            **extra}
 
 
 def run(args, home: Path, inventory: Path, **popen: Any):
@@ -290,3 +294,29 @@ def test_an_empty_or_truncated_result_is_a_failure(tmp_path: Path, lab: SshLab, 
     assert out.returncode == 2
     row = json.loads(out.stdout)["hosts"][0]
     assert row["status"] == "failed" and needle in row["error"]
+
+
+def test_the_core_is_kept_on_the_host_and_reused(tmp_path: Path, lab: SshLab, home: Path,
+                                                 pip_cache_master) -> None:
+    cache = copy_tree(pip_cache_master[0], tmp_path / "c")
+    lab.write_known_hosts(home, ["h1"])
+    entry = host_entry(HEALTHY["h1"], cache)
+    xdg = Path(entry["cachekit_env"]["XDG_CACHE_HOME"])
+    inv = write_inventory(tmp_path / "inv.yml", lab, {"h1": entry})
+    first = json.loads(run(["info", "--hosts", "h1", "--format", "json"], home, inv).stdout)
+    copy = first["hosts"][0]["core_copy"]
+    assert copy and Path(copy).parent == xdg / "cachekit" and (Path(copy) / "COMPLETE").exists()
+    stale = xdg / "cachekit" / "core-0123456789abcdef"
+    stale.mkdir()
+    again = json.loads(run(["info", "--hosts", "h1", "--format", "json"], home, inv).stdout)
+    assert again["hosts"][0]["core_copy"] == copy and again["hosts"][0]["caches"][0]["wheels"] == 6
+    (xdg / "cachekit" / "not-ours").mkdir()
+    # a copy is only written when missing, so the stale one goes with the next new version
+    assert stale.exists() and (xdg / "cachekit" / "not-ours").exists()
+    # Where nothing can be written the core still runs, from memory.
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    entry["cachekit_env"]["XDG_CACHE_HOME"] = str(blocked)
+    inv = write_inventory(tmp_path / "inv.yml", lab, {"h1": entry})
+    out = json.loads(run(["info", "--hosts", "h1", "--format", "json"], home, inv).stdout)
+    assert out["hosts"][0]["core_copy"] is None and out["hosts"][0]["status"] == "ok"

@@ -40,6 +40,8 @@ def run(request: Dict[str, Any]) -> Dict[str, Any]:
         "dry_run": op in DESTRUCTIVE and not request.get("apply"),
         "disk": None, "caches": [], "entries": [], "removed": [], "dirs_removed": [],
         "reclaimed_bytes": 0, "warnings": [],
+        # where a remote run keeps its copy of this code (set by cachekit's bootstrap)
+        "core_copy": request.get("core_copy"),
     }
     try:
         if op not in OPS:
