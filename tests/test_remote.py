@@ -320,3 +320,19 @@ def test_the_core_is_kept_on_the_host_and_reused(tmp_path: Path, lab: SshLab, ho
     inv = write_inventory(tmp_path / "inv.yml", lab, {"h1": entry})
     out = json.loads(run(["info", "--hosts", "h1", "--format", "json"], home, inv).stdout)
     assert out["hosts"][0]["core_copy"] is None and out["hosts"][0]["status"] == "ok"
+
+
+def test_user_known_hosts_file_from_ssh_config(tmp_path: Path, lab: SshLab, home: Path,
+                                               pip_cache_master) -> None:
+    cache = copy_tree(pip_cache_master[0], tmp_path / "c")
+    inv = write_inventory(tmp_path / "inv.yml", lab, {"h1": host_entry(HEALTHY["h1"], cache)})
+    elsewhere = home / "keys" / "known"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(lab.hosts["h1"].known_hosts_line() + "\n")
+    refused = run(["info", "--hosts", "h1"], home, inv)
+    assert refused.returncode == 2 and "unknown host key" in refused.stderr
+    (home / ".ssh").mkdir(exist_ok=True)
+    (home / ".ssh" / "config").write_text(
+        f"Host {HEALTHY['h1']}\n    UserKnownHostsFile ~/keys/known\n")
+    out = run(["info", "--hosts", "h1"], home, inv)
+    assert out.returncode == 0, out.stderr
