@@ -41,10 +41,11 @@ def environment(host: inventory.Host) -> Dict[str, str]:
 
 
 def failed_result(host: str, status: str, reason: str, elapsed: float,
-                  stderr_tail: Optional[List[str]] = None) -> Dict[str, Any]:
+                  stderr_tail: Optional[List[str]] = None,
+                  removed: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
     return {"schema": SCHEMA, "host": host, "status": status, "error": reason,
             "stderr_tail": stderr_tail or [], "elapsed_s": round(elapsed, 3), "disk": None,
-            "caches": [], "entries": [], "removed": [], "dirs_removed": [],
+            "caches": [], "entries": [], "removed": removed or [], "dirs_removed": [],
             "reclaimed_bytes": 0, "warnings": []}
 
 
@@ -129,7 +130,7 @@ class Fleet:
             check_schema(result, host.name)
         except remote.HostFailure as exc:
             return failed_result(host.name, exc.status, exc.reason,
-                                 time.monotonic() - started, exc.stderr_tail)
+                                 time.monotonic() - started, exc.stderr_tail, exc.removed)
         except CachekitError as exc:
             return failed_result(host.name, "failed", str(exc), time.monotonic() - started)
         result["host"] = host.name
@@ -155,16 +156,17 @@ class Fleet:
         else:
             try:
                 done = subprocess.run([sys.executable, "-m", "cachekit.core.agent"],
-                                      input=json.dumps(request), capture_output=True,
-                                      text=True, timeout=self.settings.timeout)
-                result = json.loads(done.stdout)
+                                      input=json.dumps(request).encode(), capture_output=True,
+                                      timeout=self.settings.timeout)
+                tail = done.stderr.decode("utf-8", "replace").strip().splitlines()
+                result = remote.parse_output(done.stdout, tail[-remote.STDERR_TAIL:],
+                                             done.returncode)
             except subprocess.TimeoutExpired:
                 return failed_result(host.name, "timeout", "no result within "
                                      f"{self.settings.timeout:g} s", time.monotonic() - started)
-            except ValueError:
-                tail = done.stderr.strip().splitlines()[-remote.STDERR_TAIL:]
-                return failed_result(host.name, "failed", "the local core sent no result",
-                                     time.monotonic() - started, tail)
+            except remote.HostFailure as exc:
+                return failed_result(host.name, exc.status, exc.reason,
+                                     time.monotonic() - started, exc.stderr_tail, exc.removed)
         check_schema(result, host.name)
         result["host"] = host.name
         result["elapsed_s"] = round(time.monotonic() - started, 3)

@@ -87,7 +87,7 @@ else:
                  module.__dict__)
     sys.meta_path.insert(0, Loader())
 from cachekit.core import agent
-sys.stdout.write(json.dumps(agent.run(request)) + "\\n")
+sys.stdout.write(json.dumps(agent.run(request, agent.print_progress)) + "\\n")
 """
 
 
@@ -99,13 +99,46 @@ class Settings:
 
 
 class HostFailure(Exception):
-    """A host could not serve the request; ``status`` is one of the design's statuses."""
+    """A host could not serve the request; ``status`` is one of the design's statuses.
 
-    def __init__(self, status: str, reason: str, stderr_tail: Optional[List[str]] = None):
+    ``removed`` lists the files a removal reported as it went, before it broke off.
+    """
+
+    def __init__(self, status: str, reason: str, stderr_tail: Optional[List[str]] = None,
+                 removed: Optional[List[Dict[str, Any]]] = None):
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.stderr_tail = stderr_tail or []
+        self.removed = removed or []
+
+
+def parse_output(out: bytes, tail: List[str], exit_status: int) -> Dict[str, Any]:
+    """The core's result from its stdout: progress lines (``@``), then one JSON object."""
+    lines = out.decode("utf-8", "replace").splitlines()
+    removed = []
+    for line in lines:
+        if line.startswith("@"):
+            try:
+                removed.append(json.loads(line[1:]))
+            except ValueError:
+                break  # cut off in the middle of a line
+    last = lines[-1] if lines and not lines[-1].startswith("@") else ""
+    try:
+        result = json.loads(last) if last else None
+    except ValueError:
+        result = None
+    if isinstance(result, dict) and exit_status == 0:
+        return result
+    done = [r for r in removed if r.get("ok")]
+    if removed:
+        why = (f"broke off during removal: {len(done)} files confirmed removed; the rest "
+               "may remain (see --dry-run)")
+    elif exit_status != 0:
+        why = f"the core failed on the host: {tail[-1] if tail else f'exit {exit_status}'}"
+    else:
+        why = f"the host sent {'an empty' if not out.strip() else 'a truncated or garbled'} result"
+    raise HostFailure("failed", why, tail, done)
 
 
 def _modules() -> Dict[str, str]:
@@ -235,17 +268,7 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
     if status in (126, 127):
         raise HostFailure("failed", f"no usable python: {host.python!r} could not be run "
                           "(set ansible_python_interpreter)", tail)
-    if status != 0:
-        last = tail[-1] if tail else f"exit status {status}"
-        raise HostFailure("failed", f"the core failed on the host: {last}", tail)
-    try:
-        result = json.loads(out.decode("utf-8"))
-    except ValueError:
-        what = "an empty" if not out.strip() else "a truncated or garbled"
-        raise HostFailure("failed", f"the host sent {what} result", tail) from None
-    if not isinstance(result, dict):
-        raise HostFailure("failed", "the host sent a result that is not an object", tail)
-    return result
+    return parse_output(out, tail, status)
 
 
 def _drain(channel: paramiko.Channel, deadline: float, limit: float) -> tuple:

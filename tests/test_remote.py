@@ -336,3 +336,26 @@ def test_user_known_hosts_file_from_ssh_config(tmp_path: Path, lab: SshLab, home
         f"Host {HEALTHY['h1']}\n    UserKnownHostsFile ~/keys/known\n")
     out = run(["info", "--hosts", "h1"], home, inv)
     assert out.returncode == 0, out.stderr
+
+
+def test_a_removal_cut_off_midway_reports_what_was_removed(tmp_path: Path, lab: SshLab,
+                                                           home: Path,
+                                                           pip_cache_master) -> None:
+    """The apply run's output is cut after 2,500 bytes, as a dropped connection cuts it."""
+    cache = copy_tree(pip_cache_master[0], tmp_path / "c")
+    runs = tmp_path / "runs"
+    cut = fake_python(tmp_path / "cut-python", (
+        f'n=$(cat {runs} 2>/dev/null || echo 0); echo $((n + 1)) > {runs}\n'
+        f'[ "$n" = 0 ] && exec {sys.executable} "$@"\n'  # the plan passes untouched
+        f'{sys.executable} "$@" | head -c 2500\n'))
+    lab.write_known_hosts(home, ["h1"])
+    inv = write_inventory(tmp_path / "inv.yml", lab, {
+        "h1": host_entry(HEALTHY["h1"], cache, ansible_python_interpreter=str(cut))})
+    out = run(["purge", "--hosts", "h1", "--yes", "--format", "json"], home, inv)
+    assert out.returncode == 2, out.stderr
+    row = json.loads(out.stdout)["hosts"][0]
+    assert row["status"] == "failed" and "broke off during removal" in row["error"]
+    removed = [Path(r["path"]) for r in row["removed"]]
+    assert removed and all(r["ok"] for r in row["removed"])
+    assert not any(p.exists() for p in removed)
+    assert list(cache.glob("http-v2/**/*.body")) or list(cache.glob("wheels/**/*.whl"))

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from cachekit.core import SCHEMA, fs
 from cachekit.core import pip as pipcache
@@ -28,8 +28,15 @@ class Refused(Exception):
     """The request is unsafe or malformed; nothing was touched."""
 
 
-def run(request: Dict[str, Any]) -> Dict[str, Any]:
-    """Serve one request; never raises for a problem on this host, reports it instead."""
+Progress = Optional[Callable[[Dict[str, Any]], None]]
+
+
+def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
+    """Serve one request; never raises for a problem on this host, reports it instead.
+
+    ``progress`` hears of every file a removal deletes (or keeps) as it happens, so a
+    controller whose connection breaks off still knows what was removed.
+    """
     started = time.monotonic()
     op = request.get("op")
     result: Dict[str, Any] = {
@@ -53,7 +60,7 @@ def run(request: Dict[str, Any]) -> Dict[str, Any]:
         environ = dict(os.environ)
         environ.update(request.get("environ") or {})
         if "pip" in managers:
-            _serve_pip(request, environ, result)
+            _serve_pip(request, environ, result, progress)
         result["disk"] = _disk([c.get("path") for c in result["caches"]], environ)
     except Refused as exc:
         result["status"], result["error"] = "refused", str(exc)
@@ -83,7 +90,8 @@ def _pip_cache_record(loc: PipLocation) -> Dict[str, Any]:
     }
 
 
-def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]) -> None:
+def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any],
+               progress: Progress = None) -> None:
     op = request["op"]
     try:
         loc = locate(environ)
@@ -125,13 +133,13 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
     if op == "apply":
         plans = [p for p in request.get("plans", []) if p.get("manager") == "pip"]
         for plan in plans:
-            _execute(root, cache["root_id"], plan, result)
+            _execute(root, cache["root_id"], plan, result, progress)
         return
     plan = _pip_plan(request, root, tree)
     wire = plan_to_wire("pip", root, cache["root_id"], plan)
     result.setdefault("plans", []).append(wire)
     if request.get("apply"):
-        _execute(root, cache["root_id"], wire, result)
+        _execute(root, cache["root_id"], wire, result, progress)
     else:
         result["removed"] += [dict(r, ok=None) for r in _planned_rows(root, wire)]
         result["dirs_removed"] += [os.path.join(root, d) for d in wire["dirs"]]
@@ -199,7 +207,8 @@ def _planned_rows(root: str, wire: Dict[str, Any]) -> List[Dict[str, Any]]:
             for rel, size, _ino, _mtime, reason, package in wire["files"]]
 
 
-def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[str, Any]) -> None:
+def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[str, Any],
+             progress: Progress = None) -> None:
     """Delete exactly the planned files, then rmdir the planned directories."""
     if os.path.normpath(wire.get("root", "")) != root or list(wire.get("root_id") or []) != root_id:
         raise Refused(f"the plan names {wire.get('root')!r}, which is not this host's "
@@ -220,6 +229,8 @@ def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[s
             if outcome.ok and outcome.stat is not None:
                 freed.append(outcome.stat)
             result["removed"].append(row)
+            if progress is not None:
+                progress(row)
         for rel in wire["dirs"]:
             outcome = remover.rmdir(rel)
             if outcome.ok:
@@ -258,9 +269,18 @@ def _refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
                       "http-v2, wheels or selfcheck inside)")
 
 
+PROGRESS_MARK = "@"
+
+
+def print_progress(row: Dict[str, Any]) -> None:
+    """One line per file as a removal goes, flushed: it outlives a broken connection."""
+    sys.stdout.write(PROGRESS_MARK + json.dumps(row) + "\n")
+    sys.stdout.flush()
+
+
 def main() -> int:
     request = json.loads(sys.stdin.read() or "{}")
-    json.dump(run(request), sys.stdout)
+    json.dump(run(request, print_progress), sys.stdout)
     sys.stdout.write("\n")
     return 0
 
