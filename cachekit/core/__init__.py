@@ -5,3 +5,7 @@ SSH and run by that host's own ``python3``. Nothing here prints or exits.
 """
 
 SCHEMA = 1
+
+
+class Refused(Exception):
+    """The request is unsafe or malformed; nothing was touched."""

@@ -15,18 +15,14 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from cachekit.core import SCHEMA, fs
+from cachekit.core import SCHEMA, Refused, conda_serve, fs
 from cachekit.core import pip as pipcache
 from cachekit.core.pip_location import PipConfigError, PipLocation, locate
 
-KNOWN_MANAGERS = ("pip",)
-OPS = ("dir", "info", "list", "remove", "purge", "report", "apply")
-DESTRUCTIVE = ("remove", "purge")
-
-
-class Refused(Exception):
-    """The request is unsafe or malformed; nothing was touched."""
-
+KNOWN_MANAGERS = ("pip", "conda")
+OPS = ("dir", "info", "list", "remove", "purge", "report", "apply", "clean")
+DESTRUCTIVE = ("remove", "purge", "clean")
+__all__ = ["KNOWN_MANAGERS", "Refused", "run"]
 
 Progress = Optional[Callable[[Dict[str, Any]], None]]
 
@@ -59,8 +55,10 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
             raise Refused(f"unknown manager {unknown[0]!r} (known: {', '.join(KNOWN_MANAGERS)})")
         environ = dict(os.environ)
         environ.update(request.get("environ") or {})
-        if "pip" in managers:
+        if "pip" in managers and op != "clean":  # `clean` is conda's command
             _serve_pip(request, environ, result, progress)
+        if "conda" in managers:
+            conda_serve.serve(request, environ, result, progress)
         result["disk"] = _disk([c.get("path") for c in result["caches"]], environ)
     except Refused as exc:
         result["status"], result["error"] = "refused", str(exc)

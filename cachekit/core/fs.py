@@ -29,7 +29,7 @@ from typing import (
 S_ISDIR, S_ISREG = stat.S_ISDIR, stat.S_ISREG
 
 # Subtrees go to a pool of workers only when there are enough of them to share and the
-# rest of the walk looks long enough to repay forking (see _fan_out).
+# rest of the walk looks long enough to repay forking (see fan_out).
 _MIN_PARALLEL_TASKS = 4
 _SAMPLE_S = 0.015
 _WORTH_FORKING_S = 0.06
@@ -115,7 +115,7 @@ def _fork_available() -> bool:
     return sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1
 
 
-def _fan_out(worker: Callable[[Any], Any], jobs: Sequence[Any],
+def fan_out(worker: Callable[[Any], Any], jobs: Sequence[Any],
              parallel: Optional[bool]) -> List[Any]:
     """Run ``worker`` over ``jobs``: serially for a small tree, else mostly in a forked pool.
 
@@ -192,7 +192,7 @@ def scan(root: str, parallel: Optional[bool] = None) -> Tree:
     st = os.lstat(root)
     tree = Tree([], [DirStat("", st.st_blocks * 512, True)], [])
     tasks = _two_levels(lambda rel: _list_into(tree, root, rel))
-    for sub in _fan_out(_walk_subtree, [(root, t) for t in tasks], parallel):
+    for sub in fan_out(_walk_subtree, [(root, t) for t in tasks], parallel):
         tree.files.extend(sub.files)
         tree.dirs.extend(sub.dirs)
         tree.errors.extend(sub.errors)
@@ -331,7 +331,7 @@ def scan_totals(root: str, classify: Classifier, parallel: Optional[bool] = None
     acc.blocks = os.lstat(root).st_blocks * 512
     tasks = _two_levels(lambda rel: _total_dir(root, rel, classify, acc))
     jobs = [(root, t, classify, disk) for t in tasks]
-    for sub in _fan_out(_total_subtree, jobs, parallel):
+    for sub in fan_out(_total_subtree, jobs, parallel):
         acc.merge(sub)
     return acc
 
@@ -486,6 +486,62 @@ class SafeRemover:
                 return Removal(rel, False, "not empty: something was added after the plan")
             return Removal(rel, False, _why(exc))
         return Removal(rel, True, "")
+
+
+    def remove_tree(self, rel: str) -> Tuple[List[FileStat], List[Tuple[str, str]]]:
+        """Remove the directory ``rel`` and everything in it, depth first.
+
+        Returns the files removed (for ``freed_bytes``) and the paths that could not be.
+        Nothing is followed: a symlink inside is unlinked as a file.
+        """
+        removed: List[FileStat] = []
+        problems: List[Tuple[str, str]] = []
+        self._clear(_split_rel(rel), removed, problems)
+        outcome = self.rmdir(rel)
+        if not outcome.ok:
+            problems.append((rel, outcome.reason))
+        return removed, problems
+
+    def remove_contents(self) -> Tuple[List[FileStat], List[Tuple[str, str]]]:
+        """Empty the root itself (the caller removes the root, from its parent)."""
+        removed: List[FileStat] = []
+        problems: List[Tuple[str, str]] = []
+        self._clear([], removed, problems)
+        return removed, problems
+
+    def _clear(self, parts: List[str], removed: List[FileStat],
+               problems: List[Tuple[str, str]]) -> None:
+        rel = "/".join(parts)
+        try:
+            fd = self._dir_fd(parts)
+            with os.scandir(fd) as it:
+                names = [entry.name for entry in it]
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            problems.append((rel, _why(exc)))
+            return
+        for name in names:
+            sub = _join(rel, name)
+            try:
+                st = os.lstat(name, dir_fd=fd)
+                if stat.S_ISDIR(st.st_mode):
+                    self._clear(parts + [name], removed, problems)
+                    outcome = self.rmdir(sub)
+                    if not outcome.ok:
+                        problems.append((sub, outcome.reason))
+                    continue
+                os.unlink(name, dir_fd=fd)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                problems.append((sub, _why(exc)))
+                continue
+            is_link = stat.S_ISLNK(st.st_mode)
+            removed.append(FileStat(
+                sub, 0 if is_link else st.st_size, st.st_blocks * 512, st.st_atime_ns,
+                st.st_mtime_ns, st.st_nlink, st.st_dev, st.st_ino,
+                "l" if is_link else ("f" if stat.S_ISREG(st.st_mode) else "o")))
 
 
 def _why(exc: OSError) -> str:

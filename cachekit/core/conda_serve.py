@@ -1,0 +1,329 @@
+"""The agent's conda half: serve dir, info, report, list, remove, purge, clean and apply.
+
+Plans travel as data (``plan_to_wire``) and are applied by ``execute`` only after the
+cache is found again, recognised, and each package re-checked: one that an environment
+started to use, or whose files gained a hard link, since the plan was made is kept.
+"""
+
+import os
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from cachekit.core import Refused, conda_location, fs
+from cachekit.core import conda as condacache
+from cachekit.core.conda_clean import (
+    ALL_FLAGS,
+    CLEAN_FLAGS,
+    PURGE_FLAGS,
+    CachePlan,
+    Item,
+    dirs_to_walk,
+    package_verdict,
+    plan_cache,
+)
+
+Progress = Optional[Callable[[Dict[str, Any]], None]]
+DESTRUCTIVE = ("remove", "purge", "clean")
+
+
+def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any],
+          progress: Progress = None) -> None:
+    op = request["op"]
+    loc = conda_location.locate(environ)
+    result["environments"] = [{"manager": "conda", "path": e.path, "source": e.source}
+                              for e in loc.envs]
+    records = [_record(c, loc) for c in loc.caches]
+    result["caches"] += records
+    if op == "dir":
+        return
+    if op == "apply":
+        _apply(request, loc, result, progress)
+        return
+    flags = _flags(request)
+    usage = condacache.read_usage(e.path for e in loc.envs)
+    for line in usage.warnings:
+        result["warnings"].append(f"conda: {line}")
+    if op in DESTRUCTIVE and loc.errors:
+        # An unreadable config may hide an environment, so no package is judged unused.
+        raise Refused(f"conda: {loc.errors[0]}; nothing cleaned until it is fixed")
+    for cache, record in zip(loc.caches, records):
+        if not cache.exists:
+            continue
+        root = os.path.realpath(cache.path)
+        listing = condacache.list_cache(root)
+        if op in ("info", "report"):
+            rels = [e.rel for e in listing.entries if e.kind in condacache.DIR_KINDS]
+            stats = condacache.walk_many(root, rels)
+            record.update(condacache.summarize(listing, stats, usage))
+            record["reclaimable_bytes"] = _reclaimable(listing, stats, usage, record)
+            _warn_unreadable(record, root, listing, stats)
+            continue
+        if op == "list":
+            _list(request, root, listing, usage, result)
+            continue
+        if not cache.writable:
+            if op == "clean" or op == "purge":
+                result.setdefault("kept", []).append({
+                    "manager": "conda", "path": cache.path,
+                    "reason": "read-only cache (no writable urls.txt): never cleaned"})
+            continue
+        pattern = request.get("pattern") if op == "remove" else None
+        if op == "remove" and not pattern:
+            raise Refused("remove needs a pattern (use purge to remove everything)")
+        if "force" in flags:
+            plan = _force_plan(root, listing, usage, request)
+        else:
+            stats = condacache.walk_many(root, dirs_to_walk(listing, usage, flags, pattern))
+            if listing.errors or any(s.errors for s in stats.values()):
+                _warn_unreadable(record, root, listing, stats)
+                record["error"] = (f"{cache.path} could not be read fully; nothing is removed "
+                                   "from it")
+                continue
+            plan = plan_cache(listing, stats, usage, flags, pattern)
+        _offer(plan_to_wire("pkgs", cache.path, root, plan), request, record, result, usage,
+               progress)
+    if op == "clean" and "tempfiles" in flags:
+        _tempfiles(request, loc, result, usage, progress)
+
+
+def _flags(request: Dict[str, Any]) -> Tuple[str, ...]:
+    if request["op"] == "purge":
+        return PURGE_FLAGS
+    if request["op"] != "clean":
+        return ()
+    flags = tuple(request.get("flags") or ())
+    if "all" in flags:
+        flags = tuple(dict.fromkeys(ALL_FLAGS + tuple(f for f in flags if f != "all")))
+    unknown = [f for f in flags if f not in CLEAN_FLAGS]
+    if unknown:
+        raise Refused(f"unknown clean target {unknown[0]!r}")
+    if not flags:
+        raise Refused("clean needs at least one target (--tarballs, --packages, --index-cache,"
+                      " --tempfiles, --logfiles, --trash, --all or --force-pkgs-dirs)")
+    if "force" in flags and len(flags) > 1:
+        raise Refused("--force-pkgs-dirs removes whole caches; give it alone")
+    return flags
+
+
+def _record(cache: conda_location.CondaCache, loc: conda_location.CondaLocation
+            ) -> Dict[str, Any]:
+    return {"manager": "conda", "path": cache.path, "source": cache.source,
+            "exists": cache.exists, "enabled": True, "writable": cache.writable,
+            "configured": cache.configured, "config_files": loc.config_files,
+            "roots": [r for r, _ in loc.roots],
+            "warnings": [], "error": "; ".join(loc.errors) or None}
+
+
+def _reclaimable(listing: condacache.Listing, stats: Dict[str, condacache.Stats],
+                 usage: condacache.Usage, record: Dict[str, Any]) -> int:
+    """What ``clean --all`` would free here (0 for a cache conda treats as read-only)."""
+    if not record["writable"] or listing.errors:
+        return 0
+    plan = plan_cache(listing, stats, usage, PURGE_FLAGS)
+    return sum(i.freed for i in plan.items)
+
+
+def _warn_unreadable(record: Dict[str, Any], root: str, listing: condacache.Listing,
+                     stats: Dict[str, condacache.Stats]) -> None:
+    errors = list(listing.errors) + [e for s in stats.values() for e in s.errors]
+    if errors:
+        rel, err = errors[0]
+        record["warnings"].append(
+            f"{len(errors)} path(s) could not be read, e.g. {os.path.join(root, rel)}: {err}")
+
+
+def _list(request: Dict[str, Any], root: str, listing: condacache.Listing,
+          usage: condacache.Usage, result: Dict[str, Any]) -> None:
+    from cachekit.core.conda_clean import matches
+
+    pattern = request.get("pattern") or "*"
+    for e in listing.of("tarball", "partial", "package"):
+        if not matches(e.rel, pattern):
+            continue
+        name, version, build = condacache.split_dist(condacache.dist_name(e.rel))
+        used = usage.reasons(root, e.rel) if e.kind == "package" else []
+        result["entries"].append({
+            "manager": "conda", "name": name, "version": version, "build": build,
+            "kind": "extracted" if e.kind == "package" else e.kind,
+            "path": os.path.join(root, e.rel), "bytes": e.size if e.kind != "package" else None,
+            "used_by": used})
+
+
+def _force_plan(root: str, listing: condacache.Listing, usage: condacache.Usage,
+                request: Dict[str, Any]) -> CachePlan:
+    """``--force-pkgs-dirs``: the whole cache, refused while environments use packages in it."""
+    using = usage.envs_using(root, [e.rel for e in listing.of("package")])
+    if using and not request.get("break_environments"):
+        envs = "; ".join(f"{env} uses {', '.join(sorted(p)[:3])}"
+                         + (f" and {len(p) - 3} more" if len(p) > 3 else "")
+                         for env, p in sorted(using.items()))
+        raise Refused(f"--force-pkgs-dirs would break environments that use packages in "
+                      f"{root}: {envs}; add --break-environments to remove it anyway")
+    st = os.lstat(root)
+    stats = condacache._walk((root, ""))
+    reason = "whole package cache (--force-pkgs-dirs)"
+    return CachePlan([Item("", "pkgs_dir", stats.bytes, stats.freed, st.st_ino, st.st_mtime_ns,
+                           reason, True, "")], [])
+
+
+def plan_to_wire(kind: str, shown: str, root: str, plan: CachePlan) -> Dict[str, Any]:
+    st = os.lstat(root)
+    return {"manager": "conda", "kind": kind, "root": root, "shown": shown,
+            "root_id": [st.st_dev, st.st_ino],
+            "freed_bytes": sum(i.freed for i in plan.items),
+            "items": [list(i) for i in plan.items],
+            "kept": [[k.rel, k.reason] for k in plan.kept]}
+
+
+def _rows(wire: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return [{"path": os.path.join(wire["root"], i.rel) if i.rel else wire["root"],
+             "manager": "conda", "bytes": i.bytes, "reason": i.reason, "package": i.package,
+             "kind": i.kind} for i in (Item(*raw) for raw in wire["items"])]
+
+
+def _offer(wire: Dict[str, Any], request: Dict[str, Any], record: Optional[Dict[str, Any]],
+           result: Dict[str, Any], usage: condacache.Usage, progress: Progress) -> None:
+    """Show the plan (dry run) or carry it out at once (``apply`` in the same request)."""
+    result.setdefault("plans", []).append(wire)
+    result.setdefault("kept", []).extend(
+        {"manager": "conda", "path": os.path.join(wire["root"], rel), "reason": why}
+        for rel, why in wire["kept"])
+    if record is not None:
+        record["reclaimable_bytes"] = (record.get("reclaimable_bytes") or 0) + wire["freed_bytes"]
+    if request.get("apply"):
+        execute(wire, result, usage, progress)
+    else:
+        result["removed"] += [dict(r, ok=None) for r in _rows(wire)]
+
+
+# Temp and trash files outside the caches ---------------------------------------------------
+
+def _tempfiles(request: Dict[str, Any], loc: conda_location.CondaLocation,
+               result: Dict[str, Any], usage: condacache.Usage, progress: Progress) -> None:
+    """``--tempfiles [PATH...]``: ``*.c~`` and ``*.trash`` under each PATH (default: the root)."""
+    paths = request.get("tempfile_paths") or [r for r, _ in loc.roots[:1]]
+    if not paths:
+        result["warnings"].append("conda: --tempfiles: no conda root prefix found; give PATHs")
+        return
+    for path in paths:
+        top = os.path.realpath(path)
+        _check_prefix(top, loc)
+        found, errors = condacache.find_tempfiles(top, set())
+        for rel, err in errors[:1]:
+            result["warnings"].append(f"conda: {rel}: {err} (not searched for temp files)")
+        items = []
+        for full in found:
+            try:
+                st = os.lstat(full)
+            except OSError:
+                continue
+            items.append(Item(os.path.relpath(full, top), "tempfile", st.st_size,
+                              st.st_size if st.st_nlink <= 1 else 0, st.st_ino, st.st_mtime_ns,
+                              "temp file of an interrupted transaction", False, ""))
+        _offer(plan_to_wire("tempfiles", path, top, CachePlan(items, [])), request, None,
+               result, usage, progress)
+
+
+def _known_tops(loc: conda_location.CondaLocation) -> List[str]:
+    return [os.path.realpath(p) for p in
+            [r for r, _ in loc.roots] + [e.path for e in loc.envs] + [c.path for c in loc.caches]]
+
+
+def _check_prefix(top: str, loc: conda_location.CondaLocation) -> None:
+    """Temp files are only removed inside a conda installation, environment or cache."""
+    if not any(top == k or top.startswith(k.rstrip("/") + "/") for k in _known_tops(loc)):
+        raise Refused(f"--tempfiles {top}: not inside a conda root, environment or package "
+                      "cache that cachekit found")
+
+
+# Applying a plan ----------------------------------------------------------------------------
+
+def _apply(request: Dict[str, Any], loc: conda_location.CondaLocation, result: Dict[str, Any],
+           progress: Progress) -> None:
+    plans = [p for p in request.get("plans", []) if p.get("manager") == "conda"]
+    for wire in plans:
+        _recognise(wire, loc)
+    usage = condacache.read_usage(e.path for e in loc.envs)
+    for wire in plans:
+        execute(wire, result, usage, progress)
+
+
+def _recognise(wire: Dict[str, Any], loc: conda_location.CondaLocation) -> None:
+    root = wire.get("root", "")
+    if wire.get("kind") == "pkgs":
+        ok = [os.path.realpath(c.path) for c in loc.caches if c.writable and c.exists]
+    else:
+        ok = _known_tops(loc)
+    inside = wire.get("kind") == "tempfiles" and any(
+        root.startswith(k.rstrip("/") + "/") for k in ok)
+    if root not in ok and not inside:
+        raise Refused(f"the plan names {root!r}, which is not a conda cache or prefix cachekit "
+                      "recognises here; plan again")
+    try:
+        st = os.lstat(root)
+    except OSError:
+        raise Refused(f"{root} is gone since the plan; plan again") from None
+    if [st.st_dev, st.st_ino] != list(wire.get("root_id") or []):
+        raise Refused(f"{root} was replaced since the plan; plan again")
+    for raw in wire["items"]:
+        item = Item(*raw)
+        parts = item.rel.split("/")
+        if item.rel and any(p in ("", ".", "..") for p in parts):
+            raise Refused(f"the plan names {item.rel!r}, which is not inside {root}")
+        if wire["kind"] == "tempfiles" and not item.rel.endswith(condacache.TEMPFILE_SUFFIXES):
+            raise Refused(f"the plan names {item.rel!r}, which is not a temp file")
+
+
+def _still_unused(root: str, item: Item, usage: condacache.Usage) -> Tuple[bool, str]:
+    listing = condacache.Listing(root, [], [])
+    entry = condacache.Entry(item.rel, "package", 0, 1, item.ino, item.mtime_ns)
+    stats = {item.rel: condacache._walk((root, item.rel))}
+    return package_verdict(listing, entry, stats, usage)
+
+
+def execute(wire: Dict[str, Any], result: Dict[str, Any], usage: condacache.Usage,
+            progress: Progress = None) -> None:
+    """Remove exactly the planned entries, each only if it is still what was planned.
+
+    ``usage`` is read afresh by the caller: a package an environment started to use since
+    the plan was shown stays.
+    """
+    root = wire["root"]
+    freed: List[fs.FileStat] = []
+    with fs.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:  # type: ignore[arg-type]
+        for item, row in zip((Item(*raw) for raw in wire["items"]), _rows(wire)):
+            note = ""
+            if item.kind == "package":
+                removable, why = _still_unused(root, item, usage)
+                if not removable:
+                    row.update(ok=False, note=f"kept: now {why}")
+                    _report(result, row, progress)
+                    continue
+            if item.rel == "":
+                removed, problems = remover.remove_contents()
+            elif item.is_dir:
+                removed, problems = remover.remove_tree(item.rel)
+            else:
+                outcome = remover.unlink(item.rel, expect=(item.ino, item.mtime_ns))
+                removed = [outcome.stat] if outcome.ok and outcome.stat else []
+                problems = [] if outcome.ok else [(item.rel, outcome.reason)]
+                note = outcome.reason if outcome.ok else ""
+            freed += removed
+            row["ok"] = not problems
+            if problems:
+                note = f"not all removed: {problems[0][0]}: {problems[0][1]}"
+            if note:
+                row["note"] = note
+            _report(result, row, progress)
+    if wire["items"] and Item(*wire["items"][0]).rel == "" and not [
+            r for r in result["removed"] if r.get("ok") is False]:
+        try:
+            os.rmdir(root)
+        except OSError as exc:
+            result["warnings"].append(f"conda: kept {root}: {exc.strerror}")
+    result["reclaimed_bytes"] += fs.freed_bytes(freed)
+
+
+def _report(result: Dict[str, Any], row: Dict[str, Any], progress: Progress) -> None:
+    result["removed"].append(row)
+    if progress is not None:
+        progress(row)
