@@ -87,14 +87,29 @@ def render_dir(hosts: List[Dict[str, Any]]) -> str:
         for c in h.get("caches", []):
             where = c.get("path") or "(disabled)"
             state = "yes" if c.get("exists") else "no"
+            if c.get("exists") and c.get("writable") is False:
+                state = "yes, read-only"
             rows.append([h["host"], c["manager"], where, c.get("source", ""), state])
-    return _table(rows, ["HOST", "MANAGER", "PATH", "SOURCE", "EXISTS"])
+    text = _table(rows, ["HOST", "MANAGER", "PATH", "SOURCE", "EXISTS"])
+    envs = [[h["host"], e["manager"], e["path"], e["source"]]
+            for h in hosts for e in h.get("environments", [])]
+    if envs:
+        text += "\n\n" + _table(envs, ["HOST", "MANAGER", "ENVIRONMENT", "FOUND THROUGH"])
+    return text
 
 
 def render_info(hosts: List[Dict[str, Any]]) -> str:
+    """One table per manager: their caches hold different things."""
+    tables = [t for t in (_pip_info(hosts), _conda_info(hosts)) if t]
+    return "\n\n".join(tables)
+
+
+def _pip_info(hosts: List[Dict[str, Any]]) -> str:
     rows = []
     for h in hosts:
         for c in h.get("caches", []):
+            if c["manager"] != "pip":
+                continue
             if not c.get("exists"):
                 rows.append([h["host"], c["manager"], c.get("path") or "(disabled)",
                              "0 B", "0", "-", "-", "-", "0 B"])
@@ -106,8 +121,37 @@ def render_info(hosts: List[Dict[str, Any]]) -> str:
                 f"{c['other_files']} ({human_bytes(c['other_bytes'])})",
                 human_bytes(c["disk_bytes"]),
             ])
+    if not rows:
+        return ""
     return _table(rows, ["HOST", "MANAGER", "PATH", "SIZE", "FILES", "BUILT WHEELS",
                          "HTTP FILES", "OTHER", "ON DISK"])
+
+
+def _count(c: Dict[str, Any], key: str) -> str:
+    return f"{c.get(key, 0)} ({human_bytes(c.get(key + '_bytes', 0))})"
+
+
+def _conda_info(hosts: List[Dict[str, Any]]) -> str:
+    rows = []
+    for h in hosts:
+        for c in h.get("caches", []):
+            if c["manager"] != "conda" or not c.get("exists"):
+                continue
+            if "bytes" not in c:  # could not be read
+                rows.append([h["host"], c["path"]] + ["-"] * 9 + [c.get("error") or "-"])
+                continue
+            rows.append([
+                h["host"], c["path"], human_bytes(c["bytes"]), str(c["files"]),
+                _count(c, "tarballs"), _count(c, "packages"),
+                f"{c['unused_packages']} ({human_bytes(c['unused_bytes'])})",
+                human_bytes(c["index_cache_bytes"]), _count(c, "logfiles"),
+                _count(c, "tempfiles"), _count(c, "partials"),
+                "writable" if c.get("writable") else "read-only",
+            ])
+    if not rows:
+        return ""
+    return _table(rows, ["HOST", "CONDA CACHE", "SIZE", "FILES", "TARBALLS", "PACKAGES",
+                         "UNUSED", "INDEX CACHE", "LOGS", "TEMP", "PARTIAL", "STATE"])
 
 
 def render_list(hosts: List[Dict[str, Any]], fmt: str) -> str:
@@ -139,6 +183,8 @@ def render_removal(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
                          f"{r['reason']}{note})")
         for d in h.get("dirs_removed", []):
             lines.append(f"{prefix}{'would remove' if dry_run else 'removed'} directory {d}")
+        for k in h.get("kept", []):
+            lines.append(f"{prefix}keep {k['path']} ({k['reason']})")
     lines += [summary_line(h, dry_run) for h in hosts]
     return "\n".join(lines)
 
@@ -146,12 +192,17 @@ def render_removal(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
 def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
     if h["status"] != "ok":
         return f"{h['host']}: {h['status']}: {h.get('error')}"
-    files = [r for r in h.get("removed", []) if dry_run or r.get("ok")]
+    rows = [r for r in h.get("removed", []) if dry_run or r.get("ok")]
+    files = [r for r in rows if "kind" not in r]
+    entries = len(rows) - len(files)
     if dry_run:
         freed = sum(c.get("reclaimable_bytes") or 0 for c in h.get("caches", []))
     else:
         freed = h.get("reclaimed_bytes", 0)
-    return (f"{h['host']}: {len(files)} files and {len(h.get('dirs_removed', []))} directories"
+    what = f"{len(files)} files and {len(h.get('dirs_removed', []))} directories"
+    if entries:
+        what = f"{entries} conda entries" + (f", {what}" if files else "")
+    return (f"{h['host']}: {what}"
             f" {'to remove' if dry_run else 'removed'}; "
             f"{'would free' if dry_run else 'freed'} {human_bytes(freed)}")
 

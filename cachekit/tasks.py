@@ -20,7 +20,7 @@ from cachekit.errors import EXIT_BAD_INPUT, CachekitError
 COMMON_HELP = {
     "hosts": "host pattern, Ansible style (default: local, this machine)",
     "inventory": "inventory file or directory (default: inventory/ or $CACHEKIT_INVENTORY)",
-    "managers": "comma list of pip (default: every manager found)",
+    "managers": f"comma list of {', '.join(KNOWN_MANAGERS)} (default: all of them)",
     "format": "table or json",
     "workers": f"hosts run in parallel (default {fleet.DEFAULT_WORKERS})",
     "timeout": "seconds one host may take for one run of the core (default 300)",
@@ -229,7 +229,7 @@ def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[st
         if not count:
             return planned
         # The question goes to stderr with the plan: stdout carries only the result.
-        print(f"Remove these {count} files? [y/N] ", end="", file=sys.stderr, flush=True)
+        print(f"Remove these {count} entries? [y/N] ", end="", file=sys.stderr, flush=True)
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             _say("cachekit: nothing removed")
             return None
@@ -244,6 +244,60 @@ def _nothing_to_apply(planned: Dict[str, Any]) -> Dict[str, Any]:
     if planned["status"] != "ok":
         return planned
     return dict(planned, removed=[], dirs_removed=[], reclaimed_bytes=0)
+
+
+CLEAN_HELP = {
+    "tarballs": "remove package archives (*.conda, *.tar.bz2) and partial downloads "
+                "(*.partial); a hard-linked archive stays",
+    "packages": "remove extracted packages that no environment records and that share no "
+                "file by hard link (conda would also remove symlinked, copied and meta ones)",
+    "index_cache": "remove the index (repodata) cache, PKGS/cache",
+    "tempfiles": "remove *.c~ and *.trash files under the conda root; --tempfiles=PATH[,PATH] "
+                 "searches those instead (inside a conda root, environment or cache)",
+    "logfiles": "remove the log files in PKGS/.logs",
+    "all": "all of --tarballs --index-cache --packages --tempfiles --logfiles (as conda -a)",
+    "trash": "remove *.mamba_trash and *.conda_trash files and PKGS/.trash (not in --all)",
+    "force_pkgs_dirs": "remove each writable package cache whole; refused while an "
+                       "environment records packages in it",
+    "break_environments": "with --force-pkgs-dirs: remove caches that environments use anyway",
+}
+
+
+@task(optional=["tempfiles"], auto_shortflags=False,
+      help={**COMMON_HELP, **DESTRUCTIVE_HELP, **CLEAN_HELP,
+            "managers": "conda (clean is conda's command; other managers are ignored)"})
+@_guard
+def clean(c: Context, tarballs: bool = False, packages: bool = False,
+          index_cache: bool = False, tempfiles: Any = None, logfiles: bool = False,
+          all: bool = False, trash: bool = False, force_pkgs_dirs: bool = False,
+          break_environments: bool = False, hosts: str = "local",
+          inventory: Optional[str] = None, managers: Optional[str] = None,
+          format: str = "table", dry_run: bool = False, yes: bool = False,
+          workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
+          connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+    """Clean conda/mamba package caches like `conda clean`, never breaking an environment."""
+    chosen = {"tarballs": tarballs, "packages": packages, "index_cache": index_cache,
+              "tempfiles": tempfiles not in (None, False), "logfiles": logfiles, "all": all,
+              "trash": trash, "force": force_pkgs_dirs}
+    flags = [name for name, on in chosen.items() if on]
+    if not flags:
+        raise CachekitError("clean needs at least one target",
+                            hint="--tarballs, --packages, --index-cache, --tempfiles, "
+                                 "--logfiles, --all, --trash or --force-pkgs-dirs")
+    if force_pkgs_dirs and len(flags) > 1:
+        raise CachekitError("--force-pkgs-dirs removes whole caches; give it alone")
+    if break_environments and not force_pkgs_dirs:
+        raise CachekitError("--break-environments only goes with --force-pkgs-dirs")
+    paths = []
+    if isinstance(tempfiles, str):
+        paths = [p.strip() for p in tempfiles.split(",") if p.strip()]
+        if not paths:
+            raise CachekitError("--tempfiles= names no path")
+    target = _target(**locals())
+    target.managers = "conda"
+    request = {"op": "clean", "flags": flags, "tempfile_paths": paths,
+               "break_environments": break_environments}
+    _destroy("clean", request, target, format, dry_run, yes)
 
 
 @task(name="report", auto_shortflags=False,
@@ -277,7 +331,7 @@ def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
 
 def collection() -> Collection:
     ns = Collection()
-    for t in (dir_, info, list_, remove, purge, report_, hosts_):
+    for t in (dir_, info, list_, remove, purge, clean, report_, hosts_):
         ns.add_task(t)
     ns.configure({"run": {"echo": False}})
     return ns

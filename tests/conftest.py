@@ -1,4 +1,5 @@
-"""Shared fixtures: a real pip cache built once per session, copied for each test.
+"""Shared fixtures: a real pip cache built once per session, copied for each test, and a
+real conda package cache with environments, built for each test.
 
 Every test runs with HOME pointing into its own temporary directory and without the
 machine's PIP_* and XDG_* variables, so nothing reads or writes the real ~/.cache.
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Dict, List, Set, Tuple
 
 import pytest
+from condacache_fixture import CondaFixture
+from condacache_fixture import build as build_conda_fixture
 from pipcache_fixture import pip_env, populate_pip_cache, run_pip
 
 
@@ -23,7 +26,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     for key in list(os.environ):
-        if key.startswith(("PIP_", "XDG_", "CACHEKIT_")):
+        if key.startswith(("PIP_", "XDG_", "CACHEKIT_", "CONDA", "MAMBA_", "_CONDA")):
             monkeypatch.delenv(key)
     return home
 
@@ -42,6 +45,18 @@ def pip_cache(tmp_path: Path, pip_cache_master: Tuple[Path, Dict]) -> Path:
     dest = tmp_path / "cache"
     shutil.copytree(pip_cache_master[0], dest, symlinks=True)
     return dest
+
+
+@pytest.fixture(scope="session")
+def conda_archives(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where cph's archives are kept between tests (making them is the slow part)."""
+    return tmp_path_factory.mktemp("conda-archives")
+
+
+@pytest.fixture
+def conda(tmp_path: Path, home: Path, conda_archives: Path) -> CondaFixture:
+    """reference/conda.md section 7: a pkgs dir, environments linking into it, and extras."""
+    return build_conda_fixture(tmp_path / "conda", home, conda_archives)
 
 
 def copy_cache(src: Path, dest: Path) -> Path:

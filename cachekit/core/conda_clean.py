@@ -62,7 +62,8 @@ def package_verdict(listing: Listing, e: Entry, stats: Dict[str, Stats], usage: 
         return False, f"could not be read fully ({rel}: {err}); kept"
     if s.linked_count:
         sample = ", ".join(f"{rel.split('/', 1)[-1]} ({n} links)" for rel, n in s.linked[:2])
-        return False, f"{s.linked_count} file(s) hard-linked elsewhere, e.g. {sample}"
+        return False, (f"{s.linked_count} file(s) with more than one hard link (linked "
+                       f"elsewhere or within the package), e.g. {sample}")
     return True, "unused package (no environment records it, no file hard-linked elsewhere)"
 
 

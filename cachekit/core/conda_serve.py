@@ -60,11 +60,13 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         if op == "list":
             _list(request, root, listing, usage, result)
             continue
-        if not cache.writable:
+        if not cache.writable or not cache.configured:
             if op == "clean" or op == "purge":
-                result.setdefault("kept", []).append({
-                    "manager": "conda", "path": cache.path,
-                    "reason": "read-only cache (no writable urls.txt): never cleaned"})
+                why = ("read-only cache (no writable urls.txt): never cleaned"
+                       if cache.configured else "not in conda's pkgs_dirs here (found beside "
+                       "them): point CONDA_PKGS_DIRS at it to clean it")
+                result.setdefault("kept", []).append(
+                    {"manager": "conda", "path": cache.path, "reason": why})
             continue
         pattern = request.get("pattern") if op == "remove" else None
         if op == "remove" and not pattern:
@@ -250,7 +252,8 @@ def _apply(request: Dict[str, Any], loc: conda_location.CondaLocation, result: D
 def _recognise(wire: Dict[str, Any], loc: conda_location.CondaLocation) -> None:
     root = wire.get("root", "")
     if wire.get("kind") == "pkgs":
-        ok = [os.path.realpath(c.path) for c in loc.caches if c.writable and c.exists]
+        ok = [os.path.realpath(c.path) for c in loc.caches
+              if c.writable and c.exists and c.configured]
     else:
         ok = _known_tops(loc)
     inside = wire.get("kind") == "tempfiles" and any(

@@ -1,0 +1,233 @@
+"""`clean` on the reference/conda.md section 7 fixture: every row of its table, plan and apply.
+
+conda itself cannot be installed here (it is not on PyPI), so the oracle is the
+reference's table of what conda 26.1-26.7 selects, checked row by row, with cachekit's one
+documented difference: `--packages` keeps what environments record (beta, gamma, meta,
+pfx), where conda removes them and breaks the environment `soft`.
+"""
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Set
+
+import pytest
+from condacache_fixture import CondaFixture, snapshot
+from conftest import cachekit
+
+from cachekit.core import agent
+
+
+def clean(conda: CondaFixture, *flags: str, apply: bool = False, **extra: Any) -> Dict[str, Any]:
+    request = {"op": "clean", "managers": ["conda"], "flags": list(flags),
+               "environ": conda.environ, "apply": apply, **extra}
+    result = agent.run(request)
+    assert result["status"] == "ok", result["error"]
+    return result
+
+
+def selected(result: Dict[str, Any], conda: CondaFixture) -> Set[str]:
+    """Removed (or planned) paths, relative to the conda root."""
+    return {os.path.relpath(r["path"], conda.root) for r in result["removed"]}
+
+
+def kept(result: Dict[str, Any], conda: CondaFixture) -> Dict[str, str]:
+    return {os.path.relpath(k["path"], conda.root): k["reason"] for k in result.get("kept", [])}
+
+
+TARBALLS = {"pkgs/alpha-1.0-h0_0.conda", "pkgs/beta-2.0-h1_0.tar.bz2", "pkgs/delta-3.1-h2_1.conda",
+            "pkgs/meta-1.0-0.conda", "pkgs/epsilon-1.0-0.conda.partial"}
+TEMPFILES = {"lib/libfoo.so.c~", "envs/hard/bin/alpha.c~", "pkgs/stale.trash"}
+LOGS = {"pkgs/.logs/20240101-000000-000000.log"}
+# conda removes beta, gamma, meta and pfx too; cachekit keeps what environments record
+PACKAGES = {"pkgs/delta-3.1-h2_1"}
+EXPECTED = {
+    "tarballs": TARBALLS,
+    "index_cache": {"pkgs/cache"},
+    "packages": PACKAGES,
+    "tempfiles": TEMPFILES,
+    "logfiles": LOGS,
+    "all": TARBALLS | {"pkgs/cache"} | PACKAGES | TEMPFILES | LOGS,
+}
+ALWAYS_KEPT = ["pkgs/urls.txt", "pkgs/urls", "pkgs/notes.txt", "pkgs/notapkg/readme",
+               "pkgs/.trash/leftover.dll", "lib/old.conda_trash", "pkgs/zeta-9.9-0.conda",
+               "pkgs/legacy-0.1-0.tar.bz2.part", "pkgs/alpha-1.0-h0_0", "pkgs/selfhl-1.0-0"]
+
+
+@pytest.mark.parametrize("flag", sorted(EXPECTED))
+def test_each_flag_selects_what_the_reference_table_says(conda: CondaFixture, flag: str) -> None:
+    plan = clean(conda, flag)
+    assert selected(plan, conda) == EXPECTED[flag]
+    assert plan["dry_run"] and all(r["ok"] is None for r in plan["removed"])
+    assert (conda.pkgs / "cache").is_dir() and (conda.pkgs / "delta-3.1-h2_1").is_dir()
+
+    done = clean(conda, flag, apply=True)
+    assert selected(done, conda) == EXPECTED[flag]
+    assert all(r["ok"] for r in done["removed"]), done["removed"]
+    for rel in EXPECTED[flag]:
+        assert not os.path.lexists(conda.root / rel), rel
+    for rel in ALWAYS_KEPT:
+        assert os.path.lexists(conda.root / rel), rel
+    if flag in ("logfiles", "all"):
+        assert (conda.pkgs / ".logs").is_dir()  # the directory itself stays, as in conda
+    # the second configured cache has no urls.txt: conda treats it as read-only
+    assert sorted(p.name for p in conda.home_pkgs.iterdir()) == [
+        "delta-3.1-h2_1", "delta-3.1-h2_1.conda"]
+
+
+def test_packages_keeps_every_recorded_package_and_says_why(conda: CondaFixture) -> None:
+    why = kept(clean(conda, "packages"), conda)
+    envs = conda.root / "envs"
+    assert why["pkgs/beta-2.0-h1_0"] == f"used by {envs}/soft (symlink)"
+    assert why["pkgs/gamma-0.5-py_0"] == f"used by {envs}/copy (copy)"
+    assert why["pkgs/meta-1.0-0"] == f"used by {envs}/hard (hard link)"
+    assert why["pkgs/pfx-1.0-0"] == f"used by {envs}/hard (hard link)"
+    assert why["pkgs/alpha-1.0-h0_0"] == f"used by {envs}/hard (hard link)"
+    assert why["pkgs/selfhl-1.0-0"].startswith("2 file(s) with more than one hard link")
+    assert "notapkg" not in " ".join(why)
+
+
+def test_after_clean_all_every_environment_file_reads_the_same(conda: CondaFixture) -> None:
+    before = snapshot(conda.env_files)
+    assert all(data is not None for _, data in before)
+    clean(conda, "all", apply=True)
+    assert snapshot(conda.env_files) == before
+    # the softlinked environment still resolves into the cache
+    link = conda.envs["soft"] / "lib/beta.txt"
+    assert link.is_symlink() and link.read_bytes() == b"beta data\n"
+
+
+def test_sizes_are_lstat_sizes_and_freed_bytes_are_honest(conda: CondaFixture) -> None:
+    plan = clean(conda, "tarballs", "packages")
+    rows = {os.path.relpath(r["path"], conda.root): r["bytes"] for r in plan["removed"]}
+    for rel in TARBALLS:
+        assert rows[rel] == (conda.root / rel).lstat().st_size
+    delta = conda.pkgs / "delta-3.1-h2_1"
+    assert rows["pkgs/delta-3.1-h2_1"] == sum(
+        p.lstat().st_size for p in delta.rglob("*") if not p.is_dir())
+    # archives and delta are single-linked: freed equals their sizes
+    done = clean(conda, "tarballs", "packages", apply=True)
+    assert done["reclaimed_bytes"] == sum(rows.values())
+
+
+def test_force_pkgs_dirs_is_refused_while_environments_use_the_cache(conda: CondaFixture) -> None:
+    result = agent.run({"op": "clean", "managers": ["conda"], "flags": ["force"],
+                        "environ": conda.environ, "apply": True})
+    assert result["status"] == "refused"
+    assert "envs/soft uses beta-2.0-h1_0" in result["error"]
+    assert "--break-environments" in result["error"]
+    assert (conda.pkgs / "urls.txt").exists()
+
+    done = clean(conda, "force", apply=True, break_environments=True)
+    assert selected(done, conda) == {"pkgs"}
+    assert not conda.pkgs.exists()
+    assert conda.home_pkgs.is_dir()  # not writable in conda's sense: untouched
+    assert (conda.root / "lib/old.conda_trash").exists()
+
+
+def test_force_on_an_unused_cache_needs_no_second_flag(conda: CondaFixture, tmp_path: Path
+                                                       ) -> None:
+    spare = tmp_path / "spare-pkgs"
+    spare.mkdir()
+    (spare / "urls.txt").write_text("")
+    (spare / "x-1-0.conda").write_bytes(b"zip")
+    environ = dict(conda.environ, CONDA_PKGS_DIRS=str(spare))
+    done = agent.run({"op": "clean", "managers": ["conda"], "flags": ["force"],
+                      "environ": environ, "apply": True})
+    assert done["status"] == "ok", done["error"]
+    assert not spare.exists() and conda.pkgs.is_dir()
+
+
+def test_a_package_linked_after_the_plan_is_kept_at_apply(conda: CondaFixture) -> None:
+    plan = clean(conda, "packages")
+    assert selected(plan, conda) == PACKAGES
+    # an environment starts to use delta between plan and apply
+    target = conda.root / "envs/late/share/delta.txt"
+    target.parent.mkdir(parents=True)
+    os.link(conda.pkgs / "delta-3.1-h2_1/share/delta.txt", target)
+    done = agent.run({"op": "apply", "managers": ["conda"], "environ": conda.environ,
+                      "plans": plan["plans"]})
+    assert done["status"] == "ok"
+    [row] = done["removed"]
+    assert row["ok"] is False and "hard link" in row["note"]
+    assert (conda.pkgs / "delta-3.1-h2_1/share/delta.txt").exists()
+
+
+def test_apply_refuses_a_plan_for_a_root_it_does_not_recognise(conda: CondaFixture,
+                                                               tmp_path: Path) -> None:
+    plan = clean(conda, "tarballs")
+    forged = json.loads(json.dumps(plan["plans"]))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "alpha-1.0-h0_0.conda").write_bytes(b"precious")
+    forged[0]["root"] = str(victim)
+    done = agent.run({"op": "apply", "managers": ["conda"], "environ": conda.environ,
+                      "plans": forged})
+    assert done["status"] == "refused"
+    assert (victim / "alpha-1.0-h0_0.conda").exists()
+
+
+def test_tempfiles_paths_must_be_inside_conda(conda: CondaFixture, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.c~").write_bytes(b"not conda's")
+    result = agent.run({"op": "clean", "managers": ["conda"], "flags": ["tempfiles"],
+                        "tempfile_paths": [str(elsewhere)], "environ": conda.environ,
+                        "apply": True})
+    assert result["status"] == "refused" and "not inside a conda root" in result["error"]
+    assert (elsewhere / "keep.c~").exists()
+    only_env = clean(conda, "tempfiles", tempfile_paths=[str(conda.envs["hard"])], apply=True)
+    assert selected(only_env, conda) == {"envs/hard/bin/alpha.c~"}
+    assert (conda.root / "lib/libfoo.so.c~").exists()
+
+
+def test_trash_removes_trash_files_and_the_trash_directory(conda: CondaFixture) -> None:
+    (conda.pkgs / "old-1-0.mamba_trash").write_bytes(b"x")
+    done = clean(conda, "trash", apply=True)
+    assert selected(done, conda) == {"pkgs/old-1-0.mamba_trash", "pkgs/.trash"}
+    assert not (conda.pkgs / ".trash").exists()
+
+
+def cli(conda: CondaFixture, home: Path, *args: str) -> Any:
+    return cachekit(list(args), home / "no-pip-cache", home, **conda.environ)
+
+
+def test_cli_dry_run_lists_the_plan_and_what_is_kept(conda: CondaFixture, home: Path) -> None:
+    run = cli(conda, home, "clean", "--all", "--dry-run")
+    assert run.returncode == 0, run.stderr
+    assert f"would remove {conda.pkgs}/delta-3.1-h2_1 (" in run.stdout
+    assert f"keep {conda.pkgs}/beta-2.0-h1_0 (used by {conda.envs['soft']} (symlink))" \
+        in run.stdout
+    assert "local: 11 conda entries to remove; would free" in run.stdout
+    assert (conda.pkgs / "delta-3.1-h2_1").is_dir()
+
+
+def test_cli_json_and_yes(conda: CondaFixture, home: Path) -> None:
+    run = cli(conda, home, "clean", "--tarballs", "--packages", "--yes", "--format", "json")
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    host = doc["hosts"][0]
+    assert {os.path.basename(r["path"]) for r in host["removed"]} == {
+        os.path.basename(p) for p in TARBALLS | PACKAGES}
+    assert doc["totals"]["reclaimed_bytes"] == host["reclaimed_bytes"] > 0
+
+
+def test_cli_refuses_without_a_terminal_or_a_target(conda: CondaFixture, home: Path) -> None:
+    run = cli(conda, home, "clean", "--all")
+    assert run.returncode == 1 and "stdin is not a terminal" in run.stderr
+    run = cli(conda, home, "clean")
+    assert run.returncode == 1 and "clean needs at least one target" in run.stderr
+    run = cli(conda, home, "clean", "--all", "--force-pkgs-dirs", "--yes")
+    assert run.returncode == 1 and "give it alone" in run.stderr
+    assert (conda.pkgs / "delta-3.1-h2_1.conda").exists()
+
+
+def test_cli_tempfiles_takes_comma_separated_paths(conda: CondaFixture, home: Path) -> None:
+    run = cli(conda, home, "clean", f"--tempfiles={conda.root / 'lib'}", "--yes")
+    assert run.returncode == 0, run.stderr
+    assert not (conda.root / "lib/libfoo.so.c~").exists()
+    assert (conda.root / "envs/hard/bin/alpha.c~").exists()
+
+
+def files_under(root: Path) -> List[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
