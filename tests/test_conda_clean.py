@@ -183,9 +183,12 @@ def test_tempfiles_paths_must_be_inside_conda(conda: CondaFixture, tmp_path: Pat
 
 def test_trash_removes_trash_files_and_the_trash_directory(conda: CondaFixture) -> None:
     (conda.pkgs / "old-1-0.mamba_trash").write_bytes(b"x")
+    (conda.envs["hard"] / "lib/libz.so.mamba_trash").write_bytes(b"x")
     done = clean(conda, "trash", apply=True)
-    assert selected(done, conda) == {"pkgs/old-1-0.mamba_trash", "pkgs/.trash"}
+    assert selected(done, conda) == {"pkgs/old-1-0.mamba_trash", "pkgs/.trash",
+                                     "lib/old.conda_trash", "envs/hard/lib/libz.so.mamba_trash"}
     assert not (conda.pkgs / ".trash").exists()
+    assert (conda.root / "lib/libfoo.so.c~").exists()  # a temp file, not trash
 
 
 def cli(conda: CondaFixture, home: Path, *args: str) -> Any:

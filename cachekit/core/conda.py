@@ -219,12 +219,12 @@ def walk_many(root: str, rels: List[str], parallel: Optional[bool] = None) -> Di
     return {s.rel: s for s in fs.fan_out(_walk, [(root, r) for r in rels], parallel)}
 
 
-def find_tempfiles(top: str, skip: Set[str]) -> Tuple[List[str], List[Tuple[str, str]]]:
+def find_tempfiles(top: str, skip: Set[str], suffixes: Tuple[str, ...] = TEMPFILE_SUFFIXES
+                   ) -> Tuple[List[str], List[Tuple[str, str]]]:
     """``conda clean --tempfiles``: files named ``*.c~`` or ``*.trash`` under ``top``.
 
     Names only (no ``stat`` of every file); symlinked directories are not entered, as
-    ``os.walk`` does not. Directories in ``skip`` (absolute) are left out: their walks
-    report their temp files already.
+    ``os.walk`` does not. Directories in ``skip`` (absolute) are left out.
     """
     found: List[str] = []
     errors: List[Tuple[str, str]] = []
@@ -247,7 +247,7 @@ def find_tempfiles(top: str, skip: Set[str]) -> Tuple[List[str], List[Tuple[str,
                         continue
                 except OSError:
                     continue
-                if entry.name.endswith(TEMPFILE_SUFFIXES):
+                if entry.name.endswith(suffixes):
                     found.append(entry.path)
     return sorted(found), errors
 

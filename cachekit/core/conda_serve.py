@@ -32,6 +32,8 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     result["environments"] = [{"manager": "conda", "path": e.path, "source": e.source}
                               for e in loc.envs]
     records = [_record(c, loc) for c in loc.caches]
+    if loc.errors:  # one line per problem, on the first cache: not repeated per cache
+        (records or [_no_cache(result)])[0]["error"] = "; ".join(loc.errors)
     result["caches"] += records
     if op == "dir":
         return
@@ -50,6 +52,9 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
             continue
         root = os.path.realpath(cache.path)
         listing = condacache.list_cache(root)
+        if listing.errors and listing.errors[0][0] == "":
+            record["error"] = f"{cache.path}: cannot list it: {listing.errors[0][1]}"
+            continue
         if op in ("info", "report"):
             rels = [e.rel for e in listing.entries if e.kind in condacache.DIR_KINDS]
             stats = condacache.walk_many(root, rels)
@@ -84,7 +89,9 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         _offer(plan_to_wire("pkgs", cache.path, root, plan), request, record, result, usage,
                progress)
     if op == "clean" and "tempfiles" in flags:
-        _tempfiles(request, loc, result, usage, progress)
+        _loose_files(request, loc, result, usage, progress, "tempfiles")
+    if op == "clean" and "trash" in flags:
+        _loose_files(request, loc, result, usage, progress, "trash")
 
 
 def _flags(request: Dict[str, Any]) -> Tuple[str, ...]:
@@ -111,8 +118,14 @@ def _record(cache: conda_location.CondaCache, loc: conda_location.CondaLocation
     return {"manager": "conda", "path": cache.path, "source": cache.source,
             "exists": cache.exists, "enabled": True, "writable": cache.writable,
             "configured": cache.configured, "config_files": loc.config_files,
-            "roots": [r for r, _ in loc.roots],
-            "warnings": [], "error": "; ".join(loc.errors) or None}
+            "roots": [r for r, _ in loc.roots], "warnings": [], "error": None}
+
+
+def _no_cache(result: Dict[str, Any]) -> Dict[str, Any]:
+    record = {"manager": "conda", "path": None, "source": "", "exists": False,
+              "enabled": False, "warnings": [], "error": None}
+    result["caches"].append(record)
+    return record
 
 
 def _reclaimable(listing: condacache.Listing, stats: Dict[str, condacache.Stats],
@@ -199,29 +212,43 @@ def _offer(wire: Dict[str, Any], request: Dict[str, Any], record: Optional[Dict[
 
 # Temp and trash files outside the caches ---------------------------------------------------
 
-def _tempfiles(request: Dict[str, Any], loc: conda_location.CondaLocation,
-               result: Dict[str, Any], usage: condacache.Usage, progress: Progress) -> None:
-    """``--tempfiles [PATH...]``: ``*.c~`` and ``*.trash`` under each PATH (default: the root)."""
-    paths = request.get("tempfile_paths") or [r for r, _ in loc.roots[:1]]
+LOOSE = {
+    "tempfiles": (condacache.TEMPFILE_SUFFIXES, "temp file of an interrupted transaction"),
+    "trash": (condacache.TRASH_SUFFIXES, "trash file left by a removal"),
+}
+
+
+def _loose_files(request: Dict[str, Any], loc: conda_location.CondaLocation,
+                 result: Dict[str, Any], usage: condacache.Usage, progress: Progress,
+                 what: str) -> None:
+    """Temp files (``--tempfiles [PATH...]``: ``*.c~``, ``*.trash``) or trash files
+    (``--trash``: ``*.mamba_trash``, ``*.conda_trash``) under each PATH (default: the root)."""
+    suffixes, reason = LOOSE[what]
+    paths = (request.get("tempfile_paths") if what == "tempfiles" else None) or [
+        r for r, _ in loc.roots[:1]]
     if not paths:
-        result["warnings"].append("conda: --tempfiles: no conda root prefix found; give PATHs")
+        result["warnings"].append(f"conda: --{what}: no conda root prefix found"
+                                  + ("; give PATHs" if what == "tempfiles" else ""))
         return
+    planned = {r["path"] for r in result["removed"]}
     for path in paths:
         top = os.path.realpath(path)
         _check_prefix(top, loc)
-        found, errors = condacache.find_tempfiles(top, set())
+        found, errors = condacache.find_tempfiles(top, set(), suffixes)
         for rel, err in errors[:1]:
-            result["warnings"].append(f"conda: {rel}: {err} (not searched for temp files)")
+            result["warnings"].append(f"conda: {rel}: {err} (not searched for {what})")
         items = []
         for full in found:
             try:
                 st = os.lstat(full)
             except OSError:
                 continue
-            items.append(Item(os.path.relpath(full, top), "tempfile", st.st_size,
+            if full in planned:
+                continue
+            items.append(Item(os.path.relpath(full, top), what, st.st_size,
                               st.st_size if st.st_nlink <= 1 else 0, st.st_ino, st.st_mtime_ns,
-                              "temp file of an interrupted transaction", False, ""))
-        _offer(plan_to_wire("tempfiles", path, top, CachePlan(items, [])), request, None,
+                              reason, False, ""))
+        _offer(plan_to_wire(what, path, top, CachePlan(items, [])), request, None,
                result, usage, progress)
 
 
@@ -256,7 +283,7 @@ def _recognise(wire: Dict[str, Any], loc: conda_location.CondaLocation) -> None:
               if c.writable and c.exists and c.configured]
     else:
         ok = _known_tops(loc)
-    inside = wire.get("kind") == "tempfiles" and any(
+    inside = wire.get("kind") in LOOSE and any(
         root.startswith(k.rstrip("/") + "/") for k in ok)
     if root not in ok and not inside:
         raise Refused(f"the plan names {root!r}, which is not a conda cache or prefix cachekit "
@@ -272,8 +299,8 @@ def _recognise(wire: Dict[str, Any], loc: conda_location.CondaLocation) -> None:
         parts = item.rel.split("/")
         if item.rel and any(p in ("", ".", "..") for p in parts):
             raise Refused(f"the plan names {item.rel!r}, which is not inside {root}")
-        if wire["kind"] == "tempfiles" and not item.rel.endswith(condacache.TEMPFILE_SUFFIXES):
-            raise Refused(f"the plan names {item.rel!r}, which is not a temp file")
+        if wire["kind"] in LOOSE and not item.rel.endswith(LOOSE[wire["kind"]][0]):
+            raise Refused(f"the plan names {item.rel!r}, which is not a {wire['kind']} file")
 
 
 def _still_unused(root: str, item: Item, usage: condacache.Usage) -> Tuple[bool, str]:
