@@ -57,7 +57,8 @@ def document(command: str, dry_run: bool, hosts: List[Dict[str, Any]]) -> Dict[s
 def exit_code(hosts: Iterable[Dict[str, Any]]) -> int:
     """0 all done; 1 refused everywhere (nothing done); 2 some host failed."""
     statuses = [h["status"] for h in hosts]
-    cache_errors = any(c.get("error") for h in hosts for c in h.get("caches", []))
+    cache_errors = any(c.get("error") for h in hosts if h["status"] == "ok"
+                       for c in h.get("caches", []))
     if any(s in FAILED_STATUSES for s in statuses) or cache_errors:
         return EXIT_HOST_FAILED
     if statuses and all(s == "refused" for s in statuses):
@@ -236,27 +237,30 @@ def render_report(hosts: List[Dict[str, Any]], fmt: str = "table") -> str:
     sums = {"total": 0, "reclaimable": 0, "free": 0, "attributed": 0, "unattributed": 0,
             **{m: 0 for m in managers}}
     for h in sorted(hosts, key=lambda h: _natural(h["host"])):
-        by_manager = {c["manager"]: c for c in h.get("caches", [])}
-        for m, c in by_manager.items():
-            sums[m] += c.get("bytes") or 0
-        total = sum(c.get("bytes") or 0 for c in by_manager.values())
-        reclaimable = sum(c.get("reclaimable_bytes") or 0 for c in by_manager.values())
+        caches = h.get("caches", [])
+        by_manager: Dict[str, int] = {}  # a manager may have several caches on one host
+        for c in caches:
+            by_manager[c["manager"]] = by_manager.get(c["manager"], 0) + (c.get("bytes") or 0)
+        for m, size_of_m in by_manager.items():
+            sums[m] += size_of_m
+        total = sum(by_manager.values())
+        reclaimable = sum(c.get("reclaimable_bytes") or 0 for c in caches)
         free = (h.get("disk") or {}).get("free_bytes")
         sums["total"] += total
         sums["reclaimable"] += reclaimable
         sums["free"] += free or 0
         note = h.get("error") or "; ".join(
-            w for c in by_manager.values() for w in (c.get("warnings") or []))
+            [c["error"] for c in caches if c.get("error")]
+            + [w for c in caches for w in (c.get("warnings") or [])])
         split = []
         if attributed:
-            known = sum(c.get("attributed_bytes") or 0 for c in by_manager.values())
-            unknown = sum(c.get("unattributed_bytes") or 0 for c in by_manager.values())
+            known = sum(c.get("attributed_bytes") or 0 for c in caches)
+            unknown = sum(c.get("unattributed_bytes") or 0 for c in caches)
             sums["attributed"] += known
             sums["unattributed"] += unknown
             split = [size(known), size(unknown)]
         rows.append([h["host"], h["status"],
-                     *[size(by_manager[m].get("bytes") or 0) if m in by_manager else ""
-                       for m in managers],
+                     *[size(by_manager[m]) if m in by_manager else "" for m in managers],
                      size(total), size(reclaimable), *split,
                      "" if free is None else size(free), f"{h.get('elapsed_s', 0):.2f}", note])
     failed = sum(h["status"] != "ok" for h in hosts)
