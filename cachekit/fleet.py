@@ -13,14 +13,15 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
-from fabric import Connection
-
-from cachekit import inventory, remote
+from cachekit import inventory, outcome
 from cachekit.core import SCHEMA, agent
 from cachekit.errors import CachekitError
 from cachekit.report import check_schema
+
+if TYPE_CHECKING:
+    from fabric import Connection
 
 DEFAULT_WORKERS = 16
 
@@ -61,13 +62,13 @@ class Interrupted(Exception):
 class Fleet:
     """The selected hosts, their open connections, and a bounded pool to run them."""
 
-    def __init__(self, hosts: List[inventory.Host], settings: Optional[remote.Settings] = None,
+    def __init__(self, hosts: List[inventory.Host], settings: Optional[outcome.Settings] = None,
                  workers: int = DEFAULT_WORKERS,
                  progress: Optional[Callable[[int, int, int], None]] = None) -> None:
         if workers < 1:
             raise CachekitError(f"--workers must be at least 1 (got {workers})")
         self.hosts = hosts
-        self.settings = settings or remote.Settings()
+        self.settings = settings or outcome.Settings()
         self.workers = workers
         self.progress = progress
         self._conns: Dict[str, Connection] = {}
@@ -122,13 +123,15 @@ class Fleet:
     def _run_one(self, host: inventory.Host, request: Dict[str, Any]) -> Dict[str, Any]:
         if host.local:
             return self._run_local(host, request, in_process=False)
+        from cachekit import remote  # Fabric loads only when a host is remote
+
         started = time.monotonic()
         try:
             conn = self._connection(host)
             result = remote.run_core(conn, host, dict(request, environ=environment(host)),
                                      self.settings)
             check_schema(result, host.name)
-        except remote.HostFailure as exc:
+        except outcome.HostFailure as exc:
             return failed_result(host.name, exc.status, exc.reason,
                                  time.monotonic() - started, exc.stderr_tail, exc.removed)
         except CachekitError as exc:
@@ -137,11 +140,13 @@ class Fleet:
         result["elapsed_s"] = round(time.monotonic() - started, 3)
         return result
 
-    def _connection(self, host: inventory.Host) -> Connection:
+    def _connection(self, host: inventory.Host) -> "Connection":
         with self._lock:
             conn = self._conns.get(host.name)
         if conn is not None and conn.is_connected:
             return conn
+        from cachekit import remote
+
         conn = remote.connect(host, self.settings)
         with self._lock:
             self._conns[host.name] = conn
@@ -159,12 +164,12 @@ class Fleet:
                                       input=json.dumps(request).encode(), capture_output=True,
                                       timeout=self.settings.timeout)
                 tail = done.stderr.decode("utf-8", "replace").strip().splitlines()
-                result = remote.parse_output(done.stdout, tail[-remote.STDERR_TAIL:],
+                result = outcome.parse_output(done.stdout, tail[-outcome.STDERR_TAIL:],
                                              done.returncode)
             except subprocess.TimeoutExpired:
                 return failed_result(host.name, "timeout", "no result within "
                                      f"{self.settings.timeout:g} s", time.monotonic() - started)
-            except remote.HostFailure as exc:
+            except outcome.HostFailure as exc:
                 return failed_result(host.name, exc.status, exc.reason,
                                      time.monotonic() - started, exc.stderr_tail, exc.removed)
         check_schema(result, host.name)

@@ -17,7 +17,6 @@ import shlex
 import socket
 import time
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -25,9 +24,11 @@ import paramiko
 from fabric import Connection
 
 from cachekit.inventory import Host
+from cachekit.outcome import STDERR_TAIL, HostFailure, Settings, parse_output
+
+__all__ = ["STDERR_TAIL", "HostFailure", "Settings", "connect", "parse_output", "run_core"]
 
 CORE_DIR = Path(__file__).resolve().parent / "core"
-STDERR_TAIL = 10
 
 # Runs on the remote python3 (3.8+). It keeps a copy of the shipped core, named by its
 # digest, in $XDG_CACHE_HOME/cachekit (or ~/.cache/cachekit; a host's cachekit_env may set
@@ -89,56 +90,6 @@ else:
 from cachekit.core import agent
 sys.stdout.write(json.dumps(agent.run(request, agent.print_progress)) + "\\n")
 """
-
-
-@dataclass
-class Settings:
-    connect_timeout: float = 10.0
-    timeout: float = 300.0  # per host, for one run of the core
-    accept_new_host_keys: bool = False
-
-
-class HostFailure(Exception):
-    """A host could not serve the request; ``status`` is one of the design's statuses.
-
-    ``removed`` lists the files a removal reported as it went, before it broke off.
-    """
-
-    def __init__(self, status: str, reason: str, stderr_tail: Optional[List[str]] = None,
-                 removed: Optional[List[Dict[str, Any]]] = None):
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.stderr_tail = stderr_tail or []
-        self.removed = removed or []
-
-
-def parse_output(out: bytes, tail: List[str], exit_status: int) -> Dict[str, Any]:
-    """The core's result from its stdout: progress lines (``@``), then one JSON object."""
-    lines = out.decode("utf-8", "replace").splitlines()
-    removed = []
-    for line in lines:
-        if line.startswith("@"):
-            try:
-                removed.append(json.loads(line[1:]))
-            except ValueError:
-                break  # cut off in the middle of a line
-    last = lines[-1] if lines and not lines[-1].startswith("@") else ""
-    try:
-        result = json.loads(last) if last else None
-    except ValueError:
-        result = None
-    if isinstance(result, dict) and exit_status == 0:
-        return result
-    done = [r for r in removed if r.get("ok")]
-    if removed:
-        why = (f"broke off during removal: {len(done)} files confirmed removed; the rest "
-               "may remain (see --dry-run)")
-    elif exit_status != 0:
-        why = f"the core failed on the host: {tail[-1] if tail else f'exit {exit_status}'}"
-    else:
-        why = f"the host sent {'an empty' if not out.strip() else 'a truncated or garbled'} result"
-    raise HostFailure("failed", why, tail, done)
 
 
 def _modules() -> Dict[str, str]:

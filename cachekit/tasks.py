@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, List, Optional
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
-from cachekit import fleet, remote, report
+from cachekit import fleet, outcome, report
 from cachekit._invoke_compat import optional_positional
 from cachekit.core.agent import KNOWN_MANAGERS
 from cachekit.errors import EXIT_BAD_INPUT, CachekitError
@@ -88,7 +88,7 @@ class Target:
         for name in ("timeout", "connect_timeout"):
             if getattr(self, name) <= 0:
                 raise CachekitError(f"--{name.replace('_', '-')} must be positive")
-        settings = remote.Settings(self.connect_timeout, self.timeout, self.accept_new_host_keys)
+        settings = outcome.Settings(self.connect_timeout, self.timeout, self.accept_new_host_keys)
         selected = fleet.select_hosts(self.hosts, self.inventory)
         progress = _progress if sys.stderr.isatty() and len(selected) > 1 else None
         return fleet.Fleet(selected, settings, self.workers, progress)

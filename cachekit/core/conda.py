@@ -12,9 +12,8 @@ Sizes are ``lstat`` sizes as conda reports them (a symlink counts its link lengt
 
 import json
 import os
-import re
 import stat
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from cachekit.core import fs
 
@@ -24,6 +23,7 @@ TRASH_SUFFIXES = ("mamba_trash", "conda_trash")
 # micromamba 2.6+ keeps packages under PKGS/<scheme>/<host>/<channel>/<subdir>/
 URL_SCHEMES = ("https", "http", "file", "s3", "ftp", "oci")
 _NESTED_DEPTH = 8
+_SPLIT_BELOW = 8  # see find_tempfiles
 LINK_TYPES = {1: "hard link", 2: "symlink", 3: "copy", 4: "directory"}
 
 
@@ -219,43 +219,72 @@ def walk_many(root: str, rels: List[str], parallel: Optional[bool] = None) -> Di
     return {s.rel: s for s in fs.fan_out(_walk, [(root, r) for r in rels], parallel)}
 
 
-def find_tempfiles(top: str, skip: Set[str], suffixes: Tuple[str, ...] = TEMPFILE_SUFFIXES
-                   ) -> Tuple[List[str], List[Tuple[str, str]]]:
+def find_tempfiles(top: str, skip: Set[str], suffixes: Tuple[str, ...] = TEMPFILE_SUFFIXES,
+                   parallel: Optional[bool] = None) -> Tuple[List[str], List[Tuple[str, str]]]:
     """``conda clean --tempfiles``: files named ``*.c~`` or ``*.trash`` under ``top``.
 
-    Names only (no ``stat`` of every file); symlinked directories are not entered, as
-    ``os.walk`` does not. Directories in ``skip`` (absolute) are left out.
+    Names only (no ``stat`` of a file); symlinked directories are not entered, as
+    ``os.walk`` does not. Directories in ``skip`` (absolute) are left out. A root
+    prefix holds every environment's files, so the subtrees are searched in parallel.
     """
+    found: List[str] = []
+    errors: List[Tuple[str, str]] = []
+    # Jobs of similar size: a directory with few subdirectories (an environment's lib/,
+    # python3.x/) is opened here, one with many hands each to a worker.
+    jobs: List[str] = []
+    frontier = [(top, 0)]
+    while frontier:
+        here, depth = frontier.pop()
+        subdirs = _find_level(here, skip, suffixes, found, errors)
+        if len(subdirs) < _SPLIT_BELOW and depth < _NESTED_DEPTH:
+            frontier += [(d, depth + 1) for d in subdirs]
+        else:
+            jobs += subdirs
+    for more, errs in fs.fan_out(_find_below, [(j, skip, suffixes) for j in jobs], parallel):
+        found += more
+        errors += errs
+    return sorted(found), errors
+
+
+def _find_level(here: str, skip: Set[str], suffixes: Tuple[str, ...], found: List[str],
+                errors: List[Tuple[str, str]]) -> List[str]:
+    """Note the matching files of one directory; return its subdirectories."""
+    subdirs = []
+    try:
+        it = os.scandir(here)
+    except FileNotFoundError:
+        return subdirs
+    except OSError as exc:
+        errors.append((here, exc.strerror or str(exc)))
+        return subdirs
+    with it:
+        for entry in it:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.path not in skip:
+                        subdirs.append(entry.path)
+                    continue
+            except OSError:
+                continue
+            if entry.name.endswith(suffixes):
+                found.append(entry.path)
+    return subdirs
+
+
+def _find_below(args: Tuple[str, Set[str], Tuple[str, ...]]
+                ) -> Tuple[List[str], List[Tuple[str, str]]]:
+    top, skip, suffixes = args
     found: List[str] = []
     errors: List[Tuple[str, str]] = []
     stack = [top]
     while stack:
-        here = stack.pop()
-        try:
-            it = os.scandir(here)
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            errors.append((here, exc.strerror or str(exc)))
-            continue
-        with it:
-            for entry in it:
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        if entry.path not in skip:
-                            stack.append(entry.path)
-                        continue
-                except OSError:
-                    continue
-                if entry.name.endswith(suffixes):
-                    found.append(entry.path)
-    return sorted(found), errors
+        stack += _find_level(stack.pop(), skip, suffixes, found, errors)
+    return found, errors
 
 
 # Which packages environments use --------------------------------------------------------
 
-_PATH_KEYS = re.compile(r'(?<!\\)"(source|extracted_package_dir|package_tarball_full_path)"\s*:\s*')
-_LINK_KEY = re.compile(r'(?<!\\)"link"\s*:\s*')
+_PATH_KEYS = ("source", "extracted_package_dir", "package_tarball_full_path")
 
 
 class Usage:
@@ -289,26 +318,44 @@ class Usage:
         return out
 
 
-def _record_paths(text: str) -> Tuple[List[str], Optional[int]]:
-    """The package paths and link type a ``conda-meta`` record holds, read without parsing
-    its (often huge) file list; every occurrence counts, so nothing is missed."""
+def _values_of(text: str, key: str) -> Iterator[Any]:
+    """Every JSON value stored under ``"key":`` anywhere in ``text``, without parsing the
+    rest: a ``conda-meta`` record is mostly its file list, and parsing that is the cost."""
     decoder = json.JSONDecoder()
+    quoted = '"' + key + '"'
+    start = 0
+    while True:
+        at = text.find(quoted, start)
+        if at < 0:
+            return
+        start = at + len(quoted)
+        if at and text[at - 1] == "\\":
+            continue  # inside a string
+        colon = start
+        while colon < len(text) and text[colon] in " \t\r\n":
+            colon += 1
+        if text[colon:colon + 1] != ":":
+            continue  # a string value that happens to equal the key
+        value_at = colon + 1
+        while value_at < len(text) and text[value_at] in " \t\r\n":
+            value_at += 1
+        try:
+            value, start = decoder.raw_decode(text, value_at)
+        except ValueError:
+            continue
+        yield value
+
+
+def _record_paths(text: str) -> Tuple[List[str], Optional[int]]:
+    """The package paths and link type a ``conda-meta`` record holds; every occurrence
+    counts, so nothing is missed."""
     paths: List[str] = []
+    for key in _PATH_KEYS:
+        for value in _values_of(text, key):
+            if isinstance(value, str) and value:
+                paths.append(dist_path(value) if key == "package_tarball_full_path" else value)
     link_type = None
-    for match in _PATH_KEYS.finditer(text):
-        try:
-            value, _ = decoder.raw_decode(text, match.end())
-        except ValueError:
-            continue
-        if isinstance(value, str) and value:
-            if match.group(1) == "package_tarball_full_path":
-                value = dist_path(value)
-            paths.append(value)
-    for match in _LINK_KEY.finditer(text):
-        try:
-            value, _ = decoder.raw_decode(text, match.end())
-        except ValueError:
-            continue
+    for value in _values_of(text, "link"):
         if isinstance(value, dict) and isinstance(value.get("type"), int):
             link_type = value["type"]
     return paths, link_type

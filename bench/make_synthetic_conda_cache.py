@@ -1,0 +1,117 @@
+"""Write a deterministic conda installation: a big package cache and environments linking into it.
+
+Layout (at scale 1.0): ``ROOT/pkgs`` holds 300 extracted packages of 500 files each
+(150,000 files, including each package's ``info/``), 150 archives, ``urls.txt``, an
+index cache and a log; ``ROOT/envs/env1..3`` link 200 of the packages: env1 and env2 by
+hard links, env3 by symlinks, each with real ``conda-meta`` records listing every file.
+100 packages are used by no environment. Files are small (conda packages are mostly
+small files); the directory fan-out mimics real packages (``lib/pythonX/site-packages/
+NAME/sub/...``).
+
+Usage: ``python bench/make_synthetic_conda_cache.py ROOT [--scale 1.0] [--seed 0]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+from pathlib import Path
+
+PACKAGES = 300
+FILES_PER_PACKAGE = 500
+ARCHIVE_EVERY = 2  # every second package keeps its archive
+ENVS = {"env1": 1, "env2": 1, "env3": 2}  # env -> link type (1 hard link, 2 symlink)
+USED = 200  # the first USED packages are installed in some environment
+
+
+def _payload_paths(name: str, count: int, rng: random.Random) -> list[str]:
+    paths = []
+    for i in range(count):
+        sub = f"lib/python3.11/site-packages/{name}/mod{i // 40:02d}/sub{i % 5}"
+        paths.append(f"{sub}/file{i:04d}.py")
+    rng.shuffle(paths)
+    return sorted(paths)
+
+
+def build(root: Path, scale: float = 1.0, seed: int = 0) -> dict[str, int]:
+    rng = random.Random(seed)
+    packages = max(3, int(PACKAGES * scale))
+    used = min(packages, int(USED * scale) or 1)
+    pkgs = root / "pkgs"
+    pkgs.mkdir(parents=True)
+    (root / "conda-meta").mkdir()
+    (root / "conda-meta/history").touch()
+    filler = bytes(rng.getrandbits(8) for _ in range(1 << 16))
+    urls = []
+    files = 0
+    dists = []
+    for n in range(packages):
+        name = f"pkg{n:03d}"
+        dist = f"{name}-1.{n % 7}.0-py311h{n:04x}_0"
+        dists.append(dist)
+        extracted = pkgs / dist
+        payload = _payload_paths(name, FILES_PER_PACKAGE - 4, rng)
+        for rel in payload:
+            path = extracted / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            size = int(rng.lognormvariate(6.5, 1.0)) % len(filler)
+            start = rng.randrange(len(filler) - size)
+            path.write_bytes(filler[start:start + size])
+        info = extracted / "info"
+        info.mkdir()
+        index = {"name": name, "version": dist.split("-")[1], "build": dist.split("-")[2],
+                 "build_number": 0, "depends": [], "subdir": "linux-64"}
+        (info / "index.json").write_text(json.dumps(index))
+        (info / "paths.json").write_text(json.dumps({"paths": [
+            {"_path": p, "path_type": "hardlink"} for p in payload], "paths_version": 1}))
+        (info / "files").write_text("\n".join(payload) + "\n")
+        (info / "repodata_record.json").write_text(json.dumps(dict(index, fn=dist + ".conda")))
+        files += FILES_PER_PACKAGE
+        if n % ARCHIVE_EVERY == 0:
+            (pkgs / f"{dist}.conda").write_bytes(filler[: 4096 + n])
+            urls.append(f"https://conda.example.invalid/main/linux-64/{dist}.conda")
+    (pkgs / "urls.txt").write_text("".join(u + "\n" for u in urls))
+    (pkgs / "urls").touch()
+    (pkgs / "cache").mkdir()
+    (pkgs / "cache/497deca9.json").write_bytes(filler[:30000])
+    (pkgs / ".logs").mkdir()
+    (pkgs / ".logs/20240101-000000-000000.log").write_text("log\n")
+    for env, link_type in ENVS.items():
+        prefix = root / "envs" / env
+        (prefix / "conda-meta").mkdir(parents=True)
+        (prefix / "conda-meta/history").touch()
+        for dist in dists[:used]:
+            extracted = pkgs / dist
+            payload = (extracted / "info/files").read_text().split()
+            for rel in payload:
+                dst = prefix / rel
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                if link_type == 1:
+                    os.link(extracted / rel, dst)
+                else:
+                    os.symlink(extracted / rel, dst)
+            record = {"name": dist.split("-")[0], "files": payload,
+                      "paths_data": {"paths": [{"_path": p, "path_type": "hardlink"}
+                                               for p in payload], "paths_version": 1},
+                      "link": {"source": str(extracted), "type": link_type},
+                      "extracted_package_dir": str(extracted),
+                      "package_tarball_full_path": str(extracted) + ".conda"}
+            (prefix / "conda-meta" / f"{dist}.json").write_text(
+                json.dumps(record, indent=2, sort_keys=True))
+    return {"packages": packages, "files": files, "used": used}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("root")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    print(json.dumps(build(Path(args.root), args.scale, args.seed)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
