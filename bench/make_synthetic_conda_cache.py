@@ -2,11 +2,11 @@
 
 Layout (at scale 1.0): ``ROOT/pkgs`` holds 300 extracted packages of 500 files each
 (150,000 files, including each package's ``info/``), 150 archives, ``urls.txt``, an
-index cache and a log; ``ROOT/envs/env1..3`` link 200 of the packages: env1 and env2 by
-hard links, env3 by symlinks, each with real ``conda-meta`` records listing every file.
-100 packages are used by no environment. Files are small (conda packages are mostly
-small files); the directory fan-out mimics real packages (``lib/pythonX/site-packages/
-NAME/sub/...``).
+index cache and a log. ``ROOT/envs/env1`` installs 100 packages by hard links and
+``ROOT/envs/env2`` another 100 by symlinks, each with real ``conda-meta`` records listing
+every file; 100 packages are used by no environment. Files are small (conda packages
+are mostly small files), 16 to a directory as in real site-packages trees
+(``lib/python3.11/site-packages/NAME/modNN/subN/...``).
 
 Usage: ``python bench/make_synthetic_conda_cache.py ROOT [--scale 1.0] [--seed 0]``
 """
@@ -22,14 +22,15 @@ from pathlib import Path
 PACKAGES = 300
 FILES_PER_PACKAGE = 500
 ARCHIVE_EVERY = 2  # every second package keeps its archive
-ENVS = {"env1": 1, "env2": 1, "env3": 2}  # env -> link type (1 hard link, 2 symlink)
-USED = 200  # the first USED packages are installed in some environment
+# env -> (link type: 1 hard link, 2 symlink; the packages it installs)
+ENVS = {"env1": (1, range(0, 100)), "env2": (2, range(100, 200))}
+FILES_PER_DIR = 16
 
 
 def _payload_paths(name: str, count: int, rng: random.Random) -> list[str]:
     paths = []
     for i in range(count):
-        sub = f"lib/python3.11/site-packages/{name}/mod{i // 40:02d}/sub{i % 5}"
+        sub = f"lib/python3.11/site-packages/{name}/mod{i // (FILES_PER_DIR * 4):02d}/sub{i % 4}"
         paths.append(f"{sub}/file{i:04d}.py")
     rng.shuffle(paths)
     return sorted(paths)
@@ -38,7 +39,6 @@ def _payload_paths(name: str, count: int, rng: random.Random) -> list[str]:
 def build(root: Path, scale: float = 1.0, seed: int = 0) -> dict[str, int]:
     rng = random.Random(seed)
     packages = max(3, int(PACKAGES * scale))
-    used = min(packages, int(USED * scale) or 1)
     pkgs = root / "pkgs"
     pkgs.mkdir(parents=True)
     (root / "conda-meta").mkdir()
@@ -78,11 +78,14 @@ def build(root: Path, scale: float = 1.0, seed: int = 0) -> dict[str, int]:
     (pkgs / "cache/497deca9.json").write_bytes(filler[:30000])
     (pkgs / ".logs").mkdir()
     (pkgs / ".logs/20240101-000000-000000.log").write_text("log\n")
-    for env, link_type in ENVS.items():
+    used = 0
+    for env, (link_type, installs) in ENVS.items():
         prefix = root / "envs" / env
         (prefix / "conda-meta").mkdir(parents=True)
         (prefix / "conda-meta/history").touch()
-        for dist in dists[:used]:
+        chosen = [dists[int(i * scale)] for i in installs if int(i * scale) < packages]
+        used += len(chosen)
+        for dist in chosen:
             extracted = pkgs / dist
             payload = (extracted / "info/files").read_text().split()
             for rel in payload:

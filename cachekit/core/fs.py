@@ -2,9 +2,9 @@
 
 Standard library only, Python 3.8+: this module is shipped to remote hosts.
 
-Why a process pool: on a small Linux box one ``os.scandir`` pass already runs at
+Why processes: on a small Linux box one ``os.scandir`` pass already runs at
 ``du`` speed (the time is kernel path lookups); threads only add GIL hand-offs,
-while forked workers, one per depth-2 subtree, walk in parallel.
+while forked processes (see ``forked``), one depth-2 subtree at a time, walk in parallel.
 """
 
 import contextlib
@@ -26,13 +26,15 @@ from typing import (
     Tuple,
 )
 
+from cachekit.core import forked
+
 S_ISDIR, S_ISREG = stat.S_ISDIR, stat.S_ISREG
 
 # Subtrees go to a pool of workers only when there are enough of them to share and the
 # rest of the walk looks long enough to repay forking (see fan_out).
 _MIN_PARALLEL_TASKS = 4
-_SAMPLE_S = 0.015
-_WORTH_FORKING_S = 0.06
+_SAMPLE_S = 0.01
+_WORTH_FORKING_S = 0.03
 _MAX_WORKERS = 8
 
 
@@ -112,16 +114,16 @@ def _points_to_dir(entry: "os.DirEntry[str]") -> bool:
 
 
 def _fork_available() -> bool:
-    return sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1
+    return sys.platform.startswith("linux") and forked.usable_cpus() > 1
 
 
 def fan_out(worker: Callable[[Any], Any], jobs: Sequence[Any],
-             parallel: Optional[bool]) -> List[Any]:
-    """Run ``worker`` over ``jobs``: serially for a small tree, else mostly in a forked pool.
+            parallel: Optional[bool]) -> List[Any]:
+    """Run ``worker`` over ``jobs``: serially for a small tree, else over forked processes.
 
-    Forking costs about 20 ms, more than walking a few thousand files. So jobs start
-    serially, in a mixed order (a fair sample of subtree sizes); after
-    ``_SAMPLE_S`` of CPU time the rest goes to the pool only if it looks like more than
+    Forking costs a few milliseconds, more than walking a few hundred files. So jobs
+    start serially, in a mixed order (a fair sample of subtree sizes); after
+    ``_SAMPLE_S`` of CPU time the rest is shared out only if it looks like more than
     ``_WORTH_FORKING_S`` of work. ``parallel`` forces one way (tests cover both).
     """
     pending = list(jobs)
@@ -144,12 +146,8 @@ def fan_out(worker: Callable[[Any], Any], jobs: Sequence[Any],
             done += 1
     if not pending:
         return results
-    import multiprocessing
-
-    workers = min(len(pending), os.cpu_count() or 1, _MAX_WORKERS)
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        # chunksize=1: subtrees differ wildly in size, bigger chunks starve a worker.
-        return results + list(pool.imap_unordered(worker, pending, chunksize=1))
+    processes = min(len(pending), forked.usable_cpus(), _MAX_WORKERS)
+    return results + forked.run(worker, pending, processes)
 
 
 def _two_levels(list_dir: Callable[[str], List[str]]) -> List[str]:
