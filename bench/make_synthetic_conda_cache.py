@@ -8,7 +8,17 @@ every file; 100 packages are used by no environment. Files are small (conda pack
 are mostly small files), 16 to a directory as in real site-packages trees
 (``lib/python3.11/site-packages/NAME/modNN/subN/...``).
 
-Usage: ``python bench/make_synthetic_conda_cache.py ROOT [--scale 1.0] [--seed 0]``
+Two layouts, both common:
+
+* ``root``: a single-user install, ``ROOT/pkgs`` and ``ROOT/envs`` inside the root
+  prefix (``~/miniforge3``), so ``clean --tempfiles`` (conda's default: the root) walks
+  the environments too;
+* ``shared``: a shared server, a small read-only base install at ``BASE/opt-conda`` and
+  the user's cache and environments in ``BASE/home/.conda/{pkgs,envs}``, as conda sets
+  them up when the root is not writable.
+
+Usage: ``python bench/make_synthetic_conda_cache.py BASE [--layout root|shared]
+[--scale 1.0] [--seed 0]``; prints the environment that points cachekit at it.
 """
 
 from __future__ import annotations
@@ -36,13 +46,32 @@ def _payload_paths(name: str, count: int, rng: random.Random) -> list[str]:
     return sorted(paths)
 
 
-def build(root: Path, scale: float = 1.0, seed: int = 0) -> dict[str, int]:
+BASE_FILES = 2000  # the shared layout's base install: a python and a few tools
+
+
+def _prefix(path: Path) -> Path:
+    (path / "conda-meta").mkdir(parents=True)
+    (path / "conda-meta/history").touch()
+    return path
+
+
+def build(base: Path, layout: str = "root", scale: float = 1.0, seed: int = 0
+          ) -> dict[str, object]:
+    """Write the tree under ``base``; return its figures and the environment for cachekit."""
     rng = random.Random(seed)
     packages = max(3, int(PACKAGES * scale))
-    pkgs = root / "pkgs"
+    home = base / "home"
+    if layout == "root":
+        root = _prefix(home / "miniforge3")
+        pkgs, envs_dir = root / "pkgs", root / "envs"
+    else:
+        root = _prefix(base / "opt-conda")
+        for i in range(int(BASE_FILES * scale)):
+            path = root / f"lib/python3.11/mod{i // FILES_PER_DIR:03d}/f{i}.py"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"x" * (i % 700))
+        pkgs, envs_dir = home / ".conda/pkgs", home / ".conda/envs"
     pkgs.mkdir(parents=True)
-    (root / "conda-meta").mkdir()
-    (root / "conda-meta/history").touch()
     filler = bytes(rng.getrandbits(8) for _ in range(1 << 16))
     urls = []
     files = 0
@@ -79,11 +108,11 @@ def build(root: Path, scale: float = 1.0, seed: int = 0) -> dict[str, int]:
     (pkgs / ".logs").mkdir()
     (pkgs / ".logs/20240101-000000-000000.log").write_text("log\n")
     used = 0
+    envs = []
     for env, (link_type, installs) in ENVS.items():
-        prefix = root / "envs" / env
-        (prefix / "conda-meta").mkdir(parents=True)
-        (prefix / "conda-meta/history").touch()
-        chosen = [dists[int(i * scale)] for i in installs if int(i * scale) < packages]
+        prefix = _prefix(envs_dir / env)
+        envs.append(prefix)
+        chosen = [dists[i] for i in sorted({int(i * scale) for i in installs}) if i < packages]
         used += len(chosen)
         for dist in chosen:
             extracted = pkgs / dist
@@ -103,16 +132,23 @@ def build(root: Path, scale: float = 1.0, seed: int = 0) -> dict[str, int]:
                       "package_tarball_full_path": str(extracted) + ".conda"}
             (prefix / "conda-meta" / f"{dist}.json").write_text(
                 json.dumps(record, indent=2, sort_keys=True))
-    return {"packages": packages, "files": files, "used": used}
+    (home / ".conda").mkdir(parents=True, exist_ok=True)
+    (home / ".conda/environments.txt").write_text("".join(f"{e}\n" for e in envs))
+    environ = {"HOME": str(home), "CONDA_ROOT": str(root)}
+    if layout == "shared":
+        environ["CONDA_PKGS_DIRS"] = str(pkgs)
+    return {"layout": layout, "packages": packages, "files": files, "used": used,
+            "pkgs": str(pkgs), "root": str(root), "environ": environ}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("root")
+    parser.add_argument("base")
+    parser.add_argument("--layout", choices=("root", "shared"), default="root")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    print(json.dumps(build(Path(args.root), args.scale, args.seed)))
+    print(json.dumps(build(Path(args.base), args.layout, args.scale, args.seed)))
     return 0
 
 

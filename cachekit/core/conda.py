@@ -284,9 +284,6 @@ def _find_below(args: Tuple[str, Set[str], Tuple[str, ...]]
 
 # Which packages environments use --------------------------------------------------------
 
-_PATH_KEYS = ("source", "extracted_package_dir", "package_tarball_full_path")
-
-
 class Usage:
     """Packages recorded in environments' ``conda-meta``, by directory identity and by name."""
 
@@ -346,19 +343,40 @@ def _values_of(text: str, key: str) -> Iterator[Any]:
         yield value
 
 
+def _first(text: str, key: str, kind: type) -> Any:
+    """The first value of type ``kind`` stored under ``key``, or None."""
+    for value in _values_of(text, key):
+        if isinstance(value, kind):
+            return value
+    return None
+
+
 def _record_paths(text: str) -> Tuple[List[str], Optional[int]]:
-    """The package paths and link type a ``conda-meta`` record holds; every occurrence
-    counts, so nothing is missed."""
-    paths: List[str] = []
-    for key in _PATH_KEYS:
-        for value in _values_of(text, key):
-            if isinstance(value, str) and value:
-                paths.append(dist_path(value) if key == "package_tarball_full_path" else value)
-    link_type = None
-    for value in _values_of(text, "link"):
-        if isinstance(value, dict) and isinstance(value.get("type"), int):
-            link_type = value["type"]
-    return paths, link_type
+    """The package paths and link type a ``conda-meta`` record holds.
+
+    Each key is looked up once, so the scan stops where the key is (conda writes one of
+    each). A record without a ``link`` object is parsed whole, its paths taken wherever
+    they are: nothing a record names is missed.
+    """
+    link = _first(text, "link", dict)
+    if link is None:
+        try:
+            whole = json.loads(text)
+        except ValueError:
+            whole = None
+        if not isinstance(whole, dict):
+            return [], None
+        link = whole.get("link") if isinstance(whole.get("link"), dict) else {}
+        values = [link.get("source"), whole.get("extracted_package_dir"),
+                  whole.get("package_tarball_full_path")]
+    else:
+        values = [link.get("source"), _first(text, "extracted_package_dir", str),
+                  _first(text, "package_tarball_full_path", str)]
+    paths = [v for v in values[:2] if isinstance(v, str) and v]
+    if isinstance(values[2], str) and values[2]:
+        paths.append(dist_path(values[2]))
+    link_type = link.get("type")
+    return paths, link_type if isinstance(link_type, int) else None
 
 
 def dist_path(tarball: str) -> str:
