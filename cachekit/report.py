@@ -202,7 +202,8 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
         freed = h.get("reclaimed_bytes", 0)
     what = f"{len(files)} files and {len(h.get('dirs_removed', []))} directories"
     if entries:
-        what = f"{entries} conda entries" + (f", {what}" if files else "")
+        what = (f"{entries} conda {'entry' if entries == 1 else 'entries'}"
+                + (f", {what}" if files else ""))
     return (f"{h['host']}: {what}"
             f" {'to remove' if dry_run else 'removed'}; "
             f"{'would free' if dry_run else 'freed'} {human_bytes(freed)}")

@@ -181,6 +181,15 @@ def test_tempfiles_paths_must_be_inside_conda(conda: CondaFixture, tmp_path: Pat
     assert (conda.root / "lib/libfoo.so.c~").exists()
 
 
+@pytest.mark.parametrize("flags", [("tempfiles",), ("all",)])
+def test_temp_files_inside_an_unused_package_are_found(conda: CondaFixture, flags) -> None:
+    hold = conda.pkgs / "delta-3.1-h2_1/share/delta.txt.c~"
+    hold.write_bytes(b"hold")
+    assert "pkgs/delta-3.1-h2_1/share/delta.txt.c~" in selected(clean(conda, *flags), conda)
+    clean(conda, *flags, apply=True)
+    assert not hold.exists()
+
+
 def test_trash_removes_trash_files_and_the_trash_directory(conda: CondaFixture) -> None:
     (conda.pkgs / "old-1-0.mamba_trash").write_bytes(b"x")
     (conda.envs["hard"] / "lib/libz.so.mamba_trash").write_bytes(b"x")

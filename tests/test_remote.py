@@ -359,3 +359,29 @@ def test_a_removal_cut_off_midway_reports_what_was_removed(tmp_path: Path, lab: 
     assert removed and all(r["ok"] for r in row["removed"])
     assert not any(p.exists() for p in removed)
     assert list(cache.glob("http-v2/**/*.body")) or list(cache.glob("wheels/**/*.whl"))
+
+
+def test_conda_clean_over_ssh_matches_the_local_plan(tmp_path: Path, lab: SshLab, home: Path,
+                                                     conda, pip_cache_master) -> None:
+    """The whole conda core (YAML reader, walks, forked workers) travels and runs remotely."""
+    from condacache_fixture import snapshot
+
+    fleet = healthy_fleet(tmp_path, lab, home, pip_cache_master[0])
+    entry = fleet["hosts"]["h2"]
+    entry["cachekit_env"].update(CONDA_PKGS_DIRS=conda.environ["CONDA_PKGS_DIRS"],
+                                 CONDA_ROOT=conda.environ["CONDA_ROOT"])
+    inv = write_inventory(tmp_path / "inv.yml", lab, {"h2": entry})
+    local = agent.run({"op": "clean", "managers": ["conda"], "flags": ["all"],
+                       "environ": conda.environ})
+    dry = run(["clean", "--all", "--dry-run", "--hosts", "h2", "--format", "json"], home, inv)
+    assert dry.returncode == 0, dry.stderr
+    remote = json.loads(dry.stdout)["hosts"][0]
+    assert sorted(r["path"] for r in remote["removed"]) == sorted(
+        r["path"] for r in local["removed"])
+    assert remote["kept"] == local["kept"]
+    before = snapshot(conda.env_files)
+    done = run(["clean", "--all", "--yes", "--hosts", "h2", "--format", "json"], home, inv)
+    assert done.returncode == 0, done.stderr
+    assert all(r["ok"] for r in json.loads(done.stdout)["hosts"][0]["removed"])
+    assert not (conda.pkgs / "delta-3.1-h2_1").exists()
+    assert snapshot(conda.env_files) == before

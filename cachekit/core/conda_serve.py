@@ -47,6 +47,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     if op in DESTRUCTIVE and loc.errors:
         # An unreadable config may hide an environment, so no package is judged unused.
         raise Refused(f"conda: {loc.errors[0]}; nothing cleaned until it is fixed")
+    walked: Dict[str, List[str]] = {}  # directories walked already -> the temp files in them
     for cache, record in zip(loc.caches, records):
         if not cache.exists:
             continue
@@ -80,6 +81,8 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
             plan = _force_plan(root, listing, usage, request)
         else:
             stats = condacache.walk_many(root, dirs_to_walk(listing, usage, flags, pattern))
+            for rel, st in stats.items():
+                walked[os.path.join(root, rel)] = [os.path.join(root, t.rel) for t in st.tempfiles]
             if listing.errors or any(s.errors for s in stats.values()):
                 _warn_unreadable(record, root, listing, stats)
                 record["error"] = (f"{cache.path} could not be read fully; nothing is removed "
@@ -89,9 +92,9 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         _offer(plan_to_wire("pkgs", cache.path, root, plan), request, record, result, usage,
                progress)
     if op == "clean" and "tempfiles" in flags:
-        _loose_files(request, loc, result, usage, progress, "tempfiles")
+        _loose_files(request, loc, result, usage, progress, "tempfiles", walked)
     if op == "clean" and "trash" in flags:
-        _loose_files(request, loc, result, usage, progress, "trash")
+        _loose_files(request, loc, result, usage, progress, "trash", {})
 
 
 def _flags(request: Dict[str, Any]) -> Tuple[str, ...]:
@@ -220,7 +223,7 @@ LOOSE = {
 
 def _loose_files(request: Dict[str, Any], loc: conda_location.CondaLocation,
                  result: Dict[str, Any], usage: condacache.Usage, progress: Progress,
-                 what: str) -> None:
+                 what: str, walked: Dict[str, List[str]]) -> None:
     """Temp files (``--tempfiles [PATH...]``: ``*.c~``, ``*.trash``) or trash files
     (``--trash``: ``*.mamba_trash``, ``*.conda_trash``) under each PATH (default: the root)."""
     suffixes, reason = LOOSE[what]
@@ -234,7 +237,10 @@ def _loose_files(request: Dict[str, Any], loc: conda_location.CondaLocation,
     for path in paths:
         top = os.path.realpath(path)
         _check_prefix(top, loc)
-        found, errors = condacache.find_tempfiles(top, set(), suffixes)
+        # Packages walked for --packages already noted their temp files: not again.
+        skip = {d for d in walked if d.startswith(top.rstrip("/") + "/")}
+        found, errors = condacache.find_tempfiles(top, skip, suffixes)
+        found += [path for d in skip for path in walked[d]]
         for rel, err in errors[:1]:
             result["warnings"].append(f"conda: {rel}: {err} (not searched for {what})")
         items = []
