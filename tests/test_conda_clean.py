@@ -75,6 +75,34 @@ def test_each_flag_selects_what_the_reference_table_says(conda: CondaFixture, fl
         "delta-3.1-h2_1", "delta-3.1-h2_1.conda"]
 
 
+# What conda (and micromamba) remove on the same fixture, from the reference's table.
+CONDA_REMOVES = {
+    "packages": {"pkgs/beta-2.0-h1_0", "pkgs/gamma-0.5-py_0", "pkgs/delta-3.1-h2_1",
+                 "pkgs/meta-1.0-0", "pkgs/pfx-1.0-0"},
+    "packages after conda#16615": {"pkgs/gamma-0.5-py_0", "pkgs/delta-3.1-h2_1",
+                                   "pkgs/meta-1.0-0", "pkgs/pfx-1.0-0"},
+    "micromamba packages": {"pkgs/delta-3.1-h2_1", "pkgs/selfhl-1.0-0"},
+    "micromamba tarballs": {"pkgs/alpha-1.0-h0_0.conda", "pkgs/beta-2.0-h1_0.tar.bz2",
+                            "pkgs/delta-3.1-h2_1.conda", "pkgs/meta-1.0-0.conda",
+                            "pkgs/zeta-9.9-0.conda"},
+}
+
+
+@pytest.mark.parametrize("row", sorted(CONDA_REMOVES))
+def test_cachekit_never_removes_more_than_conda_or_micromamba(conda: CondaFixture, row: str
+                                                             ) -> None:
+    """Every other row of the reference table: cachekit's selection is a subset, and what it
+    keeps beyond theirs is what an environment uses or what has another hard link."""
+    flag = "packages" if "packages" in row else "tarballs"
+    ours = selected(clean(conda, flag), conda)
+    theirs = CONDA_REMOVES[row]
+    archives = {"pkgs/epsilon-1.0-0.conda.partial"}  # conda 26.1+ also cleans partials
+    assert ours - archives <= theirs
+    spared = kept(clean(conda, flag), conda)
+    for rel in theirs - ours:
+        assert spared[rel].startswith(("used by", "archive hard-linked", "2 file(s) with")), rel
+
+
 def test_packages_keeps_every_recorded_package_and_says_why(conda: CondaFixture) -> None:
     why = kept(clean(conda, "packages"), conda)
     envs = conda.root / "envs"
@@ -118,8 +146,15 @@ def test_force_pkgs_dirs_is_refused_while_environments_use_the_cache(conda: Cond
     assert "--break-environments" in result["error"]
     assert (conda.pkgs / "urls.txt").exists()
 
+    plan = clean(conda, "force", break_environments=True)
+    files = [p for p in conda.pkgs.rglob("*") if p.is_file() and not p.is_symlink()]
+    single = sum(p.stat().st_size for p in files if p.stat().st_nlink == 1)
+    single += (conda.pkgs / "selfhl-1.0-0/bin/tool").stat().st_size  # both links go
+    assert plan["plans"][0]["freed_bytes"] == single  # files linked elsewhere free nothing
+    assert single < sum(p.lstat().st_size for p in files)
     done = clean(conda, "force", apply=True, break_environments=True)
     assert selected(done, conda) == {"pkgs"}
+    assert done["reclaimed_bytes"] == single
     assert not conda.pkgs.exists()
     assert conda.home_pkgs.is_dir()  # not writable in conda's sense: untouched
     assert (conda.root / "lib/old.conda_trash").exists()

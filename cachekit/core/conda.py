@@ -45,7 +45,7 @@ class Stats(NamedTuple):
     rel: str
     files: int
     bytes: int  # lstat sizes of every non-directory
-    freed: int  # regular files with a single link
+    freed: int  # regular files whose every link is inside the walked directory
     linked: List[Tuple[str, int]]  # (rel, nlink) of files with other hard links, a few
     linked_count: int
     tempfiles: List[Entry]
@@ -175,6 +175,7 @@ def _walk(args: Tuple[str, str]) -> Stats:
     linked: List[Tuple[str, int]] = []
     tempfiles: List[Entry] = []
     errors: List[Tuple[str, str]] = []
+    shared: Dict[Tuple[int, int], List[int]] = {}  # hard-linked file -> [seen, nlink, size]
     stack = [rel]
     while stack:
         here = stack.pop()
@@ -204,6 +205,10 @@ def _walk(args: Tuple[str, str]) -> Stats:
                         linked_count += 1
                         if len(linked) < _LINKED_SAMPLE:
                             linked.append((here + "/" + entry.name, st.st_nlink))
+                        if stat.S_ISREG(st.st_mode):
+                            seen = shared.setdefault((st.st_dev, st.st_ino),
+                                                     [0, st.st_nlink, st.st_size])
+                            seen[0] += 1
                     elif stat.S_ISREG(st.st_mode):
                         freed += st.st_size
                     if entry.name.endswith(TEMPFILE_SUFFIXES):
@@ -211,6 +216,8 @@ def _walk(args: Tuple[str, str]) -> Stats:
                                                st.st_nlink, st.st_ino, st.st_mtime_ns))
             except OSError as exc:
                 errors.append((here, exc.strerror or str(exc)))
+    # a file whose every link lies inside this directory is freed with it
+    freed += sum(size for seen, nlink, size in shared.values() if seen >= nlink)
     return Stats(rel, files, size, freed, linked, linked_count, tempfiles, errors)
 
 
