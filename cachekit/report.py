@@ -209,6 +209,43 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
             f"{'would free' if dry_run else 'freed'} {human_bytes(freed)}")
 
 
+def _when(ns: Optional[int]) -> str:
+    import time
+
+    return "-" if not ns else time.strftime("%Y-%m-%d %H:%M", time.localtime(ns / 1e9))
+
+
+def render_prune(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
+    """The plan as a table (host, manager, entry, last use, size, rule), then per host:
+    totals, which clock ranked the entries, and notes on the policy."""
+    if not dry_run:
+        return render_removal(hosts, dry_run)
+    rows = []
+    for h in hosts:
+        for e in h.get("entries", []):
+            rows.append([h["host"], e["manager"], e["entry"], _when(e.get("last_use_ns")),
+                         human_bytes(e["bytes"]), e["rule"]])
+    lines = [_table(rows, ["HOST", "MANAGER", "ENTRY", "LAST USE", "SIZE", "RULE"])] if rows \
+        else []
+    for h in hosts:
+        if h["status"] != "ok":
+            lines.append(summary_line(h, dry_run))
+            continue
+        entries = h.get("entries", [])
+        size = sum(c.get("bytes") or 0 for c in h.get("caches", []))
+        freed = sum(c.get("reclaimable_bytes") or 0 for c in h.get("caches", []))
+        lines.append(f"{h['host']}: {len(entries)} entries to remove "
+                     f"({human_bytes(sum(e['bytes'] for e in entries))}); would free "
+                     f"{human_bytes(freed)} of {human_bytes(size)} in its caches")
+        for c in h.get("caches", []):
+            if c.get("last_use"):
+                lines.append(f"{h['host']}: {c['manager']} {c['path']}: last use is the "
+                             f"{c['last_use']}")
+        lines += [f"{h['host']}: {note}" for note in h.get("policy_notes", [])]
+        lines += [f"{h['host']}: keep {k['path']} ({k['reason']})" for k in h.get("kept", [])]
+    return "\n".join(lines)
+
+
 REPORT_FORMATS = ["table", "json", "markdown", "csv"]
 
 

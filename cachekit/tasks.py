@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, List, Optional
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
-from cachekit import fleet, outcome, report
+from cachekit import fleet, outcome, report, units
 from cachekit._invoke_compat import optional_positional
 from cachekit.core.agent import KNOWN_MANAGERS
 from cachekit.errors import EXIT_BAD_INPUT, CachekitError
@@ -203,21 +203,29 @@ def purge(c: Context, hosts: str = "local", inventory: Optional[str] = None,
     _destroy("purge", {"op": "purge"}, _target(**locals()), format, dry_run, yes)
 
 
+PerHost = Callable[[fleet.Fleet], Dict[str, Dict[str, Any]]]
+
+
 def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
-             dry_run: bool, yes: bool) -> None:
-    """Plan on every host; then, with --yes or one confirmation, apply exactly those plans."""
+             dry_run: bool, yes: bool, per_host: Optional[PerHost] = None) -> None:
+    """Plan on every host; then, with --yes or one confirmation, apply exactly those plans.
+
+    ``per_host`` adds each host's own part of the request (prune: its policy).
+    """
     fmt = _check_format(format, ["table", "json"])
     if not dry_run and not yes and not sys.stdin.isatty():
         raise CachekitError(f"refusing to {command} without confirmation: stdin is not a terminal",
                             hint="pass --yes to proceed, or --dry-run to see the plan")
     with target.open() as hosts:
-        planned = hosts.run(target.request(request))
+        extra = per_host(hosts) if per_host else None
+        planned = hosts.run(target.request(request), extra)
         results: Optional[List[Dict[str, Any]]] = planned
         if not dry_run:
             results = _confirm_and_apply(hosts, target, planned, ask=not yes)
     if results is None:
         return
-    _finish(command, fmt, results, lambda: report.render_removal(results, dry_run), dry_run)
+    render = report.render_prune if command == "prune" else report.render_removal
+    _finish(command, fmt, results, lambda: render(results, dry_run), dry_run)
 
 
 def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[str, Any]],
@@ -300,6 +308,47 @@ def clean(c: Context, tarballs: bool = False, packages: bool = False,
     _destroy("clean", request, target, format, dry_run, yes)
 
 
+PRUNE_HELP = {
+    "older_than": "remove entries last used longer ago than this: 12h, 30d, 2w",
+    "max_size": "keep the host's chosen caches under this size (500MB, 20GB, 1.5GiB), "
+                "removing least recently used entries first; measured as info's SIZE",
+    "keep": "never remove this package (name or glob; repeatable)",
+    "min_free": "act only while the cache's file system has less free space than this "
+                "(15% or 10GB); alone, remove least recently used until it has",
+    "ci": "remove what is cheap to download again (pip downloads, conda archives whose "
+          "package stays extracted); keep what is expensive to rebuild",
+}
+
+
+@task(iterable=["keep"], auto_shortflags=False,
+      help={**COMMON_HELP, **DESTRUCTIVE_HELP, **PRUNE_HELP})
+@_guard
+def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] = None,
+          keep: Optional[List[str]] = None, min_free: Optional[str] = None, ci: bool = False,
+          hosts: str = "local", inventory: Optional[str] = None,
+          managers: Optional[str] = None, format: str = "table", dry_run: bool = False,
+          yes: bool = False, workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
+          connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+    """Remove cache entries by policy: age, size budget, keep list, free space, CI mode."""
+    flags = {"older_than": older_than, "max_size": max_size, "keep": keep or None,
+             "min_free": min_free, "ci": ci}
+    units.merged_policy(flags, None, "local")  # a malformed flag stops before any host
+
+    def policies(selected: fleet.Fleet) -> Dict[str, Dict[str, Any]]:
+        out = {}
+        for host in selected.hosts:
+            rules = units.merged_policy(flags, host.vars.get("cachekit_policy"), host.name)
+            if not any(rules.get(k) for k in ("older_than_s", "min_free", "ci")) and \
+                    rules.get("max_size_bytes") is None:
+                raise CachekitError(f"no prune policy for host {host.name}",
+                                    hint="give --older-than, --max-size, --min-free or --ci, "
+                                         "or set cachekit_policy in the inventory")
+            out[host.name] = {"policy": rules}
+        return out
+
+    _destroy("prune", {"op": "prune"}, _target(**locals()), format, dry_run, yes, policies)
+
+
 @task(name="report", auto_shortflags=False,
       help={**COMMON_HELP, "format": "table, json, markdown, csv, or any tabulate format",
             "attribute": "also read downloaded bodies to split the HTTP cache into bytes "
@@ -331,7 +380,7 @@ def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
 
 def collection() -> Collection:
     ns = Collection()
-    for t in (dir_, info, list_, remove, purge, clean, report_, hosts_):
+    for t in (dir_, info, list_, remove, purge, clean, prune, report_, hosts_):
         ns.add_task(t)
     ns.configure({"run": {"echo": False}})
     return ns

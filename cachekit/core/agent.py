@@ -15,13 +15,13 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from cachekit.core import SCHEMA, Refused, conda_serve, fs
+from cachekit.core import SCHEMA, Refused, conda_serve, fs, prune
 from cachekit.core import pip as pipcache
 from cachekit.core.pip_location import PipConfigError, PipLocation, locate
 
 KNOWN_MANAGERS = ("pip", "conda")
-OPS = ("dir", "info", "list", "remove", "purge", "report", "apply", "clean")
-DESTRUCTIVE = ("remove", "purge", "clean")
+OPS = ("dir", "info", "list", "remove", "purge", "report", "apply", "clean", "prune")
+DESTRUCTIVE = ("remove", "purge", "clean", "prune")
 __all__ = ["KNOWN_MANAGERS", "Refused", "run"]
 
 Progress = Optional[Callable[[Dict[str, Any]], None]]
@@ -55,10 +55,13 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
             raise Refused(f"unknown manager {unknown[0]!r} (known: {', '.join(KNOWN_MANAGERS)})")
         environ = dict(os.environ)
         environ.update(request.get("environ") or {})
-        if "pip" in managers and op != "clean":  # `clean` is conda's command
-            _serve_pip(request, environ, result, progress)
-        if "conda" in managers:
-            conda_serve.serve(request, environ, result, progress)
+        if op == "prune":
+            prune.serve(dict(request, managers=managers), environ, result, progress)
+        else:
+            if "pip" in managers and op != "clean":  # `clean` is conda's command
+                _serve_pip(request, environ, result, progress)
+            if "conda" in managers:
+                conda_serve.serve(request, environ, result, progress)
         result["disk"] = _disk([c.get("path") for c in result["caches"]], environ)
     except Refused as exc:
         result["status"], result["error"] = "refused", str(exc)
@@ -79,7 +82,7 @@ def _disk(paths: List[Optional[str]], environ: Dict[str, str]) -> Optional[Dict[
     return None
 
 
-def _pip_cache_record(loc: PipLocation) -> Dict[str, Any]:
+def pip_cache_record(loc: PipLocation) -> Dict[str, Any]:
     exists = bool(loc.path) and os.path.isdir(loc.path)  # type: ignore[arg-type]
     return {
         "manager": "pip", "path": loc.path, "source": loc.source, "exists": exists,
@@ -97,7 +100,7 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
         result["caches"].append({"manager": "pip", "path": None, "source": "", "exists": False,
                                  "enabled": False, "error": str(exc), "warnings": []})
         return
-    cache = _pip_cache_record(loc)
+    cache = pip_cache_record(loc)
     result["caches"].append(cache)
     if op == "dir" or not cache["exists"]:
         if cache["path"] and not cache["exists"] and os.path.lexists(cache["path"]):
@@ -107,7 +110,7 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
         return
     root = cache["path"]
     if op in DESTRUCTIVE or op == "apply":
-        _refuse_unsafe_root(root, environ)  # before scanning: `/` is never walked
+        refuse_unsafe_root(root, environ)  # before scanning: `/` is never walked
     st = os.lstat(root)
     cache["root_id"] = [st.st_dev, st.st_ino]
     if op == "info" or (op == "report" and not request.get("attribute")):
@@ -199,6 +202,22 @@ def plan_to_wire(
     }
 
 
+def execute_wire(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str],
+                 progress: Progress = None) -> None:
+    """Carry out one plan of any manager, made in this same request."""
+    if wire["manager"] == "pip":
+        _execute(wire["root"], wire["root_id"], wire, result, progress)
+    else:
+        conda_serve.execute_fresh(wire, result, environ, progress)
+
+
+def planned_rows(wire: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """A plan's rows as a dry run shows them."""
+    if wire["manager"] == "pip":
+        return [dict(r, ok=None) for r in _planned_rows(wire["root"], wire)]
+    return [dict(r, ok=None) for r in conda_serve.wire_rows(wire)]
+
+
 def _planned_rows(root: str, wire: Dict[str, Any]) -> List[Dict[str, Any]]:
     return [{"path": os.path.join(root, rel), "manager": wire["manager"], "bytes": size,
              "reason": reason, "package": package}
@@ -249,7 +268,7 @@ def _home_dirs(environ: Dict[str, str]) -> List[str]:
     return [os.path.realpath(h) for h in homes if h]
 
 
-def _refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
+def refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
     """A cache dir that is /, a home, or holds nothing of pip's is never cleaned."""
     if root == os.path.sep or os.path.dirname(root) == root:
         raise Refused(f"refusing to clean {root}: the pip cache dir resolves to a file "

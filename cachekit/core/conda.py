@@ -50,6 +50,8 @@ class Stats(NamedTuple):
     linked_count: int
     tempfiles: List[Entry]
     errors: List[Tuple[str, str]]
+    last_atime_ns: int = 0  # the latest use of a payload file (outside info/, which conda
+    last_mtime_ns: int = 0  # reads on every run); of any file when there is no payload
 
 
 class Listing(NamedTuple):
@@ -176,9 +178,12 @@ def _walk(args: Tuple[str, str]) -> Stats:
     tempfiles: List[Entry] = []
     errors: List[Tuple[str, str]] = []
     shared: Dict[Tuple[int, int], List[int]] = {}  # hard-linked file -> [seen, nlink, size]
+    last_atime = last_mtime = info_use = info_mtime = 0
+    info_dir = rel + "/info"
     stack = [rel]
     while stack:
         here = stack.pop()
+        in_info = here == info_dir or here.startswith(info_dir + "/")
         try:
             it = os.scandir(root + "/" + here)
         except FileNotFoundError:
@@ -201,6 +206,14 @@ def _walk(args: Tuple[str, str]) -> Stats:
                         continue
                     files += 1
                     size += st.st_size
+                    if in_info:
+                        info_use = max(info_use, st.st_atime_ns, st.st_mtime_ns)
+                        info_mtime = max(info_mtime, st.st_mtime_ns)
+                    else:
+                        if st.st_atime_ns > last_atime:
+                            last_atime = st.st_atime_ns
+                        if st.st_mtime_ns > last_mtime:
+                            last_mtime = st.st_mtime_ns
                     if st.st_nlink > 1:
                         linked_count += 1
                         if len(linked) < _LINKED_SAMPLE:
@@ -218,7 +231,10 @@ def _walk(args: Tuple[str, str]) -> Stats:
                 errors.append((here, exc.strerror or str(exc)))
     # a file whose every link lies inside this directory is freed with it
     freed += sum(size for seen, nlink, size in shared.values() if seen >= nlink)
-    return Stats(rel, files, size, freed, linked, linked_count, tempfiles, errors)
+    if not last_atime and not last_mtime:  # a metapackage: only info/ to go by
+        last_atime, last_mtime = info_use, info_mtime
+    return Stats(rel, files, size, freed, linked, linked_count, tempfiles, errors,
+                 max(last_atime, last_mtime), last_mtime)
 
 
 def walk_many(root: str, rels: List[str], parallel: Optional[bool] = None) -> Dict[str, Stats]:

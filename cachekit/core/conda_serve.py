@@ -31,7 +31,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     loc = conda_location.locate(environ)
     result["environments"] = [{"manager": "conda", "path": e.path, "source": e.source}
                               for e in loc.envs]
-    records = [_record(c, loc) for c in loc.caches]
+    records = [conda_cache_record(c, loc) for c in loc.caches]
     if loc.errors:  # one line per problem, on the first cache: not repeated per cache
         (records or [_no_cache(result)])[0]["error"] = "; ".join(loc.errors)
     result["caches"] += records
@@ -116,7 +116,7 @@ def _flags(request: Dict[str, Any]) -> Tuple[str, ...]:
     return flags
 
 
-def _record(cache: conda_location.CondaCache, loc: conda_location.CondaLocation
+def conda_cache_record(cache: conda_location.CondaCache, loc: conda_location.CondaLocation
             ) -> Dict[str, Any]:
     return {"manager": "conda", "path": cache.path, "source": cache.source,
             "exists": cache.exists, "enabled": True, "writable": cache.writable,
@@ -192,7 +192,7 @@ def plan_to_wire(kind: str, shown: str, root: str, plan: CachePlan) -> Dict[str,
             "kept": [[k.rel, k.reason] for k in plan.kept]}
 
 
-def _rows(wire: Dict[str, Any]) -> List[Dict[str, Any]]:
+def wire_rows(wire: Dict[str, Any]) -> List[Dict[str, Any]]:
     return [{"path": os.path.join(wire["root"], i.rel) if i.rel else wire["root"],
              "manager": "conda", "bytes": i.bytes, "reason": i.reason, "package": i.package,
              "kind": i.kind} for i in (Item(*raw) for raw in wire["items"])]
@@ -210,7 +210,7 @@ def _offer(wire: Dict[str, Any], request: Dict[str, Any], record: Optional[Dict[
     if request.get("apply"):
         execute(wire, result, usage, progress)
     else:
-        result["removed"] += [dict(r, ok=None) for r in _rows(wire)]
+        result["removed"] += [dict(r, ok=None) for r in wire_rows(wire)]
 
 
 # Temp and trash files outside the caches ---------------------------------------------------
@@ -326,7 +326,7 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], usage: condacache.Usag
     root = wire["root"]
     freed: List[fs.FileStat] = []
     with fs.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:  # type: ignore[arg-type]
-        for item, row in zip((Item(*raw) for raw in wire["items"]), _rows(wire)):
+        for item, row in zip((Item(*raw) for raw in wire["items"]), wire_rows(wire)):
             note = ""
             if item.kind == "package":
                 removable, why = _still_unused(root, item, usage)
@@ -357,6 +357,13 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], usage: condacache.Usag
         except OSError as exc:
             result["warnings"].append(f"conda: kept {root}: {exc.strerror}")
     result["reclaimed_bytes"] += fs.freed_bytes(freed)
+
+
+def execute_fresh(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str],
+                  progress: Progress = None) -> None:
+    """``execute`` with environment usage read now (for plans made by other commands)."""
+    loc = conda_location.locate(environ)
+    execute(wire, result, condacache.read_usage(e.path for e in loc.envs), progress)
 
 
 def _report(result: Dict[str, Any], row: Dict[str, Any], progress: Progress) -> None:

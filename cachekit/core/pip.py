@@ -217,11 +217,17 @@ def plan_removal(
         for files, m in downloads:
             planned += [Planned(f, f"downloaded {m.kind}", m.name) for f in files]
             matched += 1
+    return finish_plan(tree, planned, matched, legacy_selfcheck=True)
+
+
+def finish_plan(tree: fs.Tree, planned: List[Planned], matched: int,
+                legacy_selfcheck: bool = False) -> Plan:
+    """Add the directories pip clears after these files go, and order the deletions."""
     gone = {p.file.path for p in planned}
     dirs, extra = _emptied_dirs(tree, gone)
-    planned += extra
+    planned = planned + extra
     selfcheck = next((f for f in tree.files if f.path == LEGACY_SELFCHECK and f.kind == "f"), None)
-    if selfcheck is not None:
+    if legacy_selfcheck and selfcheck is not None:
         planned.append(Planned(selfcheck, "legacy selfcheck.json (pip 26 deletes it)"))
     planned.sort(key=_deletion_order)
     return Plan(planned, dirs, matched)

@@ -1,0 +1,312 @@
+"""``prune``: gather each manager's removable entries, apply the policy, plan the removal.
+
+An entry is what goes as a whole: a pip wheel, a pip HTTP entry (metadata and body), a
+conda package no environment uses (extracted directory and archive), a conda archive
+whose extracted package stays. Selection is ``policy``'s; the plans are the managers'
+own wire formats, applied by the same code as ``remove`` and ``clean``.
+
+Ages come from ``lstat`` only. Where a body is opened to learn its package (``--keep``
+needs names), its access time is put back, so a dry run changes no ranking.
+"""
+
+import os
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from cachekit.core import conda as condacache
+from cachekit.core import conda_location, fs, policy
+from cachekit.core import pip as pipcache
+from cachekit.core.conda_clean import CachePlan, Item, package_verdict
+from cachekit.core.pip_location import PipConfigError, locate
+
+Progress = Optional[Callable[[Dict[str, Any]], None]]
+
+
+def last_use_clock(path: str, mounts: str = "/proc/mounts") -> Tuple[str, str]:
+    """("atime" or "mtime", why): access times count unless the file system skips them."""
+    try:
+        with open(mounts, encoding="utf-8") as fh:
+            rows = [line.split() for line in fh]
+    except OSError:
+        return "mtime", "modification time (mount options unknown)"
+    real = os.path.realpath(path)
+    best: Optional[List[str]] = None
+    for row in rows:
+        if len(row) < 4:
+            continue
+        point = row[1].replace("\\040", " ")
+        inside = real == point or real.startswith(point.rstrip("/") + "/")
+        if inside and (best is None or len(point) > len(best[1])):
+            best = row
+    options = best[3].split(",") if best else []
+    if "noatime" in options:
+        return "mtime", f"modification time ({best[1] if best else '?'} is mounted noatime)"
+    mode = next((o for o in options if o in ("relatime", "strictatime", "lazytime")), "atime")
+    return "atime", f"access time ({mode})"
+
+
+def _when(f: fs.FileStat, clock: str) -> int:
+    return max(f.atime_ns, f.mtime_ns) if clock == "atime" else f.mtime_ns
+
+
+# pip --------------------------------------------------------------------------------------
+
+def pip_candidates(root: str, tree: fs.Tree, clock: str, names: bool
+                   ) -> List[policy.Candidate]:
+    """Wheels (built locally: expensive) and HTTP entries (downloads: cheap)."""
+    out: List[policy.Candidate] = []
+    for f in tree.files:
+        if pipcache.bucket(f.path) == pipcache.WHEELS and f.path.endswith(".whl") \
+                and f.kind in ("f", "l"):
+            name = pipcache.basename(f.path).split("-")[0]
+            out.append(policy.Candidate("pip", root, f.path, name, f.size,
+                                        fs.freed_bytes([f]), _when(f, clock), False, [f]))
+    attributed: Dict[str, str] = {}
+    if names:
+        for files, a in pipcache.attribute_downloads(root, tree):
+            attributed[files[-1].path] = a.name
+    pairs = pipcache.http_v2_pairs(tree)
+    paired = {f.path for meta, body in pairs.values() for f in (meta, body) if f}
+    for body_path, (meta, body) in sorted(pairs.items()):
+        files = [f for f in (meta, body) if f is not None]
+        out.append(policy.Candidate(
+            "pip", root, body_path[: -len(".body")], attributed.get(body_path, ""),
+            sum(f.size for f in files), fs.freed_bytes(files),
+            max(_when(f, clock) for f in files), True, files))
+    for f in tree.files:
+        if pipcache.bucket(f.path) in pipcache.HTTP_BUCKETS and "/" in f.path \
+                and f.kind == "f" and f.path not in paired:
+            out.append(policy.Candidate("pip", root, f.path, "", f.size, fs.freed_bytes([f]),
+                                        _when(f, clock), True, [f]))
+    return out
+
+
+def pip_plan(root: str, tree: fs.Tree, chosen: List[policy.Selected]) -> pipcache.Plan:
+    planned = [pipcache.Planned(f, s.rule, s.candidate.package)
+               for s in chosen for f in s.candidate.ref]
+    return pipcache.finish_plan(tree, planned, len(chosen))
+
+
+# conda ------------------------------------------------------------------------------------
+
+def conda_candidates(root: str, listing: condacache.Listing,
+                     stats: Dict[str, condacache.Stats], usage: condacache.Usage, clock: str,
+                     ci: bool = False) -> List[policy.Candidate]:
+    """Unused packages (with their archives) and archives whose extracted package stays.
+
+    With ``ci`` an unused package's archive is its own candidate: cheap, since the
+    extracted package is still there.
+    """
+    out: List[policy.Candidate] = []
+    packages = {e.rel: e for e in listing.of("package")}
+    archives: Dict[str, List[condacache.Entry]] = {}
+    for e in listing.of("tarball"):
+        archives.setdefault(condacache.dist_path(e.rel), []).append(e)
+    for rel, e in packages.items():
+        removable, _why = package_verdict(listing, e, stats, usage)
+        if not removable:
+            continue
+        s = stats[rel]
+        mine = [] if ci else [a for a in archives.pop(rel, []) if a.nlink <= 1]
+        last = s.last_atime_ns if clock == "atime" else s.last_mtime_ns
+        items = [Item(rel, "package", s.bytes, s.freed, e.ino, e.mtime_ns, "", True,
+                      condacache.dist_name(rel))]
+        items += [_archive_item(a) for a in mine]
+        out.append(policy.Candidate(
+            "conda", root, rel, condacache.split_dist(condacache.dist_name(rel))[0],
+            sum(i.bytes for i in items), sum(i.freed for i in items), last, False, items))
+    for stem, entries in archives.items():
+        for a in entries:
+            if a.nlink > 1:
+                continue
+            cheap = stem in packages  # its extracted package stays: nothing is lost
+            last = a.mtime_ns
+            try:
+                st = os.lstat(os.path.join(root, a.rel))
+                last = max(st.st_atime_ns, st.st_mtime_ns) if clock == "atime" else last
+            except OSError:
+                continue
+            out.append(policy.Candidate(
+                "conda", root, a.rel, condacache.split_dist(condacache.dist_name(a.rel))[0],
+                a.size, a.size, last, cheap, [_archive_item(a)]))
+    return out
+
+
+def _archive_item(a: condacache.Entry) -> Item:
+    return Item(a.rel, "tarball", a.size, a.size if a.nlink <= 1 else 0, a.ino, a.mtime_ns,
+                "", False, condacache.dist_name(a.rel))
+
+
+# The request ------------------------------------------------------------------------------
+
+class Scope:
+    """One cache's part in a prune: its candidates, its size, how to plan its removal."""
+
+    def __init__(self, manager: str, root: str, record: Dict[str, Any], cache_bytes: int,
+                 candidates: List[policy.Candidate],
+                 plan: Callable[[List[policy.Selected]], Dict[str, Any]]) -> None:
+        self.manager, self.root, self.record = manager, root, record
+        self.cache_bytes, self.candidates, self.plan = cache_bytes, candidates, plan
+        self.dev = os.lstat(root).st_dev
+
+
+def disk_of(path: str, request: Dict[str, Any]) -> Dict[str, int]:
+    """The file system's size and free space (a test may inject a reading)."""
+    injected = request.get("disk_override")
+    if injected:
+        return {"total_bytes": int(injected["total_bytes"]),
+                "free_bytes": int(injected["free_bytes"])}
+    st = os.statvfs(path)
+    return {"total_bytes": st.f_blocks * st.f_frsize, "free_bytes": st.f_bavail * st.f_frsize}
+
+
+def gather(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]
+           ) -> List[Scope]:
+    scopes: List[Scope] = []
+    managers = request.get("managers") or ["pip", "conda"]
+    names = bool((request.get("policy") or {}).get("keep"))
+    if "pip" in managers:
+        scopes += _pip_scope(environ, result, names)
+    if "conda" in managers:
+        scopes += _conda_scopes(request, environ, result)
+    return scopes
+
+
+def _pip_scope(environ: Dict[str, str], result: Dict[str, Any], names: bool) -> List[Scope]:
+    from cachekit.core.agent import pip_cache_record, plan_to_wire, refuse_unsafe_root
+
+    try:
+        loc = locate(environ)
+    except PipConfigError as exc:
+        result["caches"].append({"manager": "pip", "path": None, "source": "",
+                                 "exists": False, "enabled": False, "error": str(exc),
+                                 "warnings": []})
+        return []
+    record = pip_cache_record(loc)
+    result["caches"].append(record)
+    if not record["exists"]:
+        return []
+    root = record["path"]
+    refuse_unsafe_root(root, environ)
+    tree = fs.scan(root)
+    record.update(pipcache.summarize(tree))
+    if tree.errors:
+        record["error"] = f"{root} could not be read fully; nothing is pruned from it"
+        return []
+    st = os.lstat(root)
+    record["root_id"] = [st.st_dev, st.st_ino]
+    clock, why = last_use_clock(root)
+    record["last_use"] = why
+    candidates = pip_candidates(root, tree, clock, names)
+    return [Scope("pip", root, record, record["bytes"], candidates,
+                  lambda chosen: plan_to_wire("pip", root, record["root_id"],
+                                              pip_plan(root, tree, chosen)))]
+
+
+def _conda_scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]
+                  ) -> List[Scope]:
+    from cachekit.core import conda_serve
+
+    loc = conda_location.locate(environ)
+    records = [conda_serve.conda_cache_record(c, loc) for c in loc.caches]
+    result["caches"] += records
+    if loc.errors:
+        records[0]["error"] = "; ".join(loc.errors) + "; nothing pruned until it is fixed"
+        return []
+    usage = condacache.read_usage(e.path for e in loc.envs)
+    scopes = []
+    for cache, record in zip(loc.caches, records):
+        if not (cache.exists and cache.writable and cache.configured):
+            continue
+        root = os.path.realpath(cache.path)
+        listing = condacache.list_cache(root)
+        rels = [e.rel for e in listing.entries if e.kind in condacache.DIR_KINDS]
+        stats = condacache.walk_many(root, rels)
+        record.update(condacache.summarize(listing, stats, usage))
+        if listing.errors or any(s.errors for s in stats.values()):
+            record["error"] = f"{cache.path} could not be read fully; nothing is pruned from it"
+            continue
+        clock, why = last_use_clock(root)
+        record["last_use"] = why
+        candidates = conda_candidates(root, listing, stats, usage, clock,
+                                      bool((request.get("policy") or {}).get("ci")))
+
+        def plan(chosen: List[policy.Selected], root: str = root, shown: str = cache.path
+                 ) -> Dict[str, Any]:
+            items = [i._replace(reason=s.rule) for s in chosen for i in s.candidate.ref]
+            return conda_serve.plan_to_wire("pkgs", shown, root, CachePlan(items, []))
+
+        scopes.append(Scope("conda", root, record, record["bytes"], candidates, plan))
+    return scopes
+
+
+def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any],
+          progress: Progress = None) -> None:
+    """Plan (and with ``apply``, carry out) one prune on this host."""
+    from cachekit.core.agent import execute_wire, planned_rows
+
+    rules = request.get("policy") or {}
+    now = int(request.get("now_ns") or time.time_ns())
+    scopes = gather(request, environ, result)
+    result["policy_notes"] = notes = []
+    open_: List[policy.Candidate] = []
+    scope_of = {}
+    kept = []
+    for scope in scopes:
+        free, protected = policy.protect(scope.candidates, rules.get("keep") or [])
+        kept += protected
+        for c in free:
+            scope_of[id(c)] = scope
+        open_ += free
+    chosen: List[policy.Selected] = []
+    min_free = rules.get("min_free")
+    gated: List[policy.Candidate] = []
+    shortfalls: Dict[int, Tuple[int, List[policy.Candidate]]] = {}
+    if min_free is not None:
+        for dev in sorted({s.dev for s in scopes}):
+            group = [s for s in scopes if s.dev == dev]
+            disk = disk_of(group[0].root, request)
+            target = policy.free_bytes_target(min_free, disk["total_bytes"])
+            members = [c for c in open_ if scope_of[id(c)].dev == dev]
+            if disk["free_bytes"] >= target:
+                notes.append(f"{', '.join(s.root for s in group)}: {disk['free_bytes']} B "
+                             f"free, at least --min-free ({target} B): nothing to do")
+                continue
+            gated += members
+            shortfalls[dev] = (target - disk["free_bytes"], members)
+    else:
+        gated = open_
+    if any(rules.get(k) for k in ("older_than_s", "ci")) or rules.get("max_size_bytes") \
+            is not None:
+        total = sum(s.cache_bytes for s in scopes)
+        picked, more = policy.select(gated, rules, now, total)
+        chosen += picked
+        notes += more
+    elif min_free is not None:
+        for shortfall, members in shortfalls.values():
+            picked, more = policy.evict_for_space(members, shortfall)
+            chosen += picked
+            notes += more
+    result["kept"] = [{"manager": c.manager, "path": os.path.join(c.cache, c.entry),
+                       "reason": f"--keep {pattern}"} for c, pattern in kept]
+    for scope in scopes:
+        mine = [s for s in chosen if scope_of.get(id(s.candidate)) is scope]
+        scope.record["reclaimable_bytes"] = sum(s.candidate.freed for s in mine)
+        if not mine:
+            continue
+        wire = scope.plan(sorted(mine, key=lambda s: s.candidate.entry))
+        wire["entries"] = [{"entry": s.candidate.entry, "package": s.candidate.package,
+                            "bytes": s.candidate.bytes, "last_use_ns": s.candidate.last_use_ns,
+                            "rule": s.rule} for s in mine]
+        result.setdefault("plans", []).append(wire)
+        if request.get("apply"):
+            execute_wire(wire, result, environ, progress)
+        else:
+            result["removed"] += planned_rows(wire)
+    if not request.get("apply"):
+        result["entries"] = [
+            {"manager": s.candidate.manager, "cache": s.candidate.cache,
+             "entry": s.candidate.entry, "package": s.candidate.package,
+             "bytes": s.candidate.bytes, "freed": s.candidate.freed,
+             "last_use_ns": s.candidate.last_use_ns, "rule": s.rule}
+            for s in sorted(chosen, key=lambda s: (s.candidate.last_use_ns, s.candidate.entry))]

@@ -1,0 +1,261 @@
+"""`prune` on real pip and conda caches with controlled access and modification times."""
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+import yaml
+from condacache_fixture import CondaFixture, snapshot
+from conftest import cachekit
+from pipcache_fixture import LoopbackIndex, make_wheel, pip_env, run_pip
+
+from cachekit.core import agent, policy
+
+DAY = 86400
+
+
+def prune(environ: Dict[str, str], managers: List[str], apply: bool = False,
+          **rules: Any) -> Dict[str, Any]:
+    request = {"op": "prune", "managers": managers, "environ": environ,
+               "policy": {"keep": [], **rules}, "apply": apply}
+    result = agent.run(request)
+    assert result["status"] == "ok", result["error"]
+    return result
+
+
+def entry_files(cache: Path, entry: str) -> List[Path]:
+    path = cache / entry
+    return [p for p in (path, Path(str(path) + ".body")) if os.path.lexists(p)]
+
+
+def age(cache: Path, entries: List[str], start_days: int = 100) -> Dict[str, int]:
+    """Give each entry its own last use, oldest first; return entry -> atime (s)."""
+    now = int(time.time())
+    stamps = {}
+    for i, entry in enumerate(entries):
+        when = now - (start_days - i) * DAY
+        for f in entry_files(cache, entry):
+            os.utime(f, (when, when - DAY), follow_symlinks=False)
+        stamps[entry] = when
+    return stamps
+
+
+def pip_entries(cache: Path) -> List[str]:
+    """Every pip candidate, as prune names them, in a fixed order."""
+    plan = prune({"PIP_CACHE_DIR": str(cache)}, ["pip"], max_size_bytes=0)
+    return sorted(e["entry"] for e in plan["entries"])
+
+
+def info_bytes(cache: Path) -> int:
+    return agent.run({"op": "info", "managers": ["pip"],
+                      "environ": {"PIP_CACHE_DIR": str(cache)}})["caches"][0]["bytes"]
+
+
+def test_max_size_evicts_least_recently_used_until_the_budget_holds(pip_cache: Path) -> None:
+    entries = pip_entries(pip_cache)
+    order = entries[::2] + entries[1::2]  # last use not in name order
+    age(pip_cache, order)
+    total = info_bytes(pip_cache)
+    sizes = {e["entry"]: e["bytes"] for e in prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"],
+                                                    max_size_bytes=0)["entries"]}
+    budget = total - sizes[order[0]] - sizes[order[1]] - 1  # forces exactly three out
+    plan = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], max_size_bytes=budget)
+    chosen = [e["entry"] for e in plan["entries"]]
+    assert chosen == order[:3]
+    assert {e["rule"] for e in plan["entries"]} == {
+        "over the --max-size budget (least recently used)"}
+    done = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], apply=True, max_size_bytes=budget)
+    assert all(r["ok"] for r in done["removed"])
+    left = info_bytes(pip_cache)
+    assert left <= budget < left + sizes[order[2]]  # met, and not one entry too many
+
+
+def test_older_than_takes_exactly_the_old_entries(pip_cache: Path) -> None:
+    entries = pip_entries(pip_cache)
+    stamps = age(pip_cache, entries, start_days=len(entries) + 20)  # ages 20+ .. 21 days
+    cutoff = 30
+    old = {e for e, when in stamps.items() if when < time.time() - cutoff * DAY}
+    assert 0 < len(old) < len(entries)
+    plan = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], older_than_s=cutoff * DAY)
+    assert {e["entry"] for e in plan["entries"]} == old
+    assert {e["rule"] for e in plan["entries"]} == {"older than 30d"}
+
+
+def test_keep_protects_packages_by_name_including_downloads(pip_cache: Path) -> None:
+    plan = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], max_size_bytes=0,
+                 keep=["alpha", "Beta"])
+    chosen = plan["entries"]
+    assert not [e for e in chosen if e["package"].lower() in ("alpha", "beta")]
+    kept = [k for k in plan["kept"]]
+    assert {k["reason"] for k in kept} == {"--keep alpha", "--keep Beta"}
+    assert any("alpha-1.0" in k["path"] for k in kept)
+    assert sum(k["reason"] == "--keep Beta" for k in kept) >= 2  # beta's downloaded entries
+
+
+def test_ci_removes_downloads_and_keeps_built_wheels(pip_cache: Path) -> None:
+    wheels_before = sorted(p.name for p in (pip_cache / "wheels").rglob("*.whl"))
+    done = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], apply=True, ci=True)
+    assert done["removed"] and all(r["ok"] for r in done["removed"])
+    assert sorted(p.name for p in (pip_cache / "wheels").rglob("*.whl")) == wheels_before
+    assert not [p for p in (pip_cache / "http-v2").rglob("*") if p.is_file()]
+    assert not [p for p in (pip_cache / "http").rglob("*") if p.is_file()]
+
+
+def test_a_dry_run_changes_no_ranking_and_apply_removes_the_plan(pip_cache: Path) -> None:
+    entries = pip_entries(pip_cache)
+    age(pip_cache, entries[::-1])
+    rules = {"max_size_bytes": info_bytes(pip_cache) // 2, "keep": ["gamma"]}
+    first = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], **rules)  # reads bodies
+    second = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], **rules)
+    assert first["entries"] == second["entries"]
+    done = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], apply=True, **rules)
+    planned = sorted(r["path"] for r in first["removed"])
+    assert sorted(r["path"] for r in done["removed"] if r["ok"]) == planned
+    assert not [p for p in planned if os.path.lexists(p)]
+
+
+def test_pip_still_installs_from_the_pruned_cache(pip_cache: Path, tmp_path: Path,
+                                                  home: Path) -> None:
+    prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], apply=True,
+          max_size_bytes=info_bytes(pip_cache) // 2)
+    served = tmp_path / "served"
+    make_wheel(served, "beta", "1.0")
+    with LoopbackIndex(served) as index:
+        run = run_pip(["--cache-dir", str(pip_cache), "download", "--no-deps", "-d",
+                       str(tmp_path / "dl"), "--index-url", index.url, "--trusted-host",
+                       "127.0.0.1", "beta==1.0"], pip_env(home))
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "dl/beta-1.0-py3-none-any.whl").exists()
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path):
+    """A 2 MiB tmpfs the test mounts (as root), so free space is ours to set."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_min_free_on_a_small_file_system(small_fs: Path, pip_cache_master) -> None:
+    import shutil
+
+    cache = small_fs / "cache"
+    shutil.copytree(pip_cache_master[0], cache, symlinks=True)
+    environ = {"PIP_CACHE_DIR": str(cache)}
+    # plenty of room: nothing to do, whatever the other rules say
+    calm = prune(environ, ["pip"], min_free=["percent", 10.0], max_size_bytes=0)
+    assert calm["entries"] == [] and "nothing to do" in calm["policy_notes"][0]
+    # fill the disk to 200 kB free, then ask for 600 kB free (percent of 2 MiB: 30%)
+    st = os.statvfs(small_fs)
+    (small_fs / "filler").write_bytes(b"x" * (st.f_bavail * st.f_frsize - 200_000))
+    entries = pip_entries(cache)
+    age(cache, entries)
+    plan = prune(environ, ["pip"], min_free=["percent", 30.0])
+    chosen = [e["entry"] for e in plan["entries"]]
+    assert chosen and chosen == entries[:len(chosen)]  # least recently used first
+    assert {e["rule"] for e in plan["entries"]} == {"below --min-free (least recently used)"}
+    assert "cannot be met" in " ".join(plan["policy_notes"])  # 11 kB cannot free 400 kB
+    assert chosen == entries  # so everything removable is taken
+    (small_fs / "filler").unlink()
+
+
+def test_noatime_file_systems_rank_by_modification_time(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "noatime"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,noatime", "tmpfs", str(mount)],
+                   check=True)
+    try:
+        from cachekit.core.prune import last_use_clock
+
+        clock, why = last_use_clock(str(mount))
+        assert clock == "mtime" and "noatime" in why
+        assert last_use_clock(str(tmp_path))[0] == "atime"
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_conda_prune_takes_unused_packages_and_ci_takes_redundant_archives(
+        conda: CondaFixture) -> None:
+    before = snapshot(conda.env_files)
+    ci = prune(conda.environ, ["conda"], ci=True)
+    assert {os.path.basename(e["entry"]) for e in ci["entries"]} == {
+        "alpha-1.0-h0_0.conda", "beta-2.0-h1_0.tar.bz2", "delta-3.1-h2_1.conda",
+        "meta-1.0-0.conda"}
+    ten_days_ago = time.time() - 10 * DAY
+    for path in conda.pkgs.rglob("*"):
+        os.utime(path, (ten_days_ago, ten_days_ago), follow_symlinks=False)
+    old = prune(conda.environ, ["conda"], apply=True, older_than_s=5 * DAY)
+    removed = {os.path.relpath(r["path"], conda.pkgs) for r in old["removed"] if r["ok"]}
+    assert {"delta-3.1-h2_1", "delta-3.1-h2_1.conda"} <= removed
+    assert "beta-2.0-h1_0" not in removed  # used by an environment: never a candidate
+    assert snapshot(conda.env_files) == before
+
+
+def test_cli_prune_with_a_policy_from_the_inventory(pip_cache: Path, home: Path,
+                                                    tmp_path: Path) -> None:
+    total = info_bytes(pip_cache)
+    inv = tmp_path / "inv.yml"
+    inv.write_text(yaml.safe_dump({"all": {"hosts": {"local": {
+        "cachekit_policy": {"max_size": f"{total // 2}B", "keep": ["alpha"]}}}}}))
+    dry = cachekit(["prune", "--dry-run", "--inventory", str(inv), "--managers", "pip"],
+                   pip_cache, home)
+    assert dry.returncode == 0, dry.stderr
+    assert "over the --max-size budget (least recently used)" in dry.stdout
+    assert "keep " in dry.stdout and "(--keep alpha)" in dry.stdout
+    assert "last use is the access time" in dry.stdout
+    flags = cachekit(["prune", "--dry-run", "--inventory", str(inv), "--managers", "pip",
+                      "--max-size", "1GB", "--format", "json"], pip_cache, home)
+    assert flags.returncode == 0, flags.stderr
+    assert json.loads(flags.stdout)["hosts"][0]["entries"] == []  # the flag overrides
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--older-than", "30x"], "--older-than '30x' is not a duration"),
+    (["--max-size", "-1"], "--max-size '-1' is not a size"),
+    (["--min-free", "120%"], "--min-free '120%' is not a percentage between 0 and 100"),
+    (["--keep", "", "--ci"], "--keep '' is empty"),
+    ([], "no prune policy for host local"),
+])
+def test_bad_input_is_one_line_exit_1_nothing_touched(pip_cache: Path, home: Path, args,
+                                                      message: str) -> None:
+    before = sorted(str(p) for p in pip_cache.rglob("*"))
+    run = cachekit(["prune", "--yes", *args], pip_cache, home)
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+    assert sorted(str(p) for p in pip_cache.rglob("*")) == before
+
+
+def candidate(entry: str, last: int, size: int = 10, cheap: bool = False,
+              package: str = "") -> policy.Candidate:
+    return policy.Candidate("pip", "/c", entry, package or entry, size, size, last, cheap, None)
+
+
+def test_policy_rules_compose() -> None:
+    second = 10 ** 9
+    cands = [candidate("a", 1 * second), candidate("b", 2 * second, cheap=True),
+             candidate("c", 3 * second), candidate("d", 4 * second)]
+    chosen, notes = policy.select(cands, {"older_than_s": 2, "ci": True}, 3 * second + 1, 40)
+    assert [(s.candidate.entry, s.rule) for s in chosen] == [
+        ("a", "older than 2s"), ("b", "cheap to download again (--ci)")]
+    chosen, notes = policy.select(cands, {"max_size_bytes": 15}, 0, 40)
+    assert [s.candidate.entry for s in chosen] == ["a", "b", "c"] and not notes
+    free, protected = policy.protect(cands, ["C", "z*"])
+    assert [c.entry for c, _ in protected] == ["c"]
+    chosen, notes = policy.select(free, {"max_size_bytes": 5}, 0, 40)
+    assert [s.candidate.entry for s in chosen] == ["a", "b", "d"]
+    assert notes and "cannot be met: 10 B would remain" in notes[0]
+    chosen, notes = policy.evict_for_space(cands, 25)
+    assert [s.candidate.entry for s in chosen] == ["a", "b", "c"] and not notes
