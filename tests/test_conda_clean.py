@@ -151,9 +151,12 @@ def test_force_pkgs_dirs_is_refused_while_environments_use_the_cache(conda: Cond
     single = sum(p.stat().st_size for p in files if p.stat().st_nlink == 1)
     single += (conda.pkgs / "selfhl-1.0-0/bin/tool").stat().st_size  # both links go
     assert plan["plans"][0]["freed_bytes"] == single  # files linked elsewhere free nothing
+    assert plan["plans"][0]["remove_root"] is True
     assert single < sum(p.lstat().st_size for p in files)
+    everything = {f"pkgs/{name}" for name in os.listdir(conda.pkgs)}
+    assert selected(plan, conda) == everything
     done = clean(conda, "force", apply=True, break_environments=True)
-    assert selected(done, conda) == {"pkgs"}
+    assert selected(done, conda) == everything
     assert done["reclaimed_bytes"] == single
     assert not conda.pkgs.exists()
     assert conda.home_pkgs.is_dir()  # not writable in conda's sense: untouched
@@ -278,3 +281,123 @@ def test_cli_tempfiles_takes_comma_separated_paths(conda: CondaFixture, home: Pa
 
 def files_under(root: Path) -> List[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def test_force_refuses_a_symlinked_cache_and_keeps_its_target(conda: CondaFixture,
+                                                              tmp_path: Path) -> None:
+    target = tmp_path / "real-pkgs"
+    target.mkdir()
+    (target / "urls.txt").write_text("")
+    (target / "x-1-0.conda").write_bytes(b"zip")
+    link = tmp_path / "pkgs-link"
+    link.symlink_to(target)
+    result = agent.run({"op": "clean", "managers": ["conda"], "flags": ["force"],
+                        "environ": dict(conda.environ, CONDA_PKGS_DIRS=str(link)),
+                        "apply": True})
+    assert result["status"] == "refused" and "is a symlink" in result["error"]
+    assert (target / "x-1-0.conda").exists() and link.is_symlink()
+
+
+def test_force_apply_removes_only_what_was_planned(conda: CondaFixture, tmp_path: Path) -> None:
+    spare = tmp_path / "spare-pkgs"
+    spare.mkdir()
+    (spare / "urls.txt").write_text("")
+    (spare / "x-1-0.conda").write_bytes(b"zip")
+    environ = dict(conda.environ, CONDA_PKGS_DIRS=str(spare))
+    plan = agent.run({"op": "clean", "managers": ["conda"], "flags": ["force"],
+                      "environ": environ})
+    (spare / "arrived-2-0.conda").write_bytes(b"new download")  # after the plan was shown
+    done = agent.run({"op": "apply", "managers": ["conda"], "environ": environ,
+                      "plans": plan["plans"]})
+    assert done["status"] == "ok", done["error"]
+    assert (spare / "arrived-2-0.conda").exists() and not (spare / "x-1-0.conda").exists()
+    assert any("kept" in w and str(spare) in w for w in done["warnings"])
+
+
+def test_force_apply_keeps_a_cache_an_environment_started_to_use(conda: CondaFixture,
+                                                                 tmp_path: Path) -> None:
+    spare = tmp_path / "spare-pkgs"
+    (spare / "late-1-0/info").mkdir(parents=True)
+    (spare / "late-1-0/info/index.json").write_text("{}")
+    (spare / "urls.txt").write_text("")
+    environ = dict(conda.environ, CONDA_PKGS_DIRS=str(spare))
+    plan = agent.run({"op": "clean", "managers": ["conda"], "flags": ["force"],
+                      "environ": environ})
+    assert plan["status"] == "ok", plan["error"]
+    meta = conda.envs["copy"] / "conda-meta/late-1-0.json"
+    meta.write_text(json.dumps({"link": {"source": str(spare / "late-1-0"), "type": 2}}))
+    done = agent.run({"op": "apply", "managers": ["conda"], "environ": environ,
+                      "plans": plan["plans"]})
+    assert all(r["ok"] is False and "environments now use" in r["note"]
+               for r in done["removed"])
+    assert (spare / "late-1-0/info/index.json").exists()
+
+
+@pytest.mark.parametrize("forge", ["dotdot", "kind", "shape", "unnormalised"])
+def test_apply_refuses_forged_plans(conda: CondaFixture, tmp_path: Path, forge: str) -> None:
+    plan = json.loads(json.dumps(clean(conda, "tempfiles", "tarballs")["plans"]))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "important.c~").write_bytes(b"precious")
+    wire = plan[0]
+    if forge == "dotdot":
+        wire["items"][0][0] = "../../victim/important.c~"
+    elif forge == "kind":
+        wire["items"][0][1] = "pkgs_dir"
+        wire["items"][0][0] = ""
+    elif forge == "shape":
+        wire["items"] = [["x"]]
+    else:
+        wire["root"] = str(conda.root / ".." / ".." / "victim")
+    done = agent.run({"op": "apply", "managers": ["conda"], "environ": conda.environ,
+                      "plans": plan})
+    assert done["status"] == "refused"
+    assert (victim / "important.c~").exists()
+    assert (conda.pkgs / "alpha-1.0-h0_0.conda").exists()
+
+
+def test_odd_records_and_aliases_do_not_break_planning(conda: CondaFixture) -> None:
+    meta = conda.envs["copy"] / "conda-meta"
+    (meta / "delta-3.1-h2_1.json").write_text(
+        '{"link": {"source": "/x\\u0000y", "type": 1}}')  # a NUL in a path
+    (meta / "deep-1-0.json").write_text("[" * 100000 + "]" * 100000)
+    plan = clean(conda, "packages")
+    assert selected(plan, conda) == set()  # delta is now recorded (by name): kept
+    alias = dict(conda.environ, CONDA_PKGS_DIRS=f"{conda.pkgs},{conda.root}/../root/pkgs")
+    twice = agent.run({"op": "clean", "managers": ["conda"], "flags": ["tarballs"],
+                       "environ": alias})
+    paths = [r["path"] for r in twice["removed"]]
+    assert len(paths) == len(set(paths)) == len(TARBALLS)
+
+
+def test_an_unreadable_record_refuses_package_cleaning(conda: CondaFixture) -> None:
+    (conda.envs["copy"] / "conda-meta/broken-1-0.json").mkdir()
+    result = agent.run({"op": "clean", "managers": ["conda"], "flags": ["packages"],
+                        "environ": conda.environ, "apply": True})
+    assert result["status"] == "refused" and "broken-1-0.json" in result["error"]
+    assert (conda.pkgs / "delta-3.1-h2_1").is_dir()
+
+
+def test_nested_partial_downloads_are_not_conda_s(conda: CondaFixture) -> None:
+    nested = conda.pkgs / "https/conda.anaconda.org/conda-forge/linux-64"
+    nested.mkdir(parents=True)
+    (nested / "x-1-0.conda.partial").write_bytes(b"half")
+    assert not [p for p in selected(clean(conda, "tarballs"), conda) if "https/" in p]
+
+
+def test_a_mount_point_inside_a_package_is_not_crossed(conda: CondaFixture) -> None:
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    inner = conda.pkgs / "delta-3.1-h2_1/share/mnt"
+    inner.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(inner)], check=True)
+    try:
+        (inner / "other-fs.txt").write_text("not the cache's")
+        done = clean(conda, "packages", apply=True)
+        [row] = done["removed"]
+        assert row["ok"] is False and "not crossed" in row["note"]
+        assert (inner / "other-fs.txt").read_text() == "not the cache's"
+    finally:
+        subprocess.run(["umount", "-l", str(inner)], check=False)

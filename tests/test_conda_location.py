@@ -178,3 +178,18 @@ def test_miniyaml_rejects_what_pyyaml_rejects(text: str) -> None:
         yaml.safe_load(text)
     with pytest.raises(miniyaml.YamlError):
         miniyaml.loads(text)
+
+
+def test_a_bom_and_an_empty_final_list(home: Path, tmp_path: Path) -> None:
+    system = tmp_path / "etc-conda"
+    (home / ".condarc").write_bytes("\ufeffpkgs_dirs: [/u1]\n".encode("utf-8"))
+    assert paths(locate(home)) == ["/u1"]
+    write(system / ".condarc", "pkgs_dirs: #!final\n")
+    loc = locate(home, system)
+    assert [c.path for c in loc.caches if c.configured] == [] and not loc.errors
+
+
+def test_a_missing_envs_dir_is_not_an_error(home: Path, tmp_path: Path) -> None:
+    afile = write(tmp_path / "envs-file", "x")
+    write(home / ".condarc", f"envs_dirs: [{afile}/sub, {tmp_path}/nowhere]\n")
+    assert locate(home).errors == []

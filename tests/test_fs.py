@@ -227,3 +227,23 @@ def test_wheel_classification_is_pips_glob() -> None:
                  "a.b-c.whl", "x-.whl", ".whl", "a-1-py3-none-any.whl", "a_b.whl-1"):
         expected = "wheel" if fnmatch.fnmatch(name, "*-*.whl") else "wheels_other"
         assert pipcache.classify("wheels", name, "f") == expected, name
+
+
+def test_forked_runs_every_job_once_even_past_one_pipe_page() -> None:
+    from cachekit.core import forked
+
+    jobs = list(range(5000))
+    assert sorted(forked.run(lambda n: n * 2, jobs, 2)) == [n * 2 for n in jobs]
+
+
+def test_forked_redoes_the_jobs_of_a_child_that_dies() -> None:
+    from cachekit.core import forked
+
+    parent = os.getpid()
+
+    def worker(n: int) -> int:
+        if os.getpid() != parent and n % 7 == 0:
+            os._exit(3)  # the child dies mid-run, results unsent
+        return n
+
+    assert sorted(forked.run(worker, list(range(200)), 2)) == list(range(200))

@@ -65,6 +65,9 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
         result["disk"] = _disk([c.get("path") for c in result["caches"]], environ)
     except Refused as exc:
         result["status"], result["error"] = "refused", str(exc)
+    except (OSError, ValueError, RecursionError, fs.RootError) as exc:
+        # Whatever this host threw at us is a failed host, reported, never a traceback.
+        result["status"], result["error"] = "failed", f"{type(exc).__name__}: {exc}"
     result["elapsed_s"] = round(time.monotonic() - started, 3)
     return result
 

@@ -19,7 +19,7 @@ from cachekit.core import fs
 
 PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")
 TEMPFILE_SUFFIXES = (".c~", ".trash")  # `conda clean --tempfiles`
-TRASH_SUFFIXES = ("mamba_trash", "conda_trash")
+TRASH_SUFFIXES = (".mamba_trash", ".conda_trash")
 # micromamba 2.6+ keeps packages under PKGS/<scheme>/<host>/<channel>/<subdir>/
 URL_SCHEMES = ("https", "http", "file", "s3", "ftp", "oci")
 _NESTED_DEPTH = 8
@@ -117,15 +117,8 @@ def list_cache(root: str) -> Listing:
 
 def _list_level(listing: Listing, rel: str, depth: int) -> None:
     path = listing.root + "/" + rel if rel else listing.root
-    try:
-        with os.scandir(path) as it:
-            found = [(e.name, e.stat(follow_symlinks=False)) for e in it]
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        listing.errors.append((rel, exc.strerror or str(exc)))
-        return
-    for name, st in sorted(found):
+    found = _stat_all(listing, path, rel)
+    for name, st in sorted(found, key=lambda found: found[0]):
         sub = name if not rel else rel + "/" + name
         mode = st.st_mode
         if stat.S_ISLNK(mode):
@@ -147,19 +140,41 @@ def _list_level(listing: Listing, rel: str, depth: int) -> None:
                 kind = "other_dir"
         else:
             kind = _file_kind(name)
+            if depth and kind in ("partial", "legacy_partial"):
+                kind = "other"  # only conda cleans partial downloads, and only at the top
         listing.entries.append(Entry(sub, kind, st.st_size, st.st_nlink, st.st_ino,
                                      st.st_mtime_ns))
 
 
-def _list_logs(listing: Listing, rel: str) -> None:
-    """``conda clean --logfiles`` takes the plain files directly in ``.logs``."""
+def _stat_all(listing: Listing, path: str, rel: str) -> List[Tuple[str, os.stat_result]]:
+    """``lstat`` of every entry of one directory; one that vanishes meanwhile is left out,
+    one that cannot be read is an error (and keeps everything in this cache)."""
+    found = []
     try:
-        with os.scandir(listing.root + "/" + rel) as it:
-            found = [(e.name, e.stat(follow_symlinks=False)) for e in it]
+        with os.scandir(path) as it:
+            for entry in it:
+                try:
+                    found.append((entry.name, entry.stat(follow_symlinks=False)))
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    listing.errors.append((_sub(rel, entry.name), exc.strerror or str(exc)))
+    except FileNotFoundError:
+        if not rel:
+            listing.errors.append((rel, "No such file or directory"))
     except OSError as exc:
         listing.errors.append((rel, exc.strerror or str(exc)))
-        return
-    for name, st in sorted(found):
+    return found
+
+
+def _sub(rel: str, name: str) -> str:
+    return name if not rel else rel + "/" + name
+
+
+def _list_logs(listing: Listing, rel: str) -> None:
+    """``conda clean --logfiles`` takes the plain files directly in ``.logs``."""
+    found = _stat_all(listing, listing.root + "/" + rel, rel)
+    for name, st in sorted(found, key=lambda found: found[0]):
         if stat.S_ISREG(st.st_mode):
             listing.entries.append(Entry(rel + "/" + name, "logfile", st.st_size, st.st_nlink,
                                          st.st_ino, st.st_mtime_ns))
@@ -429,13 +444,15 @@ def read_usage(envs: Iterable[str]) -> Usage:
             except OSError as exc:
                 usage.warnings.append(f"{meta}/{name}: cannot read: {exc.strerror}")
                 paths, link_type = [], None
+            except (ValueError, RecursionError):
+                paths, link_type = [], None  # unreadable JSON: kept by name below
             how = LINK_TYPES.get(link_type or 0, "link type not recorded")
             reason = f"used by {env} ({how})"
             resolved = False
             for path in paths:
                 try:
                     st = os.stat(path)
-                except OSError:
+                except (OSError, ValueError):  # gone, unreadable, or a NUL in the path
                     continue
                 resolved = True
                 reasons = usage.by_id.setdefault((st.st_dev, st.st_ino), [])

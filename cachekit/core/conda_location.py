@@ -150,13 +150,16 @@ def load_configs(files: List[str], errors: List[str]) -> Docs:
     docs: Docs = []
     for path in files:
         try:
-            with open(path, encoding="utf-8") as fh:
+            with open(path, encoding="utf-8-sig") as fh:  # a BOM is not part of a key
                 doc = miniyaml.loads(fh.read())
         except OSError as exc:
             errors.append(f"{path}: cannot read: {exc.strerror}")
             continue
         except (miniyaml.YamlError, UnicodeDecodeError) as exc:
             errors.append(f"{path}: not valid YAML: {exc}")
+            continue
+        except RecursionError:
+            errors.append(f"{path}: not valid YAML: nested too deeply")
             continue
         if not isinstance(doc, dict):
             errors.append(f"{path}: not a mapping of settings (found {type(doc).__name__})")
@@ -170,13 +173,15 @@ def _sources(docs: Docs, key: str, errors: List[str]) -> List[Source]:
     sources: List[Source] = []
     for path, doc in docs:
         value = doc.get(key)
+        final = key in getattr(doc, "final", set())
         if value is None:
+            if final:  # `key: #!final` with no items still stops later sources
+                sources.append((f"{key} in {path}", [], True))
             continue
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             errors.append(f"{path}: {key} must be a list of paths, found "
                           f"{type(value).__name__} {value!r}")
             continue
-        final = key in getattr(doc, "final", set())
         sources.append((f"{key} in {path}", value, final))
     return sources
 
@@ -298,7 +303,10 @@ def _envs(environ: Mapping[str, str], roots: List[Tuple[str, str]], docs: Docs,
         envs_dir = _expand(envs_dir, environ)
         try:
             names = sorted(os.listdir(envs_dir))
-        except OSError:
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:  # environments there could use any package: say so
+            errors.append(f"{envs_dir}: cannot list environments: {exc.strerror}")
             continue
         for name in names:
             add(os.path.join(envs_dir, name), f"{source} ({envs_dir})")

@@ -6,6 +6,7 @@ started to use, or whose files gained a hard link, since the plan was made is ke
 """
 
 import os
+import stat
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from cachekit.core import Refused, conda_location, fs
@@ -44,14 +45,24 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     usage = condacache.read_usage(e.path for e in loc.envs)
     for line in usage.warnings:
         result["warnings"].append(f"conda: {line}")
-    if op in DESTRUCTIVE and loc.errors:
-        # An unreadable config may hide an environment, so no package is judged unused.
-        raise Refused(f"conda: {loc.errors[0]}; nothing cleaned until it is fixed")
+    if op in DESTRUCTIVE and (loc.errors or usage.warnings):
+        # An unreadable config or environment may hide a user of any package.
+        problem = (loc.errors + usage.warnings)[0]
+        raise Refused(f"conda: {problem}; nothing cleaned until it is fixed")
+    if op == "clean" and "tempfiles" in flags:  # checked before anything is removed
+        for path in request.get("tempfile_paths") or []:
+            _check_prefix(_real_dir(path), loc)
     walked: Dict[str, List[str]] = {}  # directories walked already -> the temp files in them
+    served = set()
     for cache, record in zip(loc.caches, records):
         if not cache.exists:
             continue
         root = os.path.realpath(cache.path)
+        if root in served:  # two names for one directory: count and clean it once
+            record["warnings"].append(f"the same directory as another cache ({root})")
+            record["exists"] = False
+            continue
+        served.add(root)
         listing = condacache.list_cache(root)
         if listing.errors and listing.errors[0][0] == "":
             record["error"] = f"{cache.path}: cannot list it: {listing.errors[0][1]}"
@@ -78,7 +89,18 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         if op == "remove" and not pattern:
             raise Refused("remove needs a pattern (use purge to remove everything)")
         if "force" in flags:
+            if os.path.islink(cache.path.rstrip("/")):
+                raise Refused(f"--force-pkgs-dirs: {cache.path} is a symlink to {root}; "
+                              "cachekit removes neither the link nor its target whole")
+            if listing.errors:
+                raise Refused(f"--force-pkgs-dirs: {cache.path} could not be read fully "
+                              f"({listing.errors[0][0] or '.'}: {listing.errors[0][1]})")
             plan = _force_plan(root, listing, usage, request)
+            wire = plan_to_wire("pkgs", cache.path, root, plan)
+            wire.update(remove_root=True, break_environments=bool(
+                request.get("break_environments")))
+            _offer(wire, request, record, result, usage, progress)
+            continue
         else:
             stats = condacache.walk_many(root, dirs_to_walk(listing, usage, flags, pattern))
             for rel, st in stats.items():
@@ -168,19 +190,40 @@ def _list(request: Dict[str, Any], root: str, listing: condacache.Listing,
 
 def _force_plan(root: str, listing: condacache.Listing, usage: condacache.Usage,
                 request: Dict[str, Any]) -> CachePlan:
-    """``--force-pkgs-dirs``: the whole cache, refused while environments use packages in it."""
+    """``--force-pkgs-dirs``: everything in the cache, then the cache directory itself.
+
+    Refused while environments use packages in it. Each top-level entry is its own item,
+    so an apply removes what was listed, not what arrived since.
+    """
     using = usage.envs_using(root, [e.rel for e in listing.of("package")])
     if using and not request.get("break_environments"):
-        envs = "; ".join(f"{env} uses {', '.join(sorted(p)[:3])}"
-                         + (f" and {len(p) - 3} more" if len(p) > 3 else "")
-                         for env, p in sorted(using.items()))
         raise Refused(f"--force-pkgs-dirs would break environments that use packages in "
-                      f"{root}: {envs}; add --break-environments to remove it anyway")
-    st = os.lstat(root)
-    stats = condacache._walk((root, ""))
+                      f"{root}: {_users(using)}; add --break-environments to remove it anyway")
+    items = []
     reason = "whole package cache (--force-pkgs-dirs)"
-    return CachePlan([Item("", "pkgs_dir", stats.bytes, stats.freed, st.st_ino, st.st_mtime_ns,
-                           reason, True, "")], [])
+    for name in sorted(os.listdir(root)):
+        try:
+            st = os.lstat(os.path.join(root, name))
+        except FileNotFoundError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            walked = condacache._walk((root, name))
+            if walked.errors:
+                raise Refused(f"--force-pkgs-dirs: {root}/{walked.errors[0][0]} could not be "
+                              f"read ({walked.errors[0][1]})")
+            size, freed = walked.bytes, walked.freed
+        else:
+            size = st.st_size
+            freed = size if stat.S_ISREG(st.st_mode) and st.st_nlink <= 1 else 0
+        items.append(Item(name, "pkgs_entry", size, freed, st.st_ino, st.st_mtime_ns, reason,
+                          stat.S_ISDIR(st.st_mode), ""))
+    return CachePlan(items, [])
+
+
+def _users(using: Dict[str, List[str]]) -> str:
+    return "; ".join(f"{env} uses {', '.join(sorted(p)[:3])}"
+                     + (f" and {len(p) - 3} more" if len(p) > 3 else "")
+                     for env, p in sorted(using.items()))
 
 
 def plan_to_wire(kind: str, shown: str, root: str, plan: CachePlan) -> Dict[str, Any]:
@@ -235,7 +278,7 @@ def _loose_files(request: Dict[str, Any], loc: conda_location.CondaLocation,
         return
     planned = {r["path"] for r in result["removed"]}
     for path in paths:
-        top = os.path.realpath(path)
+        top = _real_dir(path)
         _check_prefix(top, loc)
         # Packages walked for --packages already noted their temp files: not again.
         skip = {d for d in walked if d.startswith(top.rstrip("/") + "/")}
@@ -256,6 +299,13 @@ def _loose_files(request: Dict[str, Any], loc: conda_location.CondaLocation,
                               reason, False, ""))
         _offer(plan_to_wire(what, path, top, CachePlan(items, [])), request, None,
                result, usage, progress)
+
+
+def _real_dir(path: str) -> str:
+    top = os.path.realpath(path)
+    if not os.path.isdir(top):
+        raise Refused(f"--tempfiles {path}: no such directory")
+    return top
 
 
 def _known_tops(loc: conda_location.CondaLocation) -> List[str]:
@@ -282,15 +332,25 @@ def _apply(request: Dict[str, Any], loc: conda_location.CondaLocation, result: D
         execute(wire, result, usage, progress)
 
 
+PKGS_KINDS = ("tarball", "partial", "index_cache", "package", "logfile", "trash_file",
+              "trash_dir", "pkgs_entry")
+
+
 def _recognise(wire: Dict[str, Any], loc: conda_location.CondaLocation) -> None:
-    root = wire.get("root", "")
-    if wire.get("kind") == "pkgs":
+    """Refuse a plan that is malformed, or names anything but a cache or prefix found here."""
+    root = wire.get("root")
+    kind = wire.get("kind")
+    items = wire.get("items")
+    if not isinstance(root, str) or kind not in ("pkgs",) + tuple(LOOSE) or \
+            not isinstance(items, list) or root != os.path.realpath(root):
+        raise Refused("the conda plan is malformed; plan again")
+    if kind == "pkgs":
         ok = [os.path.realpath(c.path) for c in loc.caches
               if c.writable and c.exists and c.configured]
+        inside = False
     else:
         ok = _known_tops(loc)
-    inside = wire.get("kind") in LOOSE and any(
-        root.startswith(k.rstrip("/") + "/") for k in ok)
+        inside = any(root.startswith(k.rstrip("/") + "/") for k in ok)
     if root not in ok and not inside:
         raise Refused(f"the plan names {root!r}, which is not a conda cache or prefix cachekit "
                       "recognises here; plan again")
@@ -300,13 +360,16 @@ def _recognise(wire: Dict[str, Any], loc: conda_location.CondaLocation) -> None:
         raise Refused(f"{root} is gone since the plan; plan again") from None
     if [st.st_dev, st.st_ino] != list(wire.get("root_id") or []):
         raise Refused(f"{root} was replaced since the plan; plan again")
-    for raw in wire["items"]:
+    allowed = PKGS_KINDS if kind == "pkgs" else (kind,)
+    for raw in items:
+        if not isinstance(raw, list) or len(raw) != len(Item._fields) or \
+                not isinstance(raw[0], str) or raw[1] not in allowed:
+            raise Refused(f"the conda plan holds an entry cachekit did not plan: {raw!r}")
         item = Item(*raw)
-        parts = item.rel.split("/")
-        if item.rel and any(p in ("", ".", "..") for p in parts):
+        if not item.rel or any(p in ("", ".", "..") for p in item.rel.split("/")):
             raise Refused(f"the plan names {item.rel!r}, which is not inside {root}")
-        if wire["kind"] in LOOSE and not item.rel.endswith(LOOSE[wire["kind"]][0]):
-            raise Refused(f"the plan names {item.rel!r}, which is not a {wire['kind']} file")
+        if kind in LOOSE and not item.rel.endswith(LOOSE[kind][0]):
+            raise Refused(f"the plan names {item.rel!r}, which is not a {kind} file")
 
 
 def _still_unused(root: str, item: Item, usage: condacache.Usage) -> Tuple[bool, str]:
@@ -321,22 +384,36 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], usage: condacache.Usag
     """Remove exactly the planned entries, each only if it is still what was planned.
 
     ``usage`` is read afresh by the caller: a package an environment started to use since
-    the plan was shown stays.
+    the plan was shown stays, and so does a whole cache (``--force-pkgs-dirs``) one of
+    whose packages an environment started to use.
     """
     root = wire["root"]
+    rows = wire_rows(wire)
+    if wire.get("remove_root") and not wire.get("break_environments"):
+        listing = condacache.list_cache(root)
+        using = usage.envs_using(root, [e.rel for e in listing.of("package")])
+        if using:
+            for row in rows:
+                row.update(ok=False, note=f"kept: environments now use this cache: "
+                                          f"{_users(using)}")
+                _report(result, row, progress)
+            return
     freed: List[fs.FileStat] = []
-    with fs.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:  # type: ignore[arg-type]
-        for item, row in zip((Item(*raw) for raw in wire["items"]), wire_rows(wire)):
-            note = ""
-            if item.kind == "package":
-                removable, why = _still_unused(root, item, usage)
-                if not removable:
-                    row.update(ok=False, note=f"kept: now {why}")
-                    _report(result, row, progress)
-                    continue
-            if item.rel == "":
-                removed, problems = remover.remove_contents()
-            elif item.is_dir:
+    try:
+        remover = fs.SafeRemover(root, expect=tuple(wire["root_id"]))  # type: ignore[arg-type]
+    except (OSError, fs.RootError) as exc:
+        for row in rows:
+            row.update(ok=False, note=f"kept: {root} cannot be opened: {exc}")
+            _report(result, row, progress)
+        return
+    with remover:
+        for item, row in zip((Item(*raw) for raw in wire["items"]), rows):
+            note = _blocker(root, item, usage)
+            if note:
+                row.update(ok=False, note=note)
+                _report(result, row, progress)
+                continue
+            if item.is_dir:
                 removed, problems = remover.remove_tree(item.rel)
             else:
                 outcome = remover.unlink(item.rel, expect=(item.ino, item.mtime_ns))
@@ -350,13 +427,31 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], usage: condacache.Usag
             if note:
                 row["note"] = note
             _report(result, row, progress)
-    if wire["items"] and Item(*wire["items"][0]).rel == "" and not [
-            r for r in result["removed"] if r.get("ok") is False]:
+    if wire.get("remove_root"):
         try:
             os.rmdir(root)
         except OSError as exc:
             result["warnings"].append(f"conda: kept {root}: {exc.strerror}")
     result["reclaimed_bytes"] += fs.freed_bytes(freed)
+
+
+def _blocker(root: str, item: Item, usage: condacache.Usage) -> str:
+    """Why a planned directory must stay now (empty: go ahead)."""
+    if not item.is_dir:
+        return ""
+    try:
+        st = os.lstat(os.path.join(root, item.rel))
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        return f"kept: {exc.strerror}"
+    if not stat.S_ISDIR(st.st_mode) or st.st_ino != item.ino:
+        return "kept: replaced since the plan"
+    if item.kind == "package":
+        removable, why = _still_unused(root, item, usage)
+        if not removable:
+            return f"kept: now {why}"
+    return ""
 
 
 def execute_fresh(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str],

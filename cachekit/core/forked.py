@@ -5,9 +5,13 @@ messages cost 30-50 ms, as much as the walk they share on a small host. Here the
 indices sit in a pipe (reads of 4 bytes are atomic), so claiming a job is one ``read``;
 each process sends its results back once, pickled. The calling process works too.
 
-A child that fails loses nothing: the jobs it did not report are run again here.
+At most ``_PIPE_SLOTS`` indices go into the pipe, which every Linux pipe holds without a
+reader (a user over their pipe quota gets one page); more jobs are claimed in batches.
+A child that fails loses nothing: the jobs it did not report are run again here, and
+when no child can be forked the caller does them all.
 """
 
+import contextlib
 import os
 import pickle
 import signal
@@ -15,7 +19,7 @@ import struct
 from typing import Any, Callable, List, Sequence, Tuple
 
 _INDEX = struct.Struct("I")
-_PIPE_JOBS = 16384  # 64 KiB of indices: what a Linux pipe holds without a reader
+_PIPE_SLOTS = 1024  # 4 KiB of indices: one page
 
 
 def usable_cpus() -> int:
@@ -25,15 +29,16 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _claim(worker: Callable[[Any], Any], jobs: Sequence[Any], queue: int
+def _claim(worker: Callable[[Any], Any], batches: List[List[Any]], queue: int
            ) -> Tuple[List[int], List[Any]]:
-    done, results = [], []
+    done: List[int] = []
+    results: List[Any] = []
     while True:
         raw = os.read(queue, _INDEX.size)
         if len(raw) < _INDEX.size:
             return done, results
         index = _INDEX.unpack(raw)[0]
-        results.append(worker(jobs[index]))
+        results += [worker(job) for job in batches[index]]
         done.append(index)
 
 
@@ -52,50 +57,74 @@ def _read_all(fd: int) -> bytes:
         chunks.append(chunk)
 
 
+def _batches(jobs: Sequence[Any]) -> List[List[Any]]:
+    """Consecutive runs of jobs, at most ``_PIPE_SLOTS`` of them."""
+    size = -(-len(jobs) // _PIPE_SLOTS)
+    return [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
+
+
 def run(worker: Callable[[Any], Any], jobs: Sequence[Any], processes: int) -> List[Any]:
     """``[worker(job) for job in jobs]`` in any order, over ``processes`` processes."""
-    if len(jobs) > _PIPE_JOBS or processes < 2:
+    if processes < 2 or len(jobs) < 2:
         return [worker(job) for job in jobs]
+    batches = _batches(jobs)
     queue, feed = os.pipe()
-    os.write(feed, b"".join(_INDEX.pack(i) for i in range(len(jobs))))
-    os.close(feed)
+    try:
+        _write_all(feed, b"".join(_INDEX.pack(i) for i in range(len(batches))))
+    finally:
+        os.close(feed)
     children: List[Tuple[int, int]] = []
     try:
         for _ in range(processes - 1):
-            reply, send = os.pipe()
-            pid = os.fork()
+            try:
+                reply, send = os.pipe()
+            except OSError:
+                break
+            try:
+                pid = os.fork()
+            except OSError:  # no process to spare: this one does the rest
+                os.close(reply)
+                os.close(send)
+                break
             if pid == 0:  # the child: work, send everything back once, leave at once
                 code = 1
                 try:
                     os.close(reply)
-                    _write_all(send, pickle.dumps(_claim(worker, jobs, queue), protocol=4))
+                    _write_all(send, pickle.dumps(_claim(worker, batches, queue), protocol=4))
                     code = 0
                 finally:
                     os._exit(code)
             os.close(send)
             children.append((pid, reply))
-        done, results = _claim(worker, jobs, queue)
+        done, results = _claim(worker, batches, queue)
         finished = set(done)
         while children:
-            pid, reply = children.pop()
-            try:
-                data = _read_all(reply)
-            finally:
-                os.close(reply)
-            _, status = os.waitpid(pid, 0)
+            pid, reply = children[-1]
+            data = _read_all(reply)
+            os.close(reply)
+            status = _reap(pid)
+            children.pop()
             if status == 0 and data:
                 more_done, more = pickle.loads(data)
                 finished.update(more_done)
                 results += more
         # whatever a failed child had claimed is done here
-        results += [worker(jobs[i]) for i in range(len(jobs)) if i not in finished]
+        for i in range(len(batches)):
+            if i not in finished:
+                results += [worker(job) for job in batches[i]]
         return results
     finally:
         os.close(queue)
         for pid, reply in children:  # only after an exception here: stop the rest
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
+            _reap(pid)
+            with contextlib.suppress(OSError):
                 os.close(reply)
-            except OSError:
-                pass
+
+
+def _reap(pid: int) -> int:
+    try:
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:  # SIGCHLD ignored: the child was reaped for us
+        return 0

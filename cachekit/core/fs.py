@@ -408,6 +408,7 @@ class SafeRemover:
             os.close(self._root_fd)
             raise RootError(f"{root} is not the directory that was planned (it was replaced)")
         self._cache: Dict[str, int] = {"": self._root_fd}
+        self._dev = st.st_dev
 
     def close(self) -> None:
         for fd in self._cache.values():
@@ -494,7 +495,16 @@ class SafeRemover:
         """
         removed: List[FileStat] = []
         problems: List[Tuple[str, str]] = []
-        self._clear(_split_rel(rel), removed, problems)
+        parts = _split_rel(rel)
+        try:
+            st = os.lstat(parts[-1], dir_fd=self._dir_fd(parts[:-1]))
+        except FileNotFoundError:
+            return removed, problems
+        except OSError as exc:
+            return removed, [(rel, _why(exc))]
+        if not stat.S_ISDIR(st.st_mode) or st.st_dev != self._dev:
+            return removed, [(rel, "no longer a directory of this file system; not crossed")]
+        self._clear(parts, removed, problems)
         outcome = self.rmdir(rel)
         if not outcome.ok:
             problems.append((rel, outcome.reason))
@@ -524,6 +534,10 @@ class SafeRemover:
             try:
                 st = os.lstat(name, dir_fd=fd)
                 if stat.S_ISDIR(st.st_mode):
+                    if st.st_dev != self._dev:
+                        problems.append((sub, "another file system is mounted here; "
+                                              "not crossed"))
+                        continue
                     self._clear(parts + [name], removed, problems)
                     outcome = self.rmdir(sub)
                     if not outcome.ok:
