@@ -101,7 +101,7 @@ def render_dir(hosts: List[Dict[str, Any]]) -> str:
 
 def render_info(hosts: List[Dict[str, Any]]) -> str:
     """One table per manager: their caches hold different things."""
-    tables = [t for t in (_pip_info(hosts), _conda_info(hosts)) if t]
+    tables = [t for t in (_pip_info(hosts), _conda_info(hosts), _uv_info(hosts)) if t]
     return "\n\n".join(tables)
 
 
@@ -126,6 +126,23 @@ def _pip_info(hosts: List[Dict[str, Any]]) -> str:
         return ""
     return _table(rows, ["HOST", "MANAGER", "PATH", "SIZE", "FILES", "BUILT WHEELS",
                          "HTTP FILES", "OTHER", "ON DISK"])
+
+
+def _uv_info(hosts: List[Dict[str, Any]]) -> str:
+    rows = []
+    for h in hosts:
+        for c in h.get("caches", []):
+            if c["manager"] != "uv" or not c.get("exists") or "bytes" not in c:
+                continue
+            buckets = sorted(c["buckets"].items(), key=lambda kv: -kv[1]["bytes"])
+            rows.append([h["host"], c["path"], human_bytes(c["bytes"]), str(c["files"]),
+                         human_bytes(c["disk_bytes"]), str(c["packages"]),
+                         ", ".join(f"{b} {human_bytes(v['bytes'])}" for b, v in buckets[:3]),
+                         ", ".join(c["unknown"]) or "-"])
+    if not rows:
+        return ""
+    return _table(rows, ["HOST", "UV CACHE", "SIZE", "FILES", "ON DISK", "PACKAGES",
+                         "LARGEST BUCKETS", "NOT UV'S"])
 
 
 def _count(c: Dict[str, Any], key: str) -> str:
@@ -195,15 +212,18 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
         return f"{h['host']}: {h['status']}: {h.get('error')}"
     rows = [r for r in h.get("removed", []) if dry_run or r.get("ok")]
     files = [r for r in rows if "kind" not in r]
-    entries = len(rows) - len(files)
+    by_manager: Dict[str, int] = {}
+    for r in rows:
+        if "kind" in r:
+            by_manager[r["manager"]] = by_manager.get(r["manager"], 0) + 1
     if dry_run:
         freed = sum(c.get("reclaimable_bytes") or 0 for c in h.get("caches", []))
     else:
         freed = h.get("reclaimed_bytes", 0)
     what = f"{len(files)} files and {len(h.get('dirs_removed', []))} directories"
-    if entries:
-        what = (f"{entries} conda {'entry' if entries == 1 else 'entries'}"
-                + (f", {what}" if files else ""))
+    if by_manager:
+        counted = [f"{n} {m} {'entry' if n == 1 else 'entries'}" for m, n in by_manager.items()]
+        what = ", ".join(counted + ([what] if files else []))
     return (f"{h['host']}: {what}"
             f" {'to remove' if dry_run else 'removed'}; "
             f"{'would free' if dry_run else 'freed'} {human_bytes(freed)}")

@@ -17,6 +17,7 @@ import pytest
 from condacache_fixture import CondaFixture
 from condacache_fixture import build as build_conda_fixture
 from pipcache_fixture import pip_env, populate_pip_cache, run_pip
+from uvcache_fixture import populate_uv_cache
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +27,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     for key in list(os.environ):
-        if key.startswith(("PIP_", "XDG_", "CACHEKIT_", "CONDA", "MAMBA_", "_CONDA")):
+        if key.startswith(("PIP_", "XDG_", "CACHEKIT_", "CONDA", "MAMBA_", "_CONDA", "UV_")):
             monkeypatch.delenv(key)
     return home
 
@@ -57,6 +58,22 @@ def conda_archives(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def conda(tmp_path: Path, home: Path, conda_archives: Path) -> CondaFixture:
     """reference/conda.md section 7: a pkgs dir, environments linking into it, and extras."""
     return build_conda_fixture(tmp_path / "conda", home, conda_archives)
+
+
+@pytest.fixture(scope="session")
+def uv_cache_master(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Path]:
+    """A real uv cache (and the work dir with its served index), built once."""
+    base = tmp_path_factory.mktemp("uvcache")
+    populate_uv_cache(base / "cache", base / "work")
+    return base / "cache", base / "work"
+
+
+@pytest.fixture
+def uv_cache(tmp_path: Path, uv_cache_master: Tuple[Path, Path]) -> Path:
+    """A private copy of the real uv cache (symlinks kept as symlinks)."""
+    dest = tmp_path / "uvcache"
+    shutil.copytree(uv_cache_master[0], dest, symlinks=True)
+    return dest
 
 
 def copy_cache(src: Path, dest: Path) -> Path:

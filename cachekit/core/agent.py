@@ -15,11 +15,11 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from cachekit.core import SCHEMA, Refused, conda_serve, fs, prune
+from cachekit.core import SCHEMA, Refused, conda_serve, fs, prune, uv_serve
 from cachekit.core import pip as pipcache
 from cachekit.core.pip_location import PipConfigError, PipLocation, locate
 
-KNOWN_MANAGERS = ("pip", "conda")
+KNOWN_MANAGERS = ("pip", "conda", "uv")
 OPS = ("dir", "info", "list", "remove", "purge", "report", "apply", "clean", "prune")
 DESTRUCTIVE = ("remove", "purge", "clean", "prune")
 __all__ = ["KNOWN_MANAGERS", "Refused", "run"]
@@ -62,6 +62,8 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
                 _serve_pip(request, environ, result, progress)
             if "conda" in managers:
                 conda_serve.serve(request, environ, result, progress)
+            if "uv" in managers and op != "clean":
+                uv_serve.serve(request, environ, result, progress)
         result["disk"] = _disk([c.get("path") for c in result["caches"]], environ)
     except Refused as exc:
         result["status"], result["error"] = "refused", str(exc)
@@ -210,6 +212,8 @@ def execute_wire(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str
     """Carry out one plan of any manager, made in this same request."""
     if wire["manager"] == "pip":
         _execute(wire["root"], wire["root_id"], wire, result, progress)
+    elif wire["manager"] == "uv":
+        uv_serve.execute(wire, result, environ, progress)
     else:
         conda_serve.execute_fresh(wire, result, environ, progress)
 
@@ -218,6 +222,8 @@ def planned_rows(wire: Dict[str, Any]) -> List[Dict[str, Any]]:
     """A plan's rows as a dry run shows them."""
     if wire["manager"] == "pip":
         return [dict(r, ok=None) for r in _planned_rows(wire["root"], wire)]
+    if wire["manager"] == "uv":
+        return [dict(r, ok=None) for r in uv_serve.rows(wire)]
     return [dict(r, ok=None) for r in conda_serve.wire_rows(wire)]
 
 

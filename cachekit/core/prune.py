@@ -169,7 +169,71 @@ def gather(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, A
         scopes += _pip_scope(environ, result, names)
     if "conda" in managers:
         scopes += _conda_scopes(request, environ, result)
+    if "uv" in managers:
+        scopes += _uv_scope(request, environ, result)
     return scopes
+
+
+def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]
+              ) -> List[Scope]:
+    """uv packages as entries (removed with ``uv cache clean PKG``); with ``--ci`` one more
+    entry, what ``uv cache prune --ci`` removes: pre-built wheels and unpacked archives,
+    keeping the wheels uv built from source."""
+    from cachekit.core import uv as uvcache
+    from cachekit.core import uv_serve
+
+    record = uv_serve.cache_record(environ)
+    result["caches"].append(record)
+    if not record["exists"]:
+        return []
+    binary = uv_serve.find_binary(environ)
+    root, tree, lay = uv_serve.scan(record)
+    if tree.errors:
+        record["error"] = f"{root} could not be read fully; nothing is pruned from it"
+        return []
+    if not binary:
+        record["error"] = ("no uv binary on this host: cachekit prunes a uv cache only "
+                           "through uv (`uv cache clean PKG`, `uv cache prune --ci`)")
+        return []
+    clock, why = last_use_clock(root)
+    record["last_use"] = why
+    rules = request.get("policy") or {}
+    candidates = []
+    for name, pkg in sorted(lay.packages.items()):
+        last = max((_when(f, clock) for f in pkg.files), default=0)
+        candidates.append(policy.Candidate("uv", root, name, name,
+                                           sum(f.size for f in pkg.files),
+                                           fs.freed_bytes(pkg.files), last, False, name))
+    if rules.get("ci"):
+        current = uv_serve.current_buckets(binary)
+        if current is not None and uv_serve.newer_than_uv(lay, current):
+            record["error"] = (f"{', '.join(uv_serve.newer_than_uv(lay, current))} written by "
+                               f"a newer uv than {binary}: its prune would delete them")
+            return []
+        tops = uvcache.prune_ci_plan(tree, lay, current)
+        prefixes = tuple(t + "/" for t in tops)
+        files = [f for f in tree.files if f.path in tops or f.path.startswith(prefixes)]
+        candidates.append(policy.Candidate(
+            "uv", root, "uv cache prune --ci", "", sum(f.size for f in files),
+            fs.freed_bytes(files), int(time.time_ns()), True, ("prune-ci", tops, files)))
+
+    def plan(chosen: List[policy.Selected]) -> Dict[str, Any]:
+        ci = [s for s in chosen if isinstance(s.candidate.ref, tuple)]
+        names = sorted(s.candidate.ref for s in chosen if isinstance(s.candidate.ref, str))
+        if ci:
+            _tag, tops, files = ci[0].candidate.ref
+            wire = uv_serve.plan_wire(record, "prune-ci", [], tops, files, binary)
+            if names:
+                wire["then_clean"] = names  # packages the other rules chose
+            return wire
+        tops, files = uvcache.removal_plan(root, tree, lay, names)
+        rules_of = {}
+        for s in chosen:
+            for entry in lay.packages[s.candidate.ref].entries:
+                rules_of[entry] = s.rule
+        return uv_serve.plan_wire(record, "clean", names, tops, files, binary, rules_of)
+
+    return [Scope("uv", root, record, record["bytes"], candidates, plan)]
 
 
 def _pip_scope(environ: Dict[str, str], result: Dict[str, Any], names: bool) -> List[Scope]:

@@ -1,0 +1,299 @@
+"""The agent's uv half: dir, info, report, list, remove, purge, and prune's uv entries.
+
+Plans name what uv will delete, computed from the cache as uv 0.13 lays it out; the
+apply runs the host's ``uv`` (``uv cache clean [PKG...]``, ``uv cache prune --ci``) and
+then checks each planned path, so a uv that behaves differently is reported, not hidden.
+Without a ``uv`` binary only a purge is possible, done by cachekit under uv's lock.
+"""
+
+import fcntl
+import fnmatch
+import os
+import re
+import shutil
+import subprocess
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from cachekit.core import Refused, fs
+from cachekit.core import uv as uvcache
+from cachekit.core.uv_location import UvConfigError, locate
+
+Progress = Optional[Callable[[Dict[str, Any]], None]]
+UV_TIMEOUT_S = 600
+# The bucket set of the uv releases cachekit knows (uv's `CacheBucket::to_str`):
+# `uv cache prune` deletes every top-level entry outside its own set.
+BUCKETS_BY_RELEASE = {
+    (0, 13): ("archive-v0", "builds-v0", "environments-v2", "python-v1", "binaries-v0",
+              "osv-v1", "files-v0", "sdists-v11", "wheels-v8", "simple-v28", "flat-index-v7",
+              "git-v2", "interpreter-v5"),
+}
+
+
+def find_binary(environ: Dict[str, str]) -> Optional[str]:
+    """The host's ``uv``: on PATH, or where its installers put it (cron has a short PATH)."""
+    home = environ.get("HOME") or os.path.expanduser("~")
+    found = shutil.which("uv", path=environ.get("PATH") or os.defpath)
+    for candidate in [found, os.path.join(home, ".local", "bin", "uv"),
+                      os.path.join(home, ".cargo", "bin", "uv")]:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def uv_release(binary: str) -> Optional[Tuple[int, int, int]]:
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True,
+                             timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"(\d+)\.(\d+)\.(\d+)", out)
+    return (int(match.group(1)), int(match.group(2)), int(match.group(3))) if match else None
+
+
+def cache_record(environ: Dict[str, str]) -> Dict[str, Any]:
+    try:
+        loc = locate(environ)
+    except UvConfigError as exc:
+        return {"manager": "uv", "path": None, "source": "", "exists": False, "enabled": False,
+                "error": str(exc), "warnings": []}
+    exists = bool(loc.path) and os.path.isdir(loc.path)  # type: ignore[arg-type]
+    return {"manager": "uv", "path": loc.path, "source": loc.source, "shown": loc.shown,
+            "exists": exists, "enabled": loc.path is not None, "config_files": loc.config_files,
+            "warnings": [], "error": None}
+
+
+def scan(record: Dict[str, Any]) -> Tuple[str, fs.Tree, uvcache.Layout]:
+    root = record["path"]
+    tree = fs.scan(root)
+    lay = uvcache.layout(root, tree)
+    record.update(uvcache.summarize(root, tree, lay))
+    st = os.lstat(root)
+    record["root_id"] = [st.st_dev, st.st_ino]
+    if lay.unknown:
+        record["warnings"].append(f"not uv's (or a newer uv's): {', '.join(lay.unknown)}")
+    if tree.errors:
+        record["warnings"].append(f"{len(tree.errors)} path(s) could not be read, e.g. "
+                                  f"{os.path.join(root, tree.errors[0][0])}: {tree.errors[0][1]}")
+    return root, tree, lay
+
+
+def matching(lay: uvcache.Layout, pattern: str) -> List[str]:
+    """Package names a pattern selects: a name or glob, compared normalised."""
+    want = uvcache.normalize(pattern)
+    return sorted(n for n in lay.packages if fnmatch.fnmatchcase(n, want))
+
+
+def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any],
+          progress: Progress = None) -> None:
+    op = request["op"]
+    record = cache_record(environ)
+    result["caches"].append(record)
+    if op == "dir" or not record["exists"]:
+        if op == "apply" and [p for p in request.get("plans", []) if p.get("manager") == "uv"]:
+            raise Refused("the uv cache planned for removal no longer exists")
+        return
+    binary = find_binary(environ)
+    record["uv_binary"] = binary
+    if op == "apply":
+        for wire in [p for p in request.get("plans", []) if p.get("manager") == "uv"]:
+            if wire.get("root") != record["path"] or wire.get("root_id") != [
+                    os.lstat(record["path"]).st_dev, os.lstat(record["path"]).st_ino]:
+                raise Refused("the plan names a uv cache that is not this host's; plan again")
+            execute(wire, result, environ, progress)
+        return
+    root, tree, lay = scan(record)
+    if op in ("info", "report"):
+        record["reclaimable_bytes"] = fs.freed_bytes(
+            f for f in tree.files if "/" in f.path or f.path not in uvcache.ROOT_FILES)
+        return
+    if op == "list":
+        for name in matching(lay, request.get("pattern") or "*"):
+            pkg = lay.packages[name]
+            result["entries"].append({
+                "manager": "uv", "name": name, "version": ", ".join(pkg.versions),
+                "kind": "+".join(pkg.kinds), "bytes": sum(f.size for f in pkg.files),
+                "path": os.path.join(root, pkg.entries[0])})
+        return
+    if op not in ("remove", "purge"):
+        return
+    if tree.errors:
+        record["error"] = f"{root} could not be read fully; nothing is removed from it"
+        return
+    if op == "remove":
+        if not request.get("pattern"):
+            raise Refused("remove needs a pattern (use purge to remove everything)")
+        if not binary:
+            record["error"] = ("no uv binary on this host: cachekit removes single packages "
+                               "from a uv cache only through `uv cache clean PKG`; purge works")
+            return
+        names = matching(lay, request["pattern"])
+        if not names:
+            return
+        tops, files = uvcache.removal_plan(root, tree, lay, names)
+        wire = plan_wire(record, "clean", names, tops, files, binary)
+    else:
+        tops = sorted({f.path.split("/", 1)[0] for f in tree.files} |
+                      {d.path for d in tree.dirs if d.path and "/" not in d.path})
+        tops = [t for t in tops if t != ".lock"]
+        files = [f for f in tree.files if f.path != ".lock"]
+        wire = plan_wire(record, "purge", [], tops, files, binary)
+    offer(wire, request, record, result, environ, progress)
+
+
+def plan_wire(record: Dict[str, Any], action: str, names: List[str], tops: List[str],
+              files: List[fs.FileStat], binary: Optional[str],
+              rules: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """A uv plan: the uv action, the paths it removes (each with its rule), their bytes."""
+    rules = rules or {}
+    under: Dict[str, List[fs.FileStat]] = {t: [] for t in tops}
+    for f in files:
+        top = next((t for t in tops if f.path == t or f.path.startswith(t + "/")), None)
+        if top is not None:
+            under[top].append(f)
+    return {"manager": "uv", "root": record["path"], "root_id": record["root_id"],
+            "action": action, "names": names, "binary": binary,
+            "freed_bytes": fs.freed_bytes(files),
+            "paths": [[t, sum(f.size for f in under[t]), rules.get(t, _reason(action, t)),
+                       fs.freed_bytes(under[t])] for t in tops]}
+
+
+def _reason(action: str, top: str) -> str:
+    if action == "purge":
+        return "uv cache clean (everything)"
+    if action == "prune-ci":
+        return "uv cache prune --ci"
+    if uvcache.bucket_of(top)[0] == "archive":
+        return "unpacked wheel only the removed entries linked to"
+    if uvcache.bucket_of(top)[0] == "flat-index":
+        return "flat index (uv clears it with any package)"
+    return "matched package"
+
+
+def rows(wire: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return [{"path": os.path.join(wire["root"], rel), "manager": "uv", "bytes": size,
+             "reason": reason, "kind": "uv"} for rel, size, reason, _freed in wire["paths"]]
+
+
+def offer(wire: Dict[str, Any], request: Dict[str, Any], record: Dict[str, Any],
+          result: Dict[str, Any], environ: Dict[str, str], progress: Progress) -> None:
+    result.setdefault("plans", []).append(wire)
+    record["reclaimable_bytes"] = (record.get("reclaimable_bytes") or 0) + wire["freed_bytes"]
+    if request.get("apply"):
+        execute(wire, result, environ, progress)
+    else:
+        result["removed"] += [dict(r, ok=None) for r in rows(wire)]
+
+
+def _lock_is_free(root: str) -> bool:
+    """Can uv's exclusive lock be had right now (no uv process is using the cache)?"""
+    try:
+        fd = os.open(os.path.join(root, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def execute(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str],
+            progress: Progress = None) -> None:
+    """Run the uv action (or, without uv, purge under uv's lock); report each planned path."""
+    root = wire["root"]
+    before = {p[0]: os.path.lexists(os.path.join(root, p[0])) for p in wire["paths"]}
+    if wire.get("binary"):
+        if not _lock_is_free(root):
+            raise Refused(f"the uv cache {root} is in use by a uv process; try again later")
+        argv = [wire["binary"], "cache", "clean" if wire["action"] in ("clean", "purge")
+                else "prune"]
+        argv += (["--ci"] if wire["action"] == "prune-ci" else []) + list(wire["names"])
+        argv += ["--cache-dir", root]
+        env = dict(environ, UV_LOCK_TIMEOUT="60")
+        env.pop("UV_NO_CACHE", None)
+        try:
+            done = subprocess.run(argv, env=env, capture_output=True, text=True,
+                                  timeout=UV_TIMEOUT_S)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise Refused(f"running {wire['binary']} failed: {exc}") from None
+        if done.returncode != 0:
+            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            result["warnings"].append(f"uv: {' '.join(argv[1:3])} exited {done.returncode}: "
+                                      f"{tail}")
+        if wire.get("then_clean"):
+            subprocess.run([wire["binary"], "cache", "clean", *wire["then_clean"],
+                            "--cache-dir", root], env=env, capture_output=True,
+                           timeout=UV_TIMEOUT_S)
+        freed: List[fs.FileStat] = []
+    else:
+        freed = _purge_under_lock(wire, root, result)
+    for row in rows(wire):
+        rel = os.path.relpath(row["path"], root)
+        gone = not os.path.lexists(row["path"])
+        row["ok"] = gone
+        if not gone:
+            row["note"] = "uv left it in place" if wire.get("binary") else "could not remove"
+        elif not before.get(rel):
+            row["note"] = "already gone"
+        result["removed"].append(row)
+        if progress is not None:
+            progress(row)
+    if wire.get("binary"):  # what the plan said each path frees, for the paths now gone
+        result["reclaimed_bytes"] += sum(p[3] for p in wire["paths"]
+                                         if not os.path.lexists(os.path.join(root, p[0])))
+    else:
+        result["reclaimed_bytes"] += fs.freed_bytes(freed)
+
+
+def _purge_under_lock(wire: Dict[str, Any], root: str, result: Dict[str, Any]
+                      ) -> List[fs.FileStat]:
+    """Empty the cache but its lock file, holding uv's exclusive lock, as `uv cache clean`."""
+    if wire["action"] != "purge":
+        raise Refused("no uv binary on this host: only a purge of the whole uv cache is done "
+                      "without it")
+    fd = os.open(os.path.join(root, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise Refused(f"the uv cache {root} is in use by a uv process (its lock is held); "
+                          "try again later") from None
+        result["warnings"].append(f"uv: no uv binary here; cachekit emptied {root} itself, "
+                                  "holding uv's lock")
+        freed: List[fs.FileStat] = []
+        with fs.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:  # type: ignore
+            for rel, *_rest in wire["paths"]:
+                if rel == ".lock":
+                    continue
+                try:
+                    st = os.lstat(os.path.join(root, rel))
+                except FileNotFoundError:
+                    continue
+                if os.path.isdir(os.path.join(root, rel)) and not os.path.islink(
+                        os.path.join(root, rel)):
+                    removed, _problems = remover.remove_tree(rel)
+                else:
+                    outcome = remover.unlink(rel, expect=(st.st_ino, st.st_mtime_ns))
+                    removed = [outcome.stat] if outcome.ok and outcome.stat else []
+                freed += removed
+        return freed
+    finally:
+        os.close(fd)
+
+
+def current_buckets(binary: Optional[str]) -> Optional[Tuple[str, ...]]:
+    release = uv_release(binary) if binary else None
+    return BUCKETS_BY_RELEASE.get(release[:2]) if release else None
+
+
+def newer_than_uv(lay: uvcache.Layout, current: Tuple[str, ...]) -> List[str]:
+    """Buckets a newer uv wrote: this host's ``uv cache prune`` would delete them."""
+    mine = {uvcache.bucket_of(b)[0]: int(b.rsplit("-v", 1)[1]) for b in current}
+    out = []
+    for top in lay.buckets:
+        name, _ = uvcache.bucket_of(top)
+        if name in mine and int(top.rsplit("-v", 1)[1]) > mine[name]:
+            out.append(top)
+    return out
