@@ -78,6 +78,18 @@ def _table(rows: List[List[Any]], headers: List[str], tablefmt: str = "simple") 
     return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 
 
+def _plain_table(rows: List[List[str]], headers: List[str]) -> str:
+    """tabulate's "simple" layout for string cells, in one pass: a prune plan can have
+    100,000 rows, which tabulate takes seconds to type-check and lay out."""
+    widths = [max([len(h) + 2] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells: List[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])]
+                     + [line(r) for r in rows])
+
+
 def _many_hosts(hosts: List[Dict[str, Any]]) -> bool:
     return len(hosts) > 1
 
@@ -242,16 +254,16 @@ def render_prune(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
         return render_removal(hosts, dry_run)
     rows = []
     for h in hosts:
-        for e in h.get("entries", []):
-            rows.append([h["host"], e["manager"], e["entry"], _when(e.get("last_use_ns")),
-                         human_bytes(e["bytes"]), e["rule"]])
-    lines = [_table(rows, ["HOST", "MANAGER", "ENTRY", "LAST USE", "SIZE", "RULE"])] if rows \
-        else []
+        for e in h.get("removed", []):
+            rows.append([h["host"], e["manager"], e.get("entry") or e["path"],
+                         _when(e.get("last_use_ns")), human_bytes(e["bytes"]), e["reason"]])
+    lines = [_plain_table(rows, ["HOST", "MANAGER", "ENTRY", "LAST USE", "SIZE", "RULE"])] \
+        if rows else []
     for h in hosts:
         if h["status"] != "ok":
             lines.append(summary_line(h, dry_run))
             continue
-        entries = h.get("entries", [])
+        entries = h.get("removed", [])
         size = sum(c.get("bytes") or 0 for c in h.get("caches", []))
         freed = sum(c.get("reclaimable_bytes") or 0 for c in h.get("caches", []))
         lines.append(f"{h['host']}: {len(entries)} entries to remove "

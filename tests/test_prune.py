@@ -47,7 +47,7 @@ def age(cache: Path, entries: List[str], start_days: int = 100) -> Dict[str, int
 def pip_entries(cache: Path) -> List[str]:
     """Every pip candidate, as prune names them, in a fixed order."""
     plan = prune({"PIP_CACHE_DIR": str(cache)}, ["pip"], max_size_bytes=0)
-    return sorted(e["entry"] for e in plan["entries"])
+    return sorted(e["entry"] for e in plan["removed"])
 
 
 def info_bytes(cache: Path) -> int:
@@ -61,12 +61,12 @@ def test_max_size_evicts_least_recently_used_until_the_budget_holds(pip_cache: P
     age(pip_cache, order)
     total = info_bytes(pip_cache)
     sizes = {e["entry"]: e["bytes"] for e in prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"],
-                                                    max_size_bytes=0)["entries"]}
+                                                    max_size_bytes=0)["removed"]}
     budget = total - sizes[order[0]] - sizes[order[1]] - 1  # forces exactly three out
     plan = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], max_size_bytes=budget)
-    chosen = [e["entry"] for e in plan["entries"]]
+    chosen = [e["entry"] for e in plan["removed"]]
     assert chosen == order[:3]
-    assert {e["rule"] for e in plan["entries"]} == {
+    assert {e["reason"] for e in plan["removed"]} == {
         "over the --max-size budget (least recently used)"}
     done = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], apply=True, max_size_bytes=budget)
     assert all(r["ok"] for r in done["removed"])
@@ -81,14 +81,14 @@ def test_older_than_takes_exactly_the_old_entries(pip_cache: Path) -> None:
     old = {e for e, when in stamps.items() if when < time.time() - cutoff * DAY}
     assert 0 < len(old) < len(entries)
     plan = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], older_than_s=cutoff * DAY)
-    assert {e["entry"] for e in plan["entries"]} == old
-    assert {e["rule"] for e in plan["entries"]} == {"older than 30d"}
+    assert {e["entry"] for e in plan["removed"]} == old
+    assert {e["reason"] for e in plan["removed"]} == {"older than 30d"}
 
 
 def test_keep_protects_packages_by_name_including_downloads(pip_cache: Path) -> None:
     plan = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], max_size_bytes=0,
                  keep=["alpha", "Beta"])
-    chosen = plan["entries"]
+    chosen = plan["removed"]
     assert not [e for e in chosen if e["package"].lower() in ("alpha", "beta")]
     kept = [k for k in plan["kept"]]
     assert {k["reason"] for k in kept} == {"--keep alpha", "--keep Beta"}
@@ -111,11 +111,14 @@ def test_a_dry_run_changes_no_ranking_and_apply_removes_the_plan(pip_cache: Path
     rules = {"max_size_bytes": info_bytes(pip_cache) // 2, "keep": ["gamma"]}
     first = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], **rules)  # reads bodies
     second = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], **rules)
-    assert first["entries"] == second["entries"]
+    assert first["removed"] == second["removed"]
     done = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], apply=True, **rules)
-    planned = sorted(r["path"] for r in first["removed"])
+    assert done["plans"] == first["plans"]  # the same plan, made again before applying
+    planned = sorted(str(pip_cache / f[0]) for f in first["plans"][0]["files"])
     assert sorted(r["path"] for r in done["removed"] if r["ok"]) == planned
     assert not [p for p in planned if os.path.lexists(p)]
+    assert not [d for d in (pip_cache / "http-v2").rglob("*") if d.is_dir() and not any(
+        d.iterdir())]  # emptied directories cleared, as pip does
 
 
 def test_pip_still_installs_from_the_pruned_cache(pip_cache: Path, tmp_path: Path,
@@ -154,16 +157,16 @@ def test_min_free_on_a_small_file_system(small_fs: Path, pip_cache_master) -> No
     environ = {"PIP_CACHE_DIR": str(cache)}
     # plenty of room: nothing to do, whatever the other rules say
     calm = prune(environ, ["pip"], min_free=["percent", 10.0], max_size_bytes=0)
-    assert calm["entries"] == [] and "nothing to do" in calm["policy_notes"][0]
+    assert calm["removed"] == [] and "nothing to do" in calm["policy_notes"][0]
     # fill the disk to 200 kB free, then ask for 600 kB free (percent of 2 MiB: 30%)
     st = os.statvfs(small_fs)
     (small_fs / "filler").write_bytes(b"x" * (st.f_bavail * st.f_frsize - 200_000))
     entries = pip_entries(cache)
     age(cache, entries)
     plan = prune(environ, ["pip"], min_free=["percent", 30.0])
-    chosen = [e["entry"] for e in plan["entries"]]
+    chosen = [e["entry"] for e in plan["removed"]]
     assert chosen and chosen == entries[:len(chosen)]  # least recently used first
-    assert {e["rule"] for e in plan["entries"]} == {"below --min-free (least recently used)"}
+    assert {e["reason"] for e in plan["removed"]} == {"below --min-free (least recently used)"}
     assert "cannot be met" in " ".join(plan["policy_notes"])  # 11 kB cannot free 400 kB
     assert chosen == entries  # so everything removable is taken
     (small_fs / "filler").unlink()
@@ -190,7 +193,7 @@ def test_conda_prune_takes_unused_packages_and_ci_takes_redundant_archives(
         conda: CondaFixture) -> None:
     before = snapshot(conda.env_files)
     ci = prune(conda.environ, ["conda"], ci=True)
-    assert {os.path.basename(e["entry"]) for e in ci["entries"]} == {
+    assert {os.path.basename(e["entry"]) for e in ci["removed"]} == {
         "alpha-1.0-h0_0.conda", "beta-2.0-h1_0.tar.bz2", "delta-3.1-h2_1.conda",
         "meta-1.0-0.conda"}
     ten_days_ago = time.time() - 10 * DAY
@@ -218,7 +221,7 @@ def test_cli_prune_with_a_policy_from_the_inventory(pip_cache: Path, home: Path,
     flags = cachekit(["prune", "--dry-run", "--inventory", str(inv), "--managers", "pip",
                       "--max-size", "1GB", "--format", "json"], pip_cache, home)
     assert flags.returncode == 0, flags.stderr
-    assert json.loads(flags.stdout)["hosts"][0]["entries"] == []  # the flag overrides
+    assert json.loads(flags.stdout)["hosts"][0]["removed"] == []  # the flag overrides
 
 
 @pytest.mark.parametrize("args,message", [

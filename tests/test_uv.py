@@ -168,10 +168,10 @@ def test_prune_ci_plan_is_what_uv_cache_prune_ci_removes(uv_cache: Path, home: P
     shutil.copytree(uv_cache, theirs, symlinks=True)
     before = tree_of(uv_cache)
     plan = prune(uv_cache, home, ci=True)
-    assert [e["entry"] for e in plan["entries"]] == ["uv cache prune --ci"]
+    assert [e["entry"] for e in plan["removed"]] == ["uv cache prune --ci"]
     done = run_uv(["cache", "prune", "--ci"], uv_env(home, UV_CACHE_DIR=str(theirs)))
     assert done.returncode == 0, done.stderr
-    planned = {os.path.relpath(r["path"], uv_cache) for r in plan["removed"]}
+    planned = {p[0] for p in plan["plans"][0]["paths"]}
     assert planned == top_paths(before, tree_of(theirs))
     applied = prune(uv_cache, home, apply=True, ci=True)
     assert all(r["ok"] for r in applied["removed"])
@@ -192,7 +192,7 @@ def test_prune_by_age_removes_whole_packages_through_uv(uv_cache: Path, home: Pa
         for path in [uv_cache / archive, *(uv_cache / archive).rglob("*")]:
             os.utime(path, (old, old), follow_symlinks=False)
     plan = prune(uv_cache, home, older_than_s=30 * 86400)
-    assert [(e["entry"], e["rule"]) for e in plan["entries"]] == [("delta", "older than 30d")]
+    assert [(e["entry"], e["reason"]) for e in plan["removed"]] == [("delta", "older than 30d")]
     done = prune(uv_cache, home, apply=True, older_than_s=30 * 86400)
     assert all(r["ok"] for r in done["removed"])
     assert "delta" not in {e["name"] for e in core("list", uv_cache, home)["entries"]}

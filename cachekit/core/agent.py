@@ -218,15 +218,6 @@ def execute_wire(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str
         conda_serve.execute_fresh(wire, result, environ, progress)
 
 
-def planned_rows(wire: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """A plan's rows as a dry run shows them."""
-    if wire["manager"] == "pip":
-        return [dict(r, ok=None) for r in _planned_rows(wire["root"], wire)]
-    if wire["manager"] == "uv":
-        return [dict(r, ok=None) for r in uv_serve.rows(wire)]
-    return [dict(r, ok=None) for r in conda_serve.wire_rows(wire)]
-
-
 def _planned_rows(root: str, wire: Dict[str, Any]) -> List[Dict[str, Any]]:
     return [{"path": os.path.join(root, rel), "manager": wire["manager"], "bytes": size,
              "reason": reason, "package": package}
@@ -263,7 +254,25 @@ def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[s
                 result["dirs_removed"].append(os.path.join(root, rel))
             elif outcome.reason:
                 result["warnings"].append(f"kept {os.path.join(root, rel)}: {outcome.reason}")
+        if wire.get("clear_empty_dirs"):
+            _clear_emptied(remover, root, [r for r in rows if r.get("ok")], result)
     result["reclaimed_bytes"] += fs.freed_bytes(freed)
+
+
+def _clear_emptied(remover: fs.SafeRemover, root: str, removed: List[Dict[str, Any]],
+                   result: Dict[str, Any]) -> None:
+    """After a prune: rmdir the directories its removals left empty, deepest first, as
+    pip 26.2+ does (an ``rmdir`` never removes a directory that still holds anything)."""
+    parents = set()
+    for row in removed:
+        rel = os.path.relpath(row["path"], root)
+        while "/" in rel:
+            rel = rel.rsplit("/", 1)[0]
+            if "/" in rel:  # never a bucket itself
+                parents.add(rel)
+    for rel in sorted(parents, key=lambda r: (-r.count("/"), r)):
+        if remover.rmdir(rel).ok:
+            result["dirs_removed"].append(os.path.join(root, rel))
 
 
 def _home_dirs(environ: Dict[str, str]) -> List[str]:

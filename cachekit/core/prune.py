@@ -15,7 +15,6 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from cachekit.core import conda as condacache
 from cachekit.core import conda_location, fs, policy
-from cachekit.core import pip as pipcache
 from cachekit.core.conda_clean import CachePlan, Item, package_verdict
 from cachekit.core.pip_location import PipConfigError, locate
 
@@ -47,44 +46,6 @@ def last_use_clock(path: str, mounts: str = "/proc/mounts") -> Tuple[str, str]:
 
 def _when(f: fs.FileStat, clock: str) -> int:
     return max(f.atime_ns, f.mtime_ns) if clock == "atime" else f.mtime_ns
-
-
-# pip --------------------------------------------------------------------------------------
-
-def pip_candidates(root: str, tree: fs.Tree, clock: str, names: bool
-                   ) -> List[policy.Candidate]:
-    """Wheels (built locally: expensive) and HTTP entries (downloads: cheap)."""
-    out: List[policy.Candidate] = []
-    for f in tree.files:
-        if pipcache.bucket(f.path) == pipcache.WHEELS and f.path.endswith(".whl") \
-                and f.kind in ("f", "l"):
-            name = pipcache.basename(f.path).split("-")[0]
-            out.append(policy.Candidate("pip", root, f.path, name, f.size,
-                                        fs.freed_bytes([f]), _when(f, clock), False, [f]))
-    attributed: Dict[str, str] = {}
-    if names:
-        for files, a in pipcache.attribute_downloads(root, tree):
-            attributed[files[-1].path] = a.name
-    pairs = pipcache.http_v2_pairs(tree)
-    paired = {f.path for meta, body in pairs.values() for f in (meta, body) if f}
-    for body_path, (meta, body) in sorted(pairs.items()):
-        files = [f for f in (meta, body) if f is not None]
-        out.append(policy.Candidate(
-            "pip", root, body_path[: -len(".body")], attributed.get(body_path, ""),
-            sum(f.size for f in files), fs.freed_bytes(files),
-            max(_when(f, clock) for f in files), True, files))
-    for f in tree.files:
-        if pipcache.bucket(f.path) in pipcache.HTTP_BUCKETS and "/" in f.path \
-                and f.kind == "f" and f.path not in paired:
-            out.append(policy.Candidate("pip", root, f.path, "", f.size, fs.freed_bytes([f]),
-                                        _when(f, clock), True, [f]))
-    return out
-
-
-def pip_plan(root: str, tree: fs.Tree, chosen: List[policy.Selected]) -> pipcache.Plan:
-    planned = [pipcache.Planned(f, s.rule, s.candidate.package)
-               for s in chosen for f in s.candidate.ref]
-    return pipcache.finish_plan(tree, planned, len(chosen))
 
 
 # conda ------------------------------------------------------------------------------------
@@ -237,7 +198,8 @@ def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str
 
 
 def _pip_scope(environ: Dict[str, str], result: Dict[str, Any], names: bool) -> List[Scope]:
-    from cachekit.core.agent import pip_cache_record, plan_to_wire, refuse_unsafe_root
+    from cachekit.core import pip_prune
+    from cachekit.core.agent import pip_cache_record, refuse_unsafe_root
 
     try:
         loc = locate(environ)
@@ -252,19 +214,26 @@ def _pip_scope(environ: Dict[str, str], result: Dict[str, Any], names: bool) -> 
         return []
     root = record["path"]
     refuse_unsafe_root(root, environ)
-    tree = fs.scan(root)
-    record.update(pipcache.summarize(tree))
-    if tree.errors:
+    walked = pip_prune.walk(root)
+    record.update(bytes=walked.bytes, files=walked.files)
+    if walked.errors:
         record["error"] = f"{root} could not be read fully; nothing is pruned from it"
         return []
     st = os.lstat(root)
     record["root_id"] = [st.st_dev, st.st_ino]
     clock, why = last_use_clock(root)
     record["last_use"] = why
-    candidates = pip_candidates(root, tree, clock, names)
-    return [Scope("pip", root, record, record["bytes"], candidates,
-                  lambda chosen: plan_to_wire("pip", root, record["root_id"],
-                                              pip_plan(root, tree, chosen)))]
+    packages = pip_prune.names_of_downloads(root, walked.entries) if names else {}
+    by_atime = clock == "atime"
+    candidates = [policy.Candidate("pip", root, path, name or packages.get(path, ""), size,
+                                   free, last_a if by_atime else last_m, cheap, files)
+                  for path, name, cheap, files, size, free, last_a, last_m in walked.entries]
+
+    def plan(chosen: List[policy.Selected]) -> Dict[str, Any]:
+        return pip_prune.wire(root, record["root_id"], [
+            (s.candidate.ref, s.rule, s.candidate.package) for s in chosen])
+
+    return [Scope("pip", root, record, record["bytes"], candidates, plan)]
 
 
 def _conda_scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]
@@ -307,20 +276,18 @@ def _conda_scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict
 def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any],
           progress: Progress = None) -> None:
     """Plan (and with ``apply``, carry out) one prune on this host."""
-    from cachekit.core.agent import execute_wire, planned_rows
+    from cachekit.core.agent import execute_wire
 
     rules = request.get("policy") or {}
     now = int(request.get("now_ns") or time.time_ns())
     scopes = gather(request, environ, result)
     result["policy_notes"] = notes = []
     open_: List[policy.Candidate] = []
-    scope_of = {}
+    scope_of = {(s.manager, s.root): s for s in scopes}  # a candidate's scope, by its cache
     kept = []
     for scope in scopes:
         free, protected = policy.protect(scope.candidates, rules.get("keep") or [])
         kept += protected
-        for c in free:
-            scope_of[id(c)] = scope
         open_ += free
     chosen: List[policy.Selected] = []
     min_free = rules.get("min_free")
@@ -331,7 +298,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
             group = [s for s in scopes if s.dev == dev]
             disk = disk_of(group[0].root, request)
             target = policy.free_bytes_target(min_free, disk["total_bytes"])
-            members = [c for c in open_ if scope_of[id(c)].dev == dev]
+            members = [c for c in open_ if scope_of[(c.manager, c.cache)].dev == dev]
             if disk["free_bytes"] >= target:
                 notes.append(f"{', '.join(s.root for s in group)}: {disk['free_bytes']} B "
                              f"free, at least --min-free ({target} B): nothing to do")
@@ -353,24 +320,23 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
             notes += more
     result["kept"] = [{"manager": c.manager, "path": os.path.join(c.cache, c.entry),
                        "reason": f"--keep {pattern}"} for c, pattern in kept]
+    by_scope: Dict[Tuple[str, str], List[policy.Selected]] = {}
+    for sel in chosen:
+        by_scope.setdefault((sel.candidate.manager, sel.candidate.cache), []).append(sel)
     for scope in scopes:
-        mine = [s for s in chosen if scope_of.get(id(s.candidate)) is scope]
+        mine = by_scope.get((scope.manager, scope.root), [])
         scope.record["reclaimable_bytes"] = sum(s.candidate.freed for s in mine)
         if not mine:
             continue
         wire = scope.plan(sorted(mine, key=lambda s: s.candidate.entry))
-        wire["entries"] = [{"entry": s.candidate.entry, "package": s.candidate.package,
-                            "bytes": s.candidate.bytes, "last_use_ns": s.candidate.last_use_ns,
-                            "rule": s.rule} for s in mine]
         result.setdefault("plans", []).append(wire)
         if request.get("apply"):
             execute_wire(wire, result, environ, progress)
-        else:
-            result["removed"] += planned_rows(wire)
     if not request.get("apply"):
-        result["entries"] = [
-            {"manager": s.candidate.manager, "cache": s.candidate.cache,
-             "entry": s.candidate.entry, "package": s.candidate.package,
-             "bytes": s.candidate.bytes, "freed": s.candidate.freed,
-             "last_use_ns": s.candidate.last_use_ns, "rule": s.rule}
-            for s in sorted(chosen, key=lambda s: (s.candidate.last_use_ns, s.candidate.entry))]
+        # The plan, one row per entry (an apply reports every file it deletes).
+        result["removed"] = [
+            {"path": c.cache + "/" + c.entry, "manager": c.manager, "entry": c.entry,
+             "package": c.package, "bytes": c.bytes, "freed": c.freed, "reason": s.rule,
+             "last_use_ns": c.last_use_ns, "kind": "entry"}
+            for s in sorted(chosen, key=lambda s: (s.candidate.last_use_ns, s.candidate.entry))
+            for c in [s.candidate]]
