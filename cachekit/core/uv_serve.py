@@ -112,7 +112,9 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
             result["entries"].append({
                 "manager": "uv", "name": name, "version": ", ".join(pkg.versions),
                 "kind": "+".join(pkg.kinds), "bytes": sum(f.size for f in pkg.files),
-                "path": os.path.join(root, pkg.entries[0])})
+                "path": os.path.join(root, next(
+                    (e for e in pkg.entries if uvcache.bucket_of(e)[0] != "simple"),
+                    pkg.entries[0]))})
         return
     if op not in ("remove", "purge"):
         return
