@@ -262,3 +262,18 @@ def test_policy_rules_compose() -> None:
     assert notes and "cannot be met: 10 B would remain" in notes[0]
     chosen, notes = policy.evict_for_space(cands, 25)
     assert [s.candidate.entry for s in chosen] == ["a", "b", "c"] and not notes
+
+
+def test_cli_prune_yes_applies_the_plan_it_showed(pip_cache: Path, home: Path) -> None:
+    total = info_bytes(pip_cache)
+    dry = cachekit(["prune", "--managers", "pip", "--max-size", f"{total // 2}B", "--dry-run",
+                    "--format", "json"], pip_cache, home)
+    assert dry.returncode == 0, dry.stderr
+    planned = json.loads(dry.stdout)["hosts"][0]["plans"][0]["files"]
+    done = cachekit(["prune", "--managers", "pip", "--max-size", f"{total // 2}B", "--yes",
+                     "--format", "json"], pip_cache, home)
+    assert done.returncode == 0, done.stderr
+    host = json.loads(done.stdout)["hosts"][0]
+    assert sorted(r["path"] for r in host["removed"] if r["ok"]) == sorted(
+        str(pip_cache / f[0]) for f in planned)
+    assert info_bytes(pip_cache) <= total // 2

@@ -185,7 +185,7 @@ def _list_logs(listing: Listing, rel: str) -> None:
 _LINKED_SAMPLE = 3
 
 
-def _walk(args: Tuple[str, str]) -> Stats:
+def walk_dir(args: Tuple[str, str]) -> Stats:
     """Walk ``root/rel`` with ``lstat`` only; never enter a symlinked directory."""
     root, rel = args
     files = size = freed = linked_count = 0
@@ -254,7 +254,7 @@ def _walk(args: Tuple[str, str]) -> Stats:
 
 def walk_many(root: str, rels: List[str], parallel: Optional[bool] = None) -> Dict[str, Stats]:
     """Walk several directories of one cache, in parallel when that pays."""
-    return {s.rel: s for s in fs.fan_out(_walk, [(root, r) for r in rels], parallel)}
+    return {s.rel: s for s in fs.fan_out(walk_dir, [(root, r) for r in rels], parallel)}
 
 
 def find_tempfiles(top: str, skip: Set[str], suffixes: Tuple[str, ...] = TEMPFILE_SUFFIXES,

@@ -207,7 +207,7 @@ def _force_plan(root: str, listing: condacache.Listing, usage: condacache.Usage,
         except FileNotFoundError:
             continue
         if stat.S_ISDIR(st.st_mode):
-            walked = condacache._walk((root, name))
+            walked = condacache.walk_dir((root, name))
             if walked.errors:
                 raise Refused(f"--force-pkgs-dirs: {root}/{walked.errors[0][0]} could not be "
                               f"read ({walked.errors[0][1]})")
@@ -375,7 +375,7 @@ def _recognise(wire: Dict[str, Any], loc: conda_location.CondaLocation) -> None:
 def _still_unused(root: str, item: Item, usage: condacache.Usage) -> Tuple[bool, str]:
     listing = condacache.Listing(root, [], [])
     entry = condacache.Entry(item.rel, "package", 0, 1, item.ino, item.mtime_ns)
-    stats = {item.rel: condacache._walk((root, item.rel))}
+    stats = {item.rel: condacache.walk_dir((root, item.rel))}
     return package_verdict(listing, entry, stats, usage)
 
 
