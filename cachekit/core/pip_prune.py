@@ -14,9 +14,11 @@ from cachekit.core import fs
 
 # An entry file: path, size, ino, mtime_ns, atime_ns, nlink, dev, kind
 EntryFile = Tuple[str, int, int, int, int, int, int, str]
+# What a plan keeps of an entry's file: path, size, ino, mtime_ns, atime_ns
+PlanFile = Tuple[str, int, int, int, int]
 # An entry: path, package name, cheap, files, bytes, freed, last atime, last mtime (of the
 # files that show use: a wheel's own file, both files of an HTTP entry)
-Entry = Tuple[str, str, bool, List[EntryFile], int, int, int, int]
+Entry = Tuple[str, str, bool, List[PlanFile], int, int, int, int]
 
 
 class Walk:
@@ -74,7 +76,8 @@ def _walk_dir(root: str, rel: str, acc: Walk) -> List[str]:
 
 def _entry(path: str, name: str, cheap: bool, files: List[EntryFile],
            used: List[EntryFile]) -> Entry:
-    return (path, name, cheap, files, sum(f[1] for f in files), freed(files),
+    # only what a plan needs crosses back from the worker
+    return (path, name, cheap, [f[:5] for f in files], sum(f[1] for f in files), freed(files),
             max(max(f[4], f[3]) for f in used), max(f[3] for f in used))
 
 
@@ -148,13 +151,13 @@ def names_of_downloads(root: str, entries: List[Entry]) -> Dict[str, str]:
     return out
 
 
-def wire(root: str, root_id: List[int], chosen: List[Tuple[Any, str]]) -> Dict[str, Any]:
+def wire(root: str, root_id: List[int], chosen: List[Tuple[Any, str, str, int]]
+         ) -> Dict[str, Any]:
     """A pip plan (the same wire format as ``remove``) whose directories are cleared at
-    apply time: ``chosen`` is (entry files, rule, package) per entry."""
+    apply time: ``chosen`` is (entry files, rule, package, freed bytes) per entry."""
     files = []
-    every: List[EntryFile] = []
-    for entry_files, rule, package in chosen:
-        every += entry_files
+    for entry_files, rule, package, _freed in chosen:
         files += [[f[0], f[1], f[2], f[3], rule, package] for f in entry_files]
     return {"manager": "pip", "root": root, "root_id": root_id, "matched": len(chosen),
-            "freed_bytes": freed(every), "files": files, "dirs": [], "clear_empty_dirs": True}
+            "freed_bytes": sum(c[3] for c in chosen), "files": files, "dirs": [],
+            "clear_empty_dirs": True}

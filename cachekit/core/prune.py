@@ -231,7 +231,7 @@ def _pip_scope(environ: Dict[str, str], result: Dict[str, Any], names: bool) -> 
 
     def plan(chosen: List[policy.Selected]) -> Dict[str, Any]:
         return pip_prune.wire(root, record["root_id"], [
-            (s.candidate.ref, s.rule, s.candidate.package) for s in chosen])
+            (s.candidate.ref, s.rule, s.candidate.package, s.candidate.freed) for s in chosen])
 
     return [Scope("pip", root, record, record["bytes"], candidates, plan)]
 
@@ -334,9 +334,9 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
             execute_wire(wire, result, environ, progress)
     if not request.get("apply"):
         # The plan, one row per entry (an apply reports every file it deletes).
+        chosen.sort(key=lambda s: (s.candidate.last_use_ns, s.candidate.entry))
         result["removed"] = [
             {"path": c.cache + "/" + c.entry, "manager": c.manager, "entry": c.entry,
              "package": c.package, "bytes": c.bytes, "freed": c.freed, "reason": s.rule,
              "last_use_ns": c.last_use_ns, "kind": "entry"}
-            for s in sorted(chosen, key=lambda s: (s.candidate.last_use_ns, s.candidate.entry))
-            for c in [s.candidate]]
+            for s in chosen for c in (s.candidate,)]
