@@ -265,6 +265,8 @@ CLEAN_HELP = {
     "logfiles": "remove the log files in PKGS/.logs",
     "all": "all of --tarballs --index-cache --packages --tempfiles --logfiles (as conda -a)",
     "trash": "remove *.mamba_trash and *.conda_trash files and PKGS/.trash (not in --all)",
+    "lock": "remove stale lock files of conda and mamba (*.lock in the caches); one a "
+            "running process holds stays (not in --all)",
     "force_pkgs_dirs": "remove each writable package cache whole; refused while an "
                        "environment records packages in it",
     "break_environments": "with --force-pkgs-dirs: remove caches that environments use anyway",
@@ -277,7 +279,8 @@ CLEAN_HELP = {
 @_guard
 def clean(c: Context, tarballs: bool = False, packages: bool = False,
           index_cache: bool = False, tempfiles: Any = None, logfiles: bool = False,
-          all: bool = False, trash: bool = False, force_pkgs_dirs: bool = False,
+          all: bool = False, trash: bool = False, lock: bool = False,
+          force_pkgs_dirs: bool = False,
           break_environments: bool = False, hosts: str = "local",
           inventory: Optional[str] = None, managers: Optional[str] = None,
           format: str = "table", dry_run: bool = False, yes: bool = False,
@@ -286,12 +289,12 @@ def clean(c: Context, tarballs: bool = False, packages: bool = False,
     """Clean conda/mamba package caches like `conda clean`, never breaking an environment."""
     chosen = {"tarballs": tarballs, "packages": packages, "index_cache": index_cache,
               "tempfiles": tempfiles not in (None, False), "logfiles": logfiles, "all": all,
-              "trash": trash, "force": force_pkgs_dirs}
+              "trash": trash, "lock": lock, "force": force_pkgs_dirs}
     flags = [name for name, on in chosen.items() if on]
     if not flags:
         raise CachekitError("clean needs at least one target",
                             hint="--tarballs, --packages, --index-cache, --tempfiles, "
-                                 "--logfiles, --all, --trash or --force-pkgs-dirs")
+                                 "--logfiles, --all, --trash, --lock or --force-pkgs-dirs")
     if force_pkgs_dirs and len(flags) > 1:
         raise CachekitError("--force-pkgs-dirs removes whole caches; give it alone")
     if break_environments and not force_pkgs_dirs:

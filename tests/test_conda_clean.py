@@ -401,3 +401,42 @@ def test_a_mount_point_inside_a_package_is_not_crossed(conda: CondaFixture) -> N
         assert (inner / "other-fs.txt").read_text() == "not the cache's"
     finally:
         subprocess.run(["umount", "-l", str(inner)], check=False)
+
+
+def hold_lock(path: Path, kind: str):
+    """A separate process holding a lock on ``path`` until it is killed."""
+    import subprocess
+    import sys
+
+    code = (f"import fcntl, os, sys, time\nfd = os.open({str(path)!r}, os.O_RDWR)\n"
+            f"fcntl.{kind}(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_clean_lock_removes_stale_locks_and_keeps_held_ones(conda: CondaFixture) -> None:
+    stale = conda.pkgs / "pkgs.lock"
+    by_flock = conda.pkgs / "cache" / "497deca9.json.lock"
+    by_posix = conda.pkgs / "delta-3.1-h2_1.conda.lock"
+    late = conda.pkgs / "cache" / "late.lock"
+    for path in (stale, by_flock, by_posix, late):
+        path.write_text("")
+    holders = [hold_lock(by_flock, "flock"), hold_lock(by_posix, "lockf")]
+    try:
+        plan = clean(conda, "lock")
+        assert selected(plan, conda) == {"pkgs/pkgs.lock", "pkgs/cache/late.lock"}
+        assert {k: v for k, v in kept(plan, conda).items() if k.startswith("pkgs/")} == {
+            "pkgs/cache/497deca9.json.lock": "lock held by a running process",
+            "pkgs/delta-3.1-h2_1.conda.lock": "lock held by a running process"}
+        holders.append(hold_lock(late, "flock"))  # taken between plan and apply
+        done = agent.run({"op": "apply", "managers": ["conda"], "environ": conda.environ,
+                          "plans": plan["plans"]})
+        rows = {os.path.basename(r["path"]): r for r in done["removed"]}
+        assert rows["pkgs.lock"]["ok"] and not stale.exists()
+        assert rows["late.lock"]["ok"] is False and "holds this lock" in rows["late.lock"]["note"]
+        assert by_flock.exists() and by_posix.exists() and late.exists()
+    finally:
+        for proc in holders:
+            proc.kill()
+            proc.wait()

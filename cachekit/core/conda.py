@@ -128,6 +128,7 @@ def _list_level(listing: Listing, rel: str, depth: int) -> None:
                 kind = "package"
             elif rel == "" and name == "cache":
                 kind = "index_cache"
+                _list_locks(listing, sub)
             elif rel == "" and name == ".logs":
                 kind = "logs"
                 _list_logs(listing, sub)
@@ -169,6 +170,41 @@ def _stat_all(listing: Listing, path: str, rel: str) -> List[Tuple[str, os.stat_
 
 def _sub(rel: str, name: str) -> str:
     return name if not rel else rel + "/" + name
+
+
+def _list_locks(listing: Listing, rel: str) -> None:
+    """mamba's lock files under the index cache (``clean --lock`` takes the stale ones)."""
+    stack = [rel]
+    while stack:
+        here = stack.pop()
+        for name, st in _stat_all(listing, listing.root + "/" + here, here):
+            if stat.S_ISDIR(st.st_mode):
+                stack.append(here + "/" + name)
+            elif stat.S_ISREG(st.st_mode) and name.endswith(".lock"):
+                listing.entries.append(Entry(here + "/" + name, "lock", st.st_size,
+                                             st.st_nlink, st.st_ino, st.st_mtime_ns))
+
+
+def lock_held(path: str) -> bool:
+    """Does a running process hold this lock file? Tried without waiting, with both lock
+    kinds (``flock`` and POSIX record locks do not see each other); when in doubt, yes."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    try:
+        for attempt in (fcntl.flock, fcntl.lockf):
+            try:
+                attempt(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+        return False
+    finally:
+        os.close(fd)  # closing drops whatever we just took
 
 
 def _list_logs(listing: Listing, rel: str) -> None:
@@ -496,7 +532,8 @@ def summarize(listing: Listing, stats: Dict[str, Stats], usage: Usage) -> Dict[s
     out["trash"] = len(trash) + sum(s.files for s in trash_dirs)
     out["trash_bytes"] = sum(e.size for e in trash) + sum(s.bytes for s in trash_dirs)
     dir_stats = [s for s in stats.values()]
-    files = [e for e in listing.entries if e.kind not in DIR_KINDS and e.kind != "logfile"]
+    files = [e for e in listing.entries if e.kind not in DIR_KINDS and e.kind != "logfile"
+             and not (e.kind == "lock" and e.rel.startswith("cache/"))]
     out["files"] = len(files) + sum(s.files for s in dir_stats)
     out["bytes"] = sum(e.size for e in files) + sum(s.bytes for s in dir_stats)
     return out

@@ -6,11 +6,12 @@ package directory, the index cache, a log file.
 """
 
 import fnmatch
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
 from cachekit.core.conda import Entry, Listing, Stats, Usage, dist_name, split_dist
 
-CLEAN_FLAGS = ("tarballs", "index_cache", "packages", "tempfiles", "logfiles", "trash", "force")
+CLEAN_FLAGS = ("tarballs", "index_cache", "packages", "tempfiles", "logfiles", "trash", "lock",
+               "force")
 ALL_FLAGS = ("tarballs", "index_cache", "packages", "tempfiles", "logfiles")  # conda's -a
 PURGE_FLAGS = ("tarballs", "index_cache", "packages", "logfiles")
 
@@ -75,7 +76,7 @@ def matches(rel: str, pattern: str) -> bool:
 
 
 def plan_cache(listing: Listing, stats: Dict[str, Stats], usage: Usage, flags: Tuple[str, ...],
-               pattern: Optional[str] = None) -> CachePlan:
+               pattern: Optional[str] = None, held: Optional[Set[str]] = None) -> CachePlan:
     """What ``clean`` with ``flags`` (or ``remove PATTERN``) takes from one writable cache.
 
     ``stats`` must hold a walk of every directory the flags may select.
@@ -110,6 +111,12 @@ def plan_cache(listing: Listing, stats: Dict[str, Stats], usage: Usage, flags: T
     if "logfiles" in flags:
         for e in listing.of("logfile"):
             items.append(_file_item(e, "log file"))
+    if "lock" in flags:
+        for e in listing.of("lock"):
+            if e.rel in (held or set()):
+                kept.append(Kept(e.rel, "lock held by a running process"))
+            else:
+                items.append(_file_item(e, "stale lock file (no process holds it)"))
     if "trash" in flags:
         for e in listing.of("trash_file"):
             items.append(_file_item(e, "trash file"))

@@ -110,7 +110,9 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
                 record["error"] = (f"{cache.path} could not be read fully; nothing is removed "
                                    "from it")
                 continue
-            plan = plan_cache(listing, stats, usage, flags, pattern)
+            held = {e.rel for e in listing.of("lock") if "lock" in flags
+                    and condacache.lock_held(os.path.join(root, e.rel))}
+            plan = plan_cache(listing, stats, usage, flags, pattern, held)
         _offer(plan_to_wire("pkgs", cache.path, root, plan), request, record, result, usage,
                progress)
     if op == "clean" and "tempfiles" in flags:
@@ -333,7 +335,7 @@ def _apply(request: Dict[str, Any], loc: conda_location.CondaLocation, result: D
 
 
 PKGS_KINDS = ("tarball", "partial", "index_cache", "package", "logfile", "trash_file",
-              "trash_dir", "pkgs_entry")
+              "trash_dir", "pkgs_entry", "lock")
 
 
 def _recognise(wire: Dict[str, Any], loc: conda_location.CondaLocation) -> None:
@@ -436,7 +438,10 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], usage: condacache.Usag
 
 
 def _blocker(root: str, item: Item, usage: condacache.Usage) -> str:
-    """Why a planned directory must stay now (empty: go ahead)."""
+    """Why a planned entry must stay now (empty: go ahead)."""
+    if item.kind == "lock":
+        held = condacache.lock_held(os.path.join(root, item.rel))
+        return "kept: a running process now holds this lock" if held else ""
     if not item.is_dir:
         return ""
     try:
