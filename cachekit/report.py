@@ -117,6 +117,34 @@ def render_info(hosts: List[Dict[str, Any]]) -> str:
     return "\n\n".join(tables)
 
 
+def render_locations(hosts: List[Dict[str, Any]]) -> str:
+    """One row per host and manager; then, for one host, every source and each trap."""
+    rows = []
+    for h in sorted(hosts, key=lambda h: _natural(h["host"])):
+        if h["status"] != "ok":
+            rows.append([h["host"], "-", "-", f"{h['status']}: {h.get('error')}", "-", "-"])
+            continue
+        for loc in h.get("locations", []):
+            fs = loc.get("file_system") or {}
+            free = (f"{human_bytes(fs['free_bytes'])} of {human_bytes(fs['total_bytes'])} "
+                    f"on {fs['mount']}") if fs else "-"
+            rows.append([h["host"], loc["manager"], loc.get("path") or "(none)",
+                         loc.get("error") or loc.get("source") or "-", free,
+                         str(len(loc.get("traps", []))) if loc.get("traps") else "-"])
+    text = _table(rows, ["HOST", "MANAGER", "CACHE", "SET BY", "FREE", "TRAPS"])
+    details = []
+    for h in hosts:
+        for loc in h.get("locations", []):
+            if len(hosts) == 1:
+                details.append(f"\n{loc['manager']}, highest precedence first:")
+                for src in loc.get("sources", []):
+                    mark = "*" if src["won"] else " "
+                    note = f"  ({src['note']})" if src.get("note") else ""
+                    details.append(f"  {mark} {src['where']}: {src['value']}{note}")
+            details += [f"{h['host']}: {loc['manager']}: trap: {t}" for t in loc.get("traps", [])]
+    return "\n".join([text] + details)
+
+
 def _pip_info(hosts: List[Dict[str, Any]]) -> str:
     rows = []
     for h in hosts:

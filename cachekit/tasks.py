@@ -367,6 +367,18 @@ def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
     _finish("report", fmt, results, lambda: report.render_report(results, fmt))
 
 
+@task(name="locations", help=COMMON_HELP, auto_shortflags=False)
+@_guard
+def locations_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
+               managers: Optional[str] = None, format: str = "table",
+               workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
+               connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+    """Where each cache is, every setting that could move it, its free space, and traps."""
+    fmt = _check_format(format, ["table", "json"])
+    results = _run(_target(**locals()), {"op": "locations"})
+    _finish("locations", fmt, results, lambda: report.render_locations(results))
+
+
 @task(name="hosts", help={k: COMMON_HELP[k] for k in ("hosts", "inventory", "format")},
       auto_shortflags=False)
 @_guard
@@ -383,7 +395,7 @@ def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
 
 def collection() -> Collection:
     ns = Collection()
-    for t in (dir_, info, list_, remove, purge, clean, prune, report_, hosts_):
+    for t in (dir_, info, list_, remove, purge, clean, prune, locations_, report_, hosts_):
         ns.add_task(t)
     ns.configure({"run": {"echo": False}})
     return ns

@@ -15,12 +15,13 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from cachekit.core import SCHEMA, Refused, conda_serve, fs, prune, uv_serve
+from cachekit.core import SCHEMA, Refused, conda_serve, fs, locations, prune, uv_serve
 from cachekit.core import pip as pipcache
 from cachekit.core.pip_location import PipConfigError, PipLocation, locate
 
 KNOWN_MANAGERS = ("pip", "conda", "uv")
-OPS = ("dir", "info", "list", "remove", "purge", "report", "apply", "clean", "prune")
+OPS = ("dir", "info", "list", "remove", "purge", "report", "apply", "clean", "prune",
+       "locations")
 DESTRUCTIVE = ("remove", "purge", "clean", "prune")
 __all__ = ["KNOWN_MANAGERS", "Refused", "run"]
 
@@ -55,7 +56,9 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
             raise Refused(f"unknown manager {unknown[0]!r} (known: {', '.join(KNOWN_MANAGERS)})")
         environ = dict(os.environ)
         environ.update(request.get("environ") or {})
-        if op == "prune":
+        if op == "locations":
+            result["locations"] = locations.locations(managers, environ)
+        elif op == "prune":
             prune.serve(dict(request, managers=managers), environ, result, progress)
         else:
             if "pip" in managers and op != "clean":  # `clean` is conda's command
@@ -64,7 +67,8 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
                 conda_serve.serve(request, environ, result, progress)
             if "uv" in managers and op != "clean":
                 uv_serve.serve(request, environ, result, progress)
-        result["disk"] = _disk([c.get("path") for c in result["caches"]], environ)
+        result["disk"] = _disk([c.get("path") for c in result["caches"]
+                                + result.get("locations", [])], environ)
     except Refused as exc:
         result["status"], result["error"] = "refused", str(exc)
     except (OSError, ValueError, RecursionError, fs.RootError) as exc:

@@ -1,0 +1,261 @@
+"""``locations``: for each manager, the cache in effect, every source that could set it
+(highest precedence first, the winner marked), its file system, and the traps.
+
+The traps are the ones people fall into when they move a cache by hand:
+- a ``cache-dir`` in a pip config section that ``pip cache`` ignores (``[install]``);
+- a cache set by an environment variable that unattended jobs (cron, systemd, CI
+  runners) never see, because only shell start-up files set it: they use the next source;
+- a conda ``pkgs_dirs`` list that dropped the defaults, leaving a default cache that still
+  holds packages nobody uses or cleans;
+- a cache on a nearly full file system while another local file system has room.
+"""
+
+import contextlib
+import os
+import re
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from cachekit.core import conda_location, pip_location, uv_location
+
+# Files that set variables for every session, unattended ones included (pam_env).
+SESSION_FILES = ("/etc/environment", "~/.pam_environment")
+SESSION_DIRS = ("/etc/environment.d", "~/.config/environment.d")
+# Files only shells read (interactive, or login): cron and systemd read none of them.
+SHELL_FILES = ("~/.bashrc", "~/.bash_profile", "~/.bash_login", "~/.profile", "~/.zshrc",
+               "~/.zshenv", "~/.zprofile", "~/.bash_aliases", "/etc/profile", "/etc/bash.bashrc",
+               "~/.config/fish/config.fish")
+SHELL_DIRS = ("/etc/profile.d",)
+NEARLY_FULL = 0.10  # less free than this share of the file system
+
+
+def _home(environ: Mapping[str, str]) -> str:
+    return environ.get("HOME") or os.path.expanduser("~")
+
+
+def _files(names: Tuple[str, ...], dirs: Tuple[str, ...], environ: Mapping[str, str]
+           ) -> List[str]:
+    home = _home(environ)
+    out = [n.replace("~", home, 1) if n.startswith("~") else n for n in names]
+    for d in dirs:
+        d = d.replace("~", home, 1) if d.startswith("~") else d
+        with contextlib.suppress(OSError):
+            out += [os.path.join(d, n) for n in sorted(os.listdir(d))]
+    return out
+
+
+def _setting_files(var: str, files: List[str]) -> List[str]:
+    pattern = re.compile(r"(^|[\s;])(export\s+|set\s+-gx\s+|setenv\s+)?" + re.escape(var)
+                         + r"(\s*=|\s+\S)", re.M)
+    found = []
+    for path in files:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                text = fh.read()
+        except OSError:
+            continue
+        if any(not line.lstrip().startswith("#") for line in text.splitlines()
+               if pattern.search(line)):
+            found.append(path)
+    return found
+
+
+def env_trap(var: str, environ: Mapping[str, str], fallback: Optional[str]) -> Optional[str]:
+    """Why unattended jobs will not see ``var`` (None: they will)."""
+    if _setting_files(var, _files(SESSION_FILES, SESSION_DIRS, environ)):
+        return None
+    shells = _setting_files(var, _files(SHELL_FILES, SHELL_DIRS, environ))
+    where = f"set in {', '.join(shells)}" if shells else "set in this session only"
+    then = f"; they use {fallback}" if fallback else ""
+    return (f"{var} is {where}: cron jobs, systemd services and CI runners read no shell "
+            f"start-up file, so they do not see it{then}")
+
+
+def _without(environ: Mapping[str, str], *names: str) -> Dict[str, str]:
+    return {k: v for k, v in environ.items() if k not in names}
+
+
+def file_system(path: Optional[str], mounts: str = "/proc/mounts") -> Optional[Dict[str, Any]]:
+    """The mount holding ``path`` (or its nearest existing parent), with its free space."""
+    if not path:
+        return None
+    while path and not os.path.exists(path):
+        parent = os.path.dirname(path)
+        path = "" if parent == path else parent
+    if not path:
+        return None
+    real = os.path.realpath(path)
+    best = ("/", "?", "?")
+    for device, point, kind in _mounts(mounts):
+        if (real == point or real.startswith(point.rstrip("/") + "/")) and \
+                len(point) >= len(best[0]):
+            best = (point, kind, device)
+    st = os.statvfs(real)
+    return {"mount": best[0], "type": best[1], "device": best[2],
+            "total_bytes": st.f_blocks * st.f_frsize, "free_bytes": st.f_bavail * st.f_frsize,
+            "dev": os.stat(real).st_dev}
+
+
+def _mounts(mounts: str) -> List[Tuple[str, str, str]]:
+    try:
+        with open(mounts, encoding="utf-8") as fh:
+            rows = [line.split() for line in fh]
+    except OSError:
+        return []
+    return [(r[0], r[1].replace("\\040", " "), r[2]) for r in rows if len(r) >= 3]
+
+
+def full_trap(fs: Optional[Dict[str, Any]], mounts: str = "/proc/mounts") -> Optional[str]:
+    """A nearly full file system while another local one has room."""
+    if not fs or not fs["total_bytes"] or fs["free_bytes"] >= NEARLY_FULL * fs["total_bytes"]:
+        return None
+    best: Optional[Tuple[int, str, str]] = None
+    for device, point, kind in _mounts(mounts):
+        if not device.startswith("/dev/") or point == fs["mount"]:
+            continue
+        try:
+            st = os.statvfs(point)
+            if os.stat(point).st_dev == fs["dev"]:
+                continue
+        except OSError:
+            continue
+        free = st.f_bavail * st.f_frsize
+        roomy = free > 2 * fs["free_bytes"] and free >= NEARLY_FULL * st.f_blocks * st.f_frsize
+        if roomy and (best is None or free > best[0]):
+            best = (free, point, kind)
+    if best is None:
+        return None
+    used = 100 - 100 * fs["free_bytes"] // fs["total_bytes"]
+    return (f"the file system at {fs['mount']} is {used}% full ({fs['free_bytes']} B free); "
+            f"{best[1]} ({best[2]}) has {best[0]} B free")
+
+
+def _source(setting: str, value: str, where: str, won: bool, note: str = "") -> Dict[str, Any]:
+    return {"setting": setting, "value": value, "where": where, "won": won, "note": note}
+
+
+def pip_record(environ: Mapping[str, str]) -> Dict[str, Any]:
+    rec: Dict[str, Any] = {"manager": "pip", "sources": [], "traps": []}
+    try:
+        loc = pip_location.locate(environ)
+    except pip_location.PipConfigError as exc:
+        rec.update(path=None, source="", error=str(exc))
+        return rec
+    rec.update(path=loc.path, source=loc.source, error=None)
+    sources = rec["sources"]
+    for var in ("PIP_NO_CACHE_DIR", "PIP_CACHE_DIR"):
+        if environ.get(var):
+            sources.append(_source(var, environ[var], f"environment variable {var}",
+                                   loc.source == f"environment variable {var}" or
+                                   loc.source == f"disabled by environment variable {var}"))
+    files = [p for _k, p in pip_location.config_files(environ) if os.path.exists(p)]
+    for path in reversed(files):
+        try:
+            sections = pip_location._read_config(path)
+        except pip_location.PipConfigError:
+            continue
+        for section in ("cache", "global", "install"):
+            value = sections.get(section, {}).get("cache-dir")
+            if value is None:
+                continue
+            where = f"{path} [{section}] cache-dir"
+            note = "ignored by pip cache (only [global] and [cache] count)" \
+                if section == "install" else ""
+            sources.append(_source("cache-dir", value, where, loc.source == where, note))
+            if note:
+                rec["traps"].append(f"{where} = {value} is ignored by `pip cache`; pip keeps "
+                                    f"its cache in {loc.path}")
+    default, how = pip_location.default_cache_dir(environ)
+    sources.append(_source("default", default, how, loc.source == how))
+    if loc.source.startswith("environment variable PIP_CACHE_DIR"):
+        fallback = pip_location.locate(_without(environ, "PIP_CACHE_DIR")).path
+        trap = env_trap("PIP_CACHE_DIR", environ, fallback)
+        if trap:
+            rec["traps"].append(trap)
+    return rec
+
+
+def conda_record(environ: Mapping[str, str]) -> Dict[str, Any]:
+    loc = conda_location.locate(environ)
+    configured = [c for c in loc.caches if c.configured]
+    first = next((c for c in configured if c.writable), configured[0] if configured else None)
+    rec: Dict[str, Any] = {"manager": "conda", "path": first.path if first else None,
+                           "source": first.source if first else "",
+                           "error": "; ".join(loc.errors) or None, "traps": [],
+                           "caches": [c.path for c in configured], "sources": []}
+    sources = rec["sources"]
+    if environ.get("CONDA_PKGS_DIRS"):
+        sources.append(_source("CONDA_PKGS_DIRS", environ["CONDA_PKGS_DIRS"],
+                               "environment variable CONDA_PKGS_DIRS", True))
+    errors: List[str] = []
+    docs = conda_location.load_configs(loc.config_files, errors)
+    for path, doc in reversed(docs):
+        if isinstance(doc.get("pkgs_dirs"), list):
+            sources.append(_source("pkgs_dirs", ", ".join(map(str, doc["pkgs_dirs"])),
+                                   f"pkgs_dirs in {path}", not environ.get("CONDA_PKGS_DIRS")))
+    home = _home(environ)
+    defaults = [os.path.join(r, "pkgs") for r, _ in loc.roots[:1]] + [
+        os.path.join(home, ".conda", "pkgs")]
+    set_somewhere = len(sources) > 0
+    sources.append(_source("default", ", ".join(defaults), "ROOT/pkgs, then ~/.conda/pkgs",
+                           not set_somewhere))
+    if set_somewhere:
+        for d in defaults:
+            if d not in rec["caches"] and os.path.isfile(os.path.join(d, "urls.txt")):
+                rec["traps"].append(f"pkgs_dirs no longer lists the default cache {d}: conda "
+                                    "neither uses nor cleans the packages still in it")
+        if environ.get("CONDA_PKGS_DIRS"):
+            fallback = conda_location.locate(_without(environ, "CONDA_PKGS_DIRS")).caches
+            trap = env_trap("CONDA_PKGS_DIRS", environ,
+                            fallback[0].path if fallback else None)
+            if trap:
+                rec["traps"].append(trap)
+    return rec
+
+
+def uv_record(environ: Mapping[str, str]) -> Dict[str, Any]:
+    rec: Dict[str, Any] = {"manager": "uv", "sources": [], "traps": []}
+    try:
+        loc = uv_location.locate(environ)
+    except uv_location.UvConfigError as exc:
+        rec.update(path=None, source="", error=str(exc))
+        return rec
+    rec.update(path=loc.path, source=loc.source, error=None)
+    sources = rec["sources"]
+    for var in ("UV_NO_CACHE", "UV_CACHE_DIR"):
+        if environ.get(var):
+            sources.append(_source(var, environ[var], f"environment variable {var}",
+                                   loc.source.startswith(var)))
+    for path in loc.config_files:
+        try:
+            value = uv_location.cache_dir_setting(path)
+        except (OSError, uv_location.UvConfigError, UnicodeDecodeError):
+            continue
+        if value:
+            where = f"cache-dir in {path}"
+            sources.append(_source("cache-dir", value, where, loc.source == where))
+    default, how = uv_location._default(environ)
+    sources.append(_source("default", default, how, loc.source == how))
+    if loc.source == "UV_CACHE_DIR":
+        fallback = uv_location.locate(_without(environ, "UV_CACHE_DIR")).path
+        trap = env_trap("UV_CACHE_DIR", environ, fallback)
+        if trap:
+            rec["traps"].append(trap)
+    return rec
+
+
+RECORDS = {"pip": pip_record, "conda": conda_record, "uv": uv_record}
+
+
+def locations(managers: List[str], environ: Mapping[str, str]) -> List[Dict[str, Any]]:
+    out = []
+    for manager in managers:
+        rec = RECORDS[manager](environ)
+        fs = file_system(rec.get("path"))
+        if fs:
+            fs.pop("dev", None)
+            rec["file_system"] = fs
+            trap = full_trap(dict(fs, dev=os.stat(fs["mount"]).st_dev))
+            if trap:
+                rec["traps"].append(trap)
+        out.append(rec)
+    return out
