@@ -145,6 +145,33 @@ def render_locations(hosts: List[Dict[str, Any]]) -> str:
     return "\n".join([text] + details)
 
 
+def render_relocation(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
+    """Per host: from and to, the config file's diff, the move."""
+    lines = []
+    for h in hosts:
+        plan = h.get("relocation")
+        if h["status"] != "ok" or not plan:
+            lines.append(summary_line(h, dry_run))
+            continue
+        lines.append(f"{h['host']}: {plan['manager']}: {plan['from'] or '(none)'} -> "
+                     f"{plan['to']}")
+        lines.append(plan["diff"].rstrip("\n") if plan["diff"] else
+                     f"{plan['config_file']}: already says so")
+        move = plan.get("move")
+        if move:
+            verb = "would move" if dry_run else "moved"
+            lines.append(f"{h['host']}: {verb} {move['files']} files "
+                         f"({human_bytes(move['bytes'])}) from {move['source']} to "
+                         f"{move['target']} by {move['how']}")
+        elif plan["from"] and not dry_run:
+            lines.append(f"{h['host']}: the old cache {plan['from']} stays where it was "
+                         "(--move takes it along)")
+        if not dry_run:
+            lines.append(f"{h['host']}: wrote {plan['config_file']}; {plan['manager']}'s cache "
+                         f"is now {plan.get('now')}")
+    return "\n".join(lines)
+
+
 def _pip_info(hosts: List[Dict[str, Any]]) -> str:
     rows = []
     for h in hosts:

@@ -379,6 +379,49 @@ def locations_(c: Context, hosts: str = "local", inventory: Optional[str] = None
     _finish("locations", fmt, results, lambda: report.render_locations(results))
 
 
+@task(auto_shortflags=False, help={
+    **COMMON_HELP, **DESTRUCTIVE_HELP,
+    "managers": "the one manager whose cache moves: pip, conda or uv",
+    "to": "the new cache directory (created if missing)",
+    "move": "also move the current cache's content there (rename, or copy, verify, remove)",
+    "format": "table or json"})
+@_guard
+def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: bool = False,
+             hosts: str = "local", inventory: Optional[str] = None, format: str = "table",
+             dry_run: bool = False, yes: bool = False,
+             workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
+             connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+    """Move where pip, conda or uv keeps its cache: the setting, and with --move the content."""
+    fmt = _check_format(format, ["table", "json"])
+    chosen = _parse_managers(managers) if managers else []
+    if len(chosen) != 1:
+        raise CachekitError("relocate moves one manager's cache at a time",
+                            hint="give --managers pip, --managers conda or --managers uv")
+    if not to:
+        raise CachekitError("relocate needs --to PATH")
+    if not dry_run and not yes and not sys.stdin.isatty():
+        raise CachekitError("refusing to relocate without confirmation: stdin is not a terminal",
+                            hint="pass --yes to proceed, or --dry-run to see the plan")
+    target = _target(**locals())
+    request = {"op": "relocate", "to": to, "move": move}
+    with target.open() as selected:
+        planned = selected.run(target.request(request))
+        results = planned
+        ok = [h for h in planned if h["status"] == "ok"]
+        if not dry_run and ok:
+            if not yes:
+                _say(report.render_relocation(planned, dry_run=True))
+                print("Apply this relocation? [y/N] ", end="", file=sys.stderr, flush=True)
+                if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+                    _say("cachekit: nothing changed")
+                    return
+            per_host = {h["host"]: {"apply": True} for h in ok}
+            done = {r["host"]: r for r in selected.run(target.request(request), per_host)}
+            results = [done.get(h["host"], h) for h in planned]
+    _finish("relocate", fmt, results, lambda: report.render_relocation(results, dry_run),
+            dry_run)
+
+
 @task(name="hosts", help={k: COMMON_HELP[k] for k in ("hosts", "inventory", "format")},
       auto_shortflags=False)
 @_guard
@@ -395,7 +438,8 @@ def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
 
 def collection() -> Collection:
     ns = Collection()
-    for t in (dir_, info, list_, remove, purge, clean, prune, locations_, report_, hosts_):
+    for t in (dir_, info, list_, remove, purge, clean, prune, locations_, relocate, report_,
+              hosts_):
         ns.add_task(t)
     ns.configure({"run": {"echo": False}})
     return ns

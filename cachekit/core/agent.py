@@ -15,14 +15,23 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from cachekit.core import SCHEMA, Refused, conda_serve, fs, locations, prune, uv_serve
+from cachekit.core import (
+    SCHEMA,
+    Refused,
+    conda_serve,
+    fs,
+    locations,
+    prune,
+    relocate,
+    uv_serve,
+)
 from cachekit.core import pip as pipcache
 from cachekit.core.pip_location import PipConfigError, PipLocation, locate
 
 KNOWN_MANAGERS = ("pip", "conda", "uv")
 OPS = ("dir", "info", "list", "remove", "purge", "report", "apply", "clean", "prune",
-       "locations")
-DESTRUCTIVE = ("remove", "purge", "clean", "prune")
+       "locations", "relocate")
+DESTRUCTIVE = ("remove", "purge", "clean", "prune", "relocate")
 __all__ = ["KNOWN_MANAGERS", "Refused", "run"]
 
 Progress = Optional[Callable[[Dict[str, Any]], None]]
@@ -58,6 +67,9 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
         environ.update(request.get("environ") or {})
         if op == "locations":
             result["locations"] = locations.locations(managers, environ)
+        elif op == "relocate":
+            relocate.serve(dict(request, managers=request.get("managers") or []), environ,
+                           result)
         elif op == "prune":
             prune.serve(dict(request, managers=managers), environ, result, progress)
         else:

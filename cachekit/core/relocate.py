@@ -1,0 +1,396 @@
+"""``relocate``: write where a manager keeps its cache into the file it reads for every
+process of the user, and (``--move``) move the cache's content there.
+
+- pip: the user config file (``~/.config/pip/pip.conf``), section ``[global]``, key
+  ``cache-dir``, as ``pip config --user set global.cache-dir`` writes it;
+- conda: ``pkgs_dirs`` in ``~/.condarc``, the new cache first and the caches in use before
+  after it, so packages already there stay usable (``conda config --prepend pkgs_dirs``);
+- uv: ``cache-dir`` at the top of the user's ``uv.toml``.
+
+Files are edited as text, so comments and everything else stay as they were, and written
+whole to a temporary file that is then renamed over the old one: never half written.
+A move renames within one file system; across file systems it copies (hard links among
+the moved files kept), checks the copy, and only then removes the original.
+"""
+
+import difflib
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import tempfile
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from cachekit.core import Refused, conda_location, fs, pip_location, uv_location
+from cachekit.core import conda as condacache
+
+
+def _home(environ: Mapping[str, str]) -> str:
+    return environ.get("HOME") or os.path.expanduser("~")
+
+
+def _xdg_config(environ: Mapping[str, str]) -> str:
+    xdg = environ.get("XDG_CONFIG_HOME", "")
+    return xdg if xdg.startswith("/") else os.path.join(_home(environ), ".config")
+
+
+def config_file(manager: str, environ: Mapping[str, str]) -> str:
+    if manager == "pip":
+        return os.path.join(_xdg_config(environ), "pip", "pip.conf")
+    if manager == "conda":
+        return os.path.join(_home(environ), ".condarc")
+    return os.path.join(_xdg_config(environ), "uv", "uv.toml")
+
+
+def current_cache(manager: str, environ: Mapping[str, str]) -> Tuple[Optional[str], List[str]]:
+    """(the cache in effect, for conda every configured cache in order)."""
+    if manager == "pip":
+        try:
+            return pip_location.locate(environ).path, []
+        except pip_location.PipConfigError as exc:
+            raise Refused(str(exc)) from None
+    if manager == "uv":
+        try:
+            return uv_location.locate(environ).path, []
+        except uv_location.UvConfigError as exc:
+            raise Refused(str(exc)) from None
+    loc = conda_location.locate(environ)
+    if loc.errors:
+        raise Refused(loc.errors[0])
+    caches = [c.path for c in loc.caches if c.configured]
+    first = next((c.path for c in loc.caches if c.configured and c.writable),
+                 caches[0] if caches else None)
+    return first, caches
+
+
+# Editing the files ----------------------------------------------------------------------
+
+def edit_pip(text: str, target: str) -> str:
+    """Set ``cache-dir`` in ``[global]``; everything else stays, comments included."""
+    lines = text.splitlines(keepends=True)
+    section, start, end = None, None, len(lines)
+    for i, line in enumerate(lines):
+        header = re.match(r"\s*\[([^]]+)\]", line)
+        if header:
+            if section == "global":
+                end = i
+                break
+            section = header.group(1).strip()
+            if section == "global":
+                start = i
+    entry = f"cache-dir = {target}\n"
+    if start is None:
+        prefix = "" if not text or text.endswith("\n") else "\n"
+        return text + prefix + ("\n" if text.strip() else "") + "[global]\n" + entry
+    for i in range(start + 1, end):
+        if re.match(r"\s*(--)?cache[-_]dir\s*[=:]", lines[i], re.I):
+            lines[i] = entry
+            return "".join(lines)
+    lines.insert(start + 1, entry)
+    return "".join(lines)
+
+
+def edit_uv(text: str, target: str) -> str:
+    """Set the top-level ``cache-dir`` (before any table)."""
+    lines = text.splitlines(keepends=True)
+    entry = f"cache-dir = {json.dumps(target)}\n"
+    for i, line in enumerate(lines):
+        if re.match(r"\s*\[", line):
+            break
+        if re.match(r"\s*[\"']?cache-dir[\"']?\s*=", line):
+            lines[i] = entry
+            return "".join(lines)
+    return entry + text
+
+
+def edit_conda(text: str, target: str, previous: List[str]) -> str:
+    """Put ``target`` first in ``pkgs_dirs``; with no list yet, the caches in use follow."""
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        match = re.match(r"(pkgs_dirs\s*:)(\s*#!final)?\s*(\[.*\])?\s*(#.*)?$", line.rstrip("\n"))
+        if not match:
+            continue
+        if match.group(3):  # a flow list: pkgs_dirs: [a, b]
+            items = [i.strip() for i in match.group(3)[1:-1].split(",") if i.strip()]
+            items = [_yaml_str(target)] + [x for x in items if x.strip("'\"") != target]
+            lines[i] = f"{match.group(1)}{match.group(2) or ''} [{', '.join(items)}]\n"
+            return "".join(lines)
+        following = lines[i + 1:]
+        item = next((x for x in following if x.strip() and not x.strip().startswith("#")), "")
+        indent = re.match(r"(\s*)-", item).group(1) if re.match(r"\s*-", item) else "  "
+        kept = [x for x in following]
+        existing = [j for j, x in enumerate(kept) if re.match(r"\s*-\s*", x)
+                    and x.split("-", 1)[1].split("#")[0].strip().strip("'\"") == target]
+        for j in reversed(existing):
+            del kept[j]
+        lines[i + 1:] = [f"{indent}- {_yaml_str(target)}\n"] + kept
+        return "".join(lines)
+    block = "pkgs_dirs:\n" + "".join(f"  - {_yaml_str(p)}\n" for p in
+                                     [target] + [p for p in previous if p != target])
+    prefix = "" if not text or text.endswith("\n") else "\n"
+    return text + prefix + block
+
+
+def _yaml_str(path: str) -> str:
+    return path if re.match(r"^[\w./~-]+$", path) else json.dumps(path)
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    mode = stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path) else 0o644
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# Checking the target --------------------------------------------------------------------
+
+def _nearest_existing(path: str) -> str:
+    while not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return path
+
+
+def check_target(target: str, current: Optional[str], move: bool) -> None:
+    """Refuse a target that cannot hold the cache, before anything is written."""
+    if os.path.exists(target) and not os.path.isdir(target):
+        raise Refused(f"--to {target}: exists and is not a directory")
+    base = _nearest_existing(target)
+    if not os.path.isdir(base):
+        raise Refused(f"--to {target}: {base} is not a directory, so it cannot be created")
+    if os.statvfs(base).f_flag & getattr(os, "ST_RDONLY", 1):
+        raise Refused(f"--to {target}: {base} is on a read-only file system")
+    if not os.access(base, os.W_OK):
+        raise Refused(f"--to {target}: {base} is not writable")
+    if current:
+        here = os.path.realpath(current)
+        there = os.path.realpath(target)
+        if there == here:
+            raise Refused(f"--to {target}: that is where the cache is already")
+        if there.startswith(here.rstrip("/") + "/"):
+            raise Refused(f"--to {target}: inside the current cache {current}")
+        if here.startswith(there.rstrip("/") + "/") and move:
+            raise Refused(f"--to {target}: the current cache {current} is inside it")
+    if move and os.path.isdir(target) and os.listdir(target):
+        raise Refused(f"--to {target}: not empty; --move needs an empty or new directory")
+
+
+def symlinked_users(cache: str, environ: Mapping[str, str]) -> List[str]:
+    """Environments that use packages of a conda cache through symlinks (a move breaks them)."""
+    loc = conda_location.locate(environ)
+    usage = condacache.read_usage(e.path for e in loc.envs)
+    listing = condacache.list_cache(os.path.realpath(cache))
+    envs = set()
+    for entry in listing.of("package"):
+        for reason in usage.reasons(listing.root, entry.rel):
+            if reason.endswith("(symlink)") or "link type not recorded" in reason:
+                envs.add(reason.split(" (", 1)[0].replace("used by ", ""))
+    return sorted(envs)
+
+
+# Moving ----------------------------------------------------------------------------------
+
+def _same_fs(a: str, b: str) -> bool:
+    return os.stat(a).st_dev == os.stat(_nearest_existing(b)).st_dev
+
+
+def move_plan(source: str, target: str) -> Dict[str, Any]:
+    tree = fs.scan(source)
+    if tree.errors:
+        raise Refused(f"{source} could not be read fully ({tree.errors[0][0]}: "
+                      f"{tree.errors[0][1]}); nothing moved")
+    return {"source": source, "target": target, "files": len(tree.files),
+            "bytes": sum(f.size for f in tree.files),
+            "how": "rename" if _same_fs(source, target) else "copy, verify, remove"}
+
+
+def move(source: str, target: str) -> Dict[str, Any]:
+    plan = move_plan(source, target)
+    if plan["how"] == "rename":
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if os.path.isdir(target):
+            os.rmdir(target)  # empty (checked): rename onto it
+        os.rename(source, target)
+        return plan
+    copied = _copy_tree(source, target)
+    _verify(source, target)
+    with fs.SafeRemover(source) as remover:
+        _removed, problems = remover.remove_contents()
+    if problems:
+        raise Refused(f"copied and verified, but {source}/{problems[0][0]} could not be "
+                      f"removed: {problems[0][1]}")
+    os.rmdir(source)
+    plan["hard_links_kept"] = copied
+    return plan
+
+
+def _copy_tree(source: str, target: str) -> int:
+    """Copy files, symlinks and directories; a file with several links inside the tree is
+    copied once and linked again. Returns how many links were re-made."""
+    seen: Dict[Tuple[int, int], str] = {}
+    relinked = 0
+    os.makedirs(target, exist_ok=True)
+    shutil.copystat(source, target)
+    for here, dirs, files in os.walk(source):
+        rel = os.path.relpath(here, source)
+        dest_dir = os.path.join(target, rel) if rel != "." else target
+        for d in dirs:
+            src = os.path.join(here, d)
+            if os.path.islink(src):
+                os.symlink(os.readlink(src), os.path.join(dest_dir, d))
+            else:
+                os.makedirs(os.path.join(dest_dir, d), exist_ok=True)
+        for name in files:
+            src, dst = os.path.join(here, name), os.path.join(dest_dir, name)
+            st = os.lstat(src)
+            if stat.S_ISLNK(st.st_mode):
+                os.symlink(os.readlink(src), dst)
+            elif st.st_nlink > 1 and (st.st_dev, st.st_ino) in seen:
+                os.link(seen[(st.st_dev, st.st_ino)], dst)
+                relinked += 1
+            else:
+                shutil.copy2(src, dst, follow_symlinks=False)
+                if st.st_nlink > 1:
+                    seen[(st.st_dev, st.st_ino)] = dst
+    for here, dirs, _files in os.walk(source):
+        for d in dirs:
+            src = os.path.join(here, d)
+            if not os.path.islink(src):
+                shutil.copystat(src, os.path.join(target, os.path.relpath(src, source)))
+    return relinked
+
+
+def _digest(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _verify(source: str, target: str) -> None:
+    """Every file, link and directory is there with the same content, or nothing goes."""
+    for here, dirs, files in os.walk(source):
+        for name in dirs + files:
+            src = os.path.join(here, name)
+            dst = os.path.join(target, os.path.relpath(src, source))
+            a, b = os.lstat(src), os.lstat(dst) if os.path.lexists(dst) else None
+            same = b is not None and stat.S_IFMT(a.st_mode) == stat.S_IFMT(b.st_mode)
+            if same and stat.S_ISLNK(a.st_mode):
+                same = os.readlink(src) == os.readlink(dst)
+            elif same and stat.S_ISREG(a.st_mode):
+                same = a.st_size == b.st_size and _digest(src) == _digest(dst)
+            if not same:
+                raise Refused(f"the copy of {src} in {target} differs; the original is kept")
+
+
+# The request -----------------------------------------------------------------------------
+
+def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]) -> None:
+    managers = request.get("managers") or []
+    if len(managers) != 1 or managers[0] not in ("pip", "conda", "uv"):
+        raise Refused("relocate moves one manager's cache at a time: give --managers pip, "
+                      "conda or uv")
+    manager = managers[0]
+    raw = request.get("to") or ""
+    if not raw:
+        raise Refused("relocate needs --to PATH")
+    home = _home(environ)
+    target = os.path.normpath(home + raw[1:] if raw == "~" or raw.startswith("~/") else
+                              os.path.join(environ.get("PWD") or os.getcwd(), raw))
+    current, previous = current_cache(manager, environ)
+    move_it = bool(request.get("move")) and bool(current) and os.path.isdir(current or "")
+    check_target(target, current, move_it)
+    path = config_file(manager, environ)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            old = fh.read()
+    except FileNotFoundError:
+        old = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Refused(f"{path}: cannot read it: {exc}") from None
+    if manager == "pip":
+        new = edit_pip(old, target)
+    elif manager == "uv":
+        new = edit_uv(old, target)
+    else:
+        new = edit_conda(old, target, previous)
+    _check_parses(manager, path, new)
+    diff = "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
+                                        fromfile=path, tofile=path))
+    plan: Dict[str, Any] = {"manager": manager, "config_file": path, "diff": diff,
+                            "from": current, "to": target, "move": None}
+    if move_it:
+        if manager == "conda":
+            users = symlinked_users(current, environ)  # type: ignore[arg-type]
+            if users:
+                raise Refused(f"environments use {current} through symlinks and would break "
+                              f"if it moved: {', '.join(users)}")
+        plan["move"] = move_plan(current, target)  # type: ignore[arg-type]
+    result["relocation"] = plan
+    if not request.get("apply"):
+        return
+    if plan["move"]:
+        plan["move"] = _locked_move(manager, current, target)  # type: ignore[arg-type]
+    elif not os.path.isdir(target):
+        os.makedirs(target)
+    write_atomic(path, new)
+    now, _ = current_cache(manager, dict(environ))
+    plan["now"] = now
+    if now and os.path.realpath(now) != os.path.realpath(target):
+        result["warnings"].append(f"{manager}: the cache is still {now}: a setting with higher "
+                                  "precedence overrides the config file (see `locations`)")
+
+
+def _locked_move(manager: str, source: str, target: str) -> Dict[str, Any]:
+    """uv holds a lock on its cache: move only when no uv process uses it."""
+    if manager != "uv":
+        return move(source, target)
+    import fcntl
+
+    fd = os.open(os.path.join(source, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise Refused(f"the uv cache {source} is in use by a uv process; try later") from None
+        return move(source, target)
+    finally:
+        os.close(fd)
+
+
+def _check_parses(manager: str, path: str, text: str) -> None:
+    """The edited file must still read as the manager will read it."""
+    try:
+        if manager == "conda":
+            from cachekit.core import miniyaml
+
+            miniyaml.loads(text)
+        elif manager == "pip":
+            import configparser
+
+            configparser.RawConfigParser().read_string(text)
+        else:
+            for number, line in enumerate(text.splitlines(), 1):
+                if line.strip() and not line.strip().startswith(("#", "[")) and "=" not in line \
+                        and not line.strip().startswith(("]", '"', "'")):
+                    raise ValueError(f"line {number}: expected 'key = value'")
+    except Exception as exc:  # any parse failure: leave the file as it is
+        raise Refused(f"{path}: does not parse ({exc}); fix it first, nothing was changed"
+                      ) from None

@@ -1,0 +1,225 @@
+"""`locations` and `relocate`, checked against the real pip and uv and the conda fixture."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+from condacache_fixture import CondaFixture, snapshot
+from pipcache_fixture import pip_env, run_pip
+from uvcache_fixture import run_uv, uv_env
+
+from cachekit.core import agent, conda_location
+
+
+def cli(args, home: Path, **environ: str) -> subprocess.CompletedProcess:
+    env = pip_env(home, **environ)
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    return subprocess.run([sys.executable, "-m", "cachekit", *args], env=env, text=True,
+                          capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
+
+
+def core(op: str, home: Path, **extra: Any) -> Dict[str, Any]:
+    environ = dict(extra.pop("environ", {}), HOME=str(home))
+    return agent.run({"op": op, "environ": environ, **extra})
+
+
+PIP_CONF = "# my settings\n[global]\n; seconds\ntimeout = 60\n\n[install]\nno-compile = true\n"
+
+
+def test_relocate_pip_writes_global_cache_dir_and_pip_agrees(home: Path, tmp_path: Path) -> None:
+    conf = home / ".config/pip/pip.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(PIP_CONF)
+    target = tmp_path / "new-pip"
+    dry = cli(["relocate", "--managers", "pip", "--to", str(target), "--dry-run"], home)
+    assert dry.returncode == 0, dry.stderr
+    assert f"+cache-dir = {target}" in dry.stdout and conf.read_text() == PIP_CONF
+    done = cli(["relocate", "--managers", "pip", "--to", str(target), "--yes"], home)
+    assert done.returncode == 0, done.stderr
+    assert conf.read_text() == PIP_CONF.replace("[global]\n", f"[global]\ncache-dir = {target}\n")
+    real = run_pip(["cache", "dir"], pip_env(home))
+    assert real.stdout.strip() == str(target), real.stderr
+    assert core("dir", home, managers=["pip"])["caches"][0]["path"] == str(target)
+    again = cli(["relocate", "--managers", "pip", "--to", str(tmp_path / "third"), "--yes"], home)
+    assert again.returncode == 0
+    assert conf.read_text().count("cache-dir") == 1  # replaced, not added twice
+
+
+def test_relocate_uv_keeps_comments_and_tables_and_uv_agrees(home: Path, tmp_path: Path) -> None:
+    toml = home / ".config/uv/uv.toml"
+    toml.parent.mkdir(parents=True)
+    toml.write_text('# uv settings\nnative-tls = true\n\n[pip]\nno-deps = false\n')
+    target = tmp_path / "new uv cache"
+    done = cli(["relocate", "--managers", "uv", "--to", str(target), "--yes"], home)
+    assert done.returncode == 0, done.stderr
+    assert toml.read_text() == (f'cache-dir = "{target}"\n# uv settings\nnative-tls = true\n\n'
+                                '[pip]\nno-deps = false\n')
+    env = {k: v for k, v in uv_env(home).items() if k != "UV_NO_CONFIG"}
+    assert run_uv(["cache", "dir"], env).stdout.strip() == str(target)
+
+
+def test_move_across_file_systems_keeps_hard_links_and_uv_still_works(
+        home: Path, tmp_path: Path, uv_cache: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    default = home / ".cache/uv"  # where uv looks with no setting at all
+    default.parent.mkdir(parents=True)
+    uv_cache.rename(default)
+    (default / "extra").mkdir()
+    (default / "extra/a").write_text("shared")
+    os.link(default / "extra/a", default / "extra/b")
+    before = sorted(str(p.relative_to(default)) for p in default.rglob("*"))
+    mount = tmp_path / "other-fs"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)], check=True)
+    try:
+        target = mount / "uv"
+        done = cli(["relocate", "--managers", "uv", "--to", str(target), "--move", "--yes",
+                    "--format", "json"], home)
+        assert done.returncode == 0, done.stderr
+        plan = json.loads(done.stdout)["hosts"][0]["relocation"]["move"]
+        assert plan["how"] == "copy, verify, remove" and plan["hard_links_kept"] == 1
+        assert not default.exists()
+        assert sorted(str(p.relative_to(target)) for p in target.rglob("*")) == before
+        assert os.stat(target / "extra/a").st_ino == os.stat(target / "extra/b").st_ino
+        env = {k: v for k, v in uv_env(home).items() if k != "UV_NO_CONFIG"}
+        assert run_uv(["cache", "dir"], env).stdout.strip() == str(target)
+        size = run_uv(["cache", "size", "--preview-features", "cache-size"], env)
+        assert size.returncode == 0 and int(size.stdout) > 0
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_relocate_conda_prepends_and_keeps_the_caches_in_use(conda: CondaFixture, home: Path,
+                                                             tmp_path: Path) -> None:
+    condarc = home / ".condarc"
+    condarc.write_text("# channels first\nchannels:\n  - conda-forge\n")
+    environ = {"CONDA_ROOT": conda.environ["CONDA_ROOT"]}
+    target = tmp_path / "new-pkgs"
+    done = core("relocate", home, managers=["conda"], to=str(target), apply=True,
+                environ=environ)
+    assert done["status"] == "ok", done["error"]
+    text = condarc.read_text()
+    assert text.startswith("# channels first\nchannels:\n  - conda-forge\n")
+    assert f"pkgs_dirs:\n  - {target}\n  - {conda.pkgs}\n  - {home}/.conda/pkgs\n" in text
+    loc = conda_location.locate(dict(environ, HOME=str(home)))
+    assert [c.path for c in loc.caches if c.configured][:2] == [str(target), str(conda.pkgs)]
+    again = core("relocate", home, managers=["conda"], to=str(tmp_path / "third"), apply=True,
+                 environ=environ)
+    assert again["status"] == "ok"
+    assert f"pkgs_dirs:\n  - {tmp_path}/third\n  - {target}\n" in condarc.read_text()
+
+
+def test_moving_a_conda_cache_used_through_symlinks_is_refused(conda: CondaFixture, home: Path,
+                                                              tmp_path: Path) -> None:
+    environ = {"CONDA_ROOT": conda.environ["CONDA_ROOT"]}
+    refused = core("relocate", home, managers=["conda"], to=str(tmp_path / "p"), move=True,
+                   apply=True, environ=environ)
+    assert refused["status"] == "refused"
+    assert str(conda.envs["soft"]) in refused["error"] and "symlinks" in refused["error"]
+    assert conda.pkgs.is_dir() and not (home / ".condarc").exists()
+    # without the symlinked environment, the cache moves and every environment still reads
+    import shutil
+
+    shutil.rmtree(conda.envs["soft"])
+    del conda.envs["soft"]
+    files = {p: d for p, d in conda.env_files.items() if "envs/soft" not in str(p)}
+    before = snapshot(files)
+    moved = core("relocate", home, managers=["conda"], to=str(tmp_path / "p"), move=True,
+                 apply=True, environ=environ)
+    assert moved["status"] == "ok", moved["error"]
+    assert moved["relocation"]["move"]["how"] == "rename"
+    assert snapshot(files) == before
+    loc = conda_location.locate(dict(environ, HOME=str(home)))
+    assert loc.caches[0].path == str(tmp_path / "p") and loc.caches[0].writable
+
+
+@pytest.mark.parametrize("case", ["file", "under-file", "inside", "read-only", "broken"])
+def test_bad_targets_and_configs_change_nothing(case: str, home: Path, tmp_path: Path,
+                                                pip_cache: Path) -> None:
+    conf = home / ".config/pip/pip.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text("[global]\ntimeout = 60\n" if case != "broken" else "[global\nx\n")
+    before = conf.read_bytes()
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    target = {"file": afile, "under-file": afile / "sub", "inside": pip_cache / "sub",
+              "read-only": tmp_path / "ro" / "cache", "broken": tmp_path / "ok"}[case]
+    if case == "read-only":
+        if os.geteuid() != 0:
+            pytest.skip("mounting needs root")
+        (tmp_path / "ro").mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs",
+                        str(tmp_path / "ro")], check=True)
+    try:
+        run = cli(["relocate", "--managers", "pip", "--to", str(target), "--yes"], home,
+                  PIP_CACHE_DIR=str(pip_cache) if case == "inside" else "")
+        assert run.returncode == 1, run.stdout + run.stderr
+        errors = [line for line in run.stderr.splitlines() if line.startswith("cachekit:")]
+        assert len(errors) == 1, run.stderr
+        expected = {"file": "is not a directory", "under-file": "cannot be created",
+                    "inside": "inside the current cache", "read-only": "read-only file system",
+                    "broken": f"cannot load its config file {conf}"}[case]
+        assert expected in errors[0]
+        assert conf.read_bytes() == before
+        assert sorted(p.name for p in conf.parent.iterdir()) == ["pip.conf"]  # no temp file
+    finally:
+        if case == "read-only":
+            subprocess.run(["umount", "-l", str(tmp_path / "ro")], check=False)
+
+
+def test_locations_show_sources_and_traps(home: Path, tmp_path: Path) -> None:
+    conf = home / ".config/pip/pip.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text("[install]\ncache-dir = /data/pip\n")
+    (home / ".bashrc").write_text(f"export PIP_CACHE_DIR={tmp_path}/pip\n")
+    run = cli(["locations", "--managers", "pip", "--format", "json"], home,
+              PIP_CACHE_DIR=str(tmp_path / "pip"))
+    assert run.returncode == 0, run.stderr
+    [loc] = json.loads(run.stdout)["hosts"][0]["locations"]
+    assert loc["path"] == str(tmp_path / "pip")
+    assert [(s["where"], s["won"]) for s in loc["sources"]] == [
+        ("environment variable PIP_CACHE_DIR", True),
+        (f"{conf} [install] cache-dir", False),
+        ("default (~/.cache/pip)", False)]
+    traps = " | ".join(loc["traps"])
+    assert "[install] cache-dir = /data/pip is ignored by `pip cache`" in traps
+    assert f"PIP_CACHE_DIR is set in {home}/.bashrc" in traps
+    assert f"they use {home}/.cache/pip" in traps
+    assert loc["file_system"]["free_bytes"] > 0
+    (home / ".pam_environment").write_text(f"PIP_CACHE_DIR={tmp_path}/pip\n")
+    run = cli(["locations", "--managers", "pip", "--format", "json"], home,
+              PIP_CACHE_DIR=str(tmp_path / "pip"))
+    [loc] = json.loads(run.stdout)["hosts"][0]["locations"]
+    assert not [t for t in loc["traps"] if "PIP_CACHE_DIR" in t]  # every session sees it
+
+
+def test_locations_flag_dropped_conda_defaults(conda: CondaFixture, home: Path) -> None:
+    (home / ".condarc").write_text(f"pkgs_dirs:\n  - {home}/elsewhere\n")
+    result = core("locations", home, managers=["conda"],
+                  environ={"CONDA_ROOT": conda.environ["CONDA_ROOT"]})
+    [loc] = result["locations"]
+    assert loc["path"] == f"{home}/elsewhere"
+    assert any(f"no longer lists the default cache {conda.pkgs}" in t for t in loc["traps"])
+
+
+def test_locations_flag_a_nearly_full_file_system(home: Path, tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], check=True)
+    try:
+        (small / "cache").mkdir()
+        st = os.statvfs(small)
+        (small / "filler").write_bytes(b"x" * (st.f_bavail * st.f_frsize - 20_000))
+        result = core("locations", home, managers=["pip"],
+                      environ={"PIP_CACHE_DIR": str(small / "cache")})
+        traps = result["locations"][0]["traps"]
+        assert any(f"the file system at {small} is" in t and "% full" in t for t in traps), traps
+    finally:
+        subprocess.run(["umount", "-l", str(small)], check=False)
