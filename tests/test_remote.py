@@ -385,3 +385,29 @@ def test_conda_clean_over_ssh_matches_the_local_plan(tmp_path: Path, lab: SshLab
     assert all(r["ok"] for r in json.loads(done.stdout)["hosts"][0]["removed"])
     assert not (conda.pkgs / "delta-3.1-h2_1").exists()
     assert snapshot(conda.env_files) == before
+
+
+def test_locations_and_relocate_across_hosts(tmp_path: Path, lab: SshLab, home: Path,
+                                             pip_cache_master) -> None:
+    """One row per host and manager; relocate writes each host's own config file."""
+    fleet = healthy_fleet(tmp_path, lab, home, pip_cache_master[0])
+    hosts = {}
+    for name in ("h3", "h4"):
+        entry = fleet["hosts"][name]
+        host_home = tmp_path / f"{name}-home"
+        host_home.mkdir()
+        entry["cachekit_env"] = {"HOME": str(host_home),
+                                 "XDG_CACHE_HOME": entry["cachekit_env"]["XDG_CACHE_HOME"]}
+        hosts[name] = entry
+    inv = write_inventory(tmp_path / "inv.yml", lab, hosts)
+    table = run(["locations", "--hosts", "lab", "--managers", "pip,uv"], home, inv)
+    assert table.returncode == 0, table.stderr
+    rows = [line.split() for line in table.stdout.splitlines()[2:6]]
+    assert [(r[0], r[1]) for r in rows] == [("h3", "pip"), ("h3", "uv"), ("h4", "pip"),
+                                            ("h4", "uv")]
+    moved = run(["relocate", "--hosts", "lab", "--managers", "pip", "--to",
+                 str(tmp_path / "new-pip"), "--yes"], home, inv)
+    assert moved.returncode == 0, moved.stderr
+    for name in ("h3", "h4"):
+        conf = tmp_path / f"{name}-home/.config/pip/pip.conf"
+        assert conf.read_text() == f"[global]\ncache-dir = {tmp_path / 'new-pip'}\n"
