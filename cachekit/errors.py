@@ -5,6 +5,7 @@ from typing import Optional
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1  # bad input or refused: nothing was done
 EXIT_HOST_FAILED = 2  # one or more hosts failed; the others completed
+EXIT_OVER_THRESHOLD = 3  # report --fail-above: some host's caches are over the threshold
 
 
 class CachekitError(Exception):

@@ -333,6 +333,42 @@ def render_prune(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
     return "\n".join(lines)
 
 
+def over_threshold(hosts: List[Dict[str, Any]], threshold: Any) -> List[str]:
+    """``report --fail-above``: each host whose caches exceed it, with its figure."""
+    kind, value = threshold
+    out = []
+    for h in hosts:
+        if h["status"] != "ok":
+            continue
+        total = sum(c.get("bytes") or 0 for c in h.get("caches", []))
+        disk = (h.get("disk") or {}).get("total_bytes")
+        if kind == "bytes" and total > value:
+            out.append(f"{h['host']} ({human_bytes(total)})")
+        elif kind == "percent" and disk and total * 100.0 / disk > value:
+            out.append(f"{h['host']} ({human_bytes(total)}, {total * 100.0 / disk:.1f}% of "
+                       f"{human_bytes(disk)})")
+    return out
+
+
+def render_trend(rows: List[Dict[str, Any]], threshold: Optional[int], fmt: str) -> str:
+    """``trend``: one row per host, over-threshold hosts marked and listed."""
+    table = []
+    for r in sorted(rows, key=lambda r: _natural(r["host"])):
+        growth = r["growth_per_week"]
+        over = threshold is not None and r["bytes"] > threshold
+        table.append([r["host"], str(r["runs"]), r["first"][:10], r["last"][:16].replace(
+            "T", " "), human_bytes(r["bytes"]), human_bytes(r["after_bytes"]),
+            "-" if growth is None else ("+" if growth >= 0 else "-") + human_bytes(abs(growth)),
+            r["spark"], "OVER" if over else ""])
+    headers = ["HOST", "RUNS", "SINCE", "LAST RUN", "SIZE", "AFTER PRUNE", "PER WEEK",
+               "HISTORY", "THRESHOLD"]
+    text = _table(table, headers, "github" if fmt == "markdown" else "simple")
+    over = [r["host"] for r in rows if threshold is not None and r["bytes"] > threshold]
+    if over:
+        text += f"\n\nAbove {human_bytes(threshold)}: {', '.join(sorted(over, key=_natural))}"
+    return text
+
+
 REPORT_FORMATS = ["table", "json", "markdown", "csv"]
 
 

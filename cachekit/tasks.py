@@ -13,9 +13,10 @@ from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
 from cachekit import fleet, outcome, report, units
+from cachekit import history as runs
 from cachekit._invoke_compat import optional_positional
 from cachekit.core.agent import KNOWN_MANAGERS
-from cachekit.errors import EXIT_BAD_INPUT, CachekitError
+from cachekit.errors import EXIT_BAD_INPUT, EXIT_OVER_THRESHOLD, CachekitError
 
 COMMON_HELP = {
     "hosts": "host pattern, Ansible style (default: local, this machine)",
@@ -207,10 +208,12 @@ PerHost = Callable[[fleet.Fleet], Dict[str, Dict[str, Any]]]
 
 
 def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
-             dry_run: bool, yes: bool, per_host: Optional[PerHost] = None) -> None:
+             dry_run: bool, yes: bool, per_host: Optional[PerHost] = None,
+             emit: bool = True) -> Optional[List[Dict[str, Any]]]:
     """Plan on every host; then, with --yes or one confirmation, apply exactly those plans.
 
-    ``per_host`` adds each host's own part of the request (prune: its policy).
+    ``per_host`` adds each host's own part of the request (prune: its policy). With
+    ``emit`` false the results are returned, not printed (for unattended runs).
     """
     fmt = _check_format(format, ["table", "json"])
     if not dry_run and not yes and not sys.stdin.isatty():
@@ -222,10 +225,14 @@ def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
         results: Optional[List[Dict[str, Any]]] = planned
         if not dry_run:
             results = _confirm_and_apply(hosts, target, planned, ask=not yes)
-    if results is None:
-        return
+            sizes = {h["host"]: h.get("caches", []) for h in planned}
+            for h in results or []:  # the sizes each host had before the removal
+                h["caches_before"] = sizes.get(h["host"], [])
+    if results is None or not emit:
+        return results
     render = report.render_prune if command == "prune" else report.render_removal
     _finish(command, fmt, results, lambda: render(results, dry_run), dry_run)
+    return results
 
 
 def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[str, Any]],
@@ -323,14 +330,26 @@ PRUNE_HELP = {
 }
 
 
+UNATTENDED_HELP = {
+    "quiet": "print nothing when every host succeeded (cron mails only failures)",
+    "log_file": "also append the run's full output, time-stamped, to this file",
+    "history": "append one JSON line per host to this file (default: "
+               "$XDG_STATE_HOME/cachekit/history.jsonl); 'off' writes none",
+    "lock_file": "the lock that keeps two runs from overlapping (default: "
+                 "$XDG_STATE_HOME/cachekit/prune.lock)",
+}
+
+
 @task(iterable=["keep"], auto_shortflags=False,
-      help={**COMMON_HELP, **DESTRUCTIVE_HELP, **PRUNE_HELP})
+      help={**COMMON_HELP, **DESTRUCTIVE_HELP, **PRUNE_HELP, **UNATTENDED_HELP})
 @_guard
 def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] = None,
           keep: Optional[List[str]] = None, min_free: Optional[str] = None, ci: bool = False,
           hosts: str = "local", inventory: Optional[str] = None,
           managers: Optional[str] = None, format: str = "table", dry_run: bool = False,
-          yes: bool = False, workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
+          yes: bool = False, quiet: bool = False, log_file: Optional[str] = None,
+          history: Optional[str] = None, lock_file: Optional[str] = None,
+          workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
           connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
     """Remove cache entries by policy: age, size budget, keep list, free space, CI mode."""
     flags = {"older_than": older_than, "max_size": max_size, "keep": keep or None,
@@ -349,22 +368,53 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
             out[host.name] = {"policy": rules}
         return out
 
-    _destroy("prune", {"op": "prune"}, _target(**locals()), format, dry_run, yes, policies)
+    target = _target(**locals())
+    with runs.run_lock(lock_file or runs.default_lock()):
+        results = _destroy("prune", {"op": "prune"}, target, format, dry_run, yes, policies,
+                           emit=False)
+    if results is None:
+        return
+    if history != "off":
+        runs.append(history or runs.default_history(), runs.records("prune", results, dry_run))
+    code = report.exit_code(results)
+    if log_file:
+        lines = [report.render_prune(results, dry_run)]
+        lines += [f"warning: {w}" for w in report.warnings(results)]
+        lines += [f"error: {e}" for e in report.errors(results)]
+        runs.log(log_file, "prune" + (" --dry-run" if dry_run else ""), "\n".join(lines))
+    if quiet and code == 0:
+        return
+    if quiet:  # a failure under cron: a short summary, mailed
+        for h in results:
+            _say(report.summary_line(h, dry_run))
+    _finish("prune", _check_format(format, ["table", "json"]), results,
+            lambda: "" if quiet else report.render_prune(results, dry_run), dry_run)
 
 
 @task(name="report", auto_shortflags=False,
       help={**COMMON_HELP, "format": "table, json, markdown, csv, or any tabulate format",
             "attribute": "also read downloaded bodies to split the HTTP cache into bytes "
-                         "traced to a package and the rest (slower)"})
+                         "traced to a package and the rest (slower)",
+            "fail_above": "exit 3 and name the hosts whose caches are over SIZE (20GB) or "
+                          "over PCT of their disk (80%): for monitoring"})
 @_guard
 def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
             managers: Optional[str] = None, format: str = "table", attribute: bool = False,
+            fail_above: Optional[str] = None,
             workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
             connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
     fmt = _check_format(format, report.report_formats())
+    threshold = units.parse_threshold(fail_above) if fail_above is not None else None
     results = _run(_target(**locals()), {"op": "report", "attribute": attribute})
-    _finish("report", fmt, results, lambda: report.render_report(results, fmt))
+    over = report.over_threshold(results, threshold) if threshold else []
+    try:
+        _finish("report", fmt, results, lambda: report.render_report(results, fmt))
+    finally:
+        if over:
+            _say(f"cachekit: over --fail-above {fail_above}: {', '.join(over)}")
+    if over:
+        raise Exit(code=EXIT_OVER_THRESHOLD)
 
 
 @task(name="locations", help=COMMON_HELP, auto_shortflags=False)
@@ -422,6 +472,24 @@ def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: boo
             dry_run)
 
 
+@task(auto_shortflags=False, help={
+    "history": "the history file (default: $XDG_STATE_HOME/cachekit/history.jsonl)",
+    "threshold": "mark and list the hosts whose caches are over this size (20GB)",
+    "last": "how many runs the HISTORY sparkline shows (default 20)",
+    "format": "table, markdown or json"})
+@_guard
+def trend(c: Context, history: Optional[str] = None, threshold: Optional[str] = None,
+          last: int = 20, format: str = "table") -> None:
+    """Each host's cache size over time, from the runs' history: sparkline, growth per week."""
+    fmt = _check_format(format, ["table", "markdown", "json"])
+    limit = units.parse_size(threshold, "--threshold") if threshold is not None else None
+    rows = runs.trend(runs.read(history or runs.default_history()), last)
+    if fmt == "json":
+        print(report.to_json({"hosts": rows, "threshold_bytes": limit}))
+    else:
+        print(report.render_trend(rows, limit, fmt))
+
+
 @task(name="hosts", help={k: COMMON_HELP[k] for k in ("hosts", "inventory", "format")},
       auto_shortflags=False)
 @_guard
@@ -439,7 +507,7 @@ def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
 def collection() -> Collection:
     ns = Collection()
     for t in (dir_, info, list_, remove, purge, clean, prune, locations_, relocate, report_,
-              hosts_):
+              trend, hosts_):
         ns.add_task(t)
     ns.configure({"run": {"echo": False}})
     return ns

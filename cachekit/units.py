@@ -53,6 +53,20 @@ def parse_min_free(text: str) -> Tuple[str, float]:
     return "bytes", float(parse_size(value, "--min-free"))
 
 
+def parse_threshold(text: str, flag: str = "--fail-above") -> Tuple[str, float]:
+    """``20GB`` -> ("bytes", 2e10); ``80%`` -> ("percent", 80.0) of the disk the caches are on."""
+    value = str(text).strip()
+    if value.endswith("%"):
+        try:
+            pct = float(value[:-1])
+        except ValueError:
+            pct = -1.0
+        if not 0 < pct <= 100:
+            raise CachekitError(f"{flag} {text!r} is not a percentage between 0 and 100")
+        return "percent", pct
+    return "bytes", float(parse_size(value, flag))
+
+
 def parse_keep(patterns: Any) -> list:
     """Keep patterns from a repeatable flag or an inventory list; none may be empty."""
     if patterns is None:
