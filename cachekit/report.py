@@ -113,7 +113,8 @@ def render_dir(hosts: List[Dict[str, Any]]) -> str:
 
 def render_info(hosts: List[Dict[str, Any]]) -> str:
     """One table per manager: their caches hold different things."""
-    tables = [t for t in (_pip_info(hosts), _conda_info(hosts), _uv_info(hosts)) if t]
+    tables = [t for t in (_pip_info(hosts), _conda_info(hosts), _uv_info(hosts),
+                          _toolcache_info(hosts)) if t]
     return "\n\n".join(tables)
 
 
@@ -210,6 +211,25 @@ def _uv_info(hosts: List[Dict[str, Any]]) -> str:
         return ""
     return _table(rows, ["HOST", "UV CACHE", "SIZE", "FILES", "ON DISK", "PACKAGES",
                          "LARGEST BUCKETS", "NOT UV'S"])
+
+
+def _toolcache_info(hosts: List[Dict[str, Any]]) -> str:
+    """The runner tool cache: one row per tool, its versions newest first."""
+    rows = []
+    for h in hosts:
+        for c in h.get("caches", []):
+            if c["manager"] != "toolcache" or not c.get("exists") or "tools" not in c:
+                continue
+            from cachekit.core.toolcache import version_key
+
+            for tool, versions in sorted(c["tools"].items()):
+                ordered = sorted(versions, key=version_key, reverse=True)
+                rows.append([h["host"], tool, str(len(ordered)),
+                             human_bytes(sum(versions.values())),
+                             ", ".join(f"{v} ({human_bytes(versions[v])})" for v in ordered)])
+    if not rows:
+        return ""
+    return _table(rows, ["HOST", "TOOL", "VERSIONS", "SIZE", "EACH VERSION"])
 
 
 def _count(c: Dict[str, Any], key: str) -> str:

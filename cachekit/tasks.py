@@ -21,7 +21,8 @@ from cachekit.errors import EXIT_BAD_INPUT, EXIT_OVER_THRESHOLD, CachekitError
 COMMON_HELP = {
     "hosts": "host pattern, Ansible style (default: local, this machine)",
     "inventory": "inventory file or directory (default: inventory/ or $CACHEKIT_INVENTORY)",
-    "managers": f"comma list of {', '.join(KNOWN_MANAGERS)} (default: all of them)",
+    "managers": f"comma list of {', '.join(KNOWN_MANAGERS)} (default: all of them; "
+                "toolcache where RUNNER_TOOL_CACHE or AGENT_TOOLSDIRECTORY is set)",
     "format": "table or json",
     "workers": f"hosts run in parallel (default {fleet.DEFAULT_WORKERS})",
     "timeout": "seconds one host may take for one run of the core (default 300)",
@@ -45,9 +46,10 @@ def _fail(message: str, hint: Optional[str] = None, code: int = EXIT_BAD_INPUT) 
     return Exit(f"cachekit: error: {CachekitError(message, hint)}", code=code)
 
 
-def _parse_managers(managers: Optional[str]) -> List[str]:
+def _parse_managers(managers: Optional[str]) -> Optional[List[str]]:
+    """The chosen managers; None lets each host take every manager it has."""
     if not managers:
-        return list(KNOWN_MANAGERS)
+        return None
     chosen = [m.strip() for m in managers.split(",") if m.strip()]
     for m in chosen:
         if m not in KNOWN_MANAGERS:
@@ -443,7 +445,7 @@ def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: boo
              connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
     """Move where pip, conda or uv keeps its cache: the setting, and with --move the content."""
     fmt = _check_format(format, ["table", "json"])
-    chosen = _parse_managers(managers) if managers else []
+    chosen = _parse_managers(managers) or []
     if len(chosen) != 1:
         raise CachekitError("relocate moves one manager's cache at a time",
                             hint="give --managers pip, --managers conda or --managers uv")

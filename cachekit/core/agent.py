@@ -23,12 +23,13 @@ from cachekit.core import (
     locations,
     prune,
     relocate,
+    toolcache,
     uv_serve,
 )
 from cachekit.core import pip as pipcache
 from cachekit.core.pip_location import PipConfigError, PipLocation, locate
 
-KNOWN_MANAGERS = ("pip", "conda", "uv")
+KNOWN_MANAGERS = ("pip", "conda", "uv", "toolcache")
 OPS = ("dir", "info", "list", "remove", "purge", "report", "apply", "clean", "prune",
        "locations", "relocate")
 DESTRUCTIVE = ("remove", "purge", "clean", "prune", "relocate")
@@ -59,13 +60,14 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
     try:
         if op not in OPS:
             raise Refused(f"unknown operation {op!r}")
-        managers = request.get("managers") or list(KNOWN_MANAGERS)
+        environ = dict(os.environ)
+        environ.update(request.get("environ") or {})
+        managers = request.get("managers") or default_managers(environ)
         unknown = [m for m in managers if m not in KNOWN_MANAGERS]
         if unknown:
             raise Refused(f"unknown manager {unknown[0]!r} (known: {', '.join(KNOWN_MANAGERS)})")
-        environ = dict(os.environ)
-        environ.update(request.get("environ") or {})
         if op == "locations":
+            managers = [m for m in managers if m != "toolcache"]
             result["locations"] = locations.locations(managers, environ)
         elif op == "relocate":
             relocate.serve(dict(request, managers=request.get("managers") or []), environ,
@@ -79,6 +81,8 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
                 conda_serve.serve(request, environ, result, progress)
             if "uv" in managers and op != "clean":
                 uv_serve.serve(request, environ, result, progress)
+            if "toolcache" in managers and op != "clean":
+                _serve_toolcache(request, environ, result, progress)
         result["disk"] = _disk([c.get("path") for c in result["caches"]
                                 + result.get("locations", [])], environ)
     except Refused as exc:
@@ -88,6 +92,41 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
         result["status"], result["error"] = "failed", f"{type(exc).__name__}: {exc}"
     result["elapsed_s"] = round(time.monotonic() - started, 3)
     return result
+
+
+def default_managers(environ: Dict[str, str]) -> List[str]:
+    """Every manager, the runner tool cache only where a runner says where it is."""
+    found = toolcache.locate(environ)[0] is not None
+    return [m for m in KNOWN_MANAGERS if m != "toolcache" or found]
+
+
+def _serve_toolcache(request: Dict[str, Any], environ: Dict[str, str],
+                     result: Dict[str, Any], progress: Progress) -> None:
+    op = request["op"]
+    root, source = toolcache.locate(environ)
+    record: Dict[str, Any] = {"manager": "toolcache", "path": root, "source": source,
+                              "exists": bool(root) and os.path.isdir(root or ""),
+                              "enabled": True, "warnings": [], "error": None}
+    result["caches"].append(record)
+    if op == "dir" or not record["exists"]:
+        return
+    if op == "apply":
+        for wire in [p for p in request.get("plans", []) if p.get("manager") == "toolcache"]:
+            toolcache.execute(wire, environ, result, progress)
+        return
+    if op in ("info", "report", "list"):
+        installs, errors = toolcache.scan(root)  # type: ignore[arg-type]
+        record.update(toolcache.summarize(installs))
+        record["reclaimable_bytes"] = sum(i.freed for i, _ in toolcache.selection(installs))
+        if errors:
+            record["warnings"].append(f"{len(errors)} path(s) could not be read, e.g. "
+                                      f"{errors[0][0]}: {errors[0][1]}")
+        if op == "list":
+            for i in installs:
+                result["entries"].append({
+                    "manager": "toolcache", "name": i.tool, "version": i.version,
+                    "kind": i.arch + ("" if i.complete else " (incomplete)"),
+                    "bytes": i.bytes, "path": os.path.join(root, i.entry)})  # type: ignore
 
 
 def _disk(paths: List[Optional[str]], environ: Dict[str, str]) -> Optional[Dict[str, int]]:
@@ -230,6 +269,8 @@ def execute_wire(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str
         _execute(wire["root"], wire["root_id"], wire, result, progress)
     elif wire["manager"] == "uv":
         uv_serve.execute(wire, result, environ, progress)
+    elif wire["manager"] == "toolcache":
+        toolcache.execute(wire, environ, result, progress)
     else:
         conda_serve.execute_fresh(wire, result, environ, progress)
 

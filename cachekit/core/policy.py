@@ -40,10 +40,17 @@ def _normalize(name: str) -> str:
 
 
 def kept_by(candidate: Candidate, patterns: List[str]) -> Optional[str]:
-    """The keep pattern that protects ``candidate`` (package names, globs, normalised)."""
+    """The keep pattern that protects ``candidate`` (package names, globs, normalised).
+
+    A pattern with a ``/`` is matched against the entry's path instead (``Python/3.8.*``
+    keeps those versions of a runner's tool).
+    """
     name = _normalize(candidate.package)
     for pattern in patterns:
-        if fnmatch.fnmatchcase(name, _normalize(pattern)):
+        if "/" in pattern:
+            if fnmatch.fnmatchcase(candidate.entry.lower(), pattern.lower() + "*"):
+                return pattern
+        elif fnmatch.fnmatchcase(name, _normalize(pattern)):
             return pattern
     return None
 

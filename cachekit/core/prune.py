@@ -109,6 +109,9 @@ class Scope:
         self.manager, self.root, self.record = manager, root, record
         self.cache_bytes, self.candidates, self.plan = cache_bytes, candidates, plan
         self.dev = os.lstat(root).st_dev
+        # the tool cache has its own rule (older patches, incomplete downloads): its
+        # candidates carry their rule and are taken whatever the other rules say
+        self.fixed = manager == "toolcache"
 
 
 def disk_of(path: str, request: Dict[str, Any]) -> Dict[str, int]:
@@ -132,7 +135,36 @@ def gather(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, A
         scopes += _conda_scopes(request, environ, result)
     if "uv" in managers:
         scopes += _uv_scope(request, environ, result)
+    if "toolcache" in managers:
+        scopes += _toolcache_scope(environ, result)
     return scopes
+
+
+def _toolcache_scope(environ: Dict[str, str], result: Dict[str, Any]) -> List[Scope]:
+    from cachekit.core import toolcache
+
+    root, source = toolcache.locate(environ)
+    record: Dict[str, Any] = {"manager": "toolcache", "path": root, "source": source,
+                              "exists": bool(root) and os.path.isdir(root or ""),
+                              "warnings": [], "error": None}
+    result["caches"].append(record)
+    if not record["exists"]:
+        return []
+    installs, errors = toolcache.scan(root)  # type: ignore[arg-type]
+    record.update(toolcache.summarize(installs))
+    if errors:
+        record["error"] = f"{root} could not be read fully; nothing is pruned from it"
+        return []
+    record["last_use"] = "modification time (tools are not read through the cache)"
+    candidates = [policy.Candidate("toolcache", root, i.entry, i.tool, i.bytes, i.freed,
+                                   i.last_use_ns, False, (i, rule))
+                  for i, rule in toolcache.selection(installs)]
+
+    def plan(chosen: List[policy.Selected]) -> Dict[str, Any]:
+        return toolcache.plan_wire(root, [(s.candidate.ref[0], s.rule)  # type: ignore
+                                          for s in chosen])
+
+    return [Scope("toolcache", root, record, record["bytes"], candidates, plan)]
 
 
 def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]
@@ -285,11 +317,14 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     open_: List[policy.Candidate] = []
     scope_of = {(s.manager, s.root): s for s in scopes}  # a candidate's scope, by its cache
     kept = []
+    chosen: List[policy.Selected] = []
     for scope in scopes:
         free, protected = policy.protect(scope.candidates, rules.get("keep") or [])
         kept += protected
-        open_ += free
-    chosen: List[policy.Selected] = []
+        if scope.fixed:
+            chosen += [policy.Selected(c, c.ref[1]) for c in free]
+        else:
+            open_ += free
     min_free = rules.get("min_free")
     gated: List[policy.Candidate] = []
     shortfalls: Dict[int, Tuple[int, List[policy.Candidate]]] = {}

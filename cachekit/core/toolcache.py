@@ -1,0 +1,170 @@
+"""The GitHub runner tool cache (``_work/_tool``): what setup-python and friends keep.
+
+Layout (actions/tool-cache): ``TOOL/VERSION/ARCH/`` with a marker file
+``TOOL/VERSION/ARCH.complete`` written when the download finished. Nothing ever prunes
+it (actions/runner#2521). cachekit's rule for ``prune``: keep the newest patch of each
+minor version of each tool (and whatever ``--keep`` names: ``Python`` or
+``Python/3.8.*``); remove older patches, and downloads that never completed.
+
+The directory is ``AGENT_TOOLSDIRECTORY`` when set (setup-python honours it first), else
+``RUNNER_TOOL_CACHE``.
+"""
+
+import os
+import re
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+
+from cachekit.core import Refused, fs
+
+
+class Install(NamedTuple):
+    tool: str
+    version: str
+    arch: str
+    complete: bool
+    bytes: int
+    freed: int
+    last_use_ns: int
+    ino: int
+
+    @property
+    def entry(self) -> str:
+        return f"{self.tool}/{self.version}/{self.arch}"
+
+
+def locate(environ: Dict[str, str]) -> Tuple[Optional[str], str]:
+    for var in ("AGENT_TOOLSDIRECTORY", "RUNNER_TOOL_CACHE"):
+        if environ.get(var):
+            return os.path.abspath(environ[var]), var
+    return None, "neither AGENT_TOOLSDIRECTORY nor RUNNER_TOOL_CACHE is set"
+
+
+def version_key(version: str) -> Tuple[Any, ...]:
+    """3.10.12 > 3.9.18; pre-releases sort below their release (3.13.0-rc.1 < 3.13.0)."""
+    main, _, pre = version.partition("-")
+    numbers = tuple(int(n) if n.isdigit() else 0 for n in re.split(r"[.+]", main))
+    return numbers + ((1,) if not pre else (0, pre))
+
+
+def minor(version: str) -> Tuple[int, ...]:
+    return version_key(version)[:2]
+
+
+def scan(root: str) -> Tuple[List[Install], List[Tuple[str, str]]]:
+    """Every ``TOOL/VERSION/ARCH`` install with its size and whether it completed."""
+    installs: List[Install] = []
+    errors: List[Tuple[str, str]] = []
+    jobs = []
+    for tool in _dirs(root, "", errors):
+        for version in _dirs(root, tool, errors):
+            here = f"{tool}/{version}"
+            try:
+                names = set(os.listdir(os.path.join(root, here)))
+            except OSError as exc:
+                errors.append((here, exc.strerror or str(exc)))
+                continue
+            for arch in _dirs(root, here, errors):
+                jobs.append((tool, version, arch, f"{arch}.complete" in names))
+    from cachekit.core import conda as walker  # its directory walk counts links honestly
+
+    stats = {s.rel: s for s in fs.fan_out(walker.walk_dir, [
+        (root, f"{t}/{v}/{a}") for t, v, a, _ in jobs], None)}
+    for tool, version, arch, complete in jobs:
+        s = stats[f"{tool}/{version}/{arch}"]
+        errors += s.errors
+        st = os.lstat(os.path.join(root, tool, version, arch))
+        installs.append(Install(tool, version, arch, complete, s.bytes, s.freed,
+                                max(s.last_mtime_ns, st.st_mtime_ns), st.st_ino))
+    return installs, errors
+
+
+def _dirs(root: str, rel: str, errors: List[Tuple[str, str]]) -> List[str]:
+    path = os.path.join(root, rel) if rel else root
+    try:
+        with os.scandir(path) as it:
+            return sorted(e.name for e in it if e.is_dir(follow_symlinks=False))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        errors.append((rel, exc.strerror or str(exc)))
+        return []
+
+
+def summarize(installs: List[Install]) -> Dict[str, Any]:
+    tools: Dict[str, Dict[str, int]] = {}
+    for i in installs:
+        tools.setdefault(i.tool, {})
+        tools[i.tool][i.version] = tools[i.tool].get(i.version, 0) + i.bytes
+    return {"bytes": sum(i.bytes for i in installs), "files": None, "tools": tools,
+            "versions": sum(len(v) for v in tools.values()),
+            "incomplete": sum(not i.complete for i in installs)}
+
+
+def selection(installs: List[Install]) -> List[Tuple[Install, str]]:
+    """What prune removes: older patches of a minor version, and incomplete downloads."""
+    newest: Dict[Tuple[str, str, Tuple[int, ...]], str] = {}
+    for i in installs:
+        if not i.complete:
+            continue
+        key = (i.tool, i.arch, minor(i.version))
+        if key not in newest or version_key(i.version) > version_key(newest[key]):
+            newest[key] = i.version
+    out = []
+    for i in installs:
+        if not i.complete:
+            out.append((i, "incomplete download (no .complete marker)"))
+            continue
+        best = newest[(i.tool, i.arch, minor(i.version))]
+        if best != i.version:
+            out.append((i, f"older patch of {i.tool} {'.'.join(map(str, minor(i.version)))} "
+                           f"({best} is kept)"))
+    return out
+
+
+def plan_wire(root: str, chosen: List[Tuple[Install, str]]) -> Dict[str, Any]:
+    st = os.lstat(root)
+    return {"manager": "toolcache", "root": root, "root_id": [st.st_dev, st.st_ino],
+            "freed_bytes": sum(i.freed for i, _ in chosen),
+            "items": [[i.entry, i.bytes, i.ino, rule, i.complete] for i, rule in chosen]}
+
+
+def rows(wire: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return [{"path": os.path.join(wire["root"], entry), "manager": "toolcache", "bytes": size,
+             "reason": rule, "kind": "toolcache"} for entry, size, _ino, rule, _c in wire["items"]]
+
+
+def execute(wire: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any],
+            progress: Any = None) -> None:
+    """Remove each planned install (and its marker), then versions and tools left empty."""
+    root, _source = locate(environ)
+    if root is None or os.path.realpath(wire.get("root", "")) != os.path.realpath(root):
+        raise Refused("the plan names a tool cache that is not this host's; plan again")
+    freed: List[fs.FileStat] = []
+    with fs.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:  # type: ignore
+        for (entry, _size, ino, _rule, _complete), row in zip(wire["items"], rows(wire)):
+            parts = entry.split("/")
+            if len(parts) != 3 or any(p in ("", ".", "..") for p in parts):
+                raise Refused(f"the plan names {entry!r}, which is not TOOL/VERSION/ARCH")
+            try:
+                st = os.lstat(os.path.join(root, entry))
+            except FileNotFoundError:
+                row.update(ok=True, note="already gone")
+                result["removed"].append(row)
+                continue
+            if st.st_ino != ino:
+                row.update(ok=False, note="replaced since the plan; kept")
+                result["removed"].append(row)
+                continue
+            marker = remover.unlink(entry + ".complete")  # first: an install half-removed
+            removed, problems = remover.remove_tree(entry)  # never looks complete
+            freed += removed
+            row["ok"] = not problems and marker.ok
+            if problems:
+                row["note"] = f"not all removed: {problems[0][0]}: {problems[0][1]}"
+            result["removed"].append(row)
+            if progress is not None:
+                progress(row)
+            for parent in ("/".join(parts[:2]), parts[0]):
+                if not remover.rmdir(parent).ok:
+                    break
+    result["reclaimed_bytes"] += fs.freed_bytes(freed)
