@@ -371,26 +371,41 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
         return out
 
     target = _target(**locals())
-    with runs.run_lock(lock_file or runs.default_lock()):
-        results = _destroy("prune", {"op": "prune"}, target, format, dry_run, yes, policies,
-                           emit=False)
+    try:
+        with runs.run_lock(lock_file or runs.default_lock()):
+            results = _destroy("prune", {"op": "prune"}, target, format, dry_run, yes,
+                               policies, emit=False)
+    except OSError as exc:
+        raise CachekitError(f"cannot take the run lock {lock_file or runs.default_lock()}: "
+                            f"{exc.strerror}") from None
     if results is None:
         return
-    if history != "off":
-        runs.append(history or runs.default_history(), runs.records("prune", results, dry_run))
     code = report.exit_code(results)
-    if log_file:
-        lines = [report.render_prune(results, dry_run)]
-        lines += [f"warning: {w}" for w in report.warnings(results)]
-        lines += [f"error: {e}" for e in report.errors(results)]
-        runs.log(log_file, "prune" + (" --dry-run" if dry_run else ""), "\n".join(lines))
-    if quiet and code == 0:
+    try:  # the record of what was done: a failure to write it is said after the report
+        if history != "off":
+            runs.append(history or runs.default_history(),
+                        runs.records("prune", results, dry_run))
+        if log_file:
+            lines = [report.render_prune(results, dry_run)]
+            lines += [f"warning: {w}" for w in report.warnings(results)]
+            lines += [f"error: {e}" for e in report.errors(results)]
+            runs.log(log_file, "prune" + (" --dry-run" if dry_run else ""), "\n".join(lines))
+        unwritten = None
+    except OSError as exc:
+        unwritten = f"cannot write {exc.filename}: {exc.strerror}"
+    if quiet and code == 0 and not unwritten:
         return
-    if quiet:  # a failure under cron: a short summary, mailed
+    if quiet and code:  # a failure under cron: a short summary, mailed
         for h in results:
             _say(report.summary_line(h, dry_run))
-    _finish("prune", _check_format(format, ["table", "json"]), results,
-            lambda: "" if quiet else report.render_prune(results, dry_run), dry_run)
+    try:
+        _finish("prune", _check_format(format, ["table", "json"]), results,
+                lambda: "" if quiet else report.render_prune(results, dry_run), dry_run)
+    finally:
+        if unwritten:
+            _say(f"cachekit: error: {unwritten}")
+    if unwritten:
+        raise Exit(code=EXIT_BAD_INPUT)
 
 
 @task(name="report", auto_shortflags=False,

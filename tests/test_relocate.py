@@ -223,3 +223,61 @@ def test_locations_flag_a_nearly_full_file_system(home: Path, tmp_path: Path) ->
         assert any(f"the file system at {small} is" in t and "% full" in t for t in traps), traps
     finally:
         subprocess.run(["umount", "-l", str(small)], check=False)
+
+
+def test_edits_on_tricky_files() -> None:
+    from cachekit.core.relocate import edit_conda, edit_pip, edit_uv
+
+    assert edit_pip("[global]", "/n") == "[global]\ncache-dir = /n\n"
+    assert edit_pip("[global]\nindex-url = a\n  cache-dir = b\n", "/n") == (
+        "[global]\ncache-dir = /n\nindex-url = a\n  cache-dir = b\n")  # a continuation line
+    assert edit_pip("[ global ]\nx = 1\n", "/n").endswith("\n[global]\ncache-dir = /n\n")
+    toml = 'a = [\n  [1, 2],\n]\ncache-dir = "/o"\n[pip]\n'
+    assert edit_uv(toml, "/n") == toml.replace('"/o"', '"/n"')
+    assert edit_conda("pkgs_dirs: ['/a,b', /c]  # mine\n", "/n", []) == (
+        'pkgs_dirs: [/n, "/a,b", /c]  # mine\n')
+    assert edit_conda("pkgs_dirs: #!final\n  - /a\n  - /n\nenvs_dirs:\n  - /n\n", "/n", []) == (
+        "pkgs_dirs: #!final\n  - /n\n  - /a\nenvs_dirs:\n  - /n\n")
+    assert edit_conda("channels: [x]", "/n", ["/p"]) == (
+        "channels: [x]\npkgs_dirs:\n  - /n\n  - /p\n")
+
+
+def test_a_symlinked_config_stays_a_link(home: Path, tmp_path: Path) -> None:
+    dotfiles = tmp_path / "dotfiles/pip.conf"
+    dotfiles.parent.mkdir()
+    dotfiles.write_text("[global]\ntimeout = 60\n")
+    link = home / ".config/pip/pip.conf"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(dotfiles)
+    done = core("relocate", home, managers=["pip"], to=str(tmp_path / "new"), apply=True)
+    assert done["status"] == "ok", done["error"]
+    assert link.is_symlink() and f"cache-dir = {tmp_path / 'new'}" in dotfiles.read_text()
+
+
+def test_relocate_refuses_when_a_higher_setting_would_still_win(home: Path, tmp_path: Path,
+                                                                pip_cache: Path) -> None:
+    conf = home / ".config/pip/pip.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text("[global]\ntimeout = 60\n[install]\ncache-dir = /old\n")
+    before = sorted(str(p) for p in pip_cache.rglob("*"))
+    refused = core("relocate", home, managers=["pip"], to=str(tmp_path / "new"), move=True,
+                   apply=True, environ={"PIP_CACHE_DIR": str(pip_cache)})
+    assert refused["status"] == "refused" and "would still be" in refused["error"]
+    assert conf.read_text() == "[global]\ntimeout = 60\n[install]\ncache-dir = /old\n"
+    assert sorted(str(p) for p in pip_cache.rglob("*")) == before
+    done = core("relocate", home, managers=["pip"], to=str(tmp_path / "new"), apply=True)
+    assert any("[install] cache-dir = /old still applies to `pip install`" in w
+               for w in done["warnings"])
+
+
+def test_a_cross_device_move_removes_only_what_it_checked(tmp_path: Path) -> None:
+    from cachekit.core import relocate
+
+    source, target = tmp_path / "src", tmp_path / "dst"
+    (source / "a").mkdir(parents=True)
+    (source / "a/one").write_text("1")
+    relocate._copy_tree(str(source), str(target))
+    checked = relocate._verify(str(source), str(target))
+    (source / "a/late").write_text("arrived after the check")
+    left = relocate._remove_checked(str(source), checked)
+    assert left == ["a/"] and (source / "a/late").exists() and not (source / "a/one").exists()

@@ -140,3 +140,29 @@ def test_history_sparkline_and_growth_units() -> None:
     assert history.sparkline([1, 2, 3, 4, 5, 6, 7, 8]) == "▁▂▃▄▅▆▇█"
     assert history.weekly_growth([(0.0, 0), (7 * 86400.0, 700)]) == 700
     assert history.weekly_growth([(0.0, 5)]) is None
+
+
+def test_an_unwritable_history_is_one_line_after_the_report(pip_cache: Path, home: Path,
+                                                            tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    run = cachekit(["prune", "--managers", "pip", "--max-size", "4kB", "--yes",
+                    "--history", str(blocker / "history.jsonl")], pip_cache, home)
+    assert run.returncode == 1
+    assert "removed " in run.stdout  # what was done is still reported
+    assert run.stderr.strip().splitlines()[-1].startswith("cachekit: error: cannot write ")
+    assert "Traceback" not in run.stderr
+
+
+def test_prune_applies_conda_plans_on_a_host_without_a_pip_cache(conda, home: Path) -> None:
+    import os as _os
+    import time
+
+    old = time.time() - 40 * 86400
+    for path in conda.pkgs.rglob("*"):
+        _os.utime(path, (old, old), follow_symlinks=False)
+    run = cachekit(["prune", "--older-than", "30d", "--yes", "--format", "json"],
+                   home / "no-pip-cache", home, **conda.environ)
+    assert run.returncode == 0, run.stderr
+    removed = json.loads(run.stdout)["hosts"][0]["removed"]
+    assert any(r["path"].endswith("delta-3.1-h2_1") and r["ok"] for r in removed)

@@ -219,3 +219,30 @@ def test_cli_info_and_report_include_uv(uv_cache: Path, home: Path) -> None:
     assert run.returncode == 0, run.stderr
     cache = json.loads(run.stdout)["hosts"][0]["caches"][0]
     assert cache["manager"] == "uv" and cache["reclaimable_bytes"] > 0
+
+
+def test_a_home_or_a_stranger_directory_is_never_emptied_as_a_uv_cache(
+        home: Path, tmp_path: Path) -> None:
+    (home / ".ssh").mkdir()
+    (home / ".ssh/id_ed25519").write_text("key")
+    stranger = tmp_path / "stranger"
+    (stranger / "sub").mkdir(parents=True)
+    (stranger / "sub/f").write_text("x")
+    for cache in (home, stranger):
+        for op in ("purge", "prune"):
+            result = agent.run({"op": op, "managers": ["uv"], "apply": True,
+                                "policy": {"keep": [], "max_size_bytes": 0},
+                                "environ": {"UV_CACHE_DIR": str(cache), "HOME": str(home),
+                                            "PATH": f"{UV_DIR}:/usr/bin:/bin"}})
+            assert result["status"] == "refused", (op, cache, result["error"])
+    assert (home / ".ssh/id_ed25519").exists() and (stranger / "sub/f").exists()
+
+
+def test_locations_with_a_broken_uv_toml_is_one_line(home: Path, tmp_path: Path) -> None:
+    toml = home / ".config/uv/uv.toml"
+    toml.parent.mkdir(parents=True)
+    toml.write_text("cache-dir = [1, 2]\n")
+    result = agent.run({"op": "locations", "managers": ["uv"],
+                        "environ": {"HOME": str(home), "UV_CACHE_DIR": str(tmp_path)}})
+    assert result["status"] == "ok"
+    assert "cache-dir must be a string" in result["locations"][0]["traps"][0]

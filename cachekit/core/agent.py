@@ -90,6 +90,9 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
     except (OSError, ValueError, RecursionError, fs.RootError) as exc:
         # Whatever this host threw at us is a failed host, reported, never a traceback.
         result["status"], result["error"] = "failed", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a malformed request or plan, or a bug: still one result
+        result["status"], result["error"] = "failed", f"internal error: {type(exc).__name__}: " \
+            f"{exc}"
     result["elapsed_s"] = round(time.monotonic() - started, 3)
     return result
 
@@ -165,7 +168,8 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
     if op == "dir" or not cache["exists"]:
         if cache["path"] and not cache["exists"] and os.path.lexists(cache["path"]):
             cache["warnings"].append(f"{cache['path']} exists but is not a directory")
-        if op == "apply" and request.get("plans"):
+        if op == "apply" and [p for p in request.get("plans") or []
+                              if p.get("manager") == "pip"]:
             raise Refused("the pip cache planned for removal no longer exists")
         return
     root = cache["path"]
@@ -332,7 +336,7 @@ def _clear_emptied(remover: fs.SafeRemover, root: str, removed: List[Dict[str, A
             result["dirs_removed"].append(os.path.join(root, rel))
 
 
-def _home_dirs(environ: Dict[str, str]) -> List[str]:
+def home_dirs(environ: Dict[str, str]) -> List[str]:
     homes = {environ.get("HOME") or "", os.path.expanduser("~"), "/root", "/home", "/Users"}
     try:
         import pwd
@@ -348,7 +352,7 @@ def refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
     if root == os.path.sep or os.path.dirname(root) == root:
         raise Refused(f"refusing to clean {root}: the pip cache dir resolves to a file "
                       "system root")
-    if root in _home_dirs(environ):
+    if root in home_dirs(environ):
         raise Refused(f"refusing to clean {root}: the pip cache dir resolves to a home "
                       "directory; set PIP_CACHE_DIR or cache-dir to a dedicated directory")
     try:

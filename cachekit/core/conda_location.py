@@ -105,7 +105,8 @@ def find_roots(environ: Mapping[str, str],
 
 
 def _config_files(environ: Mapping[str, str], root: Optional[str],
-                  system_dirs: Tuple[str, ...]) -> List[str]:
+                  system_dirs: Tuple[str, ...], overrides: Optional[Dict[str, str]] = None
+                  ) -> List[str]:
     """conda's SEARCH_PATH on POSIX, existing files only, in reading order."""
     home = environ.get("HOME") or os.path.expanduser("~")
     dirs = list(system_dirs)
@@ -126,7 +127,7 @@ def _config_files(environ: Mapping[str, str], root: Optional[str],
         files += _dir_files(condarc) if os.path.isdir(condarc) else [condarc]
     seen: List[str] = []
     for f in files:
-        if os.path.isfile(f) and f not in seen:
+        if (os.path.isfile(f) or f in (overrides or {})) and f not in seen:
             seen.append(f)
     return seen
 
@@ -145,13 +146,20 @@ Source = Tuple[str, List[str], bool]  # (where, items, final)
 Docs = List[Tuple[str, Dict[str, Any]]]
 
 
-def load_configs(files: List[str], errors: List[str]) -> Docs:
-    """Each readable config file's settings; one line in ``errors`` per file that is not."""
+def load_configs(files: List[str], errors: List[str],
+                 overrides: Optional[Dict[str, str]] = None) -> Docs:
+    """Each readable config file's settings; one line in ``errors`` per file that is not.
+
+    ``overrides`` gives a file's text as it would be (``relocate`` checks an edit first).
+    """
     docs: Docs = []
     for path in files:
         try:
-            with open(path, encoding="utf-8-sig") as fh:  # a BOM is not part of a key
-                doc = miniyaml.loads(fh.read())
+            if overrides and path in overrides:
+                doc = miniyaml.loads(overrides[path])
+            else:
+                with open(path, encoding="utf-8-sig") as fh:  # a BOM is not part of a key
+                    doc = miniyaml.loads(fh.read())
         except OSError as exc:
             errors.append(f"{path}: cannot read: {exc.strerror}")
             continue
@@ -314,12 +322,13 @@ def _envs(environ: Mapping[str, str], roots: List[Tuple[str, str]], docs: Docs,
 
 
 def locate(environ: Mapping[str, str], system_dirs: Tuple[str, ...] = SYSTEM_CONFIG_DIRS,
-           usual: Tuple[str, ...] = USUAL_ROOTS) -> CondaLocation:
+           usual: Tuple[str, ...] = USUAL_ROOTS,
+           overrides: Optional[Dict[str, str]] = None) -> CondaLocation:
     """Every package cache and environment of this host, each with where it came from."""
     errors: List[str] = []
     roots = find_roots(environ, usual)
-    files = _config_files(environ, roots[0][0] if roots else None, system_dirs)
-    docs = load_configs(files, errors)
+    files = _config_files(environ, roots[0][0] if roots else None, system_dirs, overrides)
+    docs = load_configs(files, errors, overrides)
     caches = _pkgs_dirs(environ, roots, docs, errors)
     envs = _envs(environ, roots, docs, errors)
     return CondaLocation(roots, caches, envs, files, errors)

@@ -236,7 +236,10 @@ def uv_record(environ: Mapping[str, str]) -> Dict[str, Any]:
     default, how = uv_location._default(environ)
     sources.append(_source("default", default, how, loc.source == how))
     if loc.source == "UV_CACHE_DIR":
-        fallback = uv_location.locate(_without(environ, "UV_CACHE_DIR")).path
+        try:
+            fallback = uv_location.locate(_without(environ, "UV_CACHE_DIR")).path
+        except uv_location.UvConfigError as exc:
+            fallback = f"nothing: {exc}"
         trap = env_trap("UV_CACHE_DIR", environ, fallback)
         if trap:
             rec["traps"].append(trap)

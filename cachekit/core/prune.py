@@ -180,6 +180,7 @@ def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str
     if not record["exists"]:
         return []
     binary = uv_serve.find_binary(environ)
+    uv_serve.refuse_unsafe_root(record["path"], environ)
     root, tree, lay = uv_serve.scan(record)
     if tree.errors:
         record["error"] = f"{root} could not be read fully; nothing is pruned from it"
@@ -199,7 +200,12 @@ def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str
                                            fs.freed_bytes(pkg.files), last, False, name))
     if rules.get("ci"):
         current = uv_serve.current_buckets(binary)
-        if current is not None and uv_serve.newer_than_uv(lay, current):
+        if current is None:
+            record["error"] = (f"{binary} is a uv release whose cache layout cachekit does not "
+                               "know (it knows uv 0.13): its `uv cache prune --ci` could delete "
+                               "buckets of another release, so it is not run")
+            return []
+        if uv_serve.newer_than_uv(lay, current):
             record["error"] = (f"{', '.join(uv_serve.newer_than_uv(lay, current))} written by "
                                f"a newer uv than {binary}: its prune would delete them")
             return []
@@ -210,21 +216,27 @@ def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str
             "uv", root, "uv cache prune --ci", "", sum(f.size for f in files),
             fs.freed_bytes(files), int(time.time_ns()), True, ("prune-ci", tops, files)))
 
-    def plan(chosen: List[policy.Selected]) -> Dict[str, Any]:
+    def plan(chosen: List[policy.Selected]) -> Any:
         ci = [s for s in chosen if isinstance(s.candidate.ref, tuple)]
         names = sorted(s.candidate.ref for s in chosen if isinstance(s.candidate.ref, str))
+        wires = []
         if ci:
             _tag, tops, files = ci[0].candidate.ref
-            wire = uv_serve.plan_wire(record, "prune-ci", [], tops, files, binary)
-            if names:
-                wire["then_clean"] = names  # packages the other rules chose
-            return wire
+            wires.append(uv_serve.plan_wire(record, "prune-ci", [], tops, files, binary))
+        if not names:
+            return wires
         tops, files = uvcache.removal_plan(root, tree, lay, names)
+        if ci:  # what prune --ci removes first is not removed twice
+            gone = tuple(t + "/" for t in ci[0].candidate.ref[1])
+            taken = set(ci[0].candidate.ref[1])
+            tops = [t for t in tops if t not in taken and not t.startswith(gone)]
+            files = [f for f in files if f.path not in taken and not f.path.startswith(gone)]
         rules_of = {}
         for s in chosen:
             for entry in lay.packages[s.candidate.ref].entries:
                 rules_of[entry] = s.rule
-        return uv_serve.plan_wire(record, "clean", names, tops, files, binary, rules_of)
+        return wires + [uv_serve.plan_wire(record, "clean", names, tops, files, binary,
+                                           rules_of)]
 
     return [Scope("uv", root, record, record["bytes"], candidates, plan)]
 
@@ -344,7 +356,9 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         gated = open_
     if any(rules.get(k) for k in ("older_than_s", "ci")) or rules.get("max_size_bytes") \
             is not None:
-        total = sum(s.cache_bytes for s in scopes)
+        counted = {(c.manager, c.cache) for c in gated} if min_free is not None else None
+        total = sum(s.cache_bytes for s in scopes if counted is None
+                    or (s.manager, s.root) in counted)
         picked, more = policy.select(gated, rules, now, total)
         chosen += picked
         notes += more
@@ -363,10 +377,11 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         scope.record["reclaimable_bytes"] = sum(s.candidate.freed for s in mine)
         if not mine:
             continue
-        wire = scope.plan(sorted(mine, key=lambda s: s.candidate.entry))
-        result.setdefault("plans", []).append(wire)
-        if request.get("apply"):
-            execute_wire(wire, result, environ, progress)
+        made = scope.plan(sorted(mine, key=lambda s: s.candidate.entry))
+        for wire in made if isinstance(made, list) else [made]:
+            result.setdefault("plans", []).append(wire)
+            if request.get("apply"):
+                execute_wire(wire, result, environ, progress)
     if not request.get("apply"):
         # The plan, one row per entry (an apply reports every file it deletes).
         chosen.sort(key=lambda s: (s.candidate.last_use_ns, s.candidate.entry))

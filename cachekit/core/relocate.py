@@ -69,23 +69,25 @@ def current_cache(manager: str, environ: Mapping[str, str]) -> Tuple[Optional[st
 
 def edit_pip(text: str, target: str) -> str:
     """Set ``cache-dir`` in ``[global]``; everything else stays, comments included."""
+    if text and not text.endswith("\n"):
+        text += "\n"
     lines = text.splitlines(keepends=True)
     section, start, end = None, None, len(lines)
     for i, line in enumerate(lines):
-        header = re.match(r"\s*\[([^]]+)\]", line)
+        header = re.match(r"\[(.+)\]\s*$", line.strip())  # configparser's: name as written
         if header:
             if section == "global":
                 end = i
                 break
-            section = header.group(1).strip()
+            section = header.group(1)
             if section == "global":
                 start = i
     entry = f"cache-dir = {target}\n"
     if start is None:
         prefix = "" if not text or text.endswith("\n") else "\n"
         return text + prefix + ("\n" if text.strip() else "") + "[global]\n" + entry
-    for i in range(start + 1, end):
-        if re.match(r"\s*(--)?cache[-_]dir\s*[=:]", lines[i], re.I):
+    for i in range(start + 1, end):  # an indented line continues a value: not a key
+        if re.match(r"(--)?cache[-_]dir\s*[=:]", lines[i], re.I):
             lines[i] = entry
             return "".join(lines)
     lines.insert(start + 1, entry)
@@ -96,41 +98,58 @@ def edit_uv(text: str, target: str) -> str:
     """Set the top-level ``cache-dir`` (before any table)."""
     lines = text.splitlines(keepends=True)
     entry = f"cache-dir = {json.dumps(target)}\n"
+    depth, multiline = 0, None
     for i, line in enumerate(lines):
-        if re.match(r"\s*\[", line):
-            break
-        if re.match(r"\s*[\"']?cache-dir[\"']?\s*=", line):
+        if multiline:  # inside a multi-line string: nothing here is a key or a table
+            if multiline in line:
+                multiline = None
+            continue
+        bare = uv_location._strip_comment(line).strip()
+        if depth == 0 and bare.startswith("["):
+            break  # the first table: the top level is over
+        if depth == 0 and re.match(r"[\"']?cache-dir[\"']?\s*=", bare):
             lines[i] = entry
             return "".join(lines)
+        for quotes in ('"""', "'''"):
+            if bare.count(quotes) % 2:
+                multiline = quotes
+        depth += uv_location._brackets(bare)
     return entry + text
 
 
 def edit_conda(text: str, target: str, previous: List[str]) -> str:
     """Put ``target`` first in ``pkgs_dirs``; with no list yet, the caches in use follow."""
+    from cachekit.core import miniyaml
+
+    if text and not text.endswith("\n"):
+        text += "\n"
     lines = text.splitlines(keepends=True)
     for i, line in enumerate(lines):
-        match = re.match(r"(pkgs_dirs\s*:)(\s*#!final)?\s*(\[.*\])?\s*(#.*)?$", line.rstrip("\n"))
+        match = re.match(r"(pkgs_dirs\s*:)(\s*#!final)?\s*(\[.*\])?\s*(#.*)?$",
+                         line.rstrip("\n"))
         if not match:
             continue
         if match.group(3):  # a flow list: pkgs_dirs: [a, b]
-            items = [i.strip() for i in match.group(3)[1:-1].split(",") if i.strip()]
-            items = [_yaml_str(target)] + [x for x in items if x.strip("'\"") != target]
-            lines[i] = f"{match.group(1)}{match.group(2) or ''} [{', '.join(items)}]\n"
+            items = miniyaml.loads("x: " + match.group(3))["x"] or []
+            items = [target] + [x for x in items if x != target]
+            comment = f"  {match.group(4)}" if match.group(4) else ""
+            lines[i] = (f"{match.group(1)}{match.group(2) or ''} "
+                        f"[{', '.join(_yaml_str(x) for x in items)}]{comment}\n")
             return "".join(lines)
-        following = lines[i + 1:]
-        item = next((x for x in following if x.strip() and not x.strip().startswith("#")), "")
-        indent = re.match(r"(\s*)-", item).group(1) if re.match(r"\s*-", item) else "  "
-        kept = [x for x in following]
-        existing = [j for j, x in enumerate(kept) if re.match(r"\s*-\s*", x)
-                    and x.split("-", 1)[1].split("#")[0].strip().strip("'\"") == target]
-        for j in reversed(existing):
-            del kept[j]
-        lines[i + 1:] = [f"{indent}- {_yaml_str(target)}\n"] + kept
+        block = i + 1  # the list's own lines: items, blank lines, comments
+        while block < len(lines) and (re.match(r"\s*(-\s|-$|#|$)", lines[block]) or (
+                lines[block][:1] in " \t" and lines[block].strip())):
+            block += 1
+        items = lines[i + 1:block]
+        first = next((x for x in items if re.match(r"\s*-", x)), "  - x")
+        indent = re.match(r"(\s*)-", first).group(1)  # type: ignore[union-attr]
+        items = [x for x in items if not (re.match(r"\s*-\s", x) and
+                 x.split("-", 1)[1].split("#")[0].strip().strip("'\"") == target)]
+        lines[i + 1:block] = [f"{indent}- {_yaml_str(target)}\n"] + items
         return "".join(lines)
     block = "pkgs_dirs:\n" + "".join(f"  - {_yaml_str(p)}\n" for p in
                                      [target] + [p for p in previous if p != target])
-    prefix = "" if not text or text.endswith("\n") else "\n"
-    return text + prefix + block
+    return text + block
 
 
 def _yaml_str(path: str) -> str:
@@ -138,7 +157,12 @@ def _yaml_str(path: str) -> str:
 
 
 def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory."""
+    """Write ``text`` to ``path`` through a temporary file in the same directory.
+
+    A config file that is a symlink (dotfiles kept in a repository) is written through:
+    the link stays a link.
+    """
+    path = os.path.realpath(path)
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
     mode = stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path) else 0o644
@@ -228,16 +252,52 @@ def move(source: str, target: str) -> Dict[str, Any]:
             os.rmdir(target)  # empty (checked): rename onto it
         os.rename(source, target)
         return plan
-    copied = _copy_tree(source, target)
-    _verify(source, target)
-    with fs.SafeRemover(source) as remover:
-        _removed, problems = remover.remove_contents()
-    if problems:
-        raise Refused(f"copied and verified, but {source}/{problems[0][0]} could not be "
-                      f"removed: {problems[0][1]}")
-    os.rmdir(source)
+    existed = os.path.isdir(target)
+    try:
+        copied = _copy_tree(source, target)
+        checked = _verify(source, target)
+    except BaseException:
+        _undo_copy(target, existed)  # the original is untouched: leave no half copy
+        raise
+    left = _remove_checked(source, checked)
+    if left:
+        raise Refused(f"copied and verified; {len(left)} path(s) in {source} changed or "
+                      f"arrived meanwhile and were kept there, e.g. {left[0]}")
     plan["hard_links_kept"] = copied
     return plan
+
+
+def _undo_copy(target: str, existed: bool) -> None:
+    if not os.path.isdir(target):
+        return
+    with fs.SafeRemover(target) as remover:
+        remover.remove_contents()
+    if not existed:
+        os.rmdir(target)
+
+
+def _remove_checked(source: str, checked: List[Tuple[str, int, int]]) -> List[str]:
+    """Remove exactly the files the check saw (same inode and mtime), then the directories
+    left empty; whatever changed or arrived since stays. Returns what stayed."""
+    left: List[str] = []
+    with fs.SafeRemover(source) as remover:
+        for rel, ino, mtime_ns in checked:
+            outcome = remover.unlink(rel, expect=(ino, mtime_ns))
+            if not outcome.ok:
+                left.append(rel)
+        dirs = sorted({os.path.dirname(rel) for rel, _i, _m in checked} |
+                      {rel for here, dirs, _f in os.walk(source)
+                       for rel in [os.path.relpath(os.path.join(here, d), source) for d in dirs]},
+                      key=lambda d: -d.count("/"))
+        for rel in dirs:
+            if rel and rel != "." and not remover.rmdir(rel).ok:
+                left.append(rel + "/")
+    try:
+        os.rmdir(source)
+    except OSError:
+        if not left:
+            left.append("(the directory itself)")
+    return left
 
 
 def _copy_tree(source: str, target: str) -> int:
@@ -284,8 +344,12 @@ def _digest(path: str) -> str:
     return h.hexdigest()
 
 
-def _verify(source: str, target: str) -> None:
-    """Every file, link and directory is there with the same content, or nothing goes."""
+def _verify(source: str, target: str) -> List[Tuple[str, int, int]]:
+    """Every file, link and directory is there with the same content, or nothing goes.
+
+    Returns the files checked (path, inode, mtime): only those are removed afterwards.
+    """
+    checked: List[Tuple[str, int, int]] = []
     for here, dirs, files in os.walk(source):
         for name in dirs + files:
             src = os.path.join(here, name)
@@ -298,6 +362,9 @@ def _verify(source: str, target: str) -> None:
                 same = a.st_size == b.st_size and _digest(src) == _digest(dst)
             if not same:
                 raise Refused(f"the copy of {src} in {target} differs; the original is kept")
+            if not stat.S_ISDIR(a.st_mode):
+                checked.append((os.path.relpath(src, source), a.st_ino, a.st_mtime_ns))
+    return checked
 
 
 # The request -----------------------------------------------------------------------------
@@ -319,7 +386,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     check_target(target, current, move_it)
     path = config_file(manager, environ)
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8-sig") as fh:  # a BOM is dropped, not kept before a key
             old = fh.read()
     except FileNotFoundError:
         old = ""
@@ -332,11 +399,21 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     else:
         new = edit_conda(old, target, previous)
     _check_parses(manager, path, new)
+    would = _would_be(manager, environ, path, new)
+    if not would or os.path.realpath(would) != os.path.realpath(target):
+        raise Refused(f"{manager}'s cache would still be {would} after writing {path}: a "
+                      "setting of higher precedence wins (see `cachekit locations`); nothing "
+                      "was changed")
+    if manager == "pip":
+        result["warnings"] += _other_pip_sections(environ)
     diff = "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
                                         fromfile=path, tofile=path))
     plan: Dict[str, Any] = {"manager": manager, "config_file": path, "diff": diff,
                             "from": current, "to": target, "move": None}
     if move_it:
+        if os.path.islink(current.rstrip("/")):  # type: ignore[union-attr]
+            raise Refused(f"{current} is a symlink to {os.path.realpath(current)}; move that "
+                          "directory, or point the setting at it first")
         if manager == "conda":
             users = symlinked_users(current, environ)  # type: ignore[arg-type]
             if users:
@@ -351,11 +428,46 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     elif not os.path.isdir(target):
         os.makedirs(target)
     write_atomic(path, new)
-    now, _ = current_cache(manager, dict(environ))
-    plan["now"] = now
-    if now and os.path.realpath(now) != os.path.realpath(target):
-        result["warnings"].append(f"{manager}: the cache is still {now}: a setting with higher "
-                                  "precedence overrides the config file (see `locations`)")
+    plan["now"], _ = current_cache(manager, dict(environ))
+
+
+def _would_be(manager: str, environ: Mapping[str, str], path: str, text: str
+              ) -> Optional[str]:
+    """The cache the manager would use with ``text`` in ``path``, checked before writing."""
+    if manager == "conda":
+        loc = conda_location.locate(environ, overrides={path: text})
+        configured = [c.path for c in loc.caches if c.configured]
+        return configured[0] if configured else None
+    with tempfile.TemporaryDirectory(prefix="cachekit-relocate-") as scratch:
+        sub = "pip/pip.conf" if manager == "pip" else "uv/uv.toml"
+        os.makedirs(os.path.dirname(os.path.join(scratch, sub)))
+        with open(os.path.join(scratch, sub), "w", encoding="utf-8") as fh:
+            fh.write(text)
+        trial = dict(environ, XDG_CONFIG_HOME=scratch)
+        try:
+            if manager == "pip":
+                return pip_location.locate(trial).path
+            return uv_location.locate(trial).path
+        except (pip_location.PipConfigError, uv_location.UvConfigError) as exc:
+            raise Refused(f"{path}: would not load after the edit ({exc}); nothing changed"
+                          ) from None
+
+
+def _other_pip_sections(environ: Mapping[str, str]) -> List[str]:
+    """``cache-dir`` in sections ``pip cache`` ignores but other pip commands read."""
+    out = []
+    for _kind, path in pip_location.config_files(environ):
+        if not os.path.exists(path):
+            continue
+        try:
+            sections = pip_location._read_config(path)
+        except pip_location.PipConfigError:
+            continue
+        for section, items in sections.items():
+            if section not in ("global", "cache") and "cache-dir" in items:
+                out.append(f"pip: {path} [{section}] cache-dir = {items['cache-dir']} still "
+                           f"applies to `pip {section}`; remove it to use the new cache there")
+    return out
 
 
 def _locked_move(manager: str, source: str, target: str) -> Dict[str, Any]:
@@ -387,10 +499,12 @@ def _check_parses(manager: str, path: str, text: str) -> None:
 
             configparser.RawConfigParser().read_string(text)
         else:
-            for number, line in enumerate(text.splitlines(), 1):
-                if line.strip() and not line.strip().startswith(("#", "[")) and "=" not in line \
-                        and not line.strip().startswith(("]", '"', "'")):
-                    raise ValueError(f"line {number}: expected 'key = value'")
+            try:
+                import tomllib  # type: ignore[import-not-found]  # novermin: 3.11+, guarded
+            except ImportError:  # older hosts: our own reader's checks only
+                uv_location.cache_dir_setting_text(text, path)
+            else:
+                tomllib.loads(text)
     except Exception as exc:  # any parse failure: leave the file as it is
         raise Refused(f"{path}: does not parse ({exc}); fix it first, nothing was changed"
                       ) from None

@@ -44,18 +44,24 @@ def _flag(environ: Mapping[str, str], name: str) -> bool:
 
 
 def config_files(environ: Mapping[str, str]) -> List[str]:
-    """The uv.toml files that could set ``cache-dir``, the one that wins first."""
-    if _flag(environ, "UV_NO_CONFIG"):
-        return []
+    """The uv.toml files that could set ``cache-dir``, the one that wins first.
+
+    As uv-settings does: ``UV_CONFIG_FILE`` alone (even with ``UV_NO_CONFIG``); else
+    nothing with ``UV_NO_CONFIG``; else the user's file, then the first system file
+    found among ``$XDG_CONFIG_DIRS`` (``/etc/xdg``), else ``/etc/uv/uv.toml``.
+    """
     if environ.get("UV_CONFIG_FILE"):
         return [environ["UV_CONFIG_FILE"]]
+    if _flag(environ, "UV_NO_CONFIG"):
+        return []
     home = environ.get("HOME") or os.path.expanduser("~")
     xdg = environ.get("XDG_CONFIG_HOME", "")
     user = os.path.join(xdg if xdg.startswith("/") else os.path.join(home, ".config"),
                         "uv", "uv.toml")
     dirs = [d for d in environ.get("XDG_CONFIG_DIRS", "").split(":") if d.startswith("/")]
     system = [os.path.join(d, "uv", "uv.toml") for d in dirs or ["/etc/xdg"]]
-    return [user] + system + ["/etc/uv/uv.toml"]
+    found = next((f for f in system if os.path.isfile(f)), "/etc/uv/uv.toml")
+    return [user, found]
 
 
 def cache_dir_setting(path: str) -> Optional[str]:
@@ -64,8 +70,11 @@ def cache_dir_setting(path: str) -> Optional[str]:
     Only what ``cache-dir`` needs is parsed: top-level ``key = value`` lines before the
     first table; a multi-line array of another key is skipped by its brackets.
     """
-    with open(path, encoding="utf-8") as fh:
-        text = fh.read()
+    with open(path, encoding="utf-8-sig") as fh:
+        return cache_dir_setting_text(fh.read(), path)
+
+
+def cache_dir_setting_text(text: str, path: str) -> Optional[str]:
     depth = 0
     for number, raw in enumerate(text.splitlines(), 1):
         line = _strip_comment(raw).strip()

@@ -77,6 +77,29 @@ def scan(record: Dict[str, Any]) -> Tuple[str, fs.Tree, uvcache.Layout]:
     return root, tree, lay
 
 
+def refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
+    """Never empty ``/``, a home, or a directory that holds anything but uv's cache."""
+    from cachekit.core.agent import home_dirs
+
+    real = os.path.realpath(root)
+    if os.path.dirname(real) == real:
+        raise Refused(f"refusing to clean {root}: the uv cache dir is a file system root")
+    if real in home_dirs(environ):
+        raise Refused(f"refusing to clean {root}: the uv cache dir is a home directory; set "
+                      "UV_CACHE_DIR or cache-dir to a dedicated directory")
+    try:
+        names = os.listdir(root)
+    except OSError as exc:
+        raise Refused(f"refusing to clean {root}: cannot list it ({exc.strerror})") from None
+    if "CACHEDIR.TAG" in names:
+        return
+    strangers = [n for n in names if n not in uvcache.ROOT_FILES and not (
+        uvcache.BUCKET.match(n) and uvcache.bucket_of(n)[0] in uvcache.KNOWN_BUCKETS)]
+    if strangers:
+        raise Refused(f"refusing to clean {root}: it does not look like a uv cache (no "
+                      f"CACHEDIR.TAG, and {strangers[0]!r} is not uv's)")
+
+
 def matching(lay: uvcache.Layout, pattern: str) -> List[str]:
     """Package names a pattern selects: a name or glob, compared normalised."""
     want = uvcache.normalize(pattern)
@@ -94,6 +117,8 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         return
     binary = find_binary(environ)
     record["uv_binary"] = binary
+    if op in ("apply", "remove", "purge"):
+        refuse_unsafe_root(record["path"], environ)  # before a scan, and before any removal
     if op == "apply":
         for wire in [p for p in request.get("plans", []) if p.get("manager") == "uv"]:
             if wire.get("root") != record["path"] or wire.get("root_id") != [
@@ -224,10 +249,6 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str
             tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
             result["warnings"].append(f"uv: {' '.join(argv[1:3])} exited {done.returncode}: "
                                       f"{tail}")
-        if wire.get("then_clean"):
-            subprocess.run([wire["binary"], "cache", "clean", *wire["then_clean"],
-                            "--cache-dir", root], env=env, capture_output=True,
-                           timeout=UV_TIMEOUT_S)
         freed: List[fs.FileStat] = []
     else:
         freed = _purge_under_lock(wire, root, result)
