@@ -4,6 +4,7 @@ that `trend` reads; `report --fail-above` for monitoring."""
 import fcntl
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -166,3 +167,64 @@ def test_prune_applies_conda_plans_on_a_host_without_a_pip_cache(conda, home: Pa
     assert run.returncode == 0, run.stderr
     removed = json.loads(run.stdout)["hosts"][0]["removed"]
     assert any(r["path"].endswith("delta-3.1-h2_1") and r["ok"] for r in removed)
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_block(language: str, contains: str) -> str:
+    """The README's fenced block of ``language`` that holds ``contains``."""
+    import re
+
+    for block in re.findall(rf"```{language}\n(.*?)```", README.read_text(), re.S):
+        if contains in block:
+            return block
+    raise AssertionError(f"README has no ```{language} block with {contains!r}")
+
+
+def installed_cachekit(home: Path) -> None:
+    """~/.local/bin/cachekit, as scripts/install.sh links it (here: this checkout)."""
+    script = home / ".local/bin/cachekit"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m cachekit \"$@\"\n")
+    script.chmod(0o755)
+
+
+def test_the_readme_crontab_line_runs_as_cron_runs_it(pip_cache: Path, home: Path,
+                                                      tmp_path: Path) -> None:
+    block = readme_block("crontab", "cachekit prune")
+    env_lines = [line for line in block.splitlines() if re.match(r"^[A-Z_]+=", line)]
+    [job] = [line for line in block.splitlines() if line and line[0].isdigit()]
+    command = job.split(None, 5)[5]
+    installed_cachekit(home)
+    inv = inventory(tmp_path, {"max_size": "4kB"})
+    env = {"HOME": str(home), "LOGNAME": "root", "SHELL": "/bin/sh", "PATH": "/usr/bin:/bin",
+           "PIP_CACHE_DIR": str(pip_cache), "PYTHONPATH": str(README.parent)}
+    for line in env_lines:  # the crontab's own variables; its inventory is the test's
+        name, value = line.split("=", 1)
+        env[name] = str(inv) if name == "CACHEKIT_INVENTORY" else value
+    run = subprocess.run(["/bin/sh", "-c", command], env=env, capture_output=True, text=True,
+                         cwd=home, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "" and run.stderr == ""  # quiet: cron mails nothing
+    assert "removed " in (home / ".local/state/cachekit/prune.log").read_text()
+    assert history_lines(home)[0]["host"] == "localhost"
+
+
+def test_the_readme_systemd_service_line_runs(pip_cache: Path, home: Path,
+                                              tmp_path: Path) -> None:
+    import shlex
+
+    block = readme_block("ini", "ExecStart=")
+    exec_start = next(line for line in block.splitlines() if line.startswith("ExecStart="))
+    argv = shlex.split(exec_start.split("=", 1)[1].replace("%h", str(home)))
+    installed_cachekit(home)
+    inv = inventory(tmp_path, {"older_than": "30d", "max_size": "1GB"})
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "PIP_CACHE_DIR": str(pip_cache),
+           "CACHEKIT_INVENTORY": str(inv), "PYTHONPATH": str(README.parent)}
+    assert "Environment=CACHEKIT_INVENTORY=" in block
+    run = subprocess.run(argv, env=env, capture_output=True, text=True, cwd="/", timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "" and (home / ".local/state/cachekit/history.jsonl").exists()
+    timer = readme_block("ini", "[Timer]")
+    assert "OnCalendar=*-*-* 03:17" in timer and "WantedBy=timers.target" in timer
