@@ -16,7 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from cachekit import inventory, outcome
-from cachekit.core import SCHEMA, agent
+from cachekit.core import SCHEMA
 from cachekit.errors import CachekitError
 from cachekit.report import check_schema
 
@@ -157,6 +157,8 @@ class Fleet:
         started = time.monotonic()
         request = dict(request, environ=environment(host))
         if in_process:
+            from cachekit.core import agent  # only a local host runs the core here
+
             result = agent.run(request)
         else:
             try:

@@ -10,6 +10,7 @@ an unknown or changed key is refused unless ``accept_new`` records a new one, as
 OpenSSH's ``StrictHostKeyChecking=accept-new`` does. Every failure becomes a status.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -41,14 +42,17 @@ import json, os, sys, zlib
 if sys.version_info < (3, 8):
     sys.stderr.write("cachekit needs python3 >= 3.8 on this host, found %s\\n" % sys.version)
     sys.exit(3)
-head, _, body = sys.stdin.buffer.read().partition(b"\\n")
-request = json.loads(head.decode("utf-8"))
+request = json.loads(sys.stdin.buffer.readline().decode("utf-8"))
 base = (request.get("environ") or {}).get("XDG_CACHE_HOME") or os.environ.get("XDG_CACHE_HOME", "")
 base = base.strip()
 if not base.startswith("/"):
     base = os.path.join(os.path.expanduser("~"), ".cache")
 target = os.path.join(base, "cachekit", "core-" + request["core_digest"])
-if not os.path.isfile(os.path.join(target, "COMPLETE")):
+ready = os.path.isfile(os.path.join(target, "COMPLETE"))
+sys.stdout.write("@ready\\n" if ready else "@need\\n")  # the sources come only if needed
+sys.stdout.flush()
+body = b"" if ready else sys.stdin.buffer.read()
+if not ready:
     blob = json.loads(zlib.decompress(body).decode("utf-8"))
     tmp = "%s.tmp%d" % (target, os.getpid())
     try:
@@ -103,17 +107,38 @@ def _modules() -> Dict[str, str]:
 _CORE: Optional[Tuple[str, bytes]] = None
 
 
-def payload(request: Dict[str, Any]) -> bytes:
-    """The bytes written to the remote python's stdin: the request as one JSON line, then
-    the core's sources, compressed once per process (JSON never contains a raw newline)."""
-    global _CORE
-    if _CORE is None:
+_DIGEST: Optional[Tuple[str, Dict[str, str]]] = None
+
+
+def _digest() -> Tuple[str, Dict[str, str]]:
+    """The core's digest (names the copy a host keeps) and its sources, read once."""
+    global _DIGEST
+    if _DIGEST is None:
         modules = _modules()
         digest = hashlib.sha256(json.dumps(modules, sort_keys=True).encode()).hexdigest()[:16]
+        _DIGEST = (digest, modules)
+    return _DIGEST
+
+
+def _core() -> Tuple[str, bytes]:
+    """The digest and the compressed sources, made once per process, and only when a
+    host needs them (compressing costs more than a fleet run's whole start-up)."""
+    global _CORE
+    if _CORE is None:
+        digest, modules = _digest()
         blob = {"modules": modules, "packages": ["cachekit", "cachekit.core"]}
         _CORE = (digest, zlib.compress(json.dumps(blob).encode("utf-8"), 6))
-    digest, core = _CORE
-    return json.dumps(dict(request, core_digest=digest)).encode("utf-8") + b"\n" + core
+    return _CORE
+
+
+def request_line(request: Dict[str, Any]) -> bytes:
+    """The request as one JSON line (JSON never holds a raw newline), naming the core."""
+    return json.dumps(dict(request, core_digest=_digest()[0])).encode("utf-8") + b"\n"
+
+
+def payload(request: Dict[str, Any]) -> bytes:
+    """Everything the remote python may read: the request line, then the sources."""
+    return request_line(request) + _core()[1]
 
 
 class _UnknownKey(paramiko.MissingHostKeyPolicy):
@@ -209,9 +234,20 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
     try:
         channel = transport.open_session(timeout=settings.connect_timeout)
         channel.exec_command(command)
-        channel.sendall(payload(request))
-        channel.shutdown_write()
+        channel.sendall(request_line(request))
+        # The host says whether it keeps this core already; 70 kB of sources cross only
+        # when it does not (the first run, or a new cachekit).
+        marker, early = _marker(channel, min(deadline, time.monotonic() + MARKER_WAIT_S))
+        if marker != b"@ready" and not channel.exit_status_ready():
+            # needed, or no answer yet: send them; if the remote side is gone already,
+            # its exit status says why
+            with contextlib.suppress(OSError):
+                channel.sendall(_core()[1])
+        if not channel.closed:
+            with contextlib.suppress(OSError):
+                channel.shutdown_write()
         out, err = _drain(channel, deadline, settings.timeout)
+        out = early + out
         status = channel.recv_exit_status()
     except (OSError, paramiko.SSHException, EOFError) as exc:
         raise HostFailure("failed", f"the SSH session broke off: {exc}") from None
@@ -220,6 +256,34 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
         raise HostFailure("failed", f"no usable python: {host.python!r} could not be run "
                           "(set ansible_python_interpreter)", tail)
     return parse_output(out, tail, status)
+
+
+MARKER_WAIT_S = 2.0  # a host slower than this to say what it needs gets the sources anyway
+
+
+def _marker(channel: paramiko.Channel, until: float) -> Tuple[Optional[bytes], bytes]:
+    """The bootstrap's first line, ``@need`` or ``@ready``, and any output after it.
+
+    Anything else (an old python's complaint, nothing, or no line by ``until``) is no
+    marker: what came is returned as output, for the usual checks.
+    """
+    got = bytearray()
+    while b"\n" not in got:
+        remaining = until - time.monotonic()
+        if remaining <= 0:
+            return None, bytes(got)
+        channel.settimeout(remaining)
+        try:
+            chunk = channel.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            return None, bytes(got)
+        got += chunk
+    line, _, rest = bytes(got).partition(b"\n")
+    if line in (b"@need", b"@ready"):
+        return line, rest
+    return None, bytes(got)
 
 
 def _drain(channel: paramiko.Channel, deadline: float, limit: float) -> tuple:

@@ -15,7 +15,7 @@ from invoke.exceptions import Exit
 from cachekit import fleet, outcome, report, units
 from cachekit import history as runs
 from cachekit._invoke_compat import optional_positional
-from cachekit.core.agent import KNOWN_MANAGERS
+from cachekit.core import KNOWN_MANAGERS
 from cachekit.errors import EXIT_BAD_INPUT, EXIT_OVER_THRESHOLD, CachekitError
 
 COMMON_HELP = {

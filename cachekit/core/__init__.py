@@ -5,6 +5,7 @@ SSH and run by that host's own ``python3``. Nothing here prints or exits.
 """
 
 SCHEMA = 1
+KNOWN_MANAGERS = ("pip", "conda", "uv", "toolcache")
 
 
 class Refused(Exception):

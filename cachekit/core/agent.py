@@ -15,21 +15,10 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from cachekit.core import (
-    SCHEMA,
-    Refused,
-    conda_serve,
-    fs,
-    locations,
-    prune,
-    relocate,
-    toolcache,
-    uv_serve,
-)
+from cachekit.core import KNOWN_MANAGERS, SCHEMA, Refused, fs, toolcache
 from cachekit.core import pip as pipcache
 from cachekit.core.pip_location import PipConfigError, PipLocation, locate
 
-KNOWN_MANAGERS = ("pip", "conda", "uv", "toolcache")
 OPS = ("dir", "info", "list", "remove", "purge", "report", "apply", "clean", "prune",
        "locations", "relocate")
 DESTRUCTIVE = ("remove", "purge", "clean", "prune", "relocate")
@@ -62,24 +51,39 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
             raise Refused(f"unknown operation {op!r}")
         environ = dict(os.environ)
         environ.update(request.get("environ") or {})
-        managers = request.get("managers") or default_managers(environ)
+        managers = request.get("managers") or default_managers(environ, op)
+        if op == "apply":  # whatever was planned is applied
+            managers += [m for m in (p.get("manager") for p in request.get("plans") or [])
+                         if m in KNOWN_MANAGERS and m not in managers]
         unknown = [m for m in managers if m not in KNOWN_MANAGERS]
         if unknown:
             raise Refused(f"unknown manager {unknown[0]!r} (known: {', '.join(KNOWN_MANAGERS)})")
+        # Modules only some ops need load only for them: every host imports the core on
+        # every run, and a fleet of them shares a controller's CPUs.
         if op == "locations":
+            from cachekit.core import locations
+
             managers = [m for m in managers if m != "toolcache"]
             result["locations"] = locations.locations(managers, environ)
         elif op == "relocate":
+            from cachekit.core import relocate
+
             relocate.serve(dict(request, managers=request.get("managers") or []), environ,
                            result)
         elif op == "prune":
+            from cachekit.core import prune
+
             prune.serve(dict(request, managers=managers), environ, result, progress)
         else:
             if "pip" in managers and op != "clean":  # `clean` is conda's command
                 _serve_pip(request, environ, result, progress)
             if "conda" in managers:
+                from cachekit.core import conda_serve
+
                 conda_serve.serve(request, environ, result, progress)
             if "uv" in managers and op != "clean":
+                from cachekit.core import uv_serve
+
                 uv_serve.serve(request, environ, result, progress)
             if "toolcache" in managers and op != "clean":
                 _serve_toolcache(request, environ, result, progress)
@@ -97,10 +101,38 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
     return result
 
 
-def default_managers(environ: Dict[str, str]) -> List[str]:
-    """Every manager, the runner tool cache only where a runner says where it is."""
-    found = toolcache.locate(environ)[0] is not None
-    return [m for m in KNOWN_MANAGERS if m != "toolcache" or found]
+def default_managers(environ: Dict[str, str], op: Optional[str] = None) -> List[str]:
+    """The managers this host has: pip always; conda and uv where a sign of them is found
+    (``dir`` shows them all); the runner tool cache where a runner says where it is.
+
+    Looking costs a few stat calls, where loading a manager's code costs milliseconds on
+    every host of a fleet.
+    """
+    found = {"pip": True, "conda": op == "dir" or _conda_signs(environ),
+             "uv": op == "dir" or _uv_signs(environ),
+             "toolcache": toolcache.locate(environ)[0] is not None}
+    return [m for m in KNOWN_MANAGERS if found[m]]
+
+
+def _conda_signs(environ: Dict[str, str]) -> bool:
+    if any(k.startswith(("CONDA", "MAMBA_")) for k in environ):
+        return True
+    from cachekit.core.conda_location import SYSTEM_CONFIG_DIRS, USUAL_ROOTS
+
+    home = environ.get("HOME") or os.path.expanduser("~")
+    places = [os.path.join(home, n) for n in (".conda", ".condarc", ".mamba")]
+    places += [p.replace("~", home, 1) for p in USUAL_ROOTS] + list(SYSTEM_CONFIG_DIRS)
+    return any(os.path.exists(p) for p in places)
+
+
+def _uv_signs(environ: Dict[str, str]) -> bool:
+    from cachekit.core import uv_location
+
+    try:
+        path = uv_location.locate(environ).path
+    except uv_location.UvConfigError:
+        return True  # let the uv half report the problem
+    return bool(path) and os.path.isdir(path)  # type: ignore[arg-type]
 
 
 def _serve_toolcache(request: Dict[str, Any], environ: Dict[str, str],
@@ -272,10 +304,14 @@ def execute_wire(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str
     if wire["manager"] == "pip":
         _execute(wire["root"], wire["root_id"], wire, result, progress)
     elif wire["manager"] == "uv":
+        from cachekit.core import uv_serve
+
         uv_serve.execute(wire, result, environ, progress)
     elif wire["manager"] == "toolcache":
         toolcache.execute(wire, environ, result, progress)
     else:
+        from cachekit.core import conda_serve
+
         conda_serve.execute_fresh(wire, result, environ, progress)
 
 

@@ -13,7 +13,6 @@ when no child can be forked the caller does them all.
 
 import contextlib
 import os
-import pickle
 import signal
 import struct
 from typing import Any, Callable, List, Sequence, Tuple
@@ -67,6 +66,7 @@ def run(worker: Callable[[Any], Any], jobs: Sequence[Any], processes: int) -> Li
     """``[worker(job) for job in jobs]`` in any order, over ``processes`` processes."""
     if processes < 2 or len(jobs) < 2:
         return [worker(job) for job in jobs]
+    import pickle  # only when there is something to send back
     batches = _batches(jobs)
     queue, feed = os.pipe()
     try:

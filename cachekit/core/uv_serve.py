@@ -6,12 +6,9 @@ then checks each planned path, so a uv that behaves differently is reported, not
 Without a ``uv`` binary only a purge is possible, done by cachekit under uv's lock.
 """
 
-import fcntl
 import fnmatch
 import os
 import re
-import shutil
-import subprocess
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from cachekit.core import Refused, fs
@@ -32,15 +29,18 @@ BUCKETS_BY_RELEASE = {
 def find_binary(environ: Dict[str, str]) -> Optional[str]:
     """The host's ``uv``: on PATH, or where its installers put it (cron has a short PATH)."""
     home = environ.get("HOME") or os.path.expanduser("~")
-    found = shutil.which("uv", path=environ.get("PATH") or os.defpath)
-    for candidate in [found, os.path.join(home, ".local", "bin", "uv"),
-                      os.path.join(home, ".cargo", "bin", "uv")]:
+    on_path = [os.path.join(d, "uv") for d in (environ.get("PATH") or os.defpath).split(":")
+               if d]
+    for candidate in on_path + [os.path.join(home, ".local", "bin", "uv"),
+                                os.path.join(home, ".cargo", "bin", "uv")]:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
 
 
 def uv_release(binary: str) -> Optional[Tuple[int, int, int]]:
+    import subprocess
+
     try:
         out = subprocess.run([binary, "--version"], capture_output=True, text=True,
                              timeout=30).stdout
@@ -213,6 +213,8 @@ def offer(wire: Dict[str, Any], request: Dict[str, Any], record: Dict[str, Any],
 
 def _lock_is_free(root: str) -> bool:
     """Can uv's exclusive lock be had right now (no uv process is using the cache)?"""
+    import fcntl
+
     try:
         fd = os.open(os.path.join(root, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
     except OSError:
@@ -229,6 +231,8 @@ def _lock_is_free(root: str) -> bool:
 def execute(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str],
             progress: Progress = None) -> None:
     """Run the uv action (or, without uv, purge under uv's lock); report each planned path."""
+    import subprocess
+
     root = wire["root"]
     before = {p[0]: os.path.lexists(os.path.join(root, p[0])) for p in wire["paths"]}
     if wire.get("binary"):
@@ -273,6 +277,8 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str
 def _purge_under_lock(wire: Dict[str, Any], root: str, result: Dict[str, Any]
                       ) -> List[fs.FileStat]:
     """Empty the cache but its lock file, holding uv's exclusive lock, as `uv cache clean`."""
+    import fcntl
+
     if wire["action"] != "purge":
         raise Refused("no uv binary on this host: only a purge of the whole uv cache is done "
                       "without it")
