@@ -153,7 +153,7 @@ def trend(lines: List[Dict[str, Any]], last: int = 20) -> List[Dict[str, Any]]:
         points = [(_seconds(r["time"]), int(r.get("bytes") or 0)) for r in runs]
         out.append({"host": host, "runs": len(runs), "first": runs[0]["time"],
                     "last": runs[-1]["time"], "bytes": points[-1][1],
-                    "after_bytes": int(runs[-1].get("after_bytes") or points[-1][1]),
+                    "after_bytes": int(runs[-1].get("after_bytes", points[-1][1]) or 0),
                     "growth_per_week": weekly_growth(points),
                     "spark": sparkline([v for _, v in points[-last:]])})
     return out

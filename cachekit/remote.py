@@ -38,7 +38,7 @@ CORE_DIR = Path(__file__).resolve().parent / "core"
 # directory cannot be written. The copy is trusted as the user's own files are: whoever
 # can write there can already edit that user's shell start-up files.
 BOOTSTRAP = """\
-import json, os, sys, zlib
+import json, os, sys, time, zlib
 if sys.version_info < (3, 8):
     sys.stderr.write("cachekit needs python3 >= 3.8 on this host, found %s\\n" % sys.version)
     sys.exit(3)
@@ -49,6 +49,11 @@ if not base.startswith("/"):
     base = os.path.join(os.path.expanduser("~"), ".cache")
 target = os.path.join(base, "cachekit", "core-" + request["core_digest"])
 ready = os.path.isfile(os.path.join(target, "COMPLETE"))
+if ready:
+    try:
+        os.utime(target)  # in use: not an old copy another version may clear
+    except OSError:
+        pass
 sys.stdout.write("@ready\\n" if ready else "@need\\n")  # the sources come only if needed
 sys.stdout.flush()
 body = b"" if ready else sys.stdin.buffer.read()
@@ -64,8 +69,10 @@ if not ready:
                 fh.write(src)
         open(os.path.join(tmp, "COMPLETE"), "w").close()
         os.rename(tmp, target)
-        for old in os.listdir(os.path.dirname(target)):  # earlier copies, nothing else
-            if old.startswith("core-") and len(old) == 21 and old != os.path.basename(target):
+        for old in os.listdir(os.path.dirname(target)):  # earlier copies, a day unused
+            old_path = os.path.join(os.path.dirname(target), old)
+            if old.startswith("core-") and len(old) == 21 and old != os.path.basename(target) \
+                    and os.stat(old_path).st_mtime < time.time() - 86400:
                 import shutil
                 shutil.rmtree(os.path.join(os.path.dirname(target), old), ignore_errors=True)
     except OSError:
@@ -248,6 +255,9 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
                 channel.shutdown_write()
         out, err = _drain(channel, deadline, settings.timeout)
         out = early + out
+        for late in (b"@need\n", b"@ready\n"):  # a marker after our wait: not output
+            if marker is None and out.startswith(late):
+                out = out[len(late):]
         status = channel.recv_exit_status()
     except (OSError, paramiko.SSHException, EOFError) as exc:
         raise HostFailure("failed", f"the SSH session broke off: {exc}") from None

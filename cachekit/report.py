@@ -59,7 +59,10 @@ def exit_code(hosts: Iterable[Dict[str, Any]]) -> int:
     statuses = [h["status"] for h in hosts]
     cache_errors = any(c.get("error") for h in hosts if h["status"] == "ok"
                        for c in h.get("caches", []))
-    if any(s in FAILED_STATUSES for s in statuses) or cache_errors:
+    # a removal that failed (not one kept on purpose, whose note says "kept")
+    failed_rows = any(r.get("ok") is False and "kept" not in (r.get("note") or "")
+                      for h in hosts for r in h.get("removed", []))
+    if any(s in FAILED_STATUSES for s in statuses) or cache_errors or failed_rows:
         return EXIT_HOST_FAILED
     if statuses and all(s == "refused" for s in statuses):
         return EXIT_BAD_INPUT
@@ -223,7 +226,8 @@ def _toolcache_info(hosts: List[Dict[str, Any]]) -> str:
             from cachekit.core.toolcache import version_key
 
             for tool, versions in sorted(c["tools"].items()):
-                ordered = sorted(versions, key=version_key, reverse=True)
+                ordered = sorted(versions, key=lambda v: (version_key(v) is not None,
+                                                  version_key(v) or (), v), reverse=True)
                 rows.append([h["host"], tool, str(len(ordered)),
                              human_bytes(sum(versions.values())),
                              ", ".join(f"{v} ({human_bytes(versions[v])})" for v in ordered)])

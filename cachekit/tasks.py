@@ -371,13 +371,17 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
         return out
 
     target = _target(**locals())
+    lock_path = lock_file or runs.default_lock()
     try:
-        with runs.run_lock(lock_file or runs.default_lock()):
-            results = _destroy("prune", {"op": "prune"}, target, format, dry_run, yes,
-                               policies, emit=False)
+        lock = runs.run_lock(lock_path)
+        lock.__enter__()
     except OSError as exc:
-        raise CachekitError(f"cannot take the run lock {lock_file or runs.default_lock()}: "
-                            f"{exc.strerror}") from None
+        raise CachekitError(f"cannot take the run lock {lock_path}: {exc.strerror}") from None
+    try:
+        results = _destroy("prune", {"op": "prune"}, target, format, dry_run, yes, policies,
+                           emit=False)
+    finally:
+        lock.__exit__(None, None, None)
     if results is None:
         return
     code = report.exit_code(results)

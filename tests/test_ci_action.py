@@ -140,3 +140,16 @@ def test_zizmor_finds_nothing() -> None:
     done = subprocess.run([str(BIN / "zizmor"), "--offline", str(REPO / ".github")],
                           capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_runner_hook_survives_a_relative_or_broken_policy_file(home: Path,
+                                                                  tmp_path: Path) -> None:
+    (tmp_path / "rel.env").write_text("CACHEKIT_CI=true\n")
+    (tmp_path / "bad.env").write_text("CACHEKIT_KEEP=pip, setuptools\n")
+    env = {"HOME": str(home), "PATH": f"{Path(bare_python()).parent}:/usr/bin:/bin"}
+    rel = subprocess.run([str(ACTION / "runner-hook.sh")], cwd=tmp_path, capture_output=True,
+                         text=True, env={**env, "CACHEKIT_POLICY_FILE": "rel.env"})
+    assert rel.returncode == 0 and rel.stdout.startswith("cachekit: freed"), rel.stderr
+    bad = subprocess.run([str(ACTION / "runner-hook.sh")], cwd=tmp_path, capture_output=True,
+                         text=True, env={**env, "CACHEKIT_POLICY_FILE": "bad.env"})
+    assert bad.returncode == 0 and "the job is not affected" in bad.stderr

@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Dict, List
 
@@ -35,6 +36,10 @@ def make_tool_cache(root: Path) -> Dict[str, int]:
             os.symlink(tool.lower(), base / "bin" / "default")
             if complete:
                 (root / tool / version / f"{arch}.complete").write_text("")
+            else:  # a download that broke off two hours ago
+                old = time.time() - 7200
+                for path in [*base.rglob("*"), base]:
+                    os.utime(path, (old, old), follow_symlinks=False)
             sizes[f"{tool}/{version}/{arch}"] = len(payload) + 500 + len(tool.lower())
     return sizes
 
@@ -107,3 +112,48 @@ def test_agent_toolsdirectory_wins_and_the_cli_applies(tool_cache: Path, home: P
     assert done.returncode == 0, done.stderr
     removed: List[str] = [r["path"] for r in json.loads(done.stdout)["hosts"][0]["removed"]]
     assert sorted(os.path.relpath(p, tool_cache) for p in removed) == sorted(EXPECTED)
+
+
+def test_only_what_reads_as_a_tool_install_is_ever_pruned(tmp_path: Path, home: Path) -> None:
+    import time as _time
+
+    from cachekit.core import toolcache
+
+    root = tmp_path / "_tool"
+    make_tool_cache(root)
+    (root / "go/1.21.0/x64").mkdir(parents=True)
+    (root / "go/1.21.0/x64.complete").write_text("")
+    for version in ("v2.2.0", "latest", "nightly", "3.13.0-rc.9", "3.13.0-rc.10"):
+        (root / "Python" / version / "x64").mkdir(parents=True)
+        (root / "Python" / version / "x64.complete").write_text("")
+    (root / "notes/readme/stuff").mkdir(parents=True)  # not an install: no arch, no version
+    fresh = root / "node/22.1.0/x64"
+    fresh.mkdir(parents=True)  # a download in progress (no marker yet, just started)
+    selected = {i.entry: rule for i, rule in toolcache.selection(toolcache.scan(str(root))[0])}
+    assert "go/1.21.5/x64" in selected  # incomplete, old
+    assert selected["go/1.21.0/x64"] == "older patch of go 1.21 (1.21.4 is kept)"
+    assert not any(e.startswith(("Python/v2.2.0", "Python/latest",
+                                 "Python/nightly", "notes/", "node/22.1.0")) for e in selected)
+    assert "Python/3.13.0-rc.9/x64" in selected and "Python/3.13.0-rc.10/x64" not in selected
+    old = _time.time() - 7200
+    os.utime(fresh, (old, old))
+    later = {i.entry for i, _ in toolcache.selection(toolcache.scan(str(root))[0])}
+    assert "node/22.1.0/x64" in later  # an hour on, it is a download that never finished
+
+
+def test_a_home_or_a_stranger_directory_is_never_pruned_as_a_tool_cache(home: Path,
+                                                                       tmp_path: Path) -> None:
+    (home / "projects/app/src").mkdir(parents=True)
+    stranger = tmp_path / "stranger"
+    (stranger / "a/b/c").mkdir(parents=True)
+    for root in (home, stranger):
+        result = agent.run({"op": "prune", "managers": ["toolcache"], "apply": True,
+                            "policy": {"keep": []},
+                            "environ": {"AGENT_TOOLSDIRECTORY": str(root), "HOME": str(home)}})
+        assert result["status"] == "refused", result
+    assert (home / "projects/app/src").is_dir() and (stranger / "a/b/c").is_dir()
+
+
+def test_min_free_gates_the_tool_cache_too(tool_cache: Path) -> None:
+    calm = run("prune", tool_cache, policy={"keep": [], "min_free": ["percent", 1.0]})
+    assert calm["removed"] == []

@@ -228,3 +228,26 @@ def test_the_readme_systemd_service_line_runs(pip_cache: Path, home: Path,
     assert run.stdout == "" and (home / ".local/state/cachekit/history.jsonl").exists()
     timer = readme_block("ini", "[Timer]")
     assert "OnCalendar=*-*-* 03:17" in timer and "WantedBy=timers.target" in timer
+
+
+def test_a_removal_that_fails_is_a_failure_even_when_quiet(pip_cache_master, home: Path,
+                                                           tmp_path: Path) -> None:
+    import shutil
+
+    if os.geteuid() != 0:
+        import pytest
+
+        pytest.skip("mounting needs root")
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], check=True)
+    try:
+        cache = mount / "cache"
+        shutil.copytree(pip_cache_master[0], cache, symlinks=True)
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        run = cachekit(["prune", "--managers", "pip", "--max-size", "1kB", "--yes", "--quiet",
+                        "--history", "off"], cache, home)
+        assert run.returncode == 2, run.stderr
+        assert run.stdout == "" and "local:" in run.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

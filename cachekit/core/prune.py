@@ -150,6 +150,7 @@ def _toolcache_scope(environ: Dict[str, str], result: Dict[str, Any]) -> List[Sc
     result["caches"].append(record)
     if not record["exists"]:
         return []
+    toolcache.refuse_unsafe_root(root, environ)  # type: ignore[arg-type]
     installs, errors = toolcache.scan(root)  # type: ignore[arg-type]
     record.update(toolcache.summarize(installs))
     if errors:
@@ -334,6 +335,11 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         free, protected = policy.protect(scope.candidates, rules.get("keep") or [])
         kept += protected
         if scope.fixed:
+            if rules.get("min_free") is not None:  # the gate holds for these rules too
+                disk = disk_of(scope.root, request)
+                target = policy.free_bytes_target(rules["min_free"], disk["total_bytes"])
+                if disk["free_bytes"] >= target:
+                    continue
             chosen += [policy.Selected(c, c.ref[1]) for c in free]
         else:
             open_ += free

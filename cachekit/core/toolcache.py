@@ -32,6 +32,28 @@ class Install(NamedTuple):
         return f"{self.tool}/{self.version}/{self.arch}"
 
 
+def refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
+    """A tool cache is a directory of its own holding at least one finished install."""
+    from cachekit.core.agent import home_dirs
+
+    real = os.path.realpath(root)
+    homes = home_dirs(environ)
+    if os.path.dirname(real) == real or real in homes or any(
+            h.startswith(real.rstrip("/") + "/") for h in homes):
+        raise Refused(f"refusing to prune {root}: the tool cache is a file system root, a "
+                      "home directory, or holds one")
+    try:
+        for tool in os.listdir(root):
+            for version in os.listdir(os.path.join(root, tool)):
+                if any(n.endswith(".complete")
+                       for n in os.listdir(os.path.join(root, tool, version))):
+                    return
+    except OSError:
+        pass
+    raise Refused(f"refusing to prune {root}: it does not look like a runner tool cache "
+                  "(no TOOL/VERSION/ARCH.complete marker anywhere)")
+
+
 def locate(environ: Dict[str, str]) -> Tuple[Optional[str], str]:
     for var in ("AGENT_TOOLSDIRECTORY", "RUNNER_TOOL_CACHE"):
         if environ.get(var):
@@ -39,15 +61,29 @@ def locate(environ: Dict[str, str]) -> Tuple[Optional[str], str]:
     return None, "neither AGENT_TOOLSDIRECTORY nor RUNNER_TOOL_CACHE is set"
 
 
-def version_key(version: str) -> Tuple[Any, ...]:
-    """3.10.12 > 3.9.18; pre-releases sort below their release (3.13.0-rc.1 < 3.13.0)."""
-    main, _, pre = version.partition("-")
-    numbers = tuple(int(n) if n.isdigit() else 0 for n in re.split(r"[.+]", main))
-    return numbers + ((1,) if not pre else (0, pre))
+_VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?(?:[-+](.+))?$")
+ARCHES = ("x64", "x86", "arm64", "arm", "aarch64", "ppc64le", "s390x", "amd64", "i386")
+STALE_S = 3600  # an install without its marker this old is a download that never finished
+
+
+def version_key(version: str) -> Optional[Tuple[Any, ...]]:
+    """3.10.12 > 3.9.18 > 3.9; a pre-release sorts below its release (3.13.0-rc.2 <
+    3.13.0-rc.10 < 3.13.0); None for what is not a version (never pruned)."""
+    match = _VERSION.match(version)
+    if not match:
+        return None
+    numbers = (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
+    pre = match.group(4)
+    if not pre:
+        return numbers + (1, ())
+    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
+                  for p in re.split(r"[.\-_]", pre) if p)
+    return numbers + (0, parts)
 
 
 def minor(version: str) -> Tuple[int, ...]:
-    return version_key(version)[:2]
+    key = version_key(version)
+    return key[:2] if key else ()
 
 
 def scan(root: str) -> Tuple[List[Install], List[Tuple[str, str]]]:
@@ -100,19 +136,30 @@ def summarize(installs: List[Install]) -> Dict[str, Any]:
             "incomplete": sum(not i.complete for i in installs)}
 
 
-def selection(installs: List[Install]) -> List[Tuple[Install, str]]:
-    """What prune removes: older patches of a minor version, and incomplete downloads."""
+def selection(installs: List[Install], now_ns: Optional[int] = None
+              ) -> List[Tuple[Install, str]]:
+    """What prune removes: older patches of a minor version, and incomplete downloads.
+
+    Only what reads as a tool install is ever a candidate: a version like 3.11.7 and an
+    architecture name; an install without its marker only once it is an hour old (a
+    download in progress, perhaps by another runner sharing the cache, stays).
+    """
+    import time
+
+    now_ns = now_ns or time.time_ns()
+    ours = [i for i in installs if version_key(i.version) and i.arch in ARCHES]
     newest: Dict[Tuple[str, str, Tuple[int, ...]], str] = {}
-    for i in installs:
+    for i in ours:
         if not i.complete:
             continue
         key = (i.tool, i.arch, minor(i.version))
-        if key not in newest or version_key(i.version) > version_key(newest[key]):
+        if key not in newest or version_key(i.version) > version_key(newest[key]):  # type: ignore
             newest[key] = i.version
     out = []
-    for i in installs:
+    for i in ours:
         if not i.complete:
-            out.append((i, "incomplete download (no .complete marker)"))
+            if now_ns - i.last_use_ns > STALE_S * 10 ** 9:
+                out.append((i, "incomplete download (no .complete marker)"))
             continue
         best = newest[(i.tool, i.arch, minor(i.version))]
         if best != i.version:
@@ -139,6 +186,7 @@ def execute(wire: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any
     root, _source = locate(environ)
     if root is None or os.path.realpath(wire.get("root", "")) != os.path.realpath(root):
         raise Refused("the plan names a tool cache that is not this host's; plan again")
+    refuse_unsafe_root(root, environ)
     freed: List[fs.FileStat] = []
     with fs.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:  # type: ignore
         for (entry, _size, ino, _rule, _complete), row in zip(wire["items"], rows(wire)):

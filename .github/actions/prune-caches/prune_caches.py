@@ -75,7 +75,7 @@ def main() -> int:
     rows.append(f"| **total** | **{_human(total_before)}** | **{_human(total_after)}** |")
     verb = "would free" if dry_run else "freed"
     summary = [f"### Caches pruned by cachekit{' (dry run)' if dry_run else ''}", "",
-               *rows, "", f"{len(done['removed'])} entries, {verb} {_human(reclaimed)}."]
+               *rows, "", f"{len(done['removed'])} paths, {verb} {_human(reclaimed)}."]
     notes = [f"- {w}" for c in done["caches"] for w in c.get("warnings") or []]
     notes += [f"- {c['manager']}: {c['error']}" for c in done["caches"] if c.get("error")]
     if env.get("GITHUB_STEP_SUMMARY"):

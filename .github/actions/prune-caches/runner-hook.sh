@@ -8,12 +8,11 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 policy=${CACHEKIT_POLICY_FILE:-$here/runner-policy.env}
-if [ -r "$policy" ]; then
-    set -a
-    . "$policy"
-    set +a
-else
+case $policy in /*) ;; *) policy=./$policy ;; esac  # `.` would search PATH otherwise
+if [ ! -r "$policy" ]; then
     echo "cachekit: no policy file at $policy; nothing pruned" >&2
     exit 0
 fi
-python3 "$here/prune_caches.py" || echo "cachekit: the prune failed (exit $?); the job is not affected" >&2
+# A subshell: a broken line in the policy file fails the prune, never the job.
+( set -a; . "$policy"; set +a; exec python3 "$here/prune_caches.py" ) ||
+    echo "cachekit: the prune failed (exit $?); the job is not affected" >&2
