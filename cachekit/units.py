@@ -39,32 +39,27 @@ def parse_size(text: str, flag: str = "--max-size") -> int:
     return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
 
 
+def _size_or_percent(text: str, flag: str, up_to_100: bool) -> Tuple[str, float]:
+    value = str(text).strip()
+    if not value.endswith("%"):
+        return "bytes", float(parse_size(value, flag))
+    try:
+        pct = float(value[:-1])
+    except ValueError:
+        pct = -1.0
+    if not (0 < pct <= 100 if up_to_100 else 0 < pct < 100):
+        raise CachekitError(f"{flag} {text!r} is not a percentage between 0 and 100")
+    return "percent", pct
+
+
 def parse_min_free(text: str) -> Tuple[str, float]:
     """``15%`` -> ("percent", 15.0); ``10GB`` -> ("bytes", 10e9)."""
-    value = str(text).strip()
-    if value.endswith("%"):
-        try:
-            pct = float(value[:-1])
-        except ValueError:
-            pct = -1.0
-        if not 0 < pct < 100:
-            raise CachekitError(f"--min-free {text!r} is not a percentage between 0 and 100")
-        return "percent", pct
-    return "bytes", float(parse_size(value, "--min-free"))
+    return _size_or_percent(text, "--min-free", up_to_100=False)
 
 
 def parse_threshold(text: str, flag: str = "--fail-above") -> Tuple[str, float]:
     """``20GB`` -> ("bytes", 2e10); ``80%`` -> ("percent", 80.0) of the disk the caches are on."""
-    value = str(text).strip()
-    if value.endswith("%"):
-        try:
-            pct = float(value[:-1])
-        except ValueError:
-            pct = -1.0
-        if not 0 < pct <= 100:
-            raise CachekitError(f"{flag} {text!r} is not a percentage between 0 and 100")
-        return "percent", pct
-    return "bytes", float(parse_size(value, flag))
+    return _size_or_percent(text, flag, up_to_100=True)
 
 
 def parse_keep(patterns: Any) -> list:

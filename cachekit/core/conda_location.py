@@ -332,9 +332,3 @@ def locate(environ: Mapping[str, str], system_dirs: Tuple[str, ...] = SYSTEM_CON
     caches = _pkgs_dirs(environ, roots, docs, errors)
     envs = _envs(environ, roots, docs, errors)
     return CondaLocation(roots, caches, envs, files, errors)
-
-
-def describe(loc: CondaLocation) -> Dict[str, Any]:
-    """The location as plain data, for results."""
-    return {"roots": [list(r) for r in loc.roots], "config_files": loc.config_files,
-            "errors": loc.errors}

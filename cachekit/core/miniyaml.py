@@ -195,7 +195,7 @@ def _scalar_or_flow(lines: List[Line], pos: int, text: Optional[str] = None) -> 
     text = lines[pos][2] if text is None else text
     if text[0] in "[{":
         # a flow collection may span lines: gather until the brackets balance
-        while _depth(text) > 0 and pos + 1 < len(lines):
+        while bracket_depth(text) > 0 and pos + 1 < len(lines):
             pos += 1
             text += " " + lines[pos][2]
         value, end = _flow(text, 0, number)
@@ -205,7 +205,8 @@ def _scalar_or_flow(lines: List[Line], pos: int, text: Optional[str] = None) -> 
     return _scalar(text, number), pos + 1
 
 
-def _depth(text: str) -> int:
+def bracket_depth(text: str) -> int:
+    """How many ``[`` and ``{`` outside quotes stay open at the end of ``text``."""
     depth, quote = 0, None
     for ch in text:
         if quote:

@@ -25,6 +25,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from cachekit.core import Refused, conda_location, fs, pip_location, uv_location
 from cachekit.core import conda as condacache
+from cachekit.core.miniyaml import bracket_depth as miniyaml_depth
 
 
 def _home(environ: Mapping[str, str]) -> str:
@@ -113,7 +114,7 @@ def edit_uv(text: str, target: str) -> str:
         for quotes in ('"""', "'''"):
             if bare.count(quotes) % 2:
                 multiline = quotes
-        depth += uv_location._brackets(bare)
+        depth += miniyaml_depth(bare)
     return entry + text
 
 

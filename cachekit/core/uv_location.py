@@ -16,6 +16,8 @@ import json
 import os
 from typing import List, Mapping, NamedTuple, Optional, Tuple
 
+from cachekit.core.miniyaml import bracket_depth
+
 _TRUE = ("y", "yes", "t", "true", "on", "1")
 _FALSE = ("n", "no", "f", "false", "off", "0")
 
@@ -88,9 +90,9 @@ def cache_dir_setting_text(text: str, path: str) -> Optional[str]:
                 raise UvConfigError(f"{path}: line {number}: expected 'key = value'")
             if key.strip().strip("\"'") == "cache-dir":
                 return _string(value.strip(), path, number)
-            depth += _brackets(value)
+            depth += bracket_depth(value)
         else:
-            depth += _brackets(line)
+            depth += bracket_depth(line)
     return None
 
 
@@ -105,20 +107,6 @@ def _strip_comment(line: str) -> str:
         elif ch == "#":
             return line[:i]
     return line
-
-
-def _brackets(text: str) -> int:
-    depth, quote = 0, None
-    for ch in text:
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-    return depth
 
 
 def _string(value: str, path: str, number: int) -> str:
