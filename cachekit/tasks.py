@@ -21,8 +21,9 @@ from cachekit.errors import EXIT_BAD_INPUT, EXIT_OVER_THRESHOLD, CachekitError
 COMMON_HELP = {
     "hosts": "host pattern, Ansible style (default: local, this machine)",
     "inventory": "inventory file or directory (default: inventory/ or $CACHEKIT_INVENTORY)",
-    "managers": f"comma list of {', '.join(KNOWN_MANAGERS)} (default: all of them; "
-                "toolcache where RUNNER_TOOL_CACHE or AGENT_TOOLSDIRECTORY is set)",
+    "managers": f"comma list of {', '.join(KNOWN_MANAGERS)} (default: every one a host "
+                "has: pip; conda and uv where found; toolcache where RUNNER_TOOL_CACHE or "
+                "AGENT_TOOLSDIRECTORY is set)",
     "format": "table or json",
     "workers": f"hosts run in parallel (default {fleet.DEFAULT_WORKERS})",
     "timeout": "seconds one host may take for one run of the core (default 300)",
