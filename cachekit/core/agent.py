@@ -103,13 +103,15 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
 
 def default_managers(environ: Dict[str, str], op: Optional[str] = None) -> List[str]:
     """The managers this host has: pip always; conda and uv where a sign of them is found
-    (``dir`` shows them all); the runner tool cache where a runner says where it is.
+    (``dir`` and ``locations`` show them all); the runner tool cache where a runner says
+    where it is.
 
     Looking costs a few stat calls, where loading a manager's code costs milliseconds on
     every host of a fleet.
     """
-    found = {"pip": True, "conda": op == "dir" or _conda_signs(environ),
-             "uv": op == "dir" or _uv_signs(environ),
+    every = op in ("dir", "locations")  # where each cache would be, found or not
+    found = {"pip": True, "conda": every or _conda_signs(environ),
+             "uv": every or _uv_signs(environ),
              "toolcache": toolcache.locate(environ)[0] is not None}
     return [m for m in KNOWN_MANAGERS if found[m]]
 
