@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from cachekit.core import KNOWN_MANAGERS, SCHEMA, Refused, fs, toolcache
+from cachekit.core import KNOWN_MANAGERS, SCHEMA, Refused, fs, safety, toolcache
 from cachekit.core import pip as pipcache
 from cachekit.core.pip_location import PipConfigError, PipLocation, locate
 
@@ -374,25 +374,10 @@ def _clear_emptied(remover: fs.SafeRemover, root: str, removed: List[Dict[str, A
             result["dirs_removed"].append(os.path.join(root, rel))
 
 
-def home_dirs(environ: Dict[str, str]) -> List[str]:
-    homes = {environ.get("HOME") or "", os.path.expanduser("~"), "/root", "/home", "/Users"}
-    try:
-        import pwd
-
-        homes.update(p.pw_dir for p in pwd.getpwall())
-    except (ImportError, KeyError):
-        pass
-    return [os.path.realpath(h) for h in homes if h]
-
-
 def refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
     """A cache dir that is /, a home, or holds nothing of pip's is never cleaned."""
-    if root == os.path.sep or os.path.dirname(root) == root:
-        raise Refused(f"refusing to clean {root}: the pip cache dir resolves to a file "
-                      "system root")
-    if root in home_dirs(environ):
-        raise Refused(f"refusing to clean {root}: the pip cache dir resolves to a home "
-                      "directory; set PIP_CACHE_DIR or cache-dir to a dedicated directory")
+    safety.refuse_system_dir(root, environ, "pip cache dir",
+                             hint="set PIP_CACHE_DIR or cache-dir to a dedicated directory")
     try:
         top = set(os.listdir(root))
     except OSError as exc:

@@ -14,7 +14,7 @@ import os
 import re
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
-from cachekit.core import Refused, fs
+from cachekit.core import Refused, fs, safety
 
 
 class Install(NamedTuple):
@@ -34,14 +34,7 @@ class Install(NamedTuple):
 
 def refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
     """A tool cache is a directory of its own holding at least one finished install."""
-    from cachekit.core.agent import home_dirs
-
-    real = os.path.realpath(root)
-    homes = home_dirs(environ)
-    if os.path.dirname(real) == real or real in homes or any(
-            h.startswith(real.rstrip("/") + "/") for h in homes):
-        raise Refused(f"refusing to prune {root}: the tool cache is a file system root, a "
-                      "home directory, or holds one")
+    safety.refuse_system_dir(root, environ, "tool cache", verb="prune")
     try:
         for tool in os.listdir(root):
             for version in os.listdir(os.path.join(root, tool)):

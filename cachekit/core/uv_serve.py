@@ -11,7 +11,7 @@ import os
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from cachekit.core import Refused, fs
+from cachekit.core import Refused, fs, safety
 from cachekit.core import uv as uvcache
 from cachekit.core.uv_location import UvConfigError, locate
 
@@ -79,14 +79,8 @@ def scan(record: Dict[str, Any]) -> Tuple[str, fs.Tree, uvcache.Layout]:
 
 def refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
     """Never empty ``/``, a home, or a directory that holds anything but uv's cache."""
-    from cachekit.core.agent import home_dirs
-
-    real = os.path.realpath(root)
-    if os.path.dirname(real) == real:
-        raise Refused(f"refusing to clean {root}: the uv cache dir is a file system root")
-    if real in home_dirs(environ):
-        raise Refused(f"refusing to clean {root}: the uv cache dir is a home directory; set "
-                      "UV_CACHE_DIR or cache-dir to a dedicated directory")
+    safety.refuse_system_dir(root, environ, "uv cache dir",
+                             hint="set UV_CACHE_DIR or cache-dir to a dedicated directory")
     try:
         names = os.listdir(root)
     except OSError as exc:
