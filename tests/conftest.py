@@ -5,13 +5,14 @@ Every test runs with HOME pointing into its own temporary directory and without 
 machine's PIP_* and XDG_* variables, so nothing reads or writes the real ~/.cache.
 """
 
+import contextlib
 import os
 import shutil
 import stat
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Set, Tuple
+from typing import Dict, Iterator, List, Set, Tuple
 
 import pytest
 from condacache_fixture import CondaFixture
@@ -74,6 +75,19 @@ def uv_cache(tmp_path: Path, uv_cache_master: Tuple[Path, Path]) -> Path:
     dest = tmp_path / "uvcache"
     shutil.copytree(uv_cache_master[0], dest, symlinks=True)
     return dest
+
+
+@contextlib.contextmanager
+def tmpfs(mount: Path, options: str) -> Iterator[Path]:
+    """A tmpfs the test mounts (as root): a file system whose size and flags are the test's."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def copy_cache(src: Path, dest: Path) -> Path:

@@ -386,21 +386,14 @@ def test_nested_partial_downloads_are_not_conda_s(conda: CondaFixture) -> None:
 
 
 def test_a_mount_point_inside_a_package_is_not_crossed(conda: CondaFixture) -> None:
-    import subprocess
+    from conftest import tmpfs
 
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    inner = conda.pkgs / "delta-3.1-h2_1/share/mnt"
-    inner.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(inner)], check=True)
-    try:
+    with tmpfs(conda.pkgs / "delta-3.1-h2_1/share/mnt", "size=1m") as inner:
         (inner / "other-fs.txt").write_text("not the cache's")
         done = clean(conda, "packages", apply=True)
         [row] = done["removed"]
         assert row["ok"] is False and "not crossed" in row["note"]
         assert (inner / "other-fs.txt").read_text() == "not the cache's"
-    finally:
-        subprocess.run(["umount", "-l", str(inner)], check=False)
 
 
 def hold_lock(path: Path, kind: str):

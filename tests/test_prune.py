@@ -2,7 +2,6 @@
 
 import json
 import os
-import subprocess
 import time
 from pathlib import Path
 from typing import Any, Dict, List
@@ -10,7 +9,7 @@ from typing import Any, Dict, List
 import pytest
 import yaml
 from condacache_fixture import CondaFixture, snapshot
-from conftest import cachekit
+from conftest import cachekit, tmpfs
 from pipcache_fixture import LoopbackIndex, make_wheel, pip_env, run_pip
 
 from cachekit.core import agent, policy
@@ -138,15 +137,8 @@ def test_pip_still_installs_from_the_pruned_cache(pip_cache: Path, tmp_path: Pat
 @pytest.fixture
 def small_fs(tmp_path: Path):
     """A 2 MiB tmpfs the test mounts (as root), so free space is ours to set."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount = tmp_path / "small"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], check=True)
-    try:
+    with tmpfs(tmp_path / "small", "size=2m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_min_free_on_a_small_file_system(small_fs: Path, pip_cache_master) -> None:
@@ -173,20 +165,12 @@ def test_min_free_on_a_small_file_system(small_fs: Path, pip_cache_master) -> No
 
 
 def test_noatime_file_systems_rank_by_modification_time(tmp_path: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount = tmp_path / "noatime"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,noatime", "tmpfs", str(mount)],
-                   check=True)
-    try:
-        from cachekit.core.prune import last_use_clock
+    from cachekit.core.prune import last_use_clock
 
+    with tmpfs(tmp_path / "noatime", "size=1m,noatime") as mount:
         clock, why = last_use_clock(str(mount))
         assert clock == "mtime" and "noatime" in why
         assert last_use_clock(str(tmp_path))[0] == "atime"
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_conda_prune_takes_unused_packages_and_ci_takes_redundant_archives(

@@ -1,5 +1,6 @@
 """`locations` and `relocate`, checked against the real pip and uv and the conda fixture."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ from typing import Any, Dict
 
 import pytest
 from condacache_fixture import CondaFixture, snapshot
+from conftest import tmpfs
 from pipcache_fixture import pip_env, run_pip
 from uvcache_fixture import run_uv, uv_env
 
@@ -64,8 +66,6 @@ def test_relocate_uv_keeps_comments_and_tables_and_uv_agrees(home: Path, tmp_pat
 
 def test_move_across_file_systems_keeps_hard_links_and_uv_still_works(
         home: Path, tmp_path: Path, uv_cache: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
     default = home / ".cache/uv"  # where uv looks with no setting at all
     default.parent.mkdir(parents=True)
     uv_cache.rename(default)
@@ -73,10 +73,7 @@ def test_move_across_file_systems_keeps_hard_links_and_uv_still_works(
     (default / "extra/a").write_text("shared")
     os.link(default / "extra/a", default / "extra/b")
     before = sorted(str(p.relative_to(default)) for p in default.rglob("*"))
-    mount = tmp_path / "other-fs"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)], check=True)
-    try:
+    with tmpfs(tmp_path / "other-fs", "size=64m") as mount:
         target = mount / "uv"
         done = cli(["relocate", "--managers", "uv", "--to", str(target), "--move", "--yes",
                     "--format", "json"], home)
@@ -90,8 +87,6 @@ def test_move_across_file_systems_keeps_hard_links_and_uv_still_works(
         assert run_uv(["cache", "dir"], env).stdout.strip() == str(target)
         size = run_uv(["cache", "size", "--preview-features", "cache-size"], env)
         assert size.returncode == 0 and int(size.stdout) > 0
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_relocate_conda_prepends_and_keeps_the_caches_in_use(conda: CondaFixture, home: Path,
@@ -149,13 +144,9 @@ def test_bad_targets_and_configs_change_nothing(case: str, home: Path, tmp_path:
     afile.write_text("x")
     target = {"file": afile, "under-file": afile / "sub", "inside": pip_cache / "sub",
               "read-only": tmp_path / "ro" / "cache", "broken": tmp_path / "ok"}[case]
-    if case == "read-only":
-        if os.geteuid() != 0:
-            pytest.skip("mounting needs root")
-        (tmp_path / "ro").mkdir()
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs",
-                        str(tmp_path / "ro")], check=True)
-    try:
+    with contextlib.ExitStack() as stack:
+        if case == "read-only":
+            stack.enter_context(tmpfs(tmp_path / "ro", "size=1m,ro"))
         run = cli(["relocate", "--managers", "pip", "--to", str(target), "--yes"], home,
                   PIP_CACHE_DIR=str(pip_cache) if case == "inside" else "")
         assert run.returncode == 1, run.stdout + run.stderr
@@ -167,9 +158,6 @@ def test_bad_targets_and_configs_change_nothing(case: str, home: Path, tmp_path:
         assert expected in errors[0]
         assert conf.read_bytes() == before
         assert sorted(p.name for p in conf.parent.iterdir()) == ["pip.conf"]  # no temp file
-    finally:
-        if case == "read-only":
-            subprocess.run(["umount", "-l", str(tmp_path / "ro")], check=False)
 
 
 def test_locations_show_sources_and_traps(home: Path, tmp_path: Path) -> None:
@@ -208,12 +196,7 @@ def test_locations_flag_dropped_conda_defaults(conda: CondaFixture, home: Path) 
 
 
 def test_locations_flag_a_nearly_full_file_system(home: Path, tmp_path: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    small = tmp_path / "small"
-    small.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], check=True)
-    try:
+    with tmpfs(tmp_path / "small", "size=1m") as small:
         (small / "cache").mkdir()
         st = os.statvfs(small)
         (small / "filler").write_bytes(b"x" * (st.f_bavail * st.f_frsize - 20_000))
@@ -221,8 +204,6 @@ def test_locations_flag_a_nearly_full_file_system(home: Path, tmp_path: Path) ->
                       environ={"PIP_CACHE_DIR": str(small / "cache")})
         traps = result["locations"][0]["traps"]
         assert any(f"the file system at {small} is" in t and "% full" in t for t in traps), traps
-    finally:
-        subprocess.run(["umount", "-l", str(small)], check=False)
 
 
 def test_edits_on_tricky_files() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import yaml
-from conftest import cachekit
+from conftest import cachekit, tmpfs
 
 from cachekit import history
 
@@ -234,14 +234,7 @@ def test_a_removal_that_fails_is_a_failure_even_when_quiet(pip_cache_master, hom
                                                            tmp_path: Path) -> None:
     import shutil
 
-    if os.geteuid() != 0:
-        import pytest
-
-        pytest.skip("mounting needs root")
-    mount = tmp_path / "ro"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], check=True)
-    try:
+    with tmpfs(tmp_path / "ro", "size=8m") as mount:
         cache = mount / "cache"
         shutil.copytree(pip_cache_master[0], cache, symlinks=True)
         subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
@@ -249,5 +242,3 @@ def test_a_removal_that_fails_is_a_failure_even_when_quiet(pip_cache_master, hom
                         "--history", "off"], cache, home)
         assert run.returncode == 2, run.stderr
         assert run.stdout == "" and "local:" in run.stderr
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
