@@ -140,10 +140,8 @@ def _uv_signs(environ: Dict[str, str]) -> bool:
 def _serve_toolcache(request: Dict[str, Any], environ: Dict[str, str],
                      result: Dict[str, Any], progress: Progress) -> None:
     op = request["op"]
-    root, source = toolcache.locate(environ)
-    record: Dict[str, Any] = {"manager": "toolcache", "path": root, "source": source,
-                              "exists": bool(root) and os.path.isdir(root or ""),
-                              "enabled": True, "warnings": [], "error": None}
+    record = toolcache.cache_record(environ)
+    root = record["path"]
     result["caches"].append(record)
     if op == "dir" or not record["exists"]:
         return

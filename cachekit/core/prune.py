@@ -105,13 +105,14 @@ class Scope:
 
     def __init__(self, manager: str, root: str, record: Dict[str, Any], cache_bytes: int,
                  candidates: List[policy.Candidate],
-                 plan: Callable[[List[policy.Selected]], Dict[str, Any]]) -> None:
+                 plan: Callable[[List[policy.Selected]], Any], fixed: bool = False) -> None:
         self.manager, self.root, self.record = manager, root, record
         self.cache_bytes, self.candidates, self.plan = cache_bytes, candidates, plan
         self.dev = os.lstat(root).st_dev
-        # the tool cache has its own rule (older patches, incomplete downloads): its
-        # candidates carry their rule and are taken whatever the other rules say
-        self.fixed = manager == "toolcache"
+        # ``fixed``: the cache has a rule of its own (the tool cache: older patches,
+        # incomplete downloads); its candidates carry that rule in ``ref[1]`` and are
+        # taken whatever the policy's age and size rules say
+        self.fixed = fixed
 
 
 def disk_of(path: str, request: Dict[str, Any]) -> Dict[str, int]:
@@ -143,10 +144,8 @@ def gather(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, A
 def _toolcache_scope(environ: Dict[str, str], result: Dict[str, Any]) -> List[Scope]:
     from cachekit.core import toolcache
 
-    root, source = toolcache.locate(environ)
-    record: Dict[str, Any] = {"manager": "toolcache", "path": root, "source": source,
-                              "exists": bool(root) and os.path.isdir(root or ""),
-                              "warnings": [], "error": None}
+    record = toolcache.cache_record(environ)
+    root = record["path"]
     result["caches"].append(record)
     if not record["exists"]:
         return []
@@ -165,7 +164,7 @@ def _toolcache_scope(environ: Dict[str, str], result: Dict[str, Any]) -> List[Sc
         return toolcache.plan_wire(root, [(s.candidate.ref[0], s.rule)  # type: ignore
                                           for s in chosen])
 
-    return [Scope("toolcache", root, record, record["bytes"], candidates, plan)]
+    return [Scope("toolcache", root, record, record["bytes"], candidates, plan, fixed=True)]
 
 
 def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]

@@ -47,6 +47,14 @@ def refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
                   "(no TOOL/VERSION/ARCH.complete marker anywhere)")
 
 
+def cache_record(environ: Dict[str, str]) -> Dict[str, Any]:
+    """The tool cache as a result's cache record (its figures are added by the caller)."""
+    root, source = locate(environ)
+    return {"manager": "toolcache", "path": root, "source": source,
+            "exists": bool(root) and os.path.isdir(root or ""), "enabled": True,
+            "warnings": [], "error": None}
+
+
 def locate(environ: Dict[str, str]) -> Tuple[Optional[str], str]:
     for var in ("AGENT_TOOLSDIRECTORY", "RUNNER_TOOL_CACHE"):
         if environ.get(var):
