@@ -147,30 +147,19 @@ def pip_record(environ: Mapping[str, str]) -> Dict[str, Any]:
             sources.append(_source(var, environ[var], f"environment variable {var}",
                                    loc.source == f"environment variable {var}" or
                                    loc.source == f"disabled by environment variable {var}"))
-    files = [p for _k, p in pip_location.config_files(environ) if os.path.exists(p)]
-    for path in reversed(files):
-        try:
-            sections = pip_location._read_config(path)
-        except pip_location.PipConfigError:
-            continue
-        for section in ("cache", "global", "install"):
-            value = sections.get(section, {}).get("cache-dir")
-            if value is None:
-                continue
-            where = f"{path} [{section}] cache-dir"
-            note = "ignored by pip cache (only [global] and [cache] count)" \
-                if section == "install" else ""
-            sources.append(_source("cache-dir", value, where, loc.source == where, note))
-            if note:
-                rec["traps"].append(f"{where} = {value} is ignored by `pip cache`; pip keeps "
-                                    f"its cache in {loc.path}")
+    for path, section, value in pip_location.cache_dir_settings(environ):
+        where = f"{path} [{section}] cache-dir"
+        ignored = section not in ("cache", "global")
+        note = "ignored by pip cache (only [global] and [cache] count)" if ignored else ""
+        sources.append(_source("cache-dir", value, where, loc.source == where, note))
+        if ignored:
+            rec["traps"].append(f"{where} = {value} is ignored by `pip cache`; pip keeps "
+                                f"its cache in {loc.path}")
     default, how = pip_location.default_cache_dir(environ)
     sources.append(_source("default", default, how, loc.source == how))
     if loc.source.startswith("environment variable PIP_CACHE_DIR"):
-        fallback = pip_location.locate(_without(environ, "PIP_CACHE_DIR")).path
-        trap = env_trap("PIP_CACHE_DIR", environ, fallback)
-        if trap:
-            rec["traps"].append(trap)
+        _var_trap(rec, "PIP_CACHE_DIR", environ, pip_location.locate,
+                  pip_location.PipConfigError)
     return rec
 
 
@@ -236,14 +225,20 @@ def uv_record(environ: Mapping[str, str]) -> Dict[str, Any]:
     default, how = uv_location._default(environ)
     sources.append(_source("default", default, how, loc.source == how))
     if loc.source == "UV_CACHE_DIR":
-        try:
-            fallback = uv_location.locate(_without(environ, "UV_CACHE_DIR")).path
-        except uv_location.UvConfigError as exc:
-            fallback = f"nothing: {exc}"
-        trap = env_trap("UV_CACHE_DIR", environ, fallback)
-        if trap:
-            rec["traps"].append(trap)
+        _var_trap(rec, "UV_CACHE_DIR", environ, uv_location.locate, uv_location.UvConfigError)
     return rec
+
+
+def _var_trap(rec: Dict[str, Any], var: str, environ: Mapping[str, str],
+              locate: Any, error: Any) -> None:
+    """The trap of a cache set by ``var``, naming the cache used where ``var`` is unset."""
+    try:
+        fallback = locate(_without(environ, var)).path
+    except error as exc:
+        fallback = f"nothing: {exc}"
+    trap = env_trap(var, environ, fallback)
+    if trap:
+        rec["traps"].append(trap)
 
 
 RECORDS = {"pip": pip_record, "conda": conda_record, "uv": uv_record}

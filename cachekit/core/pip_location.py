@@ -127,6 +127,23 @@ def _read_config(path: str) -> Dict[str, Dict[str, str]]:
     return {section: dict(parser.items(section)) for section in parser.sections()}
 
 
+def cache_dir_settings(environ: Mapping[str, str]) -> List[Tuple[str, str, str]]:
+    """(file, section, value) of every ``cache-dir`` in pip's config files: the file pip
+    reads last first, and in each ``[cache]``, then ``[global]``, then the others (which
+    ``pip cache`` ignores). A file pip cannot load is left to ``locate`` to report."""
+    out = []
+    files = [p for _kind, p in config_files(environ) if os.path.exists(p)]
+    for path in reversed(files):
+        try:
+            sections = _read_config(path)
+        except PipConfigError:
+            continue
+        order = ["cache", "global"] + sorted(set(sections) - {"cache", "global"})
+        out += [(path, s, sections[s]["cache-dir"]) for s in order
+                if "cache-dir" in sections.get(s, {})]
+    return out
+
+
 def locate(
     environ: Optional[Mapping[str, str]] = None,
     prefix: str = sys.prefix,

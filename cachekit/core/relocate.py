@@ -456,19 +456,10 @@ def _would_be(manager: str, environ: Mapping[str, str], path: str, text: str
 
 def _other_pip_sections(environ: Mapping[str, str]) -> List[str]:
     """``cache-dir`` in sections ``pip cache`` ignores but other pip commands read."""
-    out = []
-    for _kind, path in pip_location.config_files(environ):
-        if not os.path.exists(path):
-            continue
-        try:
-            sections = pip_location._read_config(path)
-        except pip_location.PipConfigError:
-            continue
-        for section, items in sections.items():
-            if section not in ("global", "cache") and "cache-dir" in items:
-                out.append(f"pip: {path} [{section}] cache-dir = {items['cache-dir']} still "
-                           f"applies to `pip {section}`; remove it to use the new cache there")
-    return out
+    return [f"pip: {path} [{section}] cache-dir = {value} still applies to `pip {section}`; "
+            "remove it to use the new cache there"
+            for path, section, value in pip_location.cache_dir_settings(environ)
+            if section not in ("global", "cache")]
 
 
 def _locked_move(manager: str, source: str, target: str) -> Dict[str, Any]:
