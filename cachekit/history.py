@@ -35,9 +35,15 @@ def default_lock() -> str:
 
 @contextlib.contextmanager
 def run_lock(path: str) -> Iterator[None]:
-    """Hold ``path`` exclusively for the run, or stop at once if another run holds it."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    """Hold ``path`` exclusively for the run, or stop at once if another run holds it.
+
+    Only taking the lock is checked here: an error inside the run is the run's own.
+    """
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise CachekitError(f"cannot take the run lock {path}: {exc.strerror}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -210,6 +210,13 @@ def purge(c: Context, hosts: str = "local", inventory: Optional[str] = None,
 PerHost = Callable[[fleet.Fleet], Dict[str, Dict[str, Any]]]
 
 
+def _confirmable(command: str, dry_run: bool, yes: bool) -> None:
+    """A change needs --yes, --dry-run, or a terminal to ask on."""
+    if not dry_run and not yes and not sys.stdin.isatty():
+        raise CachekitError(f"refusing to {command} without confirmation: stdin is not a terminal",
+                            hint="pass --yes to proceed, or --dry-run to see the plan")
+
+
 def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
              dry_run: bool, yes: bool, per_host: Optional[PerHost] = None,
              emit: bool = True) -> Optional[List[Dict[str, Any]]]:
@@ -219,9 +226,7 @@ def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
     ``emit`` false the results are returned, not printed (for unattended runs).
     """
     fmt = _check_format(format, ["table", "json"])
-    if not dry_run and not yes and not sys.stdin.isatty():
-        raise CachekitError(f"refusing to {command} without confirmation: stdin is not a terminal",
-                            hint="pass --yes to proceed, or --dry-run to see the plan")
+    _confirmable(command, dry_run, yes)
     with target.open() as hosts:
         extra = per_host(hosts) if per_host else None
         planned = hosts.run(target.request(request), extra)
@@ -372,17 +377,9 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
         return out
 
     target = _target(**locals())
-    lock_path = lock_file or runs.default_lock()
-    try:
-        lock = runs.run_lock(lock_path)
-        lock.__enter__()
-    except OSError as exc:
-        raise CachekitError(f"cannot take the run lock {lock_path}: {exc.strerror}") from None
-    try:
+    with runs.run_lock(lock_file or runs.default_lock()):
         results = _destroy("prune", {"op": "prune"}, target, format, dry_run, yes, policies,
                            emit=False)
-    finally:
-        lock.__exit__(None, None, None)
     if results is None:
         return
     code = report.exit_code(results)
@@ -471,9 +468,7 @@ def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: boo
                             hint="give --managers pip, --managers conda or --managers uv")
     if not to:
         raise CachekitError("relocate needs --to PATH")
-    if not dry_run and not yes and not sys.stdin.isatty():
-        raise CachekitError("refusing to relocate without confirmation: stdin is not a terminal",
-                            hint="pass --yes to proceed, or --dry-run to see the plan")
+    _confirmable("relocate", dry_run, yes)
     target = _target(**locals())
     request = {"op": "relocate", "to": to, "move": move}
     with target.open() as selected:
