@@ -36,34 +36,19 @@ from pathlib import Path
 from typing import Any
 
 import make_synthetic_conda_cache as synth
+from benchkit import BenchError, clean_env, run, time_rounds
 
 CACHEKIT_VS_DU_MAX = 1.0
-TIMEOUT_S = 600
-
-
-class BenchError(Exception):
-    """The benchmark itself could not run."""
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CONDA", "MAMBA_", "PIP_", "XDG_"))}
-    env.update(extra)
-    return env
-
-
-def _run(argv: list[str], env: dict[str, str]) -> str:
-    proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=TIMEOUT_S, check=False)
-    if proc.returncode != 0:
-        raise BenchError(f"{' '.join(argv[:4])} exited {proc.returncode}: {proc.stderr[-500:]}")
-    return proc.stdout
+    return clean_env(("CONDA", "MAMBA_", "PIP_", "XDG_"), **extra)
 
 
 def check_plan(tree: dict[str, Any]) -> list[str]:
     """What is wrong with cachekit's plan on the synthetic tree (empty: nothing)."""
     env = _env(tree["environ"])
-    doc = json.loads(_run([sys.executable, "-m", "cachekit", "clean", "--all", "--dry-run",
+    doc = json.loads(run([sys.executable, "-m", "cachekit", "clean", "--all", "--dry-run",
                            "--format", "json"], env))
     host = doc["hosts"][0]
     pkgs = tree["pkgs"]
@@ -94,14 +79,7 @@ def time_layout(tree: dict[str, Any], runs: int) -> dict[str, Any]:
     }
     if tree["layout"] == "root":  # for reference: du of everything the plan searches
         cmds["du -sb ROOT (reference)"] = ([du, "-sb", tree["root"]], _env({}))
-    times: dict[str, list[float]] = {name: [] for name in cmds}
-    for argv, env in cmds.values():
-        _run(argv, env)  # warm-up: caches hot for both
-    for _ in range(runs):
-        for name, (argv, env) in cmds.items():
-            started = time.perf_counter()
-            _run(argv, env)
-            times[name].append(time.perf_counter() - started)
+    times = time_rounds(cmds, runs)
     medians = {name: statistics.median(t) for name, t in times.items()}
     ratio = medians["cachekit clean --all --dry-run"] / medians["du -sb PKGS"]
     out = {"layout": tree["layout"], "times": times, "medians": medians, "ratio": ratio,

@@ -34,27 +34,13 @@ from pathlib import Path
 from typing import Any
 
 import make_synthetic_pip_cache as synth
+from benchkit import BenchError, clean_env, run, time_rounds
 
 PRUNE_VS_INFO_MAX = 1.2
-TIMEOUT_S = 600
-
-
-class BenchError(Exception):
-    """The benchmark itself could not run."""
 
 
 def _env(cache: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "CONDA"))}
-    env.update(PIP_CACHE_DIR=cache, PIP_CONFIG_FILE=os.devnull)
-    return env
-
-
-def _run(argv: list[str], env: dict[str, str]) -> str:
-    proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=TIMEOUT_S, check=False)
-    if proc.returncode != 0:
-        raise BenchError(f"{' '.join(argv[2:5])} exited {proc.returncode}: {proc.stderr[-400:]}")
-    return proc.stdout
+    return clean_env(("PIP_", "UV_", "CONDA"), PIP_CACHE_DIR=cache, PIP_CONFIG_FILE=os.devnull)
 
 
 def spread_times(cache: Path) -> None:
@@ -68,9 +54,9 @@ def spread_times(cache: Path) -> None:
 
 def check_plan(cache: str, budget: int) -> list[str]:
     env = _env(cache)
-    info = json.loads(_run([sys.executable, "-m", "cachekit", "info", "--managers", "pip",
+    info = json.loads(run([sys.executable, "-m", "cachekit", "info", "--managers", "pip",
                             "--format", "json"], env))["hosts"][0]["caches"][0]
-    plan = json.loads(_run([sys.executable, "-m", "cachekit", "prune", "--managers", "pip",
+    plan = json.loads(run([sys.executable, "-m", "cachekit", "prune", "--managers", "pip",
                             "--max-size", f"{budget}B", "--dry-run", "--format", "json"], env))
     rows = plan["hosts"][0]["removed"]
     left = info["bytes"] - sum(r["bytes"] for r in rows)
@@ -101,24 +87,17 @@ def main() -> int:
             subprocess.run(["sync"], check=False)
             print(f"generated in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         env = _env(str(cache))
-        size = json.loads(_run([sys.executable, "-m", "cachekit", "info", "--managers", "pip",
+        size = json.loads(run([sys.executable, "-m", "cachekit", "info", "--managers", "pip",
                                 "--format", "json"], env))["hosts"][0]["caches"][0]["bytes"]
         budget = size // 2
         problems = check_plan(str(cache), budget)
-        cmds = {
-            "cachekit info": [sys.executable, "-m", "cachekit", "info", "--managers", "pip"],
-            "cachekit prune --max-size --dry-run": [
+        times = time_rounds({
+            "cachekit info": ([sys.executable, "-m", "cachekit", "info", "--managers", "pip"],
+                              env),
+            "cachekit prune --max-size --dry-run": ([
                 sys.executable, "-m", "cachekit", "prune", "--managers", "pip", "--max-size",
-                f"{budget}B", "--dry-run"],
-        }
-        times: dict[str, list[float]] = {name: [] for name in cmds}
-        for argv in cmds.values():
-            _run(argv, env)
-        for _ in range(args.runs):
-            for name, argv in cmds.items():
-                started = time.perf_counter()
-                _run(argv, env)
-                times[name].append(time.perf_counter() - started)
+                f"{budget}B", "--dry-run"], env),
+        }, args.runs)
     except (BenchError, subprocess.SubprocessError, OSError) as exc:
         print(f"bench_prune: cannot run: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,45 @@
+"""What the benchmarks share: running a command as a user would, and timing commands in
+interleaved rounds after a warm-up, so each benchmark states only what it measures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+TIMEOUT_S = 600
+
+
+class BenchError(Exception):
+    """The benchmark itself could not run (a command failed, a tool is missing)."""
+
+
+def clean_env(drop: tuple[str, ...], **extra: str) -> dict[str, str]:
+    """This environment without the caller's settings that would skew the tools."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env.update(extra)
+    return env
+
+
+def run(argv: list[str], env: dict[str, str]) -> str:
+    """Run one command; a failure stops the benchmark, since its timing would mean nothing."""
+    proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=TIMEOUT_S, check=False)
+    if proc.returncode != 0:
+        shown = " ".join(argv[2:5] if argv[1:2] == ["-m"] else argv[:3])
+        raise BenchError(f"{shown} exited {proc.returncode}: {proc.stderr[-400:]}")
+    return proc.stdout
+
+
+def time_rounds(cmds: dict[str, tuple[list[str], dict[str, str]]], runs: int
+                ) -> dict[str, list[float]]:
+    """One discarded warm-up per command, then ``runs`` interleaved rounds of wall times."""
+    times: dict[str, list[float]] = {name: [] for name in cmds}
+    for argv, env in cmds.values():
+        run(argv, env)
+    for _ in range(runs):
+        for name, (argv, env) in cmds.items():
+            started = time.perf_counter()
+            run(argv, env)
+            times[name].append(time.perf_counter() - started)
+    return times
