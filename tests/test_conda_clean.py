@@ -163,12 +163,17 @@ def test_force_pkgs_dirs_is_refused_while_environments_use_the_cache(conda: Cond
     assert (conda.root / "lib/old.conda_trash").exists()
 
 
+def writable_cache(path: Path) -> Path:
+    """A package cache conda would write to (it has urls.txt) holding one archive."""
+    path.mkdir()
+    (path / "urls.txt").write_text("")
+    (path / "x-1-0.conda").write_bytes(b"zip")
+    return path
+
+
 def test_force_on_an_unused_cache_needs_no_second_flag(conda: CondaFixture, tmp_path: Path
                                                        ) -> None:
-    spare = tmp_path / "spare-pkgs"
-    spare.mkdir()
-    (spare / "urls.txt").write_text("")
-    (spare / "x-1-0.conda").write_bytes(b"zip")
+    spare = writable_cache(tmp_path / "spare-pkgs")
     environ = dict(conda.environ, CONDA_PKGS_DIRS=str(spare))
     done = agent.run({"op": "clean", "managers": ["conda"], "flags": ["force"],
                       "environ": environ, "apply": True})
@@ -285,10 +290,7 @@ def files_under(root: Path) -> List[str]:
 
 def test_force_refuses_a_symlinked_cache_and_keeps_its_target(conda: CondaFixture,
                                                               tmp_path: Path) -> None:
-    target = tmp_path / "real-pkgs"
-    target.mkdir()
-    (target / "urls.txt").write_text("")
-    (target / "x-1-0.conda").write_bytes(b"zip")
+    target = writable_cache(tmp_path / "real-pkgs")
     link = tmp_path / "pkgs-link"
     link.symlink_to(target)
     result = agent.run({"op": "clean", "managers": ["conda"], "flags": ["force"],
@@ -299,10 +301,7 @@ def test_force_refuses_a_symlinked_cache_and_keeps_its_target(conda: CondaFixtur
 
 
 def test_force_apply_removes_only_what_was_planned(conda: CondaFixture, tmp_path: Path) -> None:
-    spare = tmp_path / "spare-pkgs"
-    spare.mkdir()
-    (spare / "urls.txt").write_text("")
-    (spare / "x-1-0.conda").write_bytes(b"zip")
+    spare = writable_cache(tmp_path / "spare-pkgs")
     environ = dict(conda.environ, CONDA_PKGS_DIRS=str(spare))
     plan = agent.run({"op": "clean", "managers": ["conda"], "flags": ["force"],
                       "environ": environ})
