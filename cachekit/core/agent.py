@@ -171,9 +171,7 @@ def _disk(paths: List[Optional[str]], environ: Dict[str, str]) -> Optional[Dict[
             parent = os.path.dirname(path)
             path = "" if parent == path else parent
         if path:
-            st = os.statvfs(path)
-            return {"total_bytes": st.f_blocks * st.f_frsize,
-                    "free_bytes": st.f_bavail * st.f_frsize}
+            return fs.disk_usage(path)
     return None
 
 

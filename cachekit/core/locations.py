@@ -16,6 +16,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from cachekit.core import conda_location, pip_location, uv_location
+from cachekit.core import fs as filesystems
 
 # Files that set variables for every session, unattended ones included (pam_env).
 SESSION_FILES = ("/etc/environment", "~/.pam_environment")
@@ -84,24 +85,9 @@ def file_system(path: Optional[str], mounts: str = "/proc/mounts") -> Optional[D
     if not path:
         return None
     real = os.path.realpath(path)
-    best = ("/", "?", "?")
-    for device, point, kind in _mounts(mounts):
-        if (real == point or real.startswith(point.rstrip("/") + "/")) and \
-                len(point) >= len(best[0]):
-            best = (point, kind, device)
-    st = os.statvfs(real)
-    return {"mount": best[0], "type": best[1], "device": best[2],
-            "total_bytes": st.f_blocks * st.f_frsize, "free_bytes": st.f_bavail * st.f_frsize,
-            "dev": os.stat(real).st_dev}
-
-
-def _mounts(mounts: str) -> List[Tuple[str, str, str]]:
-    try:
-        with open(mounts, encoding="utf-8") as fh:
-            rows = [line.split() for line in fh]
-    except OSError:
-        return []
-    return [(r[0], r[1].replace("\\040", " "), r[2]) for r in rows if len(r) >= 3]
+    mount = filesystems.mount_of(real, mounts) or filesystems.Mount("?", "/", "?", [])
+    return dict(filesystems.disk_usage(real), mount=mount.point, type=mount.kind,
+                device=mount.device, dev=os.stat(real).st_dev)
 
 
 def full_trap(fs: Optional[Dict[str, Any]], mounts: str = "/proc/mounts") -> Optional[str]:
@@ -109,19 +95,19 @@ def full_trap(fs: Optional[Dict[str, Any]], mounts: str = "/proc/mounts") -> Opt
     if not fs or not fs["total_bytes"] or fs["free_bytes"] >= NEARLY_FULL * fs["total_bytes"]:
         return None
     best: Optional[Tuple[int, str, str]] = None
-    for device, point, kind in _mounts(mounts):
-        if not device.startswith("/dev/") or point == fs["mount"]:
+    for m in filesystems.mounts(mounts):
+        if not m.device.startswith("/dev/") or m.point == fs["mount"]:
             continue
         try:
-            st = os.statvfs(point)
-            if os.stat(point).st_dev == fs["dev"]:
+            usage = filesystems.disk_usage(m.point)
+            if os.stat(m.point).st_dev == fs["dev"]:
                 continue
         except OSError:
             continue
-        free = st.f_bavail * st.f_frsize
-        roomy = free > 2 * fs["free_bytes"] and free >= NEARLY_FULL * st.f_blocks * st.f_frsize
+        free = usage["free_bytes"]
+        roomy = free > 2 * fs["free_bytes"] and free >= NEARLY_FULL * usage["total_bytes"]
         if roomy and (best is None or free > best[0]):
-            best = (free, point, kind)
+            best = (free, m.point, m.kind)
     if best is None:
         return None
     used = 100 - 100 * fs["free_bytes"] // fs["total_bytes"]

@@ -21,26 +21,15 @@ from cachekit.core.pip_location import PipConfigError, locate
 Progress = Optional[Callable[[Dict[str, Any]], None]]
 
 
-def last_use_clock(path: str, mounts: str = "/proc/mounts") -> Tuple[str, str]:
+def last_use_clock(path: str) -> Tuple[str, str]:
     """("atime" or "mtime", why): access times count unless the file system skips them."""
-    try:
-        with open(mounts, encoding="utf-8") as fh:
-            rows = [line.split() for line in fh]
-    except OSError:
+    mount = fs.mount_of(path)
+    if mount is None:
         return "mtime", "modification time (mount options unknown)"
-    real = os.path.realpath(path)
-    best: Optional[List[str]] = None
-    for row in rows:
-        if len(row) < 4:
-            continue
-        point = row[1].replace("\\040", " ")
-        inside = real == point or real.startswith(point.rstrip("/") + "/")
-        if inside and (best is None or len(point) > len(best[1])):
-            best = row
-    options = best[3].split(",") if best else []
-    if "noatime" in options:
-        return "mtime", f"modification time ({best[1] if best else '?'} is mounted noatime)"
-    mode = next((o for o in options if o in ("relatime", "strictatime", "lazytime")), "atime")
+    if "noatime" in mount.options:
+        return "mtime", f"modification time ({mount.point} is mounted noatime)"
+    mode = next((o for o in mount.options if o in ("relatime", "strictatime", "lazytime")),
+                "atime")
     return "atime", f"access time ({mode})"
 
 
@@ -113,16 +102,6 @@ class Scope:
         # incomplete downloads); its candidates carry that rule in ``ref[1]`` and are
         # taken whatever the policy's age and size rules say
         self.fixed = fixed
-
-
-def disk_of(path: str, request: Dict[str, Any]) -> Dict[str, int]:
-    """The file system's size and free space (a test may inject a reading)."""
-    injected = request.get("disk_override")
-    if injected:
-        return {"total_bytes": int(injected["total_bytes"]),
-                "free_bytes": int(injected["free_bytes"])}
-    st = os.statvfs(path)
-    return {"total_bytes": st.f_blocks * st.f_frsize, "free_bytes": st.f_bavail * st.f_frsize}
 
 
 def gather(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]
@@ -335,7 +314,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         kept += protected
         if scope.fixed:
             if rules.get("min_free") is not None:  # the gate holds for these rules too
-                disk = disk_of(scope.root, request)
+                disk = fs.disk_usage(scope.root)
                 target = policy.free_bytes_target(rules["min_free"], disk["total_bytes"])
                 if disk["free_bytes"] >= target:
                     continue
@@ -348,7 +327,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     if min_free is not None:
         for dev in sorted({s.dev for s in scopes}):
             group = [s for s in scopes if s.dev == dev]
-            disk = disk_of(group[0].root, request)
+            disk = fs.disk_usage(group[0].root)
             target = policy.free_bytes_target(min_free, disk["total_bytes"])
             members = [c for c in open_ if scope_of[(c.manager, c.cache)].dev == dev]
             if disk["free_bytes"] >= target:
