@@ -15,9 +15,9 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from cachekit.core import KNOWN_MANAGERS, SCHEMA, Refused, fs, safety, toolcache
+from cachekit.core import KNOWN_MANAGERS, SCHEMA, Refused, fs, toolcache
 from cachekit.core import pip as pipcache
-from cachekit.core.pip_location import PipConfigError, PipLocation, locate
+from cachekit.core.pip_location import PipConfigError, locate
 
 OPS = ("dir", "info", "list", "remove", "purge", "report", "apply", "clean", "prune",
        "locations", "relocate")
@@ -175,15 +175,6 @@ def _disk(paths: List[Optional[str]], environ: Dict[str, str]) -> Optional[Dict[
     return None
 
 
-def pip_cache_record(loc: PipLocation) -> Dict[str, Any]:
-    exists = bool(loc.path) and os.path.isdir(loc.path)  # type: ignore[arg-type]
-    return {
-        "manager": "pip", "path": loc.path, "source": loc.source, "exists": exists,
-        "enabled": loc.path is not None, "config_files": loc.config_files,
-        "warnings": list(loc.warnings), "error": None,
-    }
-
-
 def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any],
                progress: Progress = None) -> None:
     op = request["op"]
@@ -193,7 +184,7 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
         result["caches"].append({"manager": "pip", "path": None, "source": "", "exists": False,
                                  "enabled": False, "error": str(exc), "warnings": []})
         return
-    cache = pip_cache_record(loc)
+    cache = pipcache.cache_record(loc)
     result["caches"].append(cache)
     if op == "dir" or not cache["exists"]:
         if cache["path"] and not cache["exists"] and os.path.lexists(cache["path"]):
@@ -204,7 +195,7 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
         return
     root = cache["path"]
     if op in DESTRUCTIVE or op == "apply":
-        refuse_unsafe_root(root, environ)  # before scanning: `/` is never walked
+        pipcache.refuse_unsafe_root(root, environ)  # before scanning: `/` is never walked
     st = os.lstat(root)
     cache["root_id"] = [st.st_dev, st.st_ino]
     if op == "info" or (op == "report" and not request.get("attribute")):
@@ -368,20 +359,6 @@ def _clear_emptied(remover: fs.SafeRemover, root: str, removed: List[Dict[str, A
     for rel in sorted(parents, key=lambda r: (-r.count("/"), r)):
         if remover.rmdir(rel).ok:
             result["dirs_removed"].append(os.path.join(root, rel))
-
-
-def refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
-    """A cache dir that is /, a home, or holds nothing of pip's is never cleaned."""
-    safety.refuse_system_dir(root, environ, "pip cache dir",
-                             hint="set PIP_CACHE_DIR or cache-dir to a dedicated directory")
-    try:
-        top = set(os.listdir(root))
-    except OSError as exc:
-        raise Refused(f"refusing to clean {root}: cannot list it ({exc.strerror})") from exc
-    pip_names = set(pipcache.BUCKETS) | {"selfcheck", pipcache.LEGACY_SELFCHECK}
-    if top and not top & pip_names:
-        raise Refused(f"refusing to clean {root}: it does not look like a pip cache (no http, "
-                      "http-v2, wheels or selfcheck inside)")
 
 
 PROGRESS_MARK = "@"

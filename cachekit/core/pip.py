@@ -12,8 +12,9 @@ import os
 import re
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core import fs, pip_attribution
+from cachekit.core import Refused, fs, pip_attribution, safety
 from cachekit.core.pip_attribution import Attribution, canonical
+from cachekit.core.pip_location import PipLocation
 
 WHEELS = "wheels"
 HTTP_BUCKETS = ("http", "http-v2")
@@ -270,3 +271,27 @@ def _emptied_dirs(tree: fs.Tree, gone: Set[str]) -> Tuple[List[str], List[Planne
     extra = [Planned(f, "left in a directory pip clears") for f in tree.files
              if f.path not in gone and "/" in f.path and f.path.rsplit("/", 1)[0] in emptied]
     return sorted(dirs, reverse=True), extra
+
+
+def cache_record(loc: PipLocation) -> Dict[str, Any]:
+    """The pip cache as a result's cache record (figures are added by the caller)."""
+    exists = bool(loc.path) and os.path.isdir(loc.path)  # type: ignore[arg-type]
+    return {
+        "manager": "pip", "path": loc.path, "source": loc.source, "exists": exists,
+        "enabled": loc.path is not None, "config_files": loc.config_files,
+        "warnings": list(loc.warnings), "error": None,
+    }
+
+
+def refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
+    """A cache dir that is /, a home, or holds nothing of pip's is never cleaned."""
+    safety.refuse_system_dir(root, environ, "pip cache dir",
+                             hint="set PIP_CACHE_DIR or cache-dir to a dedicated directory")
+    try:
+        top = set(os.listdir(root))
+    except OSError as exc:
+        raise Refused(f"refusing to clean {root}: cannot list it ({exc.strerror})") from exc
+    pip_names = set(BUCKETS) | {"selfcheck", LEGACY_SELFCHECK}
+    if top and not top & pip_names:
+        raise Refused(f"refusing to clean {root}: it does not look like a pip cache (no http, "
+                      "http-v2, wheels or selfcheck inside)")

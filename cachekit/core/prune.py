@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from cachekit.core import conda as condacache
 from cachekit.core import conda_location, fs, policy
+from cachekit.core import pip as pipcache
 from cachekit.core.conda_clean import CachePlan, Item, package_verdict
 from cachekit.core.pip_location import PipConfigError, locate
 
@@ -222,7 +223,6 @@ def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str
 
 def _pip_scope(environ: Dict[str, str], result: Dict[str, Any], names: bool) -> List[Scope]:
     from cachekit.core import pip_prune
-    from cachekit.core.agent import pip_cache_record, refuse_unsafe_root
 
     try:
         loc = locate(environ)
@@ -231,12 +231,12 @@ def _pip_scope(environ: Dict[str, str], result: Dict[str, Any], names: bool) -> 
                                  "exists": False, "enabled": False, "error": str(exc),
                                  "warnings": []})
         return []
-    record = pip_cache_record(loc)
+    record = pipcache.cache_record(loc)
     result["caches"].append(record)
     if not record["exists"]:
         return []
     root = record["path"]
-    refuse_unsafe_root(root, environ)
+    pipcache.refuse_unsafe_root(root, environ)
     walked = pip_prune.walk(root)
     record.update(bytes=walked.bytes, files=walked.files)
     if walked.errors:
