@@ -73,7 +73,10 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
         elif op == "prune":
             from cachekit.core import prune
 
-            prune.serve(dict(request, managers=managers), environ, result, progress)
+            prune.serve(dict(request, managers=managers), environ, result)
+            if request.get("apply"):
+                for wire in result.get("plans", []):
+                    execute_wire(wire, result, environ, progress)
         else:
             if "pip" in managers and op != "clean":  # `clean` is conda's command
                 _serve_pip(request, environ, result, progress)

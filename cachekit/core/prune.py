@@ -11,15 +11,13 @@ needs names), its access time is put back, so a dry run changes no ranking.
 
 import os
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 from cachekit.core import conda as condacache
 from cachekit.core import conda_location, fs, policy
 from cachekit.core import pip as pipcache
 from cachekit.core.conda_clean import CachePlan, Item, package_verdict
 from cachekit.core.pip_location import PipConfigError, locate
-
-Progress = Optional[Callable[[Dict[str, Any]], None]]
 
 
 def last_use_clock(path: str) -> Tuple[str, str]:
@@ -296,11 +294,9 @@ def _conda_scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict
     return scopes
 
 
-def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any],
-          progress: Progress = None) -> None:
-    """Plan (and with ``apply``, carry out) one prune on this host."""
-    from cachekit.core.agent import execute_wire
-
+def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]) -> None:
+    """Plan one prune on this host: its plans go to ``result["plans"]``, for the agent to
+    apply (with ``apply``) as it applies any other plan."""
     rules = request.get("policy") or {}
     now = int(request.get("now_ns") or time.time_ns())
     scopes = gather(request, environ, result)
@@ -362,10 +358,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         if not mine:
             continue
         made = scope.plan(sorted(mine, key=lambda s: s.candidate.entry))
-        for wire in made if isinstance(made, list) else [made]:
-            result.setdefault("plans", []).append(wire)
-            if request.get("apply"):
-                execute_wire(wire, result, environ, progress)
+        result.setdefault("plans", []).extend(made if isinstance(made, list) else [made])
     if not request.get("apply"):
         # The plan, one row per entry (an apply reports every file it deletes).
         chosen.sort(key=lambda s: (s.candidate.last_use_ns, s.candidate.entry))
