@@ -18,6 +18,7 @@ from cachekit.core.conda_clean import (
     CachePlan,
     Item,
     dirs_to_walk,
+    matches,
     package_verdict,
     plan_cache,
 )
@@ -175,8 +176,6 @@ def _warn_unreadable(record: Dict[str, Any], root: str, listing: condacache.List
 
 def _list(request: Dict[str, Any], root: str, listing: condacache.Listing,
           usage: condacache.Usage, result: Dict[str, Any]) -> None:
-    from cachekit.core.conda_clean import matches
-
     pattern = request.get("pattern") or "*"
     for e in listing.of("tarball", "partial", "package"):
         if not matches(e.rel, pattern):
