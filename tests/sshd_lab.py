@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 SSHD = "/usr/sbin/sshd"
-PORT = 2222
+
+
+def _unused_port() -> int:
+    """A port free on 127.0.0.1 now, so that two test runs on one machine do not collide."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+PORT = int(os.environ.get("CACHEKIT_TEST_SSH_PORT") or _unused_port())
 
 
 def keygen(path: Path) -> str:
