@@ -210,7 +210,7 @@ def test_accept_new_host_keys_records_new_and_refuses_changed(tmp_path: Path, la
     assert refused.returncode == 2 and "unknown host key" in refused.stderr
     accepted = run(["info", "--hosts", "stranger", "--accept-new-host-keys"], home, inv)
     assert accepted.returncode == 0, accepted.stderr
-    assert "[127.0.0.15]:2222" in known.read_text()
+    assert f"[127.0.0.15]:{PORT}" in known.read_text()
     again = run(["info", "--hosts", "stranger"], home, inv)  # now known: no flag needed
     assert again.returncode == 0, again.stderr
     known.write_text(known.read_text().replace(lab.hosts["stranger"].public_key.split()[1],
