@@ -41,6 +41,12 @@ def environment(host: inventory.Host) -> Dict[str, str]:
     return {str(k): str(v) for k, v in env.items()}
 
 
+def core_settings(host: inventory.Host) -> Dict[str, Any]:
+    """Inventory variables the core reads from the request: ``cachekit_uv``, the uv to use."""
+    return {"uv_inventory": str(host.vars["cachekit_uv"])} if host.vars.get("cachekit_uv") \
+        else {}
+
+
 def failed_result(host: str, status: str, reason: str, elapsed: float,
                   stderr_tail: Optional[List[str]] = None,
                   removed: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
@@ -96,7 +102,8 @@ class Fleet:
         the request (an apply carries each host's own plan).
         """
         hosts = [h for h in self.hosts if per_host is None or h.name in per_host]
-        requests = {h.name: dict(request, **(per_host or {}).get(h.name, {})) for h in hosts}
+        requests = {h.name: dict(request, **core_settings(h), **(per_host or {}).get(h.name, {}))
+                    for h in hosts}
         if all(h.local for h in hosts):
             return [self._run_local(h, requests[h.name], in_process=True) for h in hosts]
         results: Dict[str, Dict[str, Any]] = {}

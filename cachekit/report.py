@@ -111,7 +111,15 @@ def render_dir(hosts: List[Dict[str, Any]]) -> str:
             for h in hosts for e in h.get("environments", [])]
     if envs:
         text += "\n\n" + _table(envs, ["HOST", "MANAGER", "ENVIRONMENT", "FOUND THROUGH"])
-    return text
+    return "\n".join([text] + uv_program_lines(hosts))
+
+
+def uv_program_lines(hosts: List[Dict[str, Any]]) -> List[str]:
+    """Which ``uv`` each host's removals go through, and where it was found."""
+    return [f"{h['host']}: uv program: {c['uv_binary']} (from {c['uv_binary_source']})"
+            if c.get("uv_binary") else f"{h['host']}: uv program: none found"
+            for h in hosts for c in h.get("caches", [])
+            if c["manager"] == "uv" and "uv_binary" in c and not c.get("error")]
 
 
 def render_info(hosts: List[Dict[str, Any]]) -> str:

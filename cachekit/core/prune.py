@@ -157,14 +157,16 @@ def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str
     result["caches"].append(record)
     if not record["exists"]:
         return []
-    binary = uv_serve.find_binary(environ)
+    binary = uv_serve.binary_for(request, environ, record)
+    if record.get("error"):
+        return []
     uv_serve.refuse_unsafe_root(record["path"], environ)
     root, tree, lay = uv_serve.scan(record)
     if tree.errors:
         record["error"] = f"{root} could not be read fully; nothing is pruned from it"
         return []
     if not binary:
-        record["error"] = ("no uv binary on this host: cachekit prunes a uv cache only "
+        record["error"] = (f"{uv_serve.NOT_FOUND}: cachekit prunes a uv cache only "
                            "through uv (`uv cache clean PKG`, `uv cache prune --ci`)")
         return []
     clock, why = last_use_clock(root)

@@ -9,7 +9,8 @@ Without a ``uv`` binary only a purge is possible, done by cachekit under uv's lo
 import fnmatch
 import os
 import re
-from typing import Any, Callable, Dict, List, Optional, Tuple
+import sys
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from cachekit.core import Refused, fs, safety
 from cachekit.core import uv as uvcache
@@ -26,16 +27,80 @@ BUCKETS_BY_RELEASE = {
 }
 
 
-def find_binary(environ: Dict[str, str]) -> Optional[str]:
-    """The host's ``uv``: on PATH, or where its installers put it (cron has a short PATH)."""
+class Binary(NamedTuple):
+    """The ``uv`` a host's removals go through, and where it was found (or why none is)."""
+
+    path: Optional[str]
+    source: str
+    error: Optional[str] = None
+
+
+def _executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def _explicit(value: str, source: str, environ: Dict[str, str]) -> Binary:
+    """A uv the user named: a path (``~`` and relative ones allowed), or a name on PATH."""
     home = environ.get("HOME") or os.path.expanduser("~")
-    on_path = [os.path.join(d, "uv") for d in (environ.get("PATH") or os.defpath).split(":")
-               if d]
-    for candidate in on_path + [os.path.join(home, ".local", "bin", "uv"),
-                                os.path.join(home, ".cargo", "bin", "uv")]:
-        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
+    if "/" not in value:
+        for d in [d for d in (environ.get("PATH") or os.defpath).split(":") if d]:
+            if _executable(os.path.join(d, value)):
+                return Binary(os.path.join(d, value), source)
+        return Binary(None, source, f"{source} {value!r}: no such program on PATH")
+    path = home + value[1:] if value == "~" or value.startswith("~/") else value
+    path = os.path.normpath(os.path.join(environ.get("PWD") or os.getcwd(), path))
+    if not _executable(path):
+        why = "not an executable file" if os.path.exists(path) else "no such file"
+        return Binary(None, source, f"{source} {value!r}: {why}")
+    return Binary(path, source)
+
+
+def locate_binary(environ: Dict[str, str], request: Optional[Dict[str, Any]] = None
+                  ) -> Binary:
+    """The host's ``uv``, as a user would look for it, first found wins.
+
+    Named: ``--uv``, then the inventory's ``cachekit_uv``, then ``UV`` (uv sets it for the
+    programs it runs); a named uv that is missing is an error, never passed over. Else on
+    PATH, next to the running python (a ``pip install uv`` in its virtual environment),
+    then where uv's installers put it (cron has a short PATH).
+    """
+    request = request or {}
+    for key, source in (("uv", "--uv"), ("uv_inventory", "cachekit_uv")):
+        if request.get(key):
+            return _explicit(str(request[key]), source, environ)
+    if environ.get("UV"):
+        return _explicit(environ["UV"], "UV", environ)
+    home = environ.get("HOME") or os.path.expanduser("~")
+    places = [(os.path.join(d, "uv"), "PATH")
+              for d in (environ.get("PATH") or os.defpath).split(":") if d]
+    places += [(os.path.join(sys.prefix, "bin", "uv"), "the running python's environment"),
+               (os.path.join(os.path.dirname(sys.executable), "uv"),
+                "the running python's directory"),
+               (os.path.join(home, ".local", "bin", "uv"), "~/.local/bin"),
+               (os.path.join(home, ".cargo", "bin", "uv"), "~/.cargo/bin")]
+    for candidate, source in places:
+        if _executable(candidate):
+            return Binary(candidate, source)
+    return Binary(None, "", None)
+
+
+def find_binary(environ: Dict[str, str], request: Optional[Dict[str, Any]] = None
+                ) -> Optional[str]:
+    return locate_binary(environ, request).path
+
+
+def binary_for(request: Dict[str, Any], environ: Dict[str, str], record: Dict[str, Any]
+               ) -> Optional[str]:
+    """Find the host's uv and say in ``record`` which one (and from where) or what is wrong."""
+    found = locate_binary(environ, request)
+    record["uv_binary"], record["uv_binary_source"] = found.path, found.source
+    if found.error and not record.get("error"):
+        record["error"] = found.error
+    return found.path
+
+
+NOT_FOUND = ("no uv binary found on this host (looked on PATH, next to the running python, "
+             "in ~/.local/bin and ~/.cargo/bin; name one with --uv PATH, cachekit_uv or UV)")
 
 
 def uv_release(binary: str) -> Optional[Tuple[int, int, int]]:
@@ -105,12 +170,11 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     op = request["op"]
     record = cache_record(environ)
     result["caches"].append(record)
+    binary = binary_for(request, environ, record)
     if op == "dir" or not record["exists"]:
         if op == "apply" and [p for p in request.get("plans", []) if p.get("manager") == "uv"]:
             raise Refused("the uv cache planned for removal no longer exists")
         return
-    binary = find_binary(environ)
-    record["uv_binary"] = binary
     if op in ("apply", "remove", "purge"):
         refuse_unsafe_root(record["path"], environ)  # before a scan, and before any removal
     if op == "apply":
@@ -120,6 +184,8 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
                 raise Refused("the plan names a uv cache that is not this host's; plan again")
             execute(wire, result, environ, progress)
         return
+    if record.get("error") and op in ("remove", "purge", "apply"):
+        return  # a uv named but not found: nothing is done without it
     root, tree, lay = scan(record)
     if op in ("info", "report"):
         record["reclaimable_bytes"] = fs.freed_bytes(
@@ -144,8 +210,8 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         if not request.get("pattern"):
             raise Refused("remove needs a pattern (use purge to remove everything)")
         if not binary:
-            record["error"] = ("no uv binary on this host: cachekit removes single packages "
-                               "from a uv cache only through `uv cache clean PKG`; purge works")
+            record["error"] = (f"{NOT_FOUND}: cachekit removes single packages from a uv "
+                               "cache only through `uv cache clean PKG`; purge works")
             return
         names = matching(lay, request["pattern"])
         if not names:
@@ -274,8 +340,7 @@ def _purge_under_lock(wire: Dict[str, Any], root: str, result: Dict[str, Any]
     import fcntl
 
     if wire["action"] != "purge":
-        raise Refused("no uv binary on this host: only a purge of the whole uv cache is done "
-                      "without it")
+        raise Refused(f"{NOT_FOUND}: only a purge of the whole uv cache is done without it")
     fd = os.open(os.path.join(root, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
