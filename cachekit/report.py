@@ -303,6 +303,7 @@ def render_removal(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
         for k in h.get("kept", []):
             lines.append(f"{prefix}keep {k['path']} ({k['reason']})")
     lines += [summary_line(h, dry_run) for h in hosts]
+    lines += [line for h in hosts for line in uv_removal_lines(h, dry_run)]
     return "\n".join(lines)
 
 
@@ -321,11 +322,50 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
         freed = h.get("reclaimed_bytes", 0)
     what = f"{len(files)} files and {len(h.get('dirs_removed', []))} directories"
     if by_manager:
-        counted = [f"{n} {m} {'entry' if n == 1 else 'entries'}" for m, n in by_manager.items()]
+        counted = [_uv_count(h) or f"{n} {m} {'entry' if n == 1 else 'entries'}"
+                   if m == "uv" else f"{n} {m} {'entry' if n == 1 else 'entries'}"
+                   for m, n in by_manager.items()]
         what = ", ".join(counted + ([what] if files else []))
     return (f"{h['host']}: {what}"
             f" {'to remove' if dry_run else 'removed'}; "
             f"{'would free' if dry_run else 'freed'} {human_bytes(freed)}")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _uv_count(h: Dict[str, Any]) -> str:
+    """uv removals counted in packages (and the paths uv deletes for them)."""
+    parts = [c["removal"] for c in h.get("caches", []) if c["manager"] == "uv"
+             and c.get("removal")]
+    if not parts:
+        return ""
+    packages, paths = sum(p["packages"] for p in parts), sum(p["paths"] for p in parts)
+    return f"{_plural(packages, 'uv package')} ({_plural(paths, 'path')})"
+
+
+def uv_removal_lines(h: Dict[str, Any], dry_run: bool) -> List[str]:
+    """Per uv cache: what its removal counts, and what hard links keep on disk, by whom."""
+    out = []
+    for c in h.get("caches", []):
+        r = c.get("removal") if c["manager"] == "uv" and h["status"] == "ok" else None
+        if not r:
+            continue
+        line = (f"{h['host']}: uv {c['path']}: {_plural(r['packages'], 'package')} "
+                f"({_plural(r['paths'], 'path')}, {human_bytes(r['bytes'])} apparent) "
+                f"{'to remove' if dry_run else 'removed'}; "
+                f"{'would free' if dry_run else 'freed'} {human_bytes(r['freed_bytes'])}")
+        if r.get("linked_bytes"):
+            where = [f"{env} ({human_bytes(size)})" for env, size in r["linked_from"]]
+            if r.get("linked_elsewhere_bytes"):
+                where.append(f"links outside the places searched "
+                             f"({human_bytes(r['linked_elsewhere_bytes'])})")
+            line += (f"; {human_bytes(r['linked_bytes'])} "
+                     f"{'would stay' if dry_run else 'stays'} on disk, hard-linked from "
+                     f"{', '.join(where)}")
+        out.append(line)
+    return out
 
 
 def _when(ns: Optional[int]) -> str:
@@ -360,6 +400,7 @@ def render_prune(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
             if c.get("last_use"):
                 lines.append(f"{h['host']}: {c['manager']} {c['path']}: last use is the "
                              f"{c['last_use']}")
+        lines += uv_removal_lines(h, dry_run)
         lines += [f"{h['host']}: {note}" for note in h.get("policy_notes", [])]
         lines += [f"{h['host']}: keep {k['path']} ({k['reason']})" for k in h.get("kept", [])]
     return "\n".join(lines)

@@ -202,9 +202,17 @@ def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str
         wires = []
         if ci:
             _tag, tops, files = ci[0].candidate.ref
-            wires.append(uv_serve.plan_wire(record, "prune-ci", [], tops, files, binary))
-        if not names:
-            return wires
+            wires.append(uv_serve.plan_wire(record, "prune-ci", [], tops, files, binary,
+                                            lay=lay, environ=environ))
+        if names:
+            wires.append(clean_wire(names, chosen, ci))
+        from cachekit.core import uv_figures
+
+        record["removal"] = uv_figures.merge([w["figures"] for w in wires])
+        return wires
+
+    def clean_wire(names: List[str], chosen: List[policy.Selected], ci: List[policy.Selected]
+                   ) -> Dict[str, Any]:
         tops, files = uvcache.removal_plan(root, tree, lay, names)
         if ci:  # what prune --ci removes first is not removed twice
             gone = tuple(t + "/" for t in ci[0].candidate.ref[1])
@@ -215,8 +223,8 @@ def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str
         for s in chosen:
             for entry in lay.packages[s.candidate.ref].entries:
                 rules_of[entry] = s.rule
-        return wires + [uv_serve.plan_wire(record, "clean", names, tops, files, binary,
-                                           rules_of)]
+        return uv_serve.plan_wire(record, "clean", names, tops, files, binary, rules_of,
+                                  lay=lay, environ=environ)
 
     return [Scope("uv", root, record, record["bytes"], candidates, plan)]
 

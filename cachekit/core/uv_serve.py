@@ -132,6 +132,10 @@ def scan(record: Dict[str, Any]) -> Tuple[str, fs.Tree, uvcache.Layout]:
     tree = fs.scan(root)
     lay = uvcache.layout(root, tree)
     record.update(uvcache.summarize(root, tree, lay))
+    from cachekit.core import uv_figures
+
+    # files that hard links from outside the cache (environments) keep on disk anyway
+    record["linked_bytes"] = sum(uv_figures.linked_out(tree.files).values())
     st = os.lstat(root)
     record["root_id"] = [st.st_dev, st.st_ino]
     if lay.unknown:
@@ -197,6 +201,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
             result["entries"].append({
                 "manager": "uv", "name": name, "version": ", ".join(pkg.versions),
                 "kind": "+".join(pkg.kinds), "bytes": sum(f.size for f in pkg.files),
+                "freed_bytes": fs.freed_bytes(pkg.files),
                 "path": os.path.join(root, next(
                     (e for e in pkg.entries if uvcache.bucket_of(e)[0] != "simple"),
                     pkg.entries[0]))})
@@ -217,31 +222,44 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         if not names:
             return
         tops, files = uvcache.removal_plan(root, tree, lay, names)
-        wire = plan_wire(record, "clean", names, tops, files, binary)
+        wire = plan_wire(record, "clean", names, tops, files, binary, lay=lay,
+                         environ=environ)
     else:
         tops = sorted({f.path.split("/", 1)[0] for f in tree.files} |
                       {d.path for d in tree.dirs if d.path and "/" not in d.path})
         tops = [t for t in tops if t != ".lock"]
         files = [f for f in tree.files if f.path != ".lock"]
-        wire = plan_wire(record, "purge", [], tops, files, binary)
+        wire = plan_wire(record, "purge", [], tops, files, binary, lay=lay,
+                         environ=environ)
     offer(wire, request, record, result, environ, progress)
 
 
 def plan_wire(record: Dict[str, Any], action: str, names: List[str], tops: List[str],
               files: List[fs.FileStat], binary: Optional[str],
-              rules: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
-    """A uv plan: the uv action, the paths it removes (each with its rule), their bytes."""
+              rules: Optional[Dict[str, str]] = None, lay: Optional[uvcache.Layout] = None,
+              environ: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """A uv plan: the uv action, the paths it removes (each with its rule), their bytes,
+    and its figures (``uv_figures``); ``packages`` names each path's packages."""
+    from cachekit.core import uv_figures
+
     rules = rules or {}
     under: Dict[str, List[fs.FileStat]] = {t: [] for t in tops}
     for f in files:
         top = next((t for t in tops if f.path == t or f.path.startswith(t + "/")), None)
         if top is not None:
             under[top].append(f)
+    packages = uv_figures.packages_of(lay, tops) if lay else {t: [] for t in tops}
+    count = len({n for names_of in packages.values() for n in names_of})
+    linked = uv_figures.linked_out(files)  # inodes whose other links are outside the plan
     return {"manager": "uv", "root": record["path"], "root_id": record["root_id"],
             "action": action, "names": names, "binary": binary,
             "freed_bytes": fs.freed_bytes(files),
             "paths": [[t, sum(f.size for f in under[t]), rules.get(t, _reason(action, t)),
-                       fs.freed_bytes(under[t])] for t in tops]}
+                       fs.freed_bytes(under[t])] for t in tops],
+            "packages": packages,
+            "linked": {t: sum(linked[k] for k in {(f.dev, f.ino) for f in under[t]}
+                              if k in linked) for t in tops},
+            "figures": uv_figures.figures(files, count, len(tops), record["path"], environ)}
 
 
 def _reason(action: str, top: str) -> str:
@@ -265,6 +283,7 @@ def offer(wire: Dict[str, Any], request: Dict[str, Any], record: Dict[str, Any],
           result: Dict[str, Any], environ: Dict[str, str], progress: Progress) -> None:
     result.setdefault("plans", []).append(wire)
     record["reclaimable_bytes"] = (record.get("reclaimable_bytes") or 0) + wire["freed_bytes"]
+    record["removal"] = wire["figures"]
     if request.get("apply"):
         execute(wire, result, environ, progress)
     else:
@@ -327,11 +346,43 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str
         result["removed"].append(row)
         if progress is not None:
             progress(row)
+    gone = [p for p in wire["paths"] if not os.path.lexists(os.path.join(root, p[0]))]
     if wire.get("binary"):  # what the plan said each path frees, for the paths now gone
-        result["reclaimed_bytes"] += sum(p[3] for p in wire["paths"]
-                                         if not os.path.lexists(os.path.join(root, p[0])))
+        result["reclaimed_bytes"] += sum(p[3] for p in gone)
     else:
         result["reclaimed_bytes"] += fs.freed_bytes(freed)
+    _record_removed(wire, gone, result)
+
+
+def _record_removed(wire: Dict[str, Any], gone: List[List[Any]], result: Dict[str, Any]
+                    ) -> None:
+    """The figures of what went, in the plan's units, on the cache's record.
+
+    A package counts once all its planned paths are gone; bytes links keep are the
+    plan's, for the paths that went (their holders as the plan found them).
+    """
+    from cachekit.core import uv_figures
+
+    planned = wire.get("figures")
+    if planned is None:  # a plan from a cachekit without figures
+        return
+    packages = wire.get("packages") or {}
+    went = {p[0] for p in gone}
+    names = {n for rel in packages for n in packages[rel]}
+    kept_back = {n for rel in packages if rel not in went for n in packages[rel]}
+    linked = sum((wire.get("linked") or {}).get(rel, 0) for rel in went)
+    share = linked / planned["linked_bytes"] if planned["linked_bytes"] else 0
+    done = {"packages": len(names - kept_back), "paths": len(gone),
+            "bytes": sum(p[1] for p in gone), "freed_bytes": sum(p[3] for p in gone),
+            "linked_bytes": linked,
+            "linked_from": [[env, int(size * share)] for env, size in planned["linked_from"]],
+            "linked_elsewhere_bytes": int(planned["linked_elsewhere_bytes"] * share)}
+    record = next((c for c in result["caches"] if c.get("manager") == "uv"
+                   and c.get("path") == wire["root"]), None)
+    if record is not None:
+        record["removal"] = uv_figures.merge([record["removal"], done]) \
+            if record.get("removal", {}).get("done") else done
+        record["removal"]["done"] = True
 
 
 def _purge_under_lock(wire: Dict[str, Any], root: str, result: Dict[str, Any]
