@@ -424,21 +424,32 @@ def over_threshold(hosts: List[Dict[str, Any]], threshold: Any) -> List[str]:
 
 
 def render_trend(rows: List[Dict[str, Any]], threshold: Optional[int], fmt: str) -> str:
-    """``trend``: one row per host, over-threshold hosts marked and listed."""
+    """``trend``: one row per host and manager; growth per week only over a history long
+    enough to mean it (the others say why not); hosts over the threshold marked and listed."""
+    if not rows:
+        return "No prune runs in the history yet (dry runs and failed runs do not count)."
     table = []
-    for r in sorted(rows, key=lambda r: _natural(r["host"])):
+    over = sorted({r["host"] for r in rows
+                   if threshold is not None and r.get("host_bytes", r["bytes"]) > threshold},
+                  key=_natural)
+    for r in sorted(rows, key=lambda r: (_natural(r["host"]), r.get("manager", ""))):
         growth = r["growth_per_week"]
-        over = threshold is not None and r["bytes"] > threshold
-        table.append([r["host"], str(r["runs"]), r["first"][:10], r["last"][:16].replace(
-            "T", " "), human_bytes(r["bytes"]), human_bytes(r["after_bytes"]),
-            "-" if growth is None else ("+" if growth >= 0 else "-") + human_bytes(abs(growth)),
-            r["spark"], "OVER" if over else ""])
-    headers = ["HOST", "RUNS", "SINCE", "LAST RUN", "SIZE", "AFTER PRUNE", "PER WEEK",
-               "HISTORY", "THRESHOLD"]
+        table.append([r["host"], r.get("manager", "all"), str(r["runs"]), r["first"][:10],
+                      r["last"][:16].replace("T", " "), human_bytes(r["bytes"]),
+                      human_bytes(r["after_bytes"]),
+                      "-" if growth is None else ("+" if growth >= 0 else "-")
+                      + human_bytes(abs(growth)),
+                      r["spark"], "OVER" if r["host"] in over else ""])
+    headers = ["HOST", "MANAGER", "RUNS", "SINCE", "LAST RUN", "SIZE", "AFTER PRUNE",
+               "PER WEEK", "HISTORY", "THRESHOLD"]
     text = _table(table, headers, "github" if fmt == "markdown" else "simple")
-    over = [r["host"] for r in rows if threshold is not None and r["bytes"] > threshold]
+    short = [f"{r['host']} {r.get('manager', 'all')}: {r['growth_note']}" for r in
+             sorted(rows, key=lambda r: (_natural(r["host"]), r.get("manager", "")))
+             if r.get("growth_note")]
+    if short:
+        text += "\n\nNo PER WEEK yet:\n" + "\n".join(f"  {line}" for line in short)
     if over:
-        text += f"\n\nAbove {human_bytes(threshold)}: {', '.join(sorted(over, key=_natural))}"
+        text += f"\n\nAbove {human_bytes(threshold)}: {', '.join(over)}"
     return text
 
 

@@ -144,3 +144,19 @@ def _human(n: int) -> str:
 
     return human_bytes(n)
 
+
+
+def test_a_uv_prune_records_the_size_measured_after_it(linked: Linked, tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    done = cli(["prune", "--max-size", "0", "--keep", "keeper", "--yes", "--history",
+                str(path)], linked)
+    assert done.returncode == 0, done.stderr
+    [line] = [json.loads(x) for x in path.read_text().splitlines()]
+    after = apparent(linked.cache)
+    assert line["after_managers"] == {"uv": after} and line["after_bytes"] == after
+    # what the previous version wrote, before minus freed, is wrong where links are kept
+    assert line["bytes"] - line["reclaimed_bytes"] > after
+    shown = subprocess.run([sys.executable, "-m", "cachekit", "trend", "--history", str(path),
+                            "--format", "json"], capture_output=True, text=True, timeout=120)
+    [row] = json.loads(shown.stdout)["hosts"]
+    assert (row["manager"], row["bytes"], row["after_bytes"]) == ("uv", line["bytes"], after)

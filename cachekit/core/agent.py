@@ -92,6 +92,10 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
                 _serve_toolcache(request, environ, result, progress)
         result["disk"] = _disk([c.get("path") for c in result["caches"]
                                 + result.get("locations", [])], environ)
+        if op in ("apply", "prune") and result["status"] == "ok":
+            from cachekit.core import measure  # a prune's caches, measured after it
+
+            measure.after_apply(request, result)
     except Refused as exc:
         result["status"], result["error"] = "refused", str(exc)
     except (OSError, ValueError, RecursionError, fs.RootError) as exc:

@@ -368,7 +368,10 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         if not mine:
             continue
         made = scope.plan(sorted(mine, key=lambda s: s.candidate.entry))
-        result.setdefault("plans", []).extend(made if isinstance(made, list) else [made])
+        made = made if isinstance(made, list) else [made]
+        for wire in made:  # the history records the sizes measured after a prune
+            wire["measure_after"] = True
+        result.setdefault("plans", []).extend(made)
     if not request.get("apply"):
         # The plan, one row per entry (an apply reports every file it deletes).
         chosen.sort(key=lambda s: (s.candidate.last_use_ns, s.candidate.entry))
