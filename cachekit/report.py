@@ -126,7 +126,11 @@ def render_info(hosts: List[Dict[str, Any]]) -> str:
     """One table per manager: their caches hold different things."""
     tables = [t for t in (_pip_info(hosts), _conda_info(hosts), _uv_info(hosts),
                           _toolcache_info(hosts)) if t]
-    return "\n\n".join(tables)
+    linked = [f"{h['host']}: uv {c['path']}: {human_bytes(c['linked_bytes'])} of SIZE is "
+              "hard-linked from outside the cache (environments): removing it frees that "
+              "only when they go" for h in hosts for c in h.get("caches", [])
+              if c["manager"] == "uv" and c.get("linked_bytes")]
+    return "\n\n".join(tables + (["\n".join(linked)] if linked else []))
 
 
 def render_locations(hosts: List[Dict[str, Any]]) -> str:

@@ -160,3 +160,10 @@ def test_a_uv_prune_records_the_size_measured_after_it(linked: Linked, tmp_path:
                             "--format", "json"], capture_output=True, text=True, timeout=120)
     [row] = json.loads(shown.stdout)["hosts"]
     assert (row["manager"], row["bytes"], row["after_bytes"]) == ("uv", line["bytes"], after)
+
+
+def test_info_says_how_much_of_the_cache_environments_share(linked: Linked) -> None:
+    shown = cli(["info"], linked)
+    assert shown.returncode == 0, shown.stderr
+    line = shown.stdout.splitlines()[-1]
+    assert line.startswith(f"local: uv {linked.cache}: ") and "of SIZE is hard-linked" in line
