@@ -331,7 +331,8 @@ def refuse_unsafe_roots(request: Dict[str, Any], loc: conda_location.CondaLocati
         for path, setting in _loose_tops(request, loc, what):
             top = _real_dir(path)
             given = setting.startswith("--")
-            label = f"directory given to --{what}" if given else f"conda root searched for {what}"
+            label = (f"directory given to --{what}" if given else
+                     f"conda root searched for {what.replace('files', ' files')}")
             setting = "" if given else setting
             safety.refuse_place(path, environ, verb, label, setting)
             _check_prefix(top, loc)
@@ -379,7 +380,7 @@ def _apply(request: Dict[str, Any], loc: conda_location.CondaLocation, result: D
         setting = next((c.source for c in loc.caches if os.path.realpath(c.path)
                         == wire["root"]), "") if wire["kind"] == "pkgs" else ""
         safety.refuse(safety.plan_kind(wire), wire["root"], environ, "apply a plan to",
-                      setting or "the plan names it")
+                      setting or safety.PLAN)
     usage = condacache.read_usage(e.path for e in loc.envs)
     for wire in plans:
         execute(wire, result, usage, progress)

@@ -85,11 +85,16 @@ def place_problem(root: str, environ: Mapping[str, str]) -> str:
     return ""
 
 
+PLAN = "the plan"  # the setting of a root that only a plan names (an ``apply``)
+
+
 def _who(label: str, setting: str) -> str:
     if not setting:
         return f"the {label}"
-    if setting.startswith(("default", "found", "usual", "the plan")):
-        return f"the {label} ({setting})"
+    if setting == PLAN:
+        return f"the {label} named by the plan"
+    if setting.startswith(("default", "found", "usual")):
+        return f"the {label} from {setting}"
     return f"the {label} set by {setting}"
 
 
@@ -157,4 +162,4 @@ def refuse_plans(plans: Iterable[Mapping[str, Any]], records: Iterable[Mapping[s
             raise Refused(f"refusing to {verb}: a plan names no absolute root ({root!r}); "
                           "plan again")
         setting: Optional[str] = wire.get("source") or settings.get(os.path.realpath(root))
-        refuse(plan_kind(wire), root, environ, verb, setting or "the plan names it")
+        refuse(plan_kind(wire), root, environ, verb, setting or PLAN)
