@@ -234,7 +234,8 @@ FRESH_CACHE = ("urls.txt", "urls", "cache", ".logs", ".trash")  # what conda mak
 def layout_problem(root: str) -> str:
     """A conda package cache's signature: ``urls.txt`` beside a package (an extracted
     package directory, an archive, micromamba's channel tree), or a fresh cache conda
-    made (``urls.txt``, ``urls``, the index cache, lock files, nothing else)."""
+    made or emptied (``urls.txt``, ``urls``, the index cache, logs, lock and trash files,
+    nothing else)."""
     from cachekit.core.conda import PACKAGE_EXTENSIONS, URL_SCHEMES
 
     try:
@@ -254,7 +255,8 @@ def layout_problem(root: str) -> str:
         if os.path.isdir(os.path.join(full, "info")) or (
                 name in URL_SCHEMES and os.path.isdir(full)):
             return ""
-    if all(n in FRESH_CACHE or n.endswith(".lock") for n in names):
+    if all(n in FRESH_CACHE or n.endswith((".lock", ".conda_trash", ".mamba_trash"))
+           for n in names):
         return ""
     return (f"does not look like a conda package cache ({MAGIC_FILE}, but no package "
             "directory or archive beside it)")
