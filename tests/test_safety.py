@@ -289,6 +289,25 @@ def test_a_manager_without_a_layout_signature_can_remove_nothing(tmp_path: Path)
     assert (victim / "f").exists()
 
 
+@pytest.mark.parametrize("apply", [False, True], ids=["dry-run", "apply"])
+def test_a_manager_that_forgets_its_own_check_is_still_stopped(
+        fake_home: Path, monkeypatch: pytest.MonkeyPatch, apply: bool) -> None:
+    """The agent checks every plan's root itself: pip's early check switched off (as a
+    new manager might lack one), a purge of the home is still refused, dry run or not."""
+    from cachekit.core import pip as pipcache
+
+    (fake_home / "wheels").mkdir()
+    (fake_home / "wheels/mine-1.0-py3-none-any.whl").write_text("a wheel")
+    monkeypatch.setattr(pipcache, "refuse_unsafe_root", lambda *a, **k: None)
+    before = home_tree(fake_home)
+    done = agent.run({"op": "purge", "managers": ["pip"], "apply": apply,
+                      "environ": {"HOME": str(fake_home), "PIP_CACHE_DIR": str(fake_home)}})
+    assert done["status"] == "refused", done
+    assert done["error"] == (f"refusing to purge {fake_home}: the pip cache set by "
+                             "environment variable PIP_CACHE_DIR is a home directory")
+    assert home_tree(fake_home) == before
+
+
 @pytest.mark.parametrize("manager", ["pip", "uv", "conda", "toolcache"])
 def test_a_plan_naming_the_home_is_refused_at_apply(fake_home: Path, manager: str) -> None:
     """Whatever a (forged or stale) plan says, its root passes the same refusal."""

@@ -75,11 +75,10 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
             from cachekit.core import prune
 
             prune.serve(dict(request, managers=managers), environ, result)
-            if request.get("apply"):
-                apply_plans(result, environ, progress, op)
+            check_then_apply(result, environ, progress, op, bool(request.get("apply")))
         else:
             # A destructive op plans for every manager first; the plans are then checked
-            # and applied here, in one place (``apply_plans``).
+            # and applied here, in one place (``check_then_apply``).
             planning = dict(request, apply=False) if op in DESTRUCTIVE else request
             if "pip" in managers and op != "clean":  # `clean` is conda's command
                 _serve_pip(planning, environ, result, progress)
@@ -93,8 +92,8 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
                 uv_serve.serve(planning, environ, result, progress)
             if "toolcache" in managers and op != "clean":
                 _serve_toolcache(planning, environ, result, progress)
-            if op in DESTRUCTIVE and request.get("apply"):
-                apply_plans(result, environ, progress, op)
+            if op in DESTRUCTIVE:
+                check_then_apply(result, environ, progress, op, bool(request.get("apply")))
         result["disk"] = _disk([c.get("path") for c in result["caches"]
                                 + result.get("locations", [])], environ)
     except Refused as exc:
@@ -297,13 +296,15 @@ def plan_to_wire(
     }
 
 
-def apply_plans(result: Dict[str, Any], environ: Dict[str, str], progress: Progress,
-                verb: str) -> None:
-    """Apply every plan this request made, once each plan's root has passed safety's
-    refusal (all of them before the first removal); the rows shown for the plan give
-    way to what was really removed."""
+def check_then_apply(result: Dict[str, Any], environ: Dict[str, str], progress: Progress,
+                     verb: str, apply: bool) -> None:
+    """Every plan's root passes safety's refusal (a dry run's too), all of them before
+    the first removal; with ``apply`` the plans are then carried out, and the rows shown
+    for the plan give way to what was really removed."""
     plans = result.get("plans", [])
     safety.refuse_plans(plans, result["caches"], environ, verb)
+    if not apply:
+        return
     result["removed"], result["dirs_removed"] = [], []
     for wire in plans:
         execute_wire(wire, result, environ, progress)
