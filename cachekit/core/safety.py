@@ -161,5 +161,7 @@ def refuse_plans(plans: Iterable[Mapping[str, Any]], records: Iterable[Mapping[s
         if not isinstance(root, str) or not root.startswith("/"):
             raise Refused(f"refusing to {verb}: a plan names no absolute root ({root!r}); "
                           "plan again")
-        setting: Optional[str] = wire.get("source") or settings.get(os.path.realpath(root))
+        source = wire.get("source")
+        setting: Optional[str] = (source if isinstance(source, str) and source
+                                  else settings.get(os.path.realpath(root)))
         refuse(plan_kind(wire), root, environ, verb, setting or PLAN)
