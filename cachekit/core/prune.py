@@ -127,7 +127,7 @@ def _toolcache_scope(environ: Dict[str, str], result: Dict[str, Any]) -> List[Sc
     result["caches"].append(record)
     if not record["exists"]:
         return []
-    toolcache.refuse_unsafe_root(root, environ)  # type: ignore[arg-type]
+    toolcache.refuse_unsafe_root(root, environ, record["source"])  # type: ignore[arg-type]
     installs, errors = toolcache.scan(root)  # type: ignore[arg-type]
     record.update(toolcache.summarize(installs))
     if errors:
@@ -160,7 +160,7 @@ def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str
     binary = uv_serve.binary_for(request, environ, record)
     if record.get("error"):
         return []
-    uv_serve.refuse_unsafe_root(record["path"], environ)
+    uv_serve.refuse_unsafe_root(record["path"], environ, record["source"], "prune")
     root, tree, lay = uv_serve.scan(record)
     if tree.errors:
         record["error"] = f"{root} could not be read fully; nothing is pruned from it"
@@ -244,7 +244,7 @@ def _pip_scope(environ: Dict[str, str], result: Dict[str, Any], names: bool) -> 
     if not record["exists"]:
         return []
     root = record["path"]
-    pipcache.refuse_unsafe_root(root, environ)
+    pipcache.refuse_unsafe_root(root, environ, record["source"], "prune")
     walked = pip_prune.walk(root)
     record.update(bytes=walked.bytes, files=walked.files)
     if walked.errors:
@@ -277,6 +277,7 @@ def _conda_scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict
     if loc.errors:
         records[0]["error"] = "; ".join(loc.errors) + "; nothing pruned until it is fixed"
         return []
+    conda_serve.refuse_unsafe_roots(request, loc, (), environ)  # before anything is read
     usage = condacache.read_usage(e.path for e in loc.envs)
     scopes = []
     for cache, record in zip(loc.caches, records):

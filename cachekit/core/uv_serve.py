@@ -146,21 +146,30 @@ def scan(record: Dict[str, Any]) -> Tuple[str, fs.Tree, uvcache.Layout]:
     return root, tree, lay
 
 
-def refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
-    """Never empty ``/``, a home, or a directory that holds anything but uv's cache."""
-    safety.refuse_system_dir(root, environ, "uv cache dir",
-                             hint="set UV_CACHE_DIR or cache-dir to a dedicated directory")
+def refuse_unsafe_root(root: str, environ: Dict[str, str], setting: str = "",
+                       verb: str = "clean") -> None:
+    """Never empty ``/``, a home, a system directory, or one that is not uv's cache."""
+    safety.refuse("uv", root, environ, verb, setting)
+
+
+def layout_problem(root: str) -> str:
+    """uv's signature: at least one of its versioned buckets (``wheels-v8``,
+    ``archive-v0``, ``sdists-v11``...), or nothing but its root files (a new or emptied
+    cache). A CACHEDIR.TAG marks any cache (Rust's ``target/`` has one), not uv's."""
     try:
         names = os.listdir(root)
     except OSError as exc:
-        raise Refused(f"refusing to clean {root}: cannot list it ({exc.strerror})") from None
-    if "CACHEDIR.TAG" in names:
-        return
-    strangers = [n for n in names if n not in uvcache.ROOT_FILES and not (
-        uvcache.BUCKET.match(n) and uvcache.bucket_of(n)[0] in uvcache.KNOWN_BUCKETS)]
-    if strangers:
-        raise Refused(f"refusing to clean {root}: it does not look like a uv cache (no "
-                      f"CACHEDIR.TAG, and {strangers[0]!r} is not uv's)")
+        return f"cannot be listed ({exc.strerror})"
+    for name in names:
+        match = uvcache.BUCKET.match(name)
+        if match and match.group("name") in uvcache.KNOWN_BUCKETS and os.path.isdir(
+                os.path.join(root, name)) and not os.path.islink(os.path.join(root, name)):
+            return ""
+    strangers = sorted(n for n in names if n not in uvcache.ROOT_FILES)
+    if not strangers:
+        return ""
+    return (f"does not look like a uv cache (no versioned bucket such as wheels-v8 or "
+            f"archive-v0, and {strangers[0]!r} is not uv's; a CACHEDIR.TAG marks any cache)")
 
 
 def matching(lay: uvcache.Layout, pattern: str) -> List[str]:
@@ -180,7 +189,9 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
             raise Refused("the uv cache planned for removal no longer exists")
         return
     if op in ("apply", "remove", "purge"):
-        refuse_unsafe_root(record["path"], environ)  # before a scan, and before any removal
+        # before a scan, and before any removal
+        refuse_unsafe_root(record["path"], environ, record["source"],
+                           "apply a plan to" if op == "apply" else op)
     if op == "apply":
         for wire in [p for p in request.get("plans", []) if p.get("manager") == "uv"]:
             if wire.get("root") != record["path"] or wire.get("root_id") != [
