@@ -9,6 +9,7 @@ A mistyped task or option is a one-line error that names the close matches.
 
 import ast
 import difflib
+import inspect
 import os
 import re
 import shutil
@@ -169,9 +170,14 @@ class CachekitProgram(Program):
 
     # Help ---------------------------------------------------------------------------
 
+    @staticmethod
+    def _width() -> int:
+        """The terminal's width (80 when unknown, at most 100: long lines read badly)."""
+        return min(shutil.get_terminal_size((80, 24)).columns, 100)
+
     def _columns(self, rows: Sequence[Tuple[str, str]]) -> None:
-        """Two columns, the text wrapped to the terminal (80 when unknown, at most 100)."""
-        width = min(shutil.get_terminal_size((80, 24)).columns, 100)
+        """Two columns, the text wrapped to the terminal's width."""
+        width = self._width()
         name_width = min(max(len(n) for n, _ in rows), 32)
         text_width = max(width - name_width - 5, 30)
         for name, text in rows:
@@ -214,10 +220,11 @@ class CachekitProgram(Program):
         usage = " ".join([PROGRAM, name, "[OPTIONS]", *(_spec(a) for a in positional)])
         print(f"Usage: {usage}")
         print()
-        docstring = (self.collection[name].__doc__ or "").strip()
-        for line in docstring.splitlines():
-            print(f"  {line.strip()}".rstrip())
-        print()
+        docstring = inspect.getdoc(self.collection[name]) or ""
+        for paragraph in docstring.split("\n\n"):
+            for line in textwrap.wrap(" ".join(paragraph.split()), self._width() - 2):
+                print(f"  {line}")
+            print()
         if positional:
             print("Arguments:")
             print()

@@ -291,7 +291,8 @@ CLEAN_HELP = {
 
 @task(optional=["tempfiles"], auto_shortflags=False,
       help={**COMMON_HELP, **DESTRUCTIVE_HELP, **CLEAN_HELP,
-            "managers": "conda (clean is conda's command; other managers are ignored)"})
+            "managers": "conda, the default and only choice: clean is conda's "
+                        "command, other managers are ignored"})
 @_guard
 def clean(c: Context, tarballs: bool = False, packages: bool = False,
           index_cache: bool = False, tempfiles: Any = None, logfiles: bool = False,
@@ -499,7 +500,7 @@ def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: boo
 
 @task(auto_shortflags=False, help={
     "history": "the history file (default: $XDG_STATE_HOME/cachekit/history.jsonl)",
-    "threshold": "mark and list the hosts whose caches are over this size (20GB) "
+    "threshold": "mark and list the hosts whose caches are over this size, e.g. 20GB "
                  "(default: none)",
     "last": "how many runs the HISTORY sparkline shows",
     "format": "table, markdown or json"})
