@@ -7,8 +7,9 @@ would read as a dry run and delete. One task per run, like ``pip cache`` or ``uv
 A mistyped task or option is a one-line error that names the close matches.
 """
 
-import ast
-import difflib
+from cachekit import _lean_start  # noqa: F401  (first: it imports Invoke, leanly)
+
+# isort: split
 import inspect
 import os
 import re
@@ -41,6 +42,8 @@ def _error(message: str, hint: Optional[str] = None) -> Exit:
 
 def _did_you_mean(word: str, candidates: Sequence[str]) -> Optional[str]:
     """Close matches by name, dashes aside: what the word begins, or what it misspells."""
+    import difflib  # only on an error: start-up stays lean
+
     bare = word.lstrip("-")
     names = {c.lstrip("-"): c for c in sorted(set(candidates))}
     close = [c for n, c in names.items() if len(bare) >= 2 and n.startswith(bare)]
@@ -127,6 +130,8 @@ class CachekitProgram(Program):
 
     def _explain(self, exc: ParseError) -> Exit:
         """Invoke's parse error as one line that names the input and suggests the fix."""
+        import ast  # only on an error: start-up stays lean
+
         message = str(exc)
         task = exc.context.name if exc.context is not None else None
         unknown = _UNKNOWN.match(message)

@@ -125,3 +125,21 @@ def test_invoke_in_repo_is_the_same_program(pip_cache: Path, home: Path) -> None
     ours = cachekit(["list", "alpha", "--format", "abspath"], pip_cache, home)
     assert theirs.returncode == 0, theirs.stderr
     assert theirs.stdout == ours.stdout != ""
+
+
+def test_program_starts_without_unittest_mock() -> None:
+    """Start-up stays lean (bench/bench_startup.py): importing the program loads neither
+    unittest.mock nor asyncio, and Invoke's MockContext, which needs Mock, still works."""
+    import subprocess
+
+    code = ("import sys, cachekit.cli\n"
+            "print(sorted(m for m in ('unittest', 'unittest.mock', 'asyncio', 'fabric')"
+            " if m in sys.modules))\n"
+            "from invoke import MockContext, Result\n"
+            "print(MockContext(run=Result('ran')).run('x').stdout)\n"
+            "import unittest.mock\n"
+            "print(unittest.mock.Mock.__module__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["[]", "ran", "unittest.mock"]
