@@ -29,6 +29,10 @@ from cachekit.tasks import ns
 
 PROGRAM = "cachekit"
 SUMMARY = "Find, measure and prune pip, conda and uv caches, here or across a fleet over SSH."
+# How the program's own options read in --help (Invoke would say STRING).
+PROGRAM_OPTIONS = {"help": "-h [TASK], --help[=TASK]", "version": "-V, --version",
+                   "list": "-l, --list",
+                   "print-completion-script": "--print-completion-script=SHELL"}
 # Invoke's flags that users type for a dry run; a task with --dry-run suggests it.
 DRY_RUN_LOOKALIKES = ("--dry", "-R")
 _UNKNOWN = re.compile(r"^No idea what (.+) is!$")
@@ -202,13 +206,7 @@ class CachekitProgram(Program):
         print()
         print("Options:")
         print()
-        self._columns([
-            ("-h [TASK], --help[=TASK]", "show this help, or TASK's help, and exit"),
-            ("-l, --list", "list the tasks and exit"),
-            ("-V, --version", "show the version and exit"),
-            ("--print-completion-script=SHELL",
-             "print the tab-completion script for SHELL (bash, zsh or fish) and exit"),
-        ])
+        self._columns([(PROGRAM_OPTIONS[a.name], a.help) for a in self.core_args() if a.help])
         self.list_tasks()
         print(f"Run '{PROGRAM} TASK --help' for a task's options.")
 
