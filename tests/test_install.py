@@ -40,6 +40,9 @@ def install(checkout: Path, env: Dict[str, str]) -> subprocess.CompletedProcess:
 def test_install_from_a_checkout(tmp_path: Path, home: Path, pip_cache: Path) -> None:
     if shutil.which("invoke", path=SYSTEM_PATH):
         pytest.skip("an invoke is installed system-wide")
+    python3 = shutil.which("python3", path=SYSTEM_PATH)
+    if subprocess.run([python3, "-c", "import ensurepip, venv"]).returncode:
+        pytest.skip("python3 cannot create virtual environments (the installer would apt-get)")
     checkout = copy_of_repo(tmp_path / "checkout")
     before = files_of(checkout)
     bindir, prefix = tmp_path / "bin", tmp_path / "share"
