@@ -14,7 +14,7 @@ from invoke.exceptions import Exit
 
 from cachekit import fleet, outcome, report, units
 from cachekit import history as runs
-from cachekit._invoke_compat import optional_positional
+from cachekit._invoke_compat import optional_positional, refuse_invoke_dry
 from cachekit.core import KNOWN_MANAGERS
 from cachekit.errors import EXIT_BAD_INPUT, EXIT_OVER_THRESHOLD, CachekitError
 
@@ -25,9 +25,9 @@ COMMON_HELP = {
                 "has: pip; conda and uv where found; toolcache where RUNNER_TOOL_CACHE or "
                 "AGENT_TOOLSDIRECTORY is set)",
     "format": "table or json",
-    "workers": f"hosts run in parallel (default {fleet.DEFAULT_WORKERS})",
-    "timeout": "seconds one host may take for one run of the core (default 300)",
-    "connect_timeout": "seconds to wait for a host's SSH server (default 10)",
+    "workers": "hosts run in parallel",
+    "timeout": "seconds one host may take for one run of the core",
+    "connect_timeout": "seconds to wait for a host's SSH server",
     "accept_new_host_keys": "record the key of a host never seen before (OpenSSH's "
                             "accept-new); a changed key is still refused",
 }
@@ -133,6 +133,7 @@ def _guard(fn: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
+            refuse_invoke_dry(args[0] if args else None)
             fn(*args, **kwargs)
         except CachekitError as exc:
             raise _fail(exc.message, exc.hint, exc.code) from None
@@ -299,7 +300,8 @@ CLEAN_HELP = {
 
 @task(optional=["tempfiles"], auto_shortflags=False,
       help={**COMMON_HELP, **DESTRUCTIVE_HELP, **CLEAN_HELP,
-            "managers": "conda (clean is conda's command; other managers are ignored)"})
+            "managers": "conda, the default and only choice: clean is conda's "
+                        "command, other managers are ignored"})
 @_guard
 def clean(c: Context, tarballs: bool = False, packages: bool = False,
           index_cache: bool = False, tempfiles: Any = None, logfiles: bool = False,
@@ -336,20 +338,25 @@ def clean(c: Context, tarballs: bool = False, packages: bool = False,
 
 
 PRUNE_HELP = {
-    "older_than": "remove entries last used longer ago than this: 12h, 30d, 2w",
+    "older_than": "remove entries last used longer ago than this: 12h, 30d, 2w "
+                  "(default: no age limit)",
     "max_size": "keep the host's chosen caches under this size (500MB, 20GB, 1.5GiB), "
-                "removing least recently used entries first; measured as info's SIZE",
-    "keep": "never remove this package (name or glob; repeatable)",
+                "removing least recently used entries first; measured as info's SIZE "
+                "(default: no size budget)",
+    "keep": "never remove this package (name or glob; repeatable; default: none)",
     "min_free": "act only while the cache's file system has less free space than this "
-                "(15% or 10GB); alone, remove least recently used until it has",
+                "(15% or 10GB); alone, remove least recently used until it has "
+                "(default: no free-space trigger)",
     "ci": "remove what is cheap to download again (pip downloads, conda archives whose "
-          "package stays extracted); keep what is expensive to rebuild",
+          "package stays extracted, and for uv what `uv cache prune --ci` removes); keep "
+          "what is expensive to rebuild",
 }
 
 
 UNATTENDED_HELP = {
     "quiet": "print nothing when every host succeeded (cron mails only failures)",
-    "log_file": "also append the run's full output, time-stamped, to this file",
+    "log_file": "also append the run's full output, time-stamped, to this file "
+                "(default: no log)",
     "history": "append one JSON line per host to this file (default: "
                "$XDG_STATE_HOME/cachekit/history.jsonl); 'off' writes none",
     "lock_file": "the lock that keeps two runs from overlapping (default: "
@@ -426,7 +433,7 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
             "attribute": "also read downloaded bodies to split the HTTP cache into bytes "
                          "traced to a package and the rest (slower)",
             "fail_above": "exit 3 and name the hosts whose caches are over SIZE (20GB) or "
-                          "over PCT of their disk (80%): for monitoring"})
+                          "over PCT of their disk (80%): for monitoring (default: no limit)"})
 @_guard
 def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
             managers: Optional[str] = None, format: str = "table", attribute: bool = False,
@@ -462,8 +469,10 @@ def locations_(c: Context, hosts: str = "local", inventory: Optional[str] = None
 
 @task(auto_shortflags=False, help={
     **COMMON_HELP, **DESTRUCTIVE_HELP,
-    "managers": "the one manager whose cache moves: pip, conda or uv",
-    "to": "the new cache directory (created if missing)",
+    "managers": "the one manager whose cache moves: pip, conda or uv (required)",
+    "to": "the new cache directory, created if missing (required)",
+    "dry_run": "print what relocate would change (the setting in each file, and with "
+               "--move the content that moves), change nothing",
     "move": "also move the current cache's content there (rename, or copy, verify, remove)",
     "format": "table or json"})
 @_guard
@@ -503,8 +512,9 @@ def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: boo
 
 @task(auto_shortflags=False, help={
     "history": "the history file (default: $XDG_STATE_HOME/cachekit/history.jsonl)",
-    "threshold": "mark and list the hosts whose caches are over this size (20GB)",
-    "last": "how many runs the HISTORY sparkline shows (default 20)",
+    "threshold": "mark and list the hosts whose caches are over this size, e.g. 20GB "
+                 "(default: none)",
+    "last": "how many runs the HISTORY sparkline shows",
     "format": "table, markdown or json"})
 @_guard
 def trend(c: Context, history: Optional[str] = None, threshold: Optional[str] = None,
@@ -519,7 +529,8 @@ def trend(c: Context, history: Optional[str] = None, threshold: Optional[str] = 
         print(report.render_trend(rows, limit, fmt))
 
 
-@task(name="hosts", help={k: COMMON_HELP[k] for k in ("hosts", "inventory", "format")},
+@task(name="hosts", help={"inventory": COMMON_HELP["inventory"], "format": "table or json",
+                          "hosts": "host pattern, Ansible style (default: all)"},
       auto_shortflags=False)
 @_guard
 def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
