@@ -49,9 +49,12 @@ def _fail(message: str, hint: Optional[str] = None, code: int = EXIT_BAD_INPUT) 
 
 def _parse_managers(managers: Optional[str]) -> Optional[List[str]]:
     """The chosen managers; None lets each host take every manager it has."""
-    if not managers:
+    if managers is None:
         return None
     chosen = [m.strip() for m in managers.split(",") if m.strip()]
+    if not chosen:
+        raise CachekitError(f"--managers {managers!r} names no manager",
+                            hint=f"choose from {', '.join(KNOWN_MANAGERS)}, or leave it out")
     for m in chosen:
         if m not in KNOWN_MANAGERS:
             raise CachekitError(f"unknown manager {m!r} in --managers",
