@@ -34,7 +34,7 @@ HISTORY_CAP = 64 * MiB  # the run history ``trend`` reads (controller)
 
 _CHUNK = 1 * MiB
 _KINDS = (
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISFIFO, "a named pipe"),
     (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
     (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link"),
 )
@@ -116,5 +116,4 @@ def read_text(path: str, cap: int, encoding: str = "utf-8", errors: str = "stric
 
 def _too_large(path: str, cap: int, size: Optional[int]) -> TooLarge:
     found = f"{describe(size)}, " if size is not None else ""
-    return TooLarge(errno.EFBIG, f"too large ({found}more than the {describe(cap)} cap): "
-                                 "not read", path)
+    return TooLarge(errno.EFBIG, f"too large ({found}more than the {describe(cap)} cap)", path)
