@@ -31,8 +31,8 @@ LOCAL = "local"
 # inventory and far below what would hang or exhaust the controller.
 MAX_HOSTS = 100_000  # hosts in the whole inventory, and names one range may expand to
 MAX_HOST_ENTRIES = 1_000_000  # host listings (a host in five groups is listed five times)
-MAX_GROUP_DEPTH = 100  # groups within groups below `all` (Ansible itself fails near 250)
-MAX_YAML_DEPTH = 256  # nested mappings and lists in one file (parsing YAML recurses)
+MAX_GROUP_DEPTH = 64  # groups within groups below `all`
+MAX_YAML_DEPTH = 160  # nested mappings and lists in one file (building them recurses)
 MAX_ALIAS_EXPANSION = 10_000_000  # values a file holds once its YAML aliases are expanded
 REGEX_SECONDS = 5.0  # a `~regex` host pattern gets this long to match every name
 _RANGE = re.compile(r"\[([0-9a-zA-Z]+):([0-9a-zA-Z]+)(?::([0-9]+))?\]")
@@ -236,27 +236,15 @@ def expand_range(name: str, limit: int = MAX_HOSTS) -> List[str]:
     return ["".join(parts) for parts in itertools.product(*pieces)]
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Remembers the line of every mapping key, so errors can name it; refuses nesting
-    deeper than ``MAX_YAML_DEPTH`` before Python's recursion limit is reached."""
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: many times faster
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.depth = 0
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        self.depth += 1
-        try:
-            if self.depth > MAX_YAML_DEPTH:
-                raise yaml.composer.ComposerError(
-                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels",
-                    self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
+class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """Remembers the line of every mapping key, so errors can name it."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Dict[str, Any]:
+    loader.flatten_mapping(node)  # merge keys (`<<: *defaults`), as Ansible reads them
     mapping = _Lines()
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -284,10 +272,12 @@ def _read_yaml(path: str) -> Any:
                             f"at byte {exc.start})") from None
     loader = _LineLoader(text)
     try:
+        aliases = _scan(path, text)
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_aliases(path, node)
+        if aliases:
+            _check_aliases(path, node)
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -302,6 +292,48 @@ def _read_yaml(path: str) -> Any:
                             hint="fix the inventory file") from None
     finally:
         loader.dispose()
+
+
+def _scan(path: str, text: str) -> bool:
+    """Check a file from its event stream, before anything is built; True if it has aliases.
+
+    Refused here: nesting deeper than MAX_YAML_DEPTH (YAML's parser keeps its own stack,
+    but building the document recurses once per level), and more than MAX_HOSTS distinct
+    plain host names under ``hosts:`` keys (so a huge file fails in seconds, not minutes).
+    """
+    depth, aliases = 0, False
+    frames: List[List[Any]] = []  # per open mapping: [expecting a key?, last key, is hosts?]
+    names: Set[str] = set()
+    for event in yaml.parse(text, Loader=_BaseLoader):
+        top = frames[-1] if frames and frames[-1] is not None else None
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise CachekitError(f"{path}, line {event.start_mark.line + 1}: nested deeper "
+                                    f"than {MAX_YAML_DEPTH} levels",
+                                    hint="fix the inventory file")
+            hosts = top is not None and not top[0] and top[1] == "hosts"
+            if top is not None:
+                top[0] = True  # this collection was the value: a key comes next
+            is_map = isinstance(event, yaml.MappingStartEvent)
+            frames.append([True, None, hosts] if is_map else None)  # type: ignore[arg-type]
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+            frames.pop()
+        elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+            aliases = aliases or isinstance(event, yaml.AliasEvent)
+            if top is None:
+                continue
+            if top[0]:
+                top[1] = getattr(event, "value", None)
+                if top[2] and top[1] is not None and "[" not in top[1]:
+                    names.add(top[1])
+                    if len(names) > MAX_HOSTS:
+                        raise CachekitError(f"{path}, line {event.start_mark.line + 1}: "
+                                            f"more than {MAX_HOSTS:,} hosts in the inventory",
+                                            hint="split it into smaller inventories")
+            top[0] = not top[0]
+    return aliases
 
 
 def _check_aliases(path: str, root: yaml.Node) -> None:
