@@ -19,7 +19,7 @@ import pytest
 from condacache_fixture import CondaFixture
 from conftest import cachekit
 
-from cachekit.core import agent, bounded
+from cachekit.core import agent, bounded, pip_attribution
 
 GiB = 1 << 30
 
@@ -105,6 +105,17 @@ def test_size_cap_refuses_before_reading_and_when_a_file_outgrows_its_size(
     with pytest.raises(bounded.TooLarge):
         bounded.read_bytes("/proc/self/status", 64)
     assert b"Name:" in bounded.read_bytes("/proc/self/status", bounded.CONFIG_CAP)
+
+
+def test_a_pip_body_swapped_for_a_fifo_or_link_is_not_opened(tmp_path: Path) -> None:
+    body = tmp_path / "ab.body"
+    os.mkfifo(body)  # the scan saw a regular file; this is what is there when it is read
+    with deadline(10):
+        assert pip_attribution.attribute(str(body), 0, 0) is None
+    link = tmp_path / "cd.body"
+    link.symlink_to("/dev/zero")
+    with deadline(10):
+        assert pip_attribution.attribute(str(link), 0, 0) is None
 
 
 # A second Unix user owns the environment a root run reads -------------------------------
