@@ -31,6 +31,7 @@ LOCAL = "local"
 # inventory and far below what would hang or exhaust the controller.
 MAX_HOSTS = 100_000  # hosts in the whole inventory, and names one range may expand to
 MAX_HOST_ENTRIES = 1_000_000  # host listings (a host in five groups is listed five times)
+MAX_MEMBERSHIPS = 5_000_000  # host-in-group pairs, inherited ones included
 MAX_GROUP_DEPTH = 64  # groups within groups below `all`
 MAX_YAML_DEPTH = 160  # nested mappings and lists in one file (building them recurses)
 MAX_ALIAS_EXPANSION = 10_000_000  # values a file holds once its YAML aliases are expanded
@@ -443,19 +444,28 @@ class _Builder:
     def build(self, source: str) -> Inventory:
         order = self._nesting(source)
         members: Dict[str, Set[str]] = {}
+        held = 0
         for name in reversed(order):  # children before their parents: no recursion
             group = self.groups[name]
             found = set(group.hosts)
             for child in group.children:
                 found |= members[child]
             members[name] = found
+            held += len(found)
+            if held > MAX_MEMBERSHIPS:
+                raise CachekitError(f"groups in {source} hold more than {MAX_MEMBERSHIPS:,} "
+                                    "hosts in all (hosts of child groups included)",
+                                    hint="split it into smaller inventories")
         members["all"] = set(self.host_order)
         in_groups = {h for g, hs in members.items() if g != "all" for h in hs}
         members["ungrouped"] = {h for h in self.host_order if h not in in_groups}
+        of_host: Dict[str, List[str]] = {h: [] for h in self.host_order}
+        for g in self.groups:  # one pass over memberships, not hosts x groups
+            for h in members[g]:
+                of_host[h].append(g)
         hosts: Dict[str, Host] = {}
         for name in self.host_order:
-            groups = sorted((g for g in self.groups if name in members[g]),
-                            key=lambda g: (self.groups[g].depth, g))
+            groups = sorted(of_host[name], key=lambda g: (self.groups[g].depth, g))
             merged: Dict[str, Any] = {}
             for g in groups:
                 merged.update(self.groups[g].vars)

@@ -306,6 +306,13 @@ def test_total_hosts_are_capped(tmp_path: Path, home: Path) -> None:
     assert len(out.stderr.strip().splitlines()) == 1
 
 
+def test_many_groups_sharing_many_hosts_are_capped(tmp_path: Path) -> None:
+    inv = tmp_path / "shared.yml"  # 1,000 groups, each holding the same 10,000 hosts
+    inv.write_text("all:\n  children:\n    big:\n      hosts:\n        h[0000:9999]:\n" +
+                   "".join(f"    g{i}:\n      children:\n        big:\n" for i in range(1000)))
+    assert "hold more than 5,000,000 hosts in all" in refusal(inv)
+
+
 def test_host_listings_are_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(inventory, "MAX_HOST_ENTRIES", 10)
     inv = tmp_path / "repeats.yml"  # six hosts, listed in two groups: 12 listings
