@@ -119,6 +119,8 @@ class Inventory:
     def _match(self, term: str) -> Set[str]:
         sub = _SUBSCRIPT.match(term)
         if sub and term not in self.hosts and not term.startswith("~"):
+            if max(len(n or "") for n in sub.groups()[1:]) > 18:
+                raise CachekitError(f"host pattern {term!r}: a subscript has at most 18 digits")
             return self._subscript(*sub.groups())
         if term in ("all", "*"):
             return set(self.groups["all"])
@@ -215,6 +217,9 @@ def expand_range(name: str, limit: int = MAX_HOSTS) -> List[str]:
             raise ValueError(f"bad host range {m.group(0)!r} in {name!r}: the step must be "
                              "at least 1")
         if start.isdigit() and end.isdigit():
+            if max(len(start), len(end)) > 18:  # Python refuses huge ones anyway (4300)
+                raise ValueError(f"bad host range {m.group(0)!r} in {name!r}: numbers in a "
+                                 "range have at most 18 digits")
             first, last = int(start), int(end)
         elif len(start) == 1 and len(end) == 1 and start.isalpha() and end.isalpha():
             first, last = string.ascii_letters.index(start), string.ascii_letters.index(end)

@@ -282,13 +282,14 @@ def test_deep_nesting_is_a_clear_error_not_a_recursion_error(tmp_path: Path,
 
 @pytest.mark.parametrize("hosts,needle", [
     ("h[0:99999999]", "host range '[0:99999999]' in 'h[0:99999999]' makes 100,000,000 hosts"),
-    ("h[0:" + "9" * 40 + "]", "the limit is 100,000"),
+    ("h[0:" + "9" * 18 + "]", "the limit is 100,000"),
+    ("h[0:" + "9" * 5000 + "]", "numbers in a range have at most 18 digits"),
     ("h[000:999]-[000:999]", "makes 1,000,000 hosts"),
     ("h[1:5:0]", "the step must be at least 1"),
 ])
 def test_host_ranges_are_capped(tmp_path: Path, hosts: str, needle: str) -> None:
     inv = tmp_path / "ranges.yml"
-    inv.write_text(f"all:\n  hosts:\n    {hosts}:\n")
+    inv.write_text(f"all:\n  hosts:\n    ? {hosts}\n")  # an explicit key may be long
     said = refusal(inv)
     assert needle in said and f"{inv}, line 3" in said
 
@@ -332,6 +333,9 @@ def test_a_catastrophic_regex_pattern_stops_in_bounded_time(tmp_path: Path,
     assert [h.name for h in loaded.select("~web|x")] == ["web1"]  # a sane one still works
     with pytest.raises(CachekitError, match="bad regular expression"):
         loaded.select("~(")
+    with pytest.raises(CachekitError, match="a subscript has at most 18 digits"):
+        loaded.select("all[" + "9" * 5000 + "]")
+    assert [h.name for h in loaded.select("all[-1]")] == ["web1"]
     out = cachekit(["hosts", "--hosts", "~(a+)+$", "--inventory", str(inv)], tmp_path, home)
     assert out.returncode == 1 and "backtracks" in out.stderr
 
