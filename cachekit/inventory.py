@@ -114,7 +114,10 @@ class Inventory:
             selected &= self._match(term)
         for term in (t[1:] for t in terms if t[0] == "!"):
             selected -= self._match(term)
-        return [h for name, h in self.hosts.items() if name in selected]
+        chosen = [h for name, h in self.hosts.items() if name in selected]
+        for host in chosen:  # checked for the hosts a run uses, as Ansible checks them
+            _check_port(host)
+        return chosen
 
     def _match(self, term: str) -> Set[str]:
         sub = _SUBSCRIPT.match(term)
@@ -195,6 +198,16 @@ def _regex_matches(term: str, names: List[str]) -> Set[str]:
     return {names[i] for i in json.loads(done.stdout)}
 
 
+def _check_port(host: Host) -> None:
+    port = host.vars.get("ansible_port")
+    if port is None:
+        return
+    text = str(port).strip()
+    if isinstance(port, bool) or not text.isdigit() or not 0 < int(text) < 65536:
+        raise CachekitError(f"host {host.name}: ansible_port {port!r} is not a port number "
+                            "(1-65535)", hint="fix it in the inventory")
+
+
 def split_pattern(pattern: str) -> List[str]:
     """Ansible's rule: a comma list as is; otherwise split on ``:`` outside brackets."""
     if "," in pattern:
@@ -254,6 +267,12 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Dict[str,
     mapping = _Lines()
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain value, not a list or mapping",
+                key_node.start_mark) from None
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.lines[key] = key_node.start_mark.line + 1
     return mapping

@@ -382,3 +382,20 @@ def test_yaml_alias_bombs_and_loops_are_refused(tmp_path: Path) -> None:
                             timeout=120)
     assert json.loads(theirs.stdout)["_meta"]["hostvars"]["web1"] == \
         inventory.load(str(fine)).hosts["web1"].vars
+
+
+def test_bad_ports_and_unhashable_keys_are_errors_not_tracebacks(tmp_path: Path,
+                                                                home: Path) -> None:
+    inv = tmp_path / "ports.yml"
+    inv.write_text("all:\n  hosts:\n    a:\n      ansible_port: abc\n    b:\n"
+                   "      ansible_port: 99999999\n    c:\n      ansible_port: '2222'\n")
+    loaded = inventory.load(str(inv))
+    assert loaded.select("c")[0].port == 2222  # only the hosts a run uses are checked
+    for name, shown in (("a", "'abc'"), ("b", "99999999")):
+        with pytest.raises(CachekitError, match=f"host {name}: ansible_port {shown} is not"):
+            loaded.select(name)
+    out = cachekit(["hosts", "--inventory", str(inv)], tmp_path, home)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    keys = tmp_path / "keys.yml"
+    keys.write_text("all:\n  hosts:\n    ? [a, b]\n")
+    assert "line 3: invalid YAML: a key must be a plain value" in refusal(keys)
