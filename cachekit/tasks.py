@@ -93,8 +93,9 @@ class Target:
 
     def open(self) -> fleet.Fleet:
         for name in ("timeout", "connect_timeout"):
-            if getattr(self, name) <= 0:
-                raise CachekitError(f"--{name.replace('_', '-')} must be positive")
+            if not 0 < getattr(self, name) <= 7 * 86400:  # also refuses nan and inf
+                raise CachekitError(f"--{name.replace('_', '-')} must be positive, at most "
+                                    f"604800 (a week) (got {getattr(self, name)})")
         settings = outcome.Settings(self.connect_timeout, self.timeout, self.accept_new_host_keys)
         selected = fleet.select_hosts(self.hosts, self.inventory)
         progress = _progress if sys.stderr.isatty() and len(selected) > 1 else None

@@ -307,6 +307,8 @@ def test_history_that_is_a_fifo_or_too_large(tmp_path: Path, home: Path) -> None
     (["prune", "--older-than", "30d", "--managers", ""], "--managers '' names no manager"),
     (["info", "--managers", ""], "names no manager"),
     (["purge", "--managers", " , "], "names no manager"),
+    (["info", "--timeout", "nan"], "--timeout must be positive, at most 604800"),
+    (["info", "--connect-timeout", "inf"], "--connect-timeout must be positive"),
 ])
 def test_bad_flags_stop_before_anything_runs(tmp_path: Path, home: Path, pip_cache: Path,
                                              args: List[str], needle: str) -> None:
