@@ -399,3 +399,10 @@ def test_bad_ports_and_unhashable_keys_are_errors_not_tracebacks(tmp_path: Path,
     keys = tmp_path / "keys.yml"
     keys.write_text("all:\n  hosts:\n    ? [a, b]\n")
     assert "line 3: invalid YAML: a key must be a plain value" in refusal(keys)
+
+
+def test_a_zero_step_is_refused_as_ansible_refuses_it(tmp_path: Path, home: Path) -> None:
+    inv = tmp_path / "step.yml"
+    inv.write_text("all:\n  hosts:\n    h[1:5:0]:\n")
+    assert "the step must be at least 1" in refusal(inv)
+    assert "must not be zero" in ansible_refusal(inv, home)
