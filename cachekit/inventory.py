@@ -7,6 +7,11 @@ win; groups at the same depth merge by name, as Ansible does).
 
 The name ``local`` always means this machine, in-process, and so does ``localhost``
 without an ``ansible_host``, or any host with ``ansible_connection: local``.
+
+An inventory is input someone else may have written: every file is read through the
+bounded reader, the group tree is walked without recursion, and the limits below turn
+what would hang or exhaust the controller (cycles, deep nesting, huge ranges, alias
+bombs, backtracking ``~regex`` patterns) into one-line errors.
 """
 
 import difflib
