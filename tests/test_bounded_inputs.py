@@ -190,6 +190,10 @@ def test_a_hostile_record_in_another_users_environment(conda: CondaFixture, home
     [error] = [line for line in done.stderr.splitlines() if "error:" in line]
     assert f"{record}: cannot read: not a regular file" in error and "nothing cleaned" in error
     assert (conda.pkgs / "delta-3.1-h2_1").is_dir()  # an unread record stops cleaning
+    if kind == "fifo":  # prune reads the same records
+        pruned = cli(conda, home, "prune", "--managers", "conda", "--older-than", "1s",
+                     "--dry-run", "--history", "off", "--lock-file", str(home / "lock"))
+        assert pruned.returncode == 0, pruned.stderr
 
 
 def test_an_oversized_record_keeps_its_package_by_name(conda: CondaFixture,
