@@ -51,9 +51,12 @@ def _fail(message: str, hint: Optional[str] = None, code: int = EXIT_BAD_INPUT) 
 
 def _parse_managers(managers: Optional[str]) -> Optional[List[str]]:
     """The chosen managers; None lets each host take every manager it has."""
-    if not managers:
+    if managers is None:
         return None
     chosen = [m.strip() for m in managers.split(",") if m.strip()]
+    if not chosen:
+        raise CachekitError(f"--managers {managers!r} names no manager",
+                            hint=f"choose from {', '.join(KNOWN_MANAGERS)}, or leave it out")
     for m in chosen:
         if m not in KNOWN_MANAGERS:
             raise CachekitError(f"unknown manager {m!r} in --managers",
@@ -93,8 +96,9 @@ class Target:
 
     def open(self) -> fleet.Fleet:
         for name in ("timeout", "connect_timeout"):
-            if getattr(self, name) <= 0:
-                raise CachekitError(f"--{name.replace('_', '-')} must be positive")
+            if not 0 < getattr(self, name) <= 7 * 86400:  # also refuses nan and inf
+                raise CachekitError(f"--{name.replace('_', '-')} must be positive, at most "
+                                    f"604800 (a week) (got {getattr(self, name)})")
         settings = outcome.Settings(self.connect_timeout, self.timeout, self.accept_new_host_keys)
         selected = fleet.select_hosts(self.hosts, self.inventory)
         progress = _progress if sys.stderr.isatty() and len(selected) > 1 else None
