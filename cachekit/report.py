@@ -147,13 +147,16 @@ def render_locations(hosts: List[Dict[str, Any]], width: Width = None) -> str:
                 for src in loc.get("sources", []):
                     mark = "*" if src["won"] else " "
                     note = f"  ({src['note']})" if src.get("note") else ""
-                    details.append(f"  {mark} {src['where']}: {src['value']}{note}")
-            details += [f"{h['host']}: {loc['manager']}: trap: {t}" for t in loc.get("traps", [])]
-    return "\n".join([table] + [text.printable(d) for d in details])
+                    details.append(text.fit_line(f"  {mark} {src['where']}: ", str(src["value"]),
+                                                 note, width))
+            details += [text.wrap(f"{h['host']}: {loc['manager']}: trap: {t}", width)
+                        for t in loc.get("traps", [])]
+    return "\n".join([table] + [text.printable(d) if "\n" not in d else d for d in details])
 
 
 def render_relocation(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = None) -> str:
-    """Per host: from and to, the config file's diff, the move."""
+    """Per host: from and to, the config file's diff, the move. Lines are escaped but
+    never shortened (``width`` is taken as every renderer takes it): a diff is shown whole."""
     lines = []
     for h in hosts:
         plan = h.get("relocation")
@@ -313,7 +316,7 @@ def render_removal(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = No
             lines.append(text.fit_line(f"{prefix}{verb} directory ", d, "", width))
         for k in h.get("kept", []):
             lines.append(text.fit_line(f"{prefix}keep ", k["path"], f" ({k['reason']})", width))
-    lines += [summary_line(h, dry_run) for h in hosts]
+    lines += [text.wrap(summary_line(h, dry_run), width) for h in hosts]
     return "\n".join(lines)
 
 
@@ -380,17 +383,18 @@ def render_prune(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = None
         entries = h.get("removed", [])
         size = sum(c.get("bytes") or 0 for c in h.get("caches", []))
         freed = sum(c.get("reclaimable_bytes") or 0 for c in h.get("caches", []))
-        lines.append(f"{h['host']}: {len(entries)} entries to remove "
-                     f"({human_bytes(sum(e['bytes'] for e in entries))}); would free "
-                     f"{human_bytes(freed)} of {human_bytes(size)} in its caches")
+        lines.append(text.wrap(
+            f"{h['host']}: {len(entries)} entries to remove "
+            f"({human_bytes(sum(e.get('bytes') or 0 for e in entries))}); would free "
+            f"{human_bytes(freed)} of {human_bytes(size)} in its caches", width))
         for c in h.get("caches", []):
             if c.get("last_use"):
-                lines.append(f"{h['host']}: {c['manager']} {c['path']}: last use is the "
-                             f"{c['last_use']}")
-        lines += [f"{h['host']}: {note}" for note in h.get("policy_notes", [])]
+                lines.append(text.fit_line(f"{h['host']}: {c['manager']} ", c["path"],
+                                           f": last use is the {c['last_use']}", width))
+        lines += [text.wrap(f"{h['host']}: {note}", width) for note in h.get("policy_notes", [])]
         lines += [text.fit_line(f"{h['host']}: keep ", k["path"], f" ({k['reason']})", width)
                   for k in h.get("kept", [])]
-    return "\n".join(table + [text.printable(line) for line in lines])
+    return "\n".join(table + lines)
 
 
 def over_threshold(hosts: List[Dict[str, Any]], threshold: Any) -> List[str]:

@@ -218,6 +218,22 @@ def fit_line(before: str, path: str, after: str, cols: Optional[int]) -> str:
     """``before + path + after`` on one line of at most ``cols``, the path shortened in
     the middle (never below a readable minimum); every part made printable."""
     before, path, after = printable(before), printable(path), printable(after)
-    if cols is not None:
-        path = shorten_middle(path, max(cols - width(before) - width(after), MIN_PATH))
-    return before + path + after
+    if cols is None:
+        return before + path + after
+    room = cols - width(before) - width(after)
+    if room >= MIN_PATH:
+        return before + shorten_middle(path, room) + after
+    # the path keeps a readable minimum; the words after it give way
+    return shorten_end(before + shorten_middle(path, MIN_PATH) + after, cols)
+
+
+def wrap(line: str, cols: Optional[int], indent: str = "    ") -> str:
+    """Prose that goes with a table (a trap, a policy note), printable and folded to
+    ``cols``; continuation lines are indented. ``cols`` None: one line."""
+    line = printable(line)
+    if cols is None or width(line) <= cols:
+        return line
+    import textwrap
+
+    return "\n".join(textwrap.wrap(line, max(cols, MIN_PATH), subsequent_indent=indent,
+                                   break_on_hyphens=False))
