@@ -8,11 +8,13 @@ through it (``json.dumps`` escapes the real string).
 """
 
 import os
+import re
 import sys
 import unicodedata
 from typing import Any, Dict, List, Optional, TextIO
 
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_MAYBE_NOT_ONE = re.compile("[\u0300-\U0010ffff]")
 UNKNOWN_WIDTH = 80  # a terminal that does not say how wide it is
 PIPE_WIDTH = None  # not a terminal, no $COLUMNS: lines as long as they need (grep, less)
 
@@ -52,11 +54,12 @@ def width(s: str) -> int:
     marks none. ``s`` is already printable."""
     if s.isascii():
         return len(s)
-    total = 0
-    for ch in s:
+    total = len(s)
+    for ch in _MAYBE_NOT_ONE.findall(s):  # the rest, Latin and "…" included, take one
         if unicodedata.combining(ch):
-            continue
-        total += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+            total -= 1
+        elif unicodedata.east_asian_width(ch) in ("W", "F"):
+            total += 1
     return total
 
 
@@ -71,6 +74,8 @@ def _ellipsis() -> str:
 
 def _head(s: str, cols: int) -> str:
     """The longest start of ``s`` that fits in ``cols`` columns."""
+    if s.isascii():
+        return s[:cols]
     out, used = [], 0
     for ch in s:
         w = width(ch)
@@ -164,7 +169,8 @@ def fit_table(rows: List[List[Any]], headers: List[str], cols: Optional[int] = N
     shrink = shrink or {}
     heads = [printable(h) for h in headers]
     cells = [[printable(str(c)) for c in row] for row in rows]
-    content = [max([0] + [width(r[i]) for r in cells]) for i in range(len(heads))]
+    sizes = [[width(c) for c in row] for row in cells]  # once: a plan may have 100,000 rows
+    content = [max([0] + [r[i] for r in sizes]) for i in range(len(heads))]
     widths = [max(width(h) + 2, c) for h, c in zip(heads, content)]
 
     def total(ws: List[int]) -> int:
@@ -185,20 +191,25 @@ def fit_table(rows: List[List[Any]], headers: List[str], cols: Optional[int] = N
         if len(keep) < len(heads):
             heads, widths, floor = ([x[k] for k in keep] for x in (heads, widths, floor))
             cells = [[r[k] for k in keep] for r in cells]
+            sizes = [[r[k] for k in keep] for r in sizes]
             shrink = {keep.index(k): how for k, how in shrink.items() if k in keep}
         over = total(widths) - cols
         while over > 0:  # take a column from the widest shortenable one
             i = max((i for i in shrink if widths[i] > floor[i]), key=lambda i: widths[i])
             widths[i] -= 1
             over -= 1
-        cells = [[_shorten(c, widths[i], shrink.get(i)) for i, c in enumerate(r)]
-                 for r in cells]
+        for row, size in zip(cells, sizes):
+            for i, how in shrink.items():
+                if size[i] > widths[i]:
+                    row[i] = _shorten(row[i], widths[i], how)
+                    size[i] = width(row[i])
 
-    def line(row: List[str]) -> str:
-        return GAP.join(_pad(c, w) for c, w in zip(row, widths)).rstrip()
+    def line(row: List[str], size: List[int]) -> str:
+        return GAP.join(c + " " * (w - n) for c, n, w in zip(row, size, widths)).rstrip()
 
-    return "\n".join([line(heads), line(["-" * w for w in widths])]
-                     + [line(r) for r in cells])
+    rule = ["-" * w for w in widths]
+    return "\n".join([line(heads, [width(h) for h in heads]), line(rule, widths)]
+                     + [line(r, n) for r, n in zip(cells, sizes)])
 
 
 def _records(heads: List[str], cells: List[List[str]], cols: int,
