@@ -308,9 +308,9 @@ def render_removal(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = No
         for r in h.get("removed", []):
             mark = "would remove" if dry_run else ("removed" if r.get("ok") else "kept")
             note = f"; {r['note']}" if r.get("note") else ""
-            lines.append(text.fit_line(f"{prefix}{mark} ", r["path"],
-                                       f" ({human_bytes(r['bytes'])}, {r['reason']}{note})",
-                                       width))
+            lines.append(text.fit_line(f"{prefix}{mark} ", r.get("path") or r.get("entry"),
+                                       f" ({human_bytes(r.get('bytes'))}, "
+                                       f"{r.get('reason')}{note})", width))
         for d in h.get("dirs_removed", []):
             verb = "would remove" if dry_run else "removed"
             lines.append(text.fit_line(f"{prefix}{verb} directory ", d, "", width))

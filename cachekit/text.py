@@ -32,13 +32,15 @@ def _escape(ch: str) -> str:
     return f"\\U{code:08x}"
 
 
-def printable(s: str) -> str:
+def printable(s: Any) -> str:
     """``s`` with every character a terminal would not show as itself escaped.
 
     Control characters become ``\\n``, ``\\t``, ``\\x1b``; undecodable bytes ``\\xff``;
     invisible and bidirectional formatting characters ``\\u202e``. A backslash stays as
     it is, so escaping twice changes nothing: every output path may call this safely.
     """
+    if not isinstance(s, str):  # a host may send a number where a name belongs
+        s = str(s)
     if s.isprintable():  # the common case, at C speed
         return s
     return "".join(ch if ch.isprintable() else _escape(ch) for ch in s)

@@ -194,7 +194,10 @@ def test_wide_shows_whole_paths_and_a_pipe_is_not_shortened(hostile_pip: Path,
     piped = run(["purge", "--dry-run"], hostile_pip, home)  # no $COLUMNS, not a terminal
     assert whole in piped.stdout
     info = run(["info", "--wide"], hostile_pip, home, COLUMNS="80")
-    assert str(hostile_pip) in info.stdout and info.stdout.startswith("HOST")
+    assert str(hostile_pip) in info.stdout
+    assert info.stdout.split("\n", 1)[0].split()[:3] == ["HOST", "MANAGER", "PATH"]  # a table
+    stacked = run(["info"], hostile_pip, home, COLUMNS="80")  # too many columns for 80
+    assert stacked.stdout.splitlines()[:2] == ["HOST          local", "MANAGER       pip"]
 
 
 def test_manager_column_when_rows_mix_managers(pip_cache: Path, uv_cache: Path,
@@ -254,6 +257,8 @@ def test_tables_fit_a_real_terminal(hostile_pip: Path, uv_cache: Path, home: Pat
         assert_clean(screen)
     code, screen = on_terminal(["info"], env, 120)
     assert screen.startswith("HOST") and "BUILT WHEELS" in screen.splitlines()[0]
+    code, screen = on_terminal(["list", "bad*", "--format", "abspath"], env, 80)
+    assert code == 0 and screen.rstrip().endswith("/bad\\xff\\xfe-1.0-py3-none-any.whl")
 
 
 def test_a_long_plan_ends_with_its_summary_above_the_question(hostile_pip: Path,
