@@ -531,11 +531,12 @@ def host_settings(host: Any) -> Dict[str, Any]:
             "groups": host.groups, "cachekit_vars": host.cachekit_vars()}
 
 
-def render_hosts(rows: List[Dict[str, Any]]) -> str:
+def render_hosts(rows: List[Dict[str, Any]], width: Width = None) -> str:
     table = [[r["host"], "local (in-process)" if r["local"] else r["address"],
               r["port"] or ("-" if r["local"] else "22 / ssh_config"), r["user"] or "-",
               r["python"], ",".join(r["groups"]) or "-"] for r in rows]
-    return _table(table, ["HOST", "ADDRESS", "PORT", "USER", "PYTHON", "GROUPS"])
+    return _table(table, ["HOST", "ADDRESS", "PORT", "USER", "PYTHON", "GROUPS"], width=width,
+                  shrink={1: END, 4: MIDDLE, 5: END})
 
 
 def warnings(hosts: List[Dict[str, Any]]) -> List[str]:

@@ -532,18 +532,18 @@ def trend(c: Context, history: Optional[str] = None, threshold: Optional[str] = 
         print(report.render_trend(rows, limit, fmt))
 
 
-@task(name="hosts", help={k: COMMON_HELP[k] for k in ("hosts", "inventory", "format")},
+@task(name="hosts", help={k: COMMON_HELP[k] for k in ("hosts", "inventory", "format", "wide")},
       auto_shortflags=False)
 @_guard
 def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
-           format: str = "table") -> None:
+           format: str = "table", wide: bool = False) -> None:
     """List the hosts a --hosts pattern selects, with their connection settings."""
     fmt = _check_format(format, ["table", "json"])
     selected = fleet.select_hosts(hosts, inventory)
     if fmt == "json":
         print(report.to_json({"hosts": [report.host_settings(h) for h in selected]}))
     else:
-        print(report.render_hosts([report.host_settings(h) for h in selected]))
+        print(report.render_hosts([report.host_settings(h) for h in selected], _width(wide)))
 
 
 def collection() -> Collection:

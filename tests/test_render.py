@@ -159,7 +159,7 @@ def test_uv_names_are_data(hostile_uv: Path, home: Path) -> None:
 
 # tables fit -------------------------------------------------------------------------
 
-TABLE_COMMANDS = [["list"], ["info"], ["dir"], ["locations"], ["report"],
+TABLE_COMMANDS = [["list"], ["info"], ["dir"], ["locations"], ["report"], ["hosts"],
                   ["purge", "--dry-run"], ["remove", "*", "--dry-run"],
                   ["prune", "--older-than", "1s", "--dry-run"]]
 
