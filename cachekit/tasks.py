@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, List, Optional
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
-from cachekit import fleet, outcome, report, units
+from cachekit import fleet, outcome, report, text, units
 from cachekit import history as runs
 from cachekit._invoke_compat import optional_positional, refuse_invoke_dry
 from cachekit.core import KNOWN_MANAGERS
@@ -30,6 +30,7 @@ COMMON_HELP = {
     "connect_timeout": "seconds to wait for a host's SSH server",
     "accept_new_host_keys": "record the key of a host never seen before (OpenSSH's "
                             "accept-new); a changed key is still refused",
+    "wide": "show paths whole and tables as wide as they need (default: fit the terminal)",
 }
 DESTRUCTIVE_HELP = {
     "dry_run": "print exactly what would be removed, remove nothing",
@@ -46,7 +47,7 @@ PATTERN_HELP = {
 
 
 def _fail(message: str, hint: Optional[str] = None, code: int = EXIT_BAD_INPUT) -> Exit:
-    return Exit(f"cachekit: error: {CachekitError(message, hint)}", code=code)
+    return Exit(text.printable(f"cachekit: error: {CachekitError(message, hint)}"), code=code)
 
 
 def _parse_managers(managers: Optional[str]) -> Optional[List[str]]:
@@ -71,7 +72,12 @@ def _check_format(fmt: str, allowed: List[str]) -> str:
 
 
 def _say(line: str) -> None:
-    print(line, file=sys.stderr)
+    print(text.lines(line), file=sys.stderr)
+
+
+def _width(wide: bool, stream: Any = None) -> Optional[int]:
+    """The columns a table may take on ``stream`` (stdout); None with --wide."""
+    return None if wide else text.terminal_width(stream or sys.stdout)
 
 
 def _progress(done: int, total: int, failures: int) -> None:
@@ -93,6 +99,7 @@ class Target:
     connect_timeout: float = 10.0
     accept_new_host_keys: bool = False
     uv: Optional[str] = None
+    wide: bool = False  # how the plan is shown: paths whole, or fitted to the terminal
 
     def open(self) -> fleet.Fleet:
         for name in ("timeout", "connect_timeout"):
@@ -159,11 +166,11 @@ def dir_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
          managers: Optional[str] = None, format: str = "table",
          workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-         uv: Optional[str] = None) -> None:
+         uv: Optional[str] = None, wide: bool = False) -> None:
     """Show where each cache is and how that was decided (like `pip cache dir`)."""
     fmt = _check_format(format, ["table", "json"])
     results = _run(_target(**locals()), {"op": "dir"})
-    _finish("dir", fmt, results, lambda: report.render_dir(results))
+    _finish("dir", fmt, results, lambda: report.render_dir(results, _width(wide)))
 
 
 @task(help={**COMMON_HELP, **UV_HELP}, auto_shortflags=False)
@@ -172,11 +179,11 @@ def info(c: Context, hosts: str = "local", inventory: Optional[str] = None,
          managers: Optional[str] = None, format: str = "table",
          workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-         uv: Optional[str] = None) -> None:
+         uv: Optional[str] = None, wide: bool = False) -> None:
     """Show each cache's location, sizes and counts (like `pip cache info`)."""
     fmt = _check_format(format, ["table", "json"])
     results = _run(_target(**locals()), {"op": "info"})
-    _finish("info", fmt, results, lambda: report.render_info(results))
+    _finish("info", fmt, results, lambda: report.render_info(results, _width(wide)))
 
 
 @optional_positional("pattern", "*")
@@ -188,12 +195,16 @@ def list_(c: Context, pattern: Optional[str] = None, hosts: str = "local",
           format: str = "table", downloads: bool = False,
           workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
           connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-          uv: Optional[str] = None) -> None:
+          uv: Optional[str] = None, wide: bool = False) -> None:
     """List cached packages matching PATTERN (like `pip cache list`)."""
     fmt = _check_format("table" if format == "human" else format, ["table", "abspath", "json"])
     request = {"op": "list", "pattern": pattern or "*", "downloads": downloads}
     results = _run(_target(**locals()), request)
-    _finish("list", fmt, results, lambda: report.render_list(results, fmt))
+    exact = fmt == "abspath" and not sys.stdout.isatty()  # names as they are, for scripts
+    if exact:
+        sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
+    _finish("list", fmt, results,
+            lambda: report.render_list(results, fmt, _width(wide), escape=not exact))
 
 
 @task(positional=["pattern"], auto_shortflags=False,
@@ -204,7 +215,7 @@ def remove(c: Context, pattern: str, hosts: str = "local", inventory: Optional[s
            dry_run: bool = False, yes: bool = False,
            workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
            connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-           uv: Optional[str] = None) -> None:
+           uv: Optional[str] = None, wide: bool = False) -> None:
     """Remove cached packages matching PATTERN (like `pip cache remove`)."""
     request = {"op": "remove", "pattern": pattern, "downloads": downloads}
     _destroy("remove", request, _target(**locals()), format, dry_run, yes)
@@ -216,7 +227,7 @@ def purge(c: Context, hosts: str = "local", inventory: Optional[str] = None,
           managers: Optional[str] = None, format: str = "table", dry_run: bool = False,
           yes: bool = False, workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
           connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-          uv: Optional[str] = None) -> None:
+          uv: Optional[str] = None, wide: bool = False) -> None:
     """Remove every entry of the chosen caches (like `pip cache purge`)."""
     _destroy("purge", {"op": "purge"}, _target(**locals()), format, dry_run, yes)
 
@@ -253,7 +264,8 @@ def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
     if results is None or not emit:
         return results
     render = report.render_prune if command == "prune" else report.render_removal
-    _finish(command, fmt, results, lambda: render(results, dry_run), dry_run)
+    _finish(command, fmt, results, lambda: render(results, dry_run, _width(target.wide)),
+            dry_run)
     return results
 
 
@@ -262,9 +274,11 @@ def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[st
     """Apply each host's own plan, on the hosts whose planning succeeded."""
     count = sum(len(h.get("removed", [])) for h in planned if h["status"] == "ok")
     if ask:
-        _say(report.render_removal(planned, dry_run=True))
+        _say(report.render_removal(planned, True, _width(target.wide, sys.stderr)))
         if not count:
             return planned
+        if len(planned) > 1:  # the totals right above the question, however long the plan
+            _say(report.plan_total(planned))
         # The question goes to stderr with the plan: stdout carries only the result.
         print(f"Remove these {count} entries? [y/N] ", end="", file=sys.stderr, flush=True)
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
@@ -315,7 +329,8 @@ def clean(c: Context, tarballs: bool = False, packages: bool = False,
           inventory: Optional[str] = None, managers: Optional[str] = None,
           format: str = "table", dry_run: bool = False, yes: bool = False,
           workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-          connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
+          wide: bool = False) -> None:
     """Clean conda/mamba package caches like `conda clean`, never breaking an environment."""
     chosen = {"tarballs": tarballs, "packages": packages, "index_cache": index_cache,
               "tempfiles": tempfiles not in (None, False), "logfiles": logfiles, "all": all,
@@ -379,7 +394,7 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
           history: Optional[str] = None, lock_file: Optional[str] = None,
           workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
           connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-          uv: Optional[str] = None) -> None:
+          uv: Optional[str] = None, wide: bool = False) -> None:
     """Remove cache entries by policy: age, size budget, keep list, free space, CI mode."""
     flags = {"older_than": older_than, "max_size": max_size, "keep": keep or None,
              "min_free": min_free, "ci": ci}
@@ -423,7 +438,8 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
             _say(report.summary_line(h, dry_run))
     try:
         _finish("prune", _check_format(format, ["table", "json"]), results,
-                lambda: "" if quiet else report.render_prune(results, dry_run), dry_run)
+                lambda: "" if quiet else report.render_prune(results, dry_run, _width(wide)),
+                dry_run)
     finally:
         if unwritten:
             _say(f"cachekit: error: {unwritten}")
@@ -444,14 +460,14 @@ def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
             fail_above: Optional[str] = None,
             workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
             connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-            uv: Optional[str] = None) -> None:
+            uv: Optional[str] = None, wide: bool = False) -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
     fmt = _check_format(format, report.report_formats())
     threshold = units.parse_threshold(fail_above) if fail_above is not None else None
     results = _run(_target(**locals()), {"op": "report", "attribute": attribute})
     over = report.over_threshold(results, threshold) if threshold else []
     try:
-        _finish("report", fmt, results, lambda: report.render_report(results, fmt))
+        _finish("report", fmt, results, lambda: report.render_report(results, fmt, _width(wide)))
     finally:
         if over:
             _say(f"cachekit: over --fail-above {fail_above}: {', '.join(over)}")
@@ -464,11 +480,12 @@ def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
 def locations_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
                managers: Optional[str] = None, format: str = "table",
                workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-               connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+               connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
+               wide: bool = False) -> None:
     """Where each cache is, every setting that could move it, its free space, and traps."""
     fmt = _check_format(format, ["table", "json"])
     results = _run(_target(**locals()), {"op": "locations"})
-    _finish("locations", fmt, results, lambda: report.render_locations(results))
+    _finish("locations", fmt, results, lambda: report.render_locations(results, _width(wide)))
 
 
 @task(auto_shortflags=False, help={
@@ -484,7 +501,8 @@ def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: boo
              hosts: str = "local", inventory: Optional[str] = None, format: str = "table",
              dry_run: bool = False, yes: bool = False,
              workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-             connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+             connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
+             wide: bool = False) -> None:
     """Move where pip, conda or uv keeps its cache: the setting, and with --move the content."""
     fmt = _check_format(format, ["table", "json"])
     chosen = _parse_managers(managers) or []
@@ -502,7 +520,7 @@ def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: boo
         ok = [h for h in planned if h["status"] == "ok"]
         if not dry_run and ok:
             if not yes:
-                _say(report.render_relocation(planned, dry_run=True))
+                _say(report.render_relocation(planned, True, _width(wide, sys.stderr)))
                 print("Apply this relocation? [y/N] ", end="", file=sys.stderr, flush=True)
                 if sys.stdin.readline().strip().lower() not in ("y", "yes"):
                     _say("cachekit: nothing changed")
@@ -510,8 +528,8 @@ def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: boo
             per_host = {h["host"]: {"apply": True} for h in ok}
             done = {r["host"]: r for r in selected.run(target.request(request), per_host)}
             results = [done.get(h["host"], h) for h in planned]
-    _finish("relocate", fmt, results, lambda: report.render_relocation(results, dry_run),
-            dry_run)
+    _finish("relocate", fmt, results,
+            lambda: report.render_relocation(results, dry_run, _width(wide)), dry_run)
 
 
 @task(auto_shortflags=False, help={
@@ -534,18 +552,19 @@ def trend(c: Context, history: Optional[str] = None, threshold: Optional[str] = 
 
 
 @task(name="hosts", help={"inventory": COMMON_HELP["inventory"], "format": "table or json",
-                          "hosts": "host pattern, Ansible style (default: all)"},
+                          "hosts": "host pattern, Ansible style (default: all)",
+                          "wide": COMMON_HELP["wide"]},
       auto_shortflags=False)
 @_guard
 def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
-           format: str = "table") -> None:
+           format: str = "table", wide: bool = False) -> None:
     """List the hosts a --hosts pattern selects, with their connection settings."""
     fmt = _check_format(format, ["table", "json"])
     selected = fleet.select_hosts(hosts, inventory)
     if fmt == "json":
         print(report.to_json({"hosts": [report.host_settings(h) for h in selected]}))
     else:
-        print(report.render_hosts([report.host_settings(h) for h in selected]))
+        print(report.render_hosts([report.host_settings(h) for h in selected], _width(wide)))
 
 
 def collection() -> Collection:
