@@ -5,6 +5,7 @@ These tests never skip: if sshd cannot start, they fail (the test command instal
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -227,8 +228,10 @@ def test_awkward_paths_and_interpreters_are_quoted(tmp_path: Path, lab: SshLab, 
     python = odd / "py thon"
     python.symlink_to(sys.executable)
     lab.write_known_hosts(home, ["h1"])
+    # The interpreter is a command, as Ansible takes it: a path with spaces is quoted in it.
     inv = write_inventory(tmp_path / "inv.yml", lab, {
-        "h1": host_entry(HEALTHY["h1"], cache, ansible_python_interpreter=str(python))})
+        "h1": host_entry(HEALTHY["h1"], cache,
+                         ansible_python_interpreter=shlex.quote(str(python)))})
     out = run(["info", "--hosts", "h1", "--format", "json"], home, inv)
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)["hosts"][0]["caches"][0]
