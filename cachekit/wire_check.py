@@ -22,6 +22,7 @@ class WireError(ValueError):
 
     def __init__(self, where: str, expected: str, got: str) -> None:
         super().__init__(f"{where or 'the result'}: expected {expected}, got {got}")
+        self.where = where
 
 
 def _got(value: Any) -> str:
@@ -54,10 +55,11 @@ def text(limit: int = MAX_STRING) -> Check:
 
 STR = text()
 BOOL = Check("true or false", lambda v: isinstance(v, bool))
-INT = Check("an integer", _is_int)
-COUNT = Check("a count (an integer >= 0)", lambda v: _is_int(v) and v >= 0)
+INT = Check("an integer of 64 bits", lambda v: _is_int(v) and -2**63 <= v <= 2**63)
+# Bounded above too: a renderer turns sizes into floats, which an 800-digit int overflows.
+COUNT = Check("a count (an integer from 0 to 2**63)", lambda v: _is_int(v) and 0 <= v <= 2**63)
 SECONDS = Check("seconds (a number >= 0)", lambda v: (_is_int(v) or isinstance(v, float))
-                and math.isfinite(v) and v >= 0)
+                and 0 <= v < 2**63 and math.isfinite(v))
 ANY = Check("anything")
 
 
@@ -67,7 +69,9 @@ def null_or(check: Check) -> Check:
             if value is not None:
                 try:
                     check(value, where)
-                except WireError:
+                except WireError as exc:
+                    if exc.where != where:
+                        raise  # a field inside was wrong: name that one
                     raise WireError(where, self.expected, _got(value)) from None
 
     return NullOr(f"{check.expected} or null")
