@@ -166,7 +166,7 @@ class Fleet:
             try:  # read as a remote host's output is: capped, stderr drained alongside
                 out, tail, status = outcome.run_child(
                     [sys.executable, "-m", "cachekit.core.agent"], json.dumps(request).encode(),
-                    self.settings.timeout, self.settings.output_cap)
+                    self.settings.timeout, outcome.output_cap(host.vars, self.settings.output_cap))
                 result = outcome.parse_output(out, tail, status)
             except outcome.HostFailure as exc:
                 return failed_result(host.name, exc.status, exc.reason,

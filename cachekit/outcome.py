@@ -26,9 +26,11 @@ STDERR_TAIL = 10  # lines of a host's stderr kept for its row
 STDERR_KEEP = 16 * 1024  # bytes of stderr kept while draining; the rest is dropped
 STDERR_LINE = 300  # characters of one stderr line kept
 OUTPUT_CAP = 64 * 1024 * 1024  # bytes of stdout one run of the core may send
-# Within the cap, what the parsed result may hold: a legitimate result needs far fewer
-# per byte, while 64 MiB of `[{},{},...]` would be 1.4 GB of Python objects.
-MAX_VALUES = 4_000_000
+CAP_VARIABLE = "cachekit_max_output"  # a host's own cap, from the inventory
+# What one parsed result may hold. A real result has about 0.06 values and 0.005 objects
+# or lists per byte (a 16 MB purge plan parses to 80 MB), while 64 MiB of `[{},{},...]`
+# would be 1.4 GB of Python objects.
+MAX_VALUES = 8_000_000
 MAX_CONTAINERS = 1_000_000
 MAX_DEPTH = 32  # a result nests 6 deep; the JSON writer recurses
 
@@ -60,6 +62,28 @@ def mib(n: int) -> str:
     return f"{n / 1024 / 1024:g} MiB"
 
 
+def exit_text(status: int) -> str:
+    """Paramiko reports -1 for a process a signal ended (it sent no exit status)."""
+    return "killed by a signal" if status == -1 else f"exit {status}"
+
+
+def output_cap(host_vars: Dict[str, Any], default: int = OUTPUT_CAP) -> int:
+    """The host's ``cachekit_max_output`` (``256MiB``), else the default cap."""
+    value = host_vars.get(CAP_VARIABLE)
+    if value is None:
+        return default
+    from cachekit.errors import CachekitError
+    from cachekit.units import parse_size
+
+    try:
+        cap = parse_size(str(value), CAP_VARIABLE)
+    except CachekitError as exc:
+        raise HostFailure("failed", str(exc)) from None
+    if cap < 1024 * 1024:
+        raise HostFailure("failed", f"{CAP_VARIABLE} {value!r} is below 1 MiB")
+    return cap
+
+
 class Stdout:
     """A host's stdout, up to the cap: past it, reading stops and the host fails."""
 
@@ -70,7 +94,8 @@ class Stdout:
     def add(self, chunk: bytes) -> None:
         if len(self.data) + len(chunk) > self.cap:
             raise HostFailure("failed", f"the host sent more than {mib(self.cap)} on stdout "
-                              "(cachekit's cap on one result); stopped reading it")
+                              f"(the cap on one result; {CAP_VARIABLE} raises it); "
+                              "stopped reading it")
         self.data += chunk
 
 
@@ -231,7 +256,7 @@ def parse_output(out: bytes, tail: List[str], exit_status: int) -> Dict[str, Any
         if bad_line:
             why += f"; then a malformed progress line: {bad_line}"
     elif exit_status != 0:
-        why = f"the core failed on the host: {tail[-1] if tail else f'exit {exit_status}'}"
+        why = f"the core failed on the host: {tail[-1] if tail else exit_text(exit_status)}"
     elif result is not None and not isinstance(result, dict):
         why = f"the host sent a result that is not an object (got {type(result).__name__})"
     elif not last:

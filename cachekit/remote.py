@@ -25,6 +25,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import paramiko
 from fabric import Connection
 
+from cachekit import outcome
 from cachekit.inventory import Host
 from cachekit.outcome import STDERR_TAIL, HostFailure, Settings, StderrTail, Stdout, parse_output
 
@@ -258,6 +259,7 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
              settings: Settings) -> Dict[str, Any]:
     """Run the shipped core once on an open connection and return its parsed result."""
     command = " ".join(shlex.quote(w) for w in interpreter(host) + ["-c", BOOTSTRAP])
+    cap = outcome.output_cap(host.vars, settings.output_cap)
     transport = conn.client.get_transport()
     if transport is None or not transport.is_active():
         raise HostFailure("unreachable", "the SSH connection was lost")
@@ -266,7 +268,7 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
         channel = transport.open_session(timeout=settings.connect_timeout)
     except (OSError, paramiko.SSHException, EOFError) as exc:
         raise HostFailure("failed", f"the SSH session broke off: {exc}") from None
-    reader = _Reader(channel, deadline, settings)
+    reader = _Reader(channel, deadline, settings.timeout, cap)
     try:
         channel.exec_command(command)
         # A host gone at once (no such interpreter) may close before the request is
@@ -300,10 +302,10 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
     cause = f": {tail[-1]}" if tail else ""
     if status in (126, 127):
         raise HostFailure("failed", f"no usable python: {_named(host)} could not be run "
-                          f"(exit {status}){cause}", tail)
+                          f"({outcome.exit_text(status)}){cause}", tail)
     if marker is None and status != 0:
-        raise HostFailure("failed", f"{_named(host)} did not start cachekit (exit "
-                          f"{status}){cause}", tail)
+        raise HostFailure("failed", f"{_named(host)} did not start cachekit "
+                          f"({outcome.exit_text(status)}){cause}", tail)
     return parse_output(out, tail, status)
 
 
@@ -326,11 +328,12 @@ class _Reader:
     stall its own stdout, nor grow the controller.
     """
 
-    def __init__(self, channel: paramiko.Channel, deadline: float, settings: Settings) -> None:
+    def __init__(self, channel: paramiko.Channel, deadline: float, limit: float,
+                 cap: int) -> None:
         self.channel = channel
         self.deadline = deadline
-        self.limit = settings.timeout
-        self.out = Stdout(settings.output_cap)
+        self.limit = limit
+        self.out = Stdout(cap)
         self.err = StderrTail()
         self.out_done = self.err_done = False
         self.ready = channel.fileno()  # readable when either stream has data, or at EOF

@@ -198,6 +198,25 @@ def test_endless_output_stops_at_the_cap_and_the_controller_stays_small(
     assert rss_kb < 300_000, f"the controller peaked at {rss_kb} kB"
 
 
+def test_a_host_may_have_its_own_cap(tmp_path: Path, lab: SshLab, home: Path,
+                                     pip_cache_master) -> None:
+    """``cachekit_max_output`` lowers (or raises) one host's cap; a bad value is named."""
+    cache = copy_tree(pip_cache_master[0], tmp_path / "cache")
+    fake = fake_python(tmp_path / "flood-python", "printf '@need\\n'; cat >/dev/null; "
+                       "cat /dev/zero\n")
+    lab.write_known_hosts(home, ["hostile"])
+    inv = write_inventory(tmp_path / "inv.yml", lab, {
+        "small": host_entry(ADDRESS, cache, ansible_python_interpreter=str(fake),
+                            cachekit_max_output="2MiB"),
+        "roomy": host_entry(ADDRESS, cache, cachekit_max_output="1GiB"),
+        "bad": host_entry(ADDRESS, cache, cachekit_max_output="lots")})
+    rows = rows_of(run(["info", "--hosts", "all", "--format", "json"], home, inv))
+    assert "more than 2 MiB on stdout" in rows["small"]["error"]
+    assert rows["roomy"]["status"] == "ok"
+    assert rows["bad"]["status"] == "failed"
+    assert "cachekit_max_output 'lots' is not a size" in rows["bad"]["error"]
+
+
 def test_megabytes_on_stderr_before_a_valid_result_are_drained(
         tmp_path: Path, lab: SshLab, home: Path, pip_cache_master) -> None:
     cache = copy_tree(pip_cache_master[0], tmp_path / "cache")
@@ -231,7 +250,7 @@ def test_stderr_flood_on_a_failing_host_keeps_a_short_tail(
 @pytest.mark.parametrize("script,timeout,needle", [
     # half a result, then a clean exit; then killed by a signal mid-output
     (f'{sys.executable} "$@" | head -c 300\n', "60", "truncated or garbled"),
-    (f'{sys.executable} "$@" | head -c 300\nkill -KILL $$\n', "60", "exit -1"),
+    (f'{sys.executable} "$@" | head -c 300\nkill -KILL $$\n', "60", "killed by a signal"),
     # the process closes its output but never exits: --timeout ends it
     ("printf '@need\\n'; exec >&- 2>&- <&-; sleep 30\n", "3", "no result within 3 s"),
 ])
