@@ -167,7 +167,7 @@ class Fleet:
                 out, tail, status = outcome.run_child(
                     [sys.executable, "-m", "cachekit.core.agent"], json.dumps(request).encode(),
                     self.settings.timeout, outcome.output_cap(host.vars, self.settings.output_cap))
-                result = outcome.parse_output(out, tail, status)
+                result = outcome.parse_output(out, tail, status, request.get("op"))
             except outcome.HostFailure as exc:
                 return failed_result(host.name, exc.status, exc.reason,
                                      time.monotonic() - started, exc.stderr_tail, exc.removed)

@@ -220,11 +220,13 @@ def _check_depth(doc: Any) -> None:
             todo += [(v, depth + 1) for v in value if isinstance(v, (dict, list))]
 
 
-def parse_output(out: bytes, tail: List[str], exit_status: int) -> Dict[str, Any]:
+def parse_output(out: bytes, tail: List[str], exit_status: int,
+                 op: Optional[str] = None) -> Dict[str, Any]:
     """The core's result from its stdout: progress lines (``@``), then one JSON object.
 
-    A result of this controller's schema is checked field by field; one of another
-    schema is returned for ``report.check_schema`` to refuse with its hint.
+    A result of this controller's schema is checked field by field, as the answer to
+    ``op``; one of another schema is returned for ``report.check_schema`` to refuse with
+    its hint.
     """
     end = len(out)
     while end and out[end - 1] in b"\r\n":
@@ -242,7 +244,7 @@ def parse_output(out: bytes, tail: List[str], exit_status: int) -> Dict[str, Any
         if result.get("schema") != SCHEMA:
             return result
         try:
-            return wire_check.check_result(result)
+            return wire_check.check_result(result, op)
         except wire_check.WireError as exc:
             raise HostFailure("failed", f"the host sent an invalid result: {exc}",
                               tail) from None

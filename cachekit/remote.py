@@ -306,7 +306,7 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
     if marker is None and status != 0:
         raise HostFailure("failed", f"{_named(host)} did not start cachekit "
                           f"({outcome.exit_text(status)}){cause}", tail)
-    return parse_output(out, tail, status)
+    return parse_output(out, tail, status, request.get("op"))
 
 
 MARKER_WAIT_S = 2.0  # a host slower than this to say what it needs gets the sources anyway

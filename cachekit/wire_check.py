@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Optional
 
 from cachekit.core import KNOWN_MANAGERS
 
-__all__ = ["RESULT", "REMOVED_ROW", "WireError", "check_removed_row", "check_result"]
+__all__ = ["REMOVED_ROW", "WireError", "check_removed_row", "check_result"]
 
 
 class WireError(ValueError):
@@ -153,30 +153,32 @@ CONDA_COUNTED = ("tarballs", "packages", "logfiles", "tempfiles", "partials")
 
 
 def _measured(cache: Dict[str, Any]) -> Fields:
-    """The figures ``info``'s tables read unguarded once a cache was measured."""
+    """The figures ``info``'s tables read unguarded from a cache that exists (pip's
+    always; conda's and uv's once measured)."""
     if not cache.get("exists"):
         return {}
     manager = cache.get("manager")
-    if manager == "pip" and "wheels" in cache:
+    if manager == "pip":
         return PIP_INFO
-    if manager == "uv" and "buckets" in cache:
+    if manager == "uv" and "bytes" in cache:
         return UV_INFO
-    if manager == "conda" and "tarballs" in cache:
+    if manager == "conda" and "bytes" in cache:
         return CONDA_INFO
     return {}
 
 
-CACHE = record(
-    {"manager": MANAGER},
-    {"path": PATH, "source": STR, "shown": PATH, "exists": BOOL, "enabled": BOOL,
-     "writable": BOOL, "configured": BOOL, "error": null_or(STR), "warnings": STRINGS,
-     "config_files": STRINGS, "roots": STRINGS, "root_id": list_of(INT),
-     "reclaimable_bytes": COUNT, "attributed_bytes": COUNT, "unattributed_bytes": INT,
-     "last_use": STR, "tools": map_of(map_of(COUNT)),
-     **UV_INFO, **CONDA_INFO, **PIP_INFO,
-     "files": null_or(COUNT), "disk_bytes": null_or(COUNT),  # a tool cache counts no files
-     **{k: COUNT for k in CONDA_COUNTED}, **{f"{k}_bytes": COUNT for k in CONDA_COUNTED}},
-    _measured)
+CACHE_FIELDS: Fields = {
+    "source": STR, "shown": PATH, "exists": BOOL, "enabled": BOOL, "writable": BOOL,
+    "configured": BOOL, "error": null_or(STR), "warnings": STRINGS, "config_files": STRINGS,
+    "roots": STRINGS, "root_id": list_of(INT), "reclaimable_bytes": COUNT,
+    "attributed_bytes": COUNT, "unattributed_bytes": INT, "last_use": STR,
+    "tools": map_of(map_of(COUNT)),
+    **UV_INFO, **CONDA_INFO, **PIP_INFO,
+    **{k: COUNT for k in CONDA_COUNTED}, **{f"{k}_bytes": COUNT for k in CONDA_COUNTED},
+    "files": null_or(COUNT), "disk_bytes": null_or(COUNT),  # a tool cache counts no files
+}
+CACHE = record({"manager": MANAGER, "path": PATH}, CACHE_FIELDS)
+MEASURED_CACHE = record({"manager": MANAGER, "path": PATH}, CACHE_FIELDS, _measured)
 
 REMOVED_ROW = record(
     {"path": STR, "manager": MANAGER, "bytes": COUNT, "reason": STR},
@@ -200,24 +202,37 @@ RELOCATION = record(
     {"now": PATH, "move": null_or(record({"files": COUNT, "bytes": COUNT, "source": STR,
                                           "target": STR, "how": STR}))})
 
-RESULT = record(
-    {"schema": INT, "status": one_of("ok", "refused", "failed"), "error": null_or(STR),
-     "caches": list_of(CACHE), "removed": list_of(REMOVED_ROW), "warnings": STRINGS},
-    {"op": null_or(STR), "hostname": STR, "python": STR, "dry_run": BOOL,
-     "disk": null_or(record({"total_bytes": COUNT, "free_bytes": COUNT})),
-     "entries": list_of(ENTRY), "dirs_removed": STRINGS, "reclaimed_bytes": COUNT,
-     "core_copy": PATH, "elapsed_s": SECONDS, "policy_notes": STRINGS,
-     "kept": list_of(record({"path": STR, "reason": STR}, {"manager": MANAGER})),
-     "environments": list_of(record({"manager": MANAGER, "path": STR}, {"source": STR})),
-     "locations": list_of(LOCATION), "relocation": null_or(RELOCATION),
-     # a plan goes back only to the host that made it, which checks it again at apply
-     "plans": list_of(record({"manager": MANAGER}))},
-    lambda r: {"error": STR} if r.get("status") != "ok" else {})
+RESULT_FIELDS: Fields = {
+    "op": null_or(STR), "hostname": STR, "python": STR, "dry_run": BOOL,
+    "disk": null_or(record({"total_bytes": COUNT, "free_bytes": COUNT})),
+    "entries": list_of(ENTRY), "dirs_removed": STRINGS, "reclaimed_bytes": COUNT,
+    "core_copy": PATH, "elapsed_s": SECONDS, "policy_notes": STRINGS,
+    "kept": list_of(record({"path": STR, "reason": STR}, {"manager": MANAGER})),
+    "environments": list_of(record({"manager": MANAGER, "path": STR, "source": STR})),
+    "locations": list_of(LOCATION), "relocation": null_or(RELOCATION),
+    # a plan goes back only to the host that made it, which checks it again at apply
+    "plans": list_of(record({"manager": MANAGER})),
+    # the controller's own fields, which a host has no business sending wrong
+    "stderr_tail": STRINGS, "caches_before": list_of(CACHE), "host": STR,
+}
 
 
-def check_result(result: Any) -> Dict[str, Any]:
-    """``result`` itself when it has the wire's shape; else WireError naming the field."""
-    RESULT(result, "")
+def _result(op: Optional[str]) -> Check:
+    def required(r: Dict[str, Any]) -> Fields:
+        return {"error": STR} if r.get("status") != "ok" else {}
+
+    return record(
+        {"schema": INT, "op": one_of(op) if op else null_or(STR),
+         "status": one_of("ok", "refused", "failed"), "error": null_or(STR),
+         "caches": list_of(MEASURED_CACHE if op == "info" else CACHE),
+         "removed": list_of(REMOVED_ROW), "warnings": STRINGS},
+        RESULT_FIELDS, required)
+
+
+def check_result(result: Any, op: Optional[str] = None) -> Dict[str, Any]:
+    """``result`` itself when it has the wire's shape, as an answer to ``op`` (the
+    operation the controller asked for); else WireError naming the field."""
+    _result(op)(result, "")
     return result  # type: ignore[no-any-return]
 
 
