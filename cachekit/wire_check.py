@@ -55,7 +55,11 @@ def text(limit: int = MAX_STRING) -> Check:
 
 STR = text()
 BOOL = Check("true or false", lambda v: isinstance(v, bool))
-INT = Check("an integer of 64 bits", lambda v: _is_int(v) and -2**63 <= v <= 2**63)
+def is_int64(v: Any) -> bool:
+    return _is_int(v) and -2**63 <= v <= 2**63
+
+
+INT = Check("an integer of 64 bits", is_int64)
 # Bounded above too: a renderer turns sizes into floats, which an 800-digit int overflows.
 COUNT = Check("a count (an integer from 0 to 2**63)", lambda v: _is_int(v) and 0 <= v <= 2**63)
 SECONDS = Check("seconds (a number >= 0)", lambda v: (_is_int(v) or isinstance(v, float))

@@ -76,6 +76,8 @@ BENT: Dict[str, Tuple[str, str]] = {
     "failed_without_reason": ("result['status'] = 'failed'; result['error'] = None", "error"),
     "flood_warning": ("result['warnings'] = ['w' * 100000]", "warnings[0]"),
     "no_caches": ("del result['caches']", "caches"),
+    "schema_flood": ("result['schema'] = 'v' * 1000000", "schema: expected an integer"),
+    "other_schema": ("result['schema'] = 99", "result schema 99, this cachekit reads schema 1"),
     "other_op": ("result['op'] = 'dir'", "op: expected one of info"),
     "environment_without_source": ("result['environments'] = [{'manager': 'conda', "
                                    "'path': '/x'}]", "environments[0].source"),
