@@ -273,12 +273,12 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
         channel.exec_command(command)
         # A host gone at once (no such interpreter) may close before the request is
         # written: its exit status, not the failed write, says why.
-        _send(channel, request_line(request), deadline)
+        _send(channel, request_line(request), reader)
         # The host says whether it keeps this core already; 70 kB of sources cross only
         # when it does not (the first run, or a new cachekit).
         marker = reader.first_line(min(deadline, time.monotonic() + MARKER_WAIT_S))
         if marker != b"@ready" and not channel.exit_status_ready():
-            _send(channel, _core()[1], deadline)  # needed, or no answer yet: send them
+            _send(channel, _core()[1], reader)  # needed, or no answer yet: send them
         if not channel.closed:
             with contextlib.suppress(OSError, paramiko.SSHException, EOFError):
                 channel.shutdown_write()
@@ -312,12 +312,24 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
 MARKER_WAIT_S = 2.0  # a host slower than this to say what it needs gets the sources anyway
 
 
-def _send(channel: paramiko.Channel, data: bytes, deadline: float) -> None:
-    """Write to the host's stdin; a host that stopped reading is not an error here (its
-    output and exit status say what happened), and the deadline bounds a full window."""
-    channel.settimeout(max(0.1, deadline - time.monotonic()))
-    with contextlib.suppress(OSError, paramiko.SSHException, EOFError):
-        channel.sendall(data)
+def _send(channel: paramiko.Channel, data: bytes, reader: "_Reader") -> None:
+    """Write to the host's stdin, draining its output whenever its window is full (a
+    host that writes before it reads cannot stall us). A host that stopped reading is
+    not an error here: its output and exit status say what happened."""
+    sent = 0
+    while sent < len(data) and time.monotonic() < reader.deadline:
+        if channel.closed or channel.exit_status_ready():
+            return
+        if not channel.send_ready():
+            reader.pump_briefly()
+            continue
+        channel.settimeout(0.0)
+        try:
+            sent += channel.send(data[sent:sent + 32768])
+        except socket.timeout:
+            continue
+        except (OSError, paramiko.SSHException, EOFError):
+            return
 
 
 class _Reader:
@@ -360,6 +372,13 @@ class _Reader:
         if not self.channel.status_event.wait(max(0.0, self.deadline - time.monotonic())):
             self._timeout()
         return self.channel.recv_exit_status()
+
+    def pump_briefly(self) -> None:
+        """Read what came, waiting a moment for something (while stdin cannot be sent)."""
+        if not (self.out_done and self.err_done):
+            self._pump(min(self.deadline, time.monotonic() + 0.05))
+        else:
+            time.sleep(0.05)
 
     def _timeout(self) -> None:
         self.channel.close()

@@ -247,6 +247,27 @@ def test_megabytes_on_stderr_before_a_valid_result_are_drained(
     assert rss_kb < 300_000, f"the controller peaked at {rss_kb} kB"
 
 
+def test_a_host_flooding_stderr_before_reading_a_big_request_is_not_stalled(
+        tmp_path: Path, lab: SshLab, home: Path, pip_cache_master,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither side reads while it writes more than an SSH window (2 MB) holds: cachekit
+    must drain the host's stderr while it sends the request (an apply's plans can be
+    megabytes)."""
+    from cachekit import fleet
+
+    cache = copy_tree(pip_cache_master[0], tmp_path / "cache")
+    noisy = fake_python(tmp_path / "noisy-python", (
+        "head -c 8000000 /dev/zero | tr '\\0' 'e' >&2\n"
+        f'exec {sys.executable} "$@"\n'))
+    inv = one_host(tmp_path, lab, home, cache, str(noisy))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    hosts = fleet.select_hosts("h", str(inv))
+    with fleet.Fleet(hosts, outcome.Settings(timeout=60)) as running:
+        [row] = running.run({"op": "info", "managers": ["pip"], "padding": "p" * 6_000_000})
+    assert row["status"] == "ok", row
+    assert row["caches"][0]["wheels"] == 6
+
+
 def test_stderr_flood_on_a_failing_host_keeps_a_short_tail(
         tmp_path: Path, lab: SshLab, home: Path) -> None:
     noisy = fake_python(tmp_path / "noisy-python", (
