@@ -248,6 +248,24 @@ def interpreter(host: Host) -> List[str]:
     return words
 
 
+# Ansible's interpreter discovery values: cachekit runs the first of Ansible's fallback
+# list, newest first, that starts and is 3.8 or newer (a version shim may exist and fail).
+AUTO = ("auto", "auto_silent", "auto_legacy", "auto_legacy_silent")
+AUTO_CANDIDATES = ["python3.13", "python3.12", "python3.11", "python3.10", "python3.9",
+                   "python3.8", "/usr/bin/python3", "/usr/libexec/platform-python", "python3"]
+
+
+def command_line(host: Host) -> str:
+    """The shell command that starts the bootstrap with the host's interpreter."""
+    if host.python.strip() in AUTO:
+        tried = " ".join(AUTO_CANDIDATES)
+        works = shlex.quote("import sys; sys.exit(sys.version_info < (3, 8))")
+        return (f"for p in {tried}; do if \"$p\" -c {works} >/dev/null 2>&1; then exec "
+                f"\"$p\" -c {shlex.quote(BOOTSTRAP)}; fi; done; "
+                f"echo 'no python 3.8+ found (tried {tried})' >&2; exit 127")
+    return " ".join(shlex.quote(w) for w in interpreter(host) + ["-c", BOOTSTRAP])
+
+
 def _named(host: Host) -> str:
     if "ansible_python_interpreter" in host.vars:
         return f"the python interpreter {host.python!r} (ansible_python_interpreter)"
@@ -258,7 +276,7 @@ def _named(host: Host) -> str:
 def run_core(conn: Connection, host: Host, request: Dict[str, Any],
              settings: Settings) -> Dict[str, Any]:
     """Run the shipped core once on an open connection and return its parsed result."""
-    command = " ".join(shlex.quote(w) for w in interpreter(host) + ["-c", BOOTSTRAP])
+    command = command_line(host)
     cap = outcome.output_cap(host.vars, settings.output_cap)
     transport = conn.client.get_transport()
     if transport is None or not transport.is_active():

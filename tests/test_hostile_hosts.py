@@ -328,12 +328,12 @@ def test_escape_sequences_from_a_host_are_kept_as_data(tmp_path: Path, lab: SshL
 
 def test_env_python3_as_the_interpreter_works_end_to_end(tmp_path: Path, lab: SshLab,
                                                          home: Path, pip_cache_master) -> None:
-    """Ansible's usual ``/usr/bin/env python3``, and a command with options, plan and
-    purge a remote cache."""
+    """Ansible's usual ``/usr/bin/env python3``, a command with options, and Ansible's
+    ``auto_silent`` plan and purge a remote cache."""
     cache = copy_tree(pip_cache_master[0], tmp_path / "cache")
     assert Path("/usr/bin/python3").exists()  # what env finds on the session's PATH
     for python in ("/usr/bin/env python3", f"{shlex.quote(sys.executable)} -I -B",
-                   "'/usr/bin/env'  -u CACHEKIT_NOTHING  python3"):
+                   "'/usr/bin/env'  -u CACHEKIT_NOTHING  python3", "auto_silent"):
         inv = one_host(tmp_path, lab, home, cache, python)
         out = run(["info", "--hosts", "h", "--format", "json"], home, inv)
         assert out.returncode == 0, (python, out.stderr)
