@@ -9,7 +9,6 @@ one connection per host for the whole task, so a plan and its apply share it.
 
 import concurrent.futures
 import json
-import subprocess
 import sys
 import threading
 import time
@@ -143,6 +142,9 @@ class Fleet:
                                  time.monotonic() - started, exc.stderr_tail, exc.removed)
         except CachekitError as exc:
             return failed_result(host.name, "failed", str(exc), time.monotonic() - started)
+        except Exception as exc:  # whatever a host sent, it is a row, never a traceback
+            return failed_result(host.name, "failed", f"internal error: {type(exc).__name__}: "
+                                 f"{exc}", time.monotonic() - started)
         result["host"] = host.name
         result["elapsed_s"] = round(time.monotonic() - started, 3)
         return result
@@ -168,16 +170,11 @@ class Fleet:
 
             result = agent.run(request)
         else:
-            try:
-                done = subprocess.run([sys.executable, "-m", "cachekit.core.agent"],
-                                      input=json.dumps(request).encode(), capture_output=True,
-                                      timeout=self.settings.timeout)
-                tail = done.stderr.decode("utf-8", "replace").strip().splitlines()
-                result = outcome.parse_output(done.stdout, tail[-outcome.STDERR_TAIL:],
-                                             done.returncode)
-            except subprocess.TimeoutExpired:
-                return failed_result(host.name, "timeout", "no result within "
-                                     f"{self.settings.timeout:g} s", time.monotonic() - started)
+            try:  # read as a remote host's output is: capped, stderr drained alongside
+                out, tail, status = outcome.run_child(
+                    [sys.executable, "-m", "cachekit.core.agent"], json.dumps(request).encode(),
+                    self.settings.timeout, outcome.output_cap(host.vars, self.settings.output_cap))
+                result = outcome.parse_output(out, tail, status, request.get("op"))
             except outcome.HostFailure as exc:
                 return failed_result(host.name, exc.status, exc.reason,
                                      time.monotonic() - started, exc.stderr_tail, exc.removed)
