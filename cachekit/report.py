@@ -288,7 +288,8 @@ def render_removal(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
         for r in h.get("removed", []):
             mark = "would remove" if dry_run else ("removed" if r.get("ok") else "kept")
             note = f"; {r['note']}" if r.get("note") else ""
-            lines.append(f"{prefix}{mark} {r['path']} ({human_bytes(r['bytes'])}, "
+            swept = f"{r['files']} files in {r['dirs']} directories, " if "dirs" in r else ""
+            lines.append(f"{prefix}{mark} {r['path']} ({swept}{human_bytes(r['bytes'])}, "
                          f"{r['reason']}{note})")
         for d in h.get("dirs_removed", []):
             lines.append(f"{prefix}{'would remove' if dry_run else 'removed'} directory {d}")
@@ -311,7 +312,9 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
         freed = sum(c.get("reclaimable_bytes") or 0 for c in h.get("caches", []))
     else:
         freed = h.get("reclaimed_bytes", 0)
-    what = f"{len(files)} files and {len(h.get('dirs_removed', []))} directories"
+    # a purge's rows are buckets, each with its counts (see core/pip_sweep.py)
+    dirs = len(h.get("dirs_removed", [])) + sum(r.get("dirs", 0) for r in files)
+    what = f"{sum(r.get('files', 1) for r in files)} files and {dirs} directories"
     if by_manager:
         counted = [f"{n} {m} {'entry' if n == 1 else 'entries'}" for m, n in by_manager.items()]
         what = ", ".join(counted + ([what] if files else []))

@@ -210,6 +210,9 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
         if op == "report":
             cache["reclaimable_bytes"] = pipcache.reclaimable_totals(totals)
         return
+    if op == "purge" or (op == "remove" and request.get("pattern") == "*"):
+        _pip_purge(request, root, cache, result, progress)  # counts, not a record per file
+        return
     tree = fs.scan(root)
     cache.update(pipcache.summarize(tree))
     _warn_unreadable(cache, root, tree.errors)
@@ -233,6 +236,23 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
         result["removed"] += [dict(r, ok=None) for r in _planned_rows(root, wire)]
         result["dirs_removed"] += [os.path.join(root, d) for d in wire["dirs"]]
         cache["reclaimable_bytes"] = wire["freed_bytes"]  # what this plan would free
+
+
+def _pip_purge(request: Dict[str, Any], root: str, cache: Dict[str, Any],
+               result: Dict[str, Any], progress: Progress) -> None:
+    """Plan a purge as one row per bucket (see ``pip_sweep``); with ``apply``, sweep."""
+    from cachekit.core import pip_sweep
+
+    totals = fs.scan_totals(root, pipcache.classify)
+    cache.update(pipcache.summarize_totals(totals))
+    _warn_unreadable(cache, root, totals.errors)
+    wire = pip_sweep.plan_wire(root, cache["root_id"])
+    result.setdefault("plans", []).append(wire)
+    if request.get("apply"):
+        _execute(root, cache["root_id"], wire, result, progress)
+        return
+    result["removed"] += [dict(r, ok=None) for r in _planned_rows(root, wire)]
+    cache["reclaimable_bytes"] = wire["freed_bytes"]
 
 
 def _warn_unreadable(cache: Dict[str, Any], root: str, errors: List[Any]) -> None:
@@ -308,9 +328,13 @@ def execute_wire(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str
 
 
 def _planned_rows(root: str, wire: Dict[str, Any]) -> List[Dict[str, Any]]:
-    return [{"path": os.path.join(root, rel), "manager": wire["manager"], "bytes": size,
-             "reason": reason, "package": package}
-            for rel, size, _ino, _mtime, reason, package in wire["files"]]
+    swept = [{"path": os.path.join(root, g["bucket"]), "manager": wire["manager"],
+              "bytes": g["bytes"], "files": g["files"], "dirs": g["dirs"], "freed": g["freed"],
+              "reason": g["reason"], "package": ""}
+             for g in (wire.get("sweep") or {}).get("groups", [])]
+    return swept + [{"path": os.path.join(root, rel), "manager": wire["manager"], "bytes": size,
+                     "reason": reason, "package": package}
+                    for rel, size, _ino, _mtime, reason, package in wire["files"]]
 
 
 def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[str, Any],
@@ -320,11 +344,16 @@ def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[s
         raise Refused(f"the plan names {wire.get('root')!r}, which is not this host's "
                       f"recognised {wire.get('manager')} cache {root!r}; plan again")
     allowed = set(pipcache.BUCKETS)
-    for rel in [f[0] for f in wire["files"]] + list(wire["dirs"]):
+    sweep = wire.get("sweep")
+    swept = [g.get("bucket") for g in sweep["groups"]] if sweep else []
+    for rel in [f[0] for f in wire["files"]] + list(wire["dirs"]) + swept:
         if not isinstance(rel, str) or (pipcache.bucket(rel) not in allowed
                                         and rel != pipcache.LEGACY_SELFCHECK):
             raise Refused(f"the plan names {rel!r}, which is not a pip cache entry")
-    rows = _planned_rows(root, wire)
+    if sweep and (any(b not in allowed or "/" in b for b in swept)
+                  or not isinstance(sweep.get("planned_at_ns"), int)):
+        raise Refused("the plan's sweep names no pip bucket, or no time it was planned")
+    rows = _planned_rows(root, wire)[len(swept):]
     freed: List[fs.FileStat] = []
     with fs.SafeRemover(root, expect=(root_id[0], root_id[1])) as remover:
         for (rel, _size, ino, mtime_ns, _reason, _pkg), row in zip(wire["files"], rows):
@@ -345,6 +374,12 @@ def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[s
                 result["warnings"].append(f"kept {os.path.join(root, rel)}: {outcome.reason}")
         if wire.get("clear_empty_dirs"):
             _clear_emptied(remover, root, [r for r in rows if r.get("ok")], result)
+        if sweep:
+            from cachekit.core import pip_sweep
+
+            done = pip_sweep.apply(remover, root, wire, progress)
+            result["removed"] += done
+            result["reclaimed_bytes"] += sum(r["freed"] for r in done)
     result["reclaimed_bytes"] += fs.freed_bytes(freed)
 
 

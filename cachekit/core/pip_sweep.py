@@ -1,0 +1,277 @@
+"""pip's purge as a fold over each bucket: plan it in counts, apply it by the same rule.
+
+A purge plan that named every file would hold a record per file: 1.5 GB for a
+1,000,000-file cache. So a purge walks each bucket once, depth first, deciding each
+directory's fate from what lies beneath it, and keeps only counts per bucket. Apply walks
+the bucket again, from the verified root (``fs.SafeRemover``: no symlink followed, no
+other file system crossed), and deletes by the same rule what the plan counted.
+
+pip 26.2+'s rule (``pip cache purge`` = ``pip cache remove '*'``): every HTTP file and
+every ``*-*.whl`` goes; then each directory with no file (HTTP buckets) or no ``.whl``
+(``wheels/``) left beneath it goes, with whatever else it held (``origin.json``).
+
+"Exactly what the plan said": apply keeps every file whose inode changed after the plan
+began (``st_ctime`` later than the plan's start, less a clock tick: created, replaced,
+rewritten, renamed or re-linked since), and such a file keeps its directories as an
+unmatched file would. Reading a cache entry changes only its access time, not ``ctime``.
+"""
+
+import fnmatch
+import os
+import stat
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from cachekit.core import fs
+
+WHEELS = "wheels"
+HTTP_BUCKETS = ("http", "http-v2")
+WHEEL_GLOB = "*-*.whl"  # pip's ``remove '*'``
+CLOCK_TICK_NS = 20_000_000  # file times come from a coarse clock, up to a tick behind
+REASONS = {"wheels": "locally built wheels (*-*.whl) and what their directories hold",
+           "http": "legacy HTTP cache files", "http-v2": "HTTP cache files"}
+KEPT_SAMPLE = 20  # per-file notes of an apply: the first few, then a count
+
+
+class Fold:
+    """What a purge of one bucket takes (or took): counts only, never a record per file."""
+
+    def __init__(self) -> None:
+        self.matched = 0  # pip's "Files removed": wheels and HTTP files
+        self.files = 0
+        self.bytes = 0
+        self.freed = 0
+        self.dirs = 0
+        self.kept = 0  # apply: files left because they changed, or could not be removed
+        self.notes: List[Tuple[str, str]] = []  # apply: (path, why) for the first few kept
+        self.errors: List[Tuple[str, str]] = []
+        self.linked: Dict[Tuple[int, int], List[int]] = {}  # (dev, ino) -> [seen, nlink, size]
+
+    def take(self, st: os.stat_result, kind: str, size: int) -> None:
+        self.files += 1
+        self.bytes += size
+        if kind in ("f", "o"):
+            if st.st_nlink <= 1:
+                self.freed += size
+            else:  # frees space only when its last link goes (see fs.freed_bytes)
+                seen = self.linked.setdefault((st.st_dev, st.st_ino), [0, st.st_nlink, size])
+                seen[0] += 1
+
+    def keep(self, rel: str, why: str) -> None:
+        self.kept += 1
+        if len(self.notes) < KEPT_SAMPLE:
+            self.notes.append((rel, why))
+
+    def freed_bytes(self) -> int:
+        return self.freed + sum(size for seen, nlink, size in self.linked.values()
+                                if seen >= nlink)
+
+
+# A source lists a directory (relative to the root) and, when applying, deletes in it.
+class _Reader:
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.dev = os.lstat(root).st_dev
+
+    def scandir(self, rel: str) -> Any:
+        return os.scandir(os.path.join(self.root, rel))
+
+    def unlink(self, rel: str, name: str) -> Optional[str]:
+        return None  # planning deletes nothing
+
+    def rmdir(self, rel: str) -> Optional[str]:
+        return None
+
+
+class _Remover(_Reader):
+    def __init__(self, root: str, remover: fs.SafeRemover) -> None:
+        self.root, self.remover, self.dev = root, remover, remover.dev
+
+    def scandir(self, rel: str) -> Any:
+        return os.scandir(self.remover.dir_fd(rel))
+
+    def unlink(self, rel: str, name: str) -> Optional[str]:
+        try:
+            os.unlink(name, dir_fd=self.remover.dir_fd(rel))
+        except FileNotFoundError:
+            pass  # gone already: what the plan wanted
+        except OSError as exc:
+            return fs.why(exc)
+        return None
+
+    def rmdir(self, rel: str) -> Optional[str]:
+        outcome = self.remover.rmdir(rel)
+        return None if outcome.ok else outcome.reason
+
+
+def _kind(entry: "os.DirEntry[str]", st: os.stat_result) -> Tuple[str, int]:
+    """As ``fs.scan`` records it: a symlink to a directory is "L", never pip's file."""
+    if stat.S_ISREG(st.st_mode):
+        return "f", st.st_size
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            return ("L" if entry.is_dir(follow_symlinks=True) else "l"), 0
+        except OSError:
+            return "l", 0
+    return "o", st.st_size
+
+
+def _visit(src: _Reader, rel: str, bucket: str, acc: Fold, changed_after: Optional[int],
+           progress: Optional[Callable[[str, Fold], None]]) -> bool:
+    """Fold (or sweep) ``rel`` depth first; True when something beneath keeps it."""
+    keeper = False
+    files: List[Tuple[str, os.stat_result, str, int]] = []
+    subdirs: List[str] = []
+    try:
+        with src.scandir(rel) as it:
+            for entry in it:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    acc.errors.append((rel + "/" + entry.name, exc.strerror or str(exc)))
+                    keeper = True
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    if st.st_dev != src.dev:  # a mount point: never crossed
+                        acc.keep(rel + "/" + entry.name, "another file system; not crossed")
+                        keeper = True
+                    else:
+                        subdirs.append(entry.name)
+                    continue
+                kind, size = _kind(entry, st)
+                files.append((entry.name, st, kind, size))
+    except FileNotFoundError:
+        return False
+    except OSError as exc:  # unreadable: what it holds is unknown, so it stays
+        acc.errors.append((rel, exc.strerror or str(exc)))
+        return True
+    for name in subdirs:
+        sub = rel + "/" + name
+        if _visit(src, sub, bucket, acc, changed_after, None):
+            keeper = True
+        if progress is not None:
+            progress(sub, acc)
+    later: List[Tuple[str, os.stat_result, str, int]] = []
+    if len(files) > 1:  # an HTTP entry's metadata before its body: pip never sees half
+        files.sort(key=lambda f: (f[0][:-5], True) if f[0].endswith(".body") else (f[0], False))
+    for name, st, kind, size in files:
+        if changed_after is not None and st.st_ctime_ns > changed_after:
+            acc.keep(rel + "/" + name, "changed since the plan; kept")
+            keeper = keeper or (kind != "L" and (bucket != WHEELS or name.endswith(".whl")))
+            continue
+        if kind == "L":
+            later.append((name, st, kind, size))  # not pip's: goes only with its directory
+        elif bucket != WHEELS or fnmatch.fnmatch(name, WHEEL_GLOB):
+            _remove(src, rel, name, st, kind, size, acc, matched=True)
+        elif name.endswith(".whl"):
+            keeper = True  # a wheel pip's pattern does not match keeps its directory
+        else:
+            later.append((name, st, kind, size))
+    if keeper:
+        return True
+    for name, st, kind, size in later:
+        _remove(src, rel, name, st, kind, size, acc, matched=False)
+    why = src.rmdir(rel)
+    if why is None:
+        acc.dirs += 1
+        return False
+    acc.keep(rel, why)
+    return True
+
+
+def _remove(src: _Reader, rel: str, name: str, st: os.stat_result, kind: str, size: int,
+            acc: Fold, matched: bool) -> None:
+    why = src.unlink(rel, name)
+    if why is not None:
+        acc.keep(rel + "/" + name, why)
+        return
+    acc.take(st, kind, size)
+    acc.matched += matched
+
+
+def plan(root: str) -> Tuple[int, Dict[str, Fold]]:
+    """(the plan's start, each bucket's fold) for a purge of the cache at ``root``."""
+    started = time.time_ns() - CLOCK_TICK_NS
+    src = _Reader(root)
+    folds = {}
+    for bucket in (WHEELS,) + HTTP_BUCKETS:
+        if os.path.isdir(os.path.join(root, bucket)) and \
+                not os.path.islink(os.path.join(root, bucket)):
+            folds[bucket] = acc = Fold()
+            _visit(src, bucket, bucket, acc, None, None)
+    return started, folds
+
+
+def wire_groups(folds: Dict[str, Fold]) -> List[Dict[str, Any]]:
+    """The plan's rows: one per bucket, with the counts apply will report."""
+    return [{"bucket": b, "matched": f.matched, "files": f.files, "bytes": f.bytes,
+             "freed": f.freed_bytes(), "dirs": f.dirs, "reason": REASONS[b]}
+            for b, f in folds.items()]
+
+
+def apply(remover: fs.SafeRemover, root: str, wire: Dict[str, Any],
+          progress: Optional[Callable[[Dict[str, Any]], None]]) -> List[Dict[str, Any]]:
+    """Carry out a purge's sweep; one row per bucket (what went, what stayed and why)."""
+    src = _Remover(root, remover)
+    changed_after = int(wire["sweep"]["planned_at_ns"])
+    rows = []
+    for group in wire["sweep"]["groups"]:
+        bucket = group["bucket"]
+        if bucket not in REASONS:
+            continue  # checked by the caller; never a path of its own
+        acc = Fold()
+
+        def report(sub: str, acc: Fold = acc) -> None:
+            if progress is not None and sub.count("/") == 1:  # each top-level fan-out
+                progress({"path": os.path.join(root, sub), "manager": "pip",
+                          "files": acc.files, "bytes": acc.bytes, "ok": True,
+                          "reason": "swept so far", "partial": True})
+
+        _visit(src, bucket, bucket, acc, changed_after, lambda sub, _a: report(sub))
+        row = {"path": os.path.join(root, bucket), "manager": "pip", "bytes": acc.bytes,
+               "files": acc.files, "dirs": acc.dirs, "freed": acc.freed_bytes(),
+               "reason": group.get("reason") or REASONS[bucket], "package": "",
+               "ok": not acc.errors and not [n for n in acc.notes if "kept" not in n[1]],
+               "kept": acc.kept}
+        if acc.kept:
+            sample = "; ".join(f"{p}: {why}" for p, why in acc.notes[:3])
+            row["note"] = f"{acc.kept} kept, e.g. {sample}"
+        if acc.errors:
+            row["note"] = (row.get("note", "") + f"; {len(acc.errors)} could not be read, "
+                           f"e.g. {acc.errors[0][0]}: {acc.errors[0][1]}").lstrip("; ")
+        rows.append(row)
+        if progress is not None:
+            progress(row)
+    return rows
+
+
+LEGACY_SELFCHECK = "selfcheck.json"
+
+
+def plan_wire(root: str, root_id: List[int]) -> Dict[str, Any]:
+    """A purge plan as data: per bucket its counts, the legacy ``selfcheck.json`` by name."""
+    planned_at, folds = plan(root)
+    files = []
+    freed = 0
+    try:
+        st = os.lstat(os.path.join(root, LEGACY_SELFCHECK))
+        if stat.S_ISREG(st.st_mode):
+            files.append([LEGACY_SELFCHECK, st.st_size, st.st_ino, st.st_mtime_ns,
+                          "legacy selfcheck.json (pip 26 deletes it)", ""])
+            freed += st.st_size if st.st_nlink <= 1 else 0
+    except OSError:
+        pass
+    linked: Dict[Tuple[int, int], List[int]] = {}  # a file linked into two buckets
+    for f in folds.values():
+        for key, (seen, nlink, size) in f.linked.items():
+            linked.setdefault(key, [0, nlink, size])[0] += seen
+        freed += f.freed
+    freed += sum(size for seen, nlink, size in linked.values() if seen >= nlink)
+    groups = wire_groups(folds)
+    return {"manager": "pip", "root": root, "root_id": root_id,
+            "matched": sum(f.matched for f in folds.values()), "freed_bytes": freed,
+            "files": files, "dirs": [],
+            "sweep": {"planned_at_ns": planned_at, "groups": groups},
+            "unreadable": [e for f in folds.values() for e in f.errors][:KEPT_SAMPLE]}
