@@ -213,6 +213,12 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
     if op == "purge" or (op == "remove" and request.get("pattern") == "*"):
         _pip_purge(request, root, cache, result, progress)  # counts, not a record per file
         return
+    if op == "apply":  # the figures before it; the plans hold what to remove
+        totals = fs.scan_totals(root, pipcache.classify)
+        cache.update(pipcache.summarize_totals(totals))
+        for plan in [p for p in request.get("plans", []) if p.get("manager") == "pip"]:
+            _execute(root, cache["root_id"], plan, result, progress)
+        return
     tree = fs.scan(root)
     cache.update(pipcache.summarize(tree))
     _warn_unreadable(cache, root, tree.errors)
@@ -221,11 +227,6 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
         return
     if op == "list":
         _pip_list(request, root, tree, result)
-        return
-    if op == "apply":
-        plans = [p for p in request.get("plans", []) if p.get("manager") == "pip"]
-        for plan in plans:
-            _execute(root, cache["root_id"], plan, result, progress)
         return
     plan = _pip_plan(request, root, tree)
     wire = plan_to_wire("pip", root, cache["root_id"], plan)
@@ -353,6 +354,10 @@ def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[s
     if sweep and (any(b not in allowed or "/" in b for b in swept)
                   or not isinstance(sweep.get("planned_at_ns"), int)):
         raise Refused("the plan's sweep names no pip bucket, or no time it was planned")
+    crit = wire.get("prune")
+    if crit is not None and (not isinstance(crit.get("planned_at_ns"), int)
+                             or crit.get("clock") not in ("atime", "mtime")):
+        raise Refused("the prune plan gives no time it was planned, or no clock")
     rows = _planned_rows(root, wire)[len(swept):]
     freed: List[fs.FileStat] = []
     with fs.SafeRemover(root, expect=(root_id[0], root_id[1])) as remover:
@@ -374,6 +379,10 @@ def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[s
                 result["warnings"].append(f"kept {os.path.join(root, rel)}: {outcome.reason}")
         if wire.get("clear_empty_dirs"):
             _clear_emptied(remover, root, [r for r in rows if r.get("ok")], result)
+        if wire.get("prune"):
+            from cachekit.core import pip_prune
+
+            result["reclaimed_bytes"] += pip_prune.apply(remover, root, wire, result, progress)
         if sweep:
             from cachekit.core import pip_sweep
 

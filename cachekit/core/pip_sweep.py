@@ -11,9 +11,12 @@ every ``*-*.whl`` goes; then each directory with no file (HTTP buckets) or no ``
 (``wheels/``) left beneath it goes, with whatever else it held (``origin.json``).
 
 "Exactly what the plan said": apply keeps every file whose inode changed after the plan
-began (``st_ctime`` later than the plan's start, less a clock tick: created, replaced,
-rewritten, renamed or re-linked since), and such a file keeps its directories as an
-unmatched file would. Reading a cache entry changes only its access time, not ``ctime``.
+began (``st_ctime`` later than the plan's start: created, replaced, rewritten, renamed or
+re-linked since), and such a file keeps its directories as an unmatched file would.
+Reading a cache entry changes only its access time, not ``ctime``. The kernel stamps
+``ctime`` from a clock up to one tick (1-10 ms) behind the one read here, so a file
+changed within a tick after the plan began may pass as unchanged; it still goes only by
+the plan's rule, inside the verified root.
 """
 
 import fnmatch
@@ -27,7 +30,6 @@ from cachekit.core import fs
 WHEELS = "wheels"
 HTTP_BUCKETS = ("http", "http-v2")
 WHEEL_GLOB = "*-*.whl"  # pip's ``remove '*'``
-CLOCK_TICK_NS = 20_000_000  # file times come from a coarse clock, up to a tick behind
 REASONS = {"wheels": "locally built wheels (*-*.whl) and what their directories hold",
            "http": "legacy HTTP cache files", "http-v2": "HTTP cache files"}
 KEPT_SAMPLE = 20  # per-file notes of an apply: the first few, then a count
@@ -193,7 +195,7 @@ def _remove(src: _Reader, rel: str, name: str, st: os.stat_result, kind: str, si
 
 def plan(root: str) -> Tuple[int, Dict[str, Fold]]:
     """(the plan's start, each bucket's fold) for a purge of the cache at ``root``."""
-    started = time.time_ns() - CLOCK_TICK_NS
+    started = time.time_ns()
     src = _Reader(root)
     folds = {}
     for bucket in (WHEELS,) + HTTP_BUCKETS:
