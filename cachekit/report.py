@@ -306,8 +306,8 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
     files = [r for r in rows if "kind" not in r]
     by_manager: Dict[str, int] = {}
     for r in rows:
-        if "kind" in r:
-            by_manager[r["manager"]] = by_manager.get(r["manager"], 0) + 1
+        if "kind" in r:  # a row of a large prune plan stands for ``entries`` entries
+            by_manager[r["manager"]] = by_manager.get(r["manager"], 0) + r.get("entries", 1)
     if dry_run:
         freed = sum(c.get("reclaimable_bytes") or 0 for c in h.get("caches", []))
     else:
@@ -348,7 +348,7 @@ def render_prune(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
         entries = h.get("removed", [])
         size = sum(c.get("bytes") or 0 for c in h.get("caches", []))
         freed = sum(c.get("reclaimable_bytes") or 0 for c in h.get("caches", []))
-        lines.append(f"{h['host']}: {len(entries)} entries to remove "
+        lines.append(f"{h['host']}: {sum(e.get('entries', 1) for e in entries)} entries to remove "
                      f"({human_bytes(sum(e['bytes'] for e in entries))}); would free "
                      f"{human_bytes(freed)} of {human_bytes(size)} in its caches")
         for c in h.get("caches", []):

@@ -219,17 +219,20 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
         for plan in [p for p in request.get("plans", []) if p.get("manager") == "pip"]:
             _execute(root, cache["root_id"], plan, result, progress)
         return
-    tree = fs.scan(root)
-    cache.update(pipcache.summarize(tree))
-    _warn_unreadable(cache, root, tree.errors)
-    if op == "report":
+    if op in ("list", "remove"):  # figures from totals; the matches named one by one
+        totals = fs.scan_totals(root, pipcache.classify)
+        cache.update(pipcache.summarize_totals(totals))
+        _warn_unreadable(cache, root, totals.errors)
+        if op == "list":
+            _pip_list(request, root, result)
+            return
+        wire = _pip_remove_wire(request, root, cache["root_id"])
+    else:  # report --attribute: every body is read anyway
+        tree = fs.scan(root)
+        cache.update(pipcache.summarize(tree))
+        _warn_unreadable(cache, root, tree.errors)
         _pip_report(root, tree, cache)
         return
-    if op == "list":
-        _pip_list(request, root, tree, result)
-        return
-    plan = _pip_plan(request, root, tree)
-    wire = plan_to_wire("pip", root, cache["root_id"], plan)
     result.setdefault("plans", []).append(wire)
     if request.get("apply"):
         _execute(root, cache["root_id"], wire, result, progress)
@@ -272,43 +275,38 @@ def _pip_report(root: str, tree: fs.Tree, cache: Dict[str, Any]) -> None:
     cache["reclaimable_bytes"] = purge.freed_bytes
 
 
-def _pip_list(request: Dict[str, Any], root: str, tree: fs.Tree, result: Dict[str, Any]) -> None:
+def _pip_list(request: Dict[str, Any], root: str, result: Dict[str, Any]) -> None:
+    from cachekit.core import pip_sweep
+
     pattern = request.get("pattern") or "*"
-    matches = pipcache.match_wheels(tree, pattern)
-    if request.get("downloads"):
-        attributed = pipcache.attribute_downloads(root, tree)
-        matches += [m for _files, m in pipcache.match_downloads(attributed, pattern)]
-    for m in matches:
-        result["entries"].append({
-            "manager": "pip", "name": m.name, "version": m.version, "kind": m.kind,
-            "rule": m.rule, "path": os.path.join(root, m.file.path), "bytes": m.file.size,
-        })
+    downloads = bool(request.get("downloads"))
+    buckets = (pipcache.WHEELS, "http-v2") if downloads else (pipcache.WHEELS,)
+    acc = pip_sweep.explicit(root, buckets, pip_sweep.pattern_pick(root, pattern, downloads))
+    rules = {"matched pip pattern": "pip pattern", "matched normalised name": "normalised name"}
+    for rel, size, _st, (reason, package, counted, version, kind) in acc.rows or []:
+        if counted:  # a wheel, or a download's body: what pip lists
+            result["entries"].append({
+                "manager": "pip", "name": package, "version": version, "kind": kind,
+                "rule": rules.get(reason, "downloaded body"), "path": os.path.join(root, rel),
+                "bytes": size})
 
 
-def _pip_plan(request: Dict[str, Any], root: str, tree: fs.Tree) -> pipcache.Plan:
-    if request["op"] == "purge":
-        return pipcache.plan_removal(tree, pipcache.match_wheels(tree, "*"), [], purge=True)
+def _pip_remove_wire(request: Dict[str, Any], root: str, root_id: List[int]
+                     ) -> Dict[str, Any]:
+    """``remove PATTERN``: each file pip 26.2+ deletes, and the directories it clears."""
+    from cachekit.core import pip_sweep
+
     pattern = request.get("pattern")
     if not pattern:
         raise Refused("remove needs a pattern (use purge to remove everything)")
-    wheels = pipcache.match_wheels(tree, pattern)
-    downloads = []
-    if request.get("downloads"):
-        downloads = pipcache.match_downloads(pipcache.attribute_downloads(root, tree), pattern)
-    return pipcache.plan_removal(tree, wheels, downloads, purge=pattern == "*")
-
-
-def plan_to_wire(
-    manager: str, root: str, root_id: List[int], plan: pipcache.Plan
-) -> Dict[str, Any]:
-    """A plan as data: enough to show it, and to check every file is unchanged at apply."""
-    return {
-        "manager": manager, "root": root, "root_id": root_id, "matched": plan.matched,
-        "freed_bytes": plan.freed_bytes,
-        "files": [[p.file.path, p.file.size, p.file.ino, p.file.mtime_ns, p.reason, p.package]
-                  for p in plan.files],
-        "dirs": plan.dirs,
-    }
+    pick = pip_sweep.pattern_pick(root, pattern, bool(request.get("downloads")))
+    acc = pip_sweep.explicit(root, pipcache.BUCKETS, pick)
+    files = [[rel, size, st.st_ino, st.st_mtime_ns, reason, package]
+             for rel, size, st, (reason, package, *_rest) in acc.rows or []]
+    selfcheck, selfcheck_freed = pip_sweep.legacy_selfcheck(root)
+    return {"manager": "pip", "root": root, "root_id": root_id, "matched": acc.matched,
+            "freed_bytes": acc.freed_bytes() + selfcheck_freed, "files": files + selfcheck,
+            "dirs": acc.dir_rows or []}
 
 
 def execute_wire(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str],

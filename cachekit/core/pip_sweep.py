@@ -48,6 +48,10 @@ class Fold:
         self.notes: List[Tuple[str, str]] = []  # apply: (path, why) for the first few kept
         self.errors: List[Tuple[str, str]] = []
         self.linked: Dict[Tuple[int, int], List[int]] = {}  # (dev, ino) -> [seen, nlink, size]
+        # an explicit plan (remove PATTERN, list): each file and directory it takes
+        self.rows: Optional[List[Tuple[str, int, os.stat_result, Tuple[str, str, bool, str,
+                                                                      str]]]] = None
+        self.dir_rows: Optional[List[str]] = None
 
     def take(self, st: os.stat_result, kind: str, size: int) -> None:
         self.files += 1
@@ -118,11 +122,33 @@ def _kind(entry: "os.DirEntry[str]", st: os.stat_result) -> Tuple[str, int]:
     return "o", st.st_size
 
 
+# One file of a directory being visited: name, lstat, kind, apparent bytes
+Found = Tuple[str, os.stat_result, str, int]
+# What a removal picks in one directory: name -> (reason, package, counted as pip counts
+# it (a wheel, an HTTP entry), version, kind)
+Picked = Dict[str, Tuple[str, str, bool, str, str]]
+Pick = Callable[[str, str, List[Found]], Picked]
+
+
+def purge_pick(bucket: str, rel: str, files: List[Found]) -> Picked:
+    """``pip cache purge``: every HTTP file, every ``*-*.whl``."""
+    out: Picked = {}
+    for name, _st, kind, _size in files:
+        if kind == "L":
+            continue  # pip's os.walk lists it as a directory
+        if bucket != WHEELS:
+            out[name] = ("HTTP cache file", "", True, "", "http")
+        elif fnmatch.fnmatch(name, WHEEL_GLOB):
+            parts = name.split("-")
+            out[name] = ("matched pip pattern", parts[0], True, parts[1], "wheel")
+    return out
+
+
 def _visit(src: _Reader, rel: str, bucket: str, acc: Fold, changed_after: Optional[int],
-           progress: Optional[Callable[[str, Fold], None]]) -> bool:
+           progress: Optional[Callable[[str, Fold], None]], pick: Pick = purge_pick) -> bool:
     """Fold (or sweep) ``rel`` depth first; True when something beneath keeps it."""
     keeper = False
-    files: List[Tuple[str, os.stat_result, str, int]] = []
+    files: List[Found] = []
     subdirs: List[str] = []
     try:
         with src.scandir(rel) as it:
@@ -151,46 +177,52 @@ def _visit(src: _Reader, rel: str, bucket: str, acc: Fold, changed_after: Option
         return True
     for name in subdirs:
         sub = rel + "/" + name
-        if _visit(src, sub, bucket, acc, changed_after, None):
+        if _visit(src, sub, bucket, acc, changed_after, None, pick):
             keeper = True
         if progress is not None:
             progress(sub, acc)
-    later: List[Tuple[str, os.stat_result, str, int]] = []
+    later: List[Found] = []
     if len(files) > 1:  # an HTTP entry's metadata before its body: pip never sees half
         files.sort(key=lambda f: (f[0][:-5], True) if f[0].endswith(".body") else (f[0], False))
-    for name, st, kind, size in files:
+    picked = pick(bucket, rel, files) if files else {}
+    for found in files:
+        name, st, kind, _size = found
         if changed_after is not None and st.st_ctime_ns > changed_after:
             acc.keep(rel + "/" + name, "changed since the plan; kept")
             keeper = keeper or (kind != "L" and (bucket != WHEELS or name.endswith(".whl")))
             continue
-        if kind == "L":
-            later.append((name, st, kind, size))  # not pip's: goes only with its directory
-        elif bucket != WHEELS or fnmatch.fnmatch(name, WHEEL_GLOB):
-            _remove(src, rel, name, st, kind, size, acc, matched=True)
-        elif name.endswith(".whl"):
-            keeper = True  # a wheel pip's pattern does not match keeps its directory
+        got = picked.get(name)
+        if got is not None:
+            _remove(src, rel, found, acc, got)
+        elif kind == "L" or (bucket == WHEELS and not name.endswith(".whl")):
+            later.append(found)  # goes only with its directory (origin.json, strays)
         else:
-            later.append((name, st, kind, size))
+            keeper = True  # a file the removal leaves keeps its directory (pip's rule)
     if keeper:
         return True
-    for name, st, kind, size in later:
-        _remove(src, rel, name, st, kind, size, acc, matched=False)
+    for found in later:
+        _remove(src, rel, found, acc, ("left in a directory pip clears", "", False, "", ""))
     why = src.rmdir(rel)
     if why is None:
         acc.dirs += 1
+        if acc.dir_rows is not None:
+            acc.dir_rows.append(rel)
         return False
     acc.keep(rel, why)
     return True
 
 
-def _remove(src: _Reader, rel: str, name: str, st: os.stat_result, kind: str, size: int,
-            acc: Fold, matched: bool) -> None:
+def _remove(src: _Reader, rel: str, found: Found, acc: Fold,
+            got: Tuple[str, str, bool, str, str]) -> None:
+    name, st, kind, size = found
     why = src.unlink(rel, name)
     if why is not None:
         acc.keep(rel + "/" + name, why)
         return
     acc.take(st, kind, size)
-    acc.matched += matched
+    acc.matched += got[2]
+    if acc.rows is not None:
+        acc.rows.append((rel + "/" + name, size, st, got))
 
 
 def plan(root: str) -> Tuple[int, Dict[str, Fold]]:
@@ -252,19 +284,24 @@ def apply(remover: fs.SafeRemover, root: str, wire: Dict[str, Any],
 LEGACY_SELFCHECK = "selfcheck.json"
 
 
+def legacy_selfcheck(root: str) -> Tuple[List[List[Any]], int]:
+    """The plan's row for pip's legacy ``selfcheck.json`` (pip 26 deletes it), if there
+    is one, and the bytes its removal frees."""
+    try:
+        st = os.lstat(os.path.join(root, LEGACY_SELFCHECK))
+    except OSError:
+        return [], 0
+    if not stat.S_ISREG(st.st_mode):
+        return [], 0
+    return [[LEGACY_SELFCHECK, st.st_size, st.st_ino, st.st_mtime_ns,
+             "legacy selfcheck.json (pip 26 deletes it)", ""]], \
+        st.st_size if st.st_nlink <= 1 else 0
+
+
 def plan_wire(root: str, root_id: List[int]) -> Dict[str, Any]:
     """A purge plan as data: per bucket its counts, the legacy ``selfcheck.json`` by name."""
     planned_at, folds = plan(root)
-    files = []
-    freed = 0
-    try:
-        st = os.lstat(os.path.join(root, LEGACY_SELFCHECK))
-        if stat.S_ISREG(st.st_mode):
-            files.append([LEGACY_SELFCHECK, st.st_size, st.st_ino, st.st_mtime_ns,
-                          "legacy selfcheck.json (pip 26 deletes it)", ""])
-            freed += st.st_size if st.st_nlink <= 1 else 0
-    except OSError:
-        pass
+    files, freed = legacy_selfcheck(root)
     linked: Dict[Tuple[int, int], List[int]] = {}  # a file linked into two buckets
     for f in folds.values():
         for key, (seen, nlink, size) in f.linked.items():
@@ -277,3 +314,57 @@ def plan_wire(root: str, root_id: List[int]) -> Dict[str, Any]:
             "files": files, "dirs": [],
             "sweep": {"planned_at_ns": planned_at, "groups": groups},
             "unreadable": [e for f in folds.values() for e in f.errors][:KEPT_SAMPLE]}
+
+
+def pattern_pick(root: str, pattern: str, downloads: bool) -> Pick:
+    """``pip cache remove PATTERN``: wheels by pip's glob or by normalised name; with
+    ``downloads``, HTTP entries whose body names a matching package."""
+    from cachekit.core import pip as pipcache
+    from cachekit.core import pip_attribution
+
+    glob = pipcache.pip_glob(pattern)
+
+    def pick(bucket: str, rel: str, files: List[Found]) -> Picked:
+        out: Picked = {}
+        if bucket == WHEELS:
+            for name, _st, kind, _size in files:
+                if kind == "L":
+                    continue
+                parts = name.split("-")
+                version = parts[1] if len(parts) > 1 else ""
+                if fnmatch.fnmatch(name, glob):
+                    out[name] = ("matched pip pattern", parts[0], True, version, "wheel")
+                elif name.endswith(".whl") and len(parts) >= 3 and \
+                        pipcache.name_matches(pattern, parts[0], version):
+                    out[name] = ("matched normalised name", parts[0], True, version, "wheel")
+        elif bucket == "http-v2" and downloads:
+            regular = {name: st for name, st, kind, _size in files if kind == "f"}
+            for name, st in regular.items():
+                if not name.endswith(".body"):
+                    continue
+                found = pip_attribution.attribute(os.path.join(root, rel, name),
+                                                  st.st_atime_ns, st.st_mtime_ns)
+                if found is None or not pipcache.name_matches(pattern, found.name,
+                                                              found.version):
+                    continue
+                why = f"downloaded {found.kind}"
+                meta = name[:-len(".body")]
+                if meta in regular:
+                    out[meta] = (why, found.name, False, found.version, found.kind)
+                out[name] = (why, found.name, True, found.version, found.kind)
+        return out
+
+    return pick
+
+
+def explicit(root: str, buckets: Tuple[str, ...], pick: Pick) -> Fold:
+    """Every file and directory a removal by ``pick`` takes, named one by one (for
+    removals of some packages, and ``list``: these are few next to a purge)."""
+    src = _Reader(root)
+    acc = Fold()
+    acc.rows, acc.dir_rows = [], []
+    for bucket in buckets:
+        path = os.path.join(root, bucket)
+        if os.path.isdir(path) and not os.path.islink(path):
+            _visit(src, bucket, bucket, acc, None, None, pick)
+    return acc
