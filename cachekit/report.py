@@ -275,8 +275,9 @@ def render_list(hosts: List[Dict[str, Any]], fmt: str) -> str:
         row = [e["name"], e["version"] or "-", e["kind"], human_bytes(e["bytes"]),
                e["path"].rsplit("/", 1)[-1]]
         rows.append(([host] if many else []) + row)
-    headers = ["PACKAGE", "VERSION", "KIND", "SIZE", "FILE"]
-    return _table(rows, (["HOST"] if many else []) + headers)
+    headers = (["HOST"] if many else []) + ["PACKAGE", "VERSION", "KIND", "SIZE", "FILE"]
+    # a big cache lists tens of thousands of wheels: laid out in one pass, as prune plans
+    return _plain_table(rows, headers) if len(rows) > 1000 else _table(rows, headers)
 
 
 def render_removal(hosts: List[Dict[str, Any]], dry_run: bool) -> str:

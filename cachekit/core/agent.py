@@ -281,14 +281,14 @@ def _pip_list(request: Dict[str, Any], root: str, result: Dict[str, Any]) -> Non
     pattern = request.get("pattern") or "*"
     downloads = bool(request.get("downloads"))
     buckets = (pipcache.WHEELS, "http-v2") if downloads else (pipcache.WHEELS,)
-    acc = pip_sweep.explicit(root, buckets, pip_sweep.pattern_pick(root, pattern, downloads))
+    acc = pip_sweep.explicit(root, buckets, pip_sweep.pattern_pick(root, pattern, downloads),
+                             counted_only=True)  # a wheel, or a download's body: pip's list
     rules = {"matched pip pattern": "pip pattern", "matched normalised name": "normalised name"}
-    for rel, size, _st, (reason, package, counted, version, kind) in acc.rows or []:
-        if counted:  # a wheel, or a download's body: what pip lists
-            result["entries"].append({
-                "manager": "pip", "name": package, "version": version, "kind": kind,
-                "rule": rules.get(reason, "downloaded body"), "path": os.path.join(root, rel),
-                "bytes": size})
+    for rel, size, _ino, _mtime, (reason, package, _counted, version, kind) in acc.rows or []:
+        result["entries"].append({
+            "manager": "pip", "name": package, "version": version, "kind": kind,
+            "rule": rules.get(reason, "downloaded body"), "path": os.path.join(root, rel),
+            "bytes": size})
 
 
 def _pip_remove_wire(request: Dict[str, Any], root: str, root_id: List[int]
@@ -301,8 +301,8 @@ def _pip_remove_wire(request: Dict[str, Any], root: str, root_id: List[int]
         raise Refused("remove needs a pattern (use purge to remove everything)")
     pick = pip_sweep.pattern_pick(root, pattern, bool(request.get("downloads")))
     acc = pip_sweep.explicit(root, pipcache.BUCKETS, pick)
-    files = [[rel, size, st.st_ino, st.st_mtime_ns, reason, package]
-             for rel, size, st, (reason, package, *_rest) in acc.rows or []]
+    files = [[rel, size, ino, mtime_ns, reason, package]
+             for rel, size, ino, mtime_ns, (reason, package, *_rest) in acc.rows or []]
     selfcheck, selfcheck_freed = pip_sweep.legacy_selfcheck(root)
     return {"manager": "pip", "root": root, "root_id": root_id, "matched": acc.matched,
             "freed_bytes": acc.freed_bytes() + selfcheck_freed, "files": files + selfcheck,

@@ -49,9 +49,10 @@ class Fold:
         self.errors: List[Tuple[str, str]] = []
         self.linked: Dict[Tuple[int, int], List[int]] = {}  # (dev, ino) -> [seen, nlink, size]
         # an explicit plan (remove PATTERN, list): each file and directory it takes
-        self.rows: Optional[List[Tuple[str, int, os.stat_result, Tuple[str, str, bool, str,
-                                                                      str]]]] = None
+        self.rows: Optional[List[Tuple[str, int, int, int, Tuple[str, str, bool, str,
+                                                                str]]]] = None
         self.dir_rows: Optional[List[str]] = None
+        self.counted_only = False  # ``list``: only what pip lists (wheels, bodies)
 
     def take(self, st: os.stat_result, kind: str, size: int) -> None:
         self.files += 1
@@ -67,6 +68,14 @@ class Fold:
         self.kept += 1
         if len(self.notes) < KEPT_SAMPLE:
             self.notes.append((rel, why))
+
+    def merge(self, other: "Fold") -> None:
+        for name in ("matched", "files", "bytes", "freed", "dirs", "kept"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.notes += other.notes[:KEPT_SAMPLE - len(self.notes)]
+        self.errors += other.errors
+        for key, (seen, nlink, size) in other.linked.items():
+            self.linked.setdefault(key, [0, nlink, size])[0] += seen
 
     def freed_bytes(self) -> int:
         return self.freed + sum(size for seen, nlink, size in self.linked.values()
@@ -145,8 +154,12 @@ def purge_pick(bucket: str, rel: str, files: List[Found]) -> Picked:
 
 
 def _visit(src: _Reader, rel: str, bucket: str, acc: Fold, changed_after: Optional[int],
-           progress: Optional[Callable[[str, Fold], None]], pick: Pick = purge_pick) -> bool:
-    """Fold (or sweep) ``rel`` depth first; True when something beneath keeps it."""
+           progress: Optional[Callable[[str, Fold], None]], pick: Pick = purge_pick,
+           done: Optional[Dict[str, bool]] = None) -> bool:
+    """Fold (or sweep) ``rel`` depth first; True when something beneath keeps it.
+
+    ``done``: subdirectories already folded (by workers), with whether they stay.
+    """
     keeper = False
     files: List[Found] = []
     subdirs: List[str] = []
@@ -177,7 +190,9 @@ def _visit(src: _Reader, rel: str, bucket: str, acc: Fold, changed_after: Option
         return True
     for name in subdirs:
         sub = rel + "/" + name
-        if _visit(src, sub, bucket, acc, changed_after, None, pick):
+        if done is not None and sub in done:
+            keeper = done[sub] or keeper
+        elif _visit(src, sub, bucket, acc, changed_after, None, pick, done):
             keeper = True
         if progress is not None:
             progress(sub, acc)
@@ -221,12 +236,30 @@ def _remove(src: _Reader, rel: str, found: Found, acc: Fold,
         return
     acc.take(st, kind, size)
     acc.matched += got[2]
-    if acc.rows is not None:
-        acc.rows.append((rel + "/" + name, size, st, got))
+    if acc.rows is not None and (got[2] or not acc.counted_only):
+        acc.rows.append((rel + "/" + name, size, st.st_ino, st.st_mtime_ns, got))
 
 
-def plan(root: str) -> Tuple[int, Dict[str, Fold]]:
-    """(the plan's start, each bucket's fold) for a purge of the cache at ``root``."""
+def _fold_subtree(job: Tuple[str, str, str]) -> Tuple[str, Fold, bool]:
+    root, rel, bucket = job
+    acc = Fold()
+    return rel, acc, _visit(_Reader(root), rel, bucket, acc, None, None)
+
+
+def _subdirs(root: str, rel: str) -> List[str]:
+    try:
+        with os.scandir(os.path.join(root, rel)) as it:
+            return [rel + "/" + e.name for e in it if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []  # the fold itself reports it
+
+
+def plan(root: str, parallel: Optional[bool] = None) -> Tuple[int, Dict[str, Fold]]:
+    """(the plan's start, each bucket's fold) for a purge of the cache at ``root``.
+
+    Depth-2 subtrees are folded by forked workers (as ``fs.scan`` walks them); the two
+    levels above are decided here from their answers.
+    """
     started = time.time_ns()
     src = _Reader(root)
     folds = {}
@@ -234,7 +267,13 @@ def plan(root: str) -> Tuple[int, Dict[str, Fold]]:
         if os.path.isdir(os.path.join(root, bucket)) and \
                 not os.path.islink(os.path.join(root, bucket)):
             folds[bucket] = acc = Fold()
-            _visit(src, bucket, bucket, acc, None, None)
+            tasks = [sub for top in _subdirs(root, bucket) for sub in _subdirs(root, top)]
+            done = {}
+            for rel, sub, keeper in fs.fan_out(_fold_subtree,
+                                               [(root, t, bucket) for t in tasks], parallel):
+                acc.merge(sub)
+                done[rel] = keeper
+            _visit(src, bucket, bucket, acc, None, None, done=done)
     return started, folds
 
 
@@ -357,12 +396,13 @@ def pattern_pick(root: str, pattern: str, downloads: bool) -> Pick:
     return pick
 
 
-def explicit(root: str, buckets: Tuple[str, ...], pick: Pick) -> Fold:
+def explicit(root: str, buckets: Tuple[str, ...], pick: Pick, counted_only: bool = False
+             ) -> Fold:
     """Every file and directory a removal by ``pick`` takes, named one by one (for
     removals of some packages, and ``list``: these are few next to a purge)."""
     src = _Reader(root)
     acc = Fold()
-    acc.rows, acc.dir_rows = [], []
+    acc.rows, acc.dir_rows, acc.counted_only = [], [], counted_only
     for bucket in buckets:
         path = os.path.join(root, bucket)
         if os.path.isdir(path) and not os.path.islink(path):
