@@ -15,7 +15,12 @@ The cache is ``make_synthetic_pip_cache.py --scale 10 --sparse`` (1,000,001 file
 reference cache's mix ten times over, contents left as holes) with access times spread
 over a year, so ``--max-size`` evicts a real least-recently-used prefix.
 
-Usage: ``python bench/bench_memory.py [--dir DIR] [--scale 10] [--source DIR] [--json]``
+The conda case is ``make_synthetic_conda_cache.py`` at ``--conda-scale`` (2.0: 600 extracted
+packages, 300,000 files in the cache, two environments linking into it): ``info``,
+``clean --all --dry-run`` and ``purge --dry-run``.
+
+Usage: ``python bench/bench_memory.py [--dir DIR] [--scale 10] [--conda-scale 2]
+[--source DIR] [--json]``
 ``--dir`` keeps the cache for the next run (built there when missing); ``--source``
 runs the cachekit package found in that directory instead of this checkout's.
 Exit status: 0 every operation stayed under the bound, 1 one did not, 2 could not run.
@@ -34,6 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import make_synthetic_conda_cache as conda_synth
 import make_synthetic_pip_cache as synth
 from benchkit import BenchError, clean_env
 
@@ -151,6 +157,9 @@ def main() -> int:
     parser.add_argument("--dir", help="keep the cache here (built when missing)")
     parser.add_argument("--scale", type=float, default=10.0)
     parser.add_argument("--source", help="a checkout whose cachekit package to run")
+    parser.add_argument("--conda-scale", type=float, default=2.0,
+                        help="the conda cache of make_synthetic_conda_cache.py at this scale "
+                             "(2.0: 300,000 files in the cache); 0 skips conda")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="cachekit-memory-",
@@ -170,6 +179,22 @@ def main() -> int:
         for name, argv in operations(str(cache), budget).items():
             figures[name] = measure([sys.executable, "-m", "cachekit", *argv], env)
             _show(name, figures[name])
+        if args.conda_scale:
+            conda_base = base / f"conda-{args.conda_scale:g}"
+            if not conda_base.exists():
+                started = time.perf_counter()
+                conda_synth.build(conda_base, "root", args.conda_scale, 0)
+                print(f"conda cache built in {time.perf_counter() - started:.0f} s",
+                      file=sys.stderr)
+            home = conda_base / "home"
+            conda_env = clean_env(("CONDA", "MAMBA_", "PIP_", "XDG_", "UV_"), HOME=str(home),
+                                  CONDA_ROOT=str(home / "miniforge3"), PYTHONPATH=str(source))
+            for name, argv in {"conda info": ["info", "--managers", "conda"],
+                               "conda clean --all --dry-run": ["clean", "--all", "--dry-run"],
+                               "conda purge --dry-run": ["purge", "--managers", "conda",
+                                                         "--dry-run"]}.items():
+                figures[name] = measure([sys.executable, "-m", "cachekit", *argv], conda_env)
+                _show(name, figures[name])
         agent = str(source / "cachekit" / "core" / "agent.py")
         for name, request in core_requests(budget).items():
             request_file = base / "request.json"

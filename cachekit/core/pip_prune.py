@@ -1,9 +1,11 @@
 """pip entries for ``prune``, folded by the walkers themselves.
 
 ``prune`` needs, for each entry (a built wheel with its ``origin.json``, an HTTP entry's
-metadata and body, a legacy HTTP file), its files, size and last use, and the cache's
-total size: one pass, as fast as ``info``'s, that never builds a record per directory.
-Directories left empty are cleared at apply time, as pip 26.2+ does after a removal.
+metadata and body, a legacy HTTP file), its size and last use, and the cache's total
+size: one pass, as fast as ``info``'s, that keeps each entry as a few numbers in arrays
+(a million-file cache would otherwise cost a gigabyte of records). What the policy takes
+is a rule (``policy.rule_for``); listing and applying the plan walk again and apply that
+rule entry by entry. Directories left empty are cleared at apply time, as pip 26.2+ does.
 """
 
 import array
