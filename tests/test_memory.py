@@ -131,3 +131,16 @@ def test_the_parallel_fold_decides_as_the_serial_one(mid_cache: Path) -> None:
                 for b, f in folds.items()}
 
     assert figures(True) == figures(False)
+
+
+def test_the_parallel_explicit_fold_names_what_the_serial_one_names(mid_cache: Path) -> None:
+    pick = pip_sweep.pattern_pick(str(mid_cache), "synth_pkg_000*", False)
+
+    def named(parallel: bool) -> Tuple[List[Any], List[str], int]:
+        acc = pip_sweep.explicit(str(mid_cache), ("wheels", "http", "http-v2"), pick,
+                                 parallel=parallel)
+        return sorted(r[:4] for r in acc.rows or []), acc.dir_rows or [], acc.matched
+
+    serial = named(False)
+    assert serial[2] == 20 and named(True)[0] == serial[0]
+    assert sorted(named(True)[1]) == sorted(serial[1])

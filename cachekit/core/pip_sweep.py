@@ -73,6 +73,10 @@ class Fold:
         for name in ("matched", "files", "bytes", "freed", "dirs", "kept"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.notes += other.notes[:KEPT_SAMPLE - len(self.notes)]
+        if self.rows is not None and other.rows is not None:
+            self.rows += other.rows
+        if self.dir_rows is not None and other.dir_rows is not None:
+            self.dir_rows += other.dir_rows  # deeper than any the caller adds after
         self.errors += other.errors
         for key, (seen, nlink, size) in other.linked.items():
             self.linked.setdefault(key, [0, nlink, size])[0] += seen
@@ -158,6 +162,9 @@ def _visit(src: _Reader, rel: str, bucket: str, acc: Fold, changed_after: Option
            done: Optional[Dict[str, bool]] = None) -> bool:
     """Fold (or sweep) ``rel`` depth first; True when something beneath keeps it.
 
+    Recursion is as deep as the tree: pip's is five levels; a hostile one past Python's
+    limit fails the host (RecursionError), having deleted nothing in a plan.
+
     ``done``: subdirectories already folded (by workers), with whether they stay.
     """
     keeper = False
@@ -240,10 +247,26 @@ def _remove(src: _Reader, rel: str, found: Found, acc: Fold,
         acc.rows.append((rel + "/" + name, size, st.st_ino, st.st_mtime_ns, got))
 
 
-def _fold_subtree(job: Tuple[str, str, str]) -> Tuple[str, Fold, bool]:
-    root, rel, bucket = job
+def _fold_subtree(job: Tuple[str, str, str, Pick, Optional[bool]]) -> Tuple[str, Fold, bool]:
+    root, rel, bucket, pick, counted_only = job
     acc = Fold()
-    return rel, acc, _visit(_Reader(root), rel, bucket, acc, None, None)
+    if counted_only is not None:  # an explicit plan: rows, all of them or pip's list
+        acc.rows, acc.dir_rows, acc.counted_only = [], [], counted_only
+    return rel, acc, _visit(_Reader(root), rel, bucket, acc, None, None, pick)
+
+
+def _fold_bucket(root: str, bucket: str, acc: Fold, pick: Pick,
+                 parallel: Optional[bool]) -> None:
+    """Fold one bucket: depth-2 subtrees in forked workers (as ``fs.scan`` walks them),
+    the two levels above decided here from their answers."""
+    tasks = [sub for top in _subdirs(root, bucket) for sub in _subdirs(root, top)]
+    jobs = [(root, t, bucket, pick, acc.counted_only if acc.rows is not None else None)
+            for t in tasks]
+    done = {}
+    for rel, sub, keeper in fs.fan_out(_fold_subtree, jobs, parallel):
+        acc.merge(sub)
+        done[rel] = keeper
+    _visit(_Reader(root), bucket, bucket, acc, None, None, pick, done)
 
 
 def _subdirs(root: str, rel: str) -> List[str]:
@@ -261,19 +284,12 @@ def plan(root: str, parallel: Optional[bool] = None) -> Tuple[int, Dict[str, Fol
     levels above are decided here from their answers.
     """
     started = time.time_ns()
-    src = _Reader(root)
     folds = {}
     for bucket in (WHEELS,) + HTTP_BUCKETS:
         if os.path.isdir(os.path.join(root, bucket)) and \
                 not os.path.islink(os.path.join(root, bucket)):
             folds[bucket] = acc = Fold()
-            tasks = [sub for top in _subdirs(root, bucket) for sub in _subdirs(root, top)]
-            done = {}
-            for rel, sub, keeper in fs.fan_out(_fold_subtree,
-                                               [(root, t, bucket) for t in tasks], parallel):
-                acc.merge(sub)
-                done[rel] = keeper
-            _visit(src, bucket, bucket, acc, None, None, done=done)
+            _fold_bucket(root, bucket, acc, purge_pick, parallel)
     return started, folds
 
 
@@ -396,15 +412,14 @@ def pattern_pick(root: str, pattern: str, downloads: bool) -> Pick:
     return pick
 
 
-def explicit(root: str, buckets: Tuple[str, ...], pick: Pick, counted_only: bool = False
-             ) -> Fold:
+def explicit(root: str, buckets: Tuple[str, ...], pick: Pick, counted_only: bool = False,
+             parallel: Optional[bool] = None) -> Fold:
     """Every file and directory a removal by ``pick`` takes, named one by one (for
     removals of some packages, and ``list``: these are few next to a purge)."""
-    src = _Reader(root)
     acc = Fold()
     acc.rows, acc.dir_rows, acc.counted_only = [], [], counted_only
     for bucket in buckets:
         path = os.path.join(root, bucket)
         if os.path.isdir(path) and not os.path.islink(path):
-            _visit(src, bucket, bucket, acc, None, None, pick)
+            _fold_bucket(root, bucket, acc, pick, parallel)
     return acc
