@@ -257,9 +257,9 @@ def _fold_subtree(job: Tuple[str, str, str, Pick, Optional[bool]]) -> Tuple[str,
 
 def _fold_bucket(root: str, bucket: str, acc: Fold, pick: Pick,
                  parallel: Optional[bool]) -> None:
-    """Fold one bucket: depth-2 subtrees in forked workers (as ``fs.scan`` walks them),
-    the two levels above decided here from their answers."""
-    tasks = [sub for top in _subdirs(root, bucket) for sub in _subdirs(root, top)]
+    """Fold one bucket: its subdirectories in forked workers (depth 2 of the cache, as
+    ``fs.scan`` shares it out), the bucket itself decided here from their answers."""
+    tasks = _subdirs(root, bucket)
     jobs = [(root, t, bucket, pick, acc.counted_only if acc.rows is not None else None)
             for t in tasks]
     done = {}
@@ -280,8 +280,6 @@ def _subdirs(root: str, rel: str) -> List[str]:
 def plan(root: str, parallel: Optional[bool] = None) -> Tuple[int, Dict[str, Fold]]:
     """(the plan's start, each bucket's fold) for a purge of the cache at ``root``.
 
-    Depth-2 subtrees are folded by forked workers (as ``fs.scan`` walks them); the two
-    levels above are decided here from their answers.
     """
     started = time.time_ns()
     folds = {}
