@@ -115,6 +115,9 @@ def prepare(base: Path, scale: float) -> Path:
     return cache
 
 
+ONLY: str | None = None
+
+
 def measure(argv: list[str], env: dict[str, str], stdin: str = "-") -> dict[str, Any]:
     proc = subprocess.run([sys.executable, "-c", RUNNER, stdin, *argv], env=env,
                           capture_output=True, text=True, timeout=3600, check=False)
@@ -160,8 +163,11 @@ def main() -> int:
     parser.add_argument("--conda-scale", type=float, default=2.0,
                         help="the conda cache of make_synthetic_conda_cache.py at this scale "
                              "(2.0: 300,000 files in the cache); 0 skips conda")
+    parser.add_argument("--only", help="measure only the operations whose name has this")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    global ONLY
+    ONLY = args.only
     base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="cachekit-memory-",
                                                                  dir="/var/tmp"))
     source = Path(args.source).resolve() if args.source else HERE.parent
@@ -177,8 +183,9 @@ def main() -> int:
         size = json.loads(info.stdout)["hosts"][0]["caches"][0]["bytes"]
         budget = size // 2
         for name, argv in operations(str(cache), budget).items():
-            figures[name] = measure([sys.executable, "-m", "cachekit", *argv], env)
-            _show(name, figures[name])
+            if ONLY is None or ONLY in name:
+                figures[name] = measure([sys.executable, "-m", "cachekit", *argv], env)
+                _show(name, figures[name])
         if args.conda_scale:
             conda_base = base / f"conda-{args.conda_scale:g}"
             if not conda_base.exists():
@@ -193,10 +200,14 @@ def main() -> int:
                                "conda clean --all --dry-run": ["clean", "--all", "--dry-run"],
                                "conda purge --dry-run": ["purge", "--managers", "conda",
                                                          "--dry-run"]}.items():
-                figures[name] = measure([sys.executable, "-m", "cachekit", *argv], conda_env)
-                _show(name, figures[name])
+                if ONLY is None or ONLY in name:
+                    figures[name] = measure([sys.executable, "-m", "cachekit", *argv],
+                                            conda_env)
+                    _show(name, figures[name])
         agent = str(source / "cachekit" / "core" / "agent.py")
         for name, request in core_requests(budget).items():
+            if ONLY is not None and ONLY not in name:
+                continue
             request_file = base / "request.json"
             request_file.write_text(json.dumps(request))
             figures[name] = measure(["python3", agent], env, str(request_file))
