@@ -375,8 +375,6 @@ def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[s
                 result["dirs_removed"].append(os.path.join(root, rel))
             elif outcome.reason:
                 result["warnings"].append(f"kept {os.path.join(root, rel)}: {outcome.reason}")
-        if wire.get("clear_empty_dirs"):
-            _clear_emptied(remover, root, [r for r in rows if r.get("ok")], result)
         if wire.get("prune"):
             from cachekit.core import pip_prune
 
@@ -388,22 +386,6 @@ def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[s
             result["removed"] += done
             result["reclaimed_bytes"] += sum(r["freed"] for r in done)
     result["reclaimed_bytes"] += fs.freed_bytes(freed)
-
-
-def _clear_emptied(remover: fs.SafeRemover, root: str, removed: List[Dict[str, Any]],
-                   result: Dict[str, Any]) -> None:
-    """After a prune: rmdir the directories its removals left empty, deepest first, as
-    pip 26.2+ does (an ``rmdir`` never removes a directory that still holds anything)."""
-    parents = set()
-    for row in removed:
-        rel = os.path.relpath(row["path"], root)
-        while "/" in rel:
-            rel = rel.rsplit("/", 1)[0]
-            if "/" in rel:  # never a bucket itself
-                parents.add(rel)
-    for rel in sorted(parents, key=lambda r: (-r.count("/"), r)):
-        if remover.rmdir(rel).ok:
-            result["dirs_removed"].append(os.path.join(root, rel))
 
 
 PROGRESS_MARK = "@"

@@ -282,6 +282,7 @@ def apply(remover: fs.SafeRemover, root: str, wire: Dict[str, Any], result: Dict
     crit = wire["prune"]
     acc = Walk(root, crit["clock"], crit.get("keep") or [], "apply", crit)
     acc.remover, acc.progress = remover, progress
+    cleared = [0]  # a large plan counts the directories it clears, rather than naming them
 
     def visit(rel: str) -> bool:
         acc.removed_here = False
@@ -291,7 +292,9 @@ def apply(remover: fs.SafeRemover, root: str, wire: Dict[str, Any], result: Dict
             removed = visit(sub) or removed
         # never a bucket itself; rmdir keeps a directory that still holds anything
         if removed and rel.count("/") >= 1 and remover.rmdir(rel).ok:
-            result["dirs_removed"].append(os.path.join(root, rel))
+            if crit.get("rows"):
+                result["dirs_removed"].append(os.path.join(root, rel))
+            cleared[0] += 1
         return removed
 
     for bucket in BUCKET_NAMES:
@@ -303,7 +306,8 @@ def apply(remover: fs.SafeRemover, root: str, wire: Dict[str, Any], result: Dict
         for rule, (n, size, free, kept) in sorted(acc.done.items()):
             row = {"path": root, "manager": "pip", "entry": f"{n} entries", "entries": n,
                    "bytes": size, "freed": free, "reason": rule, "package": "",
-                   "ok": True, "kind": "entries"}
+                   "ok": True, "kind": "entries", "dirs_cleared": cleared[0]}
+            cleared[0] = 0  # counted once, on the first row
             if kept:
                 row["note"] = f"{kept} entries changed since the plan or could not be " \
                     "removed; kept"
