@@ -309,12 +309,14 @@ def apply(remover: fs.SafeRemover, root: str, wire: Dict[str, Any],
         if bucket not in REASONS:
             continue  # checked by the caller; never a path of its own
         acc = Fold()
+        before = [0, 0]  # files and bytes already reported
 
-        def report(sub: str, acc: Fold = acc) -> None:
-            if progress is not None and sub.count("/") == 1:  # each top-level fan-out
+        def report(sub: str, acc: Fold = acc, before: List[int] = before) -> None:
+            if progress is not None and sub.count("/") == 1:  # each subdirectory swept
                 progress({"path": os.path.join(root, sub), "manager": "pip",
-                          "files": acc.files, "bytes": acc.bytes, "ok": True,
-                          "reason": "swept so far", "partial": True})
+                          "files": acc.files - before[0], "bytes": acc.bytes - before[1],
+                          "ok": True, "reason": "swept", "partial": True})
+                before[:] = [acc.files, acc.bytes]
 
         _visit(src, bucket, bucket, acc, changed_after, lambda sub, _a: report(sub))
         row = {"path": os.path.join(root, bucket), "manager": "pip", "bytes": acc.bytes,
