@@ -246,7 +246,9 @@ def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
 def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[str, Any]],
                        ask: bool) -> Optional[List[Dict[str, Any]]]:
     """Apply each host's own plan, on the hosts whose planning succeeded."""
-    count = sum(len(h.get("removed", [])) for h in planned if h["status"] == "ok")
+    # a row of a compact plan stands for its entries (prune) or files (purge)
+    count = sum(r.get("entries", r.get("files", 1)) for h in planned if h["status"] == "ok"
+                for r in h.get("removed", []))
     if ask:
         _say(report.render_removal(planned, dry_run=True))
         if not count:
