@@ -18,7 +18,7 @@ reference's 1,044,824,316 (``pip cache info``: 794.1 MB / 90000 HTTP files, 250.
 pip see a realistic, fully allocated tree. A smaller ``--scale`` keeps a prefix of the
 same entries, so a quick cache is a subset of the full one.
 
-Usage: ``python bench/make_synthetic_pip_cache.py DIR [--scale 1.0] [--seed 0]``
+Usage: ``python bench/make_synthetic_pip_cache.py DIR [--scale 1.0] [--seed 0] [--sparse]``
 """
 
 from __future__ import annotations
@@ -192,9 +192,12 @@ def _scale_to(sizes: list[int], target: int) -> list[int]:
     return out
 
 
-def plan(seed: int = 0) -> dict[str, list[Entry]]:
-    """Every file of the full-scale cache, by bucket, in a fixed order."""
+def plan(seed: int = 0, times: int = 1) -> dict[str, list[Entry]]:
+    """Every file of the full-scale cache (``times`` over), by bucket, in a fixed order."""
     rng = random.Random(seed)
+    wheel_count, legacy_count, v2_count = WHEELS * times, HTTP_LEGACY_FILES * times, \
+        HTTP_V2_ENTRIES * times
+    total_bytes, http_bytes = TOTAL_BYTES * times, HTTP_BYTES * times
 
     selfcheck_prefix = "/srv/synthetic/venv"
     selfcheck = Entry(
@@ -207,7 +210,7 @@ def plan(seed: int = 0) -> dict[str, list[Entry]]:
     # Wheels: real cache keys (sha224 of pip's canonical JSON key), origin.json as pip writes.
     wheel_heads: list[tuple[str, bytes]] = []
     whl_sizes: list[int] = []
-    for i in range(WHEELS):
+    for i in range(wheel_count):
         name, version = f"synth_pkg_{i // 2:04d}", f"{1 + i % 2}.{rng.randrange(20)}.0"
         sha = f"{rng.getrandbits(256):064x}"
         url = f"https://files.pythonhosted.org/packages/{sha[:2]}/{sha[2:4]}/{sha[4:]}/" \
@@ -220,7 +223,7 @@ def plan(seed: int = 0) -> dict[str, list[Entry]]:
         wheel_heads.append((f"{_wheel_dir(key)}/{name}-{version}-py3-none-any.whl",
                             origin.encode()))
         whl_sizes.append(_body_size(rng, 50_000))
-    wheels_target = TOTAL_BYTES - HTTP_BYTES - len(selfcheck.head)
+    wheels_target = total_bytes - http_bytes - len(selfcheck.head)
     whl_sizes = _scale_to(whl_sizes, wheels_target - sum(len(o) for _, o in wheel_heads))
     wheels: list[Entry] = []
     for (whl_path, origin), size in zip(wheel_heads, whl_sizes):
@@ -229,14 +232,14 @@ def plan(seed: int = 0) -> dict[str, list[Entry]]:
 
     # Legacy http/: one file per entry, metadata and body together.
     legacy: list[Entry] = []
-    for i in range(HTTP_LEGACY_FILES):
+    for i in range(legacy_count):
         key = _sha224(f"https://files.pythonhosted.org/packages/legacy/old_pkg_{i}-1.0.tar.gz")
         body = _body_size(rng, 16_000)
         legacy.append(Entry(_fan("http", key), _legacy_head(_draw_headers(rng), body), body))
 
     # http-v2/: metadata + .body; bodies take the rest of the HTTP bytes.
     urls, pages, body_sizes = [], [], []
-    for i in range(HTTP_V2_ENTRIES):
+    for i in range(v2_count):
         page = i % PAGE_SHARE == 0
         name = f"dep_{i // PAGE_SHARE:05d}"
         if page:
@@ -246,14 +249,14 @@ def plan(seed: int = 0) -> dict[str, list[Entry]]:
                         f"{rng.getrandbits(240):060x}/{name}-{i % 7}.{i % 13}-py3-none-any.whl")
         pages.append(page)
         body_sizes.append(_body_size(rng, 16_500))
-    headers = [_draw_headers(rng) for _ in range(HTTP_V2_ENTRIES)]
+    headers = [_draw_headers(rng) for _ in range(v2_count)]
     templates = {page: MetaTemplate.make(page) for page in (False, True)}
     legacy_bytes = sum(len(e.head) + e.filler for e in legacy)
 
     # Content-Length in the metadata depends on the body size: settle both together.
     for _ in range(8):
         meta_bytes = sum(templates[p].size(n) for p, n in zip(pages, body_sizes))
-        rest = HTTP_BYTES - legacy_bytes - meta_bytes
+        rest = http_bytes - legacy_bytes - meta_bytes
         if sum(body_sizes) == rest:
             break
         body_sizes = _scale_to(body_sizes, rest)
@@ -278,8 +281,12 @@ def select(full: dict[str, list[Entry]], scale: float) -> list[Entry]:
     return chosen
 
 
-def write(root: str, entries: list[Entry], seed: int = 0) -> int:
-    """Write the files (and their directories) under ``root``; return directories made."""
+def write(root: str, entries: list[Entry], seed: int = 0, sparse: bool = False) -> int:
+    """Write the files (and their directories) under ``root``; return directories made.
+
+    ``sparse`` leaves the filler as a hole (``ftruncate``): every apparent size is the
+    same, but a million-file cache takes seconds and little disk (for memory benches).
+    """
     filler = memoryview(random.Random(seed ^ 0x5EED).randbytes(FILLER_BYTES))
     made = {""}
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -297,6 +304,9 @@ def write(root: str, entries: list[Entry], seed: int = 0) -> int:
             if e.head:
                 os.write(fd, e.head)
             left, offset = e.filler, (i * 4099) % (FILLER_BYTES // 2)
+            if sparse and left:
+                os.ftruncate(fd, len(e.head) + left)
+                left = 0
             while left:
                 n = os.write(fd, filler[offset: offset + min(left, FILLER_BYTES - offset)])
                 left -= n
@@ -317,16 +327,21 @@ def pip_size(n: int) -> str:
     return f"{n} bytes"
 
 
-def generate(root: str, scale: float = 1.0, seed: int = 0) -> dict[str, Any]:
-    """Create the cache at ``root`` (which must not exist or be empty); return a summary."""
-    if not 0 < scale <= 1:
-        raise ValueError("scale must be in (0, 1]: the plan is the reference cache, scaled down")
+def generate(root: str, scale: float = 1.0, seed: int = 0, sparse: bool = False
+             ) -> dict[str, Any]:
+    """Create the cache at ``root`` (which must not exist or be empty); return a summary.
+
+    A ``scale`` above 1 repeats the reference's mix with new keys: 10 makes 1,000,001 files.
+    """
+    if not 0 < scale <= 100:
+        raise ValueError("scale must be in (0, 100]: 1 is the reference cache")
     if os.path.isdir(root) and os.listdir(root):
         raise FileExistsError(f"{root} is not empty; refusing to mix a synthetic cache into it")
     started = time.perf_counter()
     os.makedirs(root, exist_ok=True)
-    entries = select(plan(seed), scale)
-    dirs = write(root, entries, seed)
+    times = max(1, -int(-scale // 1))
+    entries = select(plan(seed, times), scale / times)
+    dirs = write(root, entries, seed, sparse)
     sizes = {e.path: len(e.head) + e.filler for e in entries}
     http = [p for p in sizes if p.split("/", 1)[0] in ("http", "http-v2")]
     wheel_files = [p for p in sizes if p.startswith("wheels/")]
@@ -353,12 +368,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dir", help="where to create the cache (must not exist, or be empty)")
     ap.add_argument("--scale", type=float, default=1.0,
-                    help="share of the reference entry counts, in (0, 1] "
-                         "(1.0 = 100,001 files, ~1.5 GB on disk)")
+                    help="share of the reference entry counts, in (0, 100] "
+                         "(1.0 = 100,001 files, ~1.5 GB on disk; 10 = 1,000,001 files)")
     ap.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    ap.add_argument("--sparse", action="store_true",
+                    help="leave file contents as holes: the same sizes, little disk")
     args = ap.parse_args(argv)
     try:
-        s = generate(args.dir, args.scale, args.seed)
+        s = generate(args.dir, args.scale, args.seed, args.sparse)
     except (OSError, ValueError) as exc:
         print(f"make_synthetic_pip_cache: error: {exc}", file=sys.stderr)
         return 1

@@ -322,8 +322,9 @@ def render_removal(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = No
         for r in h.get("removed", []):
             mark = "would remove" if dry_run else ("removed" if r.get("ok") else "kept")
             note = f"; {r['note']}" if r.get("note") else ""
+            swept = f"{r['files']} files in {r['dirs']} directories, " if "dirs" in r else ""
             lines.append(text.fit_line(f"{prefix}{mark} ", r.get("path") or r.get("entry"),
-                                       f" ({human_bytes(r.get('bytes'))}, "
+                                       f" ({swept}{human_bytes(r.get('bytes'))}, "
                                        f"{r.get('reason')}{note})", width))
         for d in h.get("dirs_removed", []):
             verb = "would remove" if dry_run else "removed"
@@ -342,13 +343,15 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
     files = [r for r in rows if "kind" not in r]
     by_manager: Dict[str, int] = {}
     for r in rows:
-        if "kind" in r:
-            by_manager[r["manager"]] = by_manager.get(r["manager"], 0) + 1
+        if "kind" in r:  # a row of a large prune plan stands for ``entries`` entries
+            by_manager[r["manager"]] = by_manager.get(r["manager"], 0) + r.get("entries", 1)
     if dry_run:
         freed = sum(c.get("reclaimable_bytes") or 0 for c in h.get("caches", []))
     else:
         freed = h.get("reclaimed_bytes", 0)
-    what = f"{len(files)} files and {len(h.get('dirs_removed', []))} directories"
+    # a purge's rows are buckets, each with its counts (see core/pip_sweep.py)
+    dirs = len(h.get("dirs_removed", [])) + sum(r.get("dirs", 0) for r in files)
+    what = f"{sum(r.get('files', 1) for r in files)} files and {dirs} directories"
     if by_manager:
         counted = [_uv_count(h) or f"{n} {m} {'entry' if n == 1 else 'entries'}"
                    if m == "uv" else f"{n} {m} {'entry' if n == 1 else 'entries'}"
@@ -359,10 +362,17 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
                           f"{'would free' if dry_run else 'freed'} {human_bytes(freed)}")
 
 
+def planned_entries(hosts: List[Dict[str, Any]]) -> int:
+    """What the hosts that planned would remove; a row of a compact plan stands for its
+    entries (prune) or files (purge)."""
+    return sum(r.get("entries", r.get("files", 1)) for h in hosts if h["status"] == "ok"
+               for r in h.get("removed", []))
+
+
 def plan_total(hosts: List[Dict[str, Any]]) -> str:
     """One line for a plan over several hosts, shown right above the confirmation."""
     ok = [h for h in hosts if h["status"] == "ok"]
-    entries = sum(len(h.get("removed", [])) for h in ok)
+    entries = planned_entries(ok)
     freed = sum(c.get("reclaimable_bytes") or 0 for h in ok for c in h.get("caches", []))
     failed = len(hosts) - len(ok)
     return (f"total: {entries} entries to remove on {len(ok)} of {len(hosts)} hosts"
@@ -438,7 +448,7 @@ def render_prune(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = None
         size = sum(c.get("bytes") or 0 for c in h.get("caches", []))
         freed = sum(c.get("reclaimable_bytes") or 0 for c in h.get("caches", []))
         lines.append(text.wrap(
-            f"{h['host']}: {len(entries)} entries to remove "
+            f"{h['host']}: {sum(e.get('entries', 1) for e in entries)} entries to remove "
             f"({human_bytes(sum(e.get('bytes') or 0 for e in entries))}); would free "
             f"{human_bytes(freed)} of {human_bytes(size)} in its caches", width))
         for c in h.get("caches", []):

@@ -272,7 +272,7 @@ def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
 def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[str, Any]],
                        ask: bool) -> Optional[List[Dict[str, Any]]]:
     """Apply each host's own plan, on the hosts whose planning succeeded."""
-    count = sum(len(h.get("removed", [])) for h in planned if h["status"] == "ok")
+    count = report.planned_entries(planned)
     if ask:
         _say(report.render_removal(planned, True, _width(target.wide, sys.stderr)))
         if not count:

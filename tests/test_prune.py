@@ -49,6 +49,23 @@ def pip_entries(cache: Path) -> List[str]:
     return sorted(e["entry"] for e in plan["removed"])
 
 
+def files_on_disk(cache: Path) -> set:
+    return {str(p) for p in cache.rglob("*") if p.is_file() or p.is_symlink()}
+
+
+def of_entries(cache: Path, entries: List[str], files: set) -> set:
+    """The files these entries are made of: an HTTP entry's metadata and body, a wheel and
+    what its directory holds besides."""
+    owned = set()
+    for entry in entries:
+        path = str(cache / entry)
+        if entry.startswith("wheels/"):
+            owned |= {f for f in files if os.path.dirname(f) == os.path.dirname(path)}
+        else:
+            owned |= {f for f in files if f in (path, path + ".body")}
+    return owned
+
+
 def info_bytes(cache: Path) -> int:
     return agent.run({"op": "info", "managers": ["pip"],
                       "environ": {"PIP_CACHE_DIR": str(cache)}})["caches"][0]["bytes"]
@@ -111,11 +128,16 @@ def test_a_dry_run_changes_no_ranking_and_apply_removes_the_plan(pip_cache: Path
     first = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], **rules)  # reads bodies
     second = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], **rules)
     assert first["removed"] == second["removed"]
+    before = files_on_disk(pip_cache)
     done = prune({"PIP_CACHE_DIR": str(pip_cache)}, ["pip"], apply=True, **rules)
-    assert done["plans"] == first["plans"]  # the same plan, made again before applying
-    planned = sorted(str(pip_cache / f[0]) for f in first["plans"][0]["files"])
-    assert sorted(r["path"] for r in done["removed"] if r["ok"]) == planned
-    assert not [p for p in planned if os.path.lexists(p)]
+
+    def rule(plans):  # the plan is a rule; only the time it was made differs
+        return [dict(p, prune=dict(p["prune"], planned_at_ns=0)) for p in plans]
+
+    assert rule(done["plans"]) == rule(first["plans"])  # the same plan, made again
+    planned = of_entries(pip_cache, [e["entry"] for e in first["removed"]], before)
+    assert sorted(r["path"] for r in done["removed"] if r["ok"]) == sorted(planned)
+    assert before - files_on_disk(pip_cache) == planned
     assert not [d for d in (pip_cache / "http-v2").rglob("*") if d.is_dir() and not any(
         d.iterdir())]  # emptied directories cleared, as pip does
 
@@ -253,11 +275,13 @@ def test_cli_prune_yes_applies_the_plan_it_showed(pip_cache: Path, home: Path) -
     dry = cachekit(["prune", "--managers", "pip", "--max-size", f"{total // 2}B", "--dry-run",
                     "--format", "json"], pip_cache, home)
     assert dry.returncode == 0, dry.stderr
-    planned = json.loads(dry.stdout)["hosts"][0]["plans"][0]["files"]
+    before = files_on_disk(pip_cache)
+    planned = of_entries(pip_cache, [e["entry"] for e in json.loads(dry.stdout)["hosts"][0][
+        "removed"]], before)
     done = cachekit(["prune", "--managers", "pip", "--max-size", f"{total // 2}B", "--yes",
                      "--format", "json"], pip_cache, home)
     assert done.returncode == 0, done.stderr
     host = json.loads(done.stdout)["hosts"][0]
-    assert sorted(r["path"] for r in host["removed"] if r["ok"]) == sorted(
-        str(pip_cache / f[0]) for f in planned)
+    assert sorted(r["path"] for r in host["removed"] if r["ok"]) == sorted(planned)
+    assert before - files_on_disk(pip_cache) == planned
     assert info_bytes(pip_cache) <= total // 2

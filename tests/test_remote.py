@@ -344,13 +344,14 @@ def test_user_known_hosts_file_from_ssh_config(tmp_path: Path, lab: SshLab, home
 def test_a_removal_cut_off_midway_reports_what_was_removed(tmp_path: Path, lab: SshLab,
                                                            home: Path,
                                                            pip_cache_master) -> None:
-    """The apply run's output is cut after 2,500 bytes, as a dropped connection cuts it."""
+    """The apply run's output is cut after 800 bytes (a purge reports each swept
+    subdirectory), as a dropped connection cuts it."""
     cache = copy_tree(pip_cache_master[0], tmp_path / "c")
     runs = tmp_path / "runs"
     cut = fake_python(tmp_path / "cut-python", (
         f'n=$(cat {runs} 2>/dev/null || echo 0); echo $((n + 1)) > {runs}\n'
         f'[ "$n" = 0 ] && exec {sys.executable} "$@"\n'  # the plan passes untouched
-        f'{sys.executable} "$@" | head -c 2500\n'))
+        f'{sys.executable} "$@" | head -c 800\n'))
     lab.write_known_hosts(home, ["h1"])
     inv = write_inventory(tmp_path / "inv.yml", lab, {
         "h1": host_entry(HEALTHY["h1"], cache, ansible_python_interpreter=str(cut))})

@@ -220,22 +220,29 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
         if op == "report":
             cache["reclaimable_bytes"] = pipcache.reclaimable_totals(totals)
         return
-    tree = fs.scan(root)
-    cache.update(pipcache.summarize(tree))
-    _warn_unreadable(cache, root, tree.errors)
-    if op == "report":
-        _pip_report(root, tree, cache)
+    if op == "purge" or (op == "remove" and request.get("pattern") == "*"):
+        _pip_purge(request, root, cache, result, progress)  # counts, not a record per file
         return
-    if op == "list":
-        _pip_list(request, root, tree, result)
-        return
-    if op == "apply":
-        plans = [p for p in request.get("plans", []) if p.get("manager") == "pip"]
-        for plan in plans:
+    if op == "apply":  # the figures before it; the plans hold what to remove
+        totals = fs.scan_totals(root, pipcache.classify)
+        cache.update(pipcache.summarize_totals(totals))
+        for plan in [p for p in request.get("plans", []) if p.get("manager") == "pip"]:
             _execute(root, cache["root_id"], plan, result, progress)
         return
-    plan = _pip_plan(request, root, tree)
-    wire = plan_to_wire("pip", root, cache["root_id"], plan)
+    if op in ("list", "remove"):  # figures from totals; the matches named one by one
+        totals = fs.scan_totals(root, pipcache.classify)
+        cache.update(pipcache.summarize_totals(totals))
+        _warn_unreadable(cache, root, totals.errors)
+        if op == "list":
+            _pip_list(request, root, result)
+            return
+        wire = _pip_remove_wire(request, root, cache["root_id"])
+    else:  # report --attribute: every body is read anyway
+        tree = fs.scan(root)
+        cache.update(pipcache.summarize(tree))
+        _warn_unreadable(cache, root, tree.errors)
+        _pip_report(root, tree, cache)
+        return
     result.setdefault("plans", []).append(wire)
     if request.get("apply"):
         _execute(root, cache["root_id"], wire, result, progress)
@@ -243,6 +250,23 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
         result["removed"] += [dict(r, ok=None) for r in _planned_rows(root, wire)]
         result["dirs_removed"] += [os.path.join(root, d) for d in wire["dirs"]]
         cache["reclaimable_bytes"] = wire["freed_bytes"]  # what this plan would free
+
+
+def _pip_purge(request: Dict[str, Any], root: str, cache: Dict[str, Any],
+               result: Dict[str, Any], progress: Progress) -> None:
+    """Plan a purge as one row per bucket (see ``pip_sweep``); with ``apply``, sweep."""
+    from cachekit.core import pip_sweep
+
+    totals = fs.scan_totals(root, pipcache.classify)
+    cache.update(pipcache.summarize_totals(totals))
+    _warn_unreadable(cache, root, totals.errors)
+    wire = pip_sweep.plan_wire(root, cache["root_id"])
+    result.setdefault("plans", []).append(wire)
+    if request.get("apply"):
+        _execute(root, cache["root_id"], wire, result, progress)
+        return
+    result["removed"] += [dict(r, ok=None) for r in _planned_rows(root, wire)]
+    cache["reclaimable_bytes"] = wire["freed_bytes"]
 
 
 def _warn_unreadable(cache: Dict[str, Any], root: str, errors: List[Any]) -> None:
@@ -261,43 +285,38 @@ def _pip_report(root: str, tree: fs.Tree, cache: Dict[str, Any]) -> None:
     cache["reclaimable_bytes"] = purge.freed_bytes
 
 
-def _pip_list(request: Dict[str, Any], root: str, tree: fs.Tree, result: Dict[str, Any]) -> None:
+def _pip_list(request: Dict[str, Any], root: str, result: Dict[str, Any]) -> None:
+    from cachekit.core import pip_sweep
+
     pattern = request.get("pattern") or "*"
-    matches = pipcache.match_wheels(tree, pattern)
-    if request.get("downloads"):
-        attributed = pipcache.attribute_downloads(root, tree)
-        matches += [m for _files, m in pipcache.match_downloads(attributed, pattern)]
-    for m in matches:
+    downloads = bool(request.get("downloads"))
+    buckets = (pipcache.WHEELS, "http-v2") if downloads else (pipcache.WHEELS,)
+    acc = pip_sweep.explicit(root, buckets, pip_sweep.pattern_pick(root, pattern, downloads),
+                             counted_only=True)  # a wheel, or a download's body: pip's list
+    rules = {"matched pip pattern": "pip pattern", "matched normalised name": "normalised name"}
+    for rel, size, _ino, _mtime, (reason, package, _counted, version, kind) in acc.rows or []:
         result["entries"].append({
-            "manager": "pip", "name": m.name, "version": m.version, "kind": m.kind,
-            "rule": m.rule, "path": os.path.join(root, m.file.path), "bytes": m.file.size,
-        })
+            "manager": "pip", "name": package, "version": version, "kind": kind,
+            "rule": rules.get(reason, "downloaded body"), "path": os.path.join(root, rel),
+            "bytes": size})
 
 
-def _pip_plan(request: Dict[str, Any], root: str, tree: fs.Tree) -> pipcache.Plan:
-    if request["op"] == "purge":
-        return pipcache.plan_removal(tree, pipcache.match_wheels(tree, "*"), [], purge=True)
+def _pip_remove_wire(request: Dict[str, Any], root: str, root_id: List[int]
+                     ) -> Dict[str, Any]:
+    """``remove PATTERN``: each file pip 26.2+ deletes, and the directories it clears."""
+    from cachekit.core import pip_sweep
+
     pattern = request.get("pattern")
     if not pattern:
         raise Refused("remove needs a pattern (use purge to remove everything)")
-    wheels = pipcache.match_wheels(tree, pattern)
-    downloads = []
-    if request.get("downloads"):
-        downloads = pipcache.match_downloads(pipcache.attribute_downloads(root, tree), pattern)
-    return pipcache.plan_removal(tree, wheels, downloads, purge=pattern == "*")
-
-
-def plan_to_wire(
-    manager: str, root: str, root_id: List[int], plan: pipcache.Plan
-) -> Dict[str, Any]:
-    """A plan as data: enough to show it, and to check every file is unchanged at apply."""
-    return {
-        "manager": manager, "root": root, "root_id": root_id, "matched": plan.matched,
-        "freed_bytes": plan.freed_bytes,
-        "files": [[p.file.path, p.file.size, p.file.ino, p.file.mtime_ns, p.reason, p.package]
-                  for p in plan.files],
-        "dirs": plan.dirs,
-    }
+    pick = pip_sweep.pattern_pick(root, pattern, bool(request.get("downloads")))
+    acc = pip_sweep.explicit(root, pipcache.BUCKETS, pick)
+    files = [[rel, size, ino, mtime_ns, reason, package]
+             for rel, size, ino, mtime_ns, (reason, package, *_rest) in acc.rows or []]
+    selfcheck, selfcheck_freed = pip_sweep.legacy_selfcheck(root)
+    return {"manager": "pip", "root": root, "root_id": root_id, "matched": acc.matched,
+            "freed_bytes": acc.freed_bytes() + selfcheck_freed, "files": files + selfcheck,
+            "dirs": acc.dir_rows or []}
 
 
 def check_then_apply(result: Dict[str, Any], environ: Dict[str, str], progress: Progress,
@@ -332,9 +351,13 @@ def execute_wire(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str
 
 
 def _planned_rows(root: str, wire: Dict[str, Any]) -> List[Dict[str, Any]]:
-    return [{"path": os.path.join(root, rel), "manager": wire["manager"], "bytes": size,
-             "reason": reason, "package": package}
-            for rel, size, _ino, _mtime, reason, package in wire["files"]]
+    swept = [{"path": os.path.join(root, g["bucket"]), "manager": wire["manager"],
+              "bytes": g["bytes"], "files": g["files"], "dirs": g["dirs"], "freed": g["freed"],
+              "reason": g["reason"], "package": ""}
+             for g in (wire.get("sweep") or {}).get("groups", [])]
+    return swept + [{"path": os.path.join(root, rel), "manager": wire["manager"], "bytes": size,
+                     "reason": reason, "package": package}
+                    for rel, size, _ino, _mtime, reason, package in wire["files"]]
 
 
 def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[str, Any],
@@ -344,11 +367,20 @@ def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[s
         raise Refused(f"the plan names {wire.get('root')!r}, which is not this host's "
                       f"recognised {wire.get('manager')} cache {root!r}; plan again")
     allowed = set(pipcache.BUCKETS)
-    for rel in [f[0] for f in wire["files"]] + list(wire["dirs"]):
+    sweep = wire.get("sweep")
+    swept = [g.get("bucket") for g in sweep["groups"]] if sweep else []
+    for rel in [f[0] for f in wire["files"]] + list(wire["dirs"]) + swept:
         if not isinstance(rel, str) or (pipcache.bucket(rel) not in allowed
                                         and rel != pipcache.LEGACY_SELFCHECK):
             raise Refused(f"the plan names {rel!r}, which is not a pip cache entry")
-    rows = _planned_rows(root, wire)
+    if sweep and (any(b not in allowed or "/" in b for b in swept)
+                  or not isinstance(sweep.get("planned_at_ns"), int)):
+        raise Refused("the plan's sweep names no pip bucket, or no time it was planned")
+    crit = wire.get("prune")
+    if crit is not None and (not isinstance(crit.get("planned_at_ns"), int)
+                             or crit.get("clock") not in ("atime", "mtime")):
+        raise Refused("the prune plan gives no time it was planned, or no clock")
+    rows = _planned_rows(root, wire)[len(swept):]
     freed: List[fs.FileStat] = []
     with fs.SafeRemover(root, expect=(root_id[0], root_id[1])) as remover:
         for (rel, _size, ino, mtime_ns, _reason, _pkg), row in zip(wire["files"], rows):
@@ -367,25 +399,17 @@ def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[s
                 result["dirs_removed"].append(os.path.join(root, rel))
             elif outcome.reason:
                 result["warnings"].append(f"kept {os.path.join(root, rel)}: {outcome.reason}")
-        if wire.get("clear_empty_dirs"):
-            _clear_emptied(remover, root, [r for r in rows if r.get("ok")], result)
+        if wire.get("prune"):
+            from cachekit.core import pip_prune
+
+            result["reclaimed_bytes"] += pip_prune.apply(remover, root, wire, result, progress)
+        if sweep:
+            from cachekit.core import pip_sweep
+
+            done = pip_sweep.apply(remover, root, wire, progress)
+            result["removed"] += done
+            result["reclaimed_bytes"] += sum(r["freed"] for r in done)
     result["reclaimed_bytes"] += fs.freed_bytes(freed)
-
-
-def _clear_emptied(remover: fs.SafeRemover, root: str, removed: List[Dict[str, Any]],
-                   result: Dict[str, Any]) -> None:
-    """After a prune: rmdir the directories its removals left empty, deepest first, as
-    pip 26.2+ does (an ``rmdir`` never removes a directory that still holds anything)."""
-    parents = set()
-    for row in removed:
-        rel = os.path.relpath(row["path"], root)
-        while "/" in rel:
-            rel = rel.rsplit("/", 1)[0]
-            if "/" in rel:  # never a bucket itself
-                parents.add(rel)
-    for rel in sorted(parents, key=lambda r: (-r.count("/"), r)):
-        if remover.rmdir(rel).ok:
-            result["dirs_removed"].append(os.path.join(root, rel))
 
 
 PROGRESS_MARK = "@"

@@ -461,6 +461,15 @@ class SafeRemover:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def dev(self) -> int:
+        return self._dev
+
+    def dir_fd(self, rel: str) -> int:
+        """A descriptor of the directory ``rel`` below the root (valid until the next call
+        that may open another: keep it only while using it)."""
+        return self._dir_fd(_split_rel(rel) if rel else [])
+
     def _dir_fd(self, parts: Sequence[str]) -> int:
         """Open (and remember) the directory ``parts`` below the root, never via a symlink."""
         key = "/".join(parts)
@@ -593,6 +602,11 @@ class SafeRemover:
                 sub, 0 if is_link else st.st_size, st.st_blocks * 512, st.st_atime_ns,
                 st.st_mtime_ns, st.st_nlink, st.st_dev, st.st_ino,
                 "l" if is_link else ("f" if stat.S_ISREG(st.st_mode) else "o")))
+
+
+def why(exc: OSError) -> str:
+    """Why a removal failed, in words; a symlink in the way is named as such."""
+    return _why(exc)
 
 
 def _why(exc: OSError) -> str:

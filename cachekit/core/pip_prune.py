@@ -1,34 +1,169 @@
 """pip entries for ``prune``, folded by the walkers themselves.
 
 ``prune`` needs, for each entry (a built wheel with its ``origin.json``, an HTTP entry's
-metadata and body, a legacy HTTP file), its files, size and last use, and the cache's
-total size: one pass, as fast as ``info``'s, that never builds a record per directory.
-Directories left empty are cleared at apply time, as pip 26.2+ does after a removal.
+metadata and body, a legacy HTTP file), its size and last use, and the cache's total
+size: one pass, as fast as ``info``'s, that keeps each entry as a few numbers in arrays
+(a million-file cache would otherwise cost a gigabyte of records). What the policy takes
+is a rule (``policy.rule_for``); listing and applying the plan walk again and apply that
+rule entry by entry. Directories left empty are cleared at apply time, as pip 26.2+ does.
 """
 
+import array
+import hashlib
 import os
 import stat
 from typing import Any, Dict, List, Optional, Tuple
 
-from cachekit.core import fs
+from cachekit.core import fs, policy
 
-# An entry file: path, size, ino, mtime_ns, atime_ns, nlink, dev, kind
-EntryFile = Tuple[str, int, int, int, int, int, int, str]
-# What a plan keeps of an entry's file: path, size, ino, mtime_ns, atime_ns
-PlanFile = Tuple[str, int, int, int, int]
-# An entry: path, package name, cheap, files, bytes, freed, last atime, last mtime (of the
-# files that show use: a wheel's own file, both files of an HTTP entry)
-Entry = Tuple[str, str, bool, List[PlanFile], int, int, int, int]
+# An entry file: path, size, ino, mtime_ns, atime_ns, nlink, dev, kind, ctime_ns
+EntryFile = Tuple[str, int, int, int, int, int, int, str, int]
+BUCKET_CODES = {"wheels": 0, "http-v2": 1, "http": 2}
+BUCKET_NAMES = ("wheels", "http-v2", "http")
+CHEAP = 4  # flag beside the bucket code: cheap to download again
+ROW_LIMIT = 1000  # plans of up to this many entries show (and report) each one
+
+
+def tie_of(path: str) -> int:
+    """A stable 64-bit tie-break for entries used in the same nanosecond (LRU order)."""
+    raw = path.encode("utf-8", "surrogateescape")
+    return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "big")
 
 
 class Walk:
-    """What one worker found: entries, the bytes of every file, unreadable paths."""
+    """What one worker found: every entry as numbers in arrays (never an object per entry
+    or per file), the bytes of every file, unreadable paths, entries a keep pattern holds.
 
-    def __init__(self) -> None:
-        self.entries: List[Entry] = []
+    ``mode`` "pool" ranks; "pick" lists the entries a criterion selects; "apply" removes
+    them (serially, through a ``fs.SafeRemover``).
+    """
+
+    def __init__(self, root: str = "", clock: str = "atime", keep: Optional[List[str]] = None,
+                 mode: str = "pool", criterion: Optional[Dict[str, Any]] = None) -> None:
+        self.root, self.clock, self.keep, self.mode = root, clock, keep or [], mode
+        self.criterion = criterion or {}
+        self.last = array.array("q")
+        self.size = array.array("q")
+        self.freed = array.array("q")
+        self.tie = array.array("Q")
+        self.flags = array.array("B")
         self.bytes = 0
         self.files = 0
         self.errors: List[Tuple[str, str]] = []
+        self.kept: List[Tuple[str, str]] = []  # (entry, pattern), the first ROW_LIMIT
+        self.kept_count = 0
+        self.picked: List[Tuple[int, str, str, str, int, int, List[EntryFile]]] = []
+        self.remover: Any = None
+        self.done: Dict[str, List[int]] = {}  # apply: rule -> [entries, bytes, freed, kept]
+        self.rows: List[Dict[str, Any]] = []
+        self.progress: Any = None
+        self.removed_here = False
+
+    def entry(self, bucket: str, path: str, name: str, cheap: bool, files: List[EntryFile],
+              used: List[EntryFile]) -> None:
+        # a symlink's access time moves whenever a walk follows it: its mtime counts
+        last = max(max(f[4], f[3]) if f[7] not in ("l", "L") else f[3] for f in used) \
+            if self.clock == "atime" else max(f[3] for f in used)
+        if self.keep or self.mode != "pool":
+            if not name and bucket == "http-v2" and self.keep:
+                name = _name_of_download(self.root, files)
+            if self.keep:
+                pattern = policy.kept_by_name(name, path, self.keep)
+                if pattern is not None:
+                    if self.mode == "pool":
+                        self.kept_count += 1
+                        if len(self.kept) < ROW_LIMIT:
+                            self.kept.append((path, pattern))
+                    return
+        size, free = sum(f[1] for f in files), freed(files)
+        if self.mode == "pool":
+            self.last.append(last)
+            self.size.append(size)
+            self.freed.append(free)
+            self.tie.append(tie_of(path))
+            self.flags.append(BUCKET_CODES[bucket] | (CHEAP if cheap else 0))
+            return
+        rule = policy.rule_for(self.criterion, last, tie_of(path), cheap)
+        if rule is None:
+            return
+        if self.mode == "pick":
+            self.picked.append((last, path, name, rule, size, free, []))
+            return
+        self._remove(path, name, rule, size, free, files)
+
+    def _remove(self, path: str, name: str, rule: str, size: int, free: int,
+                files: List[EntryFile]) -> None:
+        tally = self.done.setdefault(rule, [0, 0, 0, 0])
+        if any(f[8] > int(self.criterion["planned_at_ns"]) for f in files):
+            tally[3] += 1  # changed since the plan: kept whole
+            if self.criterion.get("rows"):
+                self.rows.append({"path": os.path.join(self.root, path), "manager": "pip",
+                                  "bytes": size, "reason": rule, "package": name, "ok": False,
+                                  "note": "changed since the plan; kept"})
+            return
+        all_ok = True
+        for f in files:
+            outcome = self.remover.unlink(f[0], expect=(f[2], f[3]))
+            all_ok = all_ok and outcome.ok
+            if outcome.ok:
+                self.removed_here = True
+            if self.criterion.get("rows"):
+                row = {"path": os.path.join(self.root, f[0]), "manager": "pip",
+                       "bytes": f[1], "reason": rule, "package": name, "ok": outcome.ok}
+                if outcome.reason:
+                    row["note"] = outcome.reason
+                self.rows.append(row)
+                if self.progress is not None:
+                    self.progress(row)
+        if all_ok:
+            tally[0] += 1
+            tally[1] += size
+            tally[2] += free
+        else:
+            tally[3] += 1
+
+    def merge(self, other: "Walk") -> None:
+        for mine, theirs in ((self.last, other.last), (self.size, other.size),
+                             (self.freed, other.freed), (self.tie, other.tie),
+                             (self.flags, other.flags)):
+            mine.extend(theirs)
+        self.bytes += other.bytes
+        self.files += other.files
+        self.errors += other.errors
+        self.kept += other.kept[:ROW_LIMIT - len(self.kept)]
+        self.kept_count += other.kept_count
+        self.picked += other.picked
+
+    def __getstate__(self) -> Dict[str, Any]:  # what crosses back from a worker
+        return {k: v for k, v in self.__dict__.items() if k not in ("remover", "progress")}
+
+
+def _name_of_download(root: str, files: List[EntryFile]) -> str:
+    """The package a downloaded body names, or "".
+
+    Read with ``O_NOATIME`` where this user may: putting the access time back would
+    change the body's ``ctime``, and apply keeps whatever changed after the plan began.
+    """
+    from cachekit.core import pip_attribution
+
+    body = next((f for f in files if f[0].endswith(".body")), None)
+    if body is None:
+        return ""
+    path = os.path.join(root, body[0])
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NOATIME", 0))
+    except OSError:  # not this user's file: read it as usual, its access time put back
+        found = pip_attribution.attribute(path, body[4], body[3])
+        return found.name if found is not None else ""
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return ""
+            found = pip_attribution._sniff(fh)  # what ``attribute`` reads, without a restore
+        except Exception:  # a body that does not parse is simply unattributed
+            return ""
+    return found.name if found is not None else ""
 
 
 def _walk_dir(root: str, rel: str, acc: Walk) -> List[str]:
@@ -66,22 +201,16 @@ def _walk_dir(root: str, rel: str, acc: Walk) -> List[str]:
                 acc.files += 1
                 if rel:
                     found.append((prefix + entry.name, size, st.st_ino, st.st_mtime_ns,
-                                  st.st_atime_ns, st.st_nlink, st.st_dev, kind))
+                                  st.st_atime_ns, st.st_nlink, st.st_dev, kind,
+                                  st.st_ctime_ns))
         except OSError as exc:
             acc.errors.append((rel, exc.strerror or str(exc)))
     if found:
-        _entries_of(bucket, found, acc.entries)
+        _entries_of(bucket, found, acc)
     return subdirs
 
 
-def _entry(path: str, name: str, cheap: bool, files: List[EntryFile],
-           used: List[EntryFile]) -> Entry:
-    # only what a plan needs crosses back from the worker
-    return (path, name, cheap, [f[:5] for f in files], sum(f[1] for f in files), freed(files),
-            max(max(f[4], f[3]) for f in used), max(f[3] for f in used))
-
-
-def _entries_of(bucket: str, found: List[EntryFile], out: List[Entry]) -> None:
+def _entries_of(bucket: str, found: List[EntryFile], out: Walk) -> None:
     """Group one directory's files into pip's entries."""
     if bucket == "wheels":
         wheels = [f for f in found if f[0].endswith(".whl") and f[7] in ("f", "l")]
@@ -91,7 +220,7 @@ def _entries_of(bucket: str, found: List[EntryFile], out: List[Entry]) -> None:
             # the last wheel of a directory takes its origin.json along, as pip does; its
             # use is the wheel's own (origin.json is written once, at build time)
             files = [w] + (others if i == len(wheels) - 1 else [])
-            out.append(_entry(w[0], name, False, files, [w]))
+            out.entry(bucket, w[0], name, False, files, [w])
     elif bucket == "http-v2":
         by_key: Dict[str, List[EntryFile]] = {}
         for f in found:
@@ -101,30 +230,33 @@ def _entries_of(bucket: str, found: List[EntryFile], out: List[Entry]) -> None:
         for key, files in by_key.items():
             if len(files) > 1:
                 files.sort(key=lambda f: f[0].endswith(".body"))  # metadata first
-            out.append(_entry(key, "", True, files, files))
+            out.entry(bucket, key, "", True, files, files)
     elif bucket == "http":
-        out += [_entry(f[0], "", True, [f], [f]) for f in found if f[7] == "f"]
+        for f in found:
+            if f[7] == "f":
+                out.entry(bucket, f[0], "", True, [f], [f])
 
 
-def _walk_subtree(args: Tuple[str, str]) -> Walk:
-    root, rel = args
-    acc = Walk()
+def _walk_subtree(args: Tuple[str, str, Dict[str, Any]]) -> Walk:
+    root, rel, how = args
+    acc = Walk(root, **how)
     stack = [rel]
     while stack:
         stack.extend(_walk_dir(root, stack.pop(), acc))
     return acc
 
 
-def walk(root: str, parallel: Optional[bool] = None) -> Walk:
-    acc = Walk()
+def walk(root: str, clock: str = "atime", keep: Optional[List[str]] = None,
+         mode: str = "pool", criterion: Optional[Dict[str, Any]] = None,
+         parallel: Optional[bool] = None) -> Walk:
+    """Every pip entry under ``root``, folded by ``mode`` (see ``Walk``)."""
+    how = {"clock": clock, "keep": keep, "mode": mode, "criterion": criterion}
+    acc = Walk(root, **how)  # type: ignore[arg-type]
     tasks: List[str] = []
     for rel in _walk_dir(root, "", acc):
         tasks.extend(_walk_dir(root, rel, acc))
-    for sub in fs.fan_out(_walk_subtree, [(root, t) for t in tasks], parallel):
-        acc.entries += sub.entries
-        acc.bytes += sub.bytes
-        acc.files += sub.files
-        acc.errors += sub.errors
+    for sub in fs.fan_out(_walk_subtree, [(root, t, how) for t in tasks], parallel):
+        acc.merge(sub)
     return acc
 
 
@@ -136,28 +268,57 @@ def freed(files: List[EntryFile]) -> int:
                           for f in files)
 
 
-def names_of_downloads(root: str, entries: List[Entry]) -> Dict[str, str]:
-    """Entry -> package, from each downloaded body (access times put back)."""
-    from cachekit.core import pip_attribution
-
-    out = {}
-    for path, _name, _cheap, files, *_figures in entries:
-        body = next((f for f in files if f[0].endswith(".body")), None)
-        if body is None:
-            continue
-        found = pip_attribution.attribute(os.path.join(root, body[0]), body[4], body[3])
-        if found is not None:
-            out[path] = found.name
-    return out
+def pick_rows(root: str, clock: str, keep: List[str], criterion: Dict[str, Any]
+              ) -> List[Tuple[int, str, str, str, int, int, List[EntryFile]]]:
+    """The entries a (small) plan's criterion selects: (last use, path, package, rule,
+    bytes, freed, [])."""
+    return walk(root, clock, keep, "pick", criterion).picked
 
 
-def wire(root: str, root_id: List[int], chosen: List[Tuple[Any, str, str, int]]
-         ) -> Dict[str, Any]:
-    """A pip plan (the same wire format as ``remove``) whose directories are cleared at
-    apply time: ``chosen`` is (entry files, rule, package, freed bytes) per entry."""
-    files = []
-    for entry_files, rule, package, _freed in chosen:
-        files += [[f[0], f[1], f[2], f[3], rule, package] for f in entry_files]
-    return {"manager": "pip", "root": root, "root_id": root_id, "matched": len(chosen),
-            "freed_bytes": sum(c[3] for c in chosen), "files": files, "dirs": [],
-            "clear_empty_dirs": True}
+def apply(remover: fs.SafeRemover, root: str, wire: Dict[str, Any], result: Dict[str, Any],
+          progress: Any) -> int:
+    """Remove what a prune plan's criterion selects, entry by entry, and the directories
+    that leaves empty (as pip 26.2+ does); return the bytes freed."""
+    crit = wire["prune"]
+    acc = Walk(root, crit["clock"], crit.get("keep") or [], "apply", crit)
+    acc.remover, acc.progress = remover, progress
+    cleared = [0]  # a large plan counts the directories it clears, rather than naming them
+
+    def visit(rel: str) -> bool:
+        acc.removed_here = False
+        subdirs = _walk_dir(root, rel, acc)
+        removed = acc.removed_here
+        for sub in subdirs:
+            removed = visit(sub) or removed
+        # never a bucket itself; rmdir keeps a directory that still holds anything
+        if removed and rel.count("/") >= 1 and remover.rmdir(rel).ok:
+            if crit.get("rows"):
+                result["dirs_removed"].append(os.path.join(root, rel))
+            cleared[0] += 1
+        return removed
+
+    for bucket in BUCKET_NAMES:
+        if os.path.isdir(os.path.join(root, bucket)):
+            visit(bucket)
+    if crit.get("rows"):
+        result["removed"] += acc.rows
+    else:
+        for rule, (n, size, free, kept) in sorted(acc.done.items()):
+            row = {"path": root, "manager": "pip", "entry": f"{n} entries", "entries": n,
+                   "bytes": size, "freed": free, "reason": rule, "package": "",
+                   "ok": True, "kind": "entries", "dirs_cleared": cleared[0]}
+            cleared[0] = 0  # counted once, on the first row
+            if kept:
+                row["note"] = f"{kept} entries changed since the plan or could not be " \
+                    "removed; kept"
+            result["removed"].append(row)
+            if progress is not None:
+                progress(row)
+    return sum(t[2] for t in acc.done.values())
+
+
+def wire(root: str, root_id: List[int], criterion: Dict[str, Any], matched: int,
+         freed_bytes: int) -> Dict[str, Any]:
+    """A pip prune plan: the rule that selects its entries, checked again at apply."""
+    return {"manager": "pip", "root": root, "root_id": root_id, "matched": matched,
+            "freed_bytes": freed_bytes, "files": [], "dirs": [], "prune": criterion}

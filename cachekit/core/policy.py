@@ -14,8 +14,9 @@ The rules compose like this:
 """
 
 import fnmatch
+import heapq
 import re
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 
 class Candidate(NamedTuple):
@@ -35,6 +36,15 @@ class Selected(NamedTuple):
     rule: str
 
 
+CI_RULE = "cheap to download again (--ci)"
+BUDGET_RULE = "over the --max-size budget (least recently used)"
+FREE_RULE = "below --min-free (least recently used)"
+
+
+def older_rule(seconds: int) -> str:
+    return f"older than {_span(seconds)}"
+
+
 def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -45,10 +55,14 @@ def kept_by(candidate: Candidate, patterns: List[str]) -> Optional[str]:
     A pattern with a ``/`` is matched against the entry's path instead (``Python/3.8.*``
     keeps those versions of a runner's tool).
     """
-    name = _normalize(candidate.package)
+    return kept_by_name(candidate.package, candidate.entry, patterns)
+
+
+def kept_by_name(package: str, entry: str, patterns: List[str]) -> Optional[str]:
+    name = _normalize(package)
     for pattern in patterns:
         if "/" in pattern:
-            if fnmatch.fnmatchcase(candidate.entry.lower(), pattern.lower() + "*"):
+            if fnmatch.fnmatchcase(entry.lower(), pattern.lower() + "*"):
                 return pattern
         elif fnmatch.fnmatchcase(name, _normalize(pattern)):
             return pattern
@@ -68,8 +82,78 @@ def protect(candidates: List[Candidate], keep: List[str]
     return [c for c in candidates if id(c) not in ids], protected
 
 
+class Pool:
+    """Many entries of one cache as parallel arrays, ranked without an object per entry.
+
+    What selection takes from a pool is a criterion (``rule_for``), not a list: the
+    manager's walk applies it again, entry by entry, to list or remove them.
+    """
+
+    def __init__(self, manager: str, cache: str, last: Any, size: Any, freed: Any, tie: Any,
+                 cheap: Any) -> None:
+        self.manager, self.cache = manager, cache
+        self.last, self.size, self.freed, self.tie, self.cheap = last, size, freed, tie, cheap
+        self.taken = bytearray(len(last))
+        self.criterion: Dict[str, Any] = {}
+        self.tally: Dict[str, List[int]] = {}  # rule -> [entries, bytes, freed, newest use]
+
+    def take(self, i: int, rule: str) -> None:
+        self.taken[i] = 1
+        t = self.tally.setdefault(rule, [0, 0, 0, 0])
+        t[0] += 1
+        t[1] += self.size[i]
+        t[2] += self.freed[i]
+        t[3] = max(t[3], self.last[i])
+
+    @property
+    def chosen(self) -> int:
+        return sum(t[0] for t in self.tally.values())
+
+    def taken_bytes(self, field: str = "size") -> int:
+        return sum(t[1 if field == "size" else 2] for t in self.tally.values())
+
+    def lru(self) -> Iterator[Tuple[Tuple[Any, ...], Any]]:
+        """Entries not yet taken, least recently used first: ((last, cache, 1, tie), (self, i))."""
+        keys = sorted((self.last[i] << 96) | (self.tie[i] << 32) | i
+                      for i in range(len(self.last)) if not self.taken[i])
+        mask = (1 << 64) - 1
+        for k in keys:
+            yield (k >> 96, self.cache, 1, (k >> 32) & mask), (self, k & 0xFFFFFFFF)
+
+
+def rule_for(criterion: Dict[str, Any], last: int, tie: int, cheap: bool) -> Optional[str]:
+    """The rule that takes an entry of a pool under ``criterion``, or None."""
+    before = criterion.get("older_before_ns")
+    if before is not None and last < before:
+        return criterion["older_rule"]
+    if criterion.get("ci") and cheap:
+        return CI_RULE
+    upto = criterion.get("lru_upto")
+    if upto is not None and (last, tie) <= (upto[0], upto[1]):
+        return criterion["lru_rule"]
+    return None
+
+
+def _ranked(candidates: Iterable[Candidate], pools: Sequence[Pool]) -> Iterator[Any]:
+    objects = (((c.last_use_ns, c.cache, 0, c.entry), c) for c in lru(candidates))
+    return heapq.merge(objects, *[p.lru() for p in pools], key=lambda item: item[0])
+
+
+def _take_ranked(item: Any, rule: str, chosen: List["Selected"]) -> Tuple[int, int]:
+    """Take one ranked item (object or pool entry); return its (bytes, freed)."""
+    key, ref = item
+    if isinstance(ref, Candidate):
+        chosen.append(Selected(ref, rule))
+        return ref.bytes, ref.freed
+    pool, i = ref
+    pool.take(i, rule)
+    pool.criterion["lru_upto"] = [key[0], key[3]]
+    pool.criterion["lru_rule"] = rule
+    return pool.size[i], pool.freed[i]
+
+
 def select(candidates: List[Candidate], policy: Dict[str, Any], now_ns: int,
-           cache_bytes: int) -> Tuple[List[Selected], List[str]]:
+           cache_bytes: int, pools: Sequence[Pool] = ()) -> Tuple[List[Selected], List[str]]:
     """Age, CI and budget rules over unprotected candidates: (selected, notes)."""
     notes: List[str] = []
     chosen: List[Selected] = []
@@ -78,37 +162,47 @@ def select(candidates: List[Candidate], policy: Dict[str, Any], now_ns: int,
         cutoff = now_ns - int(policy["older_than_s"]) * 10 ** 9
         for c in candidates:
             if c.last_use_ns < cutoff:
-                chosen.append(Selected(c, f"older than {_span(policy['older_than_s'])}"))
+                chosen.append(Selected(c, older_rule(policy["older_than_s"])))
                 taken.add(id(c))
+        for p in pools:
+            p.criterion.update(older_before_ns=cutoff,
+                               older_rule=older_rule(policy["older_than_s"]))
+            for i, last in enumerate(p.last):
+                if last < cutoff:
+                    p.take(i, p.criterion["older_rule"])
     if policy.get("ci"):
         for c in candidates:
             if c.cheap and id(c) not in taken:
-                chosen.append(Selected(c, "cheap to download again (--ci)"))
+                chosen.append(Selected(c, CI_RULE))
                 taken.add(id(c))
+        for p in pools:
+            p.criterion["ci"] = True
+            for i, cheap in enumerate(p.cheap):
+                if cheap and not p.taken[i]:
+                    p.take(i, CI_RULE)
     if policy.get("max_size_bytes") is not None:
         budget = int(policy["max_size_bytes"])
-        left = cache_bytes - sum(s.candidate.bytes for s in chosen)
-        for c in lru(c for c in candidates if id(c) not in taken):
+        left = cache_bytes - sum(s.candidate.bytes for s in chosen) \
+            - sum(p.taken_bytes() for p in pools)
+        for item in _ranked((c for c in candidates if id(c) not in taken), pools):
             if left <= budget:
                 break
-            chosen.append(Selected(c, "over the --max-size budget (least recently used)"))
-            left -= c.bytes
+            left -= _take_ranked(item, BUDGET_RULE, chosen)[0]
         if left > budget:
             notes.append(f"the --max-size budget cannot be met: {left} B would remain in "
                          "entries that are kept or cannot be removed")
     return chosen, notes
 
 
-def evict_for_space(candidates: List[Candidate], shortfall: int
+def evict_for_space(candidates: List[Candidate], shortfall: int, pools: Sequence[Pool] = ()
                     ) -> Tuple[List[Selected], List[str]]:
     """``--min-free`` alone: least recently used first, until ``shortfall`` bytes are freed."""
     chosen: List[Selected] = []
     freed = 0
-    for c in lru(candidates):
+    for item in _ranked(candidates, pools):
         if freed >= shortfall:
             break
-        chosen.append(Selected(c, "below --min-free (least recently used)"))
-        freed += c.freed
+        freed += _take_ranked(item, FREE_RULE, chosen)[1]
     notes = []
     if freed < shortfall:
         notes.append(f"--min-free cannot be met: removing everything allowed frees {freed} B "

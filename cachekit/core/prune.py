@@ -11,7 +11,7 @@ needs names), its access time is put back, so a dry run changes no ranking.
 
 import os
 import time
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from cachekit.core import conda as condacache
 from cachekit.core import conda_location, fs, policy
@@ -101,15 +101,22 @@ class Scope:
         # incomplete downloads); its candidates carry that rule in ``ref[1]`` and are
         # taken whatever the policy's age and size rules say
         self.fixed = fixed
+        # ``pool``: entries too many for an object each (pip); planned by ``plan_pool``
+        self.pool: Optional[policy.Pool] = None
+        self.plan_pool: Optional[Callable[[policy.Pool], Dict[str, Any]]] = None
+        self.rows_of_pool: Optional[Callable[[policy.Pool, Dict[str, Any]],
+                                             List[Dict[str, Any]]]] = None
+        self.kept: List[Dict[str, Any]] = []
+        self.kept_more = 0
 
 
 def gather(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]
            ) -> List[Scope]:
     scopes: List[Scope] = []
     managers = request.get("managers") or ["pip", "conda"]
-    names = bool((request.get("policy") or {}).get("keep"))
+    keep = list((request.get("policy") or {}).get("keep") or [])
     if "pip" in managers:
-        scopes += _pip_scope(environ, result, names)
+        scopes += _pip_scope(environ, result, keep)
     if "conda" in managers:
         scopes += _conda_scopes(request, environ, result)
     if "uv" in managers:
@@ -229,7 +236,10 @@ def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str
     return [Scope("uv", root, record, record["bytes"], candidates, plan)]
 
 
-def _pip_scope(environ: Dict[str, str], result: Dict[str, Any], names: bool) -> List[Scope]:
+def _pip_scope(environ: Dict[str, str], result: Dict[str, Any], keep: List[str]
+               ) -> List[Scope]:
+    """pip's entries as a pool: a million-file cache is ranked in arrays, and its plan is
+    the rule that selects (``pip_prune``), not a list of its files."""
     from cachekit.core import pip_prune
 
     try:
@@ -245,26 +255,45 @@ def _pip_scope(environ: Dict[str, str], result: Dict[str, Any], names: bool) -> 
         return []
     root = record["path"]
     pipcache.refuse_unsafe_root(root, environ, record["source"], "prune")
-    walked = pip_prune.walk(root)
+    clock, why = last_use_clock(root)
+    planned_at = time.time_ns()  # apply keeps what changed after this (pip_sweep)
+    walked = pip_prune.walk(root, clock, keep)
     record.update(bytes=walked.bytes, files=walked.files)
     if walked.errors:
         record["error"] = f"{root} could not be read fully; nothing is pruned from it"
         return []
     st = os.lstat(root)
     record["root_id"] = [st.st_dev, st.st_ino]
-    clock, why = last_use_clock(root)
     record["last_use"] = why
-    packages = pip_prune.names_of_downloads(root, walked.entries) if names else {}
-    by_atime = clock == "atime"
-    candidates = [policy.Candidate("pip", root, path, name or packages.get(path, ""), size,
-                                   free, last_a if by_atime else last_m, cheap, files)
-                  for path, name, cheap, files, size, free, last_a, last_m in walked.entries]
+    pool = policy.Pool("pip", root, walked.last, walked.size, walked.freed, walked.tie,
+                       bytes(1 if f & pip_prune.CHEAP else 0 for f in walked.flags))
 
-    def plan(chosen: List[policy.Selected]) -> Dict[str, Any]:
-        return pip_prune.wire(root, record["root_id"], [
-            (s.candidate.ref, s.rule, s.candidate.package, s.candidate.freed) for s in chosen])
+    def criterion(p: policy.Pool) -> Dict[str, Any]:
+        return dict(p.criterion, planned_at_ns=planned_at, clock=clock, keep=keep,
+                    rows=p.chosen <= pip_prune.ROW_LIMIT)
 
-    return [Scope("pip", root, record, record["bytes"], candidates, plan)]
+    def plan(p: policy.Pool) -> Dict[str, Any]:
+        return pip_prune.wire(root, record["root_id"], criterion(p), p.chosen,
+                              p.taken_bytes("freed"))
+
+    def rows(p: policy.Pool, crit: Dict[str, Any]) -> List[Dict[str, Any]]:
+        if crit["rows"]:  # a small plan shows each entry: walked once more to name them
+            return [{"path": root + "/" + path, "manager": "pip", "entry": path,
+                     "package": name, "bytes": size, "freed": free, "reason": rule,
+                     "last_use_ns": last, "kind": "entry"}
+                    for last, path, name, rule, size, free, _f in
+                    pip_prune.pick_rows(root, clock, keep, crit)]
+        return [{"path": root, "manager": "pip", "entry": f"{n} entries", "entries": n,
+                 "package": "", "bytes": size, "freed": free, "reason": rule,
+                 "last_use_ns": newest, "kind": "entries"}
+                for rule, (n, size, free, newest) in sorted(p.tally.items())]
+
+    scope = Scope("pip", root, record, record["bytes"], [], lambda chosen: [])
+    scope.pool, scope.plan_pool, scope.rows_of_pool = pool, plan, rows
+    scope.kept = [{"manager": "pip", "path": os.path.join(root, entry),
+                   "reason": f"--keep {pattern}"} for entry, pattern in walked.kept]
+    scope.kept_more = walked.kept_count - len(walked.kept)
+    return [scope]
 
 
 def _conda_scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]
@@ -313,6 +342,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     scopes = gather(request, environ, result)
     result["policy_notes"] = notes = []
     open_: List[policy.Candidate] = []
+    pools: List[policy.Pool] = []
     scope_of = {(s.manager, s.root): s for s in scopes}  # a candidate's scope, by its cache
     kept = []
     chosen: List[policy.Selected] = []
@@ -328,44 +358,62 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
             chosen += [policy.Selected(c, c.ref[1]) for c in free]
         else:
             open_ += free
+            if scope.pool is not None:
+                pools.append(scope.pool)
     min_free = rules.get("min_free")
     gated: List[policy.Candidate] = []
-    shortfalls: Dict[int, Tuple[int, List[policy.Candidate]]] = {}
+    gated_pools: List[policy.Pool] = []
+    shortfalls: Dict[int, Tuple[int, List[policy.Candidate], List[policy.Pool]]] = {}
     if min_free is not None:
         for dev in sorted({s.dev for s in scopes}):
             group = [s for s in scopes if s.dev == dev]
             disk = fs.disk_usage(group[0].root)
             target = policy.free_bytes_target(min_free, disk["total_bytes"])
             members = [c for c in open_ if scope_of[(c.manager, c.cache)].dev == dev]
+            member_pools = [p for p in pools if scope_of[(p.manager, p.cache)].dev == dev]
             if disk["free_bytes"] >= target:
                 notes.append(f"{', '.join(s.root for s in group)}: {disk['free_bytes']} B "
                              f"free, at least --min-free ({target} B): nothing to do")
                 continue
             gated += members
-            shortfalls[dev] = (target - disk["free_bytes"], members)
+            gated_pools += member_pools
+            shortfalls[dev] = (target - disk["free_bytes"], members, member_pools)
     else:
-        gated = open_
+        gated, gated_pools = open_, pools
     if any(rules.get(k) for k in ("older_than_s", "ci")) or rules.get("max_size_bytes") \
             is not None:
-        counted = {(c.manager, c.cache) for c in gated} if min_free is not None else None
+        counted = {(c.manager, c.cache) for c in gated} | \
+            {(p.manager, p.cache) for p in gated_pools} if min_free is not None else None
         total = sum(s.cache_bytes for s in scopes if counted is None
                     or (s.manager, s.root) in counted)
-        picked, more = policy.select(gated, rules, now, total)
+        picked, more = policy.select(gated, rules, now, total, gated_pools)
         chosen += picked
         notes += more
     elif min_free is not None:
-        for shortfall, members in shortfalls.values():
-            picked, more = policy.evict_for_space(members, shortfall)
+        for shortfall, members, member_pools in shortfalls.values():
+            picked, more = policy.evict_for_space(members, shortfall, member_pools)
             chosen += picked
             notes += more
     result["kept"] = [{"manager": c.manager, "path": os.path.join(c.cache, c.entry),
                        "reason": f"--keep {pattern}"} for c, pattern in kept]
+    for scope in scopes:
+        result["kept"] += scope.kept
+        if scope.kept_more:
+            notes.append(f"{scope.root}: {scope.kept_more} more entries kept by --keep")
     by_scope: Dict[Tuple[str, str], List[policy.Selected]] = {}
     for sel in chosen:
         by_scope.setdefault((sel.candidate.manager, sel.candidate.cache), []).append(sel)
+    rows: List[Dict[str, Any]] = []
     for scope in scopes:
         mine = by_scope.get((scope.manager, scope.root), [])
-        scope.record["reclaimable_bytes"] = sum(s.candidate.freed for s in mine)
+        pool = scope.pool
+        scope.record["reclaimable_bytes"] = sum(s.candidate.freed for s in mine) + (
+            pool.taken_bytes("freed") if pool is not None else 0)
+        if pool is not None and pool.chosen and scope.plan_pool and scope.rows_of_pool:
+            wire = scope.plan_pool(pool)
+            result.setdefault("plans", []).append(wire)
+            if not request.get("apply"):
+                rows += scope.rows_of_pool(pool, wire["prune"])
         if not mine:
             continue
         made = scope.plan(sorted(mine, key=lambda s: s.candidate.entry))
@@ -374,10 +422,11 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
             wire["measure_after"] = True
         result.setdefault("plans", []).extend(made)
     if not request.get("apply"):
-        # The plan, one row per entry (an apply reports every file it deletes).
-        chosen.sort(key=lambda s: (s.candidate.last_use_ns, s.candidate.entry))
-        result["removed"] = [
-            {"path": c.cache + "/" + c.entry, "manager": c.manager, "entry": c.entry,
-             "package": c.package, "bytes": c.bytes, "freed": c.freed, "reason": s.rule,
-             "last_use_ns": c.last_use_ns, "kind": "entry"}
-            for s in chosen for c in (s.candidate,)]
+        # The plan, one row per entry (an apply reports every file it deletes); a pool's
+        # large plan, one row per rule with its count.
+        rows += [{"path": c.cache + "/" + c.entry, "manager": c.manager, "entry": c.entry,
+                  "package": c.package, "bytes": c.bytes, "freed": c.freed, "reason": s.rule,
+                  "last_use_ns": c.last_use_ns, "kind": "entry"}
+                 for s in chosen for c in (s.candidate,)]
+        rows.sort(key=lambda r: (r["last_use_ns"], r["entry"]))
+        result["removed"] = rows
