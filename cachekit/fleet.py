@@ -9,15 +9,19 @@ one connection per host for the whole task, so a plan and its apply share it.
 
 import concurrent.futures
 import json
+import os
+import select
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from cachekit import inventory, outcome
 from cachekit.core import SCHEMA
 from cachekit.errors import CachekitError
+from cachekit.progress import Board, Stream
 from cachekit.report import check_schema
 
 if TYPE_CHECKING:
@@ -51,20 +55,23 @@ def failed_result(host: str, status: str, reason: str, elapsed: float,
 
 
 class Interrupted(Exception):
-    """Ctrl-C: the results of the hosts that finished, and the names of those that did not."""
+    """Ctrl-C: the results of the hosts that finished, the names of those that did not,
+    and for each of those a result with status ``interrupted`` holding what it reported
+    removed before it was stopped (``partial``)."""
 
-    def __init__(self, finished: List[Dict[str, Any]], unfinished: List[str]) -> None:
+    def __init__(self, finished: List[Dict[str, Any]], unfinished: List[str],
+                 partial: Optional[List[Dict[str, Any]]] = None) -> None:
         super().__init__("interrupted")
         self.finished = finished
         self.unfinished = unfinished
+        self.partial = partial or []
 
 
 class Fleet:
     """The selected hosts, their open connections, and a bounded pool to run them."""
 
     def __init__(self, hosts: List[inventory.Host], settings: Optional[outcome.Settings] = None,
-                 workers: int = DEFAULT_WORKERS,
-                 progress: Optional[Callable[[int, int, int], None]] = None) -> None:
+                 workers: int = DEFAULT_WORKERS, progress: Optional[Board] = None) -> None:
         if workers < 1:
             raise CachekitError(f"--workers must be at least 1 (got {workers})")
         self.hosts = hosts
@@ -73,6 +80,8 @@ class Fleet:
         self.progress = progress
         self._conns: Dict[str, Connection] = {}
         self._lock = threading.Lock()
+        self._removed: Dict[str, List[Dict[str, Any]]] = {}  # as each host reports it
+        self._started: Dict[str, float] = {}
         for host in hosts:
             environment(host)  # a malformed cachekit_env is bad input: fail before any run
 
@@ -89,16 +98,54 @@ class Fleet:
             conn.close()
 
     def run(self, request: Dict[str, Any],
-            per_host: Optional[Dict[str, Dict[str, Any]]] = None) -> List[Dict[str, Any]]:
+            per_host: Optional[Dict[str, Dict[str, Any]]] = None,
+            planned: Optional[int] = None) -> List[Dict[str, Any]]:
         """One result per host, in selection order, each labelled and timed.
 
         With ``per_host``, only the hosts named there run, each with its own additions to
-        the request (an apply carries each host's own plan).
+        the request (an apply carries each host's own plan; ``planned`` counts its
+        entries, for the progress line). Ctrl-C raises ``Interrupted``.
         """
         hosts = [h for h in self.hosts if per_host is None or h.name in per_host]
+        if self.progress is not None:
+            self.progress.begin(len(hosts), planned)
+            request = dict(request, progress=True)  # the core also says how far walks got
         requests = {h.name: dict(request, **(per_host or {}).get(h.name, {})) for h in hosts}
-        if all(h.local for h in hosts):
-            return [self._run_local(h, requests[h.name], in_process=True) for h in hosts]
+        self._removed = {h.name: [] for h in hosts}
+        self._started = {}
+        try:
+            if all(h.local for h in hosts):
+                return self._run_in_process(hosts, requests)
+            return self._run_pool(hosts, requests)
+        finally:
+            if self.progress is not None:
+                self.progress.erase()
+
+    def _run_in_process(self, hosts: List[inventory.Host],
+                        requests: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
+        results = []
+        for h in hosts:
+            result = self._run_local(h, requests[h.name], in_process=True)
+            if result["status"] == "interrupted":  # the core stopped between two entries
+                raise Interrupted(results, [x.name for x in hosts[len(results):]], [result])
+            results.append(result)
+        return results
+
+    def _heard(self, host: str, item: Dict[str, Any]) -> None:
+        """Something a host's core said as it went: kept for Ctrl-C, shown as progress."""
+        if "path" in item and item.get("ok"):
+            self._removed[host].append(item)
+        if self.progress is not None:
+            self.progress.event(host, item)
+
+    def _partial(self, host: str) -> Dict[str, Any]:
+        """An unfinished host's result after Ctrl-C: the removals it reported so far."""
+        elapsed = time.monotonic() - self._started.get(host, time.monotonic())
+        return failed_result(host, "interrupted", "interrupted (Ctrl-C)", elapsed,
+                             removed=list(self._removed.get(host, [])))
+
+    def _run_pool(self, hosts: List[inventory.Host],
+                  requests: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
         results: Dict[str, Dict[str, Any]] = {}
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.workers)
         futures = {pool.submit(self._run_one, h, requests[h.name]): h.name for h in hosts}
@@ -106,16 +153,16 @@ class Fleet:
             for future in concurrent.futures.as_completed(futures):
                 result = future.result()
                 results[result["host"]] = result
-                if self.progress:
-                    failures = sum(r["status"] != "ok" for r in results.values())
-                    self.progress(len(results), len(hosts), failures)
+                if self.progress is not None:
+                    self.progress.host_done(result)
         except KeyboardInterrupt:
             for future in futures:
                 future.cancel()
             self.close()  # running sessions end at once
             pool.shutdown(wait=False)
             done = [results[h.name] for h in hosts if h.name in results]
-            raise Interrupted(done, [h.name for h in hosts if h.name not in results]) \
+            unfinished = [h.name for h in hosts if h.name not in results]
+            raise Interrupted(done, unfinished, [self._partial(n) for n in unfinished]) \
                 from None
         pool.shutdown()
         return [results[h.name] for h in hosts]
@@ -125,11 +172,12 @@ class Fleet:
             return self._run_local(host, request, in_process=False)
         from cachekit import remote  # Fabric loads only when a host is remote
 
-        started = time.monotonic()
+        started = self._started[host.name] = time.monotonic()
+        stream = Stream(lambda item: self._heard(host.name, item))
         try:
             conn = self._connection(host)
             result = remote.run_core(conn, host, dict(request, environ=environment(host)),
-                                     self.settings)
+                                     self.settings, stream.feed)
             check_schema(result, host.name)
         except outcome.HostFailure as exc:
             return failed_result(host.name, exc.status, exc.reason,
@@ -154,20 +202,19 @@ class Fleet:
 
     def _run_local(self, host: inventory.Host, request: Dict[str, Any],
                    in_process: bool) -> Dict[str, Any]:
-        started = time.monotonic()
+        started = self._started[host.name] = time.monotonic()
         request = dict(request, environ=environment(host))
         if in_process:
             from cachekit.core import agent  # only a local host runs the core here
 
-            result = agent.run(request)
+            # Ctrl-C is the core's to handle here: it stops between two removals
+            result = agent.run(request, lambda item: self._heard(host.name, item))
         else:
             try:
-                done = subprocess.run([sys.executable, "-m", "cachekit.core.agent"],
-                                      input=json.dumps(request).encode(), capture_output=True,
-                                      timeout=self.settings.timeout)
-                tail = done.stderr.decode("utf-8", "replace").strip().splitlines()
-                result = outcome.parse_output(done.stdout, tail[-outcome.STDERR_TAIL:],
-                                             done.returncode)
+                out, err, code = _run_child(request, self.settings.timeout,
+                                            Stream(lambda item: self._heard(host.name, item)))
+                tail = err.decode("utf-8", "replace").strip().splitlines()
+                result = outcome.parse_output(out, tail[-outcome.STDERR_TAIL:], code)
             except subprocess.TimeoutExpired:
                 return failed_result(host.name, "timeout", "no result within "
                                      f"{self.settings.timeout:g} s", time.monotonic() - started)
@@ -178,3 +225,41 @@ class Fleet:
         result["host"] = host.name
         result["elapsed_s"] = round(time.monotonic() - started, 3)
         return result
+
+
+def _run_child(request: Dict[str, Any], timeout: float, stream: Stream) -> tuple:
+    """Run the core in a child process, passing its output to ``stream`` as it comes.
+
+    Its stderr goes to a file: the core writes little there, and a pipe nobody reads
+    could stall it.
+    """
+    deadline = time.monotonic() + timeout
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([sys.executable, "-m", "cachekit.core.agent"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+        try:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(json.dumps(request).encode())
+            proc.stdin.close()
+            out = bytearray()
+            fd = proc.stdout.fileno()
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise subprocess.TimeoutExpired(proc.args, timeout)
+                ready, _w, _x = select.select([fd], [], [], remaining)
+                if not ready:
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                out += chunk
+                stream.feed(chunk)
+            code = proc.wait(max(0.1, deadline - time.monotonic()))
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()  # type: ignore[union-attr]
+        err.seek(0)
+        return bytes(out), err.read(), code

@@ -19,7 +19,7 @@ import socket
 import time
 import zlib
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import paramiko
 from fabric import Connection
@@ -231,8 +231,12 @@ def _why(exc: BaseException) -> str:
 
 
 def run_core(conn: Connection, host: Host, request: Dict[str, Any],
-             settings: Settings) -> Dict[str, Any]:
-    """Run the shipped core once on an open connection and return its parsed result."""
+             settings: Settings,
+             on_output: Optional[Callable[[bytes], None]] = None) -> Dict[str, Any]:
+    """Run the shipped core once on an open connection and return its parsed result.
+
+    ``on_output`` sees the core's stdout as it arrives (its ``@`` lines: progress).
+    """
     command = f"{shlex.quote(host.python)} -c {shlex.quote(BOOTSTRAP)}"
     transport = conn.client.get_transport()
     if transport is None or not transport.is_active():
@@ -245,6 +249,8 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
         # The host says whether it keeps this core already; 70 kB of sources cross only
         # when it does not (the first run, or a new cachekit).
         marker, early = _marker(channel, min(deadline, time.monotonic() + MARKER_WAIT_S))
+        if on_output is not None and early:
+            on_output(early)
         if marker != b"@ready" and not channel.exit_status_ready():
             # needed, or no answer yet: send them; if the remote side is gone already,
             # its exit status says why
@@ -253,7 +259,7 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
         if not channel.closed:
             with contextlib.suppress(OSError):
                 channel.shutdown_write()
-        out, err = _drain(channel, deadline, settings.timeout)
+        out, err = _drain(channel, deadline, settings.timeout, on_output)
         out = early + out
         for late in (b"@need\n", b"@ready\n"):  # a marker after our wait: not output
             if marker is None and out.startswith(late):
@@ -296,7 +302,8 @@ def _marker(channel: paramiko.Channel, until: float) -> Tuple[Optional[bytes], b
     return None, bytes(got)
 
 
-def _drain(channel: paramiko.Channel, deadline: float, limit: float) -> tuple:
+def _drain(channel: paramiko.Channel, deadline: float, limit: float,
+           on_output: Optional[Callable[[bytes], None]] = None) -> tuple:
     """Read stdout to its end, then stderr, with blocking reads bounded by ``deadline``.
 
     The core writes little to stderr, so reading it second cannot stall the remote side.
@@ -316,4 +323,6 @@ def _drain(channel: paramiko.Channel, deadline: float, limit: float) -> tuple:
             if not chunk:
                 break
             sink += chunk
+            if on_output is not None and sink is out:
+                on_output(chunk)
     return bytes(out), bytes(err)

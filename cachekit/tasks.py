@@ -12,11 +12,18 @@ from typing import Any, Callable, Dict, List, Optional
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
-from cachekit import fleet, outcome, report, units
+from cachekit import fleet, outcome, progress, report, units
 from cachekit import history as runs
 from cachekit._invoke_compat import optional_positional
 from cachekit.core import KNOWN_MANAGERS
-from cachekit.errors import EXIT_BAD_INPUT, EXIT_OVER_THRESHOLD, CachekitError
+from cachekit.core.stopping import INTERRUPTED
+from cachekit.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_DECLINED,
+    EXIT_INTERRUPTED,
+    EXIT_OVER_THRESHOLD,
+    CachekitError,
+)
 
 COMMON_HELP = {
     "hosts": "host pattern, Ansible style (default: local, this machine)",
@@ -69,13 +76,6 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr)
 
 
-def _progress(done: int, total: int, failures: int) -> None:
-    """Hosts done of total on a terminal's stderr; nothing when stderr is a file or pipe."""
-    end = "\n" if done == total else ""
-    print(f"\rcachekit: {done}/{total} hosts done, {failures} failed", end=end,
-          file=sys.stderr, flush=True)
-
-
 @dataclass
 class Target:
     """What every task is run against: which hosts, which managers, and how to reach them."""
@@ -87,6 +87,7 @@ class Target:
     timeout: float = 300.0
     connect_timeout: float = 10.0
     accept_new_host_keys: bool = False
+    quiet: bool = False
 
     def open(self) -> fleet.Fleet:
         for name in ("timeout", "connect_timeout"):
@@ -94,8 +95,8 @@ class Target:
                 raise CachekitError(f"--{name.replace('_', '-')} must be positive")
         settings = outcome.Settings(self.connect_timeout, self.timeout, self.accept_new_host_keys)
         selected = fleet.select_hosts(self.hosts, self.inventory)
-        progress = _progress if sys.stderr.isatty() and len(selected) > 1 else None
-        return fleet.Fleet(selected, settings, self.workers, progress)
+        board = progress.Board(len(selected)) if progress.wanted(self.quiet) else None
+        return fleet.Fleet(selected, settings, self.workers, board)
 
     def request(self, request: Dict[str, Any]) -> Dict[str, Any]:
         return dict(request, managers=_parse_managers(self.managers))
@@ -135,7 +136,9 @@ def _guard(fn: Callable[..., None]) -> Callable[..., None]:
         except fleet.Interrupted as exc:
             done = ", ".join(r["host"] for r in exc.finished) or "none"
             raise Exit(f"cachekit: interrupted; hosts finished: {done}; not finished: "
-                       f"{', '.join(exc.unfinished)}", code=130) from None
+                       f"{', '.join(exc.unfinished)}", code=EXIT_INTERRUPTED) from None
+        except KeyboardInterrupt:
+            raise Exit("\ncachekit: interrupted", code=EXIT_INTERRUPTED) from None
 
     return wrapper
 
@@ -223,24 +226,47 @@ def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
     """Plan on every host; then, with --yes or one confirmation, apply exactly those plans.
 
     ``per_host`` adds each host's own part of the request (prune: its policy). With
-    ``emit`` false the results are returned, not printed (for unattended runs).
+    ``emit`` false the results are returned, not printed (for unattended runs), and
+    Ctrl-C during the apply raises ``Stopped`` with what was removed until then.
     """
     fmt = _check_format(format, ["table", "json"])
     _confirmable(command, dry_run, yes)
+    stopped = False
     with target.open() as hosts:
         extra = per_host(hosts) if per_host else None
         planned = hosts.run(target.request(request), extra)
         results: Optional[List[Dict[str, Any]]] = planned
         if not dry_run:
-            results = _confirm_and_apply(hosts, target, planned, ask=not yes)
+            try:
+                results = _confirm_and_apply(hosts, target, planned, ask=not yes)
+            except fleet.Interrupted as exc:
+                results, stopped = _removed_before(exc, planned), True
             sizes = {h["host"]: h.get("caches", []) for h in planned}
             for h in results or []:  # the sizes each host had before the removal
                 h["caches_before"] = sizes.get(h["host"], [])
-    if results is None or not emit:
+    if results is None:
+        return results
+    if stopped:
+        if not emit:
+            raise Stopped(results)
+        _finish_stopped(command, fmt, results)
+    if not emit:
         return results
     render = report.render_prune if command == "prune" else report.render_removal
     _finish(command, fmt, results, lambda: render(results, dry_run), dry_run)
     return results
+
+
+def _ask(question: str, nothing: str) -> None:
+    """Ask on the terminal: only yes goes on; no (or nothing) stops with EXIT_DECLINED,
+    Ctrl-C with EXIT_INTERRUPTED. The question goes to stderr: stdout is the result's."""
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        raise Exit(f"\ncachekit: interrupted; {nothing}", code=EXIT_INTERRUPTED) from None
+    if answer.strip().lower() not in ("y", "yes"):
+        raise Exit(f"cachekit: {nothing}", code=EXIT_DECLINED)
 
 
 def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[str, Any]],
@@ -251,15 +277,55 @@ def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[st
         _say(report.render_removal(planned, dry_run=True))
         if not count:
             return planned
-        # The question goes to stderr with the plan: stdout carries only the result.
-        print(f"Remove these {count} entries? [y/N] ", end="", file=sys.stderr, flush=True)
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            _say("cachekit: nothing removed")
-            return None
+        _ask(f"Remove these {count} entries?", "nothing removed")
     per_host = {h["host"]: {"plans": h["plans"]} for h in planned
                 if h["status"] == "ok" and h.get("plans")}
-    applied = {r["host"]: r for r in hosts.run(target.request({"op": "apply"}), per_host)}
+    applied = {r["host"]: r for r in hosts.run(target.request({"op": "apply"}), per_host,
+                                               planned=count)}
     return [applied.get(h["host"], _nothing_to_apply(h)) for h in planned]
+
+
+class Stopped(Exception):
+    """Ctrl-C stopped an apply; ``results`` say what each host removed until then."""
+
+    def __init__(self, results: List[Dict[str, Any]]) -> None:
+        super().__init__("interrupted")
+        self.results = results
+
+
+def _removed_before(exc: fleet.Interrupted, planned: List[Dict[str, Any]]
+                    ) -> List[Dict[str, Any]]:
+    """Each host's result after Ctrl-C: finished, stopped part-way, or never started."""
+    done = {r["host"]: r for r in exc.finished + exc.partial}
+    out = []
+    for h in planned:
+        r = done.get(h["host"])
+        if r is None:
+            out.append(_nothing_to_apply(h))
+            continue
+        if r["status"] == "interrupted":
+            rows = [x for x in r.get("removed", []) if x.get("note") != INTERRUPTED]
+            gone = [x for x in rows if x.get("ok")]
+            freed = r.get("reclaimed_bytes") or sum(x.get("bytes") or 0 for x in gone)
+            r = dict(r, removed=rows, reclaimed_bytes=freed, error=(
+                f"interrupted (Ctrl-C) after {len(gone):,} of {len(h.get('removed', [])):,} "
+                f"planned entries were removed ({report.human_bytes(freed)}); the rest remain"))
+        out.append(r)
+    return out
+
+
+def _finish_stopped(command: str, fmt: str, results: List[Dict[str, Any]],
+                    show: bool = True) -> None:
+    """After Ctrl-C in an apply: what went (table or JSON), then exit 130."""
+    if show and fmt == "json":
+        print(report.to_json(report.document(command, False, results)))
+    elif show:
+        print(report.render_removal(results, dry_run=False))
+    for line in report.warnings(results):
+        _say(f"cachekit: warning: {line}")
+    gone = sum(1 for h in results for r in h.get("removed", []) if r.get("ok"))
+    raise Exit(f"cachekit: interrupted; {gone:,} entries were removed before it, the rest "
+               "remain (--dry-run shows them)", code=EXIT_INTERRUPTED)
 
 
 def _nothing_to_apply(planned: Dict[str, Any]) -> Dict[str, Any]:
@@ -377,12 +443,16 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
         return out
 
     target = _target(**locals())
+    stopped = False
     with runs.run_lock(lock_file or runs.default_lock()):
-        results = _destroy("prune", {"op": "prune"}, target, format, dry_run, yes, policies,
-                           emit=False)
+        try:
+            results = _destroy("prune", {"op": "prune"}, target, format, dry_run, yes,
+                               policies, emit=False)
+        except Stopped as exc:  # Ctrl-C: what went is recorded and shown all the same
+            results, stopped = exc.results, True
     if results is None:
         return
-    code = report.exit_code(results)
+    code = EXIT_INTERRUPTED if stopped else report.exit_code(results)
     try:  # the record of what was done: a failure to write it is said after the report
         if history != "off":
             runs.append(history or runs.default_history(),
@@ -401,6 +471,9 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
         for h in results:
             _say(report.summary_line(h, dry_run))
     try:
+        if stopped:
+            _finish_stopped("prune", _check_format(format, ["table", "json"]), results,
+                            show=not quiet)
         _finish("prune", _check_format(format, ["table", "json"]), results,
                 lambda: "" if quiet else report.render_prune(results, dry_run), dry_run)
     finally:
@@ -478,10 +551,7 @@ def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: boo
         if not dry_run and ok:
             if not yes:
                 _say(report.render_relocation(planned, dry_run=True))
-                print("Apply this relocation? [y/N] ", end="", file=sys.stderr, flush=True)
-                if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-                    _say("cachekit: nothing changed")
-                    return
+                _ask("Apply this relocation?", "nothing changed")
             per_host = {h["host"]: {"apply": True} for h in ok}
             done = {r["host"]: r for r in selected.run(target.request(request), per_host)}
             results = [done.get(h["host"], h) for h in planned]
