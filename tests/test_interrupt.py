@@ -1,0 +1,175 @@
+"""Ctrl-C and the progress line, on a real pseudo-terminal.
+
+A large synthetic pip cache (pip's real layout, from bench/make_synthetic_pip_cache.py)
+makes a removal long enough to be interrupted in the middle: the test waits until the
+progress line says some entries are gone, then types Ctrl-C into the terminal, as a
+user would. What the program then lists as removed must be gone, and everything else it
+planned must still be there.
+"""
+
+import json
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Set, Tuple
+
+import pytest
+from pipcache_fixture import pip_env
+from terminal import Terminal
+
+from cachekit.errors import EXIT_DECLINED, EXIT_INTERRUPTED
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import make_synthetic_pip_cache as synth  # noqa: E402
+
+SCALE = 0.1  # 10,001 files in 12,000 directories: a purge of them takes seconds
+ERASE = "\r\x1b[K"
+
+
+@pytest.fixture(scope="session")
+def big_cache_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("bigcache") / "pip"
+    synth.generate(str(root), SCALE)
+    return root
+
+
+@pytest.fixture(scope="session")
+def many_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """60,000 empty files in pip's HTTP cache layout: a walk long enough to report on,
+    quick to make (``info`` costs an lstat a file, whatever the file holds)."""
+    root = tmp_path_factory.mktemp("manyfiles") / "pip"
+    for n in range(4096):
+        here = root / "http-v2" / "/".join(f"{n:03x}")
+        here.mkdir(parents=True)
+        for i in range(15):
+            (here / f"{n:03x}{i:02x}").touch()
+    return root
+
+
+@pytest.fixture
+def big_cache(tmp_path: Path, big_cache_master: Path) -> Path:
+    return Path(shutil.copytree(big_cache_master, tmp_path / "cache", symlinks=True))
+
+
+def files_under(root: Path) -> Set[str]:
+    return {os.path.join(here, name) for here, _dirs, names in os.walk(root) for name in names}
+
+
+def on_terminal(args: List[str], cache: Path, home: Path, **kw: Any) -> Terminal:
+    env = pip_env(home, PIP_CACHE_DIR=str(cache))
+    return Terminal([sys.executable, "-m", "cachekit", *args], env, **kw)
+
+
+def listed_removed(stdout: str, fmt: str) -> Tuple[Set[str], Dict[str, Any]]:
+    """The files the program says it removed, and its JSON document (for --format json)."""
+    if fmt == "json":
+        doc = json.loads(stdout)
+        return {r["path"] for h in doc["hosts"] for r in h["removed"] if r.get("ok")}, doc
+    return {m.group(1) for m in re.finditer(r"^removed (?!directory )(.+?) \(", stdout, re.M)}, {}
+
+
+def interrupt_when_removing(term: Terminal) -> int:
+    """Wait until the progress line shows removals under way; press Ctrl-C."""
+    seen = term.wait_for(r"removed ([1-9][\d,]*) of ([\d,]+) entries")
+    assert seen is not None, term.screen
+    term.ctrl_c()
+    return int(seen.group(2).replace(",", ""))
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_ctrl_c_in_a_purge_lists_exactly_what_went(big_cache: Path, home: Path,
+                                                   fmt: str) -> None:
+    before = files_under(big_cache)
+    term = on_terminal(["purge", "--yes", "--format", fmt], big_cache, home)
+    planned = interrupt_when_removing(term)
+    out = term.finish()
+    assert out.returncode == EXIT_INTERRUPTED, out.stderr
+    assert "Traceback" not in out.stderr
+    removed, doc = listed_removed(out.stdout, fmt)
+    after = files_under(big_cache)
+    assert 0 < len(removed) < planned, "the purge was not stopped in the middle"
+    assert removed <= before and not removed & after  # every file listed is gone
+    assert before - removed == after  # and every file not listed is still there
+    assert f"{ERASE}cachekit: interrupted; {len(removed):,} entries were removed" in out.stderr
+    if fmt == "json":
+        host = doc["hosts"][0]
+        assert host["status"] == "interrupted" and doc["dry_run"] is False
+        assert host["reclaimed_bytes"] == sum(r["bytes"] for r in host["removed"])
+    else:
+        assert re.search(rf"^local: interrupted: .* after {len(removed):,} of {planned:,} "
+                         "planned entries were removed", out.stdout, re.M)
+
+
+def test_ctrl_c_in_a_prune_is_shown_and_written_to_the_history(
+        big_cache: Path, home: Path, tmp_path: Path) -> None:
+    history = tmp_path / "history.jsonl"
+    before = files_under(big_cache)
+    sizes = {p: os.lstat(p).st_size for p in before}
+    term = on_terminal(["prune", "--max-size", "1kB", "--yes", "--history", str(history),
+                        "--lock-file", str(tmp_path / "lock")], big_cache, home)
+    interrupt_when_removing(term)
+    out = term.finish()
+    assert out.returncode == EXIT_INTERRUPTED, out.stderr
+    removed, _ = listed_removed(out.stdout, "table")
+    assert removed and before - removed == files_under(big_cache)
+    [line] = [json.loads(x) for x in history.read_text().splitlines()]
+    assert line["command"] == "prune" and line["status"] == "interrupted"
+    assert line["dry_run"] is False
+    assert line["reclaimed_bytes"] == sum(sizes[p] for p in removed)
+    assert line["bytes"] == sum(sizes.values())  # as measured before the removal
+
+
+@pytest.mark.parametrize("keys,code", [("\x03", EXIT_INTERRUPTED), ("n\n", EXIT_DECLINED),
+                                       ("\x04", EXIT_DECLINED)])
+def test_the_question_answered_no_or_ctrl_c_removes_nothing(pip_cache: Path, home: Path,
+                                                            keys: str, code: int) -> None:
+    before = files_under(pip_cache)
+    term = on_terminal(["purge"], pip_cache, home)
+    term.wait_for(r"Remove these \d+ entries\? \[y/N\]")
+    term.type(keys)
+    out = term.finish()
+    assert out.returncode == code, out.stderr
+    assert files_under(pip_cache) == before and out.stdout == ""
+    assert "nothing removed" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_ctrl_c_while_planning_removes_nothing(big_cache: Path, home: Path) -> None:
+    before = files_under(big_cache)
+    term = on_terminal(["purge", "--yes"], big_cache, home)
+    term.wait_for(r"scanned [1-9][\d,]* files")
+    term.ctrl_c()
+    out = term.finish()
+    assert out.returncode == EXIT_INTERRUPTED, out.stderr
+    assert files_under(big_cache) == before and "Traceback" not in out.stderr
+
+
+def progress_lines(screen: str) -> List[str]:
+    return re.findall(r"\rcachekit: ([^\r\n\x1b]*)\x1b\[K", screen)
+
+
+@pytest.mark.parametrize("args", [["info"], ["report"], ["list"], ["report", "--attribute"]])
+def test_progress_is_drawn_on_a_terminal_and_erased(big_cache_master: Path, many_files: Path,
+                                                    home: Path, args: List[str]) -> None:
+    cache = many_files if args in (["info"], ["report"]) else big_cache_master
+    out = on_terminal(args, cache, home).finish()
+    assert out.returncode == 0, out.stderr
+    lines = progress_lines(out.stderr)
+    assert lines and all(re.match(r"scanned [\d,]+ files, [\d.]+ [kMG]?B$", x) for x in lines)
+    last = out.stderr.rindex("\rcachekit: ")
+    assert ERASE in out.stderr[last + 1:]  # the last line drawn is erased
+    assert "scanned" not in out.stdout and "\r" not in out.stdout
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(many_files: Path, home: Path) -> None:
+    out = on_terminal(["info"], many_files, home, stderr_tty=False).finish()
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+
+
+def test_no_progress_with_quiet(big_cache_master: Path, home: Path, tmp_path: Path) -> None:
+    out = on_terminal(["prune", "--max-size", "1kB", "--dry-run", "--quiet", "--history",
+                       "off", "--lock-file", str(tmp_path / "lock")], big_cache_master,
+                      home).finish()
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == "" and out.stdout == ""
