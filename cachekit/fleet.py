@@ -11,6 +11,7 @@ import concurrent.futures
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from fabric import Connection
 
 DEFAULT_WORKERS = 16
+STOP_WAIT_S = 10.0  # after Ctrl-C, how long a running core has to stop and send its result
 
 
 def select_hosts(pattern: str, inventory_path: Optional[str] = None) -> List[inventory.Host]:
@@ -82,6 +84,7 @@ class Fleet:
         self._lock = threading.Lock()
         self._removed: Dict[str, List[Dict[str, Any]]] = {}  # as each host reports it
         self._started: Dict[str, float] = {}
+        self._streams: Dict[str, Stream] = {}
         for host in hosts:
             environment(host)  # a malformed cachekit_env is bad input: fail before any run
 
@@ -112,7 +115,7 @@ class Fleet:
             request = dict(request, progress=True)  # the core also says how far walks got
         requests = {h.name: dict(request, **(per_host or {}).get(h.name, {})) for h in hosts}
         self._removed = {h.name: [] for h in hosts}
-        self._started = {}
+        self._started, self._streams = {}, {}
         try:
             if all(h.local for h in hosts):
                 return self._run_in_process(hosts, requests)
@@ -133,6 +136,8 @@ class Fleet:
 
     def _heard(self, host: str, item: Dict[str, Any]) -> None:
         """Something a host's core said as it went: kept for Ctrl-C, shown as progress."""
+        if "pid" in item:
+            return
         if "path" in item and item.get("ok"):
             self._removed[host].append(item)
         if self.progress is not None:
@@ -157,15 +162,35 @@ class Fleet:
                     self.progress.host_done(result)
         except KeyboardInterrupt:
             for future in futures:
-                future.cancel()
-            self.close()  # running sessions end at once
+                future.cancel()  # those not started yet never start
+            results.update(self._stop([f for f in futures if not f.cancelled()
+                                       and futures[f] not in results]))
+            self.close()  # what still runs ends at once
             pool.shutdown(wait=False)
-            done = [results[h.name] for h in hosts if h.name in results]
-            unfinished = [h.name for h in hosts if h.name not in results]
-            raise Interrupted(done, unfinished, [self._partial(n) for n in unfinished]) \
-                from None
+            done = [results[h.name] for h in hosts
+                    if h.name in results and results[h.name]["status"] != "interrupted"]
+            unfinished = [h.name for h in hosts if h.name not in [r["host"] for r in done]]
+            partial = [results.get(n) or self._partial(n) for n in unfinished]
+            raise Interrupted(done, unfinished, partial) from None
         pool.shutdown()
         return [results[h.name] for h in hosts]
+
+    def _stop(self, running: List["concurrent.futures.Future[Dict[str, Any]]"]
+              ) -> Dict[str, Dict[str, Any]]:
+        """Ctrl-C: send each running core Ctrl-C, so that it stops between two removals
+        and still sends its result; wait up to ``STOP_WAIT_S`` for those results."""
+        for stream in list(self._streams.values()):
+            if stream.stop is not None:
+                stream.stop()
+        try:
+            done, _ = concurrent.futures.wait(running, timeout=STOP_WAIT_S)
+        except KeyboardInterrupt:  # a second Ctrl-C: wait no more
+            return {}
+        out = {}
+        for future in done:
+            if future.exception() is None:
+                out[future.result()["host"]] = future.result()
+        return out
 
     def _run_one(self, host: inventory.Host, request: Dict[str, Any]) -> Dict[str, Any]:
         if host.local:
@@ -173,11 +198,11 @@ class Fleet:
         from cachekit import remote  # Fabric loads only when a host is remote
 
         started = self._started[host.name] = time.monotonic()
-        stream = Stream(lambda item: self._heard(host.name, item))
+        stream = self._streams[host.name] = Stream(lambda item: self._heard(host.name, item))
         try:
             conn = self._connection(host)
             result = remote.run_core(conn, host, dict(request, environ=environment(host)),
-                                     self.settings, stream.feed)
+                                     self.settings, stream)
             check_schema(result, host.name)
         except outcome.HostFailure as exc:
             return failed_result(host.name, exc.status, exc.reason,
@@ -211,8 +236,9 @@ class Fleet:
             result = agent.run(request, lambda item: self._heard(host.name, item))
         else:
             try:
-                out, err, code = _run_child(request, self.settings.timeout,
-                                            Stream(lambda item: self._heard(host.name, item)))
+                stream = self._streams[host.name] = Stream(
+                    lambda item: self._heard(host.name, item))
+                out, err, code = _run_child(request, self.settings.timeout, stream)
                 tail = err.decode("utf-8", "replace").strip().splitlines()
                 result = outcome.parse_output(out, tail[-outcome.STDERR_TAIL:], code)
             except subprocess.TimeoutExpired:
@@ -231,12 +257,15 @@ def _run_child(request: Dict[str, Any], timeout: float, stream: Stream) -> tuple
     """Run the core in a child process, passing its output to ``stream`` as it comes.
 
     Its stderr goes to a file: the core writes little there, and a pipe nobody reads
-    could stall it.
+    could stall it. It runs in a session of its own, so that Ctrl-C reaches it only
+    through ``stream.stop``, as it reaches a remote core.
     """
     deadline = time.monotonic() + timeout
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen([sys.executable, "-m", "cachekit.core.agent"],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                                start_new_session=True)
+        stream.stop = lambda: proc.send_signal(signal.SIGINT)
         try:
             assert proc.stdin is not None and proc.stdout is not None
             proc.stdin.write(json.dumps(request).encode())

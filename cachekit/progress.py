@@ -10,7 +10,7 @@ import shutil
 import sys
 import threading
 import time
-from typing import IO, Any, Dict, Optional, Tuple
+from typing import IO, Any, Callable, Dict, Optional, Tuple
 
 from cachekit.core.stopping import INTERRUPTED
 from cachekit.report import human_bytes
@@ -97,10 +97,14 @@ class Board:
 
 class Stream:
     """Reads a core's stdout as it arrives (over SSH or from a child process) and passes
-    each complete ``@`` line to ``on_item``; the result itself is parsed at the end."""
+    each complete ``@`` line to ``on_item``; the result itself is parsed at the end.
+    ``stop``, once the run has started, sends that core Ctrl-C (a core that applies a
+    plan says its ``pid`` first)."""
 
     def __init__(self, on_item: Any) -> None:
         self.on_item = on_item
+        self.stop: Optional[Callable[[], Any]] = None
+        self.pid: Optional[int] = None
         self._pending = b""
 
     def feed(self, chunk: bytes) -> None:
@@ -115,5 +119,7 @@ class Stream:
                     item = json.loads(line[1:])
                 except ValueError:
                     continue
-                if isinstance(item, dict):
+                if isinstance(item, dict) and isinstance(item.get("pid"), int):
+                    self.pid = item["pid"]
+                elif isinstance(item, dict):
                     self.on_item(item)

@@ -26,6 +26,7 @@ from fabric import Connection
 
 from cachekit.inventory import Host
 from cachekit.outcome import STDERR_TAIL, HostFailure, Settings, parse_output
+from cachekit.progress import Stream
 
 __all__ = ["STDERR_TAIL", "HostFailure", "Settings", "connect", "parse_output", "run_core"]
 
@@ -231,11 +232,11 @@ def _why(exc: BaseException) -> str:
 
 
 def run_core(conn: Connection, host: Host, request: Dict[str, Any],
-             settings: Settings,
-             on_output: Optional[Callable[[bytes], None]] = None) -> Dict[str, Any]:
+             settings: Settings, stream: Optional[Stream] = None) -> Dict[str, Any]:
     """Run the shipped core once on an open connection and return its parsed result.
 
-    ``on_output`` sees the core's stdout as it arrives (its ``@`` lines: progress).
+    ``stream`` sees the core's stdout as it arrives (its ``@`` lines: progress), and gets
+    a way to send the core Ctrl-C (``stream.stop``).
     """
     command = f"{shlex.quote(host.python)} -c {shlex.quote(BOOTSTRAP)}"
     transport = conn.client.get_transport()
@@ -245,6 +246,10 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
     try:
         channel = transport.open_session(timeout=settings.connect_timeout)
         channel.exec_command(command)
+        on_output = None
+        if stream is not None:
+            on_output = stream.feed
+            stream.stop = lambda: stream.pid is not None and interrupt(conn, stream.pid)
         channel.sendall(request_line(request))
         # The host says whether it keeps this core already; 70 kB of sources cross only
         # when it does not (the first run, or a new cachekit).
@@ -272,6 +277,18 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
         raise HostFailure("failed", f"no usable python: {host.python!r} could not be run "
                           "(set ansible_python_interpreter)", tail)
     return parse_output(out, tail, status)
+
+
+def interrupt(conn: Connection, pid: int) -> None:
+    """Ctrl-C for the core on the host: ``kill -INT`` from a second session on the same
+    connection, so that the core stops between two removals and still sends its result.
+    (SSH's own "signal" request is refused by OpenSSH for root logins.)"""
+    transport = conn.client.get_transport()
+    with contextlib.suppress(Exception):  # a closed connection: nothing left to stop
+        channel = transport.open_session(timeout=5)
+        channel.exec_command(f"kill -INT {int(pid)}")
+        channel.recv_exit_status()
+        channel.close()
 
 
 MARKER_WAIT_S = 2.0  # a host slower than this to say what it needs gets the sources anyway

@@ -173,3 +173,43 @@ def test_no_progress_with_quiet(big_cache_master: Path, home: Path, tmp_path: Pa
                       home).finish()
     assert out.returncode == 0, out.stderr
     assert out.stderr == "" and out.stdout == ""
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory):
+    from sshd_lab import SshLab
+
+    lab = SshLab(tmp_path_factory.mktemp("sshlab"))
+    try:
+        lab.start("far", "127.0.0.41")
+        yield lab
+    finally:
+        lab.stop_all()
+
+
+def test_ctrl_c_in_a_remote_purge(lab, big_cache: Path, home: Path, tmp_path: Path) -> None:
+    import yaml
+    from sshd_lab import PORT
+
+    lab.write_known_hosts(home, ["far"])
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"far": {
+        "ansible_host": "127.0.0.41", "ansible_port": PORT, "ansible_user": "root",
+        "ansible_ssh_private_key_file": str(lab.client_key),
+        "cachekit_env": {"PIP_CACHE_DIR": str(big_cache),
+                         "XDG_CACHE_HOME": str(tmp_path / "far.xdg")}}}}}))
+    before = files_under(big_cache)
+    env = pip_env(home)
+    env.pop("SSH_AUTH_SOCK", None)
+    term = Terminal([sys.executable, "-m", "cachekit", "purge", "--hosts", "far", "--yes",
+                     "--format", "json", "--inventory", str(inventory)], env)
+    term.wait_for(r"scanned [1-9][\d,]* files")  # the remote walk's figures, as they come
+    planned = interrupt_when_removing(term)
+    out = term.finish()
+    assert out.returncode == EXIT_INTERRUPTED, repr(out.stderr)
+    removed, doc = listed_removed(out.stdout, "json")
+    after = files_under(big_cache)
+    assert doc["hosts"][0]["status"] == "interrupted"
+    assert 0 < len(removed) < planned
+    assert removed <= before and not removed & after  # every file listed is gone
+    assert before - removed == after  # the host stopped between two removals and said so

@@ -51,7 +51,10 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
     from cachekit.core.meter import METER
 
     METER.start(progress if request.get("progress") else None)
-    deferral = stopping.Deferral(op == "apply" or (op == "prune" and bool(request.get("apply"))))
+    applying = op == "apply" or (op == "prune" and bool(request.get("apply")))
+    deferral = stopping.Deferral(applying)
+    if applying and progress is not None:  # whom a remote controller sends Ctrl-C to
+        progress({"pid": os.getpid()})
     try:
         if op not in OPS:
             raise Refused(f"unknown operation {op!r}")
@@ -380,7 +383,11 @@ PROGRESS_MARK = "@"
 
 
 def print_progress(row: Dict[str, Any]) -> None:
-    """One line per file as a removal goes, flushed: it outlives a broken connection."""
+    """One line per file as a removal goes, flushed: it outlives a broken connection.
+
+    Entries left because of Ctrl-C go only in the result: they were never removed."""
+    if row.get("note") == stopping.INTERRUPTED:
+        return
     sys.stdout.write(PROGRESS_MARK + json.dumps(row) + "\n")
     sys.stdout.flush()
 
