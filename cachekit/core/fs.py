@@ -206,6 +206,8 @@ def scan(root: str, parallel: Optional[bool] = None) -> Tree:
     st = os.lstat(root)
     raw = Tree([], [("", st.st_blocks * 512, True)], [])
     tasks = _two_levels(lambda rel: _list_into(raw, root, rel))
+    if METER.on:
+        METER.add(*figures(raw))
     for sub in fan_out(_walk_subtree, [(root, t) for t in tasks], parallel):
         raw.files.extend(sub.files)
         raw.dirs.extend(sub.dirs)
@@ -342,6 +344,8 @@ def scan_totals(root: str, classify: Classifier, parallel: Optional[bool] = None
     acc.count_blocks = disk
     acc.blocks = os.lstat(root).st_blocks * 512
     tasks = _two_levels(lambda rel: _total_dir(root, rel, classify, acc))
+    if METER.on:
+        METER.add(*figures(acc))
     jobs = [(root, t, classify, disk) for t in tasks]
     for sub in fan_out(_total_subtree, jobs, parallel):
         acc.merge(sub)
