@@ -163,8 +163,8 @@ class Fleet:
         except KeyboardInterrupt:
             for future in futures:
                 future.cancel()  # those not started yet never start
-            results.update(self._stop([f for f in futures if not f.cancelled()
-                                       and futures[f] not in results]))
+            results.update(self._stop({f: n for f, n in futures.items()
+                                       if not f.cancelled() and n not in results}))
             self.close()  # what still runs ends at once
             pool.shutdown(wait=False)
             done = [results[h.name] for h in hosts
@@ -175,15 +175,16 @@ class Fleet:
         pool.shutdown()
         return [results[h.name] for h in hosts]
 
-    def _stop(self, running: List["concurrent.futures.Future[Dict[str, Any]]"]
+    def _stop(self, running: Dict["concurrent.futures.Future[Dict[str, Any]]", str]
               ) -> Dict[str, Dict[str, Any]]:
         """Ctrl-C: send each running core Ctrl-C, so that it stops between two removals
-        and still sends its result; wait up to ``STOP_WAIT_S`` for those results."""
-        for stream in list(self._streams.values()):
-            if stream.stop is not None:
-                stream.stop()
+        and still sends its result; wait up to ``STOP_WAIT_S`` for the cores told so."""
+        told = [f for f, name in running.items() if name in self._streams
+                and self._streams[name].stop is not None and self._streams[name].stop()]
+        if not told:
+            return {}
         try:
-            done, _ = concurrent.futures.wait(running, timeout=STOP_WAIT_S)
+            done, _ = concurrent.futures.wait(told, timeout=STOP_WAIT_S)
         except KeyboardInterrupt:  # a second Ctrl-C: wait no more
             return {}
         out = {}
@@ -265,7 +266,7 @@ def _run_child(request: Dict[str, Any], timeout: float, stream: Stream) -> tuple
         proc = subprocess.Popen([sys.executable, "-m", "cachekit.core.agent"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                 start_new_session=True)
-        stream.stop = lambda: proc.send_signal(signal.SIGINT)
+        stream.stop = lambda: proc.poll() is None and proc.send_signal(signal.SIGINT) is None
         try:
             assert proc.stdin is not None and proc.stdout is not None
             proc.stdin.write(json.dumps(request).encode())

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import IO, Any, Callable, Dict, Optional, Tuple
 
-from cachekit.core.stopping import INTERRUPTED
+from cachekit.core.stopping import untouched
 from cachekit.report import human_bytes
 
 REDRAW_S = 0.2
@@ -50,7 +50,7 @@ class Board:
             if isinstance(scanned, dict):
                 self.scanned[host] = (int(scanned.get("files") or 0),
                                       int(scanned.get("bytes") or 0))
-            elif "path" in item and item.get("note") != INTERRUPTED:
+            elif "path" in item and not untouched(item):
                 self.removed[host] = self.removed.get(host, 0) + 1
             self._draw()
 
@@ -98,12 +98,12 @@ class Board:
 class Stream:
     """Reads a core's stdout as it arrives (over SSH or from a child process) and passes
     each complete ``@`` line to ``on_item``; the result itself is parsed at the end.
-    ``stop``, once the run has started, sends that core Ctrl-C (a core that applies a
-    plan says its ``pid`` first)."""
+    ``stop``, once the run has started, sends that core Ctrl-C and says whether it could
+    (a core that applies a plan says its ``pid`` first)."""
 
     def __init__(self, on_item: Any) -> None:
         self.on_item = on_item
-        self.stop: Optional[Callable[[], Any]] = None
+        self.stop: Optional[Callable[[], bool]] = None
         self.pid: Optional[int] = None
         self._pending = b""
 

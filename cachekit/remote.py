@@ -249,7 +249,7 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
         on_output = None
         if stream is not None:
             on_output = stream.feed
-            stream.stop = lambda: stream.pid is not None and interrupt(conn, stream.pid)
+            stream.stop = lambda: interrupt(conn, stream.pid)
         channel.sendall(request_line(request))
         # The host says whether it keeps this core already; 70 kB of sources cross only
         # when it does not (the first run, or a new cachekit).
@@ -279,16 +279,22 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
     return parse_output(out, tail, status)
 
 
-def interrupt(conn: Connection, pid: int) -> None:
+def interrupt(conn: Connection, pid: Optional[int]) -> bool:
     """Ctrl-C for the core on the host: ``kill -INT`` from a second session on the same
     connection, so that the core stops between two removals and still sends its result.
-    (SSH's own "signal" request is refused by OpenSSH for root logins.)"""
+    (SSH's own "signal" request is refused by OpenSSH for root logins.) Only a core that
+    applies a plan says its pid; one that only reads is simply cut off."""
     transport = conn.client.get_transport()
-    with contextlib.suppress(Exception):  # a closed connection: nothing left to stop
+    if pid is None or transport is None:
+        return False
+    try:
         channel = transport.open_session(timeout=5)
         channel.exec_command(f"kill -INT {int(pid)}")
-        channel.recv_exit_status()
+        sent = channel.status_event.wait(5) and channel.exit_status == 0
         channel.close()
+        return sent
+    except (OSError, paramiko.SSHException, EOFError):  # the connection is gone already
+        return False
 
 
 MARKER_WAIT_S = 2.0  # a host slower than this to say what it needs gets the sources anyway

@@ -16,7 +16,7 @@ from cachekit import fleet, outcome, progress, report, units
 from cachekit import history as runs
 from cachekit._invoke_compat import optional_positional
 from cachekit.core import KNOWN_MANAGERS
-from cachekit.core.stopping import INTERRUPTED
+from cachekit.core.stopping import untouched
 from cachekit.errors import (
     EXIT_BAD_INPUT,
     EXIT_DECLINED,
@@ -304,7 +304,7 @@ def _removed_before(exc: fleet.Interrupted, planned: List[Dict[str, Any]]
             out.append(_nothing_to_apply(h))
             continue
         if r["status"] == "interrupted":
-            rows = [x for x in r.get("removed", []) if x.get("note") != INTERRUPTED]
+            rows = [x for x in r.get("removed", []) if not untouched(x)]
             gone = [x for x in rows if x.get("ok")]
             freed = r.get("reclaimed_bytes") or sum(x.get("bytes") or 0 for x in gone)
             r = dict(r, removed=rows, reclaimed_bytes=freed, error=(

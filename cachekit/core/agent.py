@@ -386,7 +386,7 @@ def print_progress(row: Dict[str, Any]) -> None:
     """One line per file as a removal goes, flushed: it outlives a broken connection.
 
     Entries left because of Ctrl-C go only in the result: they were never removed."""
-    if row.get("note") == stopping.INTERRUPTED:
+    if stopping.untouched(row):
         return
     sys.stdout.write(PROGRESS_MARK + json.dumps(row) + "\n")
     sys.stdout.flush()

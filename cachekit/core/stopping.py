@@ -7,9 +7,14 @@ Outside a removal, Ctrl-C raises ``KeyboardInterrupt`` as usual: nothing was rem
 """
 
 import signal
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 INTERRUPTED = "not removed: interrupted (Ctrl-C)"
+
+def untouched(row: Dict[str, Any]) -> bool:
+    """A planned entry that Ctrl-C kept from being removed (not a failure, not a removal)."""
+    return INTERRUPTED in (row.get("note") or "")
+
 
 _armed = False
 _requested = False
