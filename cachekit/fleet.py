@@ -47,6 +47,12 @@ def environment(host: inventory.Host) -> Dict[str, str]:
     return {str(k): str(v) for k, v in env.items()}
 
 
+def core_settings(host: inventory.Host) -> Dict[str, Any]:
+    """Inventory variables the core reads from the request: ``cachekit_uv``, the uv to use."""
+    return {"uv_inventory": str(host.vars["cachekit_uv"])} if host.vars.get("cachekit_uv") \
+        else {}
+
+
 def failed_result(host: str, status: str, reason: str, elapsed: float,
                   stderr_tail: Optional[List[str]] = None,
                   removed: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
@@ -113,7 +119,8 @@ class Fleet:
         if self.progress is not None:
             self.progress.begin(len(hosts), planned)
             request = dict(request, progress=True)  # the core also says how far walks got
-        requests = {h.name: dict(request, **(per_host or {}).get(h.name, {})) for h in hosts}
+        requests = {h.name: dict(request, **core_settings(h), **(per_host or {}).get(h.name, {}))
+                    for h in hosts}
         self._removed = {h.name: [] for h in hosts}
         self._started, self._streams = {}, {}
         try:

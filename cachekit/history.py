@@ -71,7 +71,12 @@ def log(path: str, command: str, text: str) -> None:
 
 
 def records(command: str, results: List[Dict[str, Any]], dry_run: bool) -> List[Dict[str, Any]]:
-    """One history line per host: sizes per manager, before and (for a prune) after."""
+    """One history line per host: sizes per manager before and (measured) after a prune.
+
+    A dry run is recorded with ``dry_run`` true and no after sizes; ``trend`` leaves it
+    out. ``after_managers`` holds what the core measured after its removals; a manager
+    nothing was removed from keeps its size; one removed from but not measured is None.
+    """
     stamp = now_iso()
     out = []
     for h in results:
@@ -81,11 +86,29 @@ def records(command: str, results: List[Dict[str, Any]], dry_run: bool) -> List[
         by_manager: Dict[str, int] = {}
         for c in caches:
             by_manager[c["manager"]] = by_manager.get(c["manager"], 0) + (c.get("bytes") or 0)
+        after = None if dry_run or h["status"] != "ok" else _after(h, by_manager)
+        known = after is not None and all(v is not None for v in after.values())
         out.append({"time": stamp, "host": h["host"], "command": command,
                     "status": h["status"], "dry_run": dry_run, "bytes": before,
-                    "after_bytes": max(before - reclaimed, 0), "reclaimed_bytes": reclaimed,
+                    "after_bytes": sum(after.values()) if known else None,  # type: ignore
+                    "reclaimed_bytes": reclaimed,
                     "free_bytes": (h.get("disk") or {}).get("free_bytes"),
-                    "managers": by_manager, "error": h.get("error")})
+                    "managers": by_manager, "after_managers": after, "format": 2,
+                    "error": h.get("error")})
+    return out
+
+
+def _after(h: Dict[str, Any], before: Dict[str, int]) -> Dict[str, Optional[int]]:
+    """Each manager's size after the run, as measured by the core after its removals."""
+    out: Dict[str, Optional[int]] = {}
+    for manager, size in before.items():
+        mine = [c for c in h.get("caches", []) if c.get("manager") == manager
+                and c.get("exists") is not False]
+        removed = any(r.get("manager") == manager and r.get("ok") for r in h.get("removed", []))
+        if mine and all(isinstance(c.get("after_bytes"), int) for c in mine):
+            out[manager] = sum(c["after_bytes"] for c in mine)
+        else:
+            out[manager] = None if removed else size
     return out
 
 
@@ -147,19 +170,72 @@ def weekly_growth(points: List[Tuple[float, int]]) -> Optional[float]:
     return slope * 7 * 86400
 
 
-def trend(lines: List[Dict[str, Any]], last: int = 20) -> List[Dict[str, Any]]:
-    """Per host: its sizes over time (the size each run found), growth per week."""
-    by_host: Dict[str, List[Dict[str, Any]]] = {}
+MIN_RUNS = 3
+MIN_SPAN_S = 3 * 86400
+ALL = "all"  # the series of records that carry no per-manager sizes
+
+
+def span_text(seconds: float) -> str:
+    """How long a history spans, in the unit that reads best."""
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size * (2 if unit == "days" else 1):
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def _points(lines: List[Dict[str, Any]]) -> Dict[Tuple[str, str], List[Tuple[float, str, int,
+                                                                           Optional[int]]]]:
+    """(host, manager) -> (time, stamp, size, after) of each real run that measured it.
+
+    Dry runs and failed runs are left out. Records of the previous format carry sizes per
+    manager but an after size only derived for the whole host, which hard links made
+    wrong: their after sizes are not used.
+    """
+    out: Dict[Tuple[str, str], List[Tuple[float, str, int, Optional[int]]]] = {}
     for line in lines:
-        if line.get("status") == "ok":
-            by_host.setdefault(line["host"], []).append(line)
+        if line.get("status") != "ok" or line.get("dry_run"):
+            continue
+        try:
+            when = _seconds(str(line["time"]))
+        except (ValueError, TypeError):
+            continue
+        managers = line.get("managers")
+        after = line.get("after_managers") if isinstance(line.get("after_managers"), dict) \
+            else {}
+        if isinstance(managers, dict):
+            sizes = [(m, b, after.get(m)) for m, b in managers.items()]
+        else:  # no per-manager sizes at all: the host's total is its own series
+            sizes = [(ALL, line.get("bytes"), line.get("after_bytes"))]
+        for manager, size, after_size in sizes:
+            if isinstance(size, int):
+                out.setdefault((str(line["host"]), manager), []).append(
+                    (when, str(line["time"]), size,
+                     after_size if isinstance(after_size, int) else None))
+    return out
+
+
+def trend(lines: List[Dict[str, Any]], last: int = 20) -> List[Dict[str, Any]]:
+    """Per host and manager: its sizes over time, growth per week once the history is long
+    enough (``MIN_RUNS`` runs over ``MIN_SPAN_S``), and the host's latest total."""
+    series = _points(lines)
+    totals: Dict[str, int] = {}
+    for (host, manager), points in series.items():
+        if manager != ALL or not any(h == host and m != ALL for h, m in series):
+            totals[host] = totals.get(host, 0) + max(points)[2]
     out = []
-    for host, runs in by_host.items():
-        runs.sort(key=lambda r: r["time"])
-        points = [(_seconds(r["time"]), int(r.get("bytes") or 0)) for r in runs]
-        out.append({"host": host, "runs": len(runs), "first": runs[0]["time"],
-                    "last": runs[-1]["time"], "bytes": points[-1][1],
-                    "after_bytes": int(runs[-1].get("after_bytes", points[-1][1]) or 0),
-                    "growth_per_week": weekly_growth(points),
-                    "spark": sparkline([v for _, v in points[-last:]])})
+    for (host, manager), points in series.items():
+        points.sort()
+        span = points[-1][0] - points[0][0]
+        enough = len(points) >= MIN_RUNS and span >= MIN_SPAN_S
+        growth = weekly_growth([(t, v) for t, _s, v, _a in points]) if enough else None
+        note = None if enough else (
+            f"{len(points)} run{'' if len(points) == 1 else 's'} over {span_text(span)}; "
+            f"growth per week needs at least {MIN_RUNS} runs over "
+            f"{span_text(MIN_SPAN_S)}")
+        out.append({"host": host, "manager": manager, "runs": len(points),
+                    "first": points[0][1], "last": points[-1][1], "bytes": points[-1][2],
+                    "after_bytes": points[-1][3], "span_s": round(span),
+                    "growth_per_week": growth, "growth_note": note,
+                    "host_bytes": totals.get(host, 0),
+                    "spark": sparkline([v for _t, _s, v, _a in points[-last:]])})
     return out

@@ -111,14 +111,26 @@ def render_dir(hosts: List[Dict[str, Any]]) -> str:
             for h in hosts for e in h.get("environments", [])]
     if envs:
         text += "\n\n" + _table(envs, ["HOST", "MANAGER", "ENVIRONMENT", "FOUND THROUGH"])
-    return text
+    return "\n".join([text] + uv_program_lines(hosts))
+
+
+def uv_program_lines(hosts: List[Dict[str, Any]]) -> List[str]:
+    """Which ``uv`` each host's removals go through, and where it was found."""
+    return [f"{h['host']}: uv program: {c['uv_binary']} (from {c['uv_binary_source']})"
+            if c.get("uv_binary") else f"{h['host']}: uv program: none found"
+            for h in hosts for c in h.get("caches", [])
+            if c["manager"] == "uv" and "uv_binary" in c and not c.get("error")]
 
 
 def render_info(hosts: List[Dict[str, Any]]) -> str:
     """One table per manager: their caches hold different things."""
     tables = [t for t in (_pip_info(hosts), _conda_info(hosts), _uv_info(hosts),
                           _toolcache_info(hosts)) if t]
-    return "\n\n".join(tables)
+    linked = [f"{h['host']}: uv {c['path']}: {human_bytes(c['linked_bytes'])} of SIZE is "
+              "hard-linked from outside the cache (environments): removing it frees that "
+              "only when they go" for h in hosts for c in h.get("caches", [])
+              if c["manager"] == "uv" and c.get("linked_bytes")]
+    return "\n\n".join(tables + (["\n".join(linked)] if linked else []))
 
 
 def render_locations(hosts: List[Dict[str, Any]]) -> str:
@@ -295,6 +307,7 @@ def render_removal(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
         for k in h.get("kept", []):
             lines.append(f"{prefix}keep {k['path']} ({k['reason']})")
     lines += [summary_line(h, dry_run) for h in hosts]
+    lines += [line for h in hosts for line in uv_removal_lines(h, dry_run)]
     return "\n".join(lines)
 
 
@@ -313,11 +326,50 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
         freed = h.get("reclaimed_bytes", 0)
     what = f"{len(files)} files and {len(h.get('dirs_removed', []))} directories"
     if by_manager:
-        counted = [f"{n} {m} {'entry' if n == 1 else 'entries'}" for m, n in by_manager.items()]
+        counted = [_uv_count(h) or f"{n} {m} {'entry' if n == 1 else 'entries'}"
+                   if m == "uv" else f"{n} {m} {'entry' if n == 1 else 'entries'}"
+                   for m, n in by_manager.items()]
         what = ", ".join(counted + ([what] if files else []))
     return (f"{h['host']}: {what}"
             f" {'to remove' if dry_run else 'removed'}; "
             f"{'would free' if dry_run else 'freed'} {human_bytes(freed)}")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _uv_count(h: Dict[str, Any]) -> str:
+    """uv removals counted in packages (and the paths uv deletes for them)."""
+    parts = [c["removal"] for c in h.get("caches", []) if c["manager"] == "uv"
+             and c.get("removal")]
+    if not parts:
+        return ""
+    packages, paths = sum(p["packages"] for p in parts), sum(p["paths"] for p in parts)
+    return f"{_plural(packages, 'uv package')} ({_plural(paths, 'path')})"
+
+
+def uv_removal_lines(h: Dict[str, Any], dry_run: bool) -> List[str]:
+    """Per uv cache: what its removal counts, and what hard links keep on disk, by whom."""
+    out = []
+    for c in h.get("caches", []):
+        r = c.get("removal") if c["manager"] == "uv" and h["status"] == "ok" else None
+        if not r:
+            continue
+        line = (f"{h['host']}: uv {c['path']}: {_plural(r['packages'], 'package')} "
+                f"({_plural(r['paths'], 'path')}, {human_bytes(r['bytes'])} apparent) "
+                f"{'to remove' if dry_run else 'removed'}; "
+                f"{'would free' if dry_run else 'freed'} {human_bytes(r['freed_bytes'])}")
+        if r.get("linked_bytes"):
+            where = [f"{env} ({human_bytes(size)})" for env, size in r["linked_from"]]
+            if r.get("linked_elsewhere_bytes"):
+                where.append(f"links outside the places searched "
+                             f"({human_bytes(r['linked_elsewhere_bytes'])})")
+            line += (f"; {human_bytes(r['linked_bytes'])} "
+                     f"{'would stay' if dry_run else 'stays'} on disk, hard-linked from "
+                     f"{', '.join(where)}")
+        out.append(line)
+    return out
 
 
 def _when(ns: Optional[int]) -> str:
@@ -352,6 +404,7 @@ def render_prune(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
             if c.get("last_use"):
                 lines.append(f"{h['host']}: {c['manager']} {c['path']}: last use is the "
                              f"{c['last_use']}")
+        lines += uv_removal_lines(h, dry_run)
         lines += [f"{h['host']}: {note}" for note in h.get("policy_notes", [])]
         lines += [f"{h['host']}: keep {k['path']} ({k['reason']})" for k in h.get("kept", [])]
     return "\n".join(lines)
@@ -375,21 +428,32 @@ def over_threshold(hosts: List[Dict[str, Any]], threshold: Any) -> List[str]:
 
 
 def render_trend(rows: List[Dict[str, Any]], threshold: Optional[int], fmt: str) -> str:
-    """``trend``: one row per host, over-threshold hosts marked and listed."""
+    """``trend``: one row per host and manager; growth per week only over a history long
+    enough to mean it (the others say why not); hosts over the threshold marked and listed."""
+    if not rows:
+        return "No prune runs in the history yet (dry runs and failed runs do not count)."
     table = []
-    for r in sorted(rows, key=lambda r: _natural(r["host"])):
+    over = sorted({r["host"] for r in rows
+                   if threshold is not None and r.get("host_bytes", r["bytes"]) > threshold},
+                  key=_natural)
+    for r in sorted(rows, key=lambda r: (_natural(r["host"]), r.get("manager", ""))):
         growth = r["growth_per_week"]
-        over = threshold is not None and r["bytes"] > threshold
-        table.append([r["host"], str(r["runs"]), r["first"][:10], r["last"][:16].replace(
-            "T", " "), human_bytes(r["bytes"]), human_bytes(r["after_bytes"]),
-            "-" if growth is None else ("+" if growth >= 0 else "-") + human_bytes(abs(growth)),
-            r["spark"], "OVER" if over else ""])
-    headers = ["HOST", "RUNS", "SINCE", "LAST RUN", "SIZE", "AFTER PRUNE", "PER WEEK",
-               "HISTORY", "THRESHOLD"]
+        table.append([r["host"], r.get("manager", "all"), str(r["runs"]), r["first"][:10],
+                      r["last"][:16].replace("T", " "), human_bytes(r["bytes"]),
+                      human_bytes(r["after_bytes"]),
+                      "-" if growth is None else ("+" if growth >= 0 else "-")
+                      + human_bytes(abs(growth)),
+                      r["spark"], "OVER" if r["host"] in over else ""])
+    headers = ["HOST", "MANAGER", "RUNS", "SINCE", "LAST RUN", "SIZE", "AFTER PRUNE",
+               "PER WEEK", "HISTORY", "THRESHOLD"]
     text = _table(table, headers, "github" if fmt == "markdown" else "simple")
-    over = [r["host"] for r in rows if threshold is not None and r["bytes"] > threshold]
+    short = [f"{r['host']} {r.get('manager', 'all')}: {r['growth_note']}" for r in
+             sorted(rows, key=lambda r: (_natural(r["host"]), r.get("manager", "")))
+             if r.get("growth_note")]
+    if short:
+        text += "\n\nNo PER WEEK yet:\n" + "\n".join(f"  {line}" for line in short)
     if over:
-        text += f"\n\nAbove {human_bytes(threshold)}: {', '.join(sorted(over, key=_natural))}"
+        text += f"\n\nAbove {human_bytes(threshold)}: {', '.join(over)}"
     return text
 
 

@@ -42,6 +42,8 @@ DESTRUCTIVE_HELP = {
     "dry_run": "print exactly what would be removed, remove nothing",
     "yes": "do not ask for confirmation (needed when stdin is not a terminal)",
 }
+UV_HELP = {"uv": "the uv program to use (PATH, or a name on PATH); default: UV, then PATH, "
+                  "the running python's environment, ~/.local/bin, ~/.cargo/bin"}
 PATTERN_HELP = {
     "pattern": "package pattern as pip takes it (glob; NAME or NAME-VERSION); "
                "also matches the normalised project name",
@@ -87,6 +89,7 @@ class Target:
     timeout: float = 300.0
     connect_timeout: float = 10.0
     accept_new_host_keys: bool = False
+    uv: Optional[str] = None
     quiet: bool = False
 
     def open(self) -> fleet.Fleet:
@@ -99,7 +102,8 @@ class Target:
         return fleet.Fleet(selected, settings, self.workers, board)
 
     def request(self, request: Dict[str, Any]) -> Dict[str, Any]:
-        return dict(request, managers=_parse_managers(self.managers))
+        return dict(request, managers=_parse_managers(self.managers),
+                    **({"uv": self.uv} if self.uv else {}))
 
 
 def _run(target: Target, request: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -147,24 +151,26 @@ def _target(**kwargs: Any) -> Target:
     return Target(**{k: v for k, v in kwargs.items() if k in Target.__dataclass_fields__})
 
 
-@task(name="dir", help=COMMON_HELP, auto_shortflags=False)
+@task(name="dir", help={**COMMON_HELP, **UV_HELP}, auto_shortflags=False)
 @_guard
 def dir_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
          managers: Optional[str] = None, format: str = "table",
          workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-         connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+         connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
+         uv: Optional[str] = None) -> None:
     """Show where each cache is and how that was decided (like `pip cache dir`)."""
     fmt = _check_format(format, ["table", "json"])
     results = _run(_target(**locals()), {"op": "dir"})
     _finish("dir", fmt, results, lambda: report.render_dir(results))
 
 
-@task(help=COMMON_HELP, auto_shortflags=False)
+@task(help={**COMMON_HELP, **UV_HELP}, auto_shortflags=False)
 @_guard
 def info(c: Context, hosts: str = "local", inventory: Optional[str] = None,
          managers: Optional[str] = None, format: str = "table",
          workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-         connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+         connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
+         uv: Optional[str] = None) -> None:
     """Show each cache's location, sizes and counts (like `pip cache info`)."""
     fmt = _check_format(format, ["table", "json"])
     results = _run(_target(**locals()), {"op": "info"})
@@ -173,13 +179,14 @@ def info(c: Context, hosts: str = "local", inventory: Optional[str] = None,
 
 @optional_positional("pattern", "*")
 @task(name="list", positional=["pattern"], auto_shortflags=False,
-      help={**COMMON_HELP, **PATTERN_HELP, "format": "table, abspath or json"})
+      help={**COMMON_HELP, **PATTERN_HELP, **UV_HELP, "format": "table, abspath or json"})
 @_guard
 def list_(c: Context, pattern: Optional[str] = None, hosts: str = "local",
           inventory: Optional[str] = None, managers: Optional[str] = None,
           format: str = "table", downloads: bool = False,
           workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-          connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
+          uv: Optional[str] = None) -> None:
     """List cached packages matching PATTERN (like `pip cache list`)."""
     fmt = _check_format("table" if format == "human" else format, ["table", "abspath", "json"])
     request = {"op": "list", "pattern": pattern or "*", "downloads": downloads}
@@ -188,24 +195,26 @@ def list_(c: Context, pattern: Optional[str] = None, hosts: str = "local",
 
 
 @task(positional=["pattern"], auto_shortflags=False,
-      help={**COMMON_HELP, **PATTERN_HELP, **DESTRUCTIVE_HELP})
+      help={**COMMON_HELP, **PATTERN_HELP, **DESTRUCTIVE_HELP, **UV_HELP})
 @_guard
 def remove(c: Context, pattern: str, hosts: str = "local", inventory: Optional[str] = None,
            managers: Optional[str] = None, format: str = "table", downloads: bool = False,
            dry_run: bool = False, yes: bool = False,
            workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-           connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+           connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
+           uv: Optional[str] = None) -> None:
     """Remove cached packages matching PATTERN (like `pip cache remove`)."""
     request = {"op": "remove", "pattern": pattern, "downloads": downloads}
     _destroy("remove", request, _target(**locals()), format, dry_run, yes)
 
 
-@task(help={**COMMON_HELP, **DESTRUCTIVE_HELP}, auto_shortflags=False)
+@task(help={**COMMON_HELP, **DESTRUCTIVE_HELP, **UV_HELP}, auto_shortflags=False)
 @_guard
 def purge(c: Context, hosts: str = "local", inventory: Optional[str] = None,
           managers: Optional[str] = None, format: str = "table", dry_run: bool = False,
           yes: bool = False, workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-          connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
+          uv: Optional[str] = None) -> None:
     """Remove every entry of the chosen caches (like `pip cache purge`)."""
     _destroy("purge", {"op": "purge"}, _target(**locals()), format, dry_run, yes)
 
@@ -415,7 +424,7 @@ UNATTENDED_HELP = {
 
 
 @task(iterable=["keep"], auto_shortflags=False,
-      help={**COMMON_HELP, **DESTRUCTIVE_HELP, **PRUNE_HELP, **UNATTENDED_HELP})
+      help={**COMMON_HELP, **DESTRUCTIVE_HELP, **PRUNE_HELP, **UNATTENDED_HELP, **UV_HELP})
 @_guard
 def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] = None,
           keep: Optional[List[str]] = None, min_free: Optional[str] = None, ci: bool = False,
@@ -424,7 +433,8 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
           yes: bool = False, quiet: bool = False, log_file: Optional[str] = None,
           history: Optional[str] = None, lock_file: Optional[str] = None,
           workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-          connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
+          uv: Optional[str] = None) -> None:
     """Remove cache entries by policy: age, size budget, keep list, free space, CI mode."""
     flags = {"older_than": older_than, "max_size": max_size, "keep": keep or None,
              "min_free": min_free, "ci": ci}
@@ -484,7 +494,8 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
 
 
 @task(name="report", auto_shortflags=False,
-      help={**COMMON_HELP, "format": "table, json, markdown, csv, or any tabulate format",
+      help={**COMMON_HELP, **UV_HELP,
+            "format": "table, json, markdown, csv, or any tabulate format",
             "attribute": "also read downloaded bodies to split the HTTP cache into bytes "
                          "traced to a package and the rest (slower)",
             "fail_above": "exit 3 and name the hosts whose caches are over SIZE (20GB) or "
@@ -494,7 +505,8 @@ def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
             managers: Optional[str] = None, format: str = "table", attribute: bool = False,
             fail_above: Optional[str] = None,
             workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-            connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+            connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
+            uv: Optional[str] = None) -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
     fmt = _check_format(format, report.report_formats())
     threshold = units.parse_threshold(fail_above) if fail_above is not None else None

@@ -44,8 +44,11 @@ def test_the_meter_counts_every_file_once_forked_walkers_included(
 def test_without_a_listener_nothing_is_counted(tmp_path: Path) -> None:
     make_tree(tmp_path)
     METER.start(None)
-    fs.scan(str(tmp_path), parallel=True)
-    assert not METER.on and METER.totals() == (0, 0)
+    try:
+        fs.scan(str(tmp_path), parallel=True)
+        assert not METER.on and METER.totals() == (0, 0)
+    finally:
+        METER.stop()
 
 
 def test_ctrl_c_while_applying_refuses_the_next_removal(tmp_path: Path) -> None:

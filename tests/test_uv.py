@@ -128,27 +128,39 @@ def test_remove_leaves_what_uv_cache_clean_leaves(uv_cache: Path, home: Path, tm
     assert tree_of(uv_cache) == tree_of(theirs)
 
 
+def without_uv(request: Dict[str, Any], cache: Path, home: Path) -> Dict[str, Any]:
+    """The core run by the system python, PATH bare: a host where no uv is to be found."""
+    import subprocess
+
+    env = {"UV_CACHE_DIR": str(cache), "HOME": str(home), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(["/usr/bin/python3", "-m", "cachekit.core.agent"],
+                          input=json.dumps(request), capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])  # after the "@" progress lines
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3") or bool(shutil.which(
+    "uv", path="/usr/bin:/bin")), reason="needs a system python3 without a uv beside it")
 def test_remove_without_a_uv_binary_is_refused_and_purge_takes_uv_s_lock(
         uv_cache: Path, home: Path, tmp_path: Path) -> None:
     before = tree_of(uv_cache)
-    refused = agent.run({"op": "remove", "managers": ["uv"], "pattern": "beta", "apply": True,
-                         "environ": {"UV_CACHE_DIR": str(uv_cache), "HOME": str(home),
-                                     "PATH": "/usr/bin:/bin"}})
-    assert "no uv binary on this host" in refused["caches"][0]["error"]
+    refused = without_uv({"op": "remove", "managers": ["uv"], "pattern": "beta",
+                          "apply": True}, uv_cache, home)
+    assert "no uv binary found on this host" in refused["caches"][0]["error"]
     assert tree_of(uv_cache) == before
     lock = os.open(uv_cache / ".lock", os.O_RDWR)
     fcntl.flock(lock, fcntl.LOCK_SH)  # a running uv holds a shared lock
     try:
-        busy = agent.run({"op": "purge", "managers": ["uv"], "apply": True,
-                          "environ": {"UV_CACHE_DIR": str(uv_cache), "HOME": str(home),
-                                      "PATH": "/usr/bin:/bin"}})
+        busy = without_uv({"op": "purge", "managers": ["uv"], "apply": True}, uv_cache, home)
         assert busy["status"] == "refused" and "in use" in busy["error"]
         assert tree_of(uv_cache) == before
     finally:
         os.close(lock)
     theirs = tmp_path / "theirs"
     shutil.copytree(uv_cache, theirs, symlinks=True)
-    purged = core("purge", uv_cache, home, path="/usr/bin", apply=True)
+    purged = without_uv({"op": "purge", "managers": ["uv"], "apply": True}, uv_cache, home)
+    assert purged["status"] == "ok", purged["error"]
     assert purged["warnings"] and "holding uv's lock" in purged["warnings"][0]
     assert run_uv(["cache", "clean"], uv_env(home, UV_CACHE_DIR=str(theirs))).returncode == 0
     assert tree_of(uv_cache) == tree_of(theirs) == {(".lock", "f", 0)}

@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from cachekit.core import KNOWN_MANAGERS, SCHEMA, Refused, fs, stopping, toolcache
+from cachekit.core import KNOWN_MANAGERS, SCHEMA, Refused, fs, safety, stopping, toolcache
 from cachekit.core import pip as pipcache
 from cachekit.core.pip_location import PipConfigError, locate
 
@@ -61,7 +61,8 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
         environ = dict(os.environ)
         environ.update(request.get("environ") or {})
         managers = request.get("managers") or default_managers(environ, op)
-        if op == "apply":  # whatever was planned is applied
+        if op == "apply":  # whatever was planned is applied, if its root may be cleaned
+            safety.refuse_plans(request.get("plans") or [], [], environ, "apply a plan to")
             managers += [m for m in (p.get("manager") for p in request.get("plans") or [])
                          if m in KNOWN_MANAGERS and m not in managers]
         unknown = [m for m in managers if m not in KNOWN_MANAGERS]
@@ -83,24 +84,31 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
             from cachekit.core import prune
 
             prune.serve(dict(request, managers=managers), environ, result)
-            if request.get("apply"):
-                for wire in result.get("plans", []):
-                    execute_wire(wire, result, environ, progress)
+            check_then_apply(result, environ, progress, op, bool(request.get("apply")))
         else:
+            # A destructive op plans for every manager first; the plans are then checked
+            # and applied here, in one place (``check_then_apply``).
+            planning = dict(request, apply=False) if op in DESTRUCTIVE else request
             if "pip" in managers and op != "clean":  # `clean` is conda's command
-                _serve_pip(request, environ, result, progress)
+                _serve_pip(planning, environ, result, progress)
             if "conda" in managers:
                 from cachekit.core import conda_serve
 
-                conda_serve.serve(request, environ, result, progress)
+                conda_serve.serve(planning, environ, result, progress)
             if "uv" in managers and op != "clean":
                 from cachekit.core import uv_serve
 
-                uv_serve.serve(request, environ, result, progress)
+                uv_serve.serve(planning, environ, result, progress)
             if "toolcache" in managers and op != "clean":
-                _serve_toolcache(request, environ, result, progress)
+                _serve_toolcache(planning, environ, result, progress)
+            if op in DESTRUCTIVE:
+                check_then_apply(result, environ, progress, op, bool(request.get("apply")))
         result["disk"] = _disk([c.get("path") for c in result["caches"]
                                 + result.get("locations", [])], environ)
+        if op in ("apply", "prune") and result["status"] == "ok" and not stopping.requested():
+            from cachekit.core import measure  # a prune's caches, measured after it
+
+            measure.after_apply(request, result)
     except Refused as exc:
         result["status"], result["error"] = "refused", str(exc)
     except (OSError, ValueError, RecursionError, fs.RootError) as exc:
@@ -213,7 +221,9 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
         return
     root = cache["path"]
     if op in DESTRUCTIVE or op == "apply":
-        pipcache.refuse_unsafe_root(root, environ)  # before scanning: `/` is never walked
+        # before scanning: `/` is never walked
+        pipcache.refuse_unsafe_root(root, environ, cache["source"],
+                                    "apply a plan to" if op == "apply" else op)
     st = os.lstat(root)
     cache["root_id"] = [st.st_dev, st.st_ino]
     if op == "info" or (op == "report" and not request.get("attribute")):
@@ -303,6 +313,20 @@ def plan_to_wire(
                   for p in plan.files],
         "dirs": plan.dirs,
     }
+
+
+def check_then_apply(result: Dict[str, Any], environ: Dict[str, str], progress: Progress,
+                     verb: str, apply: bool) -> None:
+    """Every plan's root passes safety's refusal (a dry run's too), all of them before
+    the first removal; with ``apply`` the plans are then carried out, and the rows shown
+    for the plan give way to what was really removed."""
+    plans = result.get("plans", [])
+    safety.refuse_plans(plans, result["caches"], environ, verb)
+    if not apply:
+        return
+    result["removed"], result["dirs_removed"] = [], []
+    for wire in plans:
+        execute_wire(wire, result, environ, progress)
 
 
 def execute_wire(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str],

@@ -228,6 +228,54 @@ def is_writable(pkgs: str) -> bool:
     return os.path.isfile(magic) and os.access(magic, os.W_OK)
 
 
+FRESH_CACHE = ("urls.txt", "urls", "cache", ".logs", ".trash")  # what conda makes first
+
+
+def layout_problem(root: str) -> str:
+    """A conda package cache's signature: ``urls.txt`` beside a package (an extracted
+    package directory, an archive, micromamba's channel tree), or a fresh cache conda
+    made or emptied (``urls.txt``, ``urls``, the index cache, logs, lock and trash files,
+    nothing else)."""
+    from cachekit.core.conda import PACKAGE_EXTENSIONS, URL_SCHEMES
+
+    try:
+        names = os.listdir(root)
+    except OSError as exc:
+        return f"cannot be listed ({exc.strerror})"
+    magic = os.path.join(root, MAGIC_FILE)
+    if not os.path.isfile(magic) or os.path.islink(magic):
+        return f"has no {MAGIC_FILE}, the file conda marks its package caches with"
+    archives = PACKAGE_EXTENSIONS + tuple(e + ".partial" for e in PACKAGE_EXTENSIONS)
+    for name in names:
+        full = os.path.join(root, name)
+        if os.path.islink(full):
+            continue
+        if name.lower().endswith(archives) and os.path.isfile(full):
+            return ""
+        if os.path.isdir(os.path.join(full, "info")) or (
+                name in URL_SCHEMES and os.path.isdir(full)):
+            return ""
+    if all(n in FRESH_CACHE or n.endswith((".lock", ".conda_trash", ".mamba_trash"))
+           for n in names):
+        return ""
+    return (f"does not look like a conda package cache ({MAGIC_FILE}, but no package "
+            "directory or archive beside it)")
+
+
+def prefix_problem(root: str) -> str:
+    """Where conda's temp and trash files are searched: inside a conda installation, an
+    environment or a package cache (``conda-meta``, ``pkgs`` or ``urls.txt``)."""
+    here = root
+    while True:
+        if _is_prefix(here) or os.path.isfile(os.path.join(here, MAGIC_FILE)):
+            return ""
+        parent = os.path.dirname(here)
+        if parent == here:
+            return ("is not inside a conda installation, environment or package cache "
+                    "(no conda-meta, pkgs or urls.txt)")
+        here = parent
+
+
 def _cache(path: str, source: str, configured: bool) -> CondaCache:
     return CondaCache(path, source, is_writable(path), os.path.isdir(path), configured)
 

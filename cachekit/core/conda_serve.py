@@ -9,7 +9,7 @@ import os
 import stat
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from cachekit.core import Refused, conda_location, fs
+from cachekit.core import Refused, conda_location, fs, safety
 from cachekit.core import conda as condacache
 from cachekit.core.conda_clean import (
     ALL_FLAGS,
@@ -40,9 +40,11 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     if op == "dir":
         return
     if op == "apply":
-        _apply(request, loc, result, progress)
+        _apply(request, loc, result, progress, environ)
         return
     flags = _flags(request)
+    if op in DESTRUCTIVE:  # before anything is read or walked
+        refuse_unsafe_roots(request, loc, flags, environ)
     usage = condacache.read_usage(e.path for e in loc.envs)
     for line in usage.warnings:
         result["warnings"].append(f"conda: {line}")
@@ -271,14 +273,13 @@ def _loose_files(request: Dict[str, Any], loc: conda_location.CondaLocation,
     """Temp files (``--tempfiles [PATH...]``: ``*.c~``, ``*.trash``) or trash files
     (``--trash``: ``*.mamba_trash``, ``*.conda_trash``) under each PATH (default: the root)."""
     suffixes, reason = LOOSE[what]
-    paths = (request.get("tempfile_paths") if what == "tempfiles" else None) or [
-        r for r, _ in loc.roots[:1]]
-    if not paths:
+    tops = _loose_tops(request, loc, what)
+    if not tops:
         result["warnings"].append(f"conda: --{what}: no conda root prefix found"
                                   + ("; give PATHs" if what == "tempfiles" else ""))
         return
     planned = {r["path"] for r in result["removed"]}
-    for path in paths:
+    for path, source in tops:
         top = _real_dir(path)
         _check_prefix(top, loc)
         # Packages walked for --packages already noted their temp files: not again.
@@ -298,8 +299,56 @@ def _loose_files(request: Dict[str, Any], loc: conda_location.CondaLocation,
             items.append(Item(os.path.relpath(full, top), what, st.st_size,
                               st.st_size if st.st_nlink <= 1 else 0, st.st_ino, st.st_mtime_ns,
                               reason, False, ""))
-        _offer(plan_to_wire(what, path, top, CachePlan(items, [])), request, None,
-               result, usage, progress)
+        wire = plan_to_wire(what, path, top, CachePlan(items, []))
+        wire["source"] = source
+        _offer(wire, request, None, result, usage, progress)
+
+
+def _loose_tops(request: Dict[str, Any], loc: conda_location.CondaLocation, what: str
+                ) -> List[Tuple[str, str]]:
+    """The directories searched for temp or trash files, each with what chose it."""
+    given = request.get("tempfile_paths") if what == "tempfiles" else None
+    if given:
+        return [(p, "--tempfiles") for p in given]
+    return [(r, s) for r, s in loc.roots[:1]]
+
+
+def refuse_unsafe_roots(request: Dict[str, Any], loc: conda_location.CondaLocation,
+                        flags: Tuple[str, ...], environ: Dict[str, str]) -> None:
+    """safety's one refusal for every cache and prefix this request may clean, before any
+    is read: no configured cache may be a home or a system directory, one that would be
+    cleaned must be conda's, and temp and trash files are never searched for in a home."""
+    verb = request["op"]
+    for cache in loc.caches:
+        if not (cache.configured and cache.exists):
+            continue
+        if cache.writable:
+            safety.refuse("conda", cache.path, environ, verb, cache.source)
+        else:  # never cleaned (no urls.txt), but a setting pointing there is still wrong
+            safety.refuse_place(cache.path, environ, verb, "conda package cache",
+                                cache.source)
+    for what in [w for w in LOOSE if w in flags]:
+        for path, setting in _loose_tops(request, loc, what):
+            top = _real_dir(path)
+            given = setting.startswith("--")
+            label = (f"directory given to --{what}" if given else
+                     f"conda root searched for {what.replace('files', ' files')}")
+            setting = "" if given else setting
+            safety.refuse_place(path, environ, verb, label, setting)
+            _check_prefix(top, loc)
+            holders = [(k, s) for k, s in _known_places(loc)
+                       if top == k or top.startswith(k.rstrip("/") + "/")]
+            if all(safety.place_problem(k, environ) for k, _s in holders):
+                k, s = holders[0]
+                safety.refuse_place(k, environ, verb, f"conda prefix holding {path}", s)
+            safety.refuse("conda-prefix", top, environ, verb, setting, label)
+
+
+def _known_places(loc: conda_location.CondaLocation) -> List[Tuple[str, str]]:
+    """``_known_tops`` with what pointed at each."""
+    return [(os.path.realpath(p), s) for p, s in
+            list(loc.roots) + [(e.path, e.source) for e in loc.envs]
+            + [(c.path, c.source) for c in loc.caches]]
 
 
 def _real_dir(path: str) -> str:
@@ -324,10 +373,14 @@ def _check_prefix(top: str, loc: conda_location.CondaLocation) -> None:
 # Applying a plan ----------------------------------------------------------------------------
 
 def _apply(request: Dict[str, Any], loc: conda_location.CondaLocation, result: Dict[str, Any],
-           progress: Progress) -> None:
+           progress: Progress, environ: Dict[str, str]) -> None:
     plans = [p for p in request.get("plans", []) if p.get("manager") == "conda"]
     for wire in plans:
         _recognise(wire, loc)
+        setting = next((c.source for c in loc.caches if os.path.realpath(c.path)
+                        == wire["root"]), "") if wire["kind"] == "pkgs" else ""
+        safety.refuse(safety.plan_kind(wire), wire["root"], environ, "apply a plan to",
+                      setting or safety.PLAN)
     usage = condacache.read_usage(e.path for e in loc.envs)
     for wire in plans:
         execute(wire, result, usage, progress)

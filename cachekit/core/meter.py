@@ -30,6 +30,7 @@ class Meter:
         self._children = 0
         self._slot = 0  # in a forked walker: its slot (1..); 0 in the reporting process
         self._due = 0.0
+        self._depth = 0  # requests served inside another keep the outer one's figures
 
     @property
     def on(self) -> bool:
@@ -37,11 +38,15 @@ class Meter:
         return self.sink is not None or self._slot > 0 or stopping.armed()
 
     def start(self, sink: Optional[Sink]) -> None:
-        self.sink, self.files, self.bytes = sink, 0, 0
-        self._due = time.monotonic() + INTERVAL_S  # a short run sends nothing
+        self._depth += 1
+        if self._depth == 1:
+            self.sink, self.files, self.bytes = sink, 0, 0
+            self._due = time.monotonic() + INTERVAL_S  # a short run sends nothing
 
     def stop(self) -> None:
-        self.sink = None
+        self._depth = max(0, self._depth - 1)
+        if not self._depth:
+            self.sink = None
 
     def add(self, files: int, nbytes: int) -> None:
         self.files += files

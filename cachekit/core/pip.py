@@ -12,7 +12,7 @@ import os
 import re
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core import Refused, fs, pip_attribution, safety
+from cachekit.core import fs, pip_attribution, safety
 from cachekit.core.pip_attribution import Attribution, canonical
 from cachekit.core.pip_location import PipLocation
 
@@ -283,15 +283,21 @@ def cache_record(loc: PipLocation) -> Dict[str, Any]:
     }
 
 
-def refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
-    """A cache dir that is /, a home, or holds nothing of pip's is never cleaned."""
-    safety.refuse_system_dir(root, environ, "pip cache dir",
-                             hint="set PIP_CACHE_DIR or cache-dir to a dedicated directory")
+def refuse_unsafe_root(root: str, environ: Dict[str, str], setting: str = "",
+                       verb: str = "clean") -> None:
+    """A cache dir that is /, a home, a system directory or holds nothing of pip's is
+    never cleaned."""
+    safety.refuse("pip", root, environ, verb, setting)
+
+
+def layout_problem(root: str) -> str:
+    """pip's signature: its buckets (http, http-v2, wheels, selfcheck), or nothing yet."""
     try:
         top = set(os.listdir(root))
     except OSError as exc:
-        raise Refused(f"refusing to clean {root}: cannot list it ({exc.strerror})") from exc
+        return f"cannot be listed ({exc.strerror})"
     pip_names = set(BUCKETS) | {"selfcheck", LEGACY_SELFCHECK}
     if top and not top & pip_names:
-        raise Refused(f"refusing to clean {root}: it does not look like a pip cache (no http, "
-                      "http-v2, wheels or selfcheck inside)")
+        return ("does not look like a pip cache (no http, http-v2, wheels or selfcheck "
+                "inside)")
+    return ""

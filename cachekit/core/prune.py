@@ -127,7 +127,7 @@ def _toolcache_scope(environ: Dict[str, str], result: Dict[str, Any]) -> List[Sc
     result["caches"].append(record)
     if not record["exists"]:
         return []
-    toolcache.refuse_unsafe_root(root, environ)  # type: ignore[arg-type]
+    toolcache.refuse_unsafe_root(root, environ, record["source"])  # type: ignore[arg-type]
     installs, errors = toolcache.scan(root)  # type: ignore[arg-type]
     record.update(toolcache.summarize(installs))
     if errors:
@@ -157,14 +157,16 @@ def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str
     result["caches"].append(record)
     if not record["exists"]:
         return []
-    binary = uv_serve.find_binary(environ)
-    uv_serve.refuse_unsafe_root(record["path"], environ)
+    binary = uv_serve.binary_for(request, environ, record)
+    if record.get("error"):
+        return []
+    uv_serve.refuse_unsafe_root(record["path"], environ, record["source"], "prune")
     root, tree, lay = uv_serve.scan(record)
     if tree.errors:
         record["error"] = f"{root} could not be read fully; nothing is pruned from it"
         return []
     if not binary:
-        record["error"] = ("no uv binary on this host: cachekit prunes a uv cache only "
+        record["error"] = (f"{uv_serve.NOT_FOUND}: cachekit prunes a uv cache only "
                            "through uv (`uv cache clean PKG`, `uv cache prune --ci`)")
         return []
     clock, why = last_use_clock(root)
@@ -200,9 +202,17 @@ def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str
         wires = []
         if ci:
             _tag, tops, files = ci[0].candidate.ref
-            wires.append(uv_serve.plan_wire(record, "prune-ci", [], tops, files, binary))
-        if not names:
-            return wires
+            wires.append(uv_serve.plan_wire(record, "prune-ci", [], tops, files, binary,
+                                            lay=lay, environ=environ))
+        if names:
+            wires.append(clean_wire(names, chosen, ci))
+        from cachekit.core import uv_figures
+
+        record["removal"] = uv_figures.merge([w["figures"] for w in wires])
+        return wires
+
+    def clean_wire(names: List[str], chosen: List[policy.Selected], ci: List[policy.Selected]
+                   ) -> Dict[str, Any]:
         tops, files = uvcache.removal_plan(root, tree, lay, names)
         if ci:  # what prune --ci removes first is not removed twice
             gone = tuple(t + "/" for t in ci[0].candidate.ref[1])
@@ -213,8 +223,8 @@ def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str
         for s in chosen:
             for entry in lay.packages[s.candidate.ref].entries:
                 rules_of[entry] = s.rule
-        return wires + [uv_serve.plan_wire(record, "clean", names, tops, files, binary,
-                                           rules_of)]
+        return uv_serve.plan_wire(record, "clean", names, tops, files, binary, rules_of,
+                                  lay=lay, environ=environ)
 
     return [Scope("uv", root, record, record["bytes"], candidates, plan)]
 
@@ -234,7 +244,7 @@ def _pip_scope(environ: Dict[str, str], result: Dict[str, Any], names: bool) -> 
     if not record["exists"]:
         return []
     root = record["path"]
-    pipcache.refuse_unsafe_root(root, environ)
+    pipcache.refuse_unsafe_root(root, environ, record["source"], "prune")
     walked = pip_prune.walk(root)
     record.update(bytes=walked.bytes, files=walked.files)
     if walked.errors:
@@ -267,6 +277,7 @@ def _conda_scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict
     if loc.errors:
         records[0]["error"] = "; ".join(loc.errors) + "; nothing pruned until it is fixed"
         return []
+    conda_serve.refuse_unsafe_roots(request, loc, (), environ)  # before anything is read
     usage = condacache.read_usage(e.path for e in loc.envs)
     scopes = []
     for cache, record in zip(loc.caches, records):
@@ -358,7 +369,10 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         if not mine:
             continue
         made = scope.plan(sorted(mine, key=lambda s: s.candidate.entry))
-        result.setdefault("plans", []).extend(made if isinstance(made, list) else [made])
+        made = made if isinstance(made, list) else [made]
+        for wire in made:  # the history records the sizes measured after a prune
+            wire["measure_after"] = True
+        result.setdefault("plans", []).extend(made)
     if not request.get("apply"):
         # The plan, one row per entry (an apply reports every file it deletes).
         chosen.sort(key=lambda s: (s.candidate.last_use_ns, s.candidate.entry))

@@ -23,7 +23,7 @@ import stat
 import tempfile
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from cachekit.core import Refused, conda_location, fs, pip_location, uv_location
+from cachekit.core import Refused, conda_location, fs, pip_location, safety, uv_location
 from cachekit.core import conda as condacache
 from cachekit.core.miniyaml import bracket_depth as miniyaml_depth
 
@@ -64,6 +64,16 @@ def current_cache(manager: str, environ: Mapping[str, str]) -> Tuple[Optional[st
     first = next((c.path for c in loc.caches if c.configured and c.writable),
                  caches[0] if caches else None)
     return first, caches
+
+
+def current_source(manager: str, environ: Mapping[str, str], current: str) -> str:
+    """What set the cache in effect (``PIP_CACHE_DIR``, ``pkgs_dirs in ~/.condarc``...)."""
+    if manager == "pip":
+        return pip_location.locate(environ).source
+    if manager == "uv":
+        return uv_location.locate(environ).source
+    return next((c.source for c in conda_location.locate(environ).caches
+                 if c.path == current), "")
 
 
 # Editing the files ----------------------------------------------------------------------
@@ -384,6 +394,12 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
                               os.path.join(environ.get("PWD") or os.getcwd(), raw))
     current, previous = current_cache(manager, environ)
     move_it = bool(request.get("move")) and bool(current) and os.path.isdir(current or "")
+    # safety's refusal, before anything is read: a cache is never pointed at, or moved
+    # into, a home or a system directory, and only the manager's own cache is moved
+    safety.refuse_place(target, environ, "relocate to", f"new {manager} cache given by --to")
+    if move_it:
+        safety.refuse(manager, current, environ, "move",  # type: ignore[arg-type]
+                      current_source(manager, environ, current))  # type: ignore[arg-type]
     check_target(target, current, move_it)
     path = config_file(manager, environ)
     try:

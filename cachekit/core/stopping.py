@@ -34,25 +34,26 @@ def _note(signum: int, frame: Any) -> None:
 
 
 class Deferral:
-    """Defer SIGINT for the life of one applying request (main thread only)."""
+    """Defer SIGINT for the life of one applying request (main thread only). A request
+    served inside another (a measurement after a prune) leaves the outer one's state."""
 
     def __init__(self, applying: bool) -> None:
         global _armed, _requested
         self._previous: Optional[Any] = None
-        _requested = False
-        if not applying:
+        if not applying or _armed:
             return
         try:
             self._previous = signal.signal(signal.SIGINT, _note)
         except ValueError:  # not the main thread: Ctrl-C is not ours to handle
             return
-        _armed = True
+        _armed, _requested = True, False
 
     def end(self) -> bool:
         """Restore Ctrl-C; whether one arrived while it was deferred."""
         global _armed, _requested
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        if self._previous is None:
+            return False
+        signal.signal(signal.SIGINT, self._previous)
+        self._previous = None
         was, _armed, _requested = _requested, False, False
         return was

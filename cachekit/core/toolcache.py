@@ -32,19 +32,24 @@ class Install(NamedTuple):
         return f"{self.tool}/{self.version}/{self.arch}"
 
 
-def refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
+def refuse_unsafe_root(root: str, environ: Dict[str, str], setting: str = "",
+                       verb: str = "prune") -> None:
     """A tool cache is a directory of its own holding at least one finished install."""
-    safety.refuse_system_dir(root, environ, "tool cache", verb="prune")
+    safety.refuse("toolcache", root, environ, verb, setting)
+
+
+def layout_problem(root: str) -> str:
+    """The tool cache's signature: a ``TOOL/VERSION/ARCH.complete`` marker somewhere."""
     try:
         for tool in os.listdir(root):
             for version in os.listdir(os.path.join(root, tool)):
                 if any(n.endswith(".complete")
                        for n in os.listdir(os.path.join(root, tool, version))):
-                    return
+                    return ""
     except OSError:
         pass
-    raise Refused(f"refusing to prune {root}: it does not look like a runner tool cache "
-                  "(no TOOL/VERSION/ARCH.complete marker anywhere)")
+    return ("does not look like a runner tool cache (no TOOL/VERSION/ARCH.complete marker "
+            "anywhere)")
 
 
 def cache_record(environ: Dict[str, str]) -> Dict[str, Any]:
@@ -187,7 +192,7 @@ def execute(wire: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any
     root, _source = locate(environ)
     if root is None or os.path.realpath(wire.get("root", "")) != os.path.realpath(root):
         raise Refused("the plan names a tool cache that is not this host's; plan again")
-    refuse_unsafe_root(root, environ)
+    refuse_unsafe_root(root, environ, _source, verb="apply a plan to")
     freed: List[fs.FileStat] = []
     with fs.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:  # type: ignore
         for (entry, _size, ino, _rule, _complete), row in zip(wire["items"], rows(wire)):

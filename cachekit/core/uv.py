@@ -127,7 +127,8 @@ def layout(root: str, tree: fs.Tree) -> Layout:
             if target:
                 links[f.path] = target
                 pkg["links"].append(target)
-        version = _version(f.path, entry, bucket)
+        # a `.lock` alone (what a failed offline resolve leaves) is not a cached version
+        version = "" if f.path.endswith(".lock") else _version(f.path, entry, bucket)
         if version:
             pkg["versions"].add(version)
     referrers: Dict[str, Set[str]] = {}

@@ -9,7 +9,8 @@ Without a ``uv`` binary only a purge is possible, done by cachekit under uv's lo
 import fnmatch
 import os
 import re
-from typing import Any, Callable, Dict, List, Optional, Tuple
+import sys
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from cachekit.core import Refused, fs, safety
 from cachekit.core import uv as uvcache
@@ -26,16 +27,80 @@ BUCKETS_BY_RELEASE = {
 }
 
 
-def find_binary(environ: Dict[str, str]) -> Optional[str]:
-    """The host's ``uv``: on PATH, or where its installers put it (cron has a short PATH)."""
+class Binary(NamedTuple):
+    """The ``uv`` a host's removals go through, and where it was found (or why none is)."""
+
+    path: Optional[str]
+    source: str
+    error: Optional[str] = None
+
+
+def _executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def _explicit(value: str, source: str, environ: Dict[str, str]) -> Binary:
+    """A uv the user named: a path (``~`` and relative ones allowed), or a name on PATH."""
     home = environ.get("HOME") or os.path.expanduser("~")
-    on_path = [os.path.join(d, "uv") for d in (environ.get("PATH") or os.defpath).split(":")
-               if d]
-    for candidate in on_path + [os.path.join(home, ".local", "bin", "uv"),
-                                os.path.join(home, ".cargo", "bin", "uv")]:
-        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
+    if "/" not in value:
+        for d in [d for d in (environ.get("PATH") or os.defpath).split(":") if d]:
+            if _executable(os.path.join(d, value)):
+                return Binary(os.path.join(d, value), source)
+        return Binary(None, source, f"{source} {value!r}: no such program on PATH")
+    path = home + value[1:] if value == "~" or value.startswith("~/") else value
+    path = os.path.normpath(os.path.join(environ.get("PWD") or os.getcwd(), path))
+    if not _executable(path):
+        why = "not an executable file" if os.path.exists(path) else "no such file"
+        return Binary(None, source, f"{source} {value!r}: {why}")
+    return Binary(path, source)
+
+
+def locate_binary(environ: Dict[str, str], request: Optional[Dict[str, Any]] = None
+                  ) -> Binary:
+    """The host's ``uv``, as a user would look for it, first found wins.
+
+    Named: ``--uv``, then the inventory's ``cachekit_uv``, then ``UV`` (uv sets it for the
+    programs it runs); a named uv that is missing is an error, never passed over. Else on
+    PATH, next to the running python (a ``pip install uv`` in its virtual environment),
+    then where uv's installers put it (cron has a short PATH).
+    """
+    request = request or {}
+    for key, source in (("uv", "--uv"), ("uv_inventory", "cachekit_uv")):
+        if request.get(key):
+            return _explicit(str(request[key]), source, environ)
+    if environ.get("UV"):
+        return _explicit(environ["UV"], "UV", environ)
+    home = environ.get("HOME") or os.path.expanduser("~")
+    places = [(os.path.join(d, "uv"), "PATH")
+              for d in (environ.get("PATH") or os.defpath).split(":") if d]
+    places += [(os.path.join(sys.prefix, "bin", "uv"), "the running python's environment"),
+               (os.path.join(os.path.dirname(sys.executable), "uv"),
+                "the running python's directory"),
+               (os.path.join(home, ".local", "bin", "uv"), "~/.local/bin"),
+               (os.path.join(home, ".cargo", "bin", "uv"), "~/.cargo/bin")]
+    for candidate, source in places:
+        if _executable(candidate):
+            return Binary(candidate, source)
+    return Binary(None, "", None)
+
+
+def find_binary(environ: Dict[str, str], request: Optional[Dict[str, Any]] = None
+                ) -> Optional[str]:
+    return locate_binary(environ, request).path
+
+
+def binary_for(request: Dict[str, Any], environ: Dict[str, str], record: Dict[str, Any]
+               ) -> Optional[str]:
+    """Find the host's uv and say in ``record`` which one (and from where) or what is wrong."""
+    found = locate_binary(environ, request)
+    record["uv_binary"], record["uv_binary_source"] = found.path, found.source
+    if found.error and not record.get("error"):
+        record["error"] = found.error
+    return found.path
+
+
+NOT_FOUND = ("no uv binary found on this host (looked on PATH, next to the running python, "
+             "in ~/.local/bin and ~/.cargo/bin; name one with --uv PATH, cachekit_uv or UV)")
 
 
 def uv_release(binary: str) -> Optional[Tuple[int, int, int]]:
@@ -67,6 +132,10 @@ def scan(record: Dict[str, Any]) -> Tuple[str, fs.Tree, uvcache.Layout]:
     tree = fs.scan(root)
     lay = uvcache.layout(root, tree)
     record.update(uvcache.summarize(root, tree, lay))
+    from cachekit.core import uv_figures
+
+    # files that hard links from outside the cache (environments) keep on disk anyway
+    record["linked_bytes"] = sum(uv_figures.linked_out(tree.files).values())
     st = os.lstat(root)
     record["root_id"] = [st.st_dev, st.st_ino]
     if lay.unknown:
@@ -77,21 +146,30 @@ def scan(record: Dict[str, Any]) -> Tuple[str, fs.Tree, uvcache.Layout]:
     return root, tree, lay
 
 
-def refuse_unsafe_root(root: str, environ: Dict[str, str]) -> None:
-    """Never empty ``/``, a home, or a directory that holds anything but uv's cache."""
-    safety.refuse_system_dir(root, environ, "uv cache dir",
-                             hint="set UV_CACHE_DIR or cache-dir to a dedicated directory")
+def refuse_unsafe_root(root: str, environ: Dict[str, str], setting: str = "",
+                       verb: str = "clean") -> None:
+    """Never empty ``/``, a home, a system directory, or one that is not uv's cache."""
+    safety.refuse("uv", root, environ, verb, setting)
+
+
+def layout_problem(root: str) -> str:
+    """uv's signature: at least one of its versioned buckets (``wheels-v8``,
+    ``archive-v0``, ``sdists-v11``...), or nothing but its root files (a new or emptied
+    cache). A CACHEDIR.TAG marks any cache (Rust's ``target/`` has one), not uv's."""
     try:
         names = os.listdir(root)
     except OSError as exc:
-        raise Refused(f"refusing to clean {root}: cannot list it ({exc.strerror})") from None
-    if "CACHEDIR.TAG" in names:
-        return
-    strangers = [n for n in names if n not in uvcache.ROOT_FILES and not (
-        uvcache.BUCKET.match(n) and uvcache.bucket_of(n)[0] in uvcache.KNOWN_BUCKETS)]
-    if strangers:
-        raise Refused(f"refusing to clean {root}: it does not look like a uv cache (no "
-                      f"CACHEDIR.TAG, and {strangers[0]!r} is not uv's)")
+        return f"cannot be listed ({exc.strerror})"
+    for name in names:
+        match = uvcache.BUCKET.match(name)
+        if match and match.group("name") in uvcache.KNOWN_BUCKETS and os.path.isdir(
+                os.path.join(root, name)) and not os.path.islink(os.path.join(root, name)):
+            return ""
+    strangers = sorted(n for n in names if n not in uvcache.ROOT_FILES)
+    if not strangers:
+        return ""
+    return (f"does not look like a uv cache (no versioned bucket such as wheels-v8 or "
+            f"archive-v0, and {strangers[0]!r} is not uv's; a CACHEDIR.TAG marks any cache)")
 
 
 def matching(lay: uvcache.Layout, pattern: str) -> List[str]:
@@ -105,14 +183,15 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     op = request["op"]
     record = cache_record(environ)
     result["caches"].append(record)
+    binary = binary_for(request, environ, record)
     if op == "dir" or not record["exists"]:
         if op == "apply" and [p for p in request.get("plans", []) if p.get("manager") == "uv"]:
             raise Refused("the uv cache planned for removal no longer exists")
         return
-    binary = find_binary(environ)
-    record["uv_binary"] = binary
     if op in ("apply", "remove", "purge"):
-        refuse_unsafe_root(record["path"], environ)  # before a scan, and before any removal
+        # before a scan, and before any removal
+        refuse_unsafe_root(record["path"], environ, record["source"],
+                           "apply a plan to" if op == "apply" else op)
     if op == "apply":
         for wire in [p for p in request.get("plans", []) if p.get("manager") == "uv"]:
             if wire.get("root") != record["path"] or wire.get("root_id") != [
@@ -120,6 +199,8 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
                 raise Refused("the plan names a uv cache that is not this host's; plan again")
             execute(wire, result, environ, progress)
         return
+    if record.get("error") and op in ("remove", "purge", "apply"):
+        return  # a uv named but not found: nothing is done without it
     root, tree, lay = scan(record)
     if op in ("info", "report"):
         record["reclaimable_bytes"] = fs.freed_bytes(
@@ -131,6 +212,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
             result["entries"].append({
                 "manager": "uv", "name": name, "version": ", ".join(pkg.versions),
                 "kind": "+".join(pkg.kinds), "bytes": sum(f.size for f in pkg.files),
+                "freed_bytes": fs.freed_bytes(pkg.files),
                 "path": os.path.join(root, next(
                     (e for e in pkg.entries if uvcache.bucket_of(e)[0] != "simple"),
                     pkg.entries[0]))})
@@ -144,38 +226,51 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         if not request.get("pattern"):
             raise Refused("remove needs a pattern (use purge to remove everything)")
         if not binary:
-            record["error"] = ("no uv binary on this host: cachekit removes single packages "
-                               "from a uv cache only through `uv cache clean PKG`; purge works")
+            record["error"] = (f"{NOT_FOUND}: cachekit removes single packages from a uv "
+                               "cache only through `uv cache clean PKG`; purge works")
             return
         names = matching(lay, request["pattern"])
         if not names:
             return
         tops, files = uvcache.removal_plan(root, tree, lay, names)
-        wire = plan_wire(record, "clean", names, tops, files, binary)
+        wire = plan_wire(record, "clean", names, tops, files, binary, lay=lay,
+                         environ=environ)
     else:
         tops = sorted({f.path.split("/", 1)[0] for f in tree.files} |
                       {d.path for d in tree.dirs if d.path and "/" not in d.path})
         tops = [t for t in tops if t != ".lock"]
         files = [f for f in tree.files if f.path != ".lock"]
-        wire = plan_wire(record, "purge", [], tops, files, binary)
+        wire = plan_wire(record, "purge", [], tops, files, binary, lay=lay,
+                         environ=environ)
     offer(wire, request, record, result, environ, progress)
 
 
 def plan_wire(record: Dict[str, Any], action: str, names: List[str], tops: List[str],
               files: List[fs.FileStat], binary: Optional[str],
-              rules: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
-    """A uv plan: the uv action, the paths it removes (each with its rule), their bytes."""
+              rules: Optional[Dict[str, str]] = None, lay: Optional[uvcache.Layout] = None,
+              environ: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """A uv plan: the uv action, the paths it removes (each with its rule), their bytes,
+    and its figures (``uv_figures``); ``packages`` names each path's packages."""
+    from cachekit.core import uv_figures
+
     rules = rules or {}
     under: Dict[str, List[fs.FileStat]] = {t: [] for t in tops}
     for f in files:
         top = next((t for t in tops if f.path == t or f.path.startswith(t + "/")), None)
         if top is not None:
             under[top].append(f)
+    packages = uv_figures.packages_of(lay, tops) if lay else {t: [] for t in tops}
+    count = len({n for names_of in packages.values() for n in names_of})
+    linked = uv_figures.linked_out(files)  # inodes whose other links are outside the plan
     return {"manager": "uv", "root": record["path"], "root_id": record["root_id"],
             "action": action, "names": names, "binary": binary,
             "freed_bytes": fs.freed_bytes(files),
             "paths": [[t, sum(f.size for f in under[t]), rules.get(t, _reason(action, t)),
-                       fs.freed_bytes(under[t])] for t in tops]}
+                       fs.freed_bytes(under[t])] for t in tops],
+            "packages": packages,
+            "linked": {t: sum(linked[k] for k in {(f.dev, f.ino) for f in under[t]}
+                              if k in linked) for t in tops},
+            "figures": uv_figures.figures(files, count, len(tops), record["path"], environ)}
 
 
 def _reason(action: str, top: str) -> str:
@@ -199,6 +294,7 @@ def offer(wire: Dict[str, Any], request: Dict[str, Any], record: Dict[str, Any],
           result: Dict[str, Any], environ: Dict[str, str], progress: Progress) -> None:
     result.setdefault("plans", []).append(wire)
     record["reclaimable_bytes"] = (record.get("reclaimable_bytes") or 0) + wire["freed_bytes"]
+    record["removal"] = wire["figures"]
     if request.get("apply"):
         execute(wire, result, environ, progress)
     else:
@@ -261,11 +357,43 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str
         result["removed"].append(row)
         if progress is not None:
             progress(row)
+    gone = [p for p in wire["paths"] if not os.path.lexists(os.path.join(root, p[0]))]
     if wire.get("binary"):  # what the plan said each path frees, for the paths now gone
-        result["reclaimed_bytes"] += sum(p[3] for p in wire["paths"]
-                                         if not os.path.lexists(os.path.join(root, p[0])))
+        result["reclaimed_bytes"] += sum(p[3] for p in gone)
     else:
         result["reclaimed_bytes"] += fs.freed_bytes(freed)
+    _record_removed(wire, gone, result)
+
+
+def _record_removed(wire: Dict[str, Any], gone: List[List[Any]], result: Dict[str, Any]
+                    ) -> None:
+    """The figures of what went, in the plan's units, on the cache's record.
+
+    A package counts once all its planned paths are gone; bytes links keep are the
+    plan's, for the paths that went (their holders as the plan found them).
+    """
+    from cachekit.core import uv_figures
+
+    planned = wire.get("figures")
+    if planned is None:  # a plan from a cachekit without figures
+        return
+    packages = wire.get("packages") or {}
+    went = {p[0] for p in gone}
+    names = {n for rel in packages for n in packages[rel]}
+    kept_back = {n for rel in packages if rel not in went for n in packages[rel]}
+    linked = sum((wire.get("linked") or {}).get(rel, 0) for rel in went)
+    share = linked / planned["linked_bytes"] if planned["linked_bytes"] else 0
+    done = {"packages": len(names - kept_back), "paths": len(gone),
+            "bytes": sum(p[1] for p in gone), "freed_bytes": sum(p[3] for p in gone),
+            "linked_bytes": linked,
+            "linked_from": [[env, int(size * share)] for env, size in planned["linked_from"]],
+            "linked_elsewhere_bytes": int(planned["linked_elsewhere_bytes"] * share)}
+    record = next((c for c in result["caches"] if c.get("manager") == "uv"
+                   and c.get("path") == wire["root"]), None)
+    if record is not None:
+        record["removal"] = uv_figures.merge([record["removal"], done]) \
+            if record.get("removal", {}).get("done") else done
+        record["removal"]["done"] = True
 
 
 def _purge_under_lock(wire: Dict[str, Any], root: str, result: Dict[str, Any]
@@ -274,8 +402,7 @@ def _purge_under_lock(wire: Dict[str, Any], root: str, result: Dict[str, Any]
     import fcntl
 
     if wire["action"] != "purge":
-        raise Refused("no uv binary on this host: only a purge of the whole uv cache is done "
-                      "without it")
+        raise Refused(f"{NOT_FOUND}: only a purge of the whole uv cache is done without it")
     fd = os.open(os.path.join(root, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
