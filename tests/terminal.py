@@ -14,7 +14,7 @@ import subprocess
 import termios
 import threading
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 
 def _take_terminal() -> None:  # in the child: a new session whose terminal is stdin
@@ -67,18 +67,18 @@ class Terminal:
         with self._lock:
             return self._screen.decode("utf-8", "replace")
 
-    def wait_for(self, pattern: str, timeout: float = 120) -> Optional["re.Match[str]"]:
-        """The first match of ``pattern`` on the screen; None if the program ended first."""
+    def wait_for(self, pattern: str, timeout: float = 120) -> "re.Match[str]":
+        """The first match of ``pattern`` on the screen, while the program still runs."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = re.search(pattern, self.screen)
-            if found:
+            if found and self.proc.poll() is None:
                 return found
             if self.proc.poll() is not None:
-                time.sleep(0.2)  # let the reader catch up
-                return re.search(pattern, self.screen)
+                raise AssertionError(f"the program ended before {pattern!r} was seen (or "
+                                     f"right after); screen: {self.screen!r}")
             time.sleep(0.01)
-        raise AssertionError(f"{pattern!r} not seen within {timeout} s; screen:\n{self.screen}")
+        raise AssertionError(f"{pattern!r} not seen within {timeout} s; screen: {self.screen!r}")
 
     def type(self, keys: str) -> None:
         os.write(self.primary, keys.encode())

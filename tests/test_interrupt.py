@@ -188,7 +188,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
         lab.stop_all()
 
 
-def test_ctrl_c_in_a_remote_purge(lab, big_cache: Path, home: Path, tmp_path: Path) -> None:
+def on_remote_terminal(args: List[str], lab, cache: Path, home: Path,
+                       tmp_path: Path) -> Terminal:
+    """cachekit on a terminal here, working on ``cache`` through a real sshd host."""
     import yaml
     from sshd_lab import PORT
 
@@ -197,14 +199,27 @@ def test_ctrl_c_in_a_remote_purge(lab, big_cache: Path, home: Path, tmp_path: Pa
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {"far": {
         "ansible_host": "127.0.0.41", "ansible_port": PORT, "ansible_user": "root",
         "ansible_ssh_private_key_file": str(lab.client_key),
-        "cachekit_env": {"PIP_CACHE_DIR": str(big_cache),
+        "cachekit_env": {"PIP_CACHE_DIR": str(cache),
                          "XDG_CACHE_HOME": str(tmp_path / "far.xdg")}}}}}))
-    before = files_under(big_cache)
     env = pip_env(home)
     env.pop("SSH_AUTH_SOCK", None)
-    term = Terminal([sys.executable, "-m", "cachekit", "purge", "--hosts", "far", "--yes",
-                     "--format", "json", "--inventory", str(inventory)], env)
-    term.wait_for(r"scanned [1-9][\d,]* files")  # the remote walk's figures, as they come
+    return Terminal([sys.executable, "-m", "cachekit", *args, "--hosts", "far",
+                     "--inventory", str(inventory)], env)
+
+
+def test_a_remote_walk_draws_progress(lab, many_files: Path, home: Path,
+                                      tmp_path: Path) -> None:
+    out = on_remote_terminal(["info"], lab, many_files, home, tmp_path).finish()
+    assert out.returncode == 0, out.stderr
+    lines = progress_lines(out.stderr)  # sent by the remote core as it walks
+    assert lines and all(re.match(r"scanned [\d,]+ files, 0 B$", x) for x in lines)
+    assert out.stderr.endswith(ERASE)
+
+
+def test_ctrl_c_in_a_remote_purge(lab, big_cache: Path, home: Path, tmp_path: Path) -> None:
+    before = files_under(big_cache)
+    term = on_remote_terminal(["purge", "--yes", "--format", "json"], lab, big_cache, home,
+                              tmp_path)
     planned = interrupt_when_removing(term)
     out = term.finish()
     assert out.returncode == EXIT_INTERRUPTED, repr(out.stderr)
