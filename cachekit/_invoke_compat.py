@@ -6,14 +6,28 @@ value. Two small wrappers on Invoke's parser fix that for arguments marked with
 ``optional_positional``: a token that starts with ``-`` is always treated as a flag,
 an unfilled optional positional takes its fallback instead of being an error, and
 ``TASK --help`` shows help even when a required positional is missing.
+
+The rest fills other gaps of Invoke's parser for a user-facing program: a value that is
+not a number (``--timeout abc``) or a missing value is a one-line error naming the flag
+instead of a traceback or an ``<Argument ...>`` repr; a task's options read in ``--help``
+with placeholders and defaults (``cachekit.helptext``); and Invoke's own ``--dry``/``-R``
+cannot pass for a dry run in ``invoke TASK`` (``refuse_invoke_dry``).
 """
 
-from typing import Any, Callable
+from typing import Any, Callable, Tuple
 
-from invoke.parser import ParseMachine
+from invoke.exceptions import ParseError
+from invoke.parser import ParseMachine, ParserContext
+
+from cachekit import helptext
+from cachekit.errors import CachekitError
 
 _handle = ParseMachine.handle
 _complete_context = ParseMachine.complete_context
+_complete_flag = ParseMachine.complete_flag
+_see_value = ParseMachine.see_value
+_help_for = ParserContext.help_for
+_KIND_WORDS = {int: "a whole number", float: "a number"}
 
 
 def _handle_flags_first(self: ParseMachine, token: str) -> None:
@@ -40,8 +54,55 @@ def _complete_with_fallbacks(self: ParseMachine) -> None:
     _complete_context(self)
 
 
+def flag_name(arg: Any) -> str:
+    """The flag as a user types it: ``--connect-timeout``."""
+    long = [n for n in arg.names if len(n) > 1] or list(arg.names)
+    return ("--" if len(long[0]) > 1 else "-") + long[0].replace("_", "-")
+
+
+def _complete_flag_naming_it(self: ParseMachine) -> None:
+    flag = self.flag
+    if flag and flag.takes_value and flag.raw_value is None and not flag.optional:
+        self.error(f"{flag_name(flag)} needs a value: {helptext.placeholder(flag)}")
+    _complete_flag(self)
+
+
+def _see_value_checked(self: ParseMachine, value: Any) -> None:
+    try:
+        _see_value(self, value)
+    except ValueError:
+        flag = self.flag
+        kind = _KIND_WORDS.get(getattr(flag, "kind", None), "another value")
+        raise ParseError(f"{flag_name(flag)} takes {kind}, not {value!r}", self.context) from None
+
+
+def _help_for_task_options(self: ParserContext, flag: str) -> Tuple[str, str]:
+    if not self.name:  # the program's own options: Invoke's wording
+        return _help_for(self, flag)
+    return helptext.describe(self.flags[flag])
+
+
 ParseMachine.handle = _handle_flags_first  # type: ignore[method-assign]
 ParseMachine.complete_context = _complete_with_fallbacks  # type: ignore[method-assign]
+ParseMachine.complete_flag = _complete_flag_naming_it  # type: ignore[method-assign]
+ParseMachine.see_value = _see_value_checked  # type: ignore[method-assign]
+ParserContext.help_for = _help_for_task_options  # type: ignore[method-assign]
+
+
+def refuse_invoke_dry(c: Any) -> None:
+    """Refuse to run when Invoke's ``run.dry`` is set (``invoke TASK --dry`` or ``-R``).
+
+    That option means "echo shell commands instead of running them"; cachekit runs none,
+    so a task would go on and delete while the user believed it a dry run.
+    """
+    config = getattr(c, "config", None)
+    try:
+        dry = bool(config.run.dry)  # type: ignore[union-attr]
+    except AttributeError:
+        return
+    if dry:
+        raise CachekitError("Invoke's --dry/-R (run.dry) is not cachekit's dry run; "
+                            "nothing was done", hint="use --dry-run to see the plan")
 
 
 def optional_positional(name: str, fallback: str) -> Callable[[Any], Any]:

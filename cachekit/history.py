@@ -14,6 +14,7 @@ import json
 import os
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from cachekit.core import bounded
 from cachekit.errors import CachekitError
 
 
@@ -121,12 +122,15 @@ def append(path: str, lines: List[Dict[str, Any]]) -> None:
 
 def read(path: str) -> List[Dict[str, Any]]:
     """The history's lines; a line that is not JSON stops nothing, it is skipped."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            raw = fh.readlines()
+    try:  # a regular file of at most HISTORY_CAP: a FIFO here would hang `trend`
+        raw = bounded.read_text(path, bounded.HISTORY_CAP, errors="replace").splitlines()
     except FileNotFoundError:
         raise CachekitError(f"no history at {path}",
                             hint="prune writes it; or give --history PATH") from None
+    except bounded.TooLarge as exc:
+        raise CachekitError(f"cannot read {path}: {exc.strerror}",
+                            hint="keep its recent lines: tail -n 100000 FILE > NEW, then "
+                                 "move NEW over it") from None
     except OSError as exc:
         raise CachekitError(f"cannot read {path}: {exc.strerror}") from None
     out = []

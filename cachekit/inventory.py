@@ -7,21 +7,40 @@ win; groups at the same depth merge by name, as Ansible does).
 
 The name ``local`` always means this machine, in-process, and so does ``localhost``
 without an ``ansible_host``, or any host with ``ansible_connection: local``.
+
+An inventory is input someone else may have written: every file is read through the
+bounded reader, the group tree is walked without recursion, and the limits below turn
+what would hang or exhaust the controller (cycles, deep nesting, huge ranges, alias
+bombs, backtracking ``~regex`` patterns) into one-line errors.
 """
 
 import difflib
 import fnmatch
+import itertools
+import json
 import os
 import re
 import string
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 import yaml
 
+from cachekit.core import bounded
 from cachekit.errors import CachekitError
 
 LOCAL = "local"
+# Limits on what an inventory may ask for (README, "Inventory"): each is far above any real
+# inventory and far below what would hang or exhaust the controller.
+MAX_HOSTS = 100_000  # hosts in the whole inventory, and names one range may expand to
+MAX_HOST_ENTRIES = 1_000_000  # host listings (a host in five groups is listed five times)
+MAX_MEMBERSHIPS = 5_000_000  # host-in-group pairs, inherited ones included
+MAX_GROUP_DEPTH = 64  # groups within groups below `all`
+MAX_YAML_DEPTH = 160  # nested mappings and lists in one file (building them recurses)
+MAX_ALIAS_EXPANSION = 10_000_000  # values a file holds once its YAML aliases are expanded
+REGEX_SECONDS = 5.0  # a `~regex` host pattern gets this long to match every name
 _RANGE = re.compile(r"\[([0-9a-zA-Z]+):([0-9a-zA-Z]+)(?::([0-9]+))?\]")
 _GROUP_KEYS = {"hosts", "vars", "children"}
 # Ansible's subscripts: group[0], group[-1], group[1:3] and group[1-3] (end inclusive)
@@ -100,11 +119,16 @@ class Inventory:
             selected &= self._match(term)
         for term in (t[1:] for t in terms if t[0] == "!"):
             selected -= self._match(term)
-        return [h for name, h in self.hosts.items() if name in selected]
+        chosen = [h for name, h in self.hosts.items() if name in selected]
+        for host in chosen:  # checked for the hosts a run uses, as Ansible checks them
+            _check_port(host)
+        return chosen
 
     def _match(self, term: str) -> Set[str]:
         sub = _SUBSCRIPT.match(term)
         if sub and term not in self.hosts and not term.startswith("~"):
+            if max(len(n or "") for n in sub.groups()[1:]) > 18:
+                raise CachekitError(f"host pattern {term!r}: a subscript has at most 18 digits")
             return self._subscript(*sub.groups())
         if term in ("all", "*"):
             return set(self.groups["all"])
@@ -114,13 +138,14 @@ class Inventory:
             return {term}
         # Like Ansible: globs and ~regexes (matched from the start) see inventory hosts
         # and groups, never an implicit host.
-        try:
-            rx = re.compile(term[1:] if term.startswith("~") else fnmatch.translate(term))
-        except re.error as exc:
-            raise CachekitError(f"bad regular expression in host pattern {term!r}: {exc}") \
-                from None
-        found = {h for h in self.groups["all"] if rx.match(h)}
-        found |= {h for g, members in self.groups.items() if rx.match(g) for h in members}
+        names = list(self.groups["all"]) + list(self.groups)
+        if term.startswith("~"):
+            matched = _regex_matches(term, names)
+        else:  # fnmatch's regexes do not backtrack (Python 3.9+)
+            rx = re.compile(fnmatch.translate(term))
+            matched = {n for n in names if rx.match(n)}
+        found = {h for h in self.groups["all"] if h in matched}
+        found |= {h for g, members in self.groups.items() if g in matched for h in members}
         if not found:
             names = list(self.groups) + list(self.hosts)
             close = difflib.get_close_matches(term, names, n=3, cutoff=0.5)
@@ -143,6 +168,51 @@ class Inventory:
         return set(ordered[first: last + 1])
 
 
+# Run in a child Python: a backtracking regex cannot be stopped from within, a process can.
+_MATCHER = """
+import json, re, sys
+job = json.load(sys.stdin)
+rx = re.compile(job["pattern"])
+json.dump([i for i, name in enumerate(job["names"]) if rx.match(name)], sys.stdout)
+"""
+
+
+def _regex_matches(term: str, names: List[str]) -> Set[str]:
+    """The names a ``~regex`` term matches, or an error if matching takes too long.
+
+    Python's ``re`` backtracks: ``~(a+)+$`` against a long name would run for ages. So the
+    match runs in a child process that is killed after ``REGEX_SECONDS``.
+    """
+    try:
+        re.compile(term[1:])
+    except re.error as exc:
+        raise CachekitError(f"bad regular expression in host pattern {term!r}: {exc}") \
+            from None
+    job = json.dumps({"pattern": term[1:], "names": names})
+    try:
+        done = subprocess.run([sys.executable, "-I", "-S", "-c", _MATCHER], input=job,
+                              capture_output=True, text=True, timeout=REGEX_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise CachekitError(
+            f"host pattern {term!r} did not finish matching {len(names)} host and group names in "
+            f"{REGEX_SECONDS:g} s: the regular expression backtracks too much",
+            hint="simplify it: no nested repeats such as (a+)+, or use a glob") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CachekitError(f"host pattern {term!r} could not be matched: {last}")
+    return {names[i] for i in json.loads(done.stdout)}
+
+
+def _check_port(host: Host) -> None:
+    port = host.vars.get("ansible_port")
+    if port is None:
+        return
+    text = str(port).strip()
+    if isinstance(port, bool) or not text.isdigit() or not 0 < int(text) < 65536:
+        raise CachekitError(f"host {host.name}: ansible_port {port!r} is not a port number "
+                            "(1-65535)", hint="fix it in the inventory")
+
+
 def split_pattern(pattern: str) -> List[str]:
     """Ansible's rule: a comma list as is; otherwise split on ``:`` outside brackets."""
     if "," in pattern:
@@ -152,32 +222,62 @@ def split_pattern(pattern: str) -> List[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def expand_range(name: str) -> List[str]:
-    """``build[01:16]`` -> build01..build16; ``node[a:c]`` -> nodea..nodec; one range per name."""
-    m = _RANGE.search(name)
-    if not m:
+def expand_range(name: str, limit: int = MAX_HOSTS) -> List[str]:
+    """``build[01:16]`` -> build01..build16; ``node[a:c]`` -> nodea..nodec; ranges multiply.
+
+    A name that would expand to more than ``limit`` hosts is refused before any is made.
+    """
+    pieces: List[List[str]] = []  # literal text and the values of each range, in order
+    at, count = 0, 1
+    for m in _RANGE.finditer(name):
+        start, end, step = m.group(1), m.group(2), int(m.group(3) or 1)
+        if step < 1:
+            raise ValueError(f"bad host range {m.group(0)!r} in {name!r}: the step must be "
+                             "at least 1")
+        if start.isdigit() and end.isdigit():
+            if max(len(start), len(end)) > 18:  # Python refuses huge ones anyway (4300)
+                raise ValueError(f"bad host range {m.group(0)!r} in {name!r}: numbers in a "
+                                 "range have at most 18 digits")
+            first, last = int(start), int(end)
+        elif len(start) == 1 and len(end) == 1 and start.isalpha() and end.isalpha():
+            first, last = string.ascii_letters.index(start), string.ascii_letters.index(end)
+        else:
+            raise ValueError(f"bad host range {m.group(0)!r} in {name!r}")
+        count *= max(0, (last - first) // step + 1)  # counted, not made: it may be huge
+        if count > limit:
+            raise ValueError(f"host range {m.group(0)!r} in {name!r} makes {count:,} hosts; "
+                             f"the limit is {limit:,}")
+        if start.isdigit():
+            width = len(start) if start.startswith("0") and len(start) > 1 else 0
+            made = [str(i).zfill(width) for i in range(first, last + 1, step)]
+        else:
+            made = list(string.ascii_letters[first: last + 1: step])
+        pieces += [[name[at:m.start()]], made]
+        at = m.end()
+    if not pieces:
         return [name]
-    start, end, step = m.group(1), m.group(2), int(m.group(3) or 1)
-    head, tail = name[: m.start()], name[m.end():]
-    if start.isdigit() and end.isdigit():
-        width = len(start) if start.startswith("0") and len(start) > 1 else 0
-        values = [str(i).zfill(width) for i in range(int(start), int(end) + 1, step)]
-    elif len(start) == 1 and len(end) == 1 and start.isalpha() and end.isalpha():
-        letters = string.ascii_letters
-        values = list(letters[letters.index(start): letters.index(end) + 1: step])
-    else:
-        raise ValueError(f"bad host range {m.group(0)!r} in {name!r}")
-    return [v for value in values for v in expand_range(head + value + tail)]
+    pieces.append([name[at:]])
+    return ["".join(parts) for parts in itertools.product(*pieces)]
 
 
-class _LineLoader(yaml.SafeLoader):
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: many times faster
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
     """Remembers the line of every mapping key, so errors can name it."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Dict[str, Any]:
+    loader.flatten_mapping(node)  # merge keys (`<<: *defaults`), as Ansible reads them
     mapping = _Lines()
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain value, not a list or mapping",
+                key_node.start_mark) from None
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.lines[key] = key_node.start_mark.line + 1
     return mapping
@@ -193,16 +293,111 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 
 
 def _read_yaml(path: str) -> Any:
+    try:  # a regular file of at most INVENTORY_CAP: a FIFO or device here would hang us
+        text = bounded.read_text(path, bounded.INVENTORY_CAP)
+    except OSError as exc:
+        raise CachekitError(f"cannot read inventory file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise CachekitError(f"cannot read inventory file {path}: not UTF-8 ({exc.reason} "
+                            f"at byte {exc.start})") from None
+    loader = _LineLoader(text)
     try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
+        aliases = _scan(path, text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if aliases:
+            _check_aliases(path, node)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f", line {mark.line + 1}" if mark else ""
         raise CachekitError(f"{path}{line}: invalid YAML: {exc.problem or exc}",
                             hint="fix the inventory file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CachekitError(f"cannot read inventory file {path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise CachekitError(f"{path}: invalid YAML: {exc}", hint="fix the inventory file") \
+            from None
+    except RecursionError:  # a safety net: MAX_YAML_DEPTH stops nesting well before this
+        raise CachekitError(f"{path}: invalid YAML: nested too deeply",
+                            hint="fix the inventory file") from None
+    finally:
+        loader.dispose()
+
+
+def _scan(path: str, text: str) -> bool:
+    """Check a file from its event stream, before anything is built; True if it has aliases.
+
+    Refused here: nesting deeper than MAX_YAML_DEPTH (YAML's parser keeps its own stack,
+    but building the document recurses once per level), and more than MAX_HOSTS distinct
+    plain host names under ``hosts:`` keys (so a huge file fails in seconds, not minutes).
+    """
+    depth, aliases = 0, False
+    frames: List[List[Any]] = []  # per open mapping: [expecting a key?, last key, is hosts?]
+    names: Set[str] = set()
+    for event in yaml.parse(text, Loader=_BaseLoader):
+        top = frames[-1] if frames and frames[-1] is not None else None
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise CachekitError(f"{path}, line {event.start_mark.line + 1}: nested deeper "
+                                    f"than {MAX_YAML_DEPTH} levels",
+                                    hint="fix the inventory file")
+            hosts = top is not None and not top[0] and top[1] == "hosts"
+            if top is not None:
+                top[0] = True  # this collection was the value: a key comes next
+            is_map = isinstance(event, yaml.MappingStartEvent)
+            frames.append([True, None, hosts] if is_map else None)  # type: ignore[arg-type]
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+            frames.pop()
+        elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+            aliases = aliases or isinstance(event, yaml.AliasEvent)
+            if top is None:
+                continue
+            if top[0]:
+                top[1] = getattr(event, "value", None)
+                if top[2] and top[1] is not None and "[" not in top[1]:
+                    names.add(top[1])
+                    if len(names) > MAX_HOSTS:
+                        raise CachekitError(f"{path}, line {event.start_mark.line + 1}: "
+                                            f"more than {MAX_HOSTS:,} hosts in the inventory",
+                                            hint="split it into smaller inventories")
+            top[0] = not top[0]
+    return aliases
+
+
+def _check_aliases(path: str, root: yaml.Node) -> None:
+    """Refuse a recursive alias, or aliases that multiply a file past MAX_ALIAS_EXPANSION
+    values (the "billion laughs": a few lines that expand to gigabytes once serialised)."""
+    sizes: Dict[int, int] = {}  # node id -> values it holds once expanded
+    open_nodes: Set[int] = set()
+    stack: List[Tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        kids: List[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            kids = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            kids = list(node.value)
+        if children_done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = total = 1 + sum(sizes[id(k)] for k in kids)
+            if total > MAX_ALIAS_EXPANSION:
+                raise CachekitError(
+                    f"{path}, line {node.start_mark.line + 1}: YAML aliases expand this to "
+                    f"more than {MAX_ALIAS_EXPANSION:,} values", hint="fix the inventory file")
+            continue
+        if id(node) in sizes:
+            continue
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        for kid in kids:
+            if id(kid) in open_nodes:
+                raise CachekitError(f"{path}, line {kid.start_mark.line + 1}: a YAML alias "
+                                    "refers to a value that contains it",
+                                    hint="fix the inventory file")
+            if id(kid) not in sizes:
+                stack.append((kid, False))
 
 
 def _where(path: str, mapping: Any, key: Any) -> str:
@@ -215,6 +410,7 @@ class _Builder:
         self.groups: Dict[str, _Group] = {"all": _Group("all")}
         self.host_vars: Dict[str, Dict[str, Any]] = {}
         self.host_order: List[str] = []
+        self.entries = 0  # host listings read, repeats included (MAX_HOST_ENTRIES)
 
     def group(self, path: str, name: str, body: Any, parent: Optional[str],
               where: str) -> None:
@@ -228,7 +424,10 @@ class _Builder:
             raise CachekitError(f"{_where(path, body, unknown[0])}: unknown key {unknown[0]!r} "
                                 f"in group {name!r}", hint="a group has hosts, vars and children")
         group = self.groups.setdefault(name, _Group(name))
-        if parent and parent != name:
+        if parent == name:  # Ansible: "can't add group to itself"
+            raise CachekitError(f"{where}: group {name!r} lists itself as a child",
+                                hint="a group cannot contain itself")
+        if parent:
             self.groups[parent].children.add(name)
             group.parents.add(parent)
         group.vars.update(self._mapping(path, body, "vars", f"vars of group {name!r}"))
@@ -240,8 +439,18 @@ class _Builder:
             if hvars is not None and not isinstance(hvars, dict):
                 raise CachekitError(f"{_where(path, body['hosts'], pattern)}: variables of "
                                     f"host {pattern!r} must be a mapping")
+            self.entries += len(names)
+            if self.entries > MAX_HOST_ENTRIES:
+                raise CachekitError(f"{_where(path, body['hosts'], pattern)}: the inventory "
+                                    f"lists hosts more than {MAX_HOST_ENTRIES:,} times",
+                                    hint="split it into smaller inventories")
             for host in names:
                 if host not in self.host_vars:
+                    if len(self.host_order) >= MAX_HOSTS:
+                        raise CachekitError(
+                            f"{_where(path, body['hosts'], pattern)}: more than "
+                            f"{MAX_HOSTS:,} hosts in the inventory",
+                            hint="split it into smaller inventories")
                     self.host_vars[host] = {}
                     self.host_order.append(host)
                 self.host_vars[host].update(hvars or {})
@@ -262,17 +471,30 @@ class _Builder:
         return value
 
     def build(self, source: str) -> Inventory:
-        self._depths()
+        order = self._nesting(source)
         members: Dict[str, Set[str]] = {}
-        for name in self.groups:
-            members[name] = self._members(name, set())
+        held = 0
+        for name in reversed(order):  # children before their parents: no recursion
+            group = self.groups[name]
+            found = set(group.hosts)
+            for child in group.children:
+                found |= members[child]
+            members[name] = found
+            held += len(found)
+            if held > MAX_MEMBERSHIPS:
+                raise CachekitError(f"groups in {source} hold more than {MAX_MEMBERSHIPS:,} "
+                                    "hosts in all (hosts of child groups included)",
+                                    hint="split it into smaller inventories")
         members["all"] = set(self.host_order)
         in_groups = {h for g, hs in members.items() if g != "all" for h in hs}
         members["ungrouped"] = {h for h in self.host_order if h not in in_groups}
+        of_host: Dict[str, List[str]] = {h: [] for h in self.host_order}
+        for g in self.groups:  # one pass over memberships, not hosts x groups
+            for h in members[g]:
+                of_host[h].append(g)
         hosts: Dict[str, Host] = {}
         for name in self.host_order:
-            groups = sorted((g for g in self.groups if name in members[g]),
-                            key=lambda g: (self.groups[g].depth, g))
+            groups = sorted(of_host[name], key=lambda g: (self.groups[g].depth, g))
             merged: Dict[str, Any] = {}
             for g in groups:
                 merged.update(self.groups[g].vars)
@@ -282,24 +504,54 @@ class _Builder:
             hosts[LOCAL] = Host(LOCAL, dict(self.groups["all"].vars))
         return Inventory(hosts, members, source)
 
-    def _members(self, name: str, seen: Set[str]) -> Set[str]:
-        if name in seen:
-            return set()
-        seen.add(name)
-        group = self.groups[name]
-        found = set(group.hosts)
-        for child in group.children:
-            found |= self._members(child, seen)
-        return found
+    def _nesting(self, source: str) -> List[str]:
+        """Groups parents first; each group's depth (its longest path from `all`).
 
-    def _depths(self) -> None:
-        todo = ["all"]
-        while todo:
-            name = todo.pop()
-            for child in self.groups[name].children:
-                if self.groups[child].depth < self.groups[name].depth + 1:
+        Cycles and nesting deeper than MAX_GROUP_DEPTH are refused, by name.
+        """
+        waiting = {name: len(g.parents) for name, g in self.groups.items()}
+        ready = [name for name, count in waiting.items() if count == 0]
+        order: List[str] = []
+        via: Dict[str, str] = {}  # group -> the parent its depth comes through
+        while ready:
+            name = ready.pop()
+            order.append(name)
+            for child in sorted(self.groups[name].children):
+                if self.groups[name].depth + 1 > self.groups[child].depth:
                     self.groups[child].depth = self.groups[name].depth + 1
-                    todo.append(child)
+                    via[child] = name
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    ready.append(child)
+        if len(order) < len(self.groups):
+            cycle = self._cycle({n for n, count in waiting.items() if count > 0})
+            raise CachekitError(f"groups in {source} contain each other: "
+                                f"{' > '.join(cycle)}",
+                                hint="a group cannot be its own child, directly or "
+                                     "through its children")
+        deepest = max(order, key=lambda n: self.groups[n].depth)
+        if self.groups[deepest].depth > MAX_GROUP_DEPTH:
+            chain = [deepest]
+            while chain[-1] in via:
+                chain.append(via[chain[-1]])
+            chain.reverse()
+            shown = chain[:3] + ["..."] + chain[-2:]
+            raise CachekitError(f"groups in {source} nest {len(chain) - 1} deep "
+                                f"({' > '.join(shown)}); the limit is {MAX_GROUP_DEPTH}",
+                                hint="flatten the group tree")
+        return order
+
+    def _cycle(self, stuck: Set[str]) -> List[str]:
+        """One cycle among groups that are waiting for a parent: walk up until a repeat."""
+        path: List[str] = []
+        seen: Dict[str, int] = {}
+        name = min(stuck)
+        while name not in seen:
+            seen[name] = len(path)
+            path.append(name)
+            name = min(p for p in self.groups[name].parents if p in stuck)
+        loop = path[seen[name]:] + [name]
+        return list(reversed(loop))
 
 
 def _inventory_files(path: str) -> Tuple[List[str], str]:

@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any, Dict, Iterable, List, Optional
 
+from cachekit import text
 from cachekit.core import SCHEMA
 from cachekit.errors import EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_OK, CachekitError
 
@@ -75,29 +76,28 @@ def to_json(doc: Dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, sort_keys=False)
 
 
-def _table(rows: List[List[Any]], headers: List[str], tablefmt: str = "simple") -> str:
+Width = Optional[int]  # the columns output may take; None: no limit (--wide, a pipe)
+MIDDLE, END = "middle", "end"  # how a column too wide is shortened: paths, free text
+
+
+def _table(rows: List[List[Any]], headers: List[str], tablefmt: str = "simple",
+           width: Width = None, shrink: Optional[Dict[int, str]] = None) -> str:
+    """The "simple" table fits ``width`` (text.fit_table, one pass even for a 100,000-row
+    plan); other tabulate formats are for files and keep their own layout. Every cell is
+    made printable, so a name with a newline stays on its row."""
+    if tablefmt == "simple":
+        return text.fit_table(rows, headers, width, shrink)
     from tabulate import tabulate
 
-    return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
-
-
-def _plain_table(rows: List[List[str]], headers: List[str]) -> str:
-    """tabulate's "simple" layout for string cells, in one pass: a prune plan can have
-    100,000 rows, which tabulate takes seconds to type-check and lay out."""
-    widths = [max([len(h) + 2] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-
-    def line(cells: List[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths])]
-                     + [line(r) for r in rows])
+    cells = [[text.printable(str(c)) for c in row] for row in rows]
+    return tabulate(cells, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 
 
 def _many_hosts(hosts: List[Dict[str, Any]]) -> bool:
     return len(hosts) > 1
 
 
-def render_dir(hosts: List[Dict[str, Any]]) -> str:
+def render_dir(hosts: List[Dict[str, Any]], width: Width = None) -> str:
     rows = []
     for h in hosts:
         for c in h.get("caches", []):
@@ -106,34 +106,38 @@ def render_dir(hosts: List[Dict[str, Any]]) -> str:
             if c.get("exists") and c.get("writable") is False:
                 state = "yes, read-only"
             rows.append([h["host"], c["manager"], where, c.get("source", ""), state])
-    text = _table(rows, ["HOST", "MANAGER", "PATH", "SOURCE", "EXISTS"])
+    out = _table(rows, ["HOST", "MANAGER", "PATH", "SOURCE", "EXISTS"], width=width,
+                 shrink={2: MIDDLE, 3: MIDDLE})
     envs = [[h["host"], e["manager"], e["path"], e["source"]]
             for h in hosts for e in h.get("environments", [])]
     if envs:
-        text += "\n\n" + _table(envs, ["HOST", "MANAGER", "ENVIRONMENT", "FOUND THROUGH"])
-    return "\n".join([text] + uv_program_lines(hosts))
+        out += "\n\n" + _table(envs, ["HOST", "MANAGER", "ENVIRONMENT", "FOUND THROUGH"],
+                                width=width, shrink={2: MIDDLE, 3: MIDDLE})
+    return "\n".join([out] + [text.wrap(line, width) for line in uv_program_lines(hosts)])
 
 
 def uv_program_lines(hosts: List[Dict[str, Any]]) -> List[str]:
     """Which ``uv`` each host's removals go through, and where it was found."""
-    return [f"{h['host']}: uv program: {c['uv_binary']} (from {c['uv_binary_source']})"
-            if c.get("uv_binary") else f"{h['host']}: uv program: none found"
+    return [text.printable(f"{h['host']}: uv program: {c['uv_binary']} "
+                           f"(from {c['uv_binary_source']})")
+            if c.get("uv_binary") else text.printable(f"{h['host']}: uv program: none found")
             for h in hosts for c in h.get("caches", [])
             if c["manager"] == "uv" and "uv_binary" in c and not c.get("error")]
 
 
-def render_info(hosts: List[Dict[str, Any]]) -> str:
+def render_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
     """One table per manager: their caches hold different things."""
-    tables = [t for t in (_pip_info(hosts), _conda_info(hosts), _uv_info(hosts),
-                          _toolcache_info(hosts)) if t]
-    linked = [f"{h['host']}: uv {c['path']}: {human_bytes(c['linked_bytes'])} of SIZE is "
+    tables = [t for t in (_pip_info(hosts, width), _conda_info(hosts, width),
+                          _uv_info(hosts, width), _toolcache_info(hosts, width)) if t]
+    linked = [text.wrap(text.printable(
+              f"{h['host']}: uv {c['path']}: {human_bytes(c['linked_bytes'])} of SIZE is "
               "hard-linked from outside the cache (environments): removing it frees that "
-              "only when they go" for h in hosts for c in h.get("caches", [])
+              "only when they go"), width) for h in hosts for c in h.get("caches", [])
               if c["manager"] == "uv" and c.get("linked_bytes")]
     return "\n\n".join(tables + (["\n".join(linked)] if linked else []))
 
 
-def render_locations(hosts: List[Dict[str, Any]]) -> str:
+def render_locations(hosts: List[Dict[str, Any]], width: Width = None) -> str:
     """One row per host and manager; then, for one host, every source and each trap."""
     rows = []
     for h in sorted(hosts, key=lambda h: _natural(h["host"])):
@@ -147,22 +151,26 @@ def render_locations(hosts: List[Dict[str, Any]]) -> str:
             rows.append([h["host"], loc["manager"], loc.get("path") or "(none)",
                          loc.get("error") or loc.get("source") or "-", free,
                          str(len(loc.get("traps", []))) if loc.get("traps") else "-"])
-    text = _table(rows, ["HOST", "MANAGER", "CACHE", "SET BY", "FREE", "TRAPS"])
+    table = _table(rows, ["HOST", "MANAGER", "CACHE", "SET BY", "FREE", "TRAPS"], width=width,
+                   shrink={2: MIDDLE, 3: MIDDLE})
     details = []
     for h in hosts:
         for loc in h.get("locations", []):
             if len(hosts) == 1:
-                details.append(f"\n{loc['manager']}, highest precedence first:")
+                details += ["", f"{loc['manager']}, highest precedence first:"]
                 for src in loc.get("sources", []):
                     mark = "*" if src["won"] else " "
                     note = f"  ({src['note']})" if src.get("note") else ""
-                    details.append(f"  {mark} {src['where']}: {src['value']}{note}")
-            details += [f"{h['host']}: {loc['manager']}: trap: {t}" for t in loc.get("traps", [])]
-    return "\n".join([text] + details)
+                    details.append(text.fit_line(f"  {mark} {src['where']}: ", str(src["value"]),
+                                                 note, width))
+            details += [text.wrap(f"{h['host']}: {loc['manager']}: trap: {t}", width)
+                        for t in loc.get("traps", [])]
+    return "\n".join([table] + [text.printable(d) if "\n" not in d else d for d in details])
 
 
-def render_relocation(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
-    """Per host: from and to, the config file's diff, the move."""
+def render_relocation(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = None) -> str:
+    """Per host: from and to, the config file's diff, the move. Lines are escaped but
+    never shortened (``width`` is taken as every renderer takes it): a diff is shown whole."""
     lines = []
     for h in hosts:
         plan = h.get("relocation")
@@ -185,10 +193,10 @@ def render_relocation(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
         if not dry_run:
             lines.append(f"{h['host']}: wrote {plan['config_file']}; {plan['manager']}'s cache "
                          f"is now {plan.get('now')}")
-    return "\n".join(lines)
+    return "\n".join(text.printable(line) for chunk in lines for line in chunk.split("\n"))
 
 
-def _pip_info(hosts: List[Dict[str, Any]]) -> str:
+def _pip_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
     rows = []
     for h in hosts:
         for c in h.get("caches", []):
@@ -208,10 +216,10 @@ def _pip_info(hosts: List[Dict[str, Any]]) -> str:
     if not rows:
         return ""
     return _table(rows, ["HOST", "MANAGER", "PATH", "SIZE", "FILES", "BUILT WHEELS",
-                         "HTTP FILES", "OTHER", "ON DISK"])
+                         "HTTP FILES", "OTHER", "ON DISK"], width=width, shrink={2: MIDDLE})
 
 
-def _uv_info(hosts: List[Dict[str, Any]]) -> str:
+def _uv_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
     rows = []
     for h in hosts:
         for c in h.get("caches", []):
@@ -225,10 +233,11 @@ def _uv_info(hosts: List[Dict[str, Any]]) -> str:
     if not rows:
         return ""
     return _table(rows, ["HOST", "UV CACHE", "SIZE", "FILES", "ON DISK", "PACKAGES",
-                         "LARGEST BUCKETS", "NOT UV'S"])
+                         "LARGEST BUCKETS", "NOT UV'S"], width=width,
+                  shrink={1: MIDDLE, 6: END, 7: END})
 
 
-def _toolcache_info(hosts: List[Dict[str, Any]]) -> str:
+def _toolcache_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
     """The runner tool cache: one row per tool, its versions newest first."""
     rows = []
     for h in hosts:
@@ -245,14 +254,15 @@ def _toolcache_info(hosts: List[Dict[str, Any]]) -> str:
                              ", ".join(f"{v} ({human_bytes(versions[v])})" for v in ordered)])
     if not rows:
         return ""
-    return _table(rows, ["HOST", "TOOL", "VERSIONS", "SIZE", "EACH VERSION"])
+    return _table(rows, ["HOST", "TOOL", "VERSIONS", "SIZE", "EACH VERSION"], width=width,
+                  shrink={4: END})
 
 
 def _count(c: Dict[str, Any], key: str) -> str:
     return f"{c.get(key, 0)} ({human_bytes(c.get(key + '_bytes', 0))})"
 
 
-def _conda_info(hosts: List[Dict[str, Any]]) -> str:
+def _conda_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
     rows = []
     for h in hosts:
         for c in h.get("caches", []):
@@ -272,27 +282,39 @@ def _conda_info(hosts: List[Dict[str, Any]]) -> str:
     if not rows:
         return ""
     return _table(rows, ["HOST", "CONDA CACHE", "SIZE", "FILES", "TARBALLS", "PACKAGES",
-                         "UNUSED", "INDEX CACHE", "LOGS", "TEMP", "PARTIAL", "STATE"])
+                         "UNUSED", "INDEX CACHE", "LOGS", "TEMP", "PARTIAL", "STATE"],
+                  width=width, shrink={1: MIDDLE, 11: END})
 
 
-def render_list(hosts: List[Dict[str, Any]], fmt: str) -> str:
+def render_list(hosts: List[Dict[str, Any]], fmt: str, width: Width = None,
+                escape: bool = True) -> str:
+    """The table, or pip's abspath lines: exact names for scripts (``escape`` false), made
+    printable for a terminal."""
     entries = [(h["host"], e) for h in hosts for e in h.get("entries", [])]
     if fmt == "abspath":
-        return "\n".join(sorted(e["path"] for _host, e in entries))
+        paths = sorted(e["path"] for _host, e in entries)
+        return "\n".join(text.printable(p) for p in paths) if escape else "\n".join(paths)
     if not entries:
         return "No cached packages match."
     many = _many_hosts(hosts)
+    mixed = len({e.get("manager") for _host, e in entries}) > 1
     rows = []
     for host, e in sorted(entries, key=lambda he: (he[0], he[1]["path"].rsplit("/", 1)[-1])):
         row = [e["name"], e["version"] or "-", e["kind"], human_bytes(e["bytes"]),
                e["path"].rsplit("/", 1)[-1]]
-        rows.append(([host] if many else []) + row)
-    headers = ["PACKAGE", "VERSION", "KIND", "SIZE", "FILE"]
-    return _table(rows, (["HOST"] if many else []) + headers)
+        rows.append(([host] if many else []) + ([e.get("manager") or "-"] if mixed else [])
+                    + row)
+    headers = (["HOST"] if many else []) + (["MANAGER"] if mixed else []) + \
+        ["PACKAGE", "VERSION", "KIND", "SIZE", "FILE"]
+    return _table(rows, headers, width=width,
+                  shrink={len(headers) - 5: END, len(headers) - 1: MIDDLE})
 
 
-def render_removal(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
-    """Every file a removal deletes (or would delete), then one summary line per host."""
+def render_removal(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = None) -> str:
+    """Every file a removal deletes (or would delete), then one summary line per host.
+
+    One line per path whatever its name holds; a long path is shortened in the middle so
+    the line fits ``width``."""
     lines = []
     many = _many_hosts(hosts)
     for h in hosts:
@@ -300,20 +322,22 @@ def render_removal(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
         for r in h.get("removed", []):
             mark = "would remove" if dry_run else ("removed" if r.get("ok") else "kept")
             note = f"; {r['note']}" if r.get("note") else ""
-            lines.append(f"{prefix}{mark} {r['path']} ({human_bytes(r['bytes'])}, "
-                         f"{r['reason']}{note})")
+            lines.append(text.fit_line(f"{prefix}{mark} ", r.get("path") or r.get("entry"),
+                                       f" ({human_bytes(r.get('bytes'))}, "
+                                       f"{r.get('reason')}{note})", width))
         for d in h.get("dirs_removed", []):
-            lines.append(f"{prefix}{'would remove' if dry_run else 'removed'} directory {d}")
+            verb = "would remove" if dry_run else "removed"
+            lines.append(text.fit_line(f"{prefix}{verb} directory ", d, "", width))
         for k in h.get("kept", []):
-            lines.append(f"{prefix}keep {k['path']} ({k['reason']})")
-    lines += [summary_line(h, dry_run) for h in hosts]
-    lines += [line for h in hosts for line in uv_removal_lines(h, dry_run)]
+            lines.append(text.fit_line(f"{prefix}keep ", k["path"], f" ({k['reason']})", width))
+    lines += [text.wrap(summary_line(h, dry_run), width) for h in hosts]
+    lines += [text.wrap(line, width) for h in hosts for line in uv_removal_lines(h, dry_run)]
     return "\n".join(lines)
 
 
 def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
     if h["status"] != "ok":
-        return f"{h['host']}: {h['status']}: {h.get('error')}"
+        return text.printable(f"{h['host']}: {h['status']}: {h.get('error')}")
     rows = [r for r in h.get("removed", []) if dry_run or r.get("ok")]
     files = [r for r in rows if "kind" not in r]
     by_manager: Dict[str, int] = {}
@@ -330,9 +354,20 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
                    if m == "uv" else f"{n} {m} {'entry' if n == 1 else 'entries'}"
                    for m, n in by_manager.items()]
         what = ", ".join(counted + ([what] if files else []))
-    return (f"{h['host']}: {what}"
-            f" {'to remove' if dry_run else 'removed'}; "
-            f"{'would free' if dry_run else 'freed'} {human_bytes(freed)}")
+    return text.printable(f"{h['host']}: {what}"
+                          f" {'to remove' if dry_run else 'removed'}; "
+                          f"{'would free' if dry_run else 'freed'} {human_bytes(freed)}")
+
+
+def plan_total(hosts: List[Dict[str, Any]]) -> str:
+    """One line for a plan over several hosts, shown right above the confirmation."""
+    ok = [h for h in hosts if h["status"] == "ok"]
+    entries = sum(len(h.get("removed", [])) for h in ok)
+    freed = sum(c.get("reclaimable_bytes") or 0 for h in ok for c in h.get("caches", []))
+    failed = len(hosts) - len(ok)
+    return (f"total: {entries} entries to remove on {len(ok)} of {len(hosts)} hosts"
+            f"{f' ({failed} could not plan)' if failed else ''}; would free "
+            f"{human_bytes(freed)}")
 
 
 def _plural(n: int, word: str) -> str:
@@ -378,18 +413,23 @@ def _when(ns: Optional[int]) -> str:
     return "-" if not ns else time.strftime("%Y-%m-%d %H:%M", time.localtime(ns / 1e9))
 
 
-def render_prune(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
+def render_prune(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = None) -> str:
     """The plan as a table (host, manager, entry, last use, size, rule), then per host:
     totals, which clock ranked the entries, and notes on the policy."""
     if not dry_run:
-        return render_removal(hosts, dry_run)
-    rows = []
-    for h in hosts:
-        for e in h.get("removed", []):
-            rows.append([h["host"], e["manager"], e.get("entry") or e["path"],
-                         _when(e.get("last_use_ns")), human_bytes(e["bytes"]), e["reason"]])
-    lines = [_plain_table(rows, ["HOST", "MANAGER", "ENTRY", "LAST USE", "SIZE", "RULE"])] \
-        if rows else []
+        return render_removal(hosts, dry_run, width)
+    planned = [(h["host"], e) for h in hosts for e in h.get("removed", [])]
+    # HOST when the plan spans hosts, MANAGER when it mixes managers: room for the entry
+    many = len({host for host, _e in planned}) > 1
+    mixed = len({e.get("manager") for _host, e in planned}) > 1
+    rows = [([host] if many else []) + ([e.get("manager") or "-"] if mixed else [])
+            + [e.get("entry") or e.get("path"), _when(e.get("last_use_ns")),
+               human_bytes(e.get("bytes")), e.get("reason") or "-"] for host, e in planned]
+    headers = (["HOST"] if many else []) + (["MANAGER"] if mixed else []) + \
+        ["ENTRY", "LAST USE", "SIZE", "RULE"]
+    table = [_table(rows, headers, width=width,
+                    shrink={len(headers) - 4: MIDDLE, len(headers) - 1: END})] if rows else []
+    lines: List[str] = []
     for h in hosts:
         if h["status"] != "ok":
             lines.append(summary_line(h, dry_run))
@@ -397,17 +437,19 @@ def render_prune(hosts: List[Dict[str, Any]], dry_run: bool) -> str:
         entries = h.get("removed", [])
         size = sum(c.get("bytes") or 0 for c in h.get("caches", []))
         freed = sum(c.get("reclaimable_bytes") or 0 for c in h.get("caches", []))
-        lines.append(f"{h['host']}: {len(entries)} entries to remove "
-                     f"({human_bytes(sum(e['bytes'] for e in entries))}); would free "
-                     f"{human_bytes(freed)} of {human_bytes(size)} in its caches")
+        lines.append(text.wrap(
+            f"{h['host']}: {len(entries)} entries to remove "
+            f"({human_bytes(sum(e.get('bytes') or 0 for e in entries))}); would free "
+            f"{human_bytes(freed)} of {human_bytes(size)} in its caches", width))
         for c in h.get("caches", []):
             if c.get("last_use"):
-                lines.append(f"{h['host']}: {c['manager']} {c['path']}: last use is the "
-                             f"{c['last_use']}")
-        lines += uv_removal_lines(h, dry_run)
-        lines += [f"{h['host']}: {note}" for note in h.get("policy_notes", [])]
-        lines += [f"{h['host']}: keep {k['path']} ({k['reason']})" for k in h.get("kept", [])]
-    return "\n".join(lines)
+                lines.append(text.fit_line(f"{h['host']}: {c['manager']} ", c["path"],
+                                           f": last use is the {c['last_use']}", width))
+        lines += [text.wrap(line, width) for line in uv_removal_lines(h, dry_run)]
+        lines += [text.wrap(f"{h['host']}: {note}", width) for note in h.get("policy_notes", [])]
+        lines += [text.fit_line(f"{h['host']}: keep ", k["path"], f" ({k['reason']})", width)
+                  for k in h.get("kept", [])]
+    return "\n".join(table + lines)
 
 
 def over_threshold(hosts: List[Dict[str, Any]], threshold: Any) -> List[str]:
@@ -472,7 +514,7 @@ def _natural(name: str) -> List[Any]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
-def render_report(hosts: List[Dict[str, Any]], fmt: str = "table") -> str:
+def render_report(hosts: List[Dict[str, Any]], fmt: str = "table", width: Width = None) -> str:
     """One row per host, sorted by name, then a totals row. CSV carries exact bytes."""
     managers: List[str] = []
     for h in hosts:
@@ -522,8 +564,11 @@ def render_report(hosts: List[Dict[str, Any]], fmt: str = "table") -> str:
                "ELAPSED S", "NOTE"]
     if exact:
         return _csv(rows, [h.lower().replace(" ", "_") for h in headers])
-    return _table(rows, headers, "github" if fmt == "markdown" else
-                  ("simple" if fmt == "table" else fmt))
+    if fmt == "table":  # too narrow: an empty NOTE goes, then ELAPSED S, then DISK FREE
+        note = len(headers) - 1
+        optional = ([note] if not any(r[note] for r in rows) else []) + [note - 1, note - 2]
+        return text.fit_table(rows, headers, width, {note: END}, optional)
+    return _table(rows, headers, "github" if fmt == "markdown" else fmt)
 
 
 def _csv(rows: List[List[Any]], headers: List[str]) -> str:
@@ -542,7 +587,7 @@ def errors(hosts: List[Dict[str, Any]]) -> List[str]:
                 for c in h.get("caches", []) if c.get("error")]
         if h["status"] != "ok":
             out.append(f"{h['host']}: {h.get('error')}")
-    return out
+    return [text.printable(line) for line in out]
 
 
 def host_settings(host: Any) -> Dict[str, Any]:
@@ -552,11 +597,12 @@ def host_settings(host: Any) -> Dict[str, Any]:
             "groups": host.groups, "cachekit_vars": host.cachekit_vars()}
 
 
-def render_hosts(rows: List[Dict[str, Any]]) -> str:
+def render_hosts(rows: List[Dict[str, Any]], width: Width = None) -> str:
     table = [[r["host"], "local (in-process)" if r["local"] else r["address"],
               r["port"] or ("-" if r["local"] else "22 / ssh_config"), r["user"] or "-",
               r["python"], ",".join(r["groups"]) or "-"] for r in rows]
-    return _table(table, ["HOST", "ADDRESS", "PORT", "USER", "PYTHON", "GROUPS"])
+    return _table(table, ["HOST", "ADDRESS", "PORT", "USER", "PYTHON", "GROUPS"], width=width,
+                  shrink={1: END, 4: MIDDLE, 5: END})
 
 
 def warnings(hosts: List[Dict[str, Any]]) -> List[str]:
@@ -566,4 +612,4 @@ def warnings(hosts: List[Dict[str, Any]]) -> List[str]:
         for c in h.get("caches", []):
             out += [f"{h['host']}: {c['manager']}: {w}" for w in c.get("warnings") or []]
         out += [f"{h['host']}: {w}" for w in h.get("warnings") or []]
-    return out
+    return [text.printable(line) for line in out]

@@ -12,9 +12,9 @@ from typing import Any, Callable, Dict, List, Optional
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
-from cachekit import fleet, outcome, progress, report, units
+from cachekit import fleet, outcome, progress, report, text, units
 from cachekit import history as runs
-from cachekit._invoke_compat import optional_positional
+from cachekit._invoke_compat import optional_positional, refuse_invoke_dry
 from cachekit.core import KNOWN_MANAGERS
 from cachekit.core.stopping import untouched
 from cachekit.errors import (
@@ -32,11 +32,12 @@ COMMON_HELP = {
                 "has: pip; conda and uv where found; toolcache where RUNNER_TOOL_CACHE or "
                 "AGENT_TOOLSDIRECTORY is set)",
     "format": "table or json",
-    "workers": f"hosts run in parallel (default {fleet.DEFAULT_WORKERS})",
-    "timeout": "seconds one host may take for one run of the core (default 300)",
-    "connect_timeout": "seconds to wait for a host's SSH server (default 10)",
+    "workers": "hosts run in parallel",
+    "timeout": "seconds one host may take for one run of the core",
+    "connect_timeout": "seconds to wait for a host's SSH server",
     "accept_new_host_keys": "record the key of a host never seen before (OpenSSH's "
                             "accept-new); a changed key is still refused",
+    "wide": "show paths whole and tables as wide as they need (default: fit the terminal)",
 }
 DESTRUCTIVE_HELP = {
     "dry_run": "print exactly what would be removed, remove nothing",
@@ -53,14 +54,17 @@ PATTERN_HELP = {
 
 
 def _fail(message: str, hint: Optional[str] = None, code: int = EXIT_BAD_INPUT) -> Exit:
-    return Exit(f"cachekit: error: {CachekitError(message, hint)}", code=code)
+    return Exit(text.printable(f"cachekit: error: {CachekitError(message, hint)}"), code=code)
 
 
 def _parse_managers(managers: Optional[str]) -> Optional[List[str]]:
     """The chosen managers; None lets each host take every manager it has."""
-    if not managers:
+    if managers is None:
         return None
     chosen = [m.strip() for m in managers.split(",") if m.strip()]
+    if not chosen:
+        raise CachekitError(f"--managers {managers!r} names no manager",
+                            hint=f"choose from {', '.join(KNOWN_MANAGERS)}, or leave it out")
     for m in chosen:
         if m not in KNOWN_MANAGERS:
             raise CachekitError(f"unknown manager {m!r} in --managers",
@@ -75,7 +79,12 @@ def _check_format(fmt: str, allowed: List[str]) -> str:
 
 
 def _say(line: str) -> None:
-    print(line, file=sys.stderr)
+    print(text.lines(line), file=sys.stderr)
+
+
+def _width(wide: bool, stream: Any = None) -> Optional[int]:
+    """The columns a table may take on ``stream`` (stdout); None with --wide."""
+    return None if wide else text.terminal_width(stream or sys.stdout)
 
 
 @dataclass
@@ -90,12 +99,14 @@ class Target:
     connect_timeout: float = 10.0
     accept_new_host_keys: bool = False
     uv: Optional[str] = None
+    wide: bool = False  # how the plan is shown: paths whole, or fitted to the terminal
     quiet: bool = False
 
     def open(self) -> fleet.Fleet:
         for name in ("timeout", "connect_timeout"):
-            if getattr(self, name) <= 0:
-                raise CachekitError(f"--{name.replace('_', '-')} must be positive")
+            if not 0 < getattr(self, name) <= 7 * 86400:  # also refuses nan and inf
+                raise CachekitError(f"--{name.replace('_', '-')} must be positive, at most "
+                                    f"604800 (a week) (got {getattr(self, name)})")
         settings = outcome.Settings(self.connect_timeout, self.timeout, self.accept_new_host_keys)
         selected = fleet.select_hosts(self.hosts, self.inventory)
         board = progress.Board(len(selected)) if progress.wanted(self.quiet) else None
@@ -134,6 +145,7 @@ def _guard(fn: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
+            refuse_invoke_dry(args[0] if args else None)
             fn(*args, **kwargs)
         except CachekitError as exc:
             raise _fail(exc.message, exc.hint, exc.code) from None
@@ -157,11 +169,11 @@ def dir_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
          managers: Optional[str] = None, format: str = "table",
          workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-         uv: Optional[str] = None) -> None:
+         uv: Optional[str] = None, wide: bool = False) -> None:
     """Show where each cache is and how that was decided (like `pip cache dir`)."""
     fmt = _check_format(format, ["table", "json"])
     results = _run(_target(**locals()), {"op": "dir"})
-    _finish("dir", fmt, results, lambda: report.render_dir(results))
+    _finish("dir", fmt, results, lambda: report.render_dir(results, _width(wide)))
 
 
 @task(help={**COMMON_HELP, **UV_HELP}, auto_shortflags=False)
@@ -170,11 +182,11 @@ def info(c: Context, hosts: str = "local", inventory: Optional[str] = None,
          managers: Optional[str] = None, format: str = "table",
          workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-         uv: Optional[str] = None) -> None:
+         uv: Optional[str] = None, wide: bool = False) -> None:
     """Show each cache's location, sizes and counts (like `pip cache info`)."""
     fmt = _check_format(format, ["table", "json"])
     results = _run(_target(**locals()), {"op": "info"})
-    _finish("info", fmt, results, lambda: report.render_info(results))
+    _finish("info", fmt, results, lambda: report.render_info(results, _width(wide)))
 
 
 @optional_positional("pattern", "*")
@@ -186,12 +198,16 @@ def list_(c: Context, pattern: Optional[str] = None, hosts: str = "local",
           format: str = "table", downloads: bool = False,
           workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
           connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-          uv: Optional[str] = None) -> None:
+          uv: Optional[str] = None, wide: bool = False) -> None:
     """List cached packages matching PATTERN (like `pip cache list`)."""
     fmt = _check_format("table" if format == "human" else format, ["table", "abspath", "json"])
     request = {"op": "list", "pattern": pattern or "*", "downloads": downloads}
     results = _run(_target(**locals()), request)
-    _finish("list", fmt, results, lambda: report.render_list(results, fmt))
+    exact = fmt == "abspath" and not sys.stdout.isatty()  # names as they are, for scripts
+    if exact:
+        sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
+    _finish("list", fmt, results,
+            lambda: report.render_list(results, fmt, _width(wide), escape=not exact))
 
 
 @task(positional=["pattern"], auto_shortflags=False,
@@ -202,7 +218,7 @@ def remove(c: Context, pattern: str, hosts: str = "local", inventory: Optional[s
            dry_run: bool = False, yes: bool = False,
            workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
            connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-           uv: Optional[str] = None) -> None:
+           uv: Optional[str] = None, wide: bool = False) -> None:
     """Remove cached packages matching PATTERN (like `pip cache remove`)."""
     request = {"op": "remove", "pattern": pattern, "downloads": downloads}
     _destroy("remove", request, _target(**locals()), format, dry_run, yes)
@@ -214,7 +230,7 @@ def purge(c: Context, hosts: str = "local", inventory: Optional[str] = None,
           managers: Optional[str] = None, format: str = "table", dry_run: bool = False,
           yes: bool = False, workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
           connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-          uv: Optional[str] = None) -> None:
+          uv: Optional[str] = None, wide: bool = False) -> None:
     """Remove every entry of the chosen caches (like `pip cache purge`)."""
     _destroy("purge", {"op": "purge"}, _target(**locals()), format, dry_run, yes)
 
@@ -258,11 +274,12 @@ def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
     if stopped:
         if not emit:
             raise Stopped(results)
-        _finish_stopped(command, fmt, results)
+        _finish_stopped(command, fmt, results, _width(target.wide))
     if not emit:
         return results
     render = report.render_prune if command == "prune" else report.render_removal
-    _finish(command, fmt, results, lambda: render(results, dry_run), dry_run)
+    _finish(command, fmt, results, lambda: render(results, dry_run, _width(target.wide)),
+            dry_run)
     return results
 
 
@@ -283,9 +300,11 @@ def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[st
     """Apply each host's own plan, on the hosts whose planning succeeded."""
     count = sum(len(h.get("removed", [])) for h in planned if h["status"] == "ok")
     if ask:
-        _say(report.render_removal(planned, dry_run=True))
+        _say(report.render_removal(planned, True, _width(target.wide, sys.stderr)))
         if not count:
             return planned
+        if len(planned) > 1:  # the totals right above the question, however long the plan
+            _say(report.plan_total(planned))
         _ask(f"Remove these {count} entries?", "nothing removed")
     per_host = {h["host"]: {"plans": h["plans"]} for h in planned
                 if h["status"] == "ok" and h.get("plans")}
@@ -324,12 +343,12 @@ def _removed_before(exc: fleet.Interrupted, planned: List[Dict[str, Any]]
 
 
 def _finish_stopped(command: str, fmt: str, results: List[Dict[str, Any]],
-                    show: bool = True) -> None:
+                    width: Optional[int] = None, show: bool = True) -> None:
     """After Ctrl-C in an apply: what went (table or JSON), then exit 130."""
     if show and fmt == "json":
         print(report.to_json(report.document(command, False, results)))
     elif show:
-        print(report.render_removal(results, dry_run=False))
+        print(report.render_removal(results, False, width))
     for line in report.warnings(results):
         _say(f"cachekit: warning: {line}")
     gone = sum(1 for h in results for r in h.get("removed", []) if r.get("ok"))
@@ -365,7 +384,8 @@ CLEAN_HELP = {
 
 @task(optional=["tempfiles"], auto_shortflags=False,
       help={**COMMON_HELP, **DESTRUCTIVE_HELP, **CLEAN_HELP,
-            "managers": "conda (clean is conda's command; other managers are ignored)"})
+            "managers": "conda, the default and only choice: clean is conda's "
+                        "command, other managers are ignored"})
 @_guard
 def clean(c: Context, tarballs: bool = False, packages: bool = False,
           index_cache: bool = False, tempfiles: Any = None, logfiles: bool = False,
@@ -375,7 +395,8 @@ def clean(c: Context, tarballs: bool = False, packages: bool = False,
           inventory: Optional[str] = None, managers: Optional[str] = None,
           format: str = "table", dry_run: bool = False, yes: bool = False,
           workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-          connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
+          wide: bool = False) -> None:
     """Clean conda/mamba package caches like `conda clean`, never breaking an environment."""
     chosen = {"tarballs": tarballs, "packages": packages, "index_cache": index_cache,
               "tempfiles": tempfiles not in (None, False), "logfiles": logfiles, "all": all,
@@ -402,20 +423,25 @@ def clean(c: Context, tarballs: bool = False, packages: bool = False,
 
 
 PRUNE_HELP = {
-    "older_than": "remove entries last used longer ago than this: 12h, 30d, 2w",
+    "older_than": "remove entries last used longer ago than this: 12h, 30d, 2w "
+                  "(default: no age limit)",
     "max_size": "keep the host's chosen caches under this size (500MB, 20GB, 1.5GiB), "
-                "removing least recently used entries first; measured as info's SIZE",
-    "keep": "never remove this package (name or glob; repeatable)",
+                "removing least recently used entries first; measured as info's SIZE "
+                "(default: no size budget)",
+    "keep": "never remove this package (name or glob; repeatable; default: none)",
     "min_free": "act only while the cache's file system has less free space than this "
-                "(15% or 10GB); alone, remove least recently used until it has",
+                "(15% or 10GB); alone, remove least recently used until it has "
+                "(default: no free-space trigger)",
     "ci": "remove what is cheap to download again (pip downloads, conda archives whose "
-          "package stays extracted); keep what is expensive to rebuild",
+          "package stays extracted, and for uv what `uv cache prune --ci` removes); keep "
+          "what is expensive to rebuild",
 }
 
 
 UNATTENDED_HELP = {
     "quiet": "print nothing when every host succeeded (cron mails only failures)",
-    "log_file": "also append the run's full output, time-stamped, to this file",
+    "log_file": "also append the run's full output, time-stamped, to this file "
+                "(default: no log)",
     "history": "append one JSON line per host to this file (default: "
                "$XDG_STATE_HOME/cachekit/history.jsonl); 'off' writes none",
     "lock_file": "the lock that keeps two runs from overlapping (default: "
@@ -434,7 +460,7 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
           history: Optional[str] = None, lock_file: Optional[str] = None,
           workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
           connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-          uv: Optional[str] = None) -> None:
+          uv: Optional[str] = None, wide: bool = False) -> None:
     """Remove cache entries by policy: age, size budget, keep list, free space, CI mode."""
     flags = {"older_than": older_than, "max_size": max_size, "keep": keep or None,
              "min_free": min_free, "ci": ci}
@@ -483,9 +509,10 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
     try:
         if stopped:
             _finish_stopped("prune", _check_format(format, ["table", "json"]), results,
-                            show=not quiet)
+                            _width(wide), show=not quiet)
         _finish("prune", _check_format(format, ["table", "json"]), results,
-                lambda: "" if quiet else report.render_prune(results, dry_run), dry_run)
+                lambda: "" if quiet else report.render_prune(results, dry_run, _width(wide)),
+                dry_run)
     finally:
         if unwritten:
             _say(f"cachekit: error: {unwritten}")
@@ -499,21 +526,21 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
             "attribute": "also read downloaded bodies to split the HTTP cache into bytes "
                          "traced to a package and the rest (slower)",
             "fail_above": "exit 3 and name the hosts whose caches are over SIZE (20GB) or "
-                          "over PCT of their disk (80%): for monitoring"})
+                          "over PCT of their disk (80%): for monitoring (default: no limit)"})
 @_guard
 def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
             managers: Optional[str] = None, format: str = "table", attribute: bool = False,
             fail_above: Optional[str] = None,
             workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
             connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-            uv: Optional[str] = None) -> None:
+            uv: Optional[str] = None, wide: bool = False) -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
     fmt = _check_format(format, report.report_formats())
     threshold = units.parse_threshold(fail_above) if fail_above is not None else None
     results = _run(_target(**locals()), {"op": "report", "attribute": attribute})
     over = report.over_threshold(results, threshold) if threshold else []
     try:
-        _finish("report", fmt, results, lambda: report.render_report(results, fmt))
+        _finish("report", fmt, results, lambda: report.render_report(results, fmt, _width(wide)))
     finally:
         if over:
             _say(f"cachekit: over --fail-above {fail_above}: {', '.join(over)}")
@@ -526,17 +553,20 @@ def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
 def locations_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
                managers: Optional[str] = None, format: str = "table",
                workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-               connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+               connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
+               wide: bool = False) -> None:
     """Where each cache is, every setting that could move it, its free space, and traps."""
     fmt = _check_format(format, ["table", "json"])
     results = _run(_target(**locals()), {"op": "locations"})
-    _finish("locations", fmt, results, lambda: report.render_locations(results))
+    _finish("locations", fmt, results, lambda: report.render_locations(results, _width(wide)))
 
 
 @task(auto_shortflags=False, help={
     **COMMON_HELP, **DESTRUCTIVE_HELP,
-    "managers": "the one manager whose cache moves: pip, conda or uv",
-    "to": "the new cache directory (created if missing)",
+    "managers": "the one manager whose cache moves: pip, conda or uv (required)",
+    "to": "the new cache directory, created if missing (required)",
+    "dry_run": "print what relocate would change (the setting in each file, and with "
+               "--move the content that moves), change nothing",
     "move": "also move the current cache's content there (rename, or copy, verify, remove)",
     "format": "table or json"})
 @_guard
@@ -544,7 +574,8 @@ def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: boo
              hosts: str = "local", inventory: Optional[str] = None, format: str = "table",
              dry_run: bool = False, yes: bool = False,
              workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-             connect_timeout: float = 10.0, accept_new_host_keys: bool = False) -> None:
+             connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
+             wide: bool = False) -> None:
     """Move where pip, conda or uv keeps its cache: the setting, and with --move the content."""
     fmt = _check_format(format, ["table", "json"])
     chosen = _parse_managers(managers) or []
@@ -562,19 +593,20 @@ def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: boo
         ok = [h for h in planned if h["status"] == "ok"]
         if not dry_run and ok:
             if not yes:
-                _say(report.render_relocation(planned, dry_run=True))
+                _say(report.render_relocation(planned, True, _width(wide, sys.stderr)))
                 _ask("Apply this relocation?", "nothing changed")
             per_host = {h["host"]: {"apply": True} for h in ok}
             done = {r["host"]: r for r in selected.run(target.request(request), per_host)}
             results = [done.get(h["host"], h) for h in planned]
-    _finish("relocate", fmt, results, lambda: report.render_relocation(results, dry_run),
-            dry_run)
+    _finish("relocate", fmt, results,
+            lambda: report.render_relocation(results, dry_run, _width(wide)), dry_run)
 
 
 @task(auto_shortflags=False, help={
     "history": "the history file (default: $XDG_STATE_HOME/cachekit/history.jsonl)",
-    "threshold": "mark and list the hosts whose caches are over this size (20GB)",
-    "last": "how many runs the HISTORY sparkline shows (default 20)",
+    "threshold": "mark and list the hosts whose caches are over this size, e.g. 20GB "
+                 "(default: none)",
+    "last": "how many runs the HISTORY sparkline shows",
     "format": "table, markdown or json"})
 @_guard
 def trend(c: Context, history: Optional[str] = None, threshold: Optional[str] = None,
@@ -589,18 +621,20 @@ def trend(c: Context, history: Optional[str] = None, threshold: Optional[str] = 
         print(report.render_trend(rows, limit, fmt))
 
 
-@task(name="hosts", help={k: COMMON_HELP[k] for k in ("hosts", "inventory", "format")},
+@task(name="hosts", help={"inventory": COMMON_HELP["inventory"], "format": "table or json",
+                          "hosts": "host pattern, Ansible style (default: all)",
+                          "wide": COMMON_HELP["wide"]},
       auto_shortflags=False)
 @_guard
 def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
-           format: str = "table") -> None:
+           format: str = "table", wide: bool = False) -> None:
     """List the hosts a --hosts pattern selects, with their connection settings."""
     fmt = _check_format(format, ["table", "json"])
     selected = fleet.select_hosts(hosts, inventory)
     if fmt == "json":
         print(report.to_json({"hosts": [report.host_settings(h) for h in selected]}))
     else:
-        print(report.render_hosts([report.host_settings(h) for h in selected]))
+        print(report.render_hosts([report.host_settings(h) for h in selected], _width(wide)))
 
 
 def collection() -> Collection:

@@ -4,12 +4,15 @@ Each parser raises ``CachekitError`` naming the flag and the value, so a typo st
 command before any host is contacted.
 """
 
+import math
 import re
 from typing import Any, Dict, Optional, Tuple
 
 from cachekit.errors import CachekitError
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_DURATION_DAYS = 36500  # a hundred years: older than anything on a disk
+MAX_SIZE_BYTES = 2 ** 63 - 1  # the largest size a file system reports
 _SIZE_UNITS = {
     "": 1, "b": 1,
     "k": 1000, "kb": 1000, "m": 1000 ** 2, "mb": 1000 ** 2, "g": 1000 ** 3, "gb": 1000 ** 3,
@@ -27,6 +30,9 @@ def parse_duration(text: str, flag: str = "--older-than") -> int:
     seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
     if seconds <= 0:
         raise CachekitError(f"{flag} {text!r} must be longer than zero")
+    if not math.isfinite(seconds) or seconds > MAX_DURATION_DAYS * 86400:
+        raise CachekitError(f"{flag} {text!r} is too long: the most is {MAX_DURATION_DAYS}d "
+                            "(100 years)")
     return int(seconds)
 
 
@@ -36,7 +42,11 @@ def parse_size(text: str, flag: str = "--max-size") -> int:
     if not match or match.group(2) not in _SIZE_UNITS:
         raise CachekitError(f"{flag} {text!r} is not a size",
                             hint="use a number and a unit: 500MB, 20GB, 1.5GiB")
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+    size = float(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    if not math.isfinite(size) or size > MAX_SIZE_BYTES:
+        raise CachekitError(f"{flag} {text!r} is too large: the most is {MAX_SIZE_BYTES} bytes "
+                            "(8 EiB)")
+    return int(size)
 
 
 def _size_or_percent(text: str, flag: str, up_to_100: bool) -> Tuple[str, float]:

@@ -30,6 +30,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for key in list(os.environ):
         if key.startswith(("PIP_", "XDG_", "CACHEKIT_", "CONDA", "MAMBA_", "_CONDA", "UV_")):
             monkeypatch.delenv(key)
+    monkeypatch.delenv("COLUMNS", raising=False)  # tables as wide as they need, unless a test says
     return home
 
 

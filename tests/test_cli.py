@@ -1,5 +1,6 @@
 """Bad input gets one line on stderr and the documented exit code, never a traceback."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -13,9 +14,13 @@ from conftest import cachekit, tree_of
     (["info", "--format", "xml"], "xml"),
     (["list", "a", "b"], "'b'"),
     (["list", "--format", "yaml"], "yaml"),
-    (["remove"], "pattern"),
+    (["remove"], "PATTERN"),
     (["info", "--managers", "npm"], "npm"),
     (["info", "--hosts", "nowhere"], "nowhere"),
+    (["info", "--timeout", "abc"], "--timeout takes a number, not 'abc'"),
+    (["info", "--workers=x"], "--workers takes a whole number"),
+    (["info", "--format"], "--format needs a value"),
+    (["dir", "info"], "one task at a time"),
 ])
 def test_bad_input_is_one_line_exit_1(pip_cache: Path, home: Path, args, needle) -> None:
     before = tree_of(pip_cache)
@@ -27,11 +32,62 @@ def test_bad_input_is_one_line_exit_1(pip_cache: Path, home: Path, args, needle)
     assert tree_of(pip_cache) == before
 
 
-@pytest.mark.parametrize("task", ["dir", "info", "list", "remove", "purge", "report"])
-def test_every_task_has_one_line_help(pip_cache: Path, home: Path, task: str) -> None:
-    out = cachekit([task, "--help"], pip_cache, home)
-    assert out.returncode == 0, out.stderr
-    assert "Docstring:" in out.stdout and "--format" in out.stdout
+@pytest.mark.parametrize("args,message", [
+    (["reprot"], "no such task 'reprot' (did you mean report?)"),
+    (["purg", "--yes"], "no such task 'purg' (did you mean purge?)"),
+    (["info", "--fromat", "json"], "no such option --fromat for info (did you mean --format?)"),
+    (["prune", "--older", "3d"], "no such option --older for prune (did you mean --older-than?)"),
+    (["purge", "--dry"], "no such option --dry for purge (did you mean --dry-run?)"),
+    (["purge", "-R"], "no such option -R for purge (did you mean --dry-run?)"),
+    (["--dry", "purge"], "no such option --dry (did you mean --dry-run after the task's name?)"),
+    (["info", "--zzz"], "no such option --zzz for info (see cachekit info --help)"),
+])
+def test_typos_name_close_matches(pip_cache: Path, home: Path, args, message: str) -> None:
+    out = cachekit(args, pip_cache, home)
+    assert out.returncode == 1
+    assert out.stderr == f"cachekit: error: {message}\n"
+
+
+@pytest.mark.parametrize("option", ["--dry", "-R", "--pty", "--prompt-for-sudo-password",
+                                    "--hide=both", "-e", "-w", "-T", "-c", "-f", "-d",
+                                    "--write-pyc", "--list-format=json", "-D"])
+def test_invokes_execution_options_are_gone(pip_cache: Path, home: Path, option: str) -> None:
+    """Neither accepted before a task nor after it, nor shown in the program's help."""
+    for args in ([option, "dir"], ["dir", option]):
+        out = cachekit(args, pip_cache, home)
+        assert out.returncode == 1 and out.stdout == "", (args, out.stdout)
+        assert out.stderr.startswith("cachekit: error: no such option"), out.stderr
+
+
+def test_program_help_shows_only_its_own_options(pip_cache: Path, home: Path) -> None:
+    out = cachekit(["--help"], pip_cache, home).stdout
+    options = out.split("Options:")[1].split("Tasks:")[0]
+    shown = {m for line in options.splitlines() if line.strip()
+             for m in re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", line.split("   ")[0])}
+    assert shown == {"-h", "--help", "-l", "--list", "-V", "--version",
+                     "--print-completion-script"}
+
+
+def test_program_help_and_usage(pip_cache: Path, home: Path) -> None:
+    out = cachekit(["--help"], pip_cache, home)
+    assert out.returncode == 0
+    assert "Usage: cachekit [--help] [--version] [--list] TASK" in out.stdout
+    assert "other tasks here" not in out.stdout and "--core-opts" not in out.stdout
+    assert cachekit([], pip_cache, home).stdout == out.stdout
+    assert cachekit(["--version"], pip_cache, home).stdout.startswith("cachekit ")
+    listed = cachekit(["--list"], pip_cache, home).stdout
+    assert "prune" in listed and "Options:" not in listed
+    for args in (["purge", "--help"], ["--help", "purge"], ["purge", "-h"]):
+        task = cachekit(args, pip_cache, home)
+        assert task.returncode == 0 and task.stdout.startswith("Usage: cachekit purge [OPTIONS]\n")
+        assert "other tasks here" not in task.stdout
+
+
+def test_completion_is_kept(pip_cache: Path, home: Path) -> None:
+    script = cachekit(["--print-completion-script", "bash"], pip_cache, home)
+    assert script.returncode == 0 and "cachekit" in script.stdout
+    words = cachekit(["--complete", "--", "cachekit", "pur"], pip_cache, home)
+    assert "purge" in words.stdout.split()
 
 
 def test_invalid_pip_setting_is_a_failed_cache_exit_2(pip_cache: Path, home: Path) -> None:
@@ -69,3 +125,21 @@ def test_invoke_in_repo_is_the_same_program(pip_cache: Path, home: Path) -> None
     ours = cachekit(["list", "alpha", "--format", "abspath"], pip_cache, home)
     assert theirs.returncode == 0, theirs.stderr
     assert theirs.stdout == ours.stdout != ""
+
+
+def test_program_starts_without_unittest_mock() -> None:
+    """Start-up stays lean (bench/bench_startup.py): importing the program loads neither
+    unittest.mock nor asyncio, and Invoke's MockContext, which needs Mock, still works."""
+    import subprocess
+
+    code = ("import sys, cachekit.cli\n"
+            "print(sorted(m for m in ('unittest', 'unittest.mock', 'asyncio', 'fabric')"
+            " if m in sys.modules))\n"
+            "from invoke import MockContext, Result\n"
+            "print(MockContext(run=Result('ran')).run('x').stdout)\n"
+            "import unittest.mock\n"
+            "print(unittest.mock.Mock.__module__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["[]", "ran", "unittest.mock"]

@@ -15,7 +15,7 @@ import os
 import stat
 from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core import fs
+from cachekit.core import bounded, fs
 
 PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")
 TEMPFILE_SUFFIXES = (".c~", ".trash")  # `conda clean --tempfiles`
@@ -365,7 +365,8 @@ class Usage:
         self.by_id: Dict[Tuple[int, int], List[str]] = {}
         self.by_name: Dict[str, List[str]] = {}
         self.envs: Dict[str, int] = {}  # env -> records read
-        self.warnings: List[str] = []
+        self.warnings: List[str] = []  # a record not read: cleaning stops until it is fixed
+        self.notes: List[str] = []  # a record too large or malformed: kept by name, said
 
     def reasons(self, root: str, rel: str) -> List[str]:
         """Why the package at ``root/rel`` must stay (empty: no environment records it)."""
@@ -475,13 +476,17 @@ def read_usage(envs: Iterable[str]) -> Usage:
         for name in names:
             dist = name[:-len(".json")]
             try:
-                with open(os.path.join(meta, name), encoding="utf-8", errors="replace") as fh:
-                    paths, link_type = _record_paths(fh.read())
-            except OSError as exc:
+                paths, link_type = _record_paths(bounded.read_text(
+                    os.path.join(meta, name), bounded.RECORD_CAP, errors="replace"))
+            except bounded.TooLarge as exc:
+                usage.notes.append(f"{meta}/{name}: {exc.strerror}; kept by name")
+                paths, link_type = [], None
+            except OSError as exc:  # a FIFO, a device, a directory, no permission
                 usage.warnings.append(f"{meta}/{name}: cannot read: {exc.strerror}")
                 paths, link_type = [], None
-            except (ValueError, RecursionError):
-                paths, link_type = [], None  # unreadable JSON: kept by name below
+            except (ValueError, RecursionError):  # not JSON: kept by name below
+                usage.notes.append(f"{meta}/{name}: not a valid JSON record; kept by name")
+                paths, link_type = [], None
             how = LINK_TYPES.get(link_type or 0, "link type not recorded")
             reason = f"used by {env} ({how})"
             resolved = False

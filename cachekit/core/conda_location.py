@@ -21,7 +21,7 @@ import os
 import re
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
-from cachekit.core import miniyaml
+from cachekit.core import bounded, miniyaml
 
 SYSTEM_CONFIG_DIRS = ("/etc/conda", "/var/lib/conda")
 # Where installers put conda, mamba and micromamba by default ("~" is the user's home).
@@ -158,8 +158,8 @@ def load_configs(files: List[str], errors: List[str],
             if overrides and path in overrides:
                 doc = miniyaml.loads(overrides[path])
             else:
-                with open(path, encoding="utf-8-sig") as fh:  # a BOM is not part of a key
-                    doc = miniyaml.loads(fh.read())
+                # a BOM is not part of a key
+                doc = miniyaml.loads(bounded.read_text(path, bounded.CONFIG_CAP, "utf-8-sig"))
         except OSError as exc:
             errors.append(f"{path}: cannot read: {exc.strerror}")
             continue
@@ -343,12 +343,13 @@ def _envs(environ: Mapping[str, str], roots: List[Tuple[str, str]], docs: Docs,
         add(environ["CONDA_PREFIX"], "CONDA_PREFIX")
     for txt in _environments_txt(environ):
         try:
-            with open(txt, encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    if line.strip():
-                        add(line.strip(), txt)
-        except OSError as exc:
+            text = bounded.read_text(txt, bounded.LIST_CAP, errors="replace")
+        except OSError as exc:  # its environments could use any package: say so
             errors.append(f"{txt}: cannot read: {exc.strerror}")
+            continue
+        for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            if line.strip():
+                add(line.strip(), txt)
     envs_dirs = [(d, s) for d, s in merge(_sources(docs, "envs_dirs", errors))]
     for item in (environ.get("CONDA_ENVS_DIRS") or "").split(os.pathsep):
         if item.strip():

@@ -46,7 +46,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     if op in DESTRUCTIVE:  # before anything is read or walked
         refuse_unsafe_roots(request, loc, flags, environ)
     usage = condacache.read_usage(e.path for e in loc.envs)
-    for line in usage.warnings:
+    for line in usage.warnings + usage.notes:
         result["warnings"].append(f"conda: {line}")
     if op in DESTRUCTIVE and (loc.errors or usage.warnings):
         # An unreadable config or environment may hide a user of any package.

@@ -15,7 +15,7 @@ import os
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from cachekit.core import conda_location, pip_location, uv_location
+from cachekit.core import bounded, conda_location, pip_location, uv_location
 from cachekit.core import fs as filesystems
 
 # Files that set variables for every session, unattended ones included (pam_env).
@@ -50,9 +50,8 @@ def _setting_files(var: str, files: List[str]) -> List[str]:
     found = []
     for path in files:
         try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
-        except OSError:
+            text = bounded.read_text(path, bounded.CONFIG_CAP, errors="replace")
+        except OSError:  # not a regular file, too large, unreadable: it sets nothing for us
             continue
         if any(not line.lstrip().startswith("#") for line in text.splitlines()
                if pattern.search(line)):

@@ -14,6 +14,8 @@ import os
 import re
 from typing import NamedTuple, Optional
 
+from cachekit.core import bounded
+
 _SNIFF = 4096
 _NAME_VERSION = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-/]*)(?:-[^/]*)?$")
 _DIST_INFO = re.compile(r"^(?P<name>[^/]+?)-(?P<version>[^-/]+)\.dist-info/")
@@ -34,8 +36,8 @@ def canonical(name: str) -> str:
 
 def attribute(path: str, atime_ns: int, mtime_ns: int) -> Optional[Attribution]:
     """Read just enough of a cached body to name its package; restore its access time."""
-    try:
-        with open(path, "rb") as fh:
+    try:  # the scan saw a regular file: a FIFO or link swapped in since is not opened
+        with os.fdopen(bounded.open_regular(path, follow_symlinks=False), "rb") as fh:
             try:
                 return _sniff(fh)
             except Exception:

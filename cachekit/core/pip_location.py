@@ -16,6 +16,8 @@ import os
 import sys
 from typing import Dict, List, Mapping, NamedTuple, Optional, Tuple
 
+from cachekit.core import bounded
+
 _TRUE = ("y", "yes", "t", "true", "on", "1")
 _FALSE = ("n", "no", "f", "false", "off", "0")
 _COMMAND_SECTION = "cache"
@@ -121,8 +123,17 @@ def _read_config(path: str) -> Dict[str, Dict[str, str]]:
     parser = configparser.RawConfigParser()
     parser.optionxform = _normalize_key  # type: ignore[assignment]
     try:
-        parser.read(path, encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError) as exc:
+        text = bounded.read_text(path, bounded.CONFIG_CAP)
+    except (bounded.NotRegularFile, bounded.TooLarge) as exc:  # pip would hang or bloat
+        raise PipConfigError(f"pip cannot load its config file {path}: {exc.strerror}"
+                             ) from None
+    except OSError:
+        return {}  # pip skips a config file it cannot open
+    except UnicodeDecodeError as exc:
+        raise PipConfigError(f"pip cannot load its config file {path}: {exc}") from exc
+    try:
+        parser.read_string(text, source=path)
+    except configparser.Error as exc:
         raise PipConfigError(f"pip cannot load its config file {path}: {exc}") from exc
     return {section: dict(parser.items(section)) for section in parser.sections()}
 

@@ -23,7 +23,7 @@ import stat
 import tempfile
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from cachekit.core import Refused, conda_location, fs, pip_location, safety, uv_location
+from cachekit.core import Refused, bounded, conda_location, fs, pip_location, safety, uv_location
 from cachekit.core import conda as condacache
 from cachekit.core.miniyaml import bracket_depth as miniyaml_depth
 
@@ -403,8 +403,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     check_target(target, current, move_it)
     path = config_file(manager, environ)
     try:
-        with open(path, encoding="utf-8-sig") as fh:  # a BOM is dropped, not kept before a key
-            old = fh.read()
+        old = bounded.read_text(path, bounded.CONFIG_CAP, "utf-8-sig")  # a BOM is dropped
     except FileNotFoundError:
         old = ""
     except (OSError, UnicodeDecodeError) as exc:

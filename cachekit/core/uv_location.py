@@ -16,6 +16,7 @@ import json
 import os
 from typing import List, Mapping, NamedTuple, Optional, Tuple
 
+from cachekit.core.bounded import CONFIG_CAP, read_text
 from cachekit.core.miniyaml import bracket_depth
 
 _TRUE = ("y", "yes", "t", "true", "on", "1")
@@ -72,8 +73,7 @@ def cache_dir_setting(path: str) -> Optional[str]:
     Only what ``cache-dir`` needs is parsed: top-level ``key = value`` lines before the
     first table; a multi-line array of another key is skipped by its brackets.
     """
-    with open(path, encoding="utf-8-sig") as fh:
-        return cache_dir_setting_text(fh.read(), path)
+    return cache_dir_setting_text(read_text(path, CONFIG_CAP, "utf-8-sig"), path)
 
 
 def cache_dir_setting_text(text: str, path: str) -> Optional[str]:
