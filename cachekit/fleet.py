@@ -9,12 +9,7 @@ one connection per host for the whole task, so a plan and its apply share it.
 
 import concurrent.futures
 import json
-import os
-import select
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
@@ -217,6 +212,9 @@ class Fleet:
                                  time.monotonic() - started, exc.stderr_tail, exc.removed)
         except CachekitError as exc:
             return failed_result(host.name, "failed", str(exc), time.monotonic() - started)
+        except Exception as exc:  # whatever a host sent, it is a row, never a traceback
+            return failed_result(host.name, "failed", f"internal error: {type(exc).__name__}: "
+                                 f"{exc}", time.monotonic() - started)
         result["host"] = host.name
         result["elapsed_s"] = round(time.monotonic() - started, 3)
         return result
@@ -243,15 +241,13 @@ class Fleet:
             # Ctrl-C is the core's to handle here: it stops between two removals
             result = agent.run(request, lambda item: self._heard(host.name, item))
         else:
-            try:
-                stream = self._streams[host.name] = Stream(
-                    lambda item: self._heard(host.name, item))
-                out, err, code = _run_child(request, self.settings.timeout, stream)
-                tail = err.decode("utf-8", "replace").strip().splitlines()
-                result = outcome.parse_output(out, tail[-outcome.STDERR_TAIL:], code)
-            except subprocess.TimeoutExpired:
-                return failed_result(host.name, "timeout", "no result within "
-                                     f"{self.settings.timeout:g} s", time.monotonic() - started)
+            stream = self._streams[host.name] = Stream(lambda item: self._heard(host.name, item))
+            try:  # read as a remote host's output is: capped, stderr drained alongside
+                out, tail, status = outcome.run_child(
+                    [sys.executable, "-m", "cachekit.core.agent"], json.dumps(request).encode(),
+                    self.settings.timeout, outcome.output_cap(host.vars, self.settings.output_cap),
+                    stream)
+                result = outcome.parse_output(out, tail, status, request.get("op"))
             except outcome.HostFailure as exc:
                 return failed_result(host.name, exc.status, exc.reason,
                                      time.monotonic() - started, exc.stderr_tail, exc.removed)
@@ -260,43 +256,3 @@ class Fleet:
         result["elapsed_s"] = round(time.monotonic() - started, 3)
         return result
 
-
-def _run_child(request: Dict[str, Any], timeout: float, stream: Stream) -> tuple:
-    """Run the core in a child process, passing its output to ``stream`` as it comes.
-
-    Its stderr goes to a file: the core writes little there, and a pipe nobody reads
-    could stall it. It runs in a session of its own, so that Ctrl-C reaches it only
-    through ``stream.stop``, as it reaches a remote core.
-    """
-    deadline = time.monotonic() + timeout
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([sys.executable, "-m", "cachekit.core.agent"],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
-                                start_new_session=True)
-        stream.stop = lambda: proc.poll() is None and proc.send_signal(signal.SIGINT) is None
-        try:
-            assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write(json.dumps(request).encode())
-            proc.stdin.close()
-            out = bytearray()
-            fd = proc.stdout.fileno()
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise subprocess.TimeoutExpired(proc.args, timeout)
-                ready, _w, _x = select.select([fd], [], [], remaining)
-                if not ready:
-                    continue
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                out += chunk
-                stream.feed(chunk)
-            code = proc.wait(max(0.1, deadline - time.monotonic()))
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()  # type: ignore[union-attr]
-        err.seek(0)
-        return bytes(out), err.read(), code

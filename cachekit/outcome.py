@@ -2,13 +2,38 @@
 
 Kept apart from ``remote`` so that a local run never imports Fabric and Paramiko (about
 40 ms of start-up that a command on this machine alone does not need).
+
+No host is trusted. Its stdout is read up to ``OUTPUT_CAP`` and its stderr is drained
+alongside, keeping only a bounded tail, so neither stream can stall or flood the
+controller; the result is parsed with bounds on its values and nesting, and checked
+field by field (``wire_check``). Whatever is wrong becomes a ``HostFailure``: a failed
+row with a one-line reason, never a traceback.
 """
 
 import json
+import math
+import selectors
+import signal
+import subprocess
+import threading
+import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
-STDERR_TAIL = 10
+from cachekit import wire_check
+from cachekit.core import SCHEMA
+
+STDERR_TAIL = 10  # lines of a host's stderr kept for its row
+STDERR_KEEP = 16 * 1024  # bytes of stderr kept while draining; the rest is dropped
+STDERR_LINE = 300  # characters of one stderr line kept
+OUTPUT_CAP = 64 * 1024 * 1024  # bytes of stdout one run of the core may send
+CAP_VARIABLE = "cachekit_max_output"  # a host's own cap, from the inventory
+# What one parsed result may hold. A real result has about 0.06 values and 0.005 objects
+# or lists per byte (a 16 MB purge plan parses to 80 MB), while 64 MiB of `[{},{},...]`
+# would be 1.4 GB of Python objects.
+MAX_VALUES = 8_000_000
+MAX_CONTAINERS = 1_000_000
+MAX_DEPTH = 32  # a result nests 6 deep; the JSON writer recurses
 
 
 @dataclass
@@ -16,6 +41,7 @@ class Settings:
     connect_timeout: float = 10.0
     timeout: float = 300.0  # per host, for one run of the core
     accept_new_host_keys: bool = False
+    output_cap: int = OUTPUT_CAP
 
 
 class HostFailure(Exception):
@@ -33,29 +59,247 @@ class HostFailure(Exception):
         self.removed = removed or []
 
 
-def parse_output(out: bytes, tail: List[str], exit_status: int) -> Dict[str, Any]:
-    """The core's result from its stdout: progress lines (``@``), then one JSON object."""
-    lines = out.decode("utf-8", "replace").splitlines()
-    removed = []
-    for line in lines:
-        if line.startswith("@"):
-            try:
-                removed.append(json.loads(line[1:]))
-            except ValueError:
-                break  # cut off in the middle of a line
-    last = lines[-1] if lines and not lines[-1].startswith("@") else ""
+def mib(n: int) -> str:
+    return f"{n / 1024 / 1024:g} MiB"
+
+
+def exit_text(status: int) -> str:
+    """Paramiko reports -1 for a process a signal ended (it sent no exit status)."""
+    return "killed by a signal" if status == -1 else f"exit {status}"
+
+
+def output_cap(host_vars: Dict[str, Any], default: int = OUTPUT_CAP) -> int:
+    """The host's ``cachekit_max_output`` (``256MiB``), else the default cap."""
+    value = host_vars.get(CAP_VARIABLE)
+    if value is None:
+        return default
+    from cachekit.errors import CachekitError
+    from cachekit.units import parse_size
+
     try:
-        result = json.loads(last) if last else None
-    except ValueError:
-        result = None
+        cap = parse_size(str(value), CAP_VARIABLE)
+    except CachekitError as exc:
+        raise HostFailure("failed", str(exc)) from None
+    if cap < 1024 * 1024:
+        raise HostFailure("failed", f"{CAP_VARIABLE} {value!r} is below 1 MiB")
+    return cap
+
+
+class Stdout:
+    """A host's stdout, up to the cap: past it, reading stops and the host fails."""
+
+    def __init__(self, cap: int = OUTPUT_CAP) -> None:
+        self.data = bytearray()
+        self.cap = cap
+
+    def add(self, chunk: bytes) -> None:
+        if len(self.data) + len(chunk) > self.cap:
+            raise HostFailure("failed", f"the host sent more than {mib(self.cap)} on stdout "
+                              f"(the cap on one result; {CAP_VARIABLE} raises it); "
+                              "stopped reading it")
+        self.data += chunk
+
+
+class StderrTail:
+    """The last few kB of a host's stderr: drained as it comes, never held whole."""
+
+    def __init__(self, keep: int = STDERR_KEEP) -> None:
+        self.data = bytearray()
+        self.keep = keep
+        self.dropped = False
+
+    def add(self, chunk: bytes) -> None:
+        self.data += chunk
+        if len(self.data) > 2 * self.keep:  # trim in batches, not on every chunk
+            del self.data[:-self.keep]
+            self.dropped = True
+
+    def lines(self) -> List[str]:
+        """The last lines, each cut to a readable length (escaping is the renderer's)."""
+        text = bytes(self.data[-self.keep:]).decode("utf-8", "replace")
+        lines = text.strip().splitlines()
+        if (self.dropped or len(self.data) > self.keep) and len(lines) > 1:
+            lines = lines[1:]  # the first was cut in the middle
+        return [line if len(line) <= STDERR_LINE else line[:STDERR_LINE] + "..."
+                for line in lines[-STDERR_TAIL:]]
+
+
+def run_child(argv: List[str], stdin: bytes, timeout: float,
+              cap: int = OUTPUT_CAP, stream: Any = None) -> Tuple[bytearray, List[str], int]:
+    """Run ``argv`` with ``stdin``: its capped stdout, stderr tail and exit status.
+
+    Both streams are read as they come (a child that fills its stderr first cannot
+    stall), stdin is written by a thread of its own; past the deadline or the cap the
+    child is killed and HostFailure raised. A ``progress.Stream`` sees stdout as it
+    comes; the child then has a session of its own, and Ctrl-C reaches it only through
+    ``stream.stop``, as it reaches a remote core.
+    """
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=stream is not None)
+    if stream is not None:
+        stream.stop = lambda: proc.poll() is None and proc.send_signal(signal.SIGINT) is None
+    writer = threading.Thread(target=_feed, args=(proc, stdin), daemon=True)
+    writer.start()
+    out, err = Stdout(cap), StderrTail()
+    deadline = time.monotonic() + timeout
+    try:
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ, out)  # type: ignore[arg-type]
+            sel.register(proc.stderr, selectors.EVENT_READ, err)  # type: ignore[arg-type]
+            while sel.get_map():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise HostFailure("timeout", f"no result within {timeout:g} s",
+                                      err.lines())
+                for key, _ in sel.select(min(remaining, 1.0)):
+                    chunk = key.fileobj.read1(65536)  # type: ignore[union-attr]
+                    if chunk:
+                        key.data.add(chunk)
+                        if stream is not None and key.data is out:
+                            stream.feed(chunk)
+                    else:
+                        sel.unregister(key.fileobj)
+            remaining = max(0.0, deadline - time.monotonic())
+            try:
+                status = proc.wait(remaining)
+            except subprocess.TimeoutExpired:
+                raise HostFailure("timeout", f"no result within {timeout:g} s (the process "
+                                  "closed its output but did not exit)", err.lines()) from None
+    except HostFailure as exc:
+        exc.stderr_tail = exc.stderr_tail or err.lines()
+        raise
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            stream.close()  # type: ignore[union-attr]
+    return out.data, err.lines(), status
+
+
+def _feed(proc: "subprocess.Popen[bytes]", data: bytes) -> None:
+    try:
+        proc.stdin.write(data)  # type: ignore[union-attr]
+        proc.stdin.close()  # type: ignore[union-attr]
+    except (BrokenPipeError, OSError, ValueError):
+        pass  # the child exited without reading: its status says why
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def loads(data: bytes) -> Any:
+    """Strict JSON from a host: no NaN or Infinity, bounded values and nesting.
+
+    The bounds are counted on the bytes before parsing (a comma, brace or bracket inside
+    a string counts too, which only errs on the safe side).
+    """
+    values = data.count(b",") + data.count(b":")
+    containers = data.count(b"{") + data.count(b"[")
+    if containers > MAX_CONTAINERS or values + containers > MAX_VALUES:
+        raise ValueError(f"more than {MAX_VALUES:,} values or {MAX_CONTAINERS:,} objects "
+                         "and lists")
+    try:
+        doc = json.loads(data, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    _check_depth(doc)
+    return doc
+
+
+def _check_depth(doc: Any) -> None:
+    todo = [(doc, 0)]
+    while todo:
+        value, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            todo += [(v, depth + 1) for v in value.values() if isinstance(v, (dict, list))]
+        elif isinstance(value, list):
+            todo += [(v, depth + 1) for v in value if isinstance(v, (dict, list))]
+
+
+def parse_output(out: bytes, tail: List[str], exit_status: int,
+                 op: Optional[str] = None) -> Dict[str, Any]:
+    """The core's result from its stdout: progress lines (``@``), then one JSON object.
+
+    A result of this controller's schema is checked field by field, as the answer to
+    ``op``; one of another schema is returned for ``report.check_schema`` to refuse with
+    its hint.
+    """
+    end = len(out)
+    while end and out[end - 1] in b"\r\n":
+        end -= 1
+    start = out.rfind(b"\n", 0, end) + 1
+    last = bytes(out[start:end])
+    result: Any = None
+    why = None
+    if last and not last.startswith(b"@"):
+        try:
+            result = loads(last)
+        except (ValueError, UnicodeDecodeError) as exc:
+            why = f"its result is not valid JSON ({_short(exc)})"
     if isinstance(result, dict) and exit_status == 0:
-        return result
-    done = [r for r in removed if r.get("ok")]
-    if removed:
-        why = (f"broke off during removal: {len(done)} files confirmed removed; the rest "
+        schema = result.get("schema")
+        if schema != SCHEMA and wire_check.is_int64(schema):
+            return result  # another version's answer: check_schema says so, with a hint
+        try:
+            return wire_check.check_result(result, op)
+        except wire_check.WireError as exc:
+            raise HostFailure("failed", f"the host sent an invalid result: {exc}",
+                              tail) from None
+    # A last line without its newline was cut off in transit, not sent malformed.
+    progress = out[:start] if last and not last.startswith(b"@") else out[:end + (
+        end < len(out))]
+    removed, bad_line = _progress(bytes(progress))
+    if removed or bad_line:
+        why = (f"broke off during removal: {len(removed)} files confirmed removed; the rest "
                "may remain (see --dry-run)")
+        if bad_line:
+            why += f"; then a malformed progress line: {bad_line}"
     elif exit_status != 0:
-        why = f"the core failed on the host: {tail[-1] if tail else f'exit {exit_status}'}"
+        why = f"the core failed on the host: {tail[-1] if tail else exit_text(exit_status)}"
+    elif result is not None and not isinstance(result, dict):
+        why = f"the host sent a result that is not an object (got {type(result).__name__})"
+    elif not last:
+        why = "the host sent an empty result"
     else:
-        why = f"the host sent {'an empty' if not out.strip() else 'a truncated or garbled'} result"
-    raise HostFailure("failed", why, tail, done)
+        why = f"the host sent a truncated or garbled result{'; ' + why if why else ''}"
+    raise HostFailure("failed", why, tail, removed)
+
+
+# progress lines that are not removed files: a walk's figures, an applying core's pid
+NOT_ROWS = (b'@{"scanned": ', b'@{"pid": ')
+
+
+def _progress(data: bytes) -> Tuple[List[Dict[str, Any]], Optional[str]]:
+    """The files a removal confirmed (``@`` lines), and what is wrong with the first bad
+    complete line, if any; a last piece without its newline was cut off, and is dropped."""
+    confirmed: List[Dict[str, Any]] = []
+    lines = data.split(b"\n")
+    lines.pop()  # after the last newline: empty, or cut off in the middle of a line
+    for number, line in enumerate(lines, 1):
+        if not line.startswith(b"@"):
+            continue
+        if line.startswith(NOT_ROWS):
+            continue
+        try:
+            row = wire_check.check_removed_row(loads(line[1:]), "row")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return confirmed, f"line {number}: {_short(exc)}"
+        if row.get("ok"):
+            confirmed.append(row)
+    return confirmed, None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import select
 import shlex
 import socket
 import time
@@ -24,8 +25,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import paramiko
 from fabric import Connection
 
+from cachekit import outcome
 from cachekit.inventory import Host
-from cachekit.outcome import STDERR_TAIL, HostFailure, Settings, parse_output
+from cachekit.outcome import STDERR_TAIL, HostFailure, Settings, StderrTail, Stdout, parse_output
 from cachekit.progress import Stream
 
 __all__ = ["STDERR_TAIL", "HostFailure", "Settings", "connect", "parse_output", "run_core"]
@@ -231,6 +233,47 @@ def _why(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def interpreter(host: Host) -> List[str]:
+    """``ansible_python_interpreter`` as Ansible takes it: a command, with arguments
+    (``/usr/bin/env python3``), split as a POSIX shell splits words; each word is quoted
+    again when the command is sent, so nothing in it is expanded on the host."""
+    value = host.python
+    try:
+        words = shlex.split(value)
+    except ValueError as exc:
+        raise HostFailure("failed", f"ansible_python_interpreter {value!r} of host {host.name} "
+                          f"is not a command ({exc}); quote a path with spaces as a shell "
+                          "would") from None
+    if not words:
+        raise HostFailure("failed", f"ansible_python_interpreter of host {host.name} is empty")
+    return words
+
+
+# Ansible's interpreter discovery values: cachekit runs the first of Ansible's fallback
+# list, newest first, that starts and is 3.8 or newer (a version shim may exist and fail).
+AUTO = ("auto", "auto_silent", "auto_legacy", "auto_legacy_silent")
+AUTO_CANDIDATES = ["python3.13", "python3.12", "python3.11", "python3.10", "python3.9",
+                   "python3.8", "/usr/bin/python3", "/usr/libexec/platform-python", "python3"]
+
+
+def command_line(host: Host) -> str:
+    """The shell command that starts the bootstrap with the host's interpreter."""
+    if host.python.strip() in AUTO:
+        tried = " ".join(AUTO_CANDIDATES)
+        works = shlex.quote("import sys; sys.exit(sys.version_info < (3, 8))")
+        return (f"for p in {tried}; do if \"$p\" -c {works} >/dev/null 2>&1; then exec "
+                f"\"$p\" -c {shlex.quote(BOOTSTRAP)}; fi; done; "
+                f"echo 'no python 3.8+ found (tried {tried})' >&2; exit 127")
+    return " ".join(shlex.quote(w) for w in interpreter(host) + ["-c", BOOTSTRAP])
+
+
+def _named(host: Host) -> str:
+    if "ansible_python_interpreter" in host.vars:
+        return f"the python interpreter {host.python!r} (ansible_python_interpreter)"
+    return (f"the python interpreter {host.python!r} (the default; set "
+            "ansible_python_interpreter)")
+
+
 def run_core(conn: Connection, host: Host, request: Dict[str, Any],
              settings: Settings, stream: Optional[Stream] = None) -> Dict[str, Any]:
     """Run the shipped core once on an open connection and return its parsed result.
@@ -238,45 +281,58 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
     ``stream`` sees the core's stdout as it arrives (its ``@`` lines: progress), and gets
     a way to send the core Ctrl-C (``stream.stop``).
     """
-    command = f"{shlex.quote(host.python)} -c {shlex.quote(BOOTSTRAP)}"
+    command = command_line(host)
+    cap = outcome.output_cap(host.vars, settings.output_cap)
     transport = conn.client.get_transport()
     if transport is None or not transport.is_active():
         raise HostFailure("unreachable", "the SSH connection was lost")
     deadline = time.monotonic() + settings.timeout
     try:
         channel = transport.open_session(timeout=settings.connect_timeout)
-        channel.exec_command(command)
-        on_output = None
-        if stream is not None:
-            on_output = stream.feed
-            stream.stop = lambda: interrupt(conn, stream.pid)
-        channel.sendall(request_line(request))
-        # The host says whether it keeps this core already; 70 kB of sources cross only
-        # when it does not (the first run, or a new cachekit).
-        marker, early = _marker(channel, min(deadline, time.monotonic() + MARKER_WAIT_S))
-        if on_output is not None and early:
-            on_output(early)
-        if marker != b"@ready" and not channel.exit_status_ready():
-            # needed, or no answer yet: send them; if the remote side is gone already,
-            # its exit status says why
-            with contextlib.suppress(OSError):
-                channel.sendall(_core()[1])
-        if not channel.closed:
-            with contextlib.suppress(OSError):
-                channel.shutdown_write()
-        out, err = _drain(channel, deadline, settings.timeout, on_output)
-        out = early + out
-        for late in (b"@need\n", b"@ready\n"):  # a marker after our wait: not output
-            if marker is None and out.startswith(late):
-                out = out[len(late):]
-        status = channel.recv_exit_status()
     except (OSError, paramiko.SSHException, EOFError) as exc:
         raise HostFailure("failed", f"the SSH session broke off: {exc}") from None
-    tail = err.decode("utf-8", "replace").strip().splitlines()[-STDERR_TAIL:]
+    reader = _Reader(channel, deadline, settings.timeout, cap,
+                     stream.feed if stream is not None else None)
+    try:
+        channel.exec_command(command)
+        if stream is not None:
+            stream.stop = lambda: interrupt(conn, stream.pid)
+        # A host gone at once (no such interpreter) may close before the request is
+        # written: its exit status, not the failed write, says why.
+        _send(channel, request_line(request), reader)
+        # The host says whether it keeps this core already; 70 kB of sources cross only
+        # when it does not (the first run, or a new cachekit).
+        marker = reader.first_line(min(deadline, time.monotonic() + MARKER_WAIT_S))
+        if marker != b"@ready" and not channel.exit_status_ready():
+            _send(channel, _core()[1], reader)  # needed, or no answer yet: send them
+        if not channel.closed:
+            with contextlib.suppress(OSError, paramiko.SSHException, EOFError):
+                channel.shutdown_write()
+        reader.to_end()
+        status = reader.exit_status()
+        channel.close()
+    except (OSError, paramiko.SSHException, EOFError) as exc:
+        channel.close()
+        raise HostFailure("failed", f"the SSH session broke off: {exc}",
+                          reader.err.lines()) from None
+    except HostFailure as exc:
+        channel.close()
+        exc.stderr_tail = exc.stderr_tail or reader.err.lines()
+        raise
+    out, tail = reader.out.data, reader.err.lines()
+    if marker is None:
+        for late in (b"@need\n", b"@ready\n"):  # a marker after our wait: not output
+            if out.startswith(late):
+                marker = late.strip()
+                del out[:len(late)]
+    cause = f": {tail[-1]}" if tail else ""
     if status in (126, 127):
-        raise HostFailure("failed", f"no usable python: {host.python!r} could not be run "
-                          "(set ansible_python_interpreter)", tail)
-    return parse_output(out, tail, status)
+        raise HostFailure("failed", f"no usable python: {_named(host)} could not be run "
+                          f"({outcome.exit_text(status)}){cause}", tail)
+    if marker is None and status != 0:
+        raise HostFailure("failed", f"{_named(host)} did not start cachekit "
+                          f"({outcome.exit_text(status)}){cause}", tail)
+    return parse_output(out, tail, status, request.get("op"))
 
 
 def interrupt(conn: Connection, pid: Optional[int]) -> bool:
@@ -300,52 +356,104 @@ def interrupt(conn: Connection, pid: Optional[int]) -> bool:
 MARKER_WAIT_S = 2.0  # a host slower than this to say what it needs gets the sources anyway
 
 
-def _marker(channel: paramiko.Channel, until: float) -> Tuple[Optional[bytes], bytes]:
-    """The bootstrap's first line, ``@need`` or ``@ready``, and any output after it.
-
-    Anything else (an old python's complaint, nothing, or no line by ``until``) is no
-    marker: what came is returned as output, for the usual checks.
-    """
-    got = bytearray()
-    while b"\n" not in got:
-        remaining = until - time.monotonic()
-        if remaining <= 0:
-            return None, bytes(got)
-        channel.settimeout(remaining)
+def _send(channel: paramiko.Channel, data: bytes, reader: "_Reader") -> None:
+    """Write to the host's stdin, draining its output whenever its window is full (a
+    host that writes before it reads cannot stall us). A host that stopped reading is
+    not an error here: its output and exit status say what happened."""
+    sent = 0
+    while sent < len(data) and time.monotonic() < reader.deadline:
+        if channel.closed or channel.exit_status_ready():
+            return
+        if not channel.send_ready():
+            reader.pump_briefly()
+            continue
+        channel.settimeout(0.0)
         try:
-            chunk = channel.recv(65536)
+            sent += channel.send(data[sent:sent + 32768])
         except socket.timeout:
             continue
-        if not chunk:
-            return None, bytes(got)
-        got += chunk
-    line, _, rest = bytes(got).partition(b"\n")
-    if line in (b"@need", b"@ready"):
-        return line, rest
-    return None, bytes(got)
+        except (OSError, paramiko.SSHException, EOFError):
+            return
 
 
-def _drain(channel: paramiko.Channel, deadline: float, limit: float,
-           on_output: Optional[Callable[[bytes], None]] = None) -> tuple:
-    """Read stdout to its end, then stderr, with blocking reads bounded by ``deadline``.
+class _Reader:
+    """Both streams of one remote run, read together as they come, until the deadline.
 
-    The core writes little to stderr, so reading it second cannot stall the remote side.
+    stdout is kept up to the cap (past it the run fails); stderr is drained into a
+    bounded tail, so a host that writes megabytes there cannot fill the SSH window and
+    stall its own stdout, nor grow the controller.
     """
-    out, err = bytearray(), bytearray()
-    for receive, sink in ((channel.recv, out), (channel.recv_stderr, err)):
+
+    def __init__(self, channel: paramiko.Channel, deadline: float, limit: float,
+                 cap: int, on_output: Optional[Callable[[bytes], None]] = None) -> None:
+        self.channel = channel
+        self.on_output = on_output  # sees stdout as it comes: progress lines
+        self.deadline = deadline
+        self.limit = limit
+        self.out = Stdout(cap)
+        self.err = StderrTail()
+        self.out_done = self.err_done = False
+        self.ready = channel.fileno()  # readable when either stream has data, or at EOF
+
+    def first_line(self, until: float) -> Optional[bytes]:
+        """The bootstrap's first line if it is ``@need`` or ``@ready`` (taken out of the
+        output); else None, and whatever came stays output for the usual checks."""
+        while len(self.out.data) < 8 and b"\n" not in self.out.data and not self.out_done:
+            if not self._pump(until):
+                return None
+        line, sep, _rest = bytes(self.out.data[:8]).partition(b"\n")
+        if sep and line in (b"@need", b"@ready"):
+            del self.out.data[:len(line) + 1]
+            return line
+        return None
+
+    def to_end(self) -> None:
+        while not (self.out_done and self.err_done):
+            if not self._pump(self.deadline):
+                self._timeout()
+
+    def exit_status(self) -> int:
+        """The exit status; a host that closed its output but never exits times out."""
+        if not self.channel.status_event.wait(max(0.0, self.deadline - time.monotonic())):
+            self._timeout()
+        return self.channel.recv_exit_status()
+
+    def pump_briefly(self) -> None:
+        """Read what came, waiting a moment for something (while stdin cannot be sent)."""
+        if not (self.out_done and self.err_done):
+            self._pump(min(self.deadline, time.monotonic() + 0.05))
+        else:
+            time.sleep(0.05)
+
+    def _timeout(self) -> None:
+        self.channel.close()
+        raise HostFailure("timeout", f"no result within {self.limit:g} s (--timeout)",
+                          self.err.lines())
+
+    def _pump(self, until: float) -> bool:
+        """Read what either stream has, waiting for some until ``until``; False when that
+        passed with nothing new."""
         while True:
-            remaining = deadline - time.monotonic()
+            got = False
+            self.channel.settimeout(0.0)
+            for stream in ("out", "err"):
+                if getattr(self, f"{stream}_done"):
+                    continue
+                receive = self.channel.recv if stream == "out" else self.channel.recv_stderr
+                try:
+                    chunk = receive(65536)
+                except socket.timeout:
+                    continue
+                if chunk:
+                    getattr(self, stream).add(chunk)
+                    if stream == "out" and self.on_output is not None:
+                        self.on_output(chunk)
+                else:
+                    setattr(self, f"{stream}_done", True)
+                got = True
+            if got or (self.out_done and self.err_done):
+                return True
+            remaining = until - time.monotonic()
             if remaining <= 0:
-                channel.close()
-                raise HostFailure("timeout", f"no result within {limit:g} s (--timeout)")
-            channel.settimeout(remaining)
-            try:
-                chunk = receive(65536)
-            except socket.timeout:
-                continue  # the deadline check above ends it
-            if not chunk:
-                break
-            sink += chunk
-            if on_output is not None and sink is out:
-                on_output(chunk)
-    return bytes(out), bytes(err)
+                return False
+            select.select([self.ready], [], [], min(remaining, 1.0))
