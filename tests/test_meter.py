@@ -88,3 +88,17 @@ def test_the_stream_passes_whole_progress_lines_and_keeps_the_pid() -> None:
     assert heard == [] and stream.pid == 42
     stream.feed(b'"bytes": 9}}\n@{"path": "/c/x", "ok": true}\n{"schema": 1}')
     assert heard == [{"scanned": {"files": 3, "bytes": 9}}, {"path": "/c/x", "ok": True}]
+
+
+def test_a_broken_off_removal_keeps_its_rows_past_progress_lines() -> None:
+    """The walk's figures and the pid share the ``@`` lines with removed files; a result
+    that never came still yields every file confirmed removed."""
+    from cachekit import outcome
+
+    out = (b'@{"pid": 7}\n@{"scanned": {"files": 2, "bytes": 5}}\n'
+           b'@{"path": "/c/a", "manager": "pip", "bytes": 3, "reason": "r", "ok": true}\n'
+           b'@{"scanned": {"files": 2, "bytes": 5}}\n{"schema": 1, "trunc')
+    with pytest.raises(outcome.HostFailure) as failure:
+        outcome.parse_output(out, [], 0, "apply")
+    assert [r["path"] for r in failure.value.removed] == ["/c/a"]
+    assert "malformed" not in failure.value.reason
