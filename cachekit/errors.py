@@ -6,6 +6,8 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 1  # bad input or refused: nothing was done
 EXIT_HOST_FAILED = 2  # one or more hosts failed; the others completed
 EXIT_OVER_THRESHOLD = 3  # report --fail-above: some host's caches are over the threshold
+EXIT_DECLINED = 4  # the question before a change was answered no: nothing was done
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class CachekitError(Exception):

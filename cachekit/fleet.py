@@ -12,17 +12,19 @@ import json
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from cachekit import inventory, outcome
 from cachekit.core import SCHEMA
 from cachekit.errors import CachekitError
+from cachekit.progress import Board, Stream
 from cachekit.report import check_schema
 
 if TYPE_CHECKING:
     from fabric import Connection
 
 DEFAULT_WORKERS = 16
+STOP_WAIT_S = 10.0  # after Ctrl-C, how long a running core has to stop and send its result
 
 
 def select_hosts(pattern: str, inventory_path: Optional[str] = None) -> List[inventory.Host]:
@@ -56,20 +58,23 @@ def failed_result(host: str, status: str, reason: str, elapsed: float,
 
 
 class Interrupted(Exception):
-    """Ctrl-C: the results of the hosts that finished, and the names of those that did not."""
+    """Ctrl-C: the results of the hosts that finished, the names of those that did not,
+    and for each of those a result with status ``interrupted`` holding what it reported
+    removed before it was stopped (``partial``)."""
 
-    def __init__(self, finished: List[Dict[str, Any]], unfinished: List[str]) -> None:
+    def __init__(self, finished: List[Dict[str, Any]], unfinished: List[str],
+                 partial: Optional[List[Dict[str, Any]]] = None) -> None:
         super().__init__("interrupted")
         self.finished = finished
         self.unfinished = unfinished
+        self.partial = partial or []
 
 
 class Fleet:
     """The selected hosts, their open connections, and a bounded pool to run them."""
 
     def __init__(self, hosts: List[inventory.Host], settings: Optional[outcome.Settings] = None,
-                 workers: int = DEFAULT_WORKERS,
-                 progress: Optional[Callable[[int, int, int], None]] = None) -> None:
+                 workers: int = DEFAULT_WORKERS, progress: Optional[Board] = None) -> None:
         if workers < 1:
             raise CachekitError(f"--workers must be at least 1 (got {workers})")
         self.hosts = hosts
@@ -78,6 +83,9 @@ class Fleet:
         self.progress = progress
         self._conns: Dict[str, Connection] = {}
         self._lock = threading.Lock()
+        self._removed: Dict[str, List[Dict[str, Any]]] = {}  # as each host reports it
+        self._started: Dict[str, float] = {}
+        self._streams: Dict[str, Stream] = {}
         for host in hosts:
             environment(host)  # a malformed cachekit_env is bad input: fail before any run
 
@@ -94,17 +102,57 @@ class Fleet:
             conn.close()
 
     def run(self, request: Dict[str, Any],
-            per_host: Optional[Dict[str, Dict[str, Any]]] = None) -> List[Dict[str, Any]]:
+            per_host: Optional[Dict[str, Dict[str, Any]]] = None,
+            planned: Optional[int] = None) -> List[Dict[str, Any]]:
         """One result per host, in selection order, each labelled and timed.
 
         With ``per_host``, only the hosts named there run, each with its own additions to
-        the request (an apply carries each host's own plan).
+        the request (an apply carries each host's own plan; ``planned`` counts its
+        entries, for the progress line). Ctrl-C raises ``Interrupted``.
         """
         hosts = [h for h in self.hosts if per_host is None or h.name in per_host]
+        if self.progress is not None:
+            self.progress.begin(len(hosts), planned)
+            request = dict(request, progress=True)  # the core also says how far walks got
         requests = {h.name: dict(request, **core_settings(h), **(per_host or {}).get(h.name, {}))
                     for h in hosts}
-        if all(h.local for h in hosts):
-            return [self._run_local(h, requests[h.name], in_process=True) for h in hosts]
+        self._removed = {h.name: [] for h in hosts}
+        self._started, self._streams = {}, {}
+        try:
+            if all(h.local for h in hosts):
+                return self._run_in_process(hosts, requests)
+            return self._run_pool(hosts, requests)
+        finally:
+            if self.progress is not None:
+                self.progress.erase()
+
+    def _run_in_process(self, hosts: List[inventory.Host],
+                        requests: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
+        results = []
+        for h in hosts:
+            result = self._run_local(h, requests[h.name], in_process=True)
+            if result["status"] == "interrupted":  # the core stopped between two entries
+                raise Interrupted(results, [x.name for x in hosts[len(results):]], [result])
+            results.append(result)
+        return results
+
+    def _heard(self, host: str, item: Dict[str, Any]) -> None:
+        """Something a host's core said as it went: kept for Ctrl-C, shown as progress."""
+        if "pid" in item:
+            return
+        if "path" in item and item.get("ok"):
+            self._removed[host].append(item)
+        if self.progress is not None:
+            self.progress.event(host, item)
+
+    def _partial(self, host: str) -> Dict[str, Any]:
+        """An unfinished host's result after Ctrl-C: the removals it reported so far."""
+        elapsed = time.monotonic() - self._started.get(host, time.monotonic())
+        return failed_result(host, "interrupted", "interrupted (Ctrl-C)", elapsed,
+                             removed=list(self._removed.get(host, [])))
+
+    def _run_pool(self, hosts: List[inventory.Host],
+                  requests: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
         results: Dict[str, Dict[str, Any]] = {}
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.workers)
         futures = {pool.submit(self._run_one, h, requests[h.name]): h.name for h in hosts}
@@ -112,30 +160,52 @@ class Fleet:
             for future in concurrent.futures.as_completed(futures):
                 result = future.result()
                 results[result["host"]] = result
-                if self.progress:
-                    failures = sum(r["status"] != "ok" for r in results.values())
-                    self.progress(len(results), len(hosts), failures)
+                if self.progress is not None:
+                    self.progress.host_done(result)
         except KeyboardInterrupt:
             for future in futures:
-                future.cancel()
-            self.close()  # running sessions end at once
+                future.cancel()  # those not started yet never start
+            results.update(self._stop({f: n for f, n in futures.items()
+                                       if not f.cancelled() and n not in results}))
+            self.close()  # what still runs ends at once
             pool.shutdown(wait=False)
-            done = [results[h.name] for h in hosts if h.name in results]
-            raise Interrupted(done, [h.name for h in hosts if h.name not in results]) \
-                from None
+            done = [results[h.name] for h in hosts
+                    if h.name in results and results[h.name]["status"] != "interrupted"]
+            unfinished = [h.name for h in hosts if h.name not in [r["host"] for r in done]]
+            partial = [results.get(n) or self._partial(n) for n in unfinished]
+            raise Interrupted(done, unfinished, partial) from None
         pool.shutdown()
         return [results[h.name] for h in hosts]
+
+    def _stop(self, running: Dict["concurrent.futures.Future[Dict[str, Any]]", str]
+              ) -> Dict[str, Dict[str, Any]]:
+        """Ctrl-C: send each running core Ctrl-C, so that it stops between two removals
+        and still sends its result; wait up to ``STOP_WAIT_S`` for the cores told so."""
+        told = [f for f, name in running.items() if name in self._streams
+                and self._streams[name].stop is not None and self._streams[name].stop()]
+        if not told:
+            return {}
+        try:
+            done, _ = concurrent.futures.wait(told, timeout=STOP_WAIT_S)
+        except KeyboardInterrupt:  # a second Ctrl-C: wait no more
+            return {}
+        out = {}
+        for future in done:
+            if future.exception() is None:
+                out[future.result()["host"]] = future.result()
+        return out
 
     def _run_one(self, host: inventory.Host, request: Dict[str, Any]) -> Dict[str, Any]:
         if host.local:
             return self._run_local(host, request, in_process=False)
         from cachekit import remote  # Fabric loads only when a host is remote
 
-        started = time.monotonic()
+        started = self._started[host.name] = time.monotonic()
+        stream = self._streams[host.name] = Stream(lambda item: self._heard(host.name, item))
         try:
             conn = self._connection(host)
             result = remote.run_core(conn, host, dict(request, environ=environment(host)),
-                                     self.settings)
+                                     self.settings, stream)
             check_schema(result, host.name)
         except outcome.HostFailure as exc:
             return failed_result(host.name, exc.status, exc.reason,
@@ -163,17 +233,20 @@ class Fleet:
 
     def _run_local(self, host: inventory.Host, request: Dict[str, Any],
                    in_process: bool) -> Dict[str, Any]:
-        started = time.monotonic()
+        started = self._started[host.name] = time.monotonic()
         request = dict(request, environ=environment(host))
         if in_process:
             from cachekit.core import agent  # only a local host runs the core here
 
-            result = agent.run(request)
+            # Ctrl-C is the core's to handle here: it stops between two removals
+            result = agent.run(request, lambda item: self._heard(host.name, item))
         else:
+            stream = self._streams[host.name] = Stream(lambda item: self._heard(host.name, item))
             try:  # read as a remote host's output is: capped, stderr drained alongside
                 out, tail, status = outcome.run_child(
                     [sys.executable, "-m", "cachekit.core.agent"], json.dumps(request).encode(),
-                    self.settings.timeout, outcome.output_cap(host.vars, self.settings.output_cap))
+                    self.settings.timeout, outcome.output_cap(host.vars, self.settings.output_cap),
+                    stream)
                 result = outcome.parse_output(out, tail, status, request.get("op"))
             except outcome.HostFailure as exc:
                 return failed_result(host.name, exc.status, exc.reason,
@@ -182,3 +255,4 @@ class Fleet:
         result["host"] = host.name
         result["elapsed_s"] = round(time.monotonic() - started, 3)
         return result
+

@@ -13,6 +13,7 @@ row with a one-line reason, never a traceback.
 import json
 import math
 import selectors
+import signal
 import subprocess
 import threading
 import time
@@ -124,15 +125,19 @@ class StderrTail:
 
 
 def run_child(argv: List[str], stdin: bytes, timeout: float,
-              cap: int = OUTPUT_CAP) -> Tuple[bytearray, List[str], int]:
+              cap: int = OUTPUT_CAP, stream: Any = None) -> Tuple[bytearray, List[str], int]:
     """Run ``argv`` with ``stdin``: its capped stdout, stderr tail and exit status.
 
     Both streams are read as they come (a child that fills its stderr first cannot
     stall), stdin is written by a thread of its own; past the deadline or the cap the
-    child is killed and HostFailure raised.
+    child is killed and HostFailure raised. A ``progress.Stream`` sees stdout as it
+    comes; the child then has a session of its own, and Ctrl-C reaches it only through
+    ``stream.stop``, as it reaches a remote core.
     """
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, start_new_session=stream is not None)
+    if stream is not None:
+        stream.stop = lambda: proc.poll() is None and proc.send_signal(signal.SIGINT) is None
     writer = threading.Thread(target=_feed, args=(proc, stdin), daemon=True)
     writer.start()
     out, err = Stdout(cap), StderrTail()
@@ -150,6 +155,8 @@ def run_child(argv: List[str], stdin: bytes, timeout: float,
                     chunk = key.fileobj.read1(65536)  # type: ignore[union-attr]
                     if chunk:
                         key.data.add(chunk)
+                        if stream is not None and key.data is out:
+                            stream.feed(chunk)
                     else:
                         sel.unregister(key.fileobj)
             remaining = max(0.0, deadline - time.monotonic())
@@ -269,6 +276,10 @@ def parse_output(out: bytes, tail: List[str], exit_status: int,
     raise HostFailure("failed", why, tail, removed)
 
 
+# progress lines that are not removed files: a walk's figures, an applying core's pid
+NOT_ROWS = (b'@{"scanned": ', b'@{"pid": ')
+
+
 def _progress(data: bytes) -> Tuple[List[Dict[str, Any]], Optional[str]]:
     """The files a removal confirmed (``@`` lines), and what is wrong with the first bad
     complete line, if any; a last piece without its newline was cut off, and is dropped."""
@@ -277,6 +288,8 @@ def _progress(data: bytes) -> Tuple[List[Dict[str, Any]], Optional[str]]:
     lines.pop()  # after the last newline: empty, or cut off in the middle of a line
     for number, line in enumerate(lines, 1):
         if not line.startswith(b"@"):
+            continue
+        if line.startswith(NOT_ROWS):
             continue
         try:
             row = wire_check.check_removed_row(loads(line[1:]), "row")

@@ -20,7 +20,7 @@ import socket
 import time
 import zlib
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import paramiko
 from fabric import Connection
@@ -28,6 +28,7 @@ from fabric import Connection
 from cachekit import outcome
 from cachekit.inventory import Host
 from cachekit.outcome import STDERR_TAIL, HostFailure, Settings, StderrTail, Stdout, parse_output
+from cachekit.progress import Stream
 
 __all__ = ["STDERR_TAIL", "HostFailure", "Settings", "connect", "parse_output", "run_core"]
 
@@ -274,8 +275,12 @@ def _named(host: Host) -> str:
 
 
 def run_core(conn: Connection, host: Host, request: Dict[str, Any],
-             settings: Settings) -> Dict[str, Any]:
-    """Run the shipped core once on an open connection and return its parsed result."""
+             settings: Settings, stream: Optional[Stream] = None) -> Dict[str, Any]:
+    """Run the shipped core once on an open connection and return its parsed result.
+
+    ``stream`` sees the core's stdout as it arrives (its ``@`` lines: progress), and gets
+    a way to send the core Ctrl-C (``stream.stop``).
+    """
     command = command_line(host)
     cap = outcome.output_cap(host.vars, settings.output_cap)
     transport = conn.client.get_transport()
@@ -286,9 +291,12 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
         channel = transport.open_session(timeout=settings.connect_timeout)
     except (OSError, paramiko.SSHException, EOFError) as exc:
         raise HostFailure("failed", f"the SSH session broke off: {exc}") from None
-    reader = _Reader(channel, deadline, settings.timeout, cap)
+    reader = _Reader(channel, deadline, settings.timeout, cap,
+                     stream.feed if stream is not None else None)
     try:
         channel.exec_command(command)
+        if stream is not None:
+            stream.stop = lambda: interrupt(conn, stream.pid)
         # A host gone at once (no such interpreter) may close before the request is
         # written: its exit status, not the failed write, says why.
         _send(channel, request_line(request), reader)
@@ -327,6 +335,24 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
     return parse_output(out, tail, status, request.get("op"))
 
 
+def interrupt(conn: Connection, pid: Optional[int]) -> bool:
+    """Ctrl-C for the core on the host: ``kill -INT`` from a second session on the same
+    connection, so that the core stops between two removals and still sends its result.
+    (SSH's own "signal" request is refused by OpenSSH for root logins.) Only a core that
+    applies a plan says its pid; one that only reads is simply cut off."""
+    transport = conn.client.get_transport()
+    if pid is None or transport is None:
+        return False
+    try:
+        channel = transport.open_session(timeout=5)
+        channel.exec_command(f"kill -INT {int(pid)}")
+        sent = channel.status_event.wait(5) and channel.exit_status == 0
+        channel.close()
+        return sent
+    except (OSError, paramiko.SSHException, EOFError):  # the connection is gone already
+        return False
+
+
 MARKER_WAIT_S = 2.0  # a host slower than this to say what it needs gets the sources anyway
 
 
@@ -359,8 +385,9 @@ class _Reader:
     """
 
     def __init__(self, channel: paramiko.Channel, deadline: float, limit: float,
-                 cap: int) -> None:
+                 cap: int, on_output: Optional[Callable[[bytes], None]] = None) -> None:
         self.channel = channel
+        self.on_output = on_output  # sees stdout as it comes: progress lines
         self.deadline = deadline
         self.limit = limit
         self.out = Stdout(cap)
@@ -419,6 +446,8 @@ class _Reader:
                     continue
                 if chunk:
                     getattr(self, stream).add(chunk)
+                    if stream == "out" and self.on_output is not None:
+                        self.on_output(chunk)
                 else:
                     setattr(self, f"{stream}_done", True)
                 got = True

@@ -362,11 +362,15 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
                           f"{'would free' if dry_run else 'freed'} {human_bytes(freed)}")
 
 
+def entries_in(rows: List[Dict[str, Any]]) -> int:
+    """How many entries removal rows stand for: a row of a compact plan stands for its
+    entries (prune) or files (purge), any other row for one."""
+    return sum(r.get("entries", r.get("files", 1)) for r in rows)
+
+
 def planned_entries(hosts: List[Dict[str, Any]]) -> int:
-    """What the hosts that planned would remove; a row of a compact plan stands for its
-    entries (prune) or files (purge)."""
-    return sum(r.get("entries", r.get("files", 1)) for h in hosts if h["status"] == "ok"
-               for r in h.get("removed", []))
+    """What the hosts that planned would remove."""
+    return entries_in([r for h in hosts if h["status"] == "ok" for r in h.get("removed", [])])
 
 
 def plan_total(hosts: List[Dict[str, Any]]) -> str:

@@ -12,11 +12,18 @@ from typing import Any, Callable, Dict, List, Optional
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
-from cachekit import fleet, outcome, report, text, units
+from cachekit import fleet, outcome, progress, report, text, units
 from cachekit import history as runs
 from cachekit._invoke_compat import optional_positional, refuse_invoke_dry
 from cachekit.core import KNOWN_MANAGERS
-from cachekit.errors import EXIT_BAD_INPUT, EXIT_OVER_THRESHOLD, CachekitError
+from cachekit.core.stopping import untouched
+from cachekit.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_DECLINED,
+    EXIT_INTERRUPTED,
+    EXIT_OVER_THRESHOLD,
+    CachekitError,
+)
 
 COMMON_HELP = {
     "hosts": "host pattern, Ansible style (default: local, this machine)",
@@ -80,13 +87,6 @@ def _width(wide: bool, stream: Any = None) -> Optional[int]:
     return None if wide else text.terminal_width(stream or sys.stdout)
 
 
-def _progress(done: int, total: int, failures: int) -> None:
-    """Hosts done of total on a terminal's stderr; nothing when stderr is a file or pipe."""
-    end = "\n" if done == total else ""
-    print(f"\rcachekit: {done}/{total} hosts done, {failures} failed", end=end,
-          file=sys.stderr, flush=True)
-
-
 @dataclass
 class Target:
     """What every task is run against: which hosts, which managers, and how to reach them."""
@@ -100,6 +100,7 @@ class Target:
     accept_new_host_keys: bool = False
     uv: Optional[str] = None
     wide: bool = False  # how the plan is shown: paths whole, or fitted to the terminal
+    quiet: bool = False
 
     def open(self) -> fleet.Fleet:
         for name in ("timeout", "connect_timeout"):
@@ -108,8 +109,8 @@ class Target:
                                     f"604800 (a week) (got {getattr(self, name)})")
         settings = outcome.Settings(self.connect_timeout, self.timeout, self.accept_new_host_keys)
         selected = fleet.select_hosts(self.hosts, self.inventory)
-        progress = _progress if sys.stderr.isatty() and len(selected) > 1 else None
-        return fleet.Fleet(selected, settings, self.workers, progress)
+        board = progress.Board(len(selected)) if progress.wanted(self.quiet) else None
+        return fleet.Fleet(selected, settings, self.workers, board)
 
     def request(self, request: Dict[str, Any]) -> Dict[str, Any]:
         return dict(request, managers=_parse_managers(self.managers),
@@ -151,7 +152,9 @@ def _guard(fn: Callable[..., None]) -> Callable[..., None]:
         except fleet.Interrupted as exc:
             done = ", ".join(r["host"] for r in exc.finished) or "none"
             raise Exit(f"cachekit: interrupted; hosts finished: {done}; not finished: "
-                       f"{', '.join(exc.unfinished)}", code=130) from None
+                       f"{', '.join(exc.unfinished)}", code=EXIT_INTERRUPTED) from None
+        except KeyboardInterrupt:
+            raise Exit("\ncachekit: interrupted", code=EXIT_INTERRUPTED) from None
 
     return wrapper
 
@@ -248,25 +251,48 @@ def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
     """Plan on every host; then, with --yes or one confirmation, apply exactly those plans.
 
     ``per_host`` adds each host's own part of the request (prune: its policy). With
-    ``emit`` false the results are returned, not printed (for unattended runs).
+    ``emit`` false the results are returned, not printed (for unattended runs), and
+    Ctrl-C during the apply raises ``Stopped`` with what was removed until then.
     """
     fmt = _check_format(format, ["table", "json"])
     _confirmable(command, dry_run, yes)
+    stopped = False
     with target.open() as hosts:
         extra = per_host(hosts) if per_host else None
         planned = hosts.run(target.request(request), extra)
         results: Optional[List[Dict[str, Any]]] = planned
         if not dry_run:
-            results = _confirm_and_apply(hosts, target, planned, ask=not yes)
+            try:
+                results = _confirm_and_apply(hosts, target, planned, ask=not yes)
+            except fleet.Interrupted as exc:
+                results, stopped = _removed_before(exc, planned), True
             sizes = {h["host"]: h.get("caches", []) for h in planned}
             for h in results or []:  # the sizes each host had before the removal
                 h["caches_before"] = sizes.get(h["host"], [])
-    if results is None or not emit:
+    if results is None:
+        return results
+    if stopped:
+        if not emit:
+            raise Stopped(results)
+        _finish_stopped(command, fmt, results, _width(target.wide))
+    if not emit:
         return results
     render = report.render_prune if command == "prune" else report.render_removal
     _finish(command, fmt, results, lambda: render(results, dry_run, _width(target.wide)),
             dry_run)
     return results
+
+
+def _ask(question: str, nothing: str) -> None:
+    """Ask on the terminal: only yes goes on; no (or nothing) stops with EXIT_DECLINED,
+    Ctrl-C with EXIT_INTERRUPTED. The question goes to stderr: stdout is the result's."""
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        raise Exit(f"\ncachekit: interrupted; {nothing}", code=EXIT_INTERRUPTED) from None
+    if answer.strip().lower() not in ("y", "yes"):
+        raise Exit(f"cachekit: {nothing}", code=EXIT_DECLINED)
 
 
 def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[str, Any]],
@@ -279,15 +305,56 @@ def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[st
             return planned
         if len(planned) > 1:  # the totals right above the question, however long the plan
             _say(report.plan_total(planned))
-        # The question goes to stderr with the plan: stdout carries only the result.
-        print(f"Remove these {count} entries? [y/N] ", end="", file=sys.stderr, flush=True)
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            _say("cachekit: nothing removed")
-            return None
+        _ask(f"Remove these {count} entries?", "nothing removed")
     per_host = {h["host"]: {"plans": h["plans"]} for h in planned
                 if h["status"] == "ok" and h.get("plans")}
-    applied = {r["host"]: r for r in hosts.run(target.request({"op": "apply"}), per_host)}
+    applied = {r["host"]: r for r in hosts.run(target.request({"op": "apply"}), per_host,
+                                               planned=count)}
     return [applied.get(h["host"], _nothing_to_apply(h)) for h in planned]
+
+
+class Stopped(Exception):
+    """Ctrl-C stopped an apply; ``results`` say what each host removed until then."""
+
+    def __init__(self, results: List[Dict[str, Any]]) -> None:
+        super().__init__("interrupted")
+        self.results = results
+
+
+def _removed_before(exc: fleet.Interrupted, planned: List[Dict[str, Any]]
+                    ) -> List[Dict[str, Any]]:
+    """Each host's result after Ctrl-C: finished, stopped part-way, or never started."""
+    done = {r["host"]: r for r in exc.finished + exc.partial}
+    out = []
+    for h in planned:
+        r = done.get(h["host"])
+        if r is None:
+            out.append(_nothing_to_apply(h))
+            continue
+        if r["status"] == "interrupted":
+            rows = [x for x in r.get("removed", []) if not untouched(x)]
+            gone = [x for x in rows if x.get("ok")]
+            freed = r.get("reclaimed_bytes") or sum(x.get("bytes") or 0 for x in gone)
+            r = dict(r, removed=rows, reclaimed_bytes=freed, error=(
+                f"interrupted (Ctrl-C) after {report.entries_in(gone):,} of "
+                f"{report.planned_entries([h]):,} planned entries were removed "
+                f"({report.human_bytes(freed)}); the rest remain"))
+        out.append(r)
+    return out
+
+
+def _finish_stopped(command: str, fmt: str, results: List[Dict[str, Any]],
+                    width: Optional[int] = None, show: bool = True) -> None:
+    """After Ctrl-C in an apply: what went (table or JSON), then exit 130."""
+    if show and fmt == "json":
+        print(report.to_json(report.document(command, False, results)))
+    elif show:
+        print(report.render_removal(results, False, width))
+    for line in report.warnings(results):
+        _say(f"cachekit: warning: {line}")
+    gone = report.entries_in([r for h in results for r in h.get("removed", []) if r.get("ok")])
+    raise Exit(f"cachekit: interrupted; {gone:,} entries were removed before it, the rest "
+               "remain (--dry-run shows them)", code=EXIT_INTERRUPTED)
 
 
 def _nothing_to_apply(planned: Dict[str, Any]) -> Dict[str, Any]:
@@ -413,12 +480,16 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
         return out
 
     target = _target(**locals())
+    stopped = False
     with runs.run_lock(lock_file or runs.default_lock()):
-        results = _destroy("prune", {"op": "prune"}, target, format, dry_run, yes, policies,
-                           emit=False)
+        try:
+            results = _destroy("prune", {"op": "prune"}, target, format, dry_run, yes,
+                               policies, emit=False)
+        except Stopped as exc:  # Ctrl-C: what went is recorded and shown all the same
+            results, stopped = exc.results, True
     if results is None:
         return
-    code = report.exit_code(results)
+    code = EXIT_INTERRUPTED if stopped else report.exit_code(results)
     try:  # the record of what was done: a failure to write it is said after the report
         if history != "off":
             runs.append(history or runs.default_history(),
@@ -437,6 +508,9 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
         for h in results:
             _say(report.summary_line(h, dry_run))
     try:
+        if stopped:
+            _finish_stopped("prune", _check_format(format, ["table", "json"]), results,
+                            _width(wide), show=not quiet)
         _finish("prune", _check_format(format, ["table", "json"]), results,
                 lambda: "" if quiet else report.render_prune(results, dry_run, _width(wide)),
                 dry_run)
@@ -521,10 +595,7 @@ def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: boo
         if not dry_run and ok:
             if not yes:
                 _say(report.render_relocation(planned, True, _width(wide, sys.stderr)))
-                print("Apply this relocation? [y/N] ", end="", file=sys.stderr, flush=True)
-                if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-                    _say("cachekit: nothing changed")
-                    return
+                _ask("Apply this relocation?", "nothing changed")
             per_host = {h["host"]: {"apply": True} for h in ok}
             done = {r["host"]: r for r in selected.run(target.request(request), per_host)}
             results = [done.get(h["host"], h) for h in planned]

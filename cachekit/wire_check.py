@@ -227,7 +227,7 @@ def _result(op: Optional[str]) -> Check:
 
     return record(
         {"schema": INT, "op": one_of(op) if op else null_or(STR),
-         "status": one_of("ok", "refused", "failed"), "error": null_or(STR),
+         "status": one_of("ok", "refused", "failed", "interrupted"), "error": null_or(STR),
          "caches": list_of(MEASURED_CACHE if op == "info" else CACHE),
          "removed": list_of(REMOVED_ROW), "warnings": STRINGS},
         RESULT_FIELDS, required)

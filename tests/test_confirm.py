@@ -11,6 +11,7 @@ from pipcache_fixture import pip_env
 
 from cachekit.core import fs
 from cachekit.core import pip as pipcache
+from cachekit.errors import EXIT_DECLINED
 
 
 def run_on_terminal(args, cache: Path, home: Path, answer: str) -> subprocess.CompletedProcess:
@@ -33,7 +34,7 @@ def test_terminal_prompt_decides(pip_cache: Path, home: Path, answer: str,
                                  removed: bool) -> None:
     before = tree_of(pip_cache)
     out = run_on_terminal(["remove", "alpha"], pip_cache, home, answer)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == (0 if removed else EXIT_DECLINED), out.stderr
     assert "would remove" in out.stderr and "alpha-1.0-py3-none-any.whl" in out.stderr
     assert "[y/N]" in out.stderr
     assert (tree_of(pip_cache) != before) == removed

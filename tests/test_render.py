@@ -28,6 +28,7 @@ from sshd_lab import PORT, SshLab, copy_tree
 from uvcache_fixture import UV
 
 from cachekit import report, text
+from cachekit.errors import EXIT_DECLINED
 
 HOSTILE = [b"evil\nrow", b"esc\x1b[2Jclear", b"bad\xff\xfe", b"tab\tname", b"bidi\xe2\x80\xaeevil",
            b"bell\x07cr\r"]
@@ -270,7 +271,7 @@ def test_a_long_plan_ends_with_its_summary_above_the_question(hostile_pip: Path,
     wheels = add_wheels(hostile_pip, 300)
     env = pip_env(home, PIP_CACHE_DIR=str(hostile_pip))
     code, screen = on_terminal(["remove", "many*"], env, 80, answer="n")
-    assert code == 0, screen
+    assert code == EXIT_DECLINED, screen
     lines = screen.splitlines()
     [ask] = [i for i, line in enumerate(lines) if "[y/N]" in line]
     assert len(lines[:ask]) > 300
@@ -326,7 +327,7 @@ def test_a_fleet_plan_ends_with_its_total_and_host_text_is_escaped(
 
     code, screen = on_terminal(["remove", "*a*", "--hosts", "lab", "--inventory", str(inv)],
                                env, 80, answer="n")
-    assert code == 0, screen
+    assert code == EXIT_DECLINED, screen
     lines = OURS.sub("\n", screen).splitlines()
     assert_clean("\n".join(lines))
     [ask] = [i for i, line in enumerate(lines) if "[y/N]" in line]

@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from cachekit.core import KNOWN_MANAGERS, SCHEMA, Refused, fs, safety, toolcache
+from cachekit.core import KNOWN_MANAGERS, SCHEMA, Refused, fs, safety, stopping, toolcache
 from cachekit.core import pip as pipcache
 from cachekit.core.pip_location import PipConfigError, locate
 
@@ -31,7 +31,9 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
     """Serve one request; never raises for a problem on this host, reports it instead.
 
     ``progress`` hears of every file a removal deletes (or keeps) as it happens, so a
-    controller whose connection breaks off still knows what was removed.
+    controller whose connection breaks off still knows what was removed; with
+    ``request["progress"]`` it also hears how far walks have got (``meter``). Ctrl-C
+    ends the run with status ``interrupted`` and what was removed until then.
     """
     started = time.monotonic()
     op = request.get("op")
@@ -46,6 +48,13 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
         # where a remote run keeps its copy of this code (set by cachekit's bootstrap)
         "core_copy": request.get("core_copy"),
     }
+    from cachekit.core.meter import METER
+
+    METER.start(progress if request.get("progress") else None)
+    applying = op == "apply" or (op == "prune" and bool(request.get("apply")))
+    deferral = stopping.Deferral(applying)
+    if applying and progress is not None:  # whom a remote controller sends Ctrl-C to
+        progress({"pid": os.getpid()})
     try:
         if op not in OPS:
             raise Refused(f"unknown operation {op!r}")
@@ -96,7 +105,7 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
                 check_then_apply(result, environ, progress, op, bool(request.get("apply")))
         result["disk"] = _disk([c.get("path") for c in result["caches"]
                                 + result.get("locations", [])], environ)
-        if op in ("apply", "prune") and result["status"] == "ok":
+        if op in ("apply", "prune") and result["status"] == "ok" and not stopping.requested():
             from cachekit.core import measure  # a prune's caches, measured after it
 
             measure.after_apply(request, result)
@@ -108,6 +117,12 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
     except Exception as exc:  # a malformed request or plan, or a bug: still one result
         result["status"], result["error"] = "failed", f"internal error: {type(exc).__name__}: " \
             f"{exc}"
+    except KeyboardInterrupt:
+        result["status"], result["error"] = "interrupted", "interrupted (Ctrl-C)"
+    finally:
+        METER.stop()
+        if deferral.end():
+            result["status"], result["error"] = "interrupted", "interrupted (Ctrl-C)"
     result["elapsed_s"] = round(time.monotonic() - started, 3)
     return result
 
@@ -416,7 +431,11 @@ PROGRESS_MARK = "@"
 
 
 def print_progress(row: Dict[str, Any]) -> None:
-    """One line per file as a removal goes, flushed: it outlives a broken connection."""
+    """One line per file as a removal goes, flushed: it outlives a broken connection.
+
+    Entries left because of Ctrl-C go only in the result: they were never removed."""
+    if stopping.untouched(row):
+        return
     sys.stdout.write(PROGRESS_MARK + json.dumps(row) + "\n")
     sys.stdout.flush()
 

@@ -13,9 +13,12 @@ when no child can be forked the caller does them all.
 
 import contextlib
 import os
+import select
 import signal
 import struct
-from typing import Any, Callable, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
+
+from cachekit.core.meter import INTERVAL_S, METER
 
 _INDEX = struct.Struct("I")
 _PIPE_SLOTS = 1024  # 4 KiB of indices: one page
@@ -47,13 +50,20 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while True:
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
+def _gather(fds: List[int]) -> Dict[int, bytes]:
+    """Everything each child sends, read as it comes; the meter ticks while we wait."""
+    chunks: Dict[int, List[bytes]] = {fd: [] for fd in fds}
+    open_fds = list(fds)
+    while open_fds:
+        ready, _w, _x = select.select(open_fds, [], [], INTERVAL_S)
+        for fd in ready:
+            chunk = os.read(fd, 1 << 20)
+            if chunk:
+                chunks[fd].append(chunk)
+            else:
+                open_fds.remove(fd)
+        METER.tick()
+    return {fd: b"".join(parts) for fd, parts in chunks.items()}
 
 
 def _batches(jobs: Sequence[Any]) -> List[List[Any]]:
@@ -74,8 +84,9 @@ def run(worker: Callable[[Any], Any], jobs: Sequence[Any], processes: int) -> Li
     finally:
         os.close(feed)
     children: List[Tuple[int, int]] = []
+    METER.share(processes - 1)
     try:
-        for _ in range(processes - 1):
+        for index in range(1, processes):
             try:
                 reply, send = os.pipe()
             except OSError:
@@ -90,6 +101,7 @@ def run(worker: Callable[[Any], Any], jobs: Sequence[Any], processes: int) -> Li
                 code = 1
                 try:
                     os.close(reply)
+                    METER.become_child(index)
                     _write_all(send, pickle.dumps(_claim(worker, batches, queue), protocol=4))
                     code = 0
                 finally:
@@ -98,9 +110,10 @@ def run(worker: Callable[[Any], Any], jobs: Sequence[Any], processes: int) -> Li
             children.append((pid, reply))
         done, results = _claim(worker, batches, queue)
         finished = set(done)
+        replies = _gather([reply for _pid, reply in children])
         while children:
             pid, reply = children[-1]
-            data = _read_all(reply)
+            data = replies[reply]
             os.close(reply)
             status = _reap(pid)
             children.pop()
@@ -114,6 +127,7 @@ def run(worker: Callable[[Any], Any], jobs: Sequence[Any], processes: int) -> Li
                 results += [worker(job) for job in batches[i]]
         return results
     finally:
+        METER.unshare()
         os.close(queue)
         for pid, reply in children:  # only after an exception here: stop the rest
             with contextlib.suppress(OSError):

@@ -25,7 +25,8 @@ from typing import (
     Tuple,
 )
 
-from cachekit.core import forked
+from cachekit.core import forked, stopping
+from cachekit.core.meter import METER, figures
 
 S_ISDIR, S_ISREG = stat.S_ISDIR, stat.S_ISREG
 
@@ -103,6 +104,8 @@ def fan_out(worker: Callable[[Any], Any], jobs: Sequence[Any],
     ``_WORTH_FORKING_S`` of work. ``parallel`` forces one way (tests cover both).
     """
     pending = list(jobs)
+    if METER.on:  # progress and Ctrl-C are heard once per subtree, never per file
+        worker = _metered(worker)
     if parallel is False or not _fork_available():
         return [worker(job) for job in pending]
     results: List[Any] = []
@@ -124,6 +127,15 @@ def fan_out(worker: Callable[[Any], Any], jobs: Sequence[Any],
         return results
     processes = min(len(pending), forked.usable_cpus(), _MAX_WORKERS)
     return results + forked.run(worker, pending, processes)
+
+
+def _metered(worker: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def metered(job: Any) -> Any:
+        found = worker(job)
+        METER.add(*figures(found))
+        return found
+
+    return metered
 
 
 def _two_levels(list_dir: Callable[[str], List[str]]) -> List[str]:
@@ -194,6 +206,8 @@ def scan(root: str, parallel: Optional[bool] = None) -> Tree:
     st = os.lstat(root)
     raw = Tree([], [("", st.st_blocks * 512, True)], [])
     tasks = _two_levels(lambda rel: _list_into(raw, root, rel))
+    if METER.on:
+        METER.add(*figures(raw))
     for sub in fan_out(_walk_subtree, [(root, t) for t in tasks], parallel):
         raw.files.extend(sub.files)
         raw.dirs.extend(sub.dirs)
@@ -330,6 +344,8 @@ def scan_totals(root: str, classify: Classifier, parallel: Optional[bool] = None
     acc.count_blocks = disk
     acc.blocks = os.lstat(root).st_blocks * 512
     tasks = _two_levels(lambda rel: _total_dir(root, rel, classify, acc))
+    if METER.on:
+        METER.add(*figures(acc))
     jobs = [(root, t, classify, disk) for t in tasks]
     for sub in fan_out(_total_subtree, jobs, parallel):
         acc.merge(sub)
@@ -494,9 +510,15 @@ class SafeRemover:
         if fd is not None:
             os.close(fd)
 
-    def unlink(self, rel: str, expect: Optional[Tuple[int, int]] = None) -> Removal:
-        """Remove one non-directory; with ``expect`` (inode, mtime_ns) only if unchanged."""
+    def unlink(self, rel: str, expect: Optional[Tuple[int, int]] = None,
+               midway: bool = False) -> Removal:
+        """Remove one non-directory; with ``expect`` (inode, mtime_ns) only if unchanged.
+
+        ``midway``: a later file of an entry already being removed, which Ctrl-C lets
+        finish (an entry goes whole or not at all)."""
         parts = _split_rel(rel)
+        if stopping.requested() and not midway:
+            return Removal(rel, False, stopping.INTERRUPTED)
         try:
             fd = self._dir_fd(parts[:-1])
             st = os.lstat(parts[-1], dir_fd=fd)
@@ -516,6 +538,11 @@ class SafeRemover:
             st.st_mtime_ns, st.st_nlink, st.st_dev, st.st_ino, kind))
 
     def rmdir(self, rel: str) -> Removal:
+        if stopping.requested():  # its files stay: no warning that it is not empty
+            return Removal(rel, False, "")
+        return self._rmdir(rel)
+
+    def _rmdir(self, rel: str) -> Removal:
         parts = _split_rel(rel)
         self._forget(rel)
         for key in [k for k in self._cache if k.startswith(rel + "/")]:
@@ -544,6 +571,8 @@ class SafeRemover:
         removed: List[FileStat] = []
         problems: List[Tuple[str, str]] = []
         parts = _split_rel(rel)
+        if stopping.requested():  # an entry goes whole or not at all
+            return removed, [(rel, stopping.INTERRUPTED)]
         try:
             st = os.lstat(parts[-1], dir_fd=self._dir_fd(parts[:-1]))
         except FileNotFoundError:
@@ -553,7 +582,7 @@ class SafeRemover:
         if not stat.S_ISDIR(st.st_mode) or st.st_dev != self._dev:
             return removed, [(rel, "no longer a directory of this file system; not crossed")]
         self._clear(parts, removed, problems)
-        outcome = self.rmdir(rel)
+        outcome = self._rmdir(rel)
         if not outcome.ok:
             problems.append((rel, outcome.reason))
         return removed, problems
@@ -562,6 +591,8 @@ class SafeRemover:
         """Empty the root itself (the caller removes the root, from its parent)."""
         removed: List[FileStat] = []
         problems: List[Tuple[str, str]] = []
+        if stopping.requested():
+            return removed, [("", stopping.INTERRUPTED)]
         self._clear([], removed, problems)
         return removed, problems
 
@@ -587,7 +618,7 @@ class SafeRemover:
                                               "not crossed"))
                         continue
                     self._clear(parts + [name], removed, problems)
-                    outcome = self.rmdir(sub)
+                    outcome = self._rmdir(sub)
                     if not outcome.ok:
                         problems.append((sub, outcome.reason))
                     continue

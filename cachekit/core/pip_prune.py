@@ -14,7 +14,7 @@ import os
 import stat
 from typing import Any, Dict, List, Optional, Tuple
 
-from cachekit.core import fs, policy
+from cachekit.core import fs, policy, stopping
 
 # An entry file: path, size, ino, mtime_ns, atime_ns, nlink, dev, kind, ctime_ns
 EntryFile = Tuple[str, int, int, int, int, int, int, str, int]
@@ -101,9 +101,12 @@ class Walk:
                                   "bytes": size, "reason": rule, "package": name, "ok": False,
                                   "note": "changed since the plan; kept"})
             return
+        if stopping.requested():  # Ctrl-C: this entry stays whole
+            tally[3] += 1
+            return
         all_ok = True
-        for f in files:
-            outcome = self.remover.unlink(f[0], expect=(f[2], f[3]))
+        for i, f in enumerate(files):
+            outcome = self.remover.unlink(f[0], expect=(f[2], f[3]), midway=i > 0)
             all_ok = all_ok and outcome.ok
             if outcome.ok:
                 self.removed_here = True
@@ -283,13 +286,28 @@ def apply(remover: fs.SafeRemover, root: str, wire: Dict[str, Any], result: Dict
     acc = Walk(root, crit["clock"], crit.get("keep") or [], "apply", crit)
     acc.remover, acc.progress = remover, progress
     cleared = [0]  # a large plan counts the directories it clears, rather than naming them
+    told = [0, 0]  # entries and bytes a large plan's progress has reported so far
+
+    def tell(rel: str) -> None:
+        """A large plan's progress: what went since the last report (the progress line,
+        and what a controller that loses the connection knows was removed)."""
+        n = sum(t[0] for t in acc.done.values())
+        size = sum(t[1] for t in acc.done.values())
+        if progress is not None and not crit.get("rows") and n > told[0]:
+            progress({"path": os.path.join(root, rel), "manager": "pip", "entries": n - told[0],
+                      "bytes": size - told[1], "ok": True, "reason": "pruned", "partial": True})
+        told[:] = [n, size]
 
     def visit(rel: str) -> bool:
+        if stopping.requested():  # Ctrl-C: the rest stays, unread
+            return False
         acc.removed_here = False
         subdirs = _walk_dir(root, rel, acc)
         removed = acc.removed_here
         for sub in subdirs:
             removed = visit(sub) or removed
+            if sub.count("/") == 1:
+                tell(sub)
         # never a bucket itself; rmdir keeps a directory that still holds anything
         if removed and rel.count("/") >= 1 and remover.rmdir(rel).ok:
             if crit.get("rows"):
@@ -300,20 +318,27 @@ def apply(remover: fs.SafeRemover, root: str, wire: Dict[str, Any], result: Dict
     for bucket in BUCKET_NAMES:
         if os.path.isdir(os.path.join(root, bucket)):
             visit(bucket)
+            tell(bucket)
     if crit.get("rows"):
         result["removed"] += acc.rows
     else:
+        stopped = stopping.requested()
         for rule, (n, size, free, kept) in sorted(acc.done.items()):
             row = {"path": root, "manager": "pip", "entry": f"{n} entries", "entries": n,
                    "bytes": size, "freed": free, "reason": rule, "package": "",
                    "ok": True, "kind": "entries", "dirs_cleared": cleared[0]}
             cleared[0] = 0  # counted once, on the first row
-            if kept:
+            if kept and not stopped:
                 row["note"] = f"{kept} entries changed since the plan or could not be " \
                     "removed; kept"
+            elif stopped:
+                row["note"] = (f"interrupted (Ctrl-C) after {n:,} entries; the rest remain"
+                               if n else stopping.INTERRUPTED)
             result["removed"].append(row)
-            if progress is not None:
-                progress(row)
+        if stopped and not acc.done:  # Ctrl-C before the first entry: nothing went
+            result["removed"].append({"path": root, "manager": "pip", "entries": 0,
+                                      "bytes": 0, "freed": 0, "reason": "pruned",
+                                      "ok": False, "note": stopping.INTERRUPTED})
     return sum(t[2] for t in acc.done.values())
 
 

@@ -25,7 +25,7 @@ import stat
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from cachekit.core import fs
+from cachekit.core import fs, stopping
 
 WHEELS = "wheels"
 HTTP_BUCKETS = ("http", "http-v2")
@@ -65,6 +65,8 @@ class Fold:
                 seen[0] += 1
 
     def keep(self, rel: str, why: str) -> None:
+        if why in (stopping.INTERRUPTED, ""):  # Ctrl-C left it: the row says so once
+            return
         self.kept += 1
         if len(self.notes) < KEPT_SAMPLE:
             self.notes.append((rel, why))
@@ -98,6 +100,9 @@ class _Reader:
     def unlink(self, rel: str, name: str) -> Optional[str]:
         return None  # planning deletes nothing
 
+    def stopped(self) -> bool:
+        return False  # planning: Ctrl-C raises as usual
+
     def rmdir(self, rel: str) -> Optional[str]:
         return None
 
@@ -109,7 +114,12 @@ class _Remover(_Reader):
     def scandir(self, rel: str) -> Any:
         return os.scandir(self.remover.dir_fd(rel))
 
+    def stopped(self) -> bool:
+        return stopping.requested()
+
     def unlink(self, rel: str, name: str) -> Optional[str]:
+        if stopping.requested():  # Ctrl-C: an HTTP entry goes whole or not at all
+            return stopping.INTERRUPTED
         try:
             os.unlink(name, dir_fd=self.remover.dir_fd(rel))
         except FileNotFoundError:
@@ -170,6 +180,8 @@ def _visit(src: _Reader, rel: str, bucket: str, acc: Fold, changed_after: Option
     keeper = False
     files: List[Found] = []
     subdirs: List[str] = []
+    if src.stopped():  # Ctrl-C in an apply: what is left stays, unread
+        return True
     try:
         with src.scandir(rel) as it:
             for entry in it:
@@ -312,13 +324,14 @@ def apply(remover: fs.SafeRemover, root: str, wire: Dict[str, Any],
         before = [0, 0]  # files and bytes already reported
 
         def report(sub: str, acc: Fold = acc, before: List[int] = before) -> None:
-            if progress is not None and sub.count("/") == 1:  # each subdirectory swept
+            if progress is not None and sub.count("/") == 1 and acc.files > before[0]:
                 progress({"path": os.path.join(root, sub), "manager": "pip",
                           "files": acc.files - before[0], "bytes": acc.bytes - before[1],
                           "ok": True, "reason": "swept", "partial": True})
                 before[:] = [acc.files, acc.bytes]
 
         _visit(src, bucket, bucket, acc, changed_after, lambda sub, _a: report(sub))
+        report(bucket + "/")  # the rest: the progress rows add up to the bucket's row
         row = {"path": os.path.join(root, bucket), "manager": "pip", "bytes": acc.bytes,
                "files": acc.files, "dirs": acc.dirs, "freed": acc.freed_bytes(),
                "reason": group.get("reason") or REASONS[bucket], "package": "",
@@ -327,12 +340,16 @@ def apply(remover: fs.SafeRemover, root: str, wire: Dict[str, Any],
         if acc.kept:
             sample = "; ".join(f"{p}: {why}" for p, why in acc.notes[:3])
             row["note"] = f"{acc.kept} kept, e.g. {sample}"
+        if stopping.requested() and acc.files < int(group.get("files") or 0):
+            # a bucket Ctrl-C never reached is untouched (left out); one it cut short
+            # says how far it got
+            row["note"] = "; ".join(filter(None, [row.get("note"), (
+                f"interrupted (Ctrl-C) after {acc.files:,} of {group['files']:,} planned "
+                "files; the rest remain") if acc.files else stopping.INTERRUPTED]))
         if acc.errors:
             row["note"] = (row.get("note", "") + f"; {len(acc.errors)} could not be read, "
                            f"e.g. {acc.errors[0][0]}: {acc.errors[0][1]}").lstrip("; ")
         rows.append(row)
-        if progress is not None:
-            progress(row)
     return rows
 
 
