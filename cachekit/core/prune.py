@@ -411,6 +411,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
             pool.taken_bytes("freed") if pool is not None else 0)
         if pool is not None and pool.chosen and scope.plan_pool and scope.rows_of_pool:
             wire = scope.plan_pool(pool)
+            wire["measure_after"] = True  # the history records the sizes measured after
             result.setdefault("plans", []).append(wire)
             if not request.get("apply"):
                 rows += scope.rows_of_pool(pool, wire["prune"])
