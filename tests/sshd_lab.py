@@ -13,7 +13,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 SSHD = "/usr/sbin/sshd"
 
@@ -112,6 +112,17 @@ class SshLab:
         path = ssh / "known_hosts"
         path.write_text("".join(self.hosts[n].known_hosts_line() + "\n" for n in names))
         return path
+
+
+@contextlib.contextmanager
+def one_host_lab(base: Path, name: str, address: str) -> Iterator[SshLab]:
+    """A lab with one running host, stopped at the end (a test module's fixture)."""
+    lab = SshLab(base)
+    try:
+        lab.start(name, address)
+        yield lab
+    finally:
+        lab.stop_all()
 
 
 def _wait_listening(address: str, port: int, proc: subprocess.Popen, log: Path) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 from pipcache_fixture import pip_env
-from sshd_lab import SshLab, copy_tree
+from sshd_lab import SshLab, copy_tree, one_host_lab
 from test_remote import by_host, fake_python, host_entry, run, write_inventory
 
 from cachekit import outcome
@@ -27,12 +27,8 @@ ADDRESS = "127.0.0.41"  # test_remote's hosts use .11-.17
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory):
-    lab = SshLab(tmp_path_factory.mktemp("hostile-lab"))
-    try:
-        lab.start("hostile", ADDRESS)
+    with one_host_lab(tmp_path_factory.mktemp("hostile-lab"), "hostile", ADDRESS) as lab:
         yield lab
-    finally:
-        lab.stop_all()
 
 
 # Runs on the host after the real core: passes progress lines through at once (the first

@@ -177,14 +177,10 @@ def test_no_progress_with_quiet(many_files: Path, home: Path, tmp_path: Path) ->
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory):
-    from sshd_lab import SshLab
+    from sshd_lab import one_host_lab
 
-    lab = SshLab(tmp_path_factory.mktemp("sshlab"))
-    try:
-        lab.start("far", "127.0.0.41")
+    with one_host_lab(tmp_path_factory.mktemp("sshlab"), "far", "127.0.0.41") as lab:
         yield lab
-    finally:
-        lab.stop_all()
 
 
 def on_remote_terminal(args: List[str], lab, cache: Path, home: Path,

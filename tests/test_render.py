@@ -24,7 +24,7 @@ import pytest
 import yaml
 from conftest import cachekit
 from pipcache_fixture import pip_env
-from sshd_lab import PORT, SshLab, copy_tree
+from sshd_lab import PORT, SshLab, copy_tree, one_host_lab
 from uvcache_fixture import UV
 
 from cachekit import report, text
@@ -293,12 +293,8 @@ def add_wheels(cache: Path, count: int) -> List[Path]:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory):
-    lab = SshLab(tmp_path_factory.mktemp("renderlab"))
-    try:
-        lab.start("r1", LAB_ADDRESS)
+    with one_host_lab(tmp_path_factory.mktemp("renderlab"), "r1", LAB_ADDRESS) as lab:
         yield lab
-    finally:
-        lab.stop_all()
 
 
 def test_a_fleet_plan_ends_with_its_total_and_host_text_is_escaped(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from pipcache_fixture import pip_env
-from sshd_lab import PORT, SshLab
+from sshd_lab import PORT, SshLab, one_host_lab
 from uvcache_fixture import UV
 
 ADDRESS = "127.0.0.41"
@@ -17,12 +17,8 @@ ADDRESS = "127.0.0.41"
 
 @pytest.fixture(scope="module")
 def uv_lab(tmp_path_factory: pytest.TempPathFactory):
-    lab = SshLab(tmp_path_factory.mktemp("uvsshlab"))
-    try:
-        lab.start("uvhost", ADDRESS)
+    with one_host_lab(tmp_path_factory.mktemp("uvsshlab"), "uvhost", ADDRESS) as lab:
         yield lab
-    finally:
-        lab.stop_all()
 
 
 def test_cachekit_uv_names_the_remote_hosts_uv(uv_lab: SshLab, uv_cache: Path, home: Path,
