@@ -388,6 +388,11 @@ def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[s
         if not isinstance(rel, str) or (pipcache.bucket(rel) not in allowed
                                         and rel != pipcache.LEGACY_SELFCHECK):
             raise Refused(f"the plan names {rel!r}, which is not a pip cache entry")
+        try:  # every path checked before the first removal, not when its turn comes
+            fs.split_rel(rel)
+        except ValueError:
+            raise Refused(f"the plan names {rel!r}, which is not a path inside the cache"
+                          ) from None
     if sweep and (any(b not in allowed or "/" in b for b in swept)
                   or not isinstance(sweep.get("planned_at_ns"), int)):
         raise Refused("the plan's sweep names no pip bucket, or no time it was planned")

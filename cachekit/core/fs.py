@@ -439,7 +439,8 @@ class RootError(Exception):
     """The root to remove from is not the directory that was scanned."""
 
 
-def _split_rel(rel: str) -> List[str]:
+def split_rel(rel: str) -> List[str]:
+    """The components of a path relative to a root; refuses empty, ``.`` and ``..``."""
     parts = rel.split("/")
     if not rel or any(p in ("", ".", "..") for p in parts):
         raise ValueError(f"unsafe relative path: {rel!r}")
@@ -484,7 +485,7 @@ class SafeRemover:
     def dir_fd(self, rel: str) -> int:
         """A descriptor of the directory ``rel`` below the root (valid until the next call
         that may open another: keep it only while using it)."""
-        return self._dir_fd(_split_rel(rel) if rel else [])
+        return self._dir_fd(split_rel(rel) if rel else [])
 
     def _dir_fd(self, parts: Sequence[str]) -> int:
         """Open (and remember) the directory ``parts`` below the root, never via a symlink."""
@@ -495,6 +496,9 @@ class SafeRemover:
         parent = self._dir_fd(parts[:-1])
         flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(parts[-1], flags, dir_fd=parent)
+        if os.fstat(fd).st_dev != self._dev:  # a mount point inside the root: not crossed
+            os.close(fd)
+            raise OSError(errno.EXDEV, "another file system; not crossed", "/".join(parts))
         if len(self._cache) > 64:
             self._drop_unrelated(key)
         self._cache[key] = fd
@@ -516,7 +520,7 @@ class SafeRemover:
 
         ``midway``: a later file of an entry already being removed, which Ctrl-C lets
         finish (an entry goes whole or not at all)."""
-        parts = _split_rel(rel)
+        parts = split_rel(rel)
         if stopping.requested() and not midway:
             return Removal(rel, False, stopping.INTERRUPTED)
         try:
@@ -543,7 +547,7 @@ class SafeRemover:
         return self._rmdir(rel)
 
     def _rmdir(self, rel: str) -> Removal:
-        parts = _split_rel(rel)
+        parts = split_rel(rel)
         self._forget(rel)
         for key in [k for k in self._cache if k.startswith(rel + "/")]:
             self._forget(key)
@@ -570,7 +574,7 @@ class SafeRemover:
         """
         removed: List[FileStat] = []
         problems: List[Tuple[str, str]] = []
-        parts = _split_rel(rel)
+        parts = split_rel(rel)
         if stopping.requested():  # an entry goes whole or not at all
             return removed, [(rel, stopping.INTERRUPTED)]
         try:

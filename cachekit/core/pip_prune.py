@@ -42,6 +42,10 @@ class Walk:
                  mode: str = "pool", criterion: Optional[Dict[str, Any]] = None) -> None:
         self.root, self.clock, self.keep, self.mode = root, clock, keep or [], mode
         self.criterion = criterion or {}
+        try:  # a directory on another file system (a mount point) is never entered
+            self.dev: Optional[int] = os.lstat(root).st_dev if root else None
+        except OSError:
+            self.dev = None
         self.last = array.array("q")
         self.size = array.array("q")
         self.freed = array.array("q")
@@ -175,7 +179,10 @@ def _walk_dir(root: str, rel: str, acc: Walk) -> List[str]:
     subdirs: List[str] = []
     found: List[EntryFile] = []
     try:
-        it = os.scandir(root + "/" + rel if rel else root)
+        if acc.remover is not None and rel:  # apply: every level opened without following
+            it = os.scandir(acc.remover.dir_fd(rel))
+        else:
+            it = os.scandir(root + "/" + rel if rel else root)
     except FileNotFoundError:
         return subdirs
     except OSError as exc:
@@ -193,7 +200,11 @@ def _walk_dir(root: str, rel: str, acc: Walk) -> List[str]:
                     continue
                 mode = st.st_mode
                 if stat.S_ISDIR(mode):
-                    subdirs.append(prefix + entry.name)
+                    if acc.dev is not None and st.st_dev != acc.dev:
+                        acc.errors.append((prefix + entry.name,
+                                           "another file system; not crossed"))
+                    else:
+                        subdirs.append(prefix + entry.name)
                     continue
                 size = st.st_size if stat.S_ISREG(mode) else (
                     0 if stat.S_ISLNK(mode) else st.st_size)
@@ -316,7 +327,11 @@ def apply(remover: fs.SafeRemover, root: str, wire: Dict[str, Any], result: Dict
         return removed
 
     for bucket in BUCKET_NAMES:
-        if os.path.isdir(os.path.join(root, bucket)):
+        try:  # a bucket swapped for a symlink is not followed
+            is_dir = stat.S_ISDIR(os.lstat(os.path.join(root, bucket)).st_mode)
+        except OSError:
+            is_dir = False
+        if is_dir:
             visit(bucket)
             tell(bucket)
     if crit.get("rows"):

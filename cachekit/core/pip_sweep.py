@@ -97,7 +97,8 @@ class _Reader:
     def scandir(self, rel: str) -> Any:
         return os.scandir(os.path.join(self.root, rel))
 
-    def unlink(self, rel: str, name: str) -> Optional[str]:
+    def unlink(self, rel: str, name: str, listed: Optional[os.stat_result] = None,
+               midway: bool = False) -> Optional[str]:
         return None  # planning deletes nothing
 
     def stopped(self) -> bool:
@@ -117,11 +118,19 @@ class _Remover(_Reader):
     def stopped(self) -> bool:
         return stopping.requested()
 
-    def unlink(self, rel: str, name: str) -> Optional[str]:
-        if stopping.requested():  # Ctrl-C: an HTTP entry goes whole or not at all
+    def unlink(self, rel: str, name: str, listed: Optional[os.stat_result] = None,
+               midway: bool = False) -> Optional[str]:
+        """``midway``: the body of an HTTP entry whose metadata just went (Ctrl-C lets
+        it finish); ``listed``: the file as the walk saw it, kept if it was replaced."""
+        if stopping.requested() and not midway:  # an entry goes whole or not at all
             return stopping.INTERRUPTED
         try:
-            os.unlink(name, dir_fd=self.remover.dir_fd(rel))
+            fd = self.remover.dir_fd(rel)
+            if listed is not None:
+                now = os.lstat(name, dir_fd=fd)
+                if (now.st_ino, now.st_ctime_ns) != (listed.st_ino, listed.st_ctime_ns):
+                    return "changed since the plan; kept"
+            os.unlink(name, dir_fd=fd)
         except FileNotFoundError:
             pass  # gone already: what the plan wanted
         except OSError as exc:
@@ -219,6 +228,7 @@ def _visit(src: _Reader, rel: str, bucket: str, acc: Fold, changed_after: Option
     if len(files) > 1:  # an HTTP entry's metadata before its body: pip never sees half
         files.sort(key=lambda f: (f[0][:-5], True) if f[0].endswith(".body") else (f[0], False))
     picked = pick(bucket, rel, files) if files else {}
+    went = ""  # the HTTP entry (metadata, then its body) whose first file just went
     for found in files:
         name, st, kind, _size = found
         if changed_after is not None and st.st_ctime_ns > changed_after:
@@ -227,7 +237,9 @@ def _visit(src: _Reader, rel: str, bucket: str, acc: Fold, changed_after: Option
             continue
         got = picked.get(name)
         if got is not None:
-            _remove(src, rel, found, acc, got)
+            key = name[:-5] if name.endswith(".body") else name
+            if _remove(src, rel, found, acc, got, midway=key == went):
+                went = key
         elif kind == "L" or (bucket == WHEELS and not name.endswith(".whl")):
             later.append(found)  # goes only with its directory (origin.json, strays)
         else:
@@ -247,16 +259,18 @@ def _visit(src: _Reader, rel: str, bucket: str, acc: Fold, changed_after: Option
 
 
 def _remove(src: _Reader, rel: str, found: Found, acc: Fold,
-            got: Tuple[str, str, bool, str, str]) -> None:
+            got: Tuple[str, str, bool, str, str], midway: bool = False) -> bool:
+    """Remove (or, planning, count) one file; whether it went."""
     name, st, kind, size = found
-    why = src.unlink(rel, name)
+    why = src.unlink(rel, name, st, midway)
     if why is not None:
         acc.keep(rel + "/" + name, why)
-        return
+        return False
     acc.take(st, kind, size)
     acc.matched += got[2]
     if acc.rows is not None and (got[2] or not acc.counted_only):
         acc.rows.append((rel + "/" + name, size, st.st_ino, st.st_mtime_ns, got))
+    return True
 
 
 def _fold_subtree(job: Tuple[str, str, str, Pick, Optional[bool]]) -> Tuple[str, Fold, bool]:

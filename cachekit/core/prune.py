@@ -260,7 +260,9 @@ def _pip_scope(environ: Dict[str, str], result: Dict[str, Any], keep: List[str]
     walked = pip_prune.walk(root, clock, keep)
     record.update(bytes=walked.bytes, files=walked.files)
     if walked.errors:
-        record["error"] = f"{root} could not be read fully; nothing is pruned from it"
+        where, why = walked.errors[0]
+        record["error"] = (f"{root} could not be read fully ({where}: {why}); nothing is "
+                           "pruned from it")
         return []
     st = os.lstat(root)
     record["root_id"] = [st.st_dev, st.st_ino]
