@@ -146,11 +146,6 @@ def request_line(request: Dict[str, Any]) -> bytes:
     return json.dumps(dict(request, core_digest=_digest()[0])).encode("utf-8") + b"\n"
 
 
-def payload(request: Dict[str, Any]) -> bytes:
-    """Everything the remote python may read: the request line, then the sources."""
-    return request_line(request) + _core()[1]
-
-
 class _UnknownKey(paramiko.MissingHostKeyPolicy):
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str,
                          key: paramiko.PKey) -> None:

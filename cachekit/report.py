@@ -118,9 +118,8 @@ def render_dir(hosts: List[Dict[str, Any]], width: Width = None) -> str:
 
 def uv_program_lines(hosts: List[Dict[str, Any]]) -> List[str]:
     """Which ``uv`` each host's removals go through, and where it was found."""
-    return [text.printable(f"{h['host']}: uv program: {c['uv_binary']} "
-                           f"(from {c['uv_binary_source']})")
-            if c.get("uv_binary") else text.printable(f"{h['host']}: uv program: none found")
+    return [f"{h['host']}: uv program: {c['uv_binary']} (from {c['uv_binary_source']})"
+            if c.get("uv_binary") else f"{h['host']}: uv program: none found"
             for h in hosts for c in h.get("caches", [])
             if c["manager"] == "uv" and "uv_binary" in c and not c.get("error")]
 
@@ -129,10 +128,10 @@ def render_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
     """One table per manager: their caches hold different things."""
     tables = [t for t in (_pip_info(hosts, width), _conda_info(hosts, width),
                           _uv_info(hosts, width), _toolcache_info(hosts, width)) if t]
-    linked = [text.wrap(text.printable(
+    linked = [text.wrap(
               f"{h['host']}: uv {c['path']}: {human_bytes(c['linked_bytes'])} of SIZE is "
               "hard-linked from outside the cache (environments): removing it frees that "
-              "only when they go"), width) for h in hosts for c in h.get("caches", [])
+              "only when they go", width) for h in hosts for c in h.get("caches", [])
               if c["manager"] == "uv" and c.get("linked_bytes")]
     return "\n\n".join(tables + (["\n".join(linked)] if linked else []))
 

@@ -64,7 +64,6 @@ INT = Check("an integer of 64 bits", is_int64)
 COUNT = Check("a count (an integer from 0 to 2**63)", lambda v: _is_int(v) and 0 <= v <= 2**63)
 SECONDS = Check("seconds (a number >= 0)", lambda v: (_is_int(v) or isinstance(v, float))
                 and 0 <= v < 2**63 and math.isfinite(v))
-ANY = Check("anything")
 
 
 def null_or(check: Check) -> Check:

@@ -10,7 +10,7 @@ Everything here works on a scanned ``Tree``; nothing is deleted in this module.
 import fnmatch
 import os
 import re
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from cachekit.core import fs, pip_attribution, safety
 from cachekit.core.pip_attribution import Attribution, canonical
@@ -182,18 +182,6 @@ def attribute_downloads(root: str, tree: fs.Tree) -> List[Tuple[List[fs.FileStat
                                           body.mtime_ns)
         if found is not None:
             out.append(([m for m in (meta, body) if m is not None], found))
-    return out
-
-
-def match_downloads(
-    attributed: Iterable[Tuple[List[fs.FileStat], Attribution]], pattern: str
-) -> List[Tuple[List[fs.FileStat], Match]]:
-    """Downloaded entries of matching packages. Index pages match a name without version."""
-    out = []
-    for files, a in attributed:
-        if name_matches(pattern, a.name, a.version):
-            body = files[-1]
-            out.append((files, Match(body, a.name, a.version, a.kind, "downloaded body")))
     return out
 
 

@@ -129,15 +129,6 @@ def refuse(manager: str, root: str, environ: Mapping[str, str], verb: str = "cle
         raise Refused(f"refusing to {verb} {root}: {_who(label, setting)} {problem}")
 
 
-def refuse_system_dir(root: str, environ: Dict[str, str], what: str, verb: str = "clean",
-                      hint: str = "") -> None:
-    """The place rule alone (kept for callers that have no manager layout to check)."""
-    why = place_problem(root, environ)
-    if why:
-        raise Refused(f"refusing to {verb} {root}: the {what} is {why}"
-                      + (f"; {hint}" if hint else ""))
-
-
 def plan_kind(wire: Mapping[str, Any]) -> str:
     """Which layout a plan's root must carry: conda's temp and trash files live in
     prefixes, not in package caches."""

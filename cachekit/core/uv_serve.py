@@ -84,11 +84,6 @@ def locate_binary(environ: Dict[str, str], request: Optional[Dict[str, Any]] = N
     return Binary(None, "", None)
 
 
-def find_binary(environ: Dict[str, str], request: Optional[Dict[str, Any]] = None
-                ) -> Optional[str]:
-    return locate_binary(environ, request).path
-
-
 def binary_for(request: Dict[str, Any], environ: Dict[str, str], record: Dict[str, Any]
                ) -> Optional[str]:
     """Find the host's uv and say in ``record`` which one (and from where) or what is wrong."""
