@@ -13,7 +13,7 @@ import time
 from typing import IO, Any, Callable, Dict, Optional, Tuple
 
 from cachekit.core.stopping import untouched
-from cachekit.report import human_bytes
+from cachekit.report import entries_in, human_bytes
 
 REDRAW_S = 0.2
 
@@ -52,8 +52,7 @@ class Board:
                                       int(scanned.get("bytes") or 0))
             elif "path" in item and not untouched(item):
                 # a compact row (a swept subdirectory, a run of pruned entries) counts its own
-                count = item.get("entries", item.get("files", 1))
-                self.removed[host] = self.removed.get(host, 0) + int(count or 0)
+                self.removed[host] = self.removed.get(host, 0) + entries_in([item])
             self._draw()
 
     def host_done(self, result: Dict[str, Any]) -> None:

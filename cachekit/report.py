@@ -363,8 +363,10 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
 
 def entries_in(rows: List[Dict[str, Any]]) -> int:
     """How many entries removal rows stand for: a row of a compact plan stands for its
-    entries (prune) or files (purge), any other row for one."""
-    return sum(r.get("entries", r.get("files", 1)) for r in rows)
+    entries (prune) or files (purge), any other row for one. A count that is not a
+    whole number (a progress line a host bent) counts as none."""
+    counts = (r.get("entries", r.get("files", 1)) for r in rows)
+    return sum(n for n in counts if isinstance(n, int) and not isinstance(n, bool) and n > 0)
 
 
 def planned_entries(hosts: List[Dict[str, Any]]) -> int:
