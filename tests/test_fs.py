@@ -177,7 +177,8 @@ def test_unreadable_subdirectory_is_a_warning_and_the_scan_goes_on(
     setpriv = shutil.which("setpriv")
     if os.geteuid() != 0 or setpriv is None:
         pytest.skip("needs root and setpriv to drop DAC capabilities")
-    locked = next((pip_cache / "http-v2").iterdir())
+    # http-v2 also holds a stray file; only a directory's listing can fail
+    locked = min(p for p in (pip_cache / "http-v2").iterdir() if p.is_dir())
     locked.chmod(0)
     try:
         env = dict(os.environ, PIP_CACHE_DIR=str(pip_cache), HOME=str(home))
