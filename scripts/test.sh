@@ -32,4 +32,5 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -U pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 .venv/bin/ruff check .
+.venv/bin/python -m mypy
 exec .venv/bin/python -m pytest "$@"
