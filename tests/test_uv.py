@@ -13,8 +13,8 @@ from conftest import tree_of
 from uvcache_fixture import UV, install, run_uv, serve_dir, uv_env
 
 from cachekit.core import agent
-from cachekit.core import uv as uvcache
 from cachekit.core.fs import walk
+from cachekit.core.managers.uv import cache as uvcache
 
 UV_DIR = str(Path(UV).parent)
 

@@ -98,7 +98,7 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
 
                 conda_serve.serve(planning, environ, result, progress)
             if "uv" in managers and op != "clean":
-                from cachekit.core import uv_serve
+                from cachekit.core.managers.uv import serve as uv_serve
 
                 uv_serve.serve(planning, environ, result, progress)
             if "toolcache" in managers and op != "clean":
@@ -156,7 +156,7 @@ def _conda_signs(environ: Dict[str, str]) -> bool:
 
 
 def _uv_signs(environ: Dict[str, str]) -> bool:
-    from cachekit.core import uv_location
+    from cachekit.core.managers.uv import location as uv_location
 
     try:
         path = uv_location.locate(environ).path
@@ -356,9 +356,9 @@ def execute_wire(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str
     if wire["manager"] == "pip":
         _execute(wire["root"], wire["root_id"], wire, result, progress)
     elif wire["manager"] == "uv":
-        from cachekit.core import uv_serve
+        from cachekit.core.managers.uv import apply as uv_apply
 
-        uv_serve.execute(wire, result, environ, progress)
+        uv_apply.execute(wire, result, environ, progress)
     elif wire["manager"] == "toolcache":
         toolcache.execute(wire, environ, result, progress)
     else:

@@ -15,8 +15,9 @@ import os
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from cachekit.core import bounded, conda_location, pip_location, uv_location
+from cachekit.core import bounded, conda_location, pip_location
 from cachekit.core.fs import mounts as fsmounts
+from cachekit.core.managers.uv import location as uv_location
 
 # Files that set variables for every session, unattended ones included (pam_env).
 SESSION_FILES = ("/etc/environment", "~/.pam_environment")
@@ -186,34 +187,6 @@ def conda_record(environ: Mapping[str, str]) -> Dict[str, Any]:
     return rec
 
 
-def uv_record(environ: Mapping[str, str]) -> Dict[str, Any]:
-    rec: Dict[str, Any] = {"manager": "uv", "sources": [], "traps": []}
-    try:
-        loc = uv_location.locate(environ)
-    except uv_location.UvConfigError as exc:
-        rec.update(path=None, source="", error=str(exc))
-        return rec
-    rec.update(path=loc.path, source=loc.source, error=None)
-    sources = rec["sources"]
-    for var in ("UV_NO_CACHE", "UV_CACHE_DIR"):
-        if environ.get(var):
-            sources.append(_source(var, environ[var], f"environment variable {var}",
-                                   loc.source.startswith(var)))
-    for path in loc.config_files:
-        try:
-            value = uv_location.cache_dir_setting(path)
-        except (OSError, uv_location.UvConfigError, UnicodeDecodeError):
-            continue
-        if value:
-            where = f"cache-dir in {path}"
-            sources.append(_source("cache-dir", value, where, loc.source == where))
-    default, how = uv_location._default(environ)
-    sources.append(_source("default", default, how, loc.source == how))
-    if loc.source == "UV_CACHE_DIR":
-        _var_trap(rec, "UV_CACHE_DIR", environ, uv_location.locate, uv_location.UvConfigError)
-    return rec
-
-
 def _var_trap(rec: Dict[str, Any], var: str, environ: Mapping[str, str],
               locate: Any, error: Any) -> None:
     """The trap of a cache set by ``var``, naming the cache used where ``var`` is unset."""
@@ -226,7 +199,7 @@ def _var_trap(rec: Dict[str, Any], var: str, environ: Mapping[str, str],
         rec["traps"].append(trap)
 
 
-RECORDS = {"pip": pip_record, "conda": conda_record, "uv": uv_record}
+RECORDS = {"pip": pip_record, "conda": conda_record, "uv": uv_location.record}
 
 
 def locations(managers: List[str], environ: Mapping[str, str]) -> List[Dict[str, Any]]:

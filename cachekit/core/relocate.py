@@ -23,10 +23,10 @@ import stat
 import tempfile
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from cachekit.core import Refused, bounded, conda_location, pip_location, safety, uv_location
+from cachekit.core import Refused, bounded, conda_location, pip_location, safety
 from cachekit.core import conda as condacache
-from cachekit.core.fs import lock, remove, walk
-from cachekit.core.miniyaml import bracket_depth as miniyaml_depth
+from cachekit.core.fs import remove, walk
+from cachekit.core.managers.uv.settings import UvSettings
 
 
 def _home(environ: Mapping[str, str]) -> str:
@@ -43,7 +43,7 @@ def config_file(manager: str, environ: Mapping[str, str]) -> str:
         return os.path.join(_xdg_config(environ), "pip", "pip.conf")
     if manager == "conda":
         return os.path.join(_home(environ), ".condarc")
-    return os.path.join(_xdg_config(environ), "uv", "uv.toml")
+    return UvSettings(dict(environ)).config_file()
 
 
 def current_cache(manager: str, environ: Mapping[str, str]) -> Tuple[Optional[str], List[str]]:
@@ -54,10 +54,7 @@ def current_cache(manager: str, environ: Mapping[str, str]) -> Tuple[Optional[st
         except pip_location.PipConfigError as exc:
             raise Refused(str(exc)) from None
     if manager == "uv":
-        try:
-            return uv_location.locate(environ).path, []
-        except uv_location.UvConfigError as exc:
-            raise Refused(str(exc)) from None
+        return UvSettings(dict(environ)).current()
     loc = conda_location.locate(environ)
     if loc.errors:
         raise Refused(loc.errors[0])
@@ -72,7 +69,7 @@ def current_source(manager: str, environ: Mapping[str, str], current: str) -> st
     if manager == "pip":
         return pip_location.locate(environ).source
     if manager == "uv":
-        return uv_location.locate(environ).source
+        return UvSettings(dict(environ)).source(current)
     return next((c.source for c in conda_location.locate(environ).caches
                  if c.path == current), "")
 
@@ -104,29 +101,6 @@ def edit_pip(text: str, target: str) -> str:
             return "".join(lines)
     lines.insert(start + 1, entry)
     return "".join(lines)
-
-
-def edit_uv(text: str, target: str) -> str:
-    """Set the top-level ``cache-dir`` (before any table)."""
-    lines = text.splitlines(keepends=True)
-    entry = f"cache-dir = {json.dumps(target)}\n"
-    depth, multiline = 0, None
-    for i, line in enumerate(lines):
-        if multiline:  # inside a multi-line string: nothing here is a key or a table
-            if multiline in line:
-                multiline = None
-            continue
-        bare = uv_location._strip_comment(line).strip()
-        if depth == 0 and bare.startswith("["):
-            break  # the first table: the top level is over
-        if depth == 0 and re.match(r"[\"']?cache-dir[\"']?\s*=", bare):
-            lines[i] = entry
-            return "".join(lines)
-        for quotes in ('"""', "'''"):
-            if bare.count(quotes) % 2:
-                multiline = quotes
-        depth += miniyaml_depth(bare)
-    return entry + text
 
 
 def edit_conda(text: str, target: str, previous: List[str]) -> str:
@@ -413,7 +387,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     if manager == "pip":
         new = edit_pip(old, target)
     elif manager == "uv":
-        new = edit_uv(old, target)
+        new = UvSettings(environ).edit(old, target, previous)
     else:
         new = edit_conda(old, target, previous)
     _check_parses(manager, path, new)
@@ -458,17 +432,17 @@ def _would_be(manager: str, environ: Mapping[str, str], path: str, text: str
         loc = conda_location.locate(environ, overrides={path: text})
         configured = [c.path for c in loc.caches if c.configured]
         return configured[0] if configured else None
+    if manager == "uv":
+        return UvSettings(dict(environ)).would_be(path, text)
     with tempfile.TemporaryDirectory(prefix="cachekit-relocate-") as scratch:
-        sub = "pip/pip.conf" if manager == "pip" else "uv/uv.toml"
+        sub = "pip/pip.conf"
         os.makedirs(os.path.dirname(os.path.join(scratch, sub)))
         with open(os.path.join(scratch, sub), "w", encoding="utf-8") as fh:
             fh.write(text)
         trial = dict(environ, XDG_CONFIG_HOME=scratch)
         try:
-            if manager == "pip":
-                return pip_location.locate(trial).path
-            return uv_location.locate(trial).path
-        except (pip_location.PipConfigError, uv_location.UvConfigError) as exc:
+            return pip_location.locate(trial).path
+        except pip_location.PipConfigError as exc:
             raise Refused(f"{path}: would not load after the edit ({exc}); nothing changed"
                           ) from None
 
@@ -485,15 +459,13 @@ def _locked_move(manager: str, source: str, target: str) -> Dict[str, Any]:
     """uv holds a lock on its cache: move only when no uv process uses it."""
     if manager != "uv":
         return move(source, target)
-    try:
-        with lock.exclusive(os.path.join(source, ".lock")):
-            return move(source, target)
-    except lock.Busy:
-        raise Refused(f"the uv cache {source} is in use by a uv process; try later") from None
+    return UvSettings({}).move(source, target, move)
 
 
 def _check_parses(manager: str, path: str, text: str) -> None:
     """The edited file must still read as the manager will read it."""
+    if manager == "uv":
+        return UvSettings({}).check_parses(path, text)
     try:
         if manager == "conda":
             from cachekit.core import miniyaml
@@ -503,13 +475,6 @@ def _check_parses(manager: str, path: str, text: str) -> None:
             import configparser
 
             configparser.RawConfigParser().read_string(text)
-        else:
-            try:
-                import tomllib  # novermin: 3.11+, guarded
-            except ImportError:  # older hosts: our own reader's checks only
-                uv_location.cache_dir_setting_text(text, path)
-            else:
-                tomllib.loads(text)
     except Exception as exc:  # any parse failure: leave the file as it is
         raise Refused(f"{path}: does not parse ({exc}); fix it first, nothing was changed"
                       ) from None

@@ -40,7 +40,7 @@ LAYOUTS: Dict[str, Tuple[str, str, str]] = {
     "pip": ("cachekit.core.pip", "layout_problem", "pip cache"),
     "conda": ("cachekit.core.conda_location", "layout_problem", "conda package cache"),
     "conda-prefix": ("cachekit.core.conda_location", "prefix_problem", "conda prefix"),
-    "uv": ("cachekit.core.uv_serve", "layout_problem", "uv cache"),
+    "uv": ("cachekit.core.managers.uv.cache", "layout_problem", "uv cache"),
     "toolcache": ("cachekit.core.toolcache", "layout_problem", "runner tool cache"),
 }
 

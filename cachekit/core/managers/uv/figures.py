@@ -10,8 +10,8 @@ environments that hold them where they are found.
 import os
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
-from cachekit.core import uv as uvcache
 from cachekit.core.fs import walk
+from cachekit.core.managers.uv import cache as uvcache
 
 Inode = Tuple[int, int]
 ENV_FILE_BUDGET = 200000  # files looked at in environments, at most, per plan

@@ -14,7 +14,7 @@ project; cachekit reports the cache uv uses everywhere else.
 
 import json
 import os
-from typing import List, Mapping, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from cachekit.core.bounded import CONFIG_CAP, read_text
 from cachekit.core.miniyaml import bracket_depth
@@ -151,3 +151,35 @@ def _default(environ: Mapping[str, str]) -> Tuple[str, str]:
         return os.path.join(xdg, "uv"), "XDG_CACHE_HOME"
     home = environ.get("HOME") or os.path.expanduser("~")
     return os.path.join(home, ".cache", "uv"), "default: ~/.cache/uv"
+
+
+def record(environ: Mapping[str, str]) -> Dict[str, Any]:
+    """``locations``: every place that could set uv's cache, the winner marked, and the
+    trap of a cache set only in shells' environment."""
+    from cachekit.core.locations import _source, _var_trap
+
+    rec: Dict[str, Any] = {"manager": "uv", "sources": [], "traps": []}
+    try:
+        loc = locate(environ)
+    except UvConfigError as exc:
+        rec.update(path=None, source="", error=str(exc))
+        return rec
+    rec.update(path=loc.path, source=loc.source, error=None)
+    sources = rec["sources"]
+    for var in ("UV_NO_CACHE", "UV_CACHE_DIR"):
+        if environ.get(var):
+            sources.append(_source(var, environ[var], f"environment variable {var}",
+                                   loc.source.startswith(var)))
+    for path in loc.config_files:
+        try:
+            value = cache_dir_setting(path)
+        except (OSError, UvConfigError, UnicodeDecodeError):
+            continue
+        if value:
+            where = f"cache-dir in {path}"
+            sources.append(_source("cache-dir", value, where, loc.source == where))
+    default, how = _default(environ)
+    sources.append(_source("default", default, how, loc.source == how))
+    if loc.source == "UV_CACHE_DIR":
+        _var_trap(rec, "UV_CACHE_DIR", environ, locate, UvConfigError)
+    return rec

@@ -10,6 +10,7 @@ its own lock and knows its own layout); without it cachekit only empties the who
 holding uv's exclusive lock on ``CACHE/.lock``.
 """
 
+import fnmatch
 import os
 import re
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
@@ -235,3 +236,29 @@ def prune_ci_plan(tree: walk.Tree, lay: Layout, current: Optional[Tuple[str, ...
         if bucket_of(top)[0] == "archive":
             gone += [a for a in children.get(top, []) if a not in linked]
     return sorted(set(gone))
+
+
+def layout_problem(root: str) -> str:
+    """uv's signature: at least one of its versioned buckets (``wheels-v8``,
+    ``archive-v0``, ``sdists-v11``...), or nothing but its root files (a new or emptied
+    cache). A CACHEDIR.TAG marks any cache (Rust's ``target/`` has one), not uv's."""
+    try:
+        names = os.listdir(root)
+    except OSError as exc:
+        return f"cannot be listed ({exc.strerror})"
+    for name in names:
+        match = BUCKET.match(name)
+        if match and match.group("name") in KNOWN_BUCKETS and os.path.isdir(
+                os.path.join(root, name)) and not os.path.islink(os.path.join(root, name)):
+            return ""
+    strangers = sorted(n for n in names if n not in ROOT_FILES)
+    if not strangers:
+        return ""
+    return (f"does not look like a uv cache (no versioned bucket such as wheels-v8 or "
+            f"archive-v0, and {strangers[0]!r} is not uv's; a CACHEDIR.TAG marks any cache)")
+
+
+def matching(lay: Layout, pattern: str) -> List[str]:
+    """Package names a pattern selects: a name or glob, compared normalised."""
+    want = normalize(pattern)
+    return sorted(n for n in lay.packages if fnmatch.fnmatchcase(n, want))

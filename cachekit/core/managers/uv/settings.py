@@ -1,0 +1,106 @@
+"""``relocate`` for uv: ``cache-dir`` at the top of the user's ``uv.toml``.
+
+The file is edited as text (comments and everything else stay), checked to parse as uv
+would read it, and tried in a scratch config home before anything is written, so a
+setting of higher precedence (``UV_CACHE_DIR``) is found first. uv holds a lock on its
+cache: the cache moves only while no uv process uses it.
+"""
+
+import json
+import os
+import re
+import tempfile
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+from cachekit.core import Refused
+from cachekit.core.fs import lock
+from cachekit.core.managers.base import Settings
+from cachekit.core.managers.uv import location as uv_location
+from cachekit.core.miniyaml import bracket_depth
+
+
+def config_file(environ: Mapping[str, str]) -> str:
+    """The user's ``uv.toml`` (``$XDG_CONFIG_HOME/uv/uv.toml`` or ``~/.config/uv/uv.toml``)."""
+    xdg = environ.get("XDG_CONFIG_HOME", "")
+    home = environ.get("HOME") or os.path.expanduser("~")
+    return os.path.join(xdg if xdg.startswith("/") else os.path.join(home, ".config"),
+                        "uv", "uv.toml")
+
+
+def edit_uv(text: str, target: str) -> str:
+    """Set the top-level ``cache-dir`` (before any table)."""
+    lines = text.splitlines(keepends=True)
+    entry = f"cache-dir = {json.dumps(target)}\n"
+    depth, multiline = 0, None
+    for i, line in enumerate(lines):
+        if multiline:  # inside a multi-line string: nothing here is a key or a table
+            if multiline in line:
+                multiline = None
+            continue
+        bare = uv_location._strip_comment(line).strip()
+        if depth == 0 and bare.startswith("["):
+            break  # the first table: the top level is over
+        if depth == 0 and re.match(r"[\"']?cache-dir[\"']?\s*=", bare):
+            lines[i] = entry
+            return "".join(lines)
+        for quotes in ('"""', "'''"):
+            if bare.count(quotes) % 2:
+                multiline = quotes
+        depth += bracket_depth(bare)
+    return entry + text
+
+
+class UvSettings(Settings):
+    """Where uv's cache is configured, and how ``relocate`` changes it."""
+
+    def config_file(self) -> str:
+        return config_file(self.environ)
+
+    def current(self) -> Tuple[Optional[str], List[str]]:
+        try:
+            return uv_location.locate(self.environ).path, []
+        except uv_location.UvConfigError as exc:
+            raise Refused(str(exc)) from None
+
+    def source(self, current: str) -> str:
+        return uv_location.locate(self.environ).source
+
+    def edit(self, text: str, target: str, previous: List[str]) -> str:
+        return edit_uv(text, target)
+
+    def check_parses(self, path: str, text: str) -> None:
+        """The edited file must still read as a TOML file (our own reader's checks on a
+        Python older than 3.11)."""
+        try:
+            try:
+                import tomllib  # novermin: 3.11+, guarded
+            except ImportError:  # older hosts: our own reader's checks only
+                uv_location.cache_dir_setting_text(text, path)
+            else:
+                tomllib.loads(text)
+        except Exception as exc:  # any parse failure: leave the file as it is
+            raise Refused(f"{path}: does not parse ({exc}); fix it first, nothing was changed"
+                          ) from None
+
+    def would_be(self, path: str, text: str) -> Optional[str]:
+        """uv's cache with ``text`` as the user's uv.toml, tried in a scratch config home."""
+        with tempfile.TemporaryDirectory(prefix="cachekit-relocate-") as scratch:
+            os.makedirs(os.path.join(scratch, "uv"))
+            with open(os.path.join(scratch, "uv", "uv.toml"), "w", encoding="utf-8") as fh:
+                fh.write(text)
+            trial = dict(self.environ, XDG_CONFIG_HOME=scratch)
+            try:
+                return uv_location.locate(trial).path
+            except uv_location.UvConfigError as exc:
+                raise Refused(f"{path}: would not load after the edit ({exc}); nothing "
+                              "changed") from None
+
+    def move(self, source: str, target: str, move: Callable[[str, str], Dict[str, Any]]
+             ) -> Dict[str, Any]:
+        """Move the cache holding uv's exclusive lock: never while a uv process uses it."""
+        try:
+            with lock.exclusive(os.path.join(source, ".lock")):
+                return move(source, target)
+        except lock.Busy:
+            raise Refused(f"the uv cache {source} is in use by a uv process; try later"
+                          ) from None
