@@ -356,9 +356,10 @@ def execute_wire(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str
     if wire["manager"] == "pip":
         _execute(wire["root"], wire["root_id"], wire, result, progress)
     elif wire["manager"] == "uv":
-        from cachekit.core.managers.uv import apply as uv_apply
+        from cachekit.core.managers.uv import Uv
+        from cachekit.core.wire import Run
 
-        uv_apply.execute(wire, result, environ, progress)
+        Uv(Run({}, environ, result, progress)).apply(wire)  # type: ignore[arg-type]  # a dict
     elif wire["manager"] == "toolcache":
         toolcache.execute(wire, environ, result, progress)
     else:

@@ -121,9 +121,13 @@ def gather(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, A
     if "conda" in managers:
         scopes += _conda_scopes(request, environ, result)
     if "uv" in managers:
-        from cachekit.core.managers.uv import prune as uv_prune
+        from cachekit.core.managers.uv import Uv
+        from cachekit.core.wire import Run
 
-        scopes += uv_prune.scopes(request, environ, result)
+        uv = Uv(Run(request, environ, result))  # type: ignore[arg-type]  # plain dicts here
+        caches = uv.caches()
+        result["caches"] += caches
+        scopes += uv.prune_scopes(caches)
     if "toolcache" in managers:
         scopes += _toolcache_scope(environ, result)
     return scopes

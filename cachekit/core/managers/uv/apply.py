@@ -3,23 +3,63 @@
 The apply runs ``uv cache clean [PKG...]`` or ``uv cache prune --ci`` and then checks
 each planned path, so a uv that behaves differently is reported, not hidden. Without a
 ``uv`` binary only a purge is possible, done by cachekit holding uv's exclusive lock.
+A plan sent back from the controller is first recognised: it must still name this
+host's uv cache, and only paths inside it.
 """
 
 import os
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
-from cachekit.core import Refused
+from cachekit.core import Refused, safety
 from cachekit.core.fs import lock, walk
 from cachekit.core.fs import remove as fsremove
 from cachekit.core.managers.uv.binary import NOT_FOUND
+from cachekit.core.managers.uv.plan import ACTIONS, UvPlan, rows
+from cachekit.core.managers.uv.record import UvCache
+from cachekit.core.wire import Result, Run
 
-Progress = Optional[Callable[[Dict[str, Any]], None]]
 UV_TIMEOUT_S = 600
 
 
-def rows(wire: Dict[str, Any]) -> List[Dict[str, Any]]:
-    return [{"path": os.path.join(wire["root"], rel), "manager": "uv", "bytes": size,
-             "reason": reason, "kind": "uv"} for rel, size, reason, _freed in wire["paths"]]
+def recognise(plan: UvPlan, record: Optional[UvCache], environ: Dict[str, str]) -> None:
+    """Refuse a plan that no longer names this host's uv cache (same path, same inode),
+    or that names anything but paths inside it and package names."""
+    if record is None or not record.get("exists") or not record.get("path"):
+        raise Refused("the uv cache planned for removal no longer exists")
+    root = record["path"] or ""
+    # before any removal, and before anything of the plan is looked at
+    safety.refuse("uv", root, environ, "apply a plan to", record.get("source", ""))
+    st = os.lstat(root)
+    if plan.get("root") != root or plan.get("root_id") != [st.st_dev, st.st_ino]:
+        raise Refused("the plan names a uv cache that is not this host's; plan again")
+    problem = _malformed(plan)
+    if problem:
+        raise Refused(f"the plan for the uv cache {root} is not one cachekit makes "
+                      f"({problem}); plan again")
+
+
+def _malformed(plan: UvPlan) -> str:
+    """What makes ``plan`` one cachekit never makes ("" when nothing does)."""
+    if plan.get("action") not in ACTIONS:
+        return "an unknown action"
+    names = plan.get("names")
+    if not isinstance(names, list) or not all(
+            isinstance(n, str) and n and not n.startswith("-") for n in names):
+        return "a package name that is not one"  # never an option of uv's
+    binary = plan.get("binary")
+    if binary is not None and not (isinstance(binary, str) and os.path.isabs(binary)):
+        return "a uv that is not an absolute path"
+    paths = plan.get("paths")
+    if not isinstance(paths, list):
+        return "no paths"
+    for p in paths:
+        if not (isinstance(p, list) and len(p) == 4 and isinstance(p[0], str)):
+            return "a path row of another shape"
+        rel = p[0]
+        if not rel or rel.startswith("/") or os.path.normpath(rel) != rel or \
+                rel.split("/", 1)[0] == "..":
+            return f"a path outside the cache: {rel!r}"
+    return ""
 
 
 def _lock_is_free(root: str) -> bool:
@@ -27,17 +67,17 @@ def _lock_is_free(root: str) -> bool:
     return lock.is_free(os.path.join(root, ".lock"))
 
 
-def execute(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str],
-            progress: Progress = None) -> None:
+def execute(wire: UvPlan, run: Run) -> None:
     """Run the uv action (or, without uv, purge under uv's lock); report each planned path."""
     import subprocess
 
+    result, environ = run.result, run.environ
     root = wire["root"]
     before = {p[0]: os.path.lexists(os.path.join(root, p[0])) for p in wire["paths"]}
     if wire.get("binary"):
         if not _lock_is_free(root):
             raise Refused(f"the uv cache {root} is in use by a uv process; try again later")
-        argv = [wire["binary"], "cache", "clean" if wire["action"] in ("clean", "purge")
+        argv = [str(wire["binary"]), "cache", "clean" if wire["action"] in ("clean", "purge")
                 else "prune"]
         argv += (["--ci"] if wire["action"] == "prune-ci" else []) + list(wire["names"])
         argv += ["--cache-dir", root]
@@ -50,11 +90,10 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str
             raise Refused(f"running {wire['binary']} failed: {exc}") from None
         if done.returncode != 0:
             tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            result["warnings"].append(f"uv: {' '.join(argv[1:3])} exited {done.returncode}: "
-                                      f"{tail}")
+            run.warn(f"uv: {' '.join(argv[1:3])} exited {done.returncode}: {tail}")
         freed: List[walk.FileStat] = []
     else:
-        freed = _purge_under_lock(wire, root, result)
+        freed = _purge_under_lock(wire, root, run)
     for row in rows(wire):
         rel = os.path.relpath(row["path"], root)
         removed = not os.path.lexists(row["path"])
@@ -63,9 +102,7 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str
             row["note"] = "uv left it in place" if wire.get("binary") else "could not remove"
         elif not before.get(rel):
             row["note"] = "already gone"
-        result["removed"].append(row)
-        if progress is not None:
-            progress(row)
+        run.report(row)
     gone = [p for p in wire["paths"] if not os.path.lexists(os.path.join(root, p[0]))]
     if wire.get("binary"):  # what the plan said each path frees, for the paths now gone
         result["reclaimed_bytes"] += sum(p[3] for p in gone)
@@ -74,14 +111,13 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str
     _record_removed(wire, gone, result)
 
 
-def _record_removed(wire: Dict[str, Any], gone: List[List[Any]], result: Dict[str, Any]
-                    ) -> None:
+def _record_removed(wire: UvPlan, gone: List[List[Any]], result: Result) -> None:
     """The figures of what went, in the plan's units, on the cache's record.
 
     A package counts once all its planned paths are gone; bytes links keep are the
     plan's, for the paths that went (their holders as the plan found them).
     """
-    from cachekit.core.managers.uv import figures as uv_figures
+    from cachekit.core.managers.uv import figures
 
     planned = wire.get("figures")
     if planned is None:  # a plan from a cachekit without figures
@@ -100,31 +136,28 @@ def _record_removed(wire: Dict[str, Any], gone: List[List[Any]], result: Dict[st
     record = next((c for c in result["caches"] if c.get("manager") == "uv"
                    and c.get("path") == wire["root"]), None)
     if record is not None:
-        record["removal"] = uv_figures.merge([record["removal"], done]) \
+        record["removal"] = figures.merge([record["removal"], done]) \
             if record.get("removal", {}).get("done") else done
         record["removal"]["done"] = True
 
 
-def _purge_under_lock(wire: Dict[str, Any], root: str, result: Dict[str, Any]
-                      ) -> List[walk.FileStat]:
+def _purge_under_lock(wire: UvPlan, root: str, run: Run) -> List[walk.FileStat]:
     """Empty the cache but its lock file, holding uv's exclusive lock, as `uv cache clean`."""
     if wire["action"] != "purge":
         raise Refused(f"{NOT_FOUND}: only a purge of the whole uv cache is done without it")
     try:
         with lock.exclusive(os.path.join(root, ".lock")):
-            return _purge_held(wire, root, result)
+            return _purge_held(wire, root, run)
     except lock.Busy:
         raise Refused(f"the uv cache {root} is in use by a uv process (its lock is held); "
                       "try again later") from None
 
 
-def _purge_held(wire: Dict[str, Any], root: str, result: Dict[str, Any]
-                ) -> List[walk.FileStat]:
+def _purge_held(wire: UvPlan, root: str, run: Run) -> List[walk.FileStat]:
     """The purge itself, while uv's lock is held."""
-    result["warnings"].append(f"uv: no uv binary here; cachekit emptied {root} itself, "
-                              "holding uv's lock")
+    run.warn(f"uv: no uv binary here; cachekit emptied {root} itself, holding uv's lock")
     freed: List[walk.FileStat] = []
-    with fsremove.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:
+    with fsremove.SafeRemover(root, expect=(wire["root_id"][0], wire["root_id"][1])) as remover:
         for rel, *_rest in wire["paths"]:
             if rel == ".lock":
                 continue

@@ -8,9 +8,12 @@ which bucket set its ``uv cache prune`` keeps, is a job of its own.
 import os
 import re
 import sys
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from cachekit.core.managers.uv import cache as uvcache
+
+if TYPE_CHECKING:
+    from cachekit.core.managers.uv.record import UvCache
 
 # The bucket set of the uv releases cachekit knows (uv's `CacheBucket::to_str`):
 # `uv cache prune` deletes every top-level entry outside its own set.
@@ -49,7 +52,7 @@ def _explicit(value: str, source: str, environ: Dict[str, str]) -> Binary:
     return Binary(path, source)
 
 
-def locate_binary(environ: Dict[str, str], request: Optional[Dict[str, Any]] = None
+def locate_binary(environ: Dict[str, str], request: Optional[Mapping[str, Any]] = None
                   ) -> Binary:
     """The host's ``uv``, as a user would look for it, first found wins.
 
@@ -78,7 +81,7 @@ def locate_binary(environ: Dict[str, str], request: Optional[Dict[str, Any]] = N
     return Binary(None, "", None)
 
 
-def binary_for(request: Dict[str, Any], environ: Dict[str, str], record: Dict[str, Any]
+def binary_for(request: Mapping[str, Any], environ: Dict[str, str], record: "UvCache"
                ) -> Optional[str]:
     """Find the host's uv and say in ``record`` which one (and from where) or what is wrong."""
     found = locate_binary(environ, request)

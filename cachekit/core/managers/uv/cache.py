@@ -160,17 +160,6 @@ def _version(rel: str, entry: str, bucket: str) -> str:
     return ""
 
 
-def summarize(root: str, tree: walk.Tree, lay: Layout) -> Dict[str, Any]:
-    return {
-        "bytes": sum(f.size for f in tree.files),
-        "files": len(tree.files),
-        "disk_bytes": walk.disk_bytes(tree),  # what `uv cache size` prints: du -sB1
-        "packages": len(lay.packages),
-        "buckets": lay.buckets,
-        "unknown": lay.unknown,
-    }
-
-
 def removal_plan(root: str, tree: walk.Tree, lay: Layout, names: List[str]
                  ) -> Tuple[List[str], List[walk.FileStat]]:
     """What ``uv cache clean NAME...`` deletes: (top paths, every file under them).

@@ -6,36 +6,33 @@ Ranked by ``policy`` like every manager's; the chosen ones become uv plans (``pl
 """
 
 import time
-from typing import TYPE_CHECKING, Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List, cast
 
-from cachekit.core import policy
+from cachekit.core import policy, safety
 from cachekit.core.fs import walk
 from cachekit.core.managers.uv import binary as uv_binary
 from cachekit.core.managers.uv import cache as uvcache
-from cachekit.core.managers.uv import figures as uv_figures
-from cachekit.core.managers.uv import serve
-from cachekit.core.managers.uv.plan import plan_wire
+from cachekit.core.managers.uv import figures
+from cachekit.core.managers.uv.plan import UvPlan, plan_wire
+from cachekit.core.managers.uv.record import UvCache, scan
+from cachekit.core.wire import Run
 
 if TYPE_CHECKING:
     from cachekit.core.prune import Scope
 
 
-def scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]
-           ) -> "List[Scope]":
+def scopes(record: UvCache, run: Run) -> "List[Scope]":
     """uv packages as entries (removed with ``uv cache clean PKG``); with ``--ci`` one more
     entry, what ``uv cache prune --ci`` removes: pre-built wheels and unpacked archives,
     keeping the wheels uv built from source."""
     from cachekit.core.prune import Scope, _when, last_use_clock
 
-    record = serve.cache_record(environ)
-    result["caches"].append(record)
-    if not record["exists"]:
+    environ = run.environ
+    if not record["exists"] or record.get("error"):
         return []
-    binary = uv_binary.binary_for(request, environ, record)
-    if record.get("error"):
-        return []
-    serve.refuse_unsafe_root(record["path"], environ, record["source"], "prune")
-    root, tree, lay = serve.scan(record)
+    binary = record.get("uv_binary")
+    safety.refuse("uv", record["path"] or "", environ, "prune", record["source"])
+    root, tree, lay = scan(record)
     if tree.errors:
         record["error"] = f"{root} could not be read fully; nothing is pruned from it"
         return []
@@ -45,7 +42,7 @@ def scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, A
         return []
     clock, why = last_use_clock(root)
     record["last_use"] = why
-    rules = request.get("policy") or {}
+    rules = run.request.get("policy") or {}
     candidates = []
     for name, pkg in sorted(lay.packages.items()):
         last = max((_when(f, clock) for f in pkg.files), default=0)
@@ -70,21 +67,21 @@ def scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, A
             "uv", root, "uv cache prune --ci", "", sum(f.size for f in files),
             walk.freed_bytes(files), int(time.time_ns()), True, ("prune-ci", tops, files)))
 
-    def plan(chosen: List[policy.Selected]) -> Any:
+    def plan(chosen: List[policy.Selected]) -> List[UvPlan]:
         ci = [s for s in chosen if isinstance(s.candidate.ref, tuple)]
         names = sorted(s.candidate.ref for s in chosen if isinstance(s.candidate.ref, str))
         wires = []
         if ci:
             _tag, tops, files = ci[0].candidate.ref
             wires.append(plan_wire(record, "prune-ci", [], tops, files, binary,
-                                            lay=lay, environ=environ))
+                                   lay=lay, environ=environ))
         if names:
             wires.append(clean_wire(names, chosen, ci))
-        record["removal"] = uv_figures.merge([w["figures"] for w in wires])
+        record["removal"] = figures.merge([w["figures"] for w in wires])
         return wires
 
     def clean_wire(names: List[str], chosen: List[policy.Selected], ci: List[policy.Selected]
-                   ) -> Dict[str, Any]:
+                   ) -> UvPlan:
         tops, files = uvcache.removal_plan(root, tree, lay, names)
         if ci:  # what prune --ci removes first is not removed twice
             gone = tuple(t + "/" for t in ci[0].candidate.ref[1])
@@ -96,6 +93,7 @@ def scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, A
             for entry in lay.packages[s.candidate.ref].entries:
                 rules_of[entry] = s.rule
         return plan_wire(record, "clean", names, tops, files, binary, rules_of,
-                                  lay=lay, environ=environ)
+                         lay=lay, environ=environ)
 
-    return [Scope("uv", root, record, record["bytes"], candidates, plan)]
+    # the scope holds the record itself: the policy's figures are set on it
+    return [Scope("uv", root, cast(Dict[str, Any], record), record["bytes"], candidates, plan)]
