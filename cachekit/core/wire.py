@@ -32,7 +32,7 @@ class Request(TypedDict, total=False):
     downloads: bool
     attribute: bool
     flags: List[str]
-    plans: List[Dict[str, Any]]
+    plans: List[Any]
     policy: Dict[str, Any]
     now_ns: int
     uv: Optional[str]
