@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any, Callable, Dict, List, Optional, TypedDict
 
-SCHEMA = 1
+from cachekit.core import SCHEMA
 PROGRESS_MARK = "@"  # a line of progress on a core's stdout starts with it
 
 Row = Dict[str, Any]
