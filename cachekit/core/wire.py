@@ -13,6 +13,7 @@ import sys
 from typing import Any, Callable, Dict, List, Optional, TypedDict
 
 from cachekit.core import SCHEMA
+
 PROGRESS_MARK = "@"  # a line of progress on a core's stdout starts with it
 
 Row = Dict[str, Any]
