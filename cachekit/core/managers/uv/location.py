@@ -156,7 +156,8 @@ def _default(environ: Mapping[str, str]) -> Tuple[str, str]:
 def record(environ: Mapping[str, str]) -> Dict[str, Any]:
     """``locations``: every place that could set uv's cache, the winner marked, and the
     trap of a cache set only in shells' environment."""
-    from cachekit.core.locations import _source, _var_trap
+    from cachekit.core.locations import source as _source
+    from cachekit.core.locations import var_trap as _var_trap
 
     rec: Dict[str, Any] = {"manager": "uv", "sources": [], "traps": []}
     try:

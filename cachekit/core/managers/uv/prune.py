@@ -6,10 +6,10 @@ Ranked by ``policy`` like every manager's; the chosen ones become uv plans (``pl
 """
 
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, cast
+from typing import Any, Dict, List, cast
 
 from cachekit.core import policy, safety
-from cachekit.core.fs import walk
+from cachekit.core.fs import mounts, walk
 from cachekit.core.managers.uv import binary as uv_binary
 from cachekit.core.managers.uv import cache as uvcache
 from cachekit.core.managers.uv import figures
@@ -17,16 +17,11 @@ from cachekit.core.managers.uv.plan import UvPlan, plan_wire
 from cachekit.core.managers.uv.record import UvCache, scan
 from cachekit.core.wire import Run
 
-if TYPE_CHECKING:
-    from cachekit.core.prune import Scope
 
-
-def scopes(record: UvCache, run: Run) -> "List[Scope]":
+def scopes(record: UvCache, run: Run) -> List[policy.Scope]:
     """uv packages as entries (removed with ``uv cache clean PKG``); with ``--ci`` one more
     entry, what ``uv cache prune --ci`` removes: pre-built wheels and unpacked archives,
     keeping the wheels uv built from source."""
-    from cachekit.core.prune import Scope, _when, last_use_clock
-
     environ = run.environ
     if not record["exists"] or record.get("error"):
         return []
@@ -40,12 +35,12 @@ def scopes(record: UvCache, run: Run) -> "List[Scope]":
         record["error"] = (f"{uv_binary.NOT_FOUND}: cachekit prunes a uv cache only "
                            "through uv (`uv cache clean PKG`, `uv cache prune --ci`)")
         return []
-    clock, why = last_use_clock(root)
+    clock, why = mounts.last_use_clock(root)
     record["last_use"] = why
     rules = run.request.get("policy") or {}
     candidates = []
     for name, pkg in sorted(lay.packages.items()):
-        last = max((_when(f, clock) for f in pkg.files), default=0)
+        last = max((walk.last_use(f, clock) for f in pkg.files), default=0)
         candidates.append(policy.Candidate("uv", root, name, name,
                                            sum(f.size for f in pkg.files),
                                            walk.freed_bytes(pkg.files), last, False, name))
@@ -96,4 +91,5 @@ def scopes(record: UvCache, run: Run) -> "List[Scope]":
                          lay=lay, environ=environ)
 
     # the scope holds the record itself: the policy's figures are set on it
-    return [Scope("uv", root, cast(Dict[str, Any], record), record["bytes"], candidates, plan)]
+    return [policy.Scope("uv", root, cast(Dict[str, Any], record), record["bytes"], candidates,
+                         plan)]
