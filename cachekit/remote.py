@@ -108,9 +108,8 @@ sys.stdout.write(json.dumps(agent.run(request, agent.print_progress)) + "\\n")
 
 def _modules() -> Dict[str, str]:
     """Every module of the core, subpackages included, by dotted name (``cachekit`` is
-    shipped empty: a host needs only its core). A directory without an ``__init__``
-    (a namespace package) is shipped as an empty one, which the in-memory loader needs."""
-    sources = {name: "" for name in _packages()}
+    shipped empty: a host needs only its core)."""
+    sources = {"cachekit": ""}
     for path in sorted(CORE_DIR.rglob("*.py")):
         parts = path.relative_to(CORE_DIR.parent.parent).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -119,11 +118,10 @@ def _modules() -> Dict[str, str]:
 
 
 def _packages() -> List[str]:
-    """The shipped names that are packages: ``cachekit`` and every directory of the core
-    that holds a module."""
+    """The shipped names that are packages: ``cachekit`` and every directory of the core."""
     return ["cachekit"] + sorted(
-        {".".join(p.parent.relative_to(CORE_DIR.parent.parent).parts)
-         for p in CORE_DIR.rglob("*.py")})
+        ".".join(p.parent.relative_to(CORE_DIR.parent.parent).parts)
+        for p in CORE_DIR.rglob("__init__.py"))
 
 
 _CORE: Optional[Tuple[str, bytes]] = None
