@@ -84,7 +84,9 @@ def scopes(record: UvCache, run: Run) -> List[policy.Scope]:
             tops = [t for t in tops if t not in taken and not t.startswith(gone)]
             files = [f for f in files if f.path not in taken and not f.path.startswith(gone)]
         rules_of = {}
-        for s in chosen:
+        for s in chosen:  # the packages' rules (the --ci entry is a plan of its own)
+            if not isinstance(s.candidate.ref, str):
+                continue
             for entry in lay.packages[s.candidate.ref].entries:
                 rules_of[entry] = s.rule
         return plan_wire(record, "clean", names, tops, files, binary, rules_of,

@@ -116,3 +116,14 @@ def test_a_plan_it_did_not_make_is_refused_before_anything_runs(
     refused = agent.run(dict(request, environ=environ(uv_cache, home)))
     assert refused["status"] == "refused" and why in refused["error"]
     assert "beta" in {e["name"] for e in run("list", uv_cache, home)["entries"]}
+
+
+def test_prune_ci_with_packages_plans_uv_s_prune_then_the_packages(uv_cache: Path,
+                                                                   home: Path) -> None:
+    """--ci and a budget together: `uv cache prune --ci`, then `uv cache clean` for the
+    packages still over the budget (their rules once, the --ci entry's its own)."""
+    done = run("prune", uv_cache, home, apply=True,
+               policy={"keep": [], "ci": True, "max_size_bytes": 0})
+    assert [p["action"] for p in done["plans"]] == ["prune-ci", "clean"]
+    assert done["removed"] and all(r["ok"] for r in done["removed"])
+    assert run("list", uv_cache, home)["entries"] == []
