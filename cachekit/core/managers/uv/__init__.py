@@ -61,7 +61,7 @@ class Uv(Manager):
         if self.run.op == "dir" and not rec.get("error"):
             rec["notes"] = [{"text": f"uv program: {found} (from {rec['uv_binary_source']})"
                              if found else "uv program: none found"}]
-        return [cast(CacheRecord, rec)]
+        return [rec]
 
     # Reading --------------------------------------------------------------------------
 
@@ -74,7 +74,7 @@ class Uv(Manager):
             _root, tree, _lay = scan(rec)
             rec["reclaimable_bytes"] = walk.freed_bytes(
                 f for f in tree.files if "/" in f.path or f.path not in uvcache.ROOT_FILES)
-            if rec.get("linked_bytes"):
+            if rec.get("linked_bytes") and self.run.op == "info":
                 rec["notes"] = rec.get("notes", []) + [{
                     "text": f"uv {rec['path']}: {{bytes}} of SIZE is hard-linked from outside "
                             "the cache (environments): removing it frees that only when "
@@ -129,7 +129,7 @@ class Uv(Manager):
             rec["reclaimable_bytes"] = (rec.get("reclaimable_bytes") or 0) + wire["freed_bytes"]
             rec["removal"] = wire["figures"]
             self.run.result["removed"] += [dict(r, ok=None) for r in uvplan.rows(wire)]
-            plans.append(cast(PlanWire, wire))
+            plans.append(wire)
         return plans
 
     def recognise(self, wire: PlanWire, caches: List[CacheRecord]) -> None:

@@ -60,6 +60,8 @@ def test_every_declared_op_works_on_a_real_uv_cache(uv_cache: Path, home: Path,
             assert cache["bytes"] > 0 and cache["packages"] == 4 and cache["root_id"]
             assert 0 < cache["reclaimable_bytes"] <= cache["bytes"]
             assert all(key in cache for _h, key, _how in registry.load("uv").info_columns)
+            linked = [cache["linked_bytes"]] if cache["linked_bytes"] and op == "info" else []
+            assert [n["bytes"] for n in cache.get("notes", [])] == linked
             seen.append(op)
     if "list" in ops:
         names = {e["name"] for e in run("list", uv_cache, home)["entries"]}
