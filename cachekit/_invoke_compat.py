@@ -47,8 +47,9 @@ def _complete_with_fallbacks(self: ParseMachine) -> None:
         help_flag = self.initial.args.get("help") if self.initial else None
         asking_help = bool(help_flag is not None and help_flag.value)
         for arg in self.context.positional_args:
-            if arg.value is None and getattr(arg, "fallback", None) is not None:
-                arg.value = arg.fallback
+            fallback = getattr(arg, "fallback", None)  # set by tasks.py on optional positionals
+            if arg.value is None and fallback is not None:
+                arg.value = fallback
             elif arg.value is None and asking_help:
                 arg.value = ""  # `remove --help`: show help, the task does not run
     _complete_context(self)
@@ -72,7 +73,7 @@ def _see_value_checked(self: ParseMachine, value: Any) -> None:
         _see_value(self, value)
     except ValueError:
         flag = self.flag
-        kind = _KIND_WORDS.get(getattr(flag, "kind", None), "another value")
+        kind = _KIND_WORDS.get(getattr(flag, "kind", str), "another value")
         raise ParseError(f"{flag_name(flag)} takes {kind}, not {value!r}", self.context) from None
 
 
@@ -82,6 +83,8 @@ def _help_for_task_options(self: ParserContext, flag: str) -> Tuple[str, str]:
     return helptext.describe(self.flags[flag])
 
 
+# Patching Invoke's parser methods in place is the point of this module; mypy forbids
+# assigning to a method, hence the ignores below.
 ParseMachine.handle = _handle_flags_first  # type: ignore[method-assign]
 ParseMachine.complete_context = _complete_with_fallbacks  # type: ignore[method-assign]
 ParseMachine.complete_flag = _complete_flag_naming_it  # type: ignore[method-assign]

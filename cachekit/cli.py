@@ -94,7 +94,7 @@ class CachekitProgram(Program):
         except ParseError as exc:
             raise self._explain(exc) from None
         if len(self.tasks) > 1:
-            names = ", ".join(t.name for t in self.tasks)
+            names = ", ".join(str(t.name) for t in self.tasks)
             raise _error(f"one task at a time, got {names}", "run them one after another")
 
     def parse_cleanup(self) -> None:
@@ -168,7 +168,7 @@ class CachekitProgram(Program):
             else:
                 hint = _did_you_mean(flag, flags) or f"see {PROGRAM} {task} --help"
             return _error(f"no such option {flag} for {task}", hint)
-        hint = _did_you_mean(flag, list(self.initial_context.flags))
+        hint = _did_you_mean(flag, list(self.initial_context.flags)) or ""
         if flag in DRY_RUN_LOOKALIKES:
             hint = "did you mean --dry-run after the task's name?"
         if hint is None:  # an option of a task given before the task's name?
@@ -184,13 +184,13 @@ class CachekitProgram(Program):
         """The terminal's width (80 when unknown, at most 100: long lines read badly)."""
         return min(shutil.get_terminal_size((80, 24)).columns, 100)
 
-    def _columns(self, rows: Sequence[Tuple[str, str]]) -> None:
+    def _columns(self, rows: Sequence[Tuple[str, Optional[str]]]) -> None:
         """Two columns, the text wrapped to the terminal's width."""
         width = self._width()
         name_width = min(max(len(n) for n, _ in rows), 32)
         text_width = max(width - name_width - 5, 30)
         for name, text in rows:
-            lines = textwrap.wrap(text, text_width) or [""]
+            lines = textwrap.wrap(text or "", text_width) or [""]
             if len(name) > name_width:
                 print(f"  {name}")
             else:
@@ -206,7 +206,8 @@ class CachekitProgram(Program):
         print()
         print("Options:")
         print()
-        self._columns([(PROGRAM_OPTIONS[a.name], a.help) for a in self.core_args() if a.help])
+        self._columns([(PROGRAM_OPTIONS[str(a.name)], a.help) for a in self.core_args()
+                       if a.help])
         self.list_tasks()
         print(f"Run '{PROGRAM} TASK --help' for a task's options.")
 

@@ -128,7 +128,7 @@ class Fleet:
 
     def _run_in_process(self, hosts: List[inventory.Host],
                         requests: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
-        results = []
+        results: List[Dict[str, Any]] = []
         for h in hosts:
             result = self._run_local(h, requests[h.name], in_process=True)
             if result["status"] == "interrupted":  # the core stopped between two entries
@@ -182,7 +182,7 @@ class Fleet:
         """Ctrl-C: send each running core Ctrl-C, so that it stops between two removals
         and still sends its result; wait up to ``STOP_WAIT_S`` for the cores told so."""
         told = [f for f, name in running.items() if name in self._streams
-                and self._streams[name].stop is not None and self._streams[name].stop()]
+                and _told_to_stop(self._streams[name])]
         if not told:
             return {}
         try:
@@ -256,3 +256,7 @@ class Fleet:
         result["elapsed_s"] = round(time.monotonic() - started, 3)
         return result
 
+
+def _told_to_stop(stream: Stream) -> bool:
+    """Ask a host's stream to pass Ctrl-C on to its core; False when it cannot."""
+    return stream.stop is not None and stream.stop()

@@ -91,7 +91,8 @@ def records(command: str, results: List[Dict[str, Any]], dry_run: bool) -> List[
         known = after is not None and all(v is not None for v in after.values())
         out.append({"time": stamp, "host": h["host"], "command": command,
                     "status": h["status"], "dry_run": dry_run, "bytes": before,
-                    "after_bytes": sum(after.values()) if known else None,  # type: ignore
+                    "after_bytes": sum(v or 0 for v in after.values()) if after and known
+                    else None,
                     "reclaimed_bytes": reclaimed,
                     "free_bytes": (h.get("disk") or {}).get("free_bytes"),
                     "managers": by_manager, "after_managers": after, "format": 2,
@@ -204,7 +205,7 @@ def _points(lines: List[Dict[str, Any]]) -> Dict[Tuple[str, str], List[Tuple[flo
         except (ValueError, TypeError):
             continue
         managers = line.get("managers")
-        after = line.get("after_managers") if isinstance(line.get("after_managers"), dict) \
+        after = line["after_managers"] if isinstance(line.get("after_managers"), dict) \
             else {}
         if isinstance(managers, dict):
             sizes = [(m, b, after.get(m)) for m, b in managers.items()]

@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from cachekit import wire_check
 from cachekit.core import SCHEMA
@@ -124,6 +124,14 @@ class StderrTail:
                 for line in lines[-STDERR_TAIL:]]
 
 
+def _interrupt(proc: "subprocess.Popen[bytes]") -> bool:
+    """Send a running child Ctrl-C; False when it has already ended."""
+    if proc.poll() is not None:
+        return False
+    proc.send_signal(signal.SIGINT)
+    return True
+
+
 def run_child(argv: List[str], stdin: bytes, timeout: float,
               cap: int = OUTPUT_CAP, stream: Any = None) -> Tuple[bytearray, List[str], int]:
     """Run ``argv`` with ``stdin``: its capped stdout, stderr tail and exit status.
@@ -137,7 +145,7 @@ def run_child(argv: List[str], stdin: bytes, timeout: float,
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=stream is not None)
     if stream is not None:
-        stream.stop = lambda: proc.poll() is None and proc.send_signal(signal.SIGINT) is None
+        stream.stop = lambda: _interrupt(proc)
     writer = threading.Thread(target=_feed, args=(proc, stdin), daemon=True)
     writer.start()
     out, err = Stdout(cap), StderrTail()
@@ -173,7 +181,7 @@ def run_child(argv: List[str], stdin: bytes, timeout: float,
             proc.kill()
             proc.wait()
         for stream in (proc.stdout, proc.stderr):
-            stream.close()  # type: ignore[union-attr]
+            stream.close()
     return out.data, err.lines(), status
 
 
@@ -227,7 +235,7 @@ def _check_depth(doc: Any) -> None:
             todo += [(v, depth + 1) for v in value if isinstance(v, (dict, list))]
 
 
-def parse_output(out: bytes, tail: List[str], exit_status: int,
+def parse_output(out: Union[bytes, bytearray], tail: List[str], exit_status: int,
                  op: Optional[str] = None) -> Dict[str, Any]:
     """The core's result from its stdout: progress lines (``@``), then one JSON object.
 

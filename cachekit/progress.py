@@ -65,7 +65,7 @@ class Board:
         parts = []
         removing = self.planned is not None and (self.removed or not self.scanned)
         if removing:
-            parts.append(f"removed {sum(self.removed.values()):,} of {self.planned:,} entries")  # type: ignore[str-format]
+            parts.append(f"removed {sum(self.removed.values()):,} of {self.planned:,} entries")
         elif self.scanned:
             files = sum(f for f, _ in self.scanned.values())
             nbytes = sum(b for _, b in self.scanned.values())

@@ -191,7 +191,9 @@ def fit_table(rows: List[List[Any]], headers: List[str], cols: Optional[int] = N
         if total([min(widths[k], floor[k]) for k in keep]) > cols:
             return _records(heads, cells, cols, shrink)
         if len(keep) < len(heads):
-            heads, widths, floor = ([x[k] for k in keep] for x in (heads, widths, floor))
+            heads = [heads[k] for k in keep]
+            widths = [widths[k] for k in keep]
+            floor = [floor[k] for k in keep]
             cells = [[r[k] for k in keep] for r in cells]
             sizes = [[r[k] for k in keep] for r in sizes]
             shrink = {keep.index(k): how for k, how in shrink.items() if k in keep}

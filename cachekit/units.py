@@ -123,7 +123,8 @@ def merged_policy(flags: Dict[str, Any], inventory_policy: Any, host: str) -> Di
         if key in base and base[key] is not None:
             base[key] = str(base[key])
     try:
-        return policy(**{k: base.get(k) for k in POLICY_KEYS})
+        chosen: Dict[str, Any] = {k: base.get(k) for k in POLICY_KEYS}
+        return policy(**chosen)
     except CachekitError as exc:
         if inventory_policy is not None:
             exc.message = f"host {host}: {exc.message}"

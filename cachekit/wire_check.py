@@ -236,10 +236,10 @@ def check_result(result: Any, op: Optional[str] = None) -> Dict[str, Any]:
     """``result`` itself when it has the wire's shape, as an answer to ``op`` (the
     operation the controller asked for); else WireError naming the field."""
     _result(op)(result, "")
-    return result  # type: ignore[no-any-return]
+    return result
 
 
 def check_removed_row(row: Any, where: str) -> Dict[str, Any]:
     """A progress line's row: a file a removal reports as it goes."""
     REMOVED_ROW(row, where)
-    return row  # type: ignore[no-any-return]
+    return row

@@ -32,6 +32,7 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -U pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 .venv/bin/ruff check .
+.venv/bin/python -m mypy
 # The documentation site, built where it cannot land in the checkout: --strict fails on a
 # broken link or anchor, and on a page that is not in mkdocs.yml's nav.
 site=$(mktemp -d)

@@ -160,7 +160,7 @@ def _uv_signs(environ: Dict[str, str]) -> bool:
         path = uv_location.locate(environ).path
     except uv_location.UvConfigError:
         return True  # let the uv half report the problem
-    return bool(path) and os.path.isdir(path)  # type: ignore[arg-type]
+    return bool(path and os.path.isdir(path))
 
 
 def _serve_toolcache(request: Dict[str, Any], environ: Dict[str, str],
@@ -176,7 +176,7 @@ def _serve_toolcache(request: Dict[str, Any], environ: Dict[str, str],
             toolcache.execute(wire, environ, result, progress)
         return
     if op in ("info", "report", "list"):
-        installs, errors = toolcache.scan(root)  # type: ignore[arg-type]
+        installs, errors = toolcache.scan(root)
         record.update(toolcache.summarize(installs))
         record["reclaimable_bytes"] = sum(i.freed for i, _ in toolcache.selection(installs))
         if errors:
@@ -187,7 +187,7 @@ def _serve_toolcache(request: Dict[str, Any], environ: Dict[str, str],
                 result["entries"].append({
                     "manager": "toolcache", "name": i.tool, "version": i.version,
                     "kind": i.arch + ("" if i.complete else " (incomplete)"),
-                    "bytes": i.bytes, "path": os.path.join(root, i.entry)})  # type: ignore
+                    "bytes": i.bytes, "path": os.path.join(root, i.entry)})
 
 
 def _disk(paths: List[Optional[str]], environ: Dict[str, str]) -> Optional[Dict[str, int]]:

@@ -323,7 +323,7 @@ def find_tempfiles(top: str, skip: Set[str], suffixes: Tuple[str, ...] = TEMPFIL
 def _find_level(here: str, skip: Set[str], suffixes: Tuple[str, ...], found: List[str],
                 errors: List[Tuple[str, str]]) -> List[str]:
     """Note the matching files of one directory; return its subdirectories."""
-    subdirs = []
+    subdirs: List[str] = []
     try:
         it = os.scandir(here)
     except FileNotFoundError:
@@ -441,7 +441,7 @@ def _record_paths(text: str) -> Tuple[List[str], Optional[int]]:
             whole = None
         if not isinstance(whole, dict):
             return [], None
-        link = whole.get("link") if isinstance(whole.get("link"), dict) else {}
+        link = whole["link"] if isinstance(whole.get("link"), dict) else {}
         values = [link.get("source"), whole.get("extracted_package_dir"),
                   whole.get("package_tarball_full_path")]
     else:

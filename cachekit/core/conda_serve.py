@@ -152,7 +152,7 @@ def conda_cache_record(cache: conda_location.CondaCache, loc: conda_location.Con
 
 
 def _no_cache(result: Dict[str, Any]) -> Dict[str, Any]:
-    record = {"manager": "conda", "path": None, "source": "", "exists": False,
+    record: Dict[str, Any] = {"manager": "conda", "path": None, "source": "", "exists": False,
               "enabled": False, "warnings": [], "error": None}
     result["caches"].append(record)
     return record
@@ -454,7 +454,7 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], usage: condacache.Usag
             return
     freed: List[fs.FileStat] = []
     try:
-        remover = fs.SafeRemover(root, expect=tuple(wire["root_id"]))  # type: ignore[arg-type]
+        remover = fs.SafeRemover(root, expect=tuple(wire["root_id"]))
     except (OSError, fs.RootError) as exc:
         for row in rows:
             row.update(ok=False, note=f"kept: {root} cannot be opened: {exc}")

@@ -155,7 +155,10 @@ def _list_into(tree: Tree, root: str, rel: str) -> List[str]:
     gives them their ``FileStat``/``DirStat`` shape once, at the end.
     """
     subdirs: List[str] = []
-    files, dirs, errors = tree.files, tree.dirs, tree.errors
+    # plain tuples until scan() shapes them, so the lists are typed loosely here
+    files: List[Any] = tree.files
+    dirs: List[Any] = tree.dirs
+    errors = tree.errors
     prefix = rel + "/" if rel else ""
     try:
         it = os.scandir(root + "/" + rel if rel else root)
@@ -204,7 +207,7 @@ def _walk_subtree(args: Tuple[str, str]) -> Tree:
 def scan(root: str, parallel: Optional[bool] = None) -> Tree:
     """Walk everything under ``root`` (which must be a directory) without following symlinks."""
     st = os.lstat(root)
-    raw = Tree([], [("", st.st_blocks * 512, True)], [])
+    raw = Tree([], [DirStat("", st.st_blocks * 512, True)], [])
     tasks = _two_levels(lambda rel: _list_into(raw, root, rel))
     if METER.on:
         METER.add(*figures(raw))
@@ -271,7 +274,7 @@ def _total_dir(root: str, rel: str, classify: Classifier, acc: Totals) -> List[s
     """
     top = rel.split("/", 1)[0]
     prefix = rel + "/" if rel else ""
-    subdirs = []
+    subdirs: List[str] = []
     blocks = 0
     counts, errors, stat_dirs = acc.counts, acc.errors, acc.count_blocks
     try:

@@ -28,7 +28,7 @@ class Flagged(str):
     flag: Optional[str] = None
 
 
-class Mapping(dict):  # type: ignore[type-arg]
+class Mapping(dict):
     """A mapping whose keys may carry conda's ``#!final`` flag."""
 
     final: Set[str]

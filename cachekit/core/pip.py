@@ -84,10 +84,11 @@ def _figures(counts: Dict[str, List[int]], disk: Optional[int], unreadable: int
     def get(key: str) -> List[int]:
         return counts.get(key, [0, 0])
 
-    s = dict(wheels=get("wheel")[0], wheels_bytes=get("wheel")[1] + get("wheels_other")[1],
-             http_files=get("http")[0], http_bytes=get("http")[1],
-             other_files=get("other")[0] + get("legacy_selfcheck")[0],
-             other_bytes=get("other")[1] + get("legacy_selfcheck")[1])
+    s: Dict[str, Any] = dict(
+        wheels=get("wheel")[0], wheels_bytes=get("wheel")[1] + get("wheels_other")[1],
+        http_files=get("http")[0], http_bytes=get("http")[1],
+        other_files=get("other")[0] + get("legacy_selfcheck")[0],
+        other_bytes=get("other")[1] + get("legacy_selfcheck")[1])
     s["files"] = sum(n for n, _ in counts.values())
     s["bytes"] = sum(b for _, b in counts.values())
     s["disk_bytes"] = disk
@@ -263,7 +264,7 @@ def _emptied_dirs(tree: fs.Tree, gone: Set[str]) -> Tuple[List[str], List[Planne
 
 def cache_record(loc: PipLocation) -> Dict[str, Any]:
     """The pip cache as a result's cache record (figures are added by the caller)."""
-    exists = bool(loc.path) and os.path.isdir(loc.path)  # type: ignore[arg-type]
+    exists = bool(loc.path and os.path.isdir(loc.path))
     return {
         "manager": "pip", "path": loc.path, "source": loc.source, "exists": exists,
         "enabled": loc.path is not None, "config_files": loc.config_files,

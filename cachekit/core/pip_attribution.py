@@ -12,7 +12,7 @@ import io
 import json
 import os
 import re
-from typing import NamedTuple, Optional
+from typing import Dict, NamedTuple, Optional
 
 from cachekit.core import bounded
 
@@ -121,7 +121,7 @@ def _from_filename(stem: str, kind: str) -> Optional[Attribution]:
 
 
 def _from_metadata(head: bytes) -> Optional[Attribution]:
-    fields = {}
+    fields: Dict[str, str] = {}
     for line in head.decode("utf-8", "replace").splitlines():
         if not line.strip():
             break

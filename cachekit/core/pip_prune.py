@@ -264,8 +264,8 @@ def walk(root: str, clock: str = "atime", keep: Optional[List[str]] = None,
          mode: str = "pool", criterion: Optional[Dict[str, Any]] = None,
          parallel: Optional[bool] = None) -> Walk:
     """Every pip entry under ``root``, folded by ``mode`` (see ``Walk``)."""
-    how = {"clock": clock, "keep": keep, "mode": mode, "criterion": criterion}
-    acc = Walk(root, **how)  # type: ignore[arg-type]
+    how: Dict[str, Any] = {"clock": clock, "keep": keep, "mode": mode, "criterion": criterion}
+    acc = Walk(root, **how)
     tasks: List[str] = []
     for rel in _walk_dir(root, "", acc):
         tasks.extend(_walk_dir(root, rel, acc))

@@ -346,7 +346,8 @@ def apply(remover: fs.SafeRemover, root: str, wire: Dict[str, Any],
 
         _visit(src, bucket, bucket, acc, changed_after, lambda sub, _a: report(sub))
         report(bucket + "/")  # the rest: the progress rows add up to the bucket's row
-        row = {"path": os.path.join(root, bucket), "manager": "pip", "bytes": acc.bytes,
+        row: Dict[str, Any] = {"path": os.path.join(root, bucket), "manager": "pip",
+                               "bytes": acc.bytes,
                "files": acc.files, "dirs": acc.dirs, "freed": acc.freed_bytes(),
                "reason": group.get("reason") or REASONS[bucket], "package": "",
                "ok": not acc.errors and not [n for n in acc.notes if "kept" not in n[1]],

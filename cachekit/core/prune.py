@@ -134,8 +134,8 @@ def _toolcache_scope(environ: Dict[str, str], result: Dict[str, Any]) -> List[Sc
     result["caches"].append(record)
     if not record["exists"]:
         return []
-    toolcache.refuse_unsafe_root(root, environ, record["source"])  # type: ignore[arg-type]
-    installs, errors = toolcache.scan(root)  # type: ignore[arg-type]
+    toolcache.refuse_unsafe_root(root, environ, record["source"])
+    installs, errors = toolcache.scan(root)
     record.update(toolcache.summarize(installs))
     if errors:
         record["error"] = f"{root} could not be read fully; nothing is pruned from it"
@@ -146,7 +146,7 @@ def _toolcache_scope(environ: Dict[str, str], result: Dict[str, Any]) -> List[Sc
                   for i, rule in toolcache.selection(installs)]
 
     def plan(chosen: List[policy.Selected]) -> Dict[str, Any]:
-        return toolcache.plan_wire(root, [(s.candidate.ref[0], s.rule)  # type: ignore
+        return toolcache.plan_wire(root, [(s.candidate.ref[0], s.rule)
                                           for s in chosen])
 
     return [Scope("toolcache", root, record, record["bytes"], candidates, plan, fixed=True)]

@@ -141,11 +141,11 @@ def edit_conda(text: str, target: str, previous: List[str]) -> str:
         if not match:
             continue
         if match.group(3):  # a flow list: pkgs_dirs: [a, b]
-            items = miniyaml.loads("x: " + match.group(3))["x"] or []
-            items = [target] + [x for x in items if x != target]
+            listed: List[str] = miniyaml.loads("x: " + match.group(3))["x"] or []
+            flow = [target] + [x for x in listed if x != target]
             comment = f"  {match.group(4)}" if match.group(4) else ""
             lines[i] = (f"{match.group(1)}{match.group(2) or ''} "
-                        f"[{', '.join(_yaml_str(x) for x in items)}]{comment}\n")
+                        f"[{', '.join(_yaml_str(x) for x in flow)}]{comment}\n")
             return "".join(lines)
         block = i + 1  # the list's own lines: items, blank lines, comments
         while block < len(lines) and (re.match(r"\s*(-\s|-$|#|$)", lines[block]) or (
@@ -153,14 +153,14 @@ def edit_conda(text: str, target: str, previous: List[str]) -> str:
             block += 1
         items = lines[i + 1:block]
         first = next((x for x in items if re.match(r"\s*-", x)), "  - x")
-        indent = re.match(r"(\s*)-", first).group(1)  # type: ignore[union-attr]
+        dash = re.match(r"(\s*)-", first)
+        indent = dash.group(1) if dash else "  "
         items = [x for x in items if not (re.match(r"\s*-\s", x) and
                  x.split("-", 1)[1].split("#")[0].strip().strip("'\"") == target)]
         lines[i + 1:block] = [f"{indent}- {_yaml_str(target)}\n"] + items
         return "".join(lines)
-    block = "pkgs_dirs:\n" + "".join(f"  - {_yaml_str(p)}\n" for p in
-                                     [target] + [p for p in previous if p != target])
-    return text + block
+    return text + "pkgs_dirs:\n" + "".join(f"  - {_yaml_str(p)}\n" for p in
+                                          [target] + [p for p in previous if p != target])
 
 
 def _yaml_str(path: str) -> str:
@@ -365,11 +365,12 @@ def _verify(source: str, target: str) -> List[Tuple[str, int, int]]:
         for name in dirs + files:
             src = os.path.join(here, name)
             dst = os.path.join(target, os.path.relpath(src, source))
-            a, b = os.lstat(src), os.lstat(dst) if os.path.lexists(dst) else None
+            a = os.lstat(src)
+            b = os.lstat(dst) if os.path.lexists(dst) else None
             same = b is not None and stat.S_IFMT(a.st_mode) == stat.S_IFMT(b.st_mode)
             if same and stat.S_ISLNK(a.st_mode):
                 same = os.readlink(src) == os.readlink(dst)
-            elif same and stat.S_ISREG(a.st_mode):
+            elif b is not None and same and stat.S_ISREG(a.st_mode):
                 same = a.st_size == b.st_size and _digest(src) == _digest(dst)
             if not same:
                 raise Refused(f"the copy of {src} in {target} differs; the original is kept")
@@ -397,9 +398,9 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     # safety's refusal, before anything is read: a cache is never pointed at, or moved
     # into, a home or a system directory, and only the manager's own cache is moved
     safety.refuse_place(target, environ, "relocate to", f"new {manager} cache given by --to")
-    if move_it:
-        safety.refuse(manager, current, environ, "move",  # type: ignore[arg-type]
-                      current_source(manager, environ, current))  # type: ignore[arg-type]
+    if move_it and current:
+        safety.refuse(manager, current, environ, "move",
+                      current_source(manager, environ, current))
     check_target(target, current, move_it)
     path = config_file(manager, environ)
     try:
@@ -427,20 +428,22 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     plan: Dict[str, Any] = {"manager": manager, "config_file": path, "diff": diff,
                             "from": current, "to": target, "move": None}
     if move_it:
-        if os.path.islink(current.rstrip("/")):  # type: ignore[union-attr]
+        if current is None:
+            raise Refused(f"{manager} has no cache to move")
+        if os.path.islink(current.rstrip("/")):
             raise Refused(f"{current} is a symlink to {os.path.realpath(current)}; move that "
                           "directory, or point the setting at it first")
         if manager == "conda":
-            users = symlinked_users(current, environ)  # type: ignore[arg-type]
+            users = symlinked_users(current, environ)
             if users:
                 raise Refused(f"environments use {current} through symlinks and would break "
                               f"if it moved: {', '.join(users)}")
-        plan["move"] = move_plan(current, target)  # type: ignore[arg-type]
+        plan["move"] = move_plan(current, target)
     result["relocation"] = plan
     if not request.get("apply"):
         return
-    if plan["move"]:
-        plan["move"] = _locked_move(manager, current, target)  # type: ignore[arg-type]
+    if plan["move"] and current:
+        plan["move"] = _locked_move(manager, current, target)
     elif not os.path.isdir(target):
         os.makedirs(target)
     write_atomic(path, new)
@@ -507,7 +510,7 @@ def _check_parses(manager: str, path: str, text: str) -> None:
             configparser.RawConfigParser().read_string(text)
         else:
             try:
-                import tomllib  # type: ignore[import-not-found]  # novermin: 3.11+, guarded
+                import tomllib  # novermin: 3.11+, guarded
             except ImportError:  # older hosts: our own reader's checks only
                 uv_location.cache_dir_setting_text(text, path)
             else:

@@ -159,7 +159,8 @@ def selection(installs: List[Install], now_ns: Optional[int] = None
         if not i.complete:
             continue
         key = (i.tool, i.arch, minor(i.version))
-        if key not in newest or version_key(i.version) > version_key(newest[key]):  # type: ignore
+        if key not in newest or (version_key(i.version) or ()) > (version_key(newest[key])
+                                                                   or ()):
             newest[key] = i.version
     out = []
     for i in ours:
@@ -194,7 +195,7 @@ def execute(wire: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any
         raise Refused("the plan names a tool cache that is not this host's; plan again")
     refuse_unsafe_root(root, environ, _source, verb="apply a plan to")
     freed: List[fs.FileStat] = []
-    with fs.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:  # type: ignore
+    with fs.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:
         for (entry, _size, ino, _rule, _complete), row in zip(wire["items"], rows(wire)):
             parts = entry.split("/")
             if len(parts) != 3 or any(p in ("", ".", "..") for p in parts):

@@ -116,7 +116,7 @@ def cache_record(environ: Dict[str, str]) -> Dict[str, Any]:
     except UvConfigError as exc:
         return {"manager": "uv", "path": None, "source": "", "exists": False, "enabled": False,
                 "error": str(exc), "warnings": []}
-    exists = bool(loc.path) and os.path.isdir(loc.path)  # type: ignore[arg-type]
+    exists = bool(loc.path and os.path.isdir(loc.path))
     return {"manager": "uv", "path": loc.path, "source": loc.source, "shown": loc.shown,
             "exists": exists, "enabled": loc.path is not None, "config_files": loc.config_files,
             "warnings": [], "error": None}
@@ -343,9 +343,9 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str
         freed = _purge_under_lock(wire, root, result)
     for row in rows(wire):
         rel = os.path.relpath(row["path"], root)
-        gone = not os.path.lexists(row["path"])
-        row["ok"] = gone
-        if not gone:
+        removed = not os.path.lexists(row["path"])
+        row["ok"] = removed
+        if not removed:
             row["note"] = "uv left it in place" if wire.get("binary") else "could not remove"
         elif not before.get(rel):
             row["note"] = "already gone"
@@ -408,7 +408,7 @@ def _purge_under_lock(wire: Dict[str, Any], root: str, result: Dict[str, Any]
         result["warnings"].append(f"uv: no uv binary here; cachekit emptied {root} itself, "
                                   "holding uv's lock")
         freed: List[fs.FileStat] = []
-        with fs.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:  # type: ignore
+        with fs.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:
             for rel, *_rest in wire["paths"]:
                 if rel == ".lock":
                     continue
