@@ -18,7 +18,7 @@ from cachekit import inventory, outcome
 from cachekit.core import SCHEMA
 from cachekit.errors import CachekitError
 from cachekit.progress import Board, Stream
-from cachekit.report import check_schema
+from cachekit.render.document import check_schema
 
 if TYPE_CHECKING:
     from fabric import Connection

@@ -240,7 +240,7 @@ def parse_output(out: Union[bytes, bytearray], tail: List[str], exit_status: int
     """The core's result from its stdout: progress lines (``@``), then one JSON object.
 
     A result of this controller's schema is checked field by field, as the answer to
-    ``op``; one of another schema is returned for ``report.check_schema`` to refuse with
+    ``op``; one of another schema is returned for ``render.document.check_schema`` to refuse with
     its hint.
     """
     end = len(out)

@@ -13,7 +13,8 @@ import time
 from typing import IO, Any, Callable, Dict, Optional, Tuple
 
 from cachekit.core.stopping import untouched
-from cachekit.report import entries_in, human_bytes
+from cachekit.render import human_bytes
+from cachekit.render.document import entries_in
 
 REDRAW_S = 0.2
 

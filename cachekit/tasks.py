@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, List, Optional
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
-from cachekit import fleet, outcome, progress, report, text, units
+from cachekit import fleet, outcome, progress, render, text, units
 from cachekit import history as runs
 from cachekit._invoke_compat import optional_positional, refuse_invoke_dry
 from cachekit.core import KNOWN_MANAGERS
@@ -24,6 +24,8 @@ from cachekit.errors import (
     EXIT_OVER_THRESHOLD,
     CachekitError,
 )
+from cachekit.render import document, tables
+from cachekit.render.info import render_info
 
 COMMON_HELP = {
     "hosts": "host pattern, Ansible style (default: local, this machine)",
@@ -126,16 +128,16 @@ def _finish(command: str, fmt: str, results: List[Dict[str, Any]], render: Calla
             dry_run: bool = False) -> None:
     """Print the data (JSON or table), warnings on stderr, and exit with the right code."""
     if fmt == "json":
-        print(report.to_json(report.document(command, dry_run, results)))
+        print(document.to_json(document.document(command, dry_run, results)))
     else:
         text = render()
         if text:
             print(text)
-    for line in report.warnings(results):
+    for line in document.warnings(results):
         _say(f"cachekit: warning: {line}")
-    for line in report.errors(results):
+    for line in document.errors(results):
         _say(f"cachekit: error: {line}")
-    code = report.exit_code(results)
+    code = document.exit_code(results)
     if code:
         raise Exit(code=code)
 
@@ -173,7 +175,7 @@ def dir_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
     """Show where each cache is and how that was decided (like `pip cache dir`)."""
     fmt = _check_format(format, ["table", "json"])
     results = _run(_target(**locals()), {"op": "dir"})
-    _finish("dir", fmt, results, lambda: report.render_dir(results, _width(wide)))
+    _finish("dir", fmt, results, lambda: tables.render_dir(results, _width(wide)))
 
 
 @task(help={**COMMON_HELP, **UV_HELP}, auto_shortflags=False)
@@ -186,7 +188,7 @@ def info(c: Context, hosts: str = "local", inventory: Optional[str] = None,
     """Show each cache's location, sizes and counts (like `pip cache info`)."""
     fmt = _check_format(format, ["table", "json"])
     results = _run(_target(**locals()), {"op": "info"})
-    _finish("info", fmt, results, lambda: report.render_info(results, _width(wide)))
+    _finish("info", fmt, results, lambda: render_info(results, _width(wide)))
 
 
 @optional_positional("pattern", "*")
@@ -207,7 +209,7 @@ def list_(c: Context, pattern: Optional[str] = None, hosts: str = "local",
     if exact:
         sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     _finish("list", fmt, results,
-            lambda: report.render_list(results, fmt, _width(wide), escape=not exact))
+            lambda: tables.render_list(results, fmt, _width(wide), escape=not exact))
 
 
 @task(positional=["pattern"], auto_shortflags=False,
@@ -277,7 +279,7 @@ def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
         _finish_stopped(command, fmt, results, _width(target.wide))
     if not emit:
         return results
-    render = report.render_prune if command == "prune" else report.render_removal
+    render = tables.render_prune if command == "prune" else tables.render_removal
     _finish(command, fmt, results, lambda: render(results, dry_run, _width(target.wide)),
             dry_run)
     return results
@@ -298,13 +300,13 @@ def _ask(question: str, nothing: str) -> None:
 def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[str, Any]],
                        ask: bool) -> Optional[List[Dict[str, Any]]]:
     """Apply each host's own plan, on the hosts whose planning succeeded."""
-    count = report.planned_entries(planned)
+    count = document.planned_entries(planned)
     if ask:
-        _say(report.render_removal(planned, True, _width(target.wide, sys.stderr)))
+        _say(tables.render_removal(planned, True, _width(target.wide, sys.stderr)))
         if not count:
             return planned
         if len(planned) > 1:  # the totals right above the question, however long the plan
-            _say(report.plan_total(planned))
+            _say(tables.plan_total(planned))
         _ask(f"Remove these {count} entries?", "nothing removed")
     per_host = {h["host"]: {"plans": h["plans"]} for h in planned
                 if h["status"] == "ok" and h.get("plans")}
@@ -336,9 +338,9 @@ def _removed_before(exc: fleet.Interrupted, planned: List[Dict[str, Any]]
             gone = [x for x in rows if x.get("ok")]
             freed = r.get("reclaimed_bytes") or sum(x.get("bytes") or 0 for x in gone)
             r = dict(r, removed=rows, reclaimed_bytes=freed, error=(
-                f"interrupted (Ctrl-C) after {report.entries_in(gone):,} of "
-                f"{report.planned_entries([h]):,} planned entries were removed "
-                f"({report.human_bytes(freed)}); the rest remain"))
+                f"interrupted (Ctrl-C) after {document.entries_in(gone):,} of "
+                f"{document.planned_entries([h]):,} planned entries were removed "
+                f"({render.human_bytes(freed)}); the rest remain"))
         out.append(r)
     return out
 
@@ -347,12 +349,12 @@ def _finish_stopped(command: str, fmt: str, results: List[Dict[str, Any]],
                     width: Optional[int] = None, show: bool = True) -> None:
     """After Ctrl-C in an apply: what went (table or JSON), then exit 130."""
     if show and fmt == "json":
-        print(report.to_json(report.document(command, False, results)))
+        print(document.to_json(document.document(command, False, results)))
     elif show:
-        print(report.render_removal(results, False, width))
-    for line in report.warnings(results):
+        print(tables.render_removal(results, False, width))
+    for line in document.warnings(results):
         _say(f"cachekit: warning: {line}")
-    gone = report.entries_in([r for h in results for r in h.get("removed", []) if r.get("ok")])
+    gone = document.entries_in([r for h in results for r in h.get("removed", []) if r.get("ok")])
     raise Exit(f"cachekit: interrupted; {gone:,} entries were removed before it, the rest "
                "remain (--dry-run shows them)", code=EXIT_INTERRUPTED)
 
@@ -489,15 +491,15 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
             results, stopped = exc.results, True
     if results is None:
         return
-    code = EXIT_INTERRUPTED if stopped else report.exit_code(results)
+    code = EXIT_INTERRUPTED if stopped else document.exit_code(results)
     try:  # the record of what was done: a failure to write it is said after the report
         if history != "off":
             runs.append(history or runs.default_history(),
                         runs.records("prune", results, dry_run))
         if log_file:
-            lines = [report.render_prune(results, dry_run)]
-            lines += [f"warning: {w}" for w in report.warnings(results)]
-            lines += [f"error: {e}" for e in report.errors(results)]
+            lines = [tables.render_prune(results, dry_run)]
+            lines += [f"warning: {w}" for w in document.warnings(results)]
+            lines += [f"error: {e}" for e in document.errors(results)]
             runs.log(log_file, "prune" + (" --dry-run" if dry_run else ""), "\n".join(lines))
         unwritten = None
     except OSError as exc:
@@ -506,13 +508,13 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
         return
     if quiet and code:  # a failure under cron: a short summary, mailed
         for h in results:
-            _say(report.summary_line(h, dry_run))
+            _say(tables.summary_line(h, dry_run))
     try:
         if stopped:
             _finish_stopped("prune", _check_format(format, ["table", "json"]), results,
                             _width(wide), show=not quiet)
         _finish("prune", _check_format(format, ["table", "json"]), results,
-                lambda: "" if quiet else report.render_prune(results, dry_run, _width(wide)),
+                lambda: "" if quiet else tables.render_prune(results, dry_run, _width(wide)),
                 dry_run)
     finally:
         if unwritten:
@@ -536,12 +538,12 @@ def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
             connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
             uv: Optional[str] = None, wide: bool = False) -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
-    fmt = _check_format(format, report.report_formats())
+    fmt = _check_format(format, tables.report_formats())
     threshold = units.parse_threshold(fail_above) if fail_above is not None else None
     results = _run(_target(**locals()), {"op": "report", "attribute": attribute})
-    over = report.over_threshold(results, threshold) if threshold else []
+    over = document.over_threshold(results, threshold) if threshold else []
     try:
-        _finish("report", fmt, results, lambda: report.render_report(results, fmt, _width(wide)))
+        _finish("report", fmt, results, lambda: tables.render_report(results, fmt, _width(wide)))
     finally:
         if over:
             _say(f"cachekit: over --fail-above {fail_above}: {', '.join(over)}")
@@ -559,7 +561,7 @@ def locations_(c: Context, hosts: str = "local", inventory: Optional[str] = None
     """Where each cache is, every setting that could move it, its free space, and traps."""
     fmt = _check_format(format, ["table", "json"])
     results = _run(_target(**locals()), {"op": "locations"})
-    _finish("locations", fmt, results, lambda: report.render_locations(results, _width(wide)))
+    _finish("locations", fmt, results, lambda: tables.render_locations(results, _width(wide)))
 
 
 @task(auto_shortflags=False, help={
@@ -594,13 +596,13 @@ def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: boo
         ok = [h for h in planned if h["status"] == "ok"]
         if not dry_run and ok:
             if not yes:
-                _say(report.render_relocation(planned, True, _width(wide, sys.stderr)))
+                _say(tables.render_relocation(planned, True, _width(wide, sys.stderr)))
                 _ask("Apply this relocation?", "nothing changed")
             per_host = {h["host"]: {"apply": True} for h in ok}
             done = {r["host"]: r for r in selected.run(target.request(request), per_host)}
             results = [done.get(h["host"], h) for h in planned]
     _finish("relocate", fmt, results,
-            lambda: report.render_relocation(results, dry_run, _width(wide)), dry_run)
+            lambda: tables.render_relocation(results, dry_run, _width(wide)), dry_run)
 
 
 @task(auto_shortflags=False, help={
@@ -617,9 +619,9 @@ def trend(c: Context, history: Optional[str] = None, threshold: Optional[str] = 
     limit = units.parse_size(threshold, "--threshold") if threshold is not None else None
     rows = runs.trend(runs.read(history or runs.default_history()), last)
     if fmt == "json":
-        print(report.to_json({"hosts": rows, "threshold_bytes": limit}))
+        print(document.to_json({"hosts": rows, "threshold_bytes": limit}))
     else:
-        print(report.render_trend(rows, limit, fmt))
+        print(tables.render_trend(rows, limit, fmt))
 
 
 @task(name="hosts", help={"inventory": COMMON_HELP["inventory"], "format": "table or json",
@@ -633,9 +635,9 @@ def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
     fmt = _check_format(format, ["table", "json"])
     selected = fleet.select_hosts(hosts, inventory)
     if fmt == "json":
-        print(report.to_json({"hosts": [report.host_settings(h) for h in selected]}))
+        print(document.to_json({"hosts": [document.host_settings(h) for h in selected]}))
     else:
-        print(report.render_hosts([report.host_settings(h) for h in selected], _width(wide)))
+        print(tables.render_hosts([document.host_settings(h) for h in selected], _width(wide)))
 
 
 def collection() -> Collection:
