@@ -13,6 +13,7 @@ import time
 from typing import IO, Any, Callable, Dict, Optional, Tuple
 
 from cachekit.core.stopping import untouched
+from cachekit.protocol import PROGRESS
 from cachekit.render import human_bytes
 from cachekit.render.document import entries_in
 
@@ -116,7 +117,7 @@ class Stream:
         lines = data.split(b"\n")
         self._pending = lines.pop()
         for line in lines:
-            if line.startswith(b"@{"):
+            if line.startswith(PROGRESS + b"{"):
                 try:
                     item = json.loads(line[1:])
                 except ValueError:

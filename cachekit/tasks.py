@@ -12,8 +12,7 @@ from typing import Any, Callable, Dict, List, Optional
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
-from cachekit import fleet, outcome, progress, render, text, units
-from cachekit import history as runs
+from cachekit import fleet, policy_input, progress, protocol, render, runs, text
 from cachekit._invoke_compat import optional_positional, refuse_invoke_dry
 from cachekit.core import KNOWN_MANAGERS
 from cachekit.core.stopping import untouched
@@ -109,7 +108,7 @@ class Target:
             if not 0 < getattr(self, name) <= 7 * 86400:  # also refuses nan and inf
                 raise CachekitError(f"--{name.replace('_', '-')} must be positive, at most "
                                     f"604800 (a week) (got {getattr(self, name)})")
-        settings = outcome.Settings(self.connect_timeout, self.timeout, self.accept_new_host_keys)
+        settings = protocol.Settings(self.connect_timeout, self.timeout, self.accept_new_host_keys)
         selected = fleet.select_hosts(self.hosts, self.inventory)
         board = progress.Board(len(selected)) if progress.wanted(self.quiet) else None
         return fleet.Fleet(selected, settings, self.workers, board)
@@ -467,12 +466,12 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
     """Remove cache entries by policy: age, size budget, keep list, free space, CI mode."""
     flags = {"older_than": older_than, "max_size": max_size, "keep": keep or None,
              "min_free": min_free, "ci": ci}
-    units.merged_policy(flags, None, "local")  # a malformed flag stops before any host
+    policy_input.merged_policy(flags, None, "local")  # a malformed flag stops before any host
 
     def policies(selected: fleet.Fleet) -> Dict[str, Dict[str, Any]]:
         out = {}
         for host in selected.hosts:
-            rules = units.merged_policy(flags, host.vars.get("cachekit_policy"), host.name)
+            rules = policy_input.merged_policy(flags, host.vars.get("cachekit_policy"), host.name)
             if not any(rules.get(k) for k in ("older_than_s", "min_free", "ci")) and \
                     rules.get("max_size_bytes") is None:
                 raise CachekitError(f"no prune policy for host {host.name}",
@@ -539,7 +538,7 @@ def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
             uv: Optional[str] = None, wide: bool = False) -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
     fmt = _check_format(format, tables.report_formats())
-    threshold = units.parse_threshold(fail_above) if fail_above is not None else None
+    threshold = policy_input.parse_threshold(fail_above) if fail_above is not None else None
     results = _run(_target(**locals()), {"op": "report", "attribute": attribute})
     over = document.over_threshold(results, threshold) if threshold else []
     try:
@@ -616,7 +615,7 @@ def trend(c: Context, history: Optional[str] = None, threshold: Optional[str] = 
           last: int = 20, format: str = "table") -> None:
     """Each host's cache size over time, from the runs' history: sparkline, growth per week."""
     fmt = _check_format(format, ["table", "markdown", "json"])
-    limit = units.parse_size(threshold, "--threshold") if threshold is not None else None
+    limit = policy_input.parse_size(threshold, "--threshold") if threshold is not None else None
     rows = runs.trend(runs.read(history or runs.default_history()), last)
     if fmt == "json":
         print(document.to_json({"hosts": rows, "threshold_bytes": limit}))

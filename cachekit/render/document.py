@@ -8,21 +8,11 @@ import json
 from typing import Any, Dict, Iterable, List
 
 from cachekit import text
-from cachekit.core import SCHEMA
-from cachekit.errors import EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_OK, CachekitError
+from cachekit.errors import EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_OK
+from cachekit.protocol import SCHEMA
 from cachekit.render import human_bytes
 
 FAILED_STATUSES = ("failed", "unreachable", "timeout", "hostkey", "auth")
-
-
-def check_schema(result: Dict[str, Any], host: str) -> None:
-    """Refuse a result this controller cannot read."""
-    if result.get("schema") != SCHEMA:
-        raise CachekitError(
-            f"host {host} answered with result schema {result.get('schema')!r}, "
-            f"this cachekit reads schema {SCHEMA}",
-            hint="run the same cachekit version on both ends",
-        )
 
 
 def document(command: str, dry_run: bool, hosts: List[Dict[str, Any]]) -> Dict[str, Any]:
