@@ -4,17 +4,14 @@ The same collection serves ``invoke TASK`` in the repo and the ``cachekit`` prog
 Data goes to stdout, narration and warnings to stderr.
 """
 
-import functools
 import sys
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
-from invoke import Collection, Context, task
+from invoke import Collection, Context
 from invoke.exceptions import Exit
 
-from cachekit import fleet, policy_input, progress, protocol, render, runs, text
-from cachekit._invoke_compat import optional_positional, refuse_invoke_dry
-from cachekit.core import KNOWN_MANAGERS
+from cachekit import fleet, policy_input, runs, text
+from cachekit._invoke_compat import optional_positional
 from cachekit.core.stopping import untouched
 from cachekit.errors import (
     EXIT_BAD_INPUT,
@@ -23,29 +20,18 @@ from cachekit.errors import (
     EXIT_OVER_THRESHOLD,
     CachekitError,
 )
-from cachekit.render import document, tables
+from cachekit.options import (
+    HELP,
+    Target,
+    check_format,
+    fleet_task,
+    parse_managers,
+    plain_task,
+    width,
+)
+from cachekit.render import document, human_bytes, tables
 from cachekit.render.info import render_info
 
-COMMON_HELP = {
-    "hosts": "host pattern, Ansible style (default: local, this machine)",
-    "inventory": "inventory file or directory (default: inventory/ or $CACHEKIT_INVENTORY)",
-    "managers": f"comma list of {', '.join(KNOWN_MANAGERS)} (default: every one a host "
-                "has: pip; conda and uv where found; toolcache where RUNNER_TOOL_CACHE or "
-                "AGENT_TOOLSDIRECTORY is set)",
-    "format": "table or json",
-    "workers": "hosts run in parallel",
-    "timeout": "seconds one host may take for one run of the core",
-    "connect_timeout": "seconds to wait for a host's SSH server",
-    "accept_new_host_keys": "record the key of a host never seen before (OpenSSH's "
-                            "accept-new); a changed key is still refused",
-    "wide": "show paths whole and tables as wide as they need (default: fit the terminal)",
-}
-DESTRUCTIVE_HELP = {
-    "dry_run": "print exactly what would be removed, remove nothing",
-    "yes": "do not ask for confirmation (needed when stdin is not a terminal)",
-}
-UV_HELP = {"uv": "the uv program to use (PATH, or a name on PATH); default: UV, then PATH, "
-                  "the running python's environment, ~/.local/bin, ~/.cargo/bin"}
 PATTERN_HELP = {
     "pattern": "package pattern as pip takes it (glob; NAME or NAME-VERSION); "
                "also matches the normalised project name",
@@ -54,68 +40,8 @@ PATTERN_HELP = {
 }
 
 
-def _fail(message: str, hint: Optional[str] = None, code: int = EXIT_BAD_INPUT) -> Exit:
-    return Exit(text.printable(f"cachekit: error: {CachekitError(message, hint)}"), code=code)
-
-
-def _parse_managers(managers: Optional[str]) -> Optional[List[str]]:
-    """The chosen managers; None lets each host take every manager it has."""
-    if managers is None:
-        return None
-    chosen = [m.strip() for m in managers.split(",") if m.strip()]
-    if not chosen:
-        raise CachekitError(f"--managers {managers!r} names no manager",
-                            hint=f"choose from {', '.join(KNOWN_MANAGERS)}, or leave it out")
-    for m in chosen:
-        if m not in KNOWN_MANAGERS:
-            raise CachekitError(f"unknown manager {m!r} in --managers",
-                                hint=f"choose from {', '.join(KNOWN_MANAGERS)}")
-    return chosen
-
-
-def _check_format(fmt: str, allowed: List[str]) -> str:
-    if fmt not in allowed:
-        raise CachekitError(f"unknown --format {fmt!r}", hint=f"choose from {', '.join(allowed)}")
-    return fmt
-
-
 def _say(line: str) -> None:
     print(text.lines(line), file=sys.stderr)
-
-
-def _width(wide: bool, stream: Any = None) -> Optional[int]:
-    """The columns a table may take on ``stream`` (stdout); None with --wide."""
-    return None if wide else text.terminal_width(stream or sys.stdout)
-
-
-@dataclass
-class Target:
-    """What every task is run against: which hosts, which managers, and how to reach them."""
-
-    hosts: str = "local"
-    inventory: Optional[str] = None
-    managers: Optional[str] = None
-    workers: int = fleet.DEFAULT_WORKERS
-    timeout: float = 300.0
-    connect_timeout: float = 10.0
-    accept_new_host_keys: bool = False
-    uv: Optional[str] = None
-    wide: bool = False  # how the plan is shown: paths whole, or fitted to the terminal
-    quiet: bool = False
-
-    def open(self) -> fleet.Fleet:
-        for name in ("timeout", "connect_timeout"):
-            if not 0 < getattr(self, name) <= 7 * 86400:  # also refuses nan and inf
-                raise CachekitError(f"--{name.replace('_', '-')} must be positive, at most "
-                                    f"604800 (a week) (got {getattr(self, name)})")
-        settings = protocol.Settings(self.connect_timeout, self.timeout, self.accept_new_host_keys)
-        selected = fleet.select_hosts(self.hosts, self.inventory)
-        board = progress.Board(len(selected)) if progress.wanted(self.quiet) else None
-        return fleet.Fleet(selected, settings, self.workers, board)
-
-    def request(self, request: Dict[str, Any]) -> Dict[str, Any]:
-        return dict(request, managers=_parse_managers(self.managers),
-                    **({"uv": self.uv} if self.uv else {}))
 
 
 def _run(target: Target, request: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -141,99 +67,50 @@ def _finish(command: str, fmt: str, results: List[Dict[str, Any]], render: Calla
         raise Exit(code=code)
 
 
-def _guard(fn: Callable[..., None]) -> Callable[..., None]:
-    """One line on stderr for a CachekitError (exit 1) and for Ctrl-C (exit 130)."""
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            refuse_invoke_dry(args[0] if args else None)
-            fn(*args, **kwargs)
-        except CachekitError as exc:
-            raise _fail(exc.message, exc.hint, exc.code) from None
-        except fleet.Interrupted as exc:
-            done = ", ".join(r["host"] for r in exc.finished) or "none"
-            raise Exit(f"cachekit: interrupted; hosts finished: {done}; not finished: "
-                       f"{', '.join(exc.unfinished)}", code=EXIT_INTERRUPTED) from None
-        except KeyboardInterrupt:
-            raise Exit("\ncachekit: interrupted", code=EXIT_INTERRUPTED) from None
-
-    return wrapper
-
-
-def _target(**kwargs: Any) -> Target:
-    return Target(**{k: v for k, v in kwargs.items() if k in Target.__dataclass_fields__})
-
-
-@task(name="dir", help={**COMMON_HELP, **UV_HELP}, auto_shortflags=False)
-@_guard
-def dir_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
-         managers: Optional[str] = None, format: str = "table",
-         workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-         connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-         uv: Optional[str] = None, wide: bool = False) -> None:
+@fleet_task(name="dir", uv=True)
+def dir_(c: Context, target: Target) -> None:
     """Show where each cache is and how that was decided (like `pip cache dir`)."""
-    fmt = _check_format(format, ["table", "json"])
-    results = _run(_target(**locals()), {"op": "dir"})
-    _finish("dir", fmt, results, lambda: tables.render_dir(results, _width(wide)))
+    fmt = check_format(target.format, ["table", "json"])
+    results = _run(target, {"op": "dir"})
+    _finish("dir", fmt, results, lambda: tables.render_dir(results, target.width()))
 
 
-@task(help={**COMMON_HELP, **UV_HELP}, auto_shortflags=False)
-@_guard
-def info(c: Context, hosts: str = "local", inventory: Optional[str] = None,
-         managers: Optional[str] = None, format: str = "table",
-         workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-         connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-         uv: Optional[str] = None, wide: bool = False) -> None:
+@fleet_task(uv=True)
+def info(c: Context, target: Target) -> None:
     """Show each cache's location, sizes and counts (like `pip cache info`)."""
-    fmt = _check_format(format, ["table", "json"])
-    results = _run(_target(**locals()), {"op": "info"})
-    _finish("info", fmt, results, lambda: render_info(results, _width(wide)))
+    fmt = check_format(target.format, ["table", "json"])
+    results = _run(target, {"op": "info"})
+    _finish("info", fmt, results, lambda: render_info(results, target.width()))
 
 
 @optional_positional("pattern", "*")
-@task(name="list", positional=["pattern"], auto_shortflags=False,
-      help={**COMMON_HELP, **PATTERN_HELP, **UV_HELP, "format": "table, abspath or json"})
-@_guard
-def list_(c: Context, pattern: Optional[str] = None, hosts: str = "local",
-          inventory: Optional[str] = None, managers: Optional[str] = None,
-          format: str = "table", downloads: bool = False,
-          workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-          uv: Optional[str] = None, wide: bool = False) -> None:
+@fleet_task(name="list", uv=True, positional=["pattern"],
+            help={**PATTERN_HELP, "format": "table, abspath or json"})
+def list_(c: Context, target: Target, pattern: Optional[str] = None,
+          downloads: bool = False) -> None:
     """List cached packages matching PATTERN (like `pip cache list`)."""
-    fmt = _check_format("table" if format == "human" else format, ["table", "abspath", "json"])
+    format = target.format
+    fmt = check_format("table" if format == "human" else format, ["table", "abspath", "json"])
     request = {"op": "list", "pattern": pattern or "*", "downloads": downloads}
-    results = _run(_target(**locals()), request)
+    results = _run(target, request)
     exact = fmt == "abspath" and not sys.stdout.isatty()  # names as they are, for scripts
     if exact:
         sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     _finish("list", fmt, results,
-            lambda: tables.render_list(results, fmt, _width(wide), escape=not exact))
+            lambda: tables.render_list(results, fmt, target.width(), escape=not exact))
 
 
-@task(positional=["pattern"], auto_shortflags=False,
-      help={**COMMON_HELP, **PATTERN_HELP, **DESTRUCTIVE_HELP, **UV_HELP})
-@_guard
-def remove(c: Context, pattern: str, hosts: str = "local", inventory: Optional[str] = None,
-           managers: Optional[str] = None, format: str = "table", downloads: bool = False,
-           dry_run: bool = False, yes: bool = False,
-           workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-           connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-           uv: Optional[str] = None, wide: bool = False) -> None:
+@fleet_task(destructive=True, uv=True, positional=["pattern"], help=PATTERN_HELP)
+def remove(c: Context, target: Target, pattern: str, downloads: bool = False) -> None:
     """Remove cached packages matching PATTERN (like `pip cache remove`)."""
     request = {"op": "remove", "pattern": pattern, "downloads": downloads}
-    _destroy("remove", request, _target(**locals()), format, dry_run, yes)
+    _destroy("remove", request, target)
 
 
-@task(help={**COMMON_HELP, **DESTRUCTIVE_HELP, **UV_HELP}, auto_shortflags=False)
-@_guard
-def purge(c: Context, hosts: str = "local", inventory: Optional[str] = None,
-          managers: Optional[str] = None, format: str = "table", dry_run: bool = False,
-          yes: bool = False, workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-          uv: Optional[str] = None, wide: bool = False) -> None:
+@fleet_task(destructive=True, uv=True)
+def purge(c: Context, target: Target) -> None:
     """Remove every entry of the chosen caches (like `pip cache purge`)."""
-    _destroy("purge", {"op": "purge"}, _target(**locals()), format, dry_run, yes)
+    _destroy("purge", {"op": "purge"}, target)
 
 
 PerHost = Callable[[fleet.Fleet], Dict[str, Dict[str, Any]]]
@@ -246,8 +123,8 @@ def _confirmable(command: str, dry_run: bool, yes: bool) -> None:
                             hint="pass --yes to proceed, or --dry-run to see the plan")
 
 
-def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
-             dry_run: bool, yes: bool, per_host: Optional[PerHost] = None,
+def _destroy(command: str, request: Dict[str, Any], target: Target,
+             per_host: Optional[PerHost] = None,
              emit: bool = True) -> Optional[List[Dict[str, Any]]]:
     """Plan on every host; then, with --yes or one confirmation, apply exactly those plans.
 
@@ -255,8 +132,9 @@ def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
     ``emit`` false the results are returned, not printed (for unattended runs), and
     Ctrl-C during the apply raises ``Stopped`` with what was removed until then.
     """
-    fmt = _check_format(format, ["table", "json"])
-    _confirmable(command, dry_run, yes)
+    fmt = check_format(target.format, ["table", "json"])
+    dry_run = target.dry_run
+    _confirmable(command, dry_run, target.yes)
     stopped = False
     with target.open() as hosts:
         extra = per_host(hosts) if per_host else None
@@ -264,7 +142,7 @@ def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
         results: Optional[List[Dict[str, Any]]] = planned
         if not dry_run:
             try:
-                results = _confirm_and_apply(hosts, target, planned, ask=not yes)
+                results = _confirm_and_apply(hosts, target, planned, ask=not target.yes)
             except fleet.Interrupted as exc:
                 results, stopped = _removed_before(exc, planned), True
             sizes = {h["host"]: h.get("caches", []) for h in planned}
@@ -275,11 +153,11 @@ def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
     if stopped:
         if not emit:
             raise Stopped(results)
-        _finish_stopped(command, fmt, results, _width(target.wide))
+        _finish_stopped(command, fmt, results, target.width())
     if not emit:
         return results
     render = tables.render_prune if command == "prune" else tables.render_removal
-    _finish(command, fmt, results, lambda: render(results, dry_run, _width(target.wide)),
+    _finish(command, fmt, results, lambda: render(results, dry_run, target.width()),
             dry_run)
     return results
 
@@ -301,7 +179,7 @@ def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[st
     """Apply each host's own plan, on the hosts whose planning succeeded."""
     count = document.planned_entries(planned)
     if ask:
-        _say(tables.render_removal(planned, True, _width(target.wide, sys.stderr)))
+        _say(tables.render_removal(planned, True, target.width(sys.stderr)))
         if not count:
             return planned
         if len(planned) > 1:  # the totals right above the question, however long the plan
@@ -339,7 +217,7 @@ def _removed_before(exc: fleet.Interrupted, planned: List[Dict[str, Any]]
             r = dict(r, removed=rows, reclaimed_bytes=freed, error=(
                 f"interrupted (Ctrl-C) after {document.entries_in(gone):,} of "
                 f"{document.planned_entries([h]):,} planned entries were removed "
-                f"({render.human_bytes(freed)}); the rest remain"))
+                f"({human_bytes(freed)}); the rest remain"))
         out.append(r)
     return out
 
@@ -384,21 +262,13 @@ CLEAN_HELP = {
 }
 
 
-@task(optional=["tempfiles"], auto_shortflags=False,
-      help={**COMMON_HELP, **DESTRUCTIVE_HELP, **CLEAN_HELP,
-            "managers": "conda, the default and only choice: clean is conda's "
-                        "command, other managers are ignored"})
-@_guard
-def clean(c: Context, tarballs: bool = False, packages: bool = False,
+@fleet_task(destructive=True, optional=["tempfiles"],
+            help={**CLEAN_HELP, "managers": "conda, the default and only choice: clean is "
+                                            "conda's command, other managers are ignored"})
+def clean(c: Context, target: Target, tarballs: bool = False, packages: bool = False,
           index_cache: bool = False, tempfiles: Any = None, logfiles: bool = False,
           all: bool = False, trash: bool = False, lock: bool = False,
-          force_pkgs_dirs: bool = False,
-          break_environments: bool = False, hosts: str = "local",
-          inventory: Optional[str] = None, managers: Optional[str] = None,
-          format: str = "table", dry_run: bool = False, yes: bool = False,
-          workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-          wide: bool = False) -> None:
+          force_pkgs_dirs: bool = False, break_environments: bool = False) -> None:
     """Clean conda/mamba package caches like `conda clean`, never breaking an environment."""
     chosen = {"tarballs": tarballs, "packages": packages, "index_cache": index_cache,
               "tempfiles": tempfiles not in (None, False), "logfiles": logfiles, "all": all,
@@ -417,11 +287,10 @@ def clean(c: Context, tarballs: bool = False, packages: bool = False,
         paths = [p.strip() for p in tempfiles.split(",") if p.strip()]
         if not paths:
             raise CachekitError("--tempfiles= names no path")
-    target = _target(**locals())
     target.managers = "conda"
     request = {"op": "clean", "flags": flags, "tempfile_paths": paths,
                "break_environments": break_environments}
-    _destroy("clean", request, target, format, dry_run, yes)
+    _destroy("clean", request, target)
 
 
 PRUNE_HELP = {
@@ -451,18 +320,12 @@ UNATTENDED_HELP = {
 }
 
 
-@task(iterable=["keep"], auto_shortflags=False,
-      help={**COMMON_HELP, **DESTRUCTIVE_HELP, **PRUNE_HELP, **UNATTENDED_HELP, **UV_HELP})
-@_guard
-def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] = None,
-          keep: Optional[List[str]] = None, min_free: Optional[str] = None, ci: bool = False,
-          hosts: str = "local", inventory: Optional[str] = None,
-          managers: Optional[str] = None, format: str = "table", dry_run: bool = False,
-          yes: bool = False, quiet: bool = False, log_file: Optional[str] = None,
-          history: Optional[str] = None, lock_file: Optional[str] = None,
-          workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-          uv: Optional[str] = None, wide: bool = False) -> None:
+@fleet_task(destructive=True, uv=True, iterable=["keep"], help={**PRUNE_HELP, **UNATTENDED_HELP})
+def prune(c: Context, target: Target, older_than: Optional[str] = None,
+          max_size: Optional[str] = None, keep: Optional[List[str]] = None,
+          min_free: Optional[str] = None, ci: bool = False, quiet: bool = False,
+          log_file: Optional[str] = None, history: Optional[str] = None,
+          lock_file: Optional[str] = None) -> None:
     """Remove cache entries by policy: age, size budget, keep list, free space, CI mode."""
     flags = {"older_than": older_than, "max_size": max_size, "keep": keep or None,
              "min_free": min_free, "ci": ci}
@@ -480,12 +343,12 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
             out[host.name] = {"policy": rules}
         return out
 
-    target = _target(**locals())
+    target.quiet = quiet
+    dry_run = target.dry_run
     stopped = False
     with runs.run_lock(lock_file or runs.default_lock()):
         try:
-            results = _destroy("prune", {"op": "prune"}, target, format, dry_run, yes,
-                               policies, emit=False)
+            results = _destroy("prune", {"op": "prune"}, target, policies, emit=False)
         except Stopped as exc:  # Ctrl-C: what went is recorded and shown all the same
             results, stopped = exc.results, True
     if results is None:
@@ -510,10 +373,10 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
             _say(tables.summary_line(h, dry_run))
     try:
         if stopped:
-            _finish_stopped("prune", _check_format(format, ["table", "json"]), results,
-                            _width(wide), show=not quiet)
-        _finish("prune", _check_format(format, ["table", "json"]), results,
-                lambda: "" if quiet else tables.render_prune(results, dry_run, _width(wide)),
+            _finish_stopped("prune", check_format(target.format, ["table", "json"]), results,
+                            target.width(), show=not quiet)
+        _finish("prune", check_format(target.format, ["table", "json"]), results,
+                lambda: "" if quiet else tables.render_prune(results, dry_run, target.width()),
                 dry_run)
     finally:
         if unwritten:
@@ -522,27 +385,21 @@ def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] 
         raise Exit(code=EXIT_BAD_INPUT)
 
 
-@task(name="report", auto_shortflags=False,
-      help={**COMMON_HELP, **UV_HELP,
-            "format": "table, json, markdown, csv, or any tabulate format",
+@fleet_task(name="report", uv=True,
+            help={"format": "table, json, markdown, csv, or any tabulate format",
             "attribute": "also read downloaded bodies to split the HTTP cache into bytes "
                          "traced to a package and the rest (slower)",
             "fail_above": "exit 3 and name the hosts whose caches are over SIZE (20GB) or "
                           "over PCT of their disk (80%): for monitoring (default: no limit)"})
-@_guard
-def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
-            managers: Optional[str] = None, format: str = "table", attribute: bool = False,
-            fail_above: Optional[str] = None,
-            workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-            connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-            uv: Optional[str] = None, wide: bool = False) -> None:
+def report_(c: Context, target: Target, attribute: bool = False,
+            fail_above: Optional[str] = None) -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
-    fmt = _check_format(format, tables.report_formats())
+    fmt = check_format(target.format, tables.report_formats())
     threshold = policy_input.parse_threshold(fail_above) if fail_above is not None else None
-    results = _run(_target(**locals()), {"op": "report", "attribute": attribute})
+    results = _run(target, {"op": "report", "attribute": attribute})
     over = document.over_threshold(results, threshold) if threshold else []
     try:
-        _finish("report", fmt, results, lambda: tables.render_report(results, fmt, _width(wide)))
+        _finish("report", fmt, results, lambda: tables.render_report(results, fmt, target.width()))
     finally:
         if over:
             _say(f"cachekit: over --fail-above {fail_above}: {', '.join(over)}")
@@ -550,44 +407,32 @@ def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
         raise Exit(code=EXIT_OVER_THRESHOLD)
 
 
-@task(name="locations", help=COMMON_HELP, auto_shortflags=False)
-@_guard
-def locations_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
-               managers: Optional[str] = None, format: str = "table",
-               workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-               connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-               wide: bool = False) -> None:
+@fleet_task(name="locations")
+def locations_(c: Context, target: Target) -> None:
     """Where each cache is, every setting that could move it, its free space, and traps."""
-    fmt = _check_format(format, ["table", "json"])
-    results = _run(_target(**locals()), {"op": "locations"})
-    _finish("locations", fmt, results, lambda: tables.render_locations(results, _width(wide)))
+    fmt = check_format(target.format, ["table", "json"])
+    results = _run(target, {"op": "locations"})
+    _finish("locations", fmt, results, lambda: tables.render_locations(results, target.width()))
 
 
-@task(auto_shortflags=False, help={
-    **COMMON_HELP, **DESTRUCTIVE_HELP,
+@fleet_task(destructive=True, help={
     "managers": "the one manager whose cache moves: pip, conda or uv (required)",
     "to": "the new cache directory, created if missing (required)",
     "dry_run": "print what relocate would change (the setting in each file, and with "
                "--move the content that moves), change nothing",
     "move": "also move the current cache's content there (rename, or copy, verify, remove)",
     "format": "table or json"})
-@_guard
-def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: bool = False,
-             hosts: str = "local", inventory: Optional[str] = None, format: str = "table",
-             dry_run: bool = False, yes: bool = False,
-             workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-             connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-             wide: bool = False) -> None:
+def relocate(c: Context, target: Target, to: str = "", move: bool = False) -> None:
     """Move where pip, conda or uv keeps its cache: the setting, and with --move the content."""
-    fmt = _check_format(format, ["table", "json"])
-    chosen = _parse_managers(managers) or []
+    fmt = check_format(target.format, ["table", "json"])
+    dry_run, yes = target.dry_run, target.yes
+    chosen = parse_managers(target.managers) or []
     if len(chosen) != 1:
         raise CachekitError("relocate moves one manager's cache at a time",
                             hint="give --managers pip, --managers conda or --managers uv")
     if not to:
         raise CachekitError("relocate needs --to PATH")
     _confirmable("relocate", dry_run, yes)
-    target = _target(**locals())
     request = {"op": "relocate", "to": to, "move": move}
     with target.open() as selected:
         planned = selected.run(target.request(request))
@@ -595,26 +440,25 @@ def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: boo
         ok = [h for h in planned if h["status"] == "ok"]
         if not dry_run and ok:
             if not yes:
-                _say(tables.render_relocation(planned, True, _width(wide, sys.stderr)))
+                _say(tables.render_relocation(planned, True, target.width(sys.stderr)))
                 _ask("Apply this relocation?", "nothing changed")
             per_host = {h["host"]: {"apply": True} for h in ok}
             done = {r["host"]: r for r in selected.run(target.request(request), per_host)}
             results = [done.get(h["host"], h) for h in planned]
     _finish("relocate", fmt, results,
-            lambda: tables.render_relocation(results, dry_run, _width(wide)), dry_run)
+            lambda: tables.render_relocation(results, dry_run, target.width()), dry_run)
 
 
-@task(auto_shortflags=False, help={
+@plain_task(help={
     "history": "the history file (default: $XDG_STATE_HOME/cachekit/history.jsonl)",
     "threshold": "mark and list the hosts whose caches are over this size, e.g. 20GB "
                  "(default: none)",
     "last": "how many runs the HISTORY sparkline shows",
     "format": "table, markdown or json"})
-@_guard
 def trend(c: Context, history: Optional[str] = None, threshold: Optional[str] = None,
           last: int = 20, format: str = "table") -> None:
     """Each host's cache size over time, from the runs' history: sparkline, growth per week."""
-    fmt = _check_format(format, ["table", "markdown", "json"])
+    fmt = check_format(format, ["table", "markdown", "json"])
     limit = policy_input.parse_size(threshold, "--threshold") if threshold is not None else None
     rows = runs.trend(runs.read(history or runs.default_history()), last)
     if fmt == "json":
@@ -623,20 +467,18 @@ def trend(c: Context, history: Optional[str] = None, threshold: Optional[str] = 
         print(tables.render_trend(rows, limit, fmt))
 
 
-@task(name="hosts", help={"inventory": COMMON_HELP["inventory"], "format": "table or json",
-                          "hosts": "host pattern, Ansible style (default: all)",
-                          "wide": COMMON_HELP["wide"]},
-      auto_shortflags=False)
-@_guard
+@plain_task(name="hosts", help={"inventory": HELP["inventory"], "format": "table or json",
+                               "hosts": "host pattern, Ansible style (default: all)",
+                               "wide": HELP["wide"]})
 def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
            format: str = "table", wide: bool = False) -> None:
     """List the hosts a --hosts pattern selects, with their connection settings."""
-    fmt = _check_format(format, ["table", "json"])
+    fmt = check_format(format, ["table", "json"])
     selected = fleet.select_hosts(hosts, inventory)
     if fmt == "json":
         print(document.to_json({"hosts": [document.host_settings(h) for h in selected]}))
     else:
-        print(tables.render_hosts([document.host_settings(h) for h in selected], _width(wide)))
+        print(tables.render_hosts([document.host_settings(h) for h in selected], width(wide)))
 
 
 def collection() -> Collection:
