@@ -5,17 +5,15 @@ Data goes to stdout, narration and warnings to stderr.
 """
 
 import sys
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from invoke import Collection, Context
 from invoke.exceptions import Exit
 
-from cachekit import fleet, policy_input, runs, text
+from cachekit import fleet, policy_input, runs, session
 from cachekit._invoke_compat import optional_positional
-from cachekit.core.stopping import untouched
 from cachekit.errors import (
     EXIT_BAD_INPUT,
-    EXIT_DECLINED,
     EXIT_INTERRUPTED,
     EXIT_OVER_THRESHOLD,
     CachekitError,
@@ -29,7 +27,7 @@ from cachekit.options import (
     plain_task,
     width,
 )
-from cachekit.render import document, human_bytes, tables
+from cachekit.render import document, tables
 from cachekit.render.info import render_info
 
 PATTERN_HELP = {
@@ -40,47 +38,20 @@ PATTERN_HELP = {
 }
 
 
-def _say(line: str) -> None:
-    print(text.lines(line), file=sys.stderr)
-
-
-def _run(target: Target, request: Dict[str, Any]) -> List[Dict[str, Any]]:
-    with target.open() as hosts:
-        return hosts.run(target.request(request))
-
-
-def _finish(command: str, fmt: str, results: List[Dict[str, Any]], render: Callable[[], str],
-            dry_run: bool = False) -> None:
-    """Print the data (JSON or table), warnings on stderr, and exit with the right code."""
-    if fmt == "json":
-        print(document.to_json(document.document(command, dry_run, results)))
-    else:
-        text = render()
-        if text:
-            print(text)
-    for line in document.warnings(results):
-        _say(f"cachekit: warning: {line}")
-    for line in document.errors(results):
-        _say(f"cachekit: error: {line}")
-    code = document.exit_code(results)
-    if code:
-        raise Exit(code=code)
-
-
 @fleet_task(name="dir", uv=True)
 def dir_(c: Context, target: Target) -> None:
     """Show where each cache is and how that was decided (like `pip cache dir`)."""
     fmt = check_format(target.format, ["table", "json"])
-    results = _run(target, {"op": "dir"})
-    _finish("dir", fmt, results, lambda: tables.render_dir(results, target.width()))
+    results = session.query(target, {"op": "dir"})
+    session.finish("dir", fmt, results, lambda: tables.render_dir(results, target.width()))
 
 
 @fleet_task(uv=True)
 def info(c: Context, target: Target) -> None:
     """Show each cache's location, sizes and counts (like `pip cache info`)."""
     fmt = check_format(target.format, ["table", "json"])
-    results = _run(target, {"op": "info"})
-    _finish("info", fmt, results, lambda: render_info(results, target.width()))
+    results = session.query(target, {"op": "info"})
+    session.finish("info", fmt, results, lambda: render_info(results, target.width()))
 
 
 @optional_positional("pattern", "*")
@@ -92,155 +63,25 @@ def list_(c: Context, target: Target, pattern: Optional[str] = None,
     format = target.format
     fmt = check_format("table" if format == "human" else format, ["table", "abspath", "json"])
     request = {"op": "list", "pattern": pattern or "*", "downloads": downloads}
-    results = _run(target, request)
+    results = session.query(target, request)
     exact = fmt == "abspath" and not sys.stdout.isatty()  # names as they are, for scripts
     if exact:
         sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
-    _finish("list", fmt, results,
-            lambda: tables.render_list(results, fmt, target.width(), escape=not exact))
+    session.finish("list", fmt, results,
+                   lambda: tables.render_list(results, fmt, target.width(), escape=not exact))
 
 
 @fleet_task(destructive=True, uv=True, positional=["pattern"], help=PATTERN_HELP)
 def remove(c: Context, target: Target, pattern: str, downloads: bool = False) -> None:
     """Remove cached packages matching PATTERN (like `pip cache remove`)."""
     request = {"op": "remove", "pattern": pattern, "downloads": downloads}
-    _destroy("remove", request, target)
+    session.destroy("remove", request, target)
 
 
 @fleet_task(destructive=True, uv=True)
 def purge(c: Context, target: Target) -> None:
     """Remove every entry of the chosen caches (like `pip cache purge`)."""
-    _destroy("purge", {"op": "purge"}, target)
-
-
-PerHost = Callable[[fleet.Fleet], Dict[str, Dict[str, Any]]]
-
-
-def _confirmable(command: str, dry_run: bool, yes: bool) -> None:
-    """A change needs --yes, --dry-run, or a terminal to ask on."""
-    if not dry_run and not yes and not sys.stdin.isatty():
-        raise CachekitError(f"refusing to {command} without confirmation: stdin is not a terminal",
-                            hint="pass --yes to proceed, or --dry-run to see the plan")
-
-
-def _destroy(command: str, request: Dict[str, Any], target: Target,
-             per_host: Optional[PerHost] = None,
-             emit: bool = True) -> Optional[List[Dict[str, Any]]]:
-    """Plan on every host; then, with --yes or one confirmation, apply exactly those plans.
-
-    ``per_host`` adds each host's own part of the request (prune: its policy). With
-    ``emit`` false the results are returned, not printed (for unattended runs), and
-    Ctrl-C during the apply raises ``Stopped`` with what was removed until then.
-    """
-    fmt = check_format(target.format, ["table", "json"])
-    dry_run = target.dry_run
-    _confirmable(command, dry_run, target.yes)
-    stopped = False
-    with target.open() as hosts:
-        extra = per_host(hosts) if per_host else None
-        planned = hosts.run(target.request(request), extra)
-        results: Optional[List[Dict[str, Any]]] = planned
-        if not dry_run:
-            try:
-                results = _confirm_and_apply(hosts, target, planned, ask=not target.yes)
-            except fleet.Interrupted as exc:
-                results, stopped = _removed_before(exc, planned), True
-            sizes = {h["host"]: h.get("caches", []) for h in planned}
-            for h in results or []:  # the sizes each host had before the removal
-                h["caches_before"] = sizes.get(h["host"], [])
-    if results is None:
-        return results
-    if stopped:
-        if not emit:
-            raise Stopped(results)
-        _finish_stopped(command, fmt, results, target.width())
-    if not emit:
-        return results
-    render = tables.render_prune if command == "prune" else tables.render_removal
-    _finish(command, fmt, results, lambda: render(results, dry_run, target.width()),
-            dry_run)
-    return results
-
-
-def _ask(question: str, nothing: str) -> None:
-    """Ask on the terminal: only yes goes on; no (or nothing) stops with EXIT_DECLINED,
-    Ctrl-C with EXIT_INTERRUPTED. The question goes to stderr: stdout is the result's."""
-    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
-    try:
-        answer = sys.stdin.readline()
-    except KeyboardInterrupt:
-        raise Exit(f"\ncachekit: interrupted; {nothing}", code=EXIT_INTERRUPTED) from None
-    if answer.strip().lower() not in ("y", "yes"):
-        raise Exit(f"cachekit: {nothing}", code=EXIT_DECLINED)
-
-
-def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[str, Any]],
-                       ask: bool) -> Optional[List[Dict[str, Any]]]:
-    """Apply each host's own plan, on the hosts whose planning succeeded."""
-    count = document.planned_entries(planned)
-    if ask:
-        _say(tables.render_removal(planned, True, target.width(sys.stderr)))
-        if not count:
-            return planned
-        if len(planned) > 1:  # the totals right above the question, however long the plan
-            _say(tables.plan_total(planned))
-        _ask(f"Remove these {count} entries?", "nothing removed")
-    per_host = {h["host"]: {"plans": h["plans"]} for h in planned
-                if h["status"] == "ok" and h.get("plans")}
-    applied = {r["host"]: r for r in hosts.run(target.request({"op": "apply"}), per_host,
-                                               planned=count)}
-    return [applied.get(h["host"], _nothing_to_apply(h)) for h in planned]
-
-
-class Stopped(Exception):
-    """Ctrl-C stopped an apply; ``results`` say what each host removed until then."""
-
-    def __init__(self, results: List[Dict[str, Any]]) -> None:
-        super().__init__("interrupted")
-        self.results = results
-
-
-def _removed_before(exc: fleet.Interrupted, planned: List[Dict[str, Any]]
-                    ) -> List[Dict[str, Any]]:
-    """Each host's result after Ctrl-C: finished, stopped part-way, or never started."""
-    done = {r["host"]: r for r in exc.finished + exc.partial}
-    out = []
-    for h in planned:
-        r = done.get(h["host"])
-        if r is None:
-            out.append(_nothing_to_apply(h))
-            continue
-        if r["status"] == "interrupted":
-            rows = [x for x in r.get("removed", []) if not untouched(x)]
-            gone = [x for x in rows if x.get("ok")]
-            freed = r.get("reclaimed_bytes") or sum(x.get("bytes") or 0 for x in gone)
-            r = dict(r, removed=rows, reclaimed_bytes=freed, error=(
-                f"interrupted (Ctrl-C) after {document.entries_in(gone):,} of "
-                f"{document.planned_entries([h]):,} planned entries were removed "
-                f"({human_bytes(freed)}); the rest remain"))
-        out.append(r)
-    return out
-
-
-def _finish_stopped(command: str, fmt: str, results: List[Dict[str, Any]],
-                    width: Optional[int] = None, show: bool = True) -> None:
-    """After Ctrl-C in an apply: what went (table or JSON), then exit 130."""
-    if show and fmt == "json":
-        print(document.to_json(document.document(command, False, results)))
-    elif show:
-        print(tables.render_removal(results, False, width))
-    for line in document.warnings(results):
-        _say(f"cachekit: warning: {line}")
-    gone = document.entries_in([r for h in results for r in h.get("removed", []) if r.get("ok")])
-    raise Exit(f"cachekit: interrupted; {gone:,} entries were removed before it, the rest "
-               "remain (--dry-run shows them)", code=EXIT_INTERRUPTED)
-
-
-def _nothing_to_apply(planned: Dict[str, Any]) -> Dict[str, Any]:
-    """A host that failed to plan (or had nothing to remove) keeps its planning result."""
-    if planned["status"] != "ok":
-        return planned
-    return dict(planned, removed=[], dirs_removed=[], reclaimed_bytes=0)
+    session.destroy("purge", {"op": "purge"}, target)
 
 
 CLEAN_HELP = {
@@ -290,7 +131,7 @@ def clean(c: Context, target: Target, tarballs: bool = False, packages: bool = F
     target.managers = "conda"
     request = {"op": "clean", "flags": flags, "tempfile_paths": paths,
                "break_environments": break_environments}
-    _destroy("clean", request, target)
+    session.destroy("clean", request, target)
 
 
 PRUNE_HELP = {
@@ -348,11 +189,9 @@ def prune(c: Context, target: Target, older_than: Optional[str] = None,
     stopped = False
     with runs.run_lock(lock_file or runs.default_lock()):
         try:
-            results = _destroy("prune", {"op": "prune"}, target, policies, emit=False)
-        except Stopped as exc:  # Ctrl-C: what went is recorded and shown all the same
+            results = session.destroy("prune", {"op": "prune"}, target, policies, emit=False)
+        except session.Stopped as exc:  # Ctrl-C: what went is recorded and shown all the same
             results, stopped = exc.results, True
-    if results is None:
-        return
     code = EXIT_INTERRUPTED if stopped else document.exit_code(results)
     try:  # the record of what was done: a failure to write it is said after the report
         if history != "off":
@@ -370,39 +209,42 @@ def prune(c: Context, target: Target, older_than: Optional[str] = None,
         return
     if quiet and code:  # a failure under cron: a short summary, mailed
         for h in results:
-            _say(tables.summary_line(h, dry_run))
+            session.say(tables.summary_line(h, dry_run))
     try:
         if stopped:
-            _finish_stopped("prune", check_format(target.format, ["table", "json"]), results,
-                            target.width(), show=not quiet)
-        _finish("prune", check_format(target.format, ["table", "json"]), results,
-                lambda: "" if quiet else tables.render_prune(results, dry_run, target.width()),
-                dry_run)
+            session.finish_stopped("prune", check_format(target.format, ["table", "json"]),
+                                   results, target.width(), show=not quiet)
+        session.finish("prune", check_format(target.format, ["table", "json"]), results,
+                       lambda: "" if quiet else tables.render_prune(results, dry_run,
+                                                                    target.width()),
+                       dry_run)
     finally:
         if unwritten:
-            _say(f"cachekit: error: {unwritten}")
+            session.say(f"cachekit: error: {unwritten}")
     if unwritten:
         raise Exit(code=EXIT_BAD_INPUT)
 
 
 @fleet_task(name="report", uv=True,
             help={"format": "table, json, markdown, csv, or any tabulate format",
-            "attribute": "also read downloaded bodies to split the HTTP cache into bytes "
-                         "traced to a package and the rest (slower)",
-            "fail_above": "exit 3 and name the hosts whose caches are over SIZE (20GB) or "
-                          "over PCT of their disk (80%): for monitoring (default: no limit)"})
+                  "attribute": "also read downloaded bodies to split the HTTP cache into "
+                               "bytes traced to a package and the rest (slower)",
+                  "fail_above": "exit 3 and name the hosts whose caches are over SIZE (20GB) "
+                                "or over PCT of their disk (80%): for monitoring (default: "
+                                "no limit)"})
 def report_(c: Context, target: Target, attribute: bool = False,
             fail_above: Optional[str] = None) -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
     fmt = check_format(target.format, tables.report_formats())
     threshold = policy_input.parse_threshold(fail_above) if fail_above is not None else None
-    results = _run(target, {"op": "report", "attribute": attribute})
+    results = session.query(target, {"op": "report", "attribute": attribute})
     over = document.over_threshold(results, threshold) if threshold else []
     try:
-        _finish("report", fmt, results, lambda: tables.render_report(results, fmt, target.width()))
+        session.finish("report", fmt, results,
+                       lambda: tables.render_report(results, fmt, target.width()))
     finally:
         if over:
-            _say(f"cachekit: over --fail-above {fail_above}: {', '.join(over)}")
+            session.say(f"cachekit: over --fail-above {fail_above}: {', '.join(over)}")
     if over:
         raise Exit(code=EXIT_OVER_THRESHOLD)
 
@@ -411,8 +253,9 @@ def report_(c: Context, target: Target, attribute: bool = False,
 def locations_(c: Context, target: Target) -> None:
     """Where each cache is, every setting that could move it, its free space, and traps."""
     fmt = check_format(target.format, ["table", "json"])
-    results = _run(target, {"op": "locations"})
-    _finish("locations", fmt, results, lambda: tables.render_locations(results, target.width()))
+    results = session.query(target, {"op": "locations"})
+    session.finish("locations", fmt, results,
+                   lambda: tables.render_locations(results, target.width()))
 
 
 @fleet_task(destructive=True, help={
@@ -425,28 +268,16 @@ def locations_(c: Context, target: Target) -> None:
 def relocate(c: Context, target: Target, to: str = "", move: bool = False) -> None:
     """Move where pip, conda or uv keeps its cache: the setting, and with --move the content."""
     fmt = check_format(target.format, ["table", "json"])
-    dry_run, yes = target.dry_run, target.yes
     chosen = parse_managers(target.managers) or []
     if len(chosen) != 1:
         raise CachekitError("relocate moves one manager's cache at a time",
                             hint="give --managers pip, --managers conda or --managers uv")
     if not to:
         raise CachekitError("relocate needs --to PATH")
-    _confirmable("relocate", dry_run, yes)
-    request = {"op": "relocate", "to": to, "move": move}
-    with target.open() as selected:
-        planned = selected.run(target.request(request))
-        results = planned
-        ok = [h for h in planned if h["status"] == "ok"]
-        if not dry_run and ok:
-            if not yes:
-                _say(tables.render_relocation(planned, True, target.width(sys.stderr)))
-                _ask("Apply this relocation?", "nothing changed")
-            per_host = {h["host"]: {"apply": True} for h in ok}
-            done = {r["host"]: r for r in selected.run(target.request(request), per_host)}
-            results = [done.get(h["host"], h) for h in planned]
-    _finish("relocate", fmt, results,
-            lambda: tables.render_relocation(results, dry_run, target.width()), dry_run)
+    results = session.relocate(target, {"op": "relocate", "to": to, "move": move})
+    session.finish("relocate", fmt, results,
+                   lambda: tables.render_relocation(results, target.dry_run, target.width()),
+                   target.dry_run)
 
 
 @plain_task(help={
