@@ -1,7 +1,9 @@
-"""The cachekit tasks: parse flags, call the library, print, map errors to exit codes.
+"""The cachekit tasks: each is its own flags, a call into the session, a render, an exit code.
 
-The same collection serves ``invoke TASK`` in the repo and the ``cachekit`` program.
-Data goes to stdout, narration and warnings to stderr.
+The options every fleet task shares come from ``options.fleet_task``; plan, confirm and
+apply from ``session``; tables and the JSON document from ``render``. The same collection
+serves ``invoke TASK`` in the repo and the ``cachekit`` program. Data goes to stdout,
+narration and warnings to stderr.
 """
 
 import sys
@@ -171,58 +173,42 @@ def prune(c: Context, target: Target, older_than: Optional[str] = None,
     flags = {"older_than": older_than, "max_size": max_size, "keep": keep or None,
              "min_free": min_free, "ci": ci}
     policy_input.merged_policy(flags, None, "local")  # a malformed flag stops before any host
-
-    def policies(selected: fleet.Fleet) -> Dict[str, Dict[str, Any]]:
-        out = {}
-        for host in selected.hosts:
-            rules = policy_input.merged_policy(flags, host.vars.get("cachekit_policy"), host.name)
-            if not any(rules.get(k) for k in ("older_than_s", "min_free", "ci")) and \
-                    rules.get("max_size_bytes") is None:
-                raise CachekitError(f"no prune policy for host {host.name}",
-                                    hint="give --older-than, --max-size, --min-free or --ci, "
-                                         "or set cachekit_policy in the inventory")
-            out[host.name] = {"policy": rules}
-        return out
-
-    target.quiet = quiet
-    dry_run = target.dry_run
-    stopped = False
+    target.quiet, dry_run, stopped = quiet, target.dry_run, False
     with runs.run_lock(lock_file or runs.default_lock()):
         try:
-            results = session.destroy("prune", {"op": "prune"}, target, policies, emit=False)
+            results = session.destroy(
+                "prune", {"op": "prune"}, target, emit=False,
+                per_host=lambda selected: policy_input.host_policies(flags, selected.hosts))
         except session.Stopped as exc:  # Ctrl-C: what went is recorded and shown all the same
             results, stopped = exc.results, True
     code = EXIT_INTERRUPTED if stopped else document.exit_code(results)
-    try:  # the record of what was done: a failure to write it is said after the report
-        if history != "off":
-            runs.append(history or runs.default_history(),
-                        runs.records("prune", results, dry_run))
-        if log_file:
-            lines = [tables.render_prune(results, dry_run)]
-            lines += [f"warning: {w}" for w in document.warnings(results)]
-            lines += [f"error: {e}" for e in document.errors(results)]
-            runs.log(log_file, "prune" + (" --dry-run" if dry_run else ""), "\n".join(lines))
-        unwritten = None
-    except OSError as exc:
-        unwritten = f"cannot write {exc.filename}: {exc.strerror}"
+    # the record of what was done: a failure to write it is said after the report
+    unwritten = runs.record("prune", results, dry_run, history, log_file,
+                            lambda: _prune_log(results, dry_run))
     if quiet and code == 0 and not unwritten:
         return
     if quiet and code:  # a failure under cron: a short summary, mailed
         for h in results:
             session.say(tables.summary_line(h, dry_run))
+    fmt = check_format(target.format, ["table", "json"])
     try:
         if stopped:
-            session.finish_stopped("prune", check_format(target.format, ["table", "json"]),
-                                   results, target.width(), show=not quiet)
-        session.finish("prune", check_format(target.format, ["table", "json"]), results,
-                       lambda: "" if quiet else tables.render_prune(results, dry_run,
-                                                                    target.width()),
-                       dry_run)
+            session.finish_stopped("prune", fmt, results, target.width(), show=not quiet)
+        session.finish("prune", fmt, results, lambda: "" if quiet else
+                       tables.render_prune(results, dry_run, target.width()), dry_run)
     finally:
         if unwritten:
             session.say(f"cachekit: error: {unwritten}")
     if unwritten:
         raise Exit(code=EXIT_BAD_INPUT)
+
+
+def _prune_log(results: List[Dict[str, Any]], dry_run: bool) -> str:
+    """What --log-file keeps of a prune: the plan or what went, warnings, errors."""
+    lines = [tables.render_prune(results, dry_run)]
+    lines += [f"warning: {w}" for w in document.warnings(results)]
+    lines += [f"error: {e}" for e in document.errors(results)]
+    return "\n".join(lines)
 
 
 @fleet_task(name="report", uv=True,
