@@ -159,7 +159,7 @@ class CachekitProgram(Program):
 
     def _unknown_option(self, word: str, context: Optional[ParserContext]) -> Exit:
         flag = word.split("=", 1)[0]
-        hint: Optional[str]  # None: no close match among the program's own options
+        hint: Optional[str]
         if context is not None and context.name:
             task = context.name
             flags = [f for f in context.flags if not context.flags[f].positional]

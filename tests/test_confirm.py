@@ -9,8 +9,8 @@ import pytest
 from conftest import tree_of
 from pipcache_fixture import pip_env
 
-from cachekit.core import fs
-from cachekit.core import pip as pipcache
+from cachekit.core.fs import walk
+from cachekit.core.managers.pip import cache as pipcache
 from cachekit.errors import EXIT_DECLINED
 
 
@@ -44,7 +44,7 @@ def test_terminal_prompt_decides(pip_cache: Path, home: Path, answer: str,
 
 
 def test_http_entries_go_metadata_first(pip_cache: Path) -> None:
-    tree = fs.scan(str(pip_cache))
+    tree = walk.scan(str(pip_cache))
     plan = pipcache.plan_removal(tree, pipcache.match_wheels(tree, "*"), [], purge=True)
     order = [p.file.path for p in plan.files]
     bodies = [p for p in order if p.startswith("http-v2/") and p.endswith(".body")]

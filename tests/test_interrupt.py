@@ -109,7 +109,7 @@ def test_ctrl_c_in_a_prune_is_shown_and_written_to_the_history(
     interrupt_when_removing(term)
     out = term.finish()
     assert out.returncode == EXIT_INTERRUPTED, out.stderr
-    # a plan this large is one row per rule (core/pip_prune.py): it counts what went
+    # a plan this large is one row per rule (core/managers/pip/prune.py): it counts what went
     gone = before - files_under(big_cache)
     assert gone and re.search(r"^local: interrupted: .* after [\d,]+ of 5,100 planned "
                               "entries were removed", out.stdout, re.M), out.stdout
@@ -148,8 +148,8 @@ def progress_lines(screen: str) -> List[str]:
     return re.findall(r"\rcachekit: ([^\r\n\x1b]*)\x1b\[K", screen)
 
 
-# `report` walks as `info` does (fs.scan_totals); `list` and `report --attribute` as a
-# removal's planning does (fs.scan)
+# `report` walks as `info` does (fs.walk.scan_totals); `list` and `report --attribute` as a
+# removal's planning does (fs.walk.scan)
 @pytest.mark.parametrize("args", [["info"], ["list"], ["report", "--attribute"]])
 def test_progress_is_drawn_on_a_terminal_and_erased(many_files: Path, home: Path,
                                                     args: List[str]) -> None:

@@ -9,7 +9,7 @@ import os
 import stat
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from cachekit.core import Refused, conda_location, fs, safety
+from cachekit.core import Refused, conda_location, safety
 from cachekit.core import conda as condacache
 from cachekit.core.conda_clean import (
     ALL_FLAGS,
@@ -22,6 +22,8 @@ from cachekit.core.conda_clean import (
     package_verdict,
     plan_cache,
 )
+from cachekit.core.fs import remove as fsremove
+from cachekit.core.fs import walk
 
 Progress = Optional[Callable[[Dict[str, Any]], None]]
 DESTRUCTIVE = ("remove", "purge", "clean")
@@ -341,7 +343,7 @@ def refuse_unsafe_roots(request: Dict[str, Any], loc: conda_location.CondaLocati
             if all(safety.place_problem(k, environ) for k, _s in holders):
                 k, s = holders[0]
                 safety.refuse_place(k, environ, verb, f"conda prefix holding {path}", s)
-            safety.refuse("conda-prefix", top, environ, verb, setting, label)
+            safety.refuse("conda", top, environ, verb, setting, label, kind="tempfiles")
 
 
 def _known_places(loc: conda_location.CondaLocation) -> List[Tuple[str, str]]:
@@ -379,8 +381,8 @@ def _apply(request: Dict[str, Any], loc: conda_location.CondaLocation, result: D
         _recognise(wire, loc)
         setting = next((c.source for c in loc.caches if os.path.realpath(c.path)
                         == wire["root"]), "") if wire["kind"] == "pkgs" else ""
-        safety.refuse(safety.plan_kind(wire), wire["root"], environ, "apply a plan to",
-                      setting or safety.PLAN)
+        safety.refuse("conda", wire["root"], environ, "apply a plan to",
+                      setting or safety.PLAN, kind=wire["kind"])
     usage = condacache.read_usage(e.path for e in loc.envs)
     for wire in plans:
         execute(wire, result, usage, progress)
@@ -452,10 +454,10 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], usage: condacache.Usag
                                           f"{_users(using)}")
                 _report(result, row, progress)
             return
-    freed: List[fs.FileStat] = []
+    freed: List[walk.FileStat] = []
     try:
-        remover = fs.SafeRemover(root, expect=tuple(wire["root_id"]))
-    except (OSError, fs.RootError) as exc:
+        remover = fsremove.SafeRemover(root, expect=tuple(wire["root_id"]))
+    except (OSError, fsremove.RootError) as exc:
         for row in rows:
             row.update(ok=False, note=f"kept: {root} cannot be opened: {exc}")
             _report(result, row, progress)
@@ -486,7 +488,7 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], usage: condacache.Usag
             os.rmdir(root)
         except OSError as exc:
             result["warnings"].append(f"conda: kept {root}: {exc.strerror}")
-    result["reclaimed_bytes"] += fs.freed_bytes(freed)
+    result["reclaimed_bytes"] += walk.freed_bytes(freed)
 
 
 def _blocker(root: str, item: Item, usage: condacache.Usage) -> str:

@@ -77,12 +77,8 @@ def _toolcache_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
         for c in h.get("caches", []):
             if c["manager"] != "toolcache" or not c.get("exists") or "tools" not in c:
                 continue
-            # TODO(lead): the core sends versions sorted; then this import goes.
-            from cachekit.core.toolcache import version_key
-
             for tool, versions in sorted(c["tools"].items()):
-                ordered = sorted(versions, key=lambda v: (version_key(v) is not None,
-                                                  version_key(v) or (), v), reverse=True)
+                ordered = list(versions)  # the core sends them newest first
                 rows.append([h["host"], tool, str(len(ordered)),
                              human_bytes(sum(versions.values())),
                              ", ".join(f"{v} ({human_bytes(versions[v])})" for v in ordered)])

@@ -161,7 +161,7 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
         freed = sum(c.get("reclaimable_bytes") or 0 for c in h.get("caches", []))
     else:
         freed = h.get("reclaimed_bytes", 0)
-    # a purge's rows are buckets, each with its counts (see core/pip_sweep.py)
+    # a purge's rows are buckets, each with its counts (see core/managers/pip/sweep.py)
     dirs = len(h.get("dirs_removed", [])) + sum(r.get("dirs", 0) for r in files)
     what = f"{sum(r.get('files', 1) for r in files)} files and {dirs} directories"
     if by_manager:
