@@ -13,7 +13,7 @@ from typing import Any, Dict, List
 import yaml
 from conftest import cachekit, tmpfs
 
-from cachekit import history
+from cachekit import runs
 
 
 def inventory(tmp_path: Path, policy: Dict[str, Any]) -> Path:
@@ -138,9 +138,9 @@ def test_report_fail_above_names_the_hosts_and_exits_3(pip_cache: Path, home: Pa
 
 
 def test_history_sparkline_and_growth_units() -> None:
-    assert history.sparkline([1, 2, 3, 4, 5, 6, 7, 8]) == "▁▂▃▄▅▆▇█"
-    assert history.weekly_growth([(0.0, 0), (7 * 86400.0, 700)]) == 700
-    assert history.weekly_growth([(0.0, 5)]) is None
+    assert runs.sparkline([1, 2, 3, 4, 5, 6, 7, 8]) == "▁▂▃▄▅▆▇█"
+    assert runs.weekly_growth([(0.0, 0), (7 * 86400.0, 700)]) == 700
+    assert runs.weekly_growth([(0.0, 5)]) is None
 
 
 def test_an_unwritable_history_is_one_line_after_the_report(pip_cache: Path, home: Path,
