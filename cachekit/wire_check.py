@@ -139,7 +139,7 @@ def _fields(value: Dict[str, Any], where: str, fields: Fields, required: bool) -
             raise WireError(at, check.expected, "nothing")
 
 
-# The records as the core writes them and as report.py, tasks.py and history.py read them.
+# The records as the core writes them and as render/, tasks.py and runs.py read them.
 
 MANAGER = one_of(*KNOWN_MANAGERS)
 PATH = null_or(STR)
