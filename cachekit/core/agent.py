@@ -94,7 +94,7 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
             if "pip" in managers and op != "clean":  # `clean` is conda's command
                 _serve_pip(planning, environ, result, progress)
             if "conda" in managers:
-                from cachekit.core import conda_serve
+                from cachekit.core.managers.conda import serve as conda_serve
 
                 conda_serve.serve(planning, environ, result, progress)
             if "uv" in managers and op != "clean":
@@ -147,7 +147,7 @@ def default_managers(environ: Dict[str, str], op: Optional[str] = None) -> List[
 def _conda_signs(environ: Dict[str, str]) -> bool:
     if any(k.startswith(("CONDA", "MAMBA_")) for k in environ):
         return True
-    from cachekit.core.conda_location import SYSTEM_CONFIG_DIRS, USUAL_ROOTS
+    from cachekit.core.managers.conda.location import SYSTEM_CONFIG_DIRS, USUAL_ROOTS
 
     home = environ.get("HOME") or os.path.expanduser("~")
     places = [os.path.join(home, n) for n in (".conda", ".condarc", ".mamba")]
@@ -362,9 +362,9 @@ def execute_wire(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str
     elif wire["manager"] == "toolcache":
         toolcache.execute(wire, environ, result, progress)
     else:
-        from cachekit.core import conda_serve
+        from cachekit.core.managers.conda import apply as conda_apply
 
-        conda_serve.execute_fresh(wire, result, environ, progress)
+        conda_apply.execute_fresh(wire, result, environ, progress)
 
 
 def _planned_rows(root: str, wire: Dict[str, Any]) -> List[Dict[str, Any]]:

@@ -23,8 +23,7 @@ import stat
 import tempfile
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from cachekit.core import Refused, bounded, conda_location, pip_location, safety, uv_location
-from cachekit.core import conda as condacache
+from cachekit.core import Refused, bounded, pip_location, safety, uv_location
 from cachekit.core.fs import lock, remove, walk
 from cachekit.core.miniyaml import bracket_depth as miniyaml_depth
 
@@ -42,7 +41,7 @@ def config_file(manager: str, environ: Mapping[str, str]) -> str:
     if manager == "pip":
         return os.path.join(_xdg_config(environ), "pip", "pip.conf")
     if manager == "conda":
-        return os.path.join(_home(environ), ".condarc")
+        return _conda(environ).config_file()
     return os.path.join(_xdg_config(environ), "uv", "uv.toml")
 
 
@@ -58,13 +57,7 @@ def current_cache(manager: str, environ: Mapping[str, str]) -> Tuple[Optional[st
             return uv_location.locate(environ).path, []
         except uv_location.UvConfigError as exc:
             raise Refused(str(exc)) from None
-    loc = conda_location.locate(environ)
-    if loc.errors:
-        raise Refused(loc.errors[0])
-    caches = [c.path for c in loc.caches if c.configured]
-    first = next((c.path for c in loc.caches if c.configured and c.writable),
-                 caches[0] if caches else None)
-    return first, caches
+    return _conda(environ).current()
 
 
 def current_source(manager: str, environ: Mapping[str, str], current: str) -> str:
@@ -73,8 +66,13 @@ def current_source(manager: str, environ: Mapping[str, str], current: str) -> st
         return pip_location.locate(environ).source
     if manager == "uv":
         return uv_location.locate(environ).source
-    return next((c.source for c in conda_location.locate(environ).caches
-                 if c.path == current), "")
+    return _conda(environ).source(current)
+
+
+def _conda(environ: Mapping[str, str]) -> Any:
+    from cachekit.core.managers.conda.settings import CondaSettings
+
+    return CondaSettings(dict(environ))
 
 
 # Editing the files ----------------------------------------------------------------------
@@ -127,45 +125,6 @@ def edit_uv(text: str, target: str) -> str:
                 multiline = quotes
         depth += miniyaml_depth(bare)
     return entry + text
-
-
-def edit_conda(text: str, target: str, previous: List[str]) -> str:
-    """Put ``target`` first in ``pkgs_dirs``; with no list yet, the caches in use follow."""
-    from cachekit.core import miniyaml
-
-    if text and not text.endswith("\n"):
-        text += "\n"
-    lines = text.splitlines(keepends=True)
-    for i, line in enumerate(lines):
-        match = re.match(r"(pkgs_dirs\s*:)(\s*#!final)?\s*(\[.*\])?\s*(#.*)?$",
-                         line.rstrip("\n"))
-        if not match:
-            continue
-        if match.group(3):  # a flow list: pkgs_dirs: [a, b]
-            listed: List[str] = miniyaml.loads("x: " + match.group(3))["x"] or []
-            flow = [target] + [x for x in listed if x != target]
-            comment = f"  {match.group(4)}" if match.group(4) else ""
-            lines[i] = (f"{match.group(1)}{match.group(2) or ''} "
-                        f"[{', '.join(_yaml_str(x) for x in flow)}]{comment}\n")
-            return "".join(lines)
-        block = i + 1  # the list's own lines: items, blank lines, comments
-        while block < len(lines) and (re.match(r"\s*(-\s|-$|#|$)", lines[block]) or (
-                lines[block][:1] in " \t" and lines[block].strip())):
-            block += 1
-        items = lines[i + 1:block]
-        first = next((x for x in items if re.match(r"\s*-", x)), "  - x")
-        dash = re.match(r"(\s*)-", first)
-        indent = dash.group(1) if dash else "  "
-        items = [x for x in items if not (re.match(r"\s*-\s", x) and
-                 x.split("-", 1)[1].split("#")[0].strip().strip("'\"") == target)]
-        lines[i + 1:block] = [f"{indent}- {_yaml_str(target)}\n"] + items
-        return "".join(lines)
-    return text + "pkgs_dirs:\n" + "".join(f"  - {_yaml_str(p)}\n" for p in
-                                          [target] + [p for p in previous if p != target])
-
-
-def _yaml_str(path: str) -> str:
-    return path if re.match(r"^[\w./~-]+$", path) else json.dumps(path)
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -225,19 +184,6 @@ def check_target(target: str, current: Optional[str], move: bool) -> None:
             raise Refused(f"--to {target}: the current cache {current} is inside it")
     if move and os.path.isdir(target) and os.listdir(target):
         raise Refused(f"--to {target}: not empty; --move needs an empty or new directory")
-
-
-def symlinked_users(cache: str, environ: Mapping[str, str]) -> List[str]:
-    """Environments that use packages of a conda cache through symlinks (a move breaks them)."""
-    loc = conda_location.locate(environ)
-    usage = condacache.read_usage(e.path for e in loc.envs)
-    listing = condacache.list_cache(os.path.realpath(cache))
-    envs = set()
-    for entry in listing.of("package"):
-        for reason in usage.reasons(listing.root, entry.rel):
-            if reason.endswith("(symlink)") or "link type not recorded" in reason:
-                envs.add(reason.split(" (", 1)[0].replace("used by ", ""))
-    return sorted(envs)
 
 
 # Moving ----------------------------------------------------------------------------------
@@ -415,7 +361,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     elif manager == "uv":
         new = edit_uv(old, target)
     else:
-        new = edit_conda(old, target, previous)
+        new = _conda(environ).edit(old, target, previous)
     _check_parses(manager, path, new)
     would = _would_be(manager, environ, path, new)
     if not would or os.path.realpath(would) != os.path.realpath(target):
@@ -435,10 +381,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
             raise Refused(f"{current} is a symlink to {os.path.realpath(current)}; move that "
                           "directory, or point the setting at it first")
         if manager == "conda":
-            users = symlinked_users(current, environ)
-            if users:
-                raise Refused(f"environments use {current} through symlinks and would break "
-                              f"if it moved: {', '.join(users)}")
+            _conda(environ).refuse_move(current)
         plan["move"] = move_plan(current, target)
     result["relocation"] = plan
     if not request.get("apply"):
@@ -455,9 +398,7 @@ def _would_be(manager: str, environ: Mapping[str, str], path: str, text: str
               ) -> Optional[str]:
     """The cache the manager would use with ``text`` in ``path``, checked before writing."""
     if manager == "conda":
-        loc = conda_location.locate(environ, overrides={path: text})
-        configured = [c.path for c in loc.caches if c.configured]
-        return configured[0] if configured else None
+        return _conda(environ).would_be(path, text)
     with tempfile.TemporaryDirectory(prefix="cachekit-relocate-") as scratch:
         sub = "pip/pip.conf" if manager == "pip" else "uv/uv.toml"
         os.makedirs(os.path.dirname(os.path.join(scratch, sub)))
@@ -494,12 +435,11 @@ def _locked_move(manager: str, source: str, target: str) -> Dict[str, Any]:
 
 def _check_parses(manager: str, path: str, text: str) -> None:
     """The edited file must still read as the manager will read it."""
+    if manager == "conda":
+        _conda({}).check_parses(path, text)
+        return
     try:
-        if manager == "conda":
-            from cachekit.core import miniyaml
-
-            miniyaml.loads(text)
-        elif manager == "pip":
+        if manager == "pip":
             import configparser
 
             configparser.RawConfigParser().read_string(text)

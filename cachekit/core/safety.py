@@ -38,8 +38,8 @@ SYSTEM_DIRS = (
 # root carries the layout), what such a root is called)
 LAYOUTS: Dict[str, Tuple[str, str, str]] = {
     "pip": ("cachekit.core.pip", "layout_problem", "pip cache"),
-    "conda": ("cachekit.core.conda_location", "layout_problem", "conda package cache"),
-    "conda-prefix": ("cachekit.core.conda_location", "prefix_problem", "conda prefix"),
+    "conda": ("cachekit.core.managers.conda.location", "layout_problem", "conda package cache"),
+    "conda-prefix": ("cachekit.core.managers.conda.location", "prefix_problem", "conda prefix"),
     "uv": ("cachekit.core.uv_serve", "layout_problem", "uv cache"),
     "toolcache": ("cachekit.core.toolcache", "layout_problem", "runner tool cache"),
 }
