@@ -362,9 +362,9 @@ def execute_wire(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str
     elif wire["manager"] == "toolcache":
         toolcache.execute(wire, environ, result, progress)
     else:
-        from cachekit.core.managers.conda import apply as conda_apply
+        from cachekit.core.managers.conda import serve as conda_serve
 
-        conda_apply.execute_fresh(wire, result, environ, progress)
+        conda_serve.execute_fresh(wire, result, environ, progress)
 
 
 def _planned_rows(root: str, wire: Dict[str, Any]) -> List[Dict[str, Any]]:

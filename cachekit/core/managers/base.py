@@ -24,8 +24,10 @@ ALL_OPS = READ_OPS | {"remove", "purge", "clean", "prune", "locations", "relocat
 
 # An ``info`` column: (HEADER, what to show, how). ``how`` is one of the formats the
 # controller's renderer knows: "text", "int", "bytes", "count_bytes" (``key`` and
-# ``key_bytes``), "top_bytes" (a mapping of name -> {"bytes"}: the three largest),
-# "list", "state" (writable or read-only). The header of the PATH column names the table.
+# ``key_bytes``), "count_and_bytes" (``key`` names two keys, "COUNT BYTES": conda's
+# ``unused_packages`` with ``unused_bytes``), "top_bytes" (a mapping of name ->
+# {"bytes"}: the three largest), "list", "state" (writable or read-only). The header of
+# the PATH column names the table.
 Column = Tuple[str, str, str]
 
 

@@ -8,7 +8,7 @@ was made is kept.
 
 import os
 import stat
-from typing import Any, Dict, List, Tuple
+from typing import Dict, List, Tuple
 
 from cachekit.core import Refused, safety
 from cachekit.core.fs import remove as fsremove
@@ -17,29 +17,24 @@ from cachekit.core.managers.conda import cache as condacache
 from cachekit.core.managers.conda import location
 from cachekit.core.managers.conda.clean import Item, package_verdict
 from cachekit.core.managers.conda.loose import LOOSE, known_tops
-from cachekit.core.managers.conda.plans import Progress, users, wire_rows
-from cachekit.core.managers.conda.usage import Usage, read_usage
+from cachekit.core.managers.conda.plans import CondaPlan, users, wire_rows
+from cachekit.core.managers.conda.usage import Usage
+from cachekit.core.wire import Run
 
 
-def apply_plans(request: Dict[str, Any], loc: location.CondaLocation, result: Dict[str, Any],
-           progress: Progress, environ: Dict[str, str]) -> None:
-    plans = [p for p in request.get("plans", []) if p.get("manager") == "conda"]
-    for wire in plans:
-        recognise(wire, loc)
-        setting = next((c.source for c in loc.caches if os.path.realpath(c.path)
-                        == wire["root"]), "") if wire["kind"] == "pkgs" else ""
-        safety.refuse(safety.plan_kind(wire), wire["root"], environ, "apply a plan to",
-                      setting or safety.PLAN)
-    usage = read_usage(e.path for e in loc.envs)
-    for wire in plans:
-        execute(wire, result, usage, progress)
+def refuse_root(wire: CondaPlan, loc: location.CondaLocation, environ: Dict[str, str]) -> None:
+    """safety's refusal of a recognised plan's root, naming the setting that chose it."""
+    setting = next((c.source for c in loc.caches if os.path.realpath(c.path)
+                    == wire["root"]), "") if wire["kind"] == "pkgs" else ""
+    safety.refuse(safety.plan_kind(wire), wire["root"], environ, "apply a plan to",
+                  setting or safety.PLAN)
 
 
 PKGS_KINDS = ("tarball", "partial", "index_cache", "package", "logfile", "trash_file",
               "trash_dir", "pkgs_entry", "lock")
 
 
-def recognise(wire: Dict[str, Any], loc: location.CondaLocation) -> None:
+def recognise(wire: CondaPlan, loc: location.CondaLocation) -> None:
     """Refuse a plan that is malformed, or names anything but a cache or prefix found here."""
     root = wire.get("root")
     kind = wire.get("kind")
@@ -82,8 +77,7 @@ def _still_unused(root: str, item: Item, usage: Usage) -> Tuple[bool, str]:
     return package_verdict(listing, entry, stats, usage)
 
 
-def execute(wire: Dict[str, Any], result: Dict[str, Any], usage: Usage,
-            progress: Progress = None) -> None:
+def execute(wire: CondaPlan, run: Run, usage: Usage) -> None:
     """Remove exactly the planned entries, each only if it is still what was planned.
 
     ``usage`` is read afresh by the caller: a package an environment started to use since
@@ -99,22 +93,23 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], usage: Usage,
             for row in rows:
                 row.update(ok=False, note=f"kept: environments now use this cache: "
                                           f"{users(using)}")
-                _report(result, row, progress)
+                run.report(row)
             return
     freed: List[walk.FileStat] = []
+    dev, ino = wire["root_id"]
     try:
-        remover = fsremove.SafeRemover(root, expect=tuple(wire["root_id"]))
+        remover = fsremove.SafeRemover(root, expect=(dev, ino))
     except (OSError, fsremove.RootError) as exc:
         for row in rows:
             row.update(ok=False, note=f"kept: {root} cannot be opened: {exc}")
-            _report(result, row, progress)
+            run.report(row)
         return
     with remover:
         for item, row in zip((Item(*raw) for raw in wire["items"]), rows):
             note = _blocker(root, item, usage)
             if note:
                 row.update(ok=False, note=note)
-                _report(result, row, progress)
+                run.report(row)
                 continue
             if item.is_dir:
                 removed, problems = remover.remove_tree(item.rel)
@@ -129,13 +124,13 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], usage: Usage,
                 note = f"not all removed: {problems[0][0]}: {problems[0][1]}"
             if note:
                 row["note"] = note
-            _report(result, row, progress)
+            run.report(row)
     if wire.get("remove_root"):
         try:
             os.rmdir(root)
         except OSError as exc:
-            result["warnings"].append(f"conda: kept {root}: {exc.strerror}")
-    result["reclaimed_bytes"] += walk.freed_bytes(freed)
+            run.warn(f"conda: kept {root}: {exc.strerror}")
+    run.result["reclaimed_bytes"] += walk.freed_bytes(freed)
 
 
 def _blocker(root: str, item: Item, usage: Usage) -> str:
@@ -158,16 +153,3 @@ def _blocker(root: str, item: Item, usage: Usage) -> str:
         if not removable:
             return f"kept: now {why}"
     return ""
-
-
-def execute_fresh(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str],
-                  progress: Progress = None) -> None:
-    """``execute`` with environment usage read now (for plans made by other commands)."""
-    loc = location.locate(environ)
-    execute(wire, result, read_usage(e.path for e in loc.envs), progress)
-
-
-def _report(result: Dict[str, Any], row: Dict[str, Any], progress: Progress) -> None:
-    result["removed"].append(row)
-    if progress is not None:
-        progress(row)

@@ -13,10 +13,11 @@ Sizes are ``lstat`` sizes as conda reports them (a symlink counts its link lengt
 
 import os
 import stat
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Tuple, TypedDict
 
 from cachekit.core.fs import subtree, walk
 from cachekit.core.fs.subtree import Stats
+from cachekit.core.wire import CacheRecord
 
 if TYPE_CHECKING:
     from cachekit.core.managers.conda.usage import Usage
@@ -27,6 +28,41 @@ TRASH_SUFFIXES = (".mamba_trash", ".conda_trash")
 # micromamba 2.6+ keeps packages under PKGS/<scheme>/<host>/<channel>/<subdir>/
 URL_SCHEMES = ("https", "http", "file", "s3", "ftp", "oci")
 _NESTED_DEPTH = 8
+
+
+class CondaFigures(TypedDict, total=False):
+    """What ``info`` and ``report`` show of one conda cache (``summarize``)."""
+
+    tarballs: int
+    tarballs_bytes: int
+    partials: int
+    partials_bytes: int
+    locks: int
+    locks_bytes: int
+    other_files: int
+    other_files_bytes: int
+    packages: int
+    packages_bytes: int
+    unused_packages: int
+    unused_bytes: int  # what removing the unused packages frees
+    index_cache_bytes: int
+    logfiles: int
+    logfiles_bytes: int
+    tempfiles: int
+    tempfiles_bytes: int
+    trash: int
+    trash_bytes: int
+    files: int
+    bytes: int
+
+
+class CondaRecord(CacheRecord, CondaFigures, total=False):
+    """A conda cache's record: conda's settings beside the shared keys and its figures."""
+
+    configured: bool  # in conda's own pkgs_dirs (False: found beside them)
+    config_files: List[str]
+    roots: List[str]
+    last_use: str  # prune: which clock counts as use
 
 
 class Entry(NamedTuple):
@@ -227,40 +263,41 @@ def dist_path(tarball: str) -> str:
 
 # Figures for info and report --------------------------------------------------------------
 
-def summarize(listing: Listing, stats: Dict[str, Stats], usage: "Usage") -> Dict[str, Any]:
+def summarize(listing: Listing, stats: Dict[str, Stats], usage: "Usage") -> CondaFigures:
     """The per-cache figures ``info`` and ``report`` show."""
-    out: Dict[str, Any] = {}
 
-    def put(key: str, entries: List[Entry]) -> None:
-        out[key] = len(entries)
-        out[key + "_bytes"] = sum(e.size for e in entries)
+    def size(entries: List[Entry]) -> int:
+        return sum(e.size for e in entries)
 
-    put("tarballs", listing.of("tarball"))
-    put("partials", listing.of("partial", "legacy_partial"))
-    put("locks", listing.of("lock"))
-    put("other_files", listing.of("other", "magic", "symlink"))
+    tarballs, partials = listing.of("tarball"), listing.of("partial", "legacy_partial")
+    locks, others = listing.of("lock"), listing.of("other", "magic", "symlink")
     packages = listing.of("package")
-    out["packages"] = len(packages)
-    out["packages_bytes"] = sum(stats[p.rel].bytes for p in packages if p.rel in stats)
     unused = [p for p in packages if p.rel in stats and not stats[p.rel].linked_count
               and not stats[p.rel].errors and not usage.reasons(listing.root, p.rel)]
-    out["unused_packages"] = len(unused)
-    out["unused_bytes"] = sum(stats[p.rel].freed for p in unused)
-    out["index_cache_bytes"] = sum(stats[e.rel].bytes for e in listing.of("index_cache"))
-    put("logfiles", listing.of("logfile"))
+    logfiles = listing.of("logfile")
     temp = listing.of("tempfile") + [Entry(t.rel, "tempfile", t.size, t.nlink, t.ino, t.mtime_ns)
                                      for s in stats.values() for t in s.marked]
-    put("tempfiles", temp)
     trash = listing.of("trash_file")
     trash_dirs = [stats[e.rel] for e in listing.of("trash_dir") if e.rel in stats]
-    out["trash"] = len(trash) + sum(s.files for s in trash_dirs)
-    out["trash_bytes"] = sum(e.size for e in trash) + sum(s.bytes for s in trash_dirs)
-    dir_stats = [s for s in stats.values()]
     files = [e for e in listing.entries if e.kind not in DIR_KINDS and e.kind != "logfile"
              and not (e.kind == "lock" and e.rel.startswith("cache/"))]
-    out["files"] = len(files) + sum(s.files for s in dir_stats)
-    out["bytes"] = sum(e.size for e in files) + sum(s.bytes for s in dir_stats)
-    return out
+    return {
+        "tarballs": len(tarballs), "tarballs_bytes": size(tarballs),
+        "partials": len(partials), "partials_bytes": size(partials),
+        "locks": len(locks), "locks_bytes": size(locks),
+        "other_files": len(others), "other_files_bytes": size(others),
+        "packages": len(packages),
+        "packages_bytes": sum(stats[p.rel].bytes for p in packages if p.rel in stats),
+        "unused_packages": len(unused),
+        "unused_bytes": sum(stats[p.rel].freed for p in unused),
+        "index_cache_bytes": sum(stats[e.rel].bytes for e in listing.of("index_cache")),
+        "logfiles": len(logfiles), "logfiles_bytes": size(logfiles),
+        "tempfiles": len(temp), "tempfiles_bytes": size(temp),
+        "trash": len(trash) + sum(s.files for s in trash_dirs),
+        "trash_bytes": size(trash) + sum(s.bytes for s in trash_dirs),
+        "files": len(files) + sum(s.files for s in stats.values()),
+        "bytes": size(files) + sum(s.bytes for s in stats.values()),
+    }
 
 
 DIR_KINDS = ("package", "index_cache", "logs", "trash_dir", "other_dir")

@@ -6,15 +6,15 @@ cache cachekit found, never in a home or a system directory.
 """
 
 import os
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from cachekit.core import Refused, safety
 from cachekit.core.fs import walk
 from cachekit.core.managers.conda import location
 from cachekit.core.managers.conda.cache import _NESTED_DEPTH, TEMPFILE_SUFFIXES, TRASH_SUFFIXES
 from cachekit.core.managers.conda.clean import CachePlan, Item
-from cachekit.core.managers.conda.plans import Progress, offer, plan_to_wire
-from cachekit.core.managers.conda.usage import Usage
+from cachekit.core.managers.conda.plans import CondaPlan, offer, plan_to_wire
+from cachekit.core.wire import Request, Result
 
 _SPLIT_BELOW = 8  # see find_tempfiles
 
@@ -87,9 +87,8 @@ def _find_below(args: Tuple[str, Set[str], Tuple[str, ...]]
     return found, errors
 
 
-def loose_files(request: Dict[str, Any], loc: location.CondaLocation,
-                 result: Dict[str, Any], usage: Usage, progress: Progress,
-                 what: str, walked: Dict[str, List[str]]) -> None:
+def loose_files(request: Request, loc: location.CondaLocation, result: Result, what: str,
+                walked: Dict[str, List[str]]) -> List[CondaPlan]:
     """Temp files (``--tempfiles [PATH...]``: ``*.c~``, ``*.trash``) or trash files
     (``--trash``: ``*.mamba_trash``, ``*.conda_trash``) under each PATH (default: the root)."""
     suffixes, reason = LOOSE[what]
@@ -97,7 +96,8 @@ def loose_files(request: Dict[str, Any], loc: location.CondaLocation,
     if not tops:
         result["warnings"].append(f"conda: --{what}: no conda root prefix found"
                                   + ("; give PATHs" if what == "tempfiles" else ""))
-        return
+        return []
+    plans: List[CondaPlan] = []
     planned = {r["path"] for r in result["removed"]}
     for path, source in tops:
         top = real_dir(path)
@@ -121,11 +121,12 @@ def loose_files(request: Dict[str, Any], loc: location.CondaLocation,
                               reason, False, ""))
         wire = plan_to_wire(what, path, top, CachePlan(items, []))
         wire["source"] = source
-        offer(wire, request, None, result, usage, progress)
+        plans.append(offer(wire, result, None))
+    return plans
 
 
-def loose_tops(request: Dict[str, Any], loc: location.CondaLocation, what: str
-                ) -> List[Tuple[str, str]]:
+def loose_tops(request: Request, loc: location.CondaLocation, what: str
+               ) -> List[Tuple[str, str]]:
     """The directories searched for temp or trash files, each with what chose it."""
     given = request.get("tempfile_paths") if what == "tempfiles" else None
     if given:
@@ -133,12 +134,12 @@ def loose_tops(request: Dict[str, Any], loc: location.CondaLocation, what: str
     return [(r, s) for r, s in loc.roots[:1]]
 
 
-def refuse_unsafe_roots(request: Dict[str, Any], loc: location.CondaLocation,
+def refuse_unsafe_roots(request: Request, loc: location.CondaLocation,
                         flags: Tuple[str, ...], environ: Dict[str, str]) -> None:
     """safety's one refusal for every cache and prefix this request may clean, before any
     is read: no configured cache may be a home or a system directory, one that would be
     cleaned must be conda's, and temp and trash files are never searched for in a home."""
-    verb = request["op"]
+    verb = request.get("op") or ""
     for cache in loc.caches:
         if not (cache.configured and cache.exists):
             continue

@@ -6,18 +6,19 @@ Selection is the policy's; the plan is conda's own wire format, applied as a ``c
 """
 
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, cast
 
 from cachekit.core import policy
 from cachekit.core.fs.subtree import Stats
 from cachekit.core.managers.conda import cache as condacache
 from cachekit.core.managers.conda import location
-from cachekit.core.managers.conda.cache import Entry, Listing
+from cachekit.core.managers.conda.cache import CondaRecord, Entry, Listing
 from cachekit.core.managers.conda.clean import CachePlan, Item, package_verdict
 from cachekit.core.managers.conda.loose import refuse_unsafe_roots
-from cachekit.core.managers.conda.plans import plan_to_wire
+from cachekit.core.managers.conda.plans import CondaPlan, plan_to_wire
 from cachekit.core.managers.conda.usage import Usage, read_usage
 from cachekit.core.prune import Scope, last_use_clock
+from cachekit.core.wire import Request, Result, Run
 
 
 def conda_candidates(root: str, listing: Listing,
@@ -68,20 +69,16 @@ def _archive_item(a: Entry) -> Item:
                 "", False, condacache.dist_name(a.rel))
 
 
-def conda_scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]
-                  ) -> List[Scope]:
-    from cachekit.core.managers.conda.serve import conda_cache_record
-
-    loc = location.locate(environ)
-    records = [conda_cache_record(c, loc) for c in loc.caches]
-    result["caches"] += records
+def scopes(run: Run, loc: location.CondaLocation, caches: List[CondaRecord]) -> List[Scope]:
+    """Each writable configured cache's candidates, and how to plan the chosen ones."""
     if loc.errors:
-        records[0]["error"] = "; ".join(loc.errors) + "; nothing pruned until it is fixed"
+        caches[0]["error"] = "; ".join(loc.errors) + "; nothing pruned until it is fixed"
         return []
-    refuse_unsafe_roots(request, loc, (), environ)  # before anything is read
+    refuse_unsafe_roots(run.request, loc, (), run.environ)  # before anything is read
     usage = read_usage(e.path for e in loc.envs)
-    scopes = []
-    for cache, record in zip(loc.caches, records):
+    ci = bool((run.request.get("policy") or {}).get("ci"))
+    out = []
+    for cache, record in zip(loc.caches, caches):
         if not (cache.exists and cache.writable and cache.configured):
             continue
         root = os.path.realpath(cache.path)
@@ -94,13 +91,24 @@ def conda_scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict[
             continue
         clock, why = last_use_clock(root)
         record["last_use"] = why
-        candidates = conda_candidates(root, listing, stats, usage, clock,
-                                      bool((request.get("policy") or {}).get("ci")))
+        candidates = conda_candidates(root, listing, stats, usage, clock, ci)
 
         def plan(chosen: List[policy.Selected], root: str = root, shown: str = cache.path
-                 ) -> Dict[str, Any]:
+                 ) -> CondaPlan:
             items = [i._replace(reason=s.rule) for s in chosen for i in s.candidate.ref]
             return plan_to_wire("pkgs", shown, root, CachePlan(items, []))
 
-        scopes.append(Scope("conda", root, record, record["bytes"], candidates, plan))
-    return scopes
+        out.append(Scope("conda", root, cast(Dict[str, Any], record), record["bytes"],
+                         candidates, plan))
+    return out
+
+
+def conda_scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]
+                 ) -> List[Scope]:
+    """Today's ``prune.gather`` entry, until the generic prune calls ``prune_scopes``."""
+    from cachekit.core.managers.conda import Conda
+
+    manager = Conda(Run(cast(Request, request), environ, cast(Result, result)))
+    caches = manager.caches()
+    result["caches"] += caches
+    return manager.prune_scopes(caches)
