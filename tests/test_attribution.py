@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pipcache_fixture import make_sdist, make_wheel
 
-from cachekit.core.pip_attribution import attribute
+from cachekit.core.managers.pip.attribution import attribute
 
 
 def sniff(path: Path):

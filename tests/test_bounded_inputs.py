@@ -19,7 +19,8 @@ import pytest
 from condacache_fixture import CondaFixture
 from conftest import cachekit
 
-from cachekit.core import agent, bounded, pip_attribution
+from cachekit.core import agent, bounded
+from cachekit.core.managers.pip import attribution as pip_attribution
 
 GiB = 1 << 30
 

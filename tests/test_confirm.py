@@ -9,8 +9,8 @@ import pytest
 from conftest import tree_of
 from pipcache_fixture import pip_env
 
-from cachekit.core import pip as pipcache
 from cachekit.core.fs import walk
+from cachekit.core.managers.pip import cache as pipcache
 from cachekit.errors import EXIT_DECLINED
 
 

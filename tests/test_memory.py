@@ -13,7 +13,7 @@ import pytest
 from conftest import cachekit, pip, tree_of
 from pipcache_fixture import pip_env
 
-from cachekit.core import pip_sweep
+from cachekit.core.managers.pip import sweep as pip_sweep
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import make_synthetic_pip_cache as synth  # noqa: E402

@@ -26,8 +26,8 @@ def refuse_root(wire: CondaPlan, loc: location.CondaLocation, environ: Dict[str,
     """safety's refusal of a recognised plan's root, naming the setting that chose it."""
     setting = next((c.source for c in loc.caches if os.path.realpath(c.path)
                     == wire["root"]), "") if wire["kind"] == "pkgs" else ""
-    safety.refuse(safety.plan_kind(wire), wire["root"], environ, "apply a plan to",
-                  setting or safety.PLAN)
+    safety.refuse("conda", wire["root"], environ, "apply a plan to", setting or safety.PLAN,
+                  kind=wire["kind"])
 
 
 PKGS_KINDS = ("tarball", "partial", "index_cache", "package", "logfile", "trash_file",

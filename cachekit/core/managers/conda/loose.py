@@ -162,7 +162,7 @@ def refuse_unsafe_roots(request: Request, loc: location.CondaLocation,
             if all(safety.place_problem(k, environ) for k, _s in holders):
                 k, s = holders[0]
                 safety.refuse_place(k, environ, verb, f"conda prefix holding {path}", s)
-            safety.refuse("conda-prefix", top, environ, verb, setting, label)
+            safety.refuse("conda", top, environ, verb, setting, label, kind="tempfiles")
 
 
 def known_places(loc: location.CondaLocation) -> List[Tuple[str, str]]:

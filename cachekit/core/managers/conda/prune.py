@@ -9,6 +9,7 @@ import os
 from typing import Any, Dict, List, cast
 
 from cachekit.core import policy
+from cachekit.core.fs.mounts import last_use_clock
 from cachekit.core.fs.subtree import Stats
 from cachekit.core.managers.conda import cache as condacache
 from cachekit.core.managers.conda import location
@@ -17,8 +18,7 @@ from cachekit.core.managers.conda.clean import CachePlan, Item, package_verdict
 from cachekit.core.managers.conda.loose import refuse_unsafe_roots
 from cachekit.core.managers.conda.plans import CondaPlan, plan_to_wire
 from cachekit.core.managers.conda.usage import Usage, read_usage
-from cachekit.core.prune import Scope, last_use_clock
-from cachekit.core.wire import Request, Result, Run
+from cachekit.core.wire import Run
 
 
 def conda_candidates(root: str, listing: Listing,
@@ -69,7 +69,8 @@ def _archive_item(a: Entry) -> Item:
                 "", False, condacache.dist_name(a.rel))
 
 
-def scopes(run: Run, loc: location.CondaLocation, caches: List[CondaRecord]) -> List[Scope]:
+def scopes(run: Run, loc: location.CondaLocation, caches: List[CondaRecord]
+           ) -> List[policy.Scope]:
     """Each writable configured cache's candidates, and how to plan the chosen ones."""
     if loc.errors:
         caches[0]["error"] = "; ".join(loc.errors) + "; nothing pruned until it is fixed"
@@ -98,17 +99,7 @@ def scopes(run: Run, loc: location.CondaLocation, caches: List[CondaRecord]) -> 
             items = [i._replace(reason=s.rule) for s in chosen for i in s.candidate.ref]
             return plan_to_wire("pkgs", shown, root, CachePlan(items, []))
 
-        out.append(Scope("conda", root, cast(Dict[str, Any], record), record["bytes"],
-                         candidates, plan))
+        out.append(policy.Scope("conda", root, cast(Dict[str, Any], record), record["bytes"],
+                                candidates, plan))
     return out
 
-
-def conda_scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]
-                 ) -> List[Scope]:
-    """Today's ``prune.gather`` entry, until the generic prune calls ``prune_scopes``."""
-    from cachekit.core.managers.conda import Conda
-
-    manager = Conda(Run(cast(Request, request), environ, cast(Result, result)))
-    caches = manager.caches()
-    result["caches"] += caches
-    return manager.prune_scopes(caches)

@@ -6,7 +6,7 @@ settings name is counted and cleaned once.
 """
 
 import os
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple, cast
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from cachekit.core import Refused
 from cachekit.core.fs.subtree import Stats
@@ -29,7 +29,7 @@ from cachekit.core.managers.conda.loose import (
 )
 from cachekit.core.managers.conda.plans import CondaPlan, force_plan, offer, plan_to_wire
 from cachekit.core.managers.conda.usage import Usage, read_usage
-from cachekit.core.wire import EntryRow, Progress, Request, Result, Run, unreadable
+from cachekit.core.wire import EntryRow, Request, Result, Run, unreadable
 
 
 class CondaEntry(EntryRow, total=False):
@@ -216,39 +216,3 @@ def _warn_unreadable(record: CondaRecord, root: str, listing: condacache.Listing
         record["warnings"].append(unreadable(len(errors), os.path.join(root, rel), err,
                                              skipped=False))
 
-
-# Until the generic ops drive the Conda manager (the agent calls these two) ----------------
-
-def serve(asked: Dict[str, Any], environ: Dict[str, str], answer: Dict[str, Any],
-          progress: Progress = None) -> None:
-    from cachekit.core.managers.conda import Conda
-
-    request, result = cast(Request, asked), cast(Result, answer)
-    manager = Conda(Run(request, environ, result, progress))
-    caches = manager.caches()
-    result["caches"] += caches
-    op = request.get("op")
-    if op == "dir":
-        return
-    if op == "apply":
-        plans = [cast(CondaPlan, p) for p in request.get("plans") or []
-                 if p.get("manager") == "conda"]
-        for wire in plans:
-            manager.recognise(wire, caches)
-        for wire in plans:
-            manager.apply(wire)
-    elif op in ("info", "report"):
-        manager.measure(caches)
-    elif op == "list":
-        result["entries"] += manager.entries(caches)
-    else:
-        result.setdefault("plans", []).extend(manager.plan(caches))
-
-
-def execute_fresh(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str],
-                  progress: Progress = None) -> None:
-    """Apply a plan made in this same request, environment usage read now."""
-    from cachekit.core.managers.conda import Conda
-
-    Conda(Run({"op": "apply"}, environ, cast(Result, result), progress)).apply(
-        cast(CondaPlan, wire))
