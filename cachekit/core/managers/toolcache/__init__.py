@@ -18,9 +18,8 @@ class Toolcache(Manager):
     ops = frozenset({"dir", "info", "list", "report", "remove", "purge", "prune"})
     env_prefixes = ("RUNNER_TOOL_CACHE", "AGENT_TOOLSDIRECTORY")
     shown_when_absent = False  # only where a runner says where it is
-    info_columns = (
-        ("TOOL", "tools", "expand"),
-    )
+    info_columns = (("TOOL", "tools", "rows"), ("VERSIONS", "", "row_count"),
+                    ("SIZE", "", "row_bytes"), ("EACH VERSION", "", "row_sizes"))
 
     def present(self) -> bool:
         return cache.locate(self.run.environ)[0] is not None
