@@ -27,8 +27,9 @@ from pipcache_fixture import pip_env
 from sshd_lab import PORT, SshLab, copy_tree, one_host_lab
 from uvcache_fixture import UV
 
-from cachekit import report, text
+from cachekit import text
 from cachekit.errors import EXIT_DECLINED
+from cachekit.render import tables
 
 HOSTILE = [b"evil\nrow", b"esc\x1b[2Jclear", b"bad\xff\xfe", b"tab\tname", b"bidi\xe2\x80\xaeevil",
            b"bell\x07cr\r"]
@@ -337,7 +338,7 @@ def test_plan_total_for_several_hosts() -> None:
     hosts = [{"host": f"h{i}", "status": "ok", "removed": [{"path": "/c/x", "bytes": 5}] * 3,
               "caches": [{"reclaimable_bytes": 1500}]} for i in range(2)]
     hosts.append({"host": "down", "status": "unreachable", "error": "no answer"})
-    assert report.plan_total(hosts) == ("total: 6 entries to remove on 2 of 3 hosts "
+    assert tables.plan_total(hosts) == ("total: 6 entries to remove on 2 of 3 hosts "
                                         "(1 could not plan); would free 3.0 kB")
 
 

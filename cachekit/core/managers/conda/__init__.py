@@ -25,16 +25,14 @@ class Conda(Manager):
     ops: ClassVar[FrozenSet[str]] = ALL_OPS
     env_prefixes: ClassVar[Tuple[str, ...]] = ("CONDA", "MAMBA_")
     info_columns: ClassVar[Tuple[Column, ...]] = (
-        ("CONDA CACHE", "path", "text"),
-        ("SIZE", "bytes", "bytes"),
-        ("FILES", "files", "int"),
-        ("TARBALLS", "tarballs", "count_bytes"),
-        ("PACKAGES", "packages", "count_bytes"),
-        ("UNUSED", "unused_packages unused_bytes", "count_and_bytes"),
+        ("CONDA CACHE", "path", "path"), ("SIZE", "bytes", "bytes"), ("FILES", "files", "int"),
+        ("TARBALLS", "tarballs tarballs_bytes", "count_bytes"),
+        ("PACKAGES", "packages packages_bytes", "count_bytes"),
+        ("UNUSED", "unused_packages unused_bytes", "count_bytes"),
         ("INDEX CACHE", "index_cache_bytes", "bytes"),
-        ("LOGS", "logfiles", "count_bytes"),
-        ("TEMP", "tempfiles", "count_bytes"),
-        ("PARTIAL", "partials", "count_bytes"),
+        ("LOGS", "logfiles logfiles_bytes", "count_bytes"),
+        ("TEMP", "tempfiles tempfiles_bytes", "count_bytes"),
+        ("PARTIAL", "partials partials_bytes", "count_bytes"),
         ("STATE", "writable", "state"),
     )
 
