@@ -123,14 +123,16 @@ def _modules() -> Dict[str, str]:
         parts = path.relative_to(CORE_DIR.parent.parent).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         sources[name] = path.read_text()
+    for package in _packages():  # a directory without __init__.py travels as an empty one
+        sources.setdefault(package, "")
     return sources
 
 
 def _packages() -> List[str]:
     """The shipped names that are packages: ``cachekit`` and every directory of the core."""
-    return ["cachekit"] + sorted(
+    return ["cachekit"] + sorted({
         ".".join(p.parent.relative_to(CORE_DIR.parent.parent).parts)
-        for p in CORE_DIR.rglob("__init__.py"))
+        for p in CORE_DIR.rglob("*.py")})
 
 
 _CORE: Optional[Tuple[str, bytes]] = None

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 from invoke import Collection, Context
 from invoke.exceptions import Exit
 
-from cachekit import fleet, policy_input, runs, session
+from cachekit import catalog, fleet, policy_input, runs, session
 from cachekit._invoke_compat import optional_positional
 from cachekit.errors import (
     EXIT_BAD_INPUT,
@@ -45,7 +45,8 @@ def dir_(c: Context, target: Target) -> None:
     """Show where each cache is and how that was decided (like `pip cache dir`)."""
     fmt = check_format(target.format, ["table", "json"])
     results = session.query(target, {"op": "dir"})
-    session.finish("dir", fmt, results, lambda: tables.render_dir(results, target.width()))
+    session.finish("dir", fmt, results, lambda: tables.render_dir(
+        results, target.width(), catalog.notes("dir")))
 
 
 @fleet_task(uv=True)
@@ -53,7 +54,9 @@ def info(c: Context, target: Target) -> None:
     """Show each cache's location, sizes and counts (like `pip cache info`)."""
     fmt = check_format(target.format, ["table", "json"])
     results = session.query(target, {"op": "info"})
-    session.finish("info", fmt, results, lambda: render_info(results, target.width()))
+    session.finish("info", fmt, results, lambda: render_info(
+        results, target.width(), catalog.info_columns(), catalog.info_missing_row(),
+        catalog.notes("info")))
 
 
 @optional_positional("pattern", "*")
@@ -130,7 +133,7 @@ def clean(c: Context, target: Target, tarballs: bool = False, packages: bool = F
         paths = [p.strip() for p in tempfiles.split(",") if p.strip()]
         if not paths:
             raise CachekitError("--tempfiles= names no path")
-    target.managers = "conda"
+    target.managers = ",".join(catalog.serving("clean"))  # conda's command
     request = {"op": "clean", "flags": flags, "tempfile_paths": paths,
                "break_environments": break_environments}
     session.destroy("clean", request, target)

@@ -11,7 +11,8 @@ from typing import Dict, List
 import pytest
 import yaml
 
-from cachekit.core import conda_location, miniyaml
+from cachekit.core import miniyaml
+from cachekit.core.managers.conda import location as conda_location
 
 
 def install(prefix: Path, cache: bool = True) -> Path:

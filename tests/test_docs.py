@@ -128,6 +128,19 @@ def test_every_manager_has_a_page_and_a_row_in_the_readme() -> None:
     assert rows["conda"][1 + SUPPORT_COLUMNS.index("clean")] == "✓"
 
 
+def test_the_readme_managers_table_says_what_each_manager_declares() -> None:
+    """A ✓ exactly where the manager's ``ops`` (data on its class) lists the task."""
+    from cachekit.core import registry
+
+    table = between(README.read_text(), "managers")
+    for row in table_rows(table):
+        name = re.match(r"\[([a-z]+)\]", row[0]).group(1)  # type: ignore[union-attr]
+        ops = registry.load(name).ops
+        said = {op for op, cell in zip(SUPPORT_COLUMNS, row[1:]) if cell == "✓"}
+        assert said == set(SUPPORT_COLUMNS) & ops, (name, sorted(said ^ (set(SUPPORT_COLUMNS)
+                                                                      & ops)))
+
+
 def test_every_docs_page_is_in_the_nav_and_every_nav_entry_exists() -> None:
     config = yaml.safe_load((REPO / "mkdocs.yml").read_text())
     assert config["theme"]["name"] == "material" and config["strict"] is True

@@ -13,6 +13,7 @@ import pytest
 from conftest import cachekit, pip, tree_of
 from pipcache_fixture import pip_env
 
+from cachekit.core.managers.pip import pattern as pip_pattern
 from cachekit.core.managers.pip import sweep as pip_sweep
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -134,10 +135,10 @@ def test_the_parallel_fold_decides_as_the_serial_one(mid_cache: Path) -> None:
 
 
 def test_the_parallel_explicit_fold_names_what_the_serial_one_names(mid_cache: Path) -> None:
-    pick = pip_sweep.pattern_pick(str(mid_cache), "synth_pkg_000*", False)
+    pick = pip_pattern.pattern_pick(str(mid_cache), "synth_pkg_000*", False)
 
     def named(parallel: bool) -> Tuple[List[Any], List[str], int]:
-        acc = pip_sweep.explicit(str(mid_cache), ("wheels", "http", "http-v2"), pick,
+        acc = pip_pattern.explicit(str(mid_cache), ("wheels", "http", "http-v2"), pick,
                                  parallel=parallel)
         return sorted(r[:4] for r in acc.rows or []), acc.dir_rows or [], acc.matched
 

@@ -14,7 +14,8 @@ from conftest import tmpfs
 from pipcache_fixture import pip_env, run_pip
 from uvcache_fixture import run_uv, uv_env
 
-from cachekit.core import agent, conda_location
+from cachekit.core import agent
+from cachekit.core.managers.conda import location as conda_location
 
 
 def cli(args, home: Path, **environ: str) -> subprocess.CompletedProcess:
@@ -207,9 +208,9 @@ def test_locations_flag_a_nearly_full_file_system(home: Path, tmp_path: Path) ->
 
 
 def test_edits_on_tricky_files() -> None:
+    from cachekit.core.managers.conda.settings import edit_conda
     from cachekit.core.managers.pip.settings import edit_pip
     from cachekit.core.managers.uv.settings import edit_uv
-    from cachekit.core.relocate import edit_conda
 
     assert edit_pip("[global]", "/n") == "[global]\ncache-dir = /n\n"
     assert edit_pip("[global]\nindex-url = a\n  cache-dir = b\n", "/n") == (

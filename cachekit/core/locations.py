@@ -15,7 +15,7 @@ import os
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from cachekit.core import bounded, conda_location
+from cachekit.core import bounded
 from cachekit.core.fs import mounts as fsmounts
 
 # Files that set variables for every session, unattended ones included (pam_env).
@@ -116,44 +116,6 @@ def full_trap(fs: Optional[Dict[str, Any]], mounts: str = "/proc/mounts") -> Opt
 
 def source(setting: str, value: str, where: str, won: bool, note: str = "") -> Dict[str, Any]:
     return {"setting": setting, "value": value, "where": where, "won": won, "note": note}
-
-
-def conda_record(environ: Mapping[str, str]) -> Dict[str, Any]:
-    loc = conda_location.locate(environ)
-    configured = [c for c in loc.caches if c.configured]
-    first = next((c for c in configured if c.writable), configured[0] if configured else None)
-    rec: Dict[str, Any] = {"manager": "conda", "path": first.path if first else None,
-                           "source": first.source if first else "",
-                           "error": "; ".join(loc.errors) or None, "traps": [],
-                           "caches": [c.path for c in configured], "sources": []}
-    sources = rec["sources"]
-    if environ.get("CONDA_PKGS_DIRS"):
-        sources.append(source("CONDA_PKGS_DIRS", environ["CONDA_PKGS_DIRS"],
-                               "environment variable CONDA_PKGS_DIRS", True))
-    errors: List[str] = []
-    docs = conda_location.load_configs(loc.config_files, errors)
-    for path, doc in reversed(docs):
-        if isinstance(doc.get("pkgs_dirs"), list):
-            sources.append(source("pkgs_dirs", ", ".join(map(str, doc["pkgs_dirs"])),
-                                   f"pkgs_dirs in {path}", not environ.get("CONDA_PKGS_DIRS")))
-    home = _home(environ)
-    defaults = [os.path.join(r, "pkgs") for r, _ in loc.roots[:1]] + [
-        os.path.join(home, ".conda", "pkgs")]
-    set_somewhere = len(sources) > 0
-    sources.append(source("default", ", ".join(defaults), "ROOT/pkgs, then ~/.conda/pkgs",
-                           not set_somewhere))
-    if set_somewhere:
-        for d in defaults:
-            if d not in rec["caches"] and os.path.isfile(os.path.join(d, "urls.txt")):
-                rec["traps"].append(f"pkgs_dirs no longer lists the default cache {d}: conda "
-                                    "neither uses nor cleans the packages still in it")
-        if environ.get("CONDA_PKGS_DIRS"):
-            fallback = conda_location.locate(_without(environ, "CONDA_PKGS_DIRS")).caches
-            trap = env_trap("CONDA_PKGS_DIRS", environ,
-                            fallback[0].path if fallback else None)
-            if trap:
-                rec["traps"].append(trap)
-    return rec
 
 
 def var_trap(rec: Dict[str, Any], var: str, environ: Mapping[str, str],

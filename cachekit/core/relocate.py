@@ -1,10 +1,7 @@
-"""``relocate``'s shared parts (checking the target, the atomic write, the move) and, until
-their packages take them (issue 13), conda's settings. ``ops/relocate`` serves it.
-
-- pip: the user config file (``~/.config/pip/pip.conf``), section ``[global]``, key
-  ``cache-dir``, as ``pip config --user set global.cache-dir`` writes it;
-- conda: ``pkgs_dirs`` in ``~/.condarc``, the new cache first and the caches in use before
-  after it, so packages already there stay usable (``conda config --prepend pkgs_dirs``);
+"""``relocate``'s shared parts: checking the target, the atomic write, the move.
+``ops/relocate`` serves it; each manager's ``settings`` says which file and how to edit it
+(pip: ``managers/pip/settings``, conda: ``managers/conda/settings``, uv:
+``managers/uv/settings``).
 
 Files are edited as text, so comments and everything else stay as they were, and written
 whole to a temporary file that is then renamed over the old one: never half written.
@@ -13,89 +10,16 @@ the moved files kept), checks the copy, and only then removes the original.
 """
 
 import hashlib
-import json
 import os
-import re
 import shutil
 import stat
 import tempfile
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from cachekit.core import Refused, conda_location
-from cachekit.core import conda as condacache
+from cachekit.core import Refused
 from cachekit.core.fs import remove, walk
 
-
-def _home(environ: Mapping[str, str]) -> str:
-    return environ.get("HOME") or os.path.expanduser("~")
-
-
-def _xdg_config(environ: Mapping[str, str]) -> str:
-    xdg = environ.get("XDG_CONFIG_HOME", "")
-    return xdg if xdg.startswith("/") else os.path.join(_home(environ), ".config")
-
-
-def config_file(manager: str, environ: Mapping[str, str]) -> str:
-    return os.path.join(_home(environ), ".condarc")
-
-
-def current_cache(manager: str, environ: Mapping[str, str]) -> Tuple[Optional[str], List[str]]:
-    """(the cache in effect, for conda every configured cache in order)."""
-    loc = conda_location.locate(environ)
-    if loc.errors:
-        raise Refused(loc.errors[0])
-    caches = [c.path for c in loc.caches if c.configured]
-    first = next((c.path for c in loc.caches if c.configured and c.writable),
-                 caches[0] if caches else None)
-    return first, caches
-
-
-def current_source(manager: str, environ: Mapping[str, str], current: str) -> str:
-    """What set the cache in effect (``PIP_CACHE_DIR``, ``pkgs_dirs in ~/.condarc``...)."""
-    return next((c.source for c in conda_location.locate(environ).caches
-                 if c.path == current), "")
-
-
-# Editing the files ----------------------------------------------------------------------
-
-def edit_conda(text: str, target: str, previous: List[str]) -> str:
-    """Put ``target`` first in ``pkgs_dirs``; with no list yet, the caches in use follow."""
-    from cachekit.core import miniyaml
-
-    if text and not text.endswith("\n"):
-        text += "\n"
-    lines = text.splitlines(keepends=True)
-    for i, line in enumerate(lines):
-        match = re.match(r"(pkgs_dirs\s*:)(\s*#!final)?\s*(\[.*\])?\s*(#.*)?$",
-                         line.rstrip("\n"))
-        if not match:
-            continue
-        if match.group(3):  # a flow list: pkgs_dirs: [a, b]
-            listed: List[str] = miniyaml.loads("x: " + match.group(3))["x"] or []
-            flow = [target] + [x for x in listed if x != target]
-            comment = f"  {match.group(4)}" if match.group(4) else ""
-            lines[i] = (f"{match.group(1)}{match.group(2) or ''} "
-                        f"[{', '.join(_yaml_str(x) for x in flow)}]{comment}\n")
-            return "".join(lines)
-        block = i + 1  # the list's own lines: items, blank lines, comments
-        while block < len(lines) and (re.match(r"\s*(-\s|-$|#|$)", lines[block]) or (
-                lines[block][:1] in " \t" and lines[block].strip())):
-            block += 1
-        items = lines[i + 1:block]
-        first = next((x for x in items if re.match(r"\s*-", x)), "  - x")
-        dash = re.match(r"(\s*)-", first)
-        indent = dash.group(1) if dash else "  "
-        items = [x for x in items if not (re.match(r"\s*-\s", x) and
-                 x.split("-", 1)[1].split("#")[0].strip().strip("'\"") == target)]
-        lines[i + 1:block] = [f"{indent}- {_yaml_str(target)}\n"] + items
-        return "".join(lines)
-    return text + "pkgs_dirs:\n" + "".join(f"  - {_yaml_str(p)}\n" for p in
-                                          [target] + [p for p in previous if p != target])
-
-
-def _yaml_str(path: str) -> str:
-    return path if re.match(r"^[\w./~-]+$", path) else json.dumps(path)
-
+# Writing the file ----------------------------------------------------------------------
 
 def write_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same directory.
@@ -154,19 +78,6 @@ def check_target(target: str, current: Optional[str], move: bool) -> None:
             raise Refused(f"--to {target}: the current cache {current} is inside it")
     if move and os.path.isdir(target) and os.listdir(target):
         raise Refused(f"--to {target}: not empty; --move needs an empty or new directory")
-
-
-def symlinked_users(cache: str, environ: Mapping[str, str]) -> List[str]:
-    """Environments that use packages of a conda cache through symlinks (a move breaks them)."""
-    loc = conda_location.locate(environ)
-    usage = condacache.read_usage(e.path for e in loc.envs)
-    listing = condacache.list_cache(os.path.realpath(cache))
-    envs = set()
-    for entry in listing.of("package"):
-        for reason in usage.reasons(listing.root, entry.rel):
-            if reason.endswith("(symlink)") or "link type not recorded" in reason:
-                envs.add(reason.split(" (", 1)[0].replace("used by ", ""))
-    return sorted(envs)
 
 
 # Moving ----------------------------------------------------------------------------------
@@ -307,24 +218,3 @@ def _verify(source: str, target: str) -> List[Tuple[str, int, int]]:
             if not stat.S_ISDIR(a.st_mode):
                 checked.append((os.path.relpath(src, source), a.st_ino, a.st_mtime_ns))
     return checked
-
-
-# The request -----------------------------------------------------------------------------
-
-def _would_be(manager: str, environ: Mapping[str, str], path: str, text: str
-              ) -> Optional[str]:
-    """The cache the manager would use with ``text`` in ``path``, checked before writing."""
-    loc = conda_location.locate(environ, overrides={path: text})
-    configured = [c.path for c in loc.caches if c.configured]
-    return configured[0] if configured else None
-
-
-def _check_parses(manager: str, path: str, text: str) -> None:
-    """The edited file must still read as the manager will read it."""
-    try:
-        from cachekit.core import miniyaml
-
-        miniyaml.loads(text)
-    except Exception as exc:  # any parse failure: leave the file as it is
-        raise Refused(f"{path}: does not parse ({exc}); fix it first, nothing was changed"
-                      ) from None

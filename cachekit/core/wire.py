@@ -40,6 +40,8 @@ class Request(TypedDict, total=False):
     uv_inventory: Optional[str]
     to: str
     move: bool
+    tempfile_paths: List[str]  # conda's clean --tempfiles PATH...
+    break_environments: bool  # conda's clean --force-pkgs-dirs --break-environments
 
 
 class CacheRecord(TypedDict, total=False):
@@ -71,7 +73,7 @@ class EntryRow(TypedDict, total=False):
     kind: str
     rule: str
     path: str
-    bytes: int
+    bytes: Optional[int]  # None for a directory not measured (conda's extracted package)
 
 
 class RemovalRow(TypedDict, total=False):

@@ -1,116 +1,118 @@
 """``info``: one table per manager, since their caches hold different things.
 
-Kept together, as they are, until each manager declares its own columns.
+The columns are data each manager declares (``Manager.info_columns``, handed in by the
+task as ``columns``): this module knows formats, never a manager's name. A column is
+``(HEADER, key, how)``; ``how`` is one of ``FORMATS``. A cache that does not exist gets
+no row, unless its manager asks for one (``missing_row``: pip shows where its cache would
+be). A cache that exists but has no ``bytes`` (it could not be measured) shows ``-`` and
+its error last.
 """
 
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from cachekit import text
 from cachekit.render import END, MIDDLE, Width, format_table, human_bytes
 
-
-def render_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
-    """One table per manager: their caches hold different things."""
-    tables = [t for t in (_pip_info(hosts, width), _conda_info(hosts, width),
-                          _uv_info(hosts, width), _toolcache_info(hosts, width)) if t]
-    linked = [text.wrap(
-              f"{h['host']}: uv {c['path']}: {human_bytes(c['linked_bytes'])} of SIZE is "
-              "hard-linked from outside the cache (environments): removing it frees that "
-              "only when they go", width) for h in hosts for c in h.get("caches", [])
-              if c["manager"] == "uv" and c.get("linked_bytes")]
-    return "\n\n".join(tables + (["\n".join(linked)] if linked else []))
+Column = Tuple[str, str, str]
+Note = Tuple[str, str, str]
 
 
-def uv_program_lines(hosts: List[Dict[str, Any]]) -> List[str]:
-    """Which ``uv`` each host's removals go through, and where it was found."""
-    return [f"{h['host']}: uv program: {c['uv_binary']} (from {c['uv_binary_source']})"
-            if c.get("uv_binary") else f"{h['host']}: uv program: none found"
-            for h in hosts for c in h.get("caches", [])
-            if c["manager"] == "uv" and "uv_binary" in c and not c.get("error")]
+def _count_bytes(c: Mapping[str, Any], key: str) -> str:
+    count, size = key.split()
+    return f"{c.get(count, 0)} ({human_bytes(c.get(size, 0))})"
 
 
-def _pip_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
-    rows = []
+def _top_bytes(c: Mapping[str, Any], key: str) -> str:
+    parts = sorted(c[key].items(), key=lambda kv: -kv[1]["bytes"])[:3]
+    return ", ".join(f"{name} {human_bytes(v['bytes'])}" for name, v in parts)
+
+
+# how -> (cell from the record, the cell of a missing cache's row, how it shrinks)
+FORMATS: Dict[str, Tuple[Callable[[Mapping[str, Any], str], str], str, Optional[str]]] = {
+    "path": (lambda c, k: c.get(k) or "(disabled)", "", MIDDLE),
+    "text": (lambda c, k: str(c[k]), "", None),
+    "int": (lambda c, k: str(c[k]), "0", None),
+    "bytes": (lambda c, k: human_bytes(c[k]), "0 B", None),
+    "count_bytes": (_count_bytes, "-", None),  # key: "COUNT_KEY BYTES_KEY"
+    "top_bytes": (_top_bytes, "-", END),  # key: a mapping of name -> {"bytes": n}
+    "list": (lambda c, k: ", ".join(c[k]) or "-", "-", END),
+    "state": (lambda c, k: "writable" if c.get(k) else "read-only", "-", END),
+}
+# A table whose first column is "rows" has one row per item of that mapping (the tool
+# cache: tool -> {version: bytes}); its other columns read the item.
+ROW_FORMATS: Dict[str, Tuple[Callable[[Mapping[str, int]], str], Optional[str]]] = {
+    "row_count": (lambda item: str(len(item)), None),
+    "row_bytes": (lambda item: human_bytes(sum(item.values())), None),
+    "row_sizes": (lambda item: ", ".join(f"{v} ({human_bytes(n)})" for v, n in item.items()),
+                  END),
+}
+
+
+def render_info(hosts: List[Dict[str, Any]], width: Width = None,
+                columns: Optional[Mapping[str, Sequence[Column]]] = None,
+                missing_row: Sequence[str] = (),
+                notes: Optional[Mapping[str, Sequence[Note]]] = None) -> str:
+    """Every manager's table (in ``columns``' order), then the notes its caches call for."""
+    tables = [t for t in (_table(m, list(cols), hosts, width, m in missing_row)
+                          for m, cols in (columns or {}).items()) if t]
+    lines = note_lines(hosts, notes or {}, width)
+    return "\n\n".join(tables + (["\n".join(lines)] if lines else []))
+
+
+def note_lines(hosts: List[Dict[str, Any]], notes: Mapping[str, Sequence[Note]],
+               width: Width = None) -> List[str]:
+    """Per manager, ``(key, when set, when empty)``: a cache record holding ``key`` (and no
+    error) gets the line, formatted with ``host``, the record's fields and ``value`` (the
+    key's value in human bytes where it is a number)."""
+    out = []
     for h in hosts:
         for c in h.get("caches", []):
-            if c["manager"] != "pip":
-                continue
-            if not c.get("exists"):
-                rows.append([h["host"], c["manager"], c.get("path") or "(disabled)",
-                             "0 B", "0", "-", "-", "-", "0 B"])
-                continue
-            rows.append([
-                h["host"], c["manager"], c["path"], human_bytes(c["bytes"]), str(c["files"]),
-                f"{c['wheels']} ({human_bytes(c['wheels_bytes'])})",
-                f"{c['http_files']} ({human_bytes(c['http_bytes'])})",
-                f"{c['other_files']} ({human_bytes(c['other_bytes'])})",
-                human_bytes(c["disk_bytes"]),
-            ])
-    if not rows:
+            for key, when_set, when_empty in notes.get(c.get("manager", ""), ()):
+                if key not in c or c.get("error"):
+                    continue
+                line = when_set if c[key] else when_empty
+                value = human_bytes(c[key]) if isinstance(c[key], int) else c[key]
+                if line:
+                    out.append(text.wrap(line.format(**dict(c, host=h["host"], value=value)),
+                                         width))
+    return out
+
+
+def _table(manager: str, cols: List[Column], hosts: List[Dict[str, Any]], width: Width,
+           missing_row: bool) -> str:
+    if not cols:
         return ""
-    return format_table(rows, ["HOST", "MANAGER", "PATH", "SIZE", "FILES", "BUILT WHEELS",
-                               "HTTP FILES", "OTHER", "ON DISK"], width=width, shrink={2: MIDDLE})
-
-
-def _uv_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
-    rows = []
+    heads = ["HOST"] + [c[0] for c in cols]
+    by_rows = cols[0][2] == "rows"
+    rows: List[List[str]] = []
     for h in hosts:
         for c in h.get("caches", []):
-            if c["manager"] != "uv" or not c.get("exists") or "bytes" not in c:
+            if c.get("manager") != manager:
                 continue
-            buckets = sorted(c["buckets"].items(), key=lambda kv: -kv[1]["bytes"])
-            rows.append([h["host"], c["path"], human_bytes(c["bytes"]), str(c["files"]),
-                         human_bytes(c["disk_bytes"]), str(c["packages"]),
-                         ", ".join(f"{b} {human_bytes(v['bytes'])}" for b, v in buckets[:3]),
-                         ", ".join(c["unknown"]) or "-"])
+            if by_rows:
+                rows += _item_rows(h["host"], c, cols)
+            elif not c.get("exists"):
+                if missing_row:
+                    rows.append([h["host"]] + [FORMATS[how][0](c, key) if how == "path"
+                                               or key == "manager" else FORMATS[how][1]
+                                               for _head, key, how in cols])
+            elif "bytes" not in c:  # could not be measured: where it is, then why
+                cells = [FORMATS[how][0](c, key) if how == "path" or key == "manager"
+                         else "-" for _head, key, how in cols]
+                cells[-1] = c.get("error") or "-"
+                rows.append([h["host"]] + cells)
+            else:
+                rows.append([h["host"]] + [FORMATS[how][0](c, key) for _head, key, how in cols])
     if not rows:
         return ""
-    return format_table(rows, ["HOST", "UV CACHE", "SIZE", "FILES", "ON DISK", "PACKAGES",
-                               "LARGEST BUCKETS", "NOT UV'S"], width=width,
-                        shrink={1: MIDDLE, 6: END, 7: END})
+    shrink = {i + 1: s for i, (_head, _key, how) in enumerate(cols)
+              for s in [FORMATS.get(how, (None, None, None))[2]
+                        or ROW_FORMATS.get(how, (None, None))[1]] if s}
+    return format_table(rows, heads, width=width, shrink=shrink)
 
 
-def _toolcache_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
-    """The runner tool cache: one row per tool, its versions newest first."""
-    rows = []
-    for h in hosts:
-        for c in h.get("caches", []):
-            if c["manager"] != "toolcache" or not c.get("exists") or "tools" not in c:
-                continue
-            for tool, versions in sorted(c["tools"].items()):
-                ordered = list(versions)  # the core sends them newest first
-                rows.append([h["host"], tool, str(len(ordered)),
-                             human_bytes(sum(versions.values())),
-                             ", ".join(f"{v} ({human_bytes(versions[v])})" for v in ordered)])
-    if not rows:
-        return ""
-    return format_table(rows, ["HOST", "TOOL", "VERSIONS", "SIZE", "EACH VERSION"], width=width,
-                        shrink={4: END})
-
-
-def _count(c: Dict[str, Any], key: str) -> str:
-    return f"{c.get(key, 0)} ({human_bytes(c.get(key + '_bytes', 0))})"
-
-
-def _conda_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
-    rows = []
-    for h in hosts:
-        for c in h.get("caches", []):
-            if c["manager"] != "conda" or not c.get("exists"):
-                continue
-            if "bytes" not in c:  # could not be read
-                rows.append([h["host"], c["path"]] + ["-"] * 9 + [c.get("error") or "-"])
-                continue
-            rows.append([
-                h["host"], c["path"], human_bytes(c["bytes"]), str(c["files"]),
-                _count(c, "tarballs"), _count(c, "packages"),
-                f"{c['unused_packages']} ({human_bytes(c['unused_bytes'])})",
-                human_bytes(c["index_cache_bytes"]), _count(c, "logfiles"),
-                _count(c, "tempfiles"), _count(c, "partials"),
-                "writable" if c.get("writable") else "read-only",
-            ])
-    if not rows:
-        return ""
-    return format_table(rows, ["HOST", "CONDA CACHE", "SIZE", "FILES", "TARBALLS", "PACKAGES",
-                               "UNUSED", "INDEX CACHE", "LOGS", "TEMP", "PARTIAL", "STATE"],
-                        width=width, shrink={1: MIDDLE, 11: END})
+def _item_rows(host: str, c: Mapping[str, Any], cols: List[Column]) -> List[List[str]]:
+    if not c.get("exists") or cols[0][1] not in c:
+        return []
+    return [[host, name] + [ROW_FORMATS[how][0](item) for _head, _key, how in cols[1:]]
+            for name, item in sorted(c[cols[0][1]].items())]

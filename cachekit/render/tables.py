@@ -3,7 +3,7 @@ relocation, trend and hosts."""
 
 import csv
 import io
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from cachekit import text
 from cachekit.render import (
@@ -17,10 +17,11 @@ from cachekit.render import (
     plural,
 )
 from cachekit.render.document import planned_entries
-from cachekit.render.info import uv_program_lines
+from cachekit.render.info import Note, note_lines
 
 
-def render_dir(hosts: List[Dict[str, Any]], width: Width = None) -> str:
+def render_dir(hosts: List[Dict[str, Any]], width: Width = None,
+               notes: Optional[Mapping[str, Sequence[Note]]] = None) -> str:
     rows = []
     for h in hosts:
         for c in h.get("caches", []):
@@ -36,7 +37,7 @@ def render_dir(hosts: List[Dict[str, Any]], width: Width = None) -> str:
     if envs:
         out += "\n\n" + format_table(envs, ["HOST", "MANAGER", "ENVIRONMENT", "FOUND THROUGH"],
                                       width=width, shrink={2: MIDDLE, 3: MIDDLE})
-    return "\n".join([out] + [text.wrap(line, width) for line in uv_program_lines(hosts)])
+    return "\n".join([out] + note_lines(hosts, notes or {}, width))
 
 
 def render_locations(hosts: List[Dict[str, Any]], width: Width = None) -> str:
@@ -144,7 +145,7 @@ def render_removal(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = No
         for k in h.get("kept", []):
             lines.append(text.fit_line(f"{prefix}keep ", k["path"], f" ({k['reason']})", width))
     lines += [text.wrap(summary_line(h, dry_run), width) for h in hosts]
-    lines += [text.wrap(line, width) for h in hosts for line in uv_removal_lines(h, dry_run)]
+    lines += [text.wrap(line, width) for h in hosts for line in removal_lines(h, dry_run)]
     return "\n".join(lines)
 
 
@@ -165,8 +166,7 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
     dirs = len(h.get("dirs_removed", [])) + sum(r.get("dirs", 0) for r in files)
     what = f"{sum(r.get('files', 1) for r in files)} files and {dirs} directories"
     if by_manager:
-        counted = [_uv_count(h) or f"{n} {m} {'entry' if n == 1 else 'entries'}"
-                   if m == "uv" else f"{n} {m} {'entry' if n == 1 else 'entries'}"
+        counted = [_removal_count(h, m) or f"{n} {m} {'entry' if n == 1 else 'entries'}"
                    for m, n in by_manager.items()]
         what = ", ".join(counted + ([what] if files else []))
     return text.printable(f"{h['host']}: {what}"
@@ -185,24 +185,26 @@ def plan_total(hosts: List[Dict[str, Any]]) -> str:
             f"{human_bytes(freed)}")
 
 
-def _uv_count(h: Dict[str, Any]) -> str:
-    """uv removals counted in packages (and the paths uv deletes for them)."""
-    parts = [c["removal"] for c in h.get("caches", []) if c["manager"] == "uv"
+def _removal_count(h: Dict[str, Any], manager: str) -> str:
+    """Removals a manager counts in packages (and the paths deleted for them), from the
+    ``removal`` figures its caches carry (uv's); "" when it sends none."""
+    parts = [c["removal"] for c in h.get("caches", []) if c["manager"] == manager
              and c.get("removal")]
     if not parts:
         return ""
     packages, paths = sum(p["packages"] for p in parts), sum(p["paths"] for p in parts)
-    return f"{plural(packages, 'uv package')} ({plural(paths, 'path')})"
+    return f"{plural(packages, manager + ' package')} ({plural(paths, 'path')})"
 
 
-def uv_removal_lines(h: Dict[str, Any], dry_run: bool) -> List[str]:
-    """Per uv cache: what its removal counts, and what hard links keep on disk, by whom."""
+def removal_lines(h: Dict[str, Any], dry_run: bool) -> List[str]:
+    """Per cache with ``removal`` figures (uv's): what its removal counts, and what hard
+    links keep on disk, by whom."""
     out = []
     for c in h.get("caches", []):
-        r = c.get("removal") if c["manager"] == "uv" and h["status"] == "ok" else None
+        r = c.get("removal") if h["status"] == "ok" else None
         if not r:
             continue
-        line = (f"{h['host']}: uv {c['path']}: {plural(r['packages'], 'package')} "
+        line = (f"{h['host']}: {c['manager']} {c['path']}: {plural(r['packages'], 'package')} "
                 f"({plural(r['paths'], 'path')}, {human_bytes(r['bytes'])} apparent) "
                 f"{'to remove' if dry_run else 'removed'}; "
                 f"{'would free' if dry_run else 'freed'} {human_bytes(r['freed_bytes'])}")
@@ -256,7 +258,7 @@ def render_prune(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = None
             if c.get("last_use"):
                 lines.append(text.fit_line(f"{h['host']}: {c['manager']} ", c["path"],
                                            f": last use is the {c['last_use']}", width))
-        lines += [text.wrap(line, width) for line in uv_removal_lines(h, dry_run)]
+        lines += [text.wrap(line, width) for line in removal_lines(h, dry_run)]
         lines += [text.wrap(f"{h['host']}: {note}", width) for note in h.get("policy_notes", [])]
         lines += [text.fit_line(f"{h['host']}: keep ", k["path"], f" ({k['reason']})", width)
                   for k in h.get("kept", [])]

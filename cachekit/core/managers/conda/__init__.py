@@ -1,51 +1,140 @@
-"""conda's package caches (mamba and micromamba included). TEMPORARY adapter over
-``core/conda_serve`` until the package is filled in (issue 13)."""
+"""conda, mamba and micromamba: their package caches, environments and settings.
 
-import os
-from typing import Any, Dict
+One manager for the three: they share the package cache layout (``urls.txt`` beside
+extracted packages and archives; micromamba nests them by channel) and the
+environments' ``conda-meta`` records. The modules beside this one each do one job;
+this class is what the generic ops call, and imports them only when called.
+"""
 
-from cachekit.core.managers.legacy import Legacy
-from cachekit.core.wire import PlanWire
+from typing import TYPE_CHECKING, Any, ClassVar, FrozenSet, List, Optional, Tuple, cast
+
+from cachekit.core.managers.base import ALL_OPS, Column, Manager
+from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, Row
+
+if TYPE_CHECKING:
+    from cachekit.core.managers.conda.cache import CondaRecord
+    from cachekit.core.managers.conda.location import CondaLocation
+    from cachekit.core.managers.conda.plans import CondaPlan
+    from cachekit.core.managers.conda.settings import CondaSettings
+    from cachekit.core.managers.conda.usage import Usage
 
 
-class Conda(Legacy):
-    name = "conda"
-    label = "conda package cache"
-    ops = frozenset({"dir", "info", "list", "report", "remove", "purge", "clean", "prune",
-                     "locations", "relocate"})
-    env_prefixes = ("CONDA", "MAMBA_")
-    serving = "cachekit.core.conda_serve"
-    scopes = "_conda_scopes"
+class Conda(Manager):
+    name: ClassVar[str] = "conda"
+    label: ClassVar[str] = "conda package cache"
+    ops: ClassVar[FrozenSet[str]] = ALL_OPS
+    env_prefixes: ClassVar[Tuple[str, ...]] = ("CONDA", "MAMBA_")
+    info_columns: ClassVar[Tuple[Column, ...]] = (
+        ("CONDA CACHE", "path", "path"), ("SIZE", "bytes", "bytes"), ("FILES", "files", "int"),
+        ("TARBALLS", "tarballs tarballs_bytes", "count_bytes"),
+        ("PACKAGES", "packages packages_bytes", "count_bytes"),
+        ("UNUSED", "unused_packages unused_bytes", "count_bytes"),
+        ("INDEX CACHE", "index_cache_bytes", "bytes"),
+        ("LOGS", "logfiles logfiles_bytes", "count_bytes"),
+        ("TEMP", "tempfiles tempfiles_bytes", "count_bytes"),
+        ("PARTIAL", "partials partials_bytes", "count_bytes"),
+        ("STATE", "writable", "state"),
+    )
+
+    _loc: "Optional[CondaLocation]" = None
+    _usage: "Optional[Usage]" = None  # read afresh for applying, once per request
 
     def present(self) -> bool:
+        """A CONDA*/MAMBA_* variable, or a usual install place, config or cache."""
+        import os
+
+        from cachekit.core.managers.conda.location import SYSTEM_CONFIG_DIRS, USUAL_ROOTS
+
         environ = self.run.environ
         if any(k.startswith(self.env_prefixes) for k in environ):
             return True
-        from cachekit.core.conda_location import SYSTEM_CONFIG_DIRS, USUAL_ROOTS
-
         home = environ.get("HOME") or os.path.expanduser("~")
         places = [os.path.join(home, n) for n in (".conda", ".condarc", ".mamba")]
         places += [p.replace("~", home, 1) for p in USUAL_ROOTS] + list(SYSTEM_CONFIG_DIRS)
         return any(os.path.exists(p) for p in places)
 
-    def _execute(self, wire: PlanWire) -> None:
-        from cachekit.core import conda_serve
+    def _location(self) -> "CondaLocation":
+        if self._loc is None:
+            from cachekit.core.managers.conda import location
 
-        plan: Dict[str, Any] = dict(wire)
-        conda_serve.execute_fresh(plan, self.run.result, self.run.environ,  # type: ignore[arg-type]
-                                  self.run.progress)
+            self._loc = location.locate(self.run.environ)
+        return self._loc
+
+    def caches(self) -> List[CacheRecord]:
+        from cachekit.core.managers.conda import serve
+
+        return list(serve.records(self._location(), self.run.result))
+
+    def measure(self, caches: List[CacheRecord]) -> None:
+        from cachekit.core.managers.conda import serve
+
+        loc = self._location()
+        serve.measure(loc, _mine(caches), serve.read_usage_of(loc, self.run.result))
+
+    def entries(self, caches: List[CacheRecord]) -> List[EntryRow]:
+        from cachekit.core.managers.conda import serve
+
+        loc = self._location()
+        return serve.entries(loc, _mine(caches), serve.read_usage_of(loc, self.run.result),
+                             self.run.request.get("pattern"))
+
+    def plan(self, caches: List[CacheRecord]) -> List[PlanWire]:
+        from cachekit.core.managers.conda import serve
+
+        return list(serve.plan(self.run, self._location(), _mine(caches)))
+
+    def recognise(self, wire: PlanWire, caches: List[CacheRecord]) -> None:
+        from cachekit.core.managers.conda import apply
+
+        loc = self._location()
+        apply.recognise(_plan(wire), loc)
+        apply.refuse_root(_plan(wire), loc, self.run.environ)
+
+    def apply(self, wire: PlanWire) -> None:
+        from cachekit.core.managers.conda import apply
+        from cachekit.core.managers.conda.usage import read_usage
+
+        if self._usage is None:  # read now: an environment made since the plan counts
+            self._usage = read_usage(e.path for e in self._location().envs)
+        apply.execute(_plan(wire), self.run, self._usage)
+
+    def prune_scopes(self, caches: List[CacheRecord]) -> List[Any]:
+        from cachekit.core.managers.conda import prune
+
+        return list(prune.scopes(self.run, self._location(), _mine(caches)))
+
+    def location(self) -> Row:
+        from cachekit.core.managers.conda.sources import conda_record
+
+        return conda_record(self.run.environ)
+
+    def settings(self) -> "CondaSettings":
+        from cachekit.core.managers.conda.settings import CondaSettings
+
+        return CondaSettings(self.run.environ)
 
     @classmethod
     def layout_problem(cls, root: str, kind: str = "") -> str:
-        from cachekit.core import conda_location
+        """A package cache's signature; temp and trash files live in any prefix."""
+        from cachekit.core.managers.conda import location
 
-        if kind in ("tempfiles", "trash"):  # they live in prefixes, not package caches
-            return conda_location.prefix_problem(root)
-        return conda_location.layout_problem(root)
+        if kind in ("tempfiles", "trash"):
+            return location.prefix_problem(root)
+        return location.layout_problem(root)
 
     @classmethod
     def label_for(cls, kind: str = "") -> str:
         return "conda prefix" if kind in ("tempfiles", "trash") else cls.label
+
+
+def _mine(caches: List[CacheRecord]) -> "List[CondaRecord]":
+    """The records ``caches`` made (the generic ops hand them back as they got them)."""
+    return cast("List[CondaRecord]", caches)
+
+
+def _plan(wire: PlanWire) -> "CondaPlan":
+    """A conda plan: ``apply.recognise`` checks its body before anything else reads it."""
+    return cast("CondaPlan", wire)
 
 
 MANAGER = Conda

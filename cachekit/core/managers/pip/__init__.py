@@ -22,10 +22,13 @@ class Pip(Manager):
                      "locations", "relocate"})
     env_prefixes = ("PIP_",)
     info_columns = (
-        ("PATH", "path", "text"), ("SIZE", "bytes", "bytes"), ("FILES", "files", "int"),
-        ("BUILT WHEELS", "wheels", "count_bytes"), ("HTTP FILES", "http_files", "count_bytes"),
-        ("OTHER", "other_files", "count_bytes"), ("ON DISK", "disk_bytes", "bytes"),
+        ("MANAGER", "manager", "text"), ("PATH", "path", "path"), ("SIZE", "bytes", "bytes"),
+        ("FILES", "files", "int"), ("BUILT WHEELS", "wheels wheels_bytes", "count_bytes"),
+        ("HTTP FILES", "http_files http_bytes", "count_bytes"),
+        ("OTHER", "other_files other_bytes", "count_bytes"),
+        ("ON DISK", "disk_bytes", "bytes"),
     )
+    info_missing_row = True  # where pip's cache would be, even before pip made it
 
     def caches(self) -> List[CacheRecord]:
         from cachekit.core.managers.pip.location import PipConfigError, locate
@@ -61,7 +64,7 @@ class Pip(Manager):
                 cache["reclaimable_bytes"] = pipcache.reclaimable_totals(totals)
 
     def entries(self, caches: List[CacheRecord]) -> List[EntryRow]:
-        from cachekit.core.managers.pip import sweep
+        from cachekit.core.managers.pip import pattern as picking
 
         out: List[EntryRow] = []
         for cache in self._existing(caches):
@@ -70,8 +73,9 @@ class Pip(Manager):
             pattern = self.run.request.get("pattern") or "*"
             downloads = bool(self.run.request.get("downloads"))
             buckets = (pipcache.WHEELS, "http-v2") if downloads else (pipcache.WHEELS,)
-            acc = sweep.explicit(root, buckets, sweep.pattern_pick(root, pattern, downloads),
-                                 counted_only=True)  # a wheel, or a download's body
+            acc = picking.explicit(root, buckets,
+                                   picking.pattern_pick(root, pattern, downloads),
+                                   counted_only=True)  # a wheel, or a download's body
             rules = {"matched pip pattern": "pip pattern",
                      "matched normalised name": "normalised name"}
             found: List[Any] = acc.rows or []
@@ -124,9 +128,9 @@ class Pip(Manager):
         apply.execute(self.run, wire)
 
     def prune_scopes(self, caches: List[CacheRecord]) -> List[Any]:
-        from cachekit.core.managers.pip import prune
+        from cachekit.core.managers.pip import pool
 
-        found = [prune.scope(self.run, c) for c in self._existing(caches)]
+        found = [pool.scope(self.run, c) for c in self._existing(caches)]
         return [s for s in found if s is not None]
 
     def location(self) -> Row:
@@ -186,7 +190,10 @@ def _remove_wire(pattern: Any, downloads: bool, root: str, root_id: List[int]) -
 
     if not pattern:
         raise Refused("remove needs a pattern (use purge to remove everything)")
-    acc = sweep.explicit(root, pipcache.BUCKETS, sweep.pattern_pick(root, pattern, downloads))
+    from cachekit.core.managers.pip import pattern as picking
+
+    acc = picking.explicit(root, pipcache.BUCKETS,
+                           picking.pattern_pick(root, pattern, downloads))
     files = [[rel, size, ino, mtime_ns, reason, package]
              for rel, size, ino, mtime_ns, (reason, package, *_rest) in acc.rows or []]
     selfcheck, selfcheck_freed = sweep.legacy_selfcheck(root)

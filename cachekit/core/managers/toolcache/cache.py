@@ -101,10 +101,10 @@ def scan(root: str) -> Tuple[List[Install], List[Tuple[str, str]]]:
                 continue
             for arch in _dirs(root, here, errors):
                 jobs.append((tool, version, arch, f"{arch}.complete" in names))
-    from cachekit.core import conda as walker  # its directory walk counts links honestly
+    from cachekit.core.fs import subtree  # its directory walk counts links honestly
 
-    stats = {s.rel: s for s in walk.fan_out(walker.walk_dir, [
-        (root, f"{t}/{v}/{a}") for t, v, a, _ in jobs], None)}
+    stats = {s.rel: s for s in walk.fan_out(subtree.walk_dir, [
+        (root, f"{t}/{v}/{a}", "", ()) for t, v, a, _ in jobs], None)}
     for tool, version, arch, complete in jobs:
         s = stats[f"{tool}/{version}/{arch}"]
         errors += s.errors

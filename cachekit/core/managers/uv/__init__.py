@@ -32,14 +32,17 @@ class Uv(Manager):
     ops = READ_OPS | {"remove", "purge", "prune", "locations", "relocate"}
     env_prefixes = ("UV_",)
     info_columns = (
-        ("UV CACHE", "path", "text"),
-        ("SIZE", "bytes", "bytes"),
-        ("FILES", "files", "int"),
-        ("ON DISK", "disk_bytes", "bytes"),
-        ("PACKAGES", "packages", "int"),
-        ("LARGEST BUCKETS", "buckets", "top_bytes"),
-        ("NOT UV'S", "unknown", "list"),
+        ("UV CACHE", "path", "path"), ("SIZE", "bytes", "bytes"), ("FILES", "files", "int"),
+        ("ON DISK", "disk_bytes", "bytes"), ("PACKAGES", "packages", "int"),
+        ("LARGEST BUCKETS", "buckets", "top_bytes"), ("NOT UV'S", "unknown", "list"),
     )
+    notes = {
+        "dir": (("uv_binary", "{host}: uv program: {uv_binary} (from {uv_binary_source})",
+                 "{host}: uv program: none found"),),
+        "info": (("linked_bytes", "{host}: uv {path}: {value} of SIZE is hard-linked from "
+                  "outside the cache (environments): removing it frees that only when they "
+                  "go", ""),),
+    }
 
     def present(self) -> bool:
         """uv is in use where its cache directory exists (or its settings are broken:
@@ -57,10 +60,7 @@ class Uv(Manager):
         from cachekit.core.managers.uv import binary, record
 
         rec = record.cache_record(self.run.environ)
-        found = binary.binary_for(self.run.request, self.run.environ, rec)
-        if self.run.op == "dir" and not rec.get("error"):
-            rec["notes"] = [{"text": f"uv program: {found} (from {rec['uv_binary_source']})"
-                             if found else "uv program: none found"}]
+        binary.binary_for(self.run.request, self.run.environ, rec)
         return [rec]
 
     # Reading --------------------------------------------------------------------------
@@ -74,11 +74,6 @@ class Uv(Manager):
             _root, tree, _lay = scan(rec)
             rec["reclaimable_bytes"] = walk.freed_bytes(
                 f for f in tree.files if "/" in f.path or f.path not in uvcache.ROOT_FILES)
-            if rec.get("linked_bytes") and self.run.op == "info":
-                rec["notes"] = rec.get("notes", []) + [{
-                    "text": f"uv {rec['path']}: {{bytes}} of SIZE is hard-linked from outside "
-                            "the cache (environments): removing it frees that only when "
-                            "they go", "bytes": rec["linked_bytes"]}]
 
     def entries(self, caches: List[CacheRecord]) -> List[EntryRow]:
         from cachekit.core.fs import walk

@@ -6,21 +6,12 @@ packages, the names that are not uv's and the bytes hard links from outside keep
 """
 
 import os
-from typing import Any, Dict, List, Optional, Tuple, TypedDict
+from typing import Any, Dict, List, Optional, Tuple
 
 from cachekit.core import wire
 from cachekit.core.fs import walk
 from cachekit.core.managers.uv import cache as uvcache
 from cachekit.core.managers.uv.location import UvConfigError, locate
-
-
-class Note(TypedDict, total=False):
-    """A line the renderer prints after the op's table, prefixed with the host;
-    ``{bytes}`` in ``text`` stands for ``bytes`` shown as a size (it is the controller
-    that knows how sizes are written)."""
-
-    text: str
-    bytes: int
 
 
 class UvCache(wire.CacheRecord, total=False):
@@ -36,7 +27,6 @@ class UvCache(wire.CacheRecord, total=False):
     linked_bytes: int  # bytes that hard links from outside the cache keep on disk
     removal: Dict[str, Any]  # a plan's figures (``figures.figures``), ``done`` once applied
     last_use: str  # prune: which clock ranks the entries
-    notes: List[Note]  # dir: the uv program; info: the bytes hard links keep
 
 
 class UvEntry(wire.EntryRow, total=False):

@@ -8,7 +8,9 @@ package directory, the index cache, a log file.
 import fnmatch
 from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core.conda import Entry, Listing, Stats, Usage, dist_name, split_dist
+from cachekit.core.fs.subtree import Stats
+from cachekit.core.managers.conda.cache import Entry, Listing, dist_name, split_dist
+from cachekit.core.managers.conda.usage import Usage
 
 CLEAN_FLAGS = ("tarballs", "index_cache", "packages", "tempfiles", "logfiles", "trash", "lock",
                "force")

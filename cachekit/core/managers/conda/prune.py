@@ -1,27 +1,28 @@
-"""Prune candidates of the managers not yet in packages of their own (conda, the tool
-cache), served through ``managers/legacy``; the generic prune is ``ops/prune``.
+"""``prune`` for conda: the removable entries of each writable package cache.
 
-An entry is what goes as a whole: a pip wheel, a pip HTTP entry (metadata and body), a
-conda package no environment uses (extracted directory and archive), a conda archive
-whose extracted package stays. Selection is ``policy``'s; the plans are the managers'
-own wire formats, applied by the same code as ``remove`` and ``clean``.
-
-Ages come from ``lstat`` only. Where a body is opened to learn its package (``--keep``
-needs names), its access time is put back, so a dry run changes no ranking.
+An entry is what goes as a whole: a package no environment uses (its extracted directory
+with its archives), or an archive whose extracted package stays (cheap: nothing is lost).
+Selection is the policy's; the plan is conda's own wire format, applied as a ``clean``.
 """
 
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, cast
 
-from cachekit.core import conda as condacache
-from cachekit.core import conda_location, policy
-from cachekit.core.conda_clean import CachePlan, Item, package_verdict
-from cachekit.core.fs import mounts
+from cachekit.core import policy
+from cachekit.core.fs.mounts import last_use_clock
+from cachekit.core.fs.subtree import Stats
+from cachekit.core.managers.conda import cache as condacache
+from cachekit.core.managers.conda import location
+from cachekit.core.managers.conda.cache import CondaRecord, Entry, Listing
+from cachekit.core.managers.conda.clean import CachePlan, Item, package_verdict
+from cachekit.core.managers.conda.loose import refuse_unsafe_roots
+from cachekit.core.managers.conda.plans import CondaPlan, plan_to_wire
+from cachekit.core.managers.conda.usage import Usage, read_usage
+from cachekit.core.wire import Run
 
-# conda ------------------------------------------------------------------------------------
 
-def conda_candidates(root: str, listing: condacache.Listing,
-                     stats: Dict[str, condacache.Stats], usage: condacache.Usage, clock: str,
+def conda_candidates(root: str, listing: Listing,
+                     stats: Dict[str, Stats], usage: Usage, clock: str,
                      ci: bool = False) -> List[policy.Candidate]:
     """Unused packages (with their archives) and archives whose extracted package stays.
 
@@ -30,7 +31,7 @@ def conda_candidates(root: str, listing: condacache.Listing,
     """
     out: List[policy.Candidate] = []
     packages = {e.rel: e for e in listing.of("package")}
-    archives: Dict[str, List[condacache.Entry]] = {}
+    archives: Dict[str, List[Entry]] = {}
     for e in listing.of("tarball"):
         archives.setdefault(condacache.dist_path(e.rel), []).append(e)
     for rel, e in packages.items():
@@ -63,27 +64,22 @@ def conda_candidates(root: str, listing: condacache.Listing,
     return out
 
 
-def _archive_item(a: condacache.Entry) -> Item:
+def _archive_item(a: Entry) -> Item:
     return Item(a.rel, "tarball", a.size, a.size if a.nlink <= 1 else 0, a.ino, a.mtime_ns,
                 "", False, condacache.dist_name(a.rel))
 
 
-# The request ------------------------------------------------------------------------------
-
-def _conda_scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]
-                  ) -> List[policy.Scope]:
-    from cachekit.core import conda_serve
-
-    loc = conda_location.locate(environ)
-    records = [conda_serve.conda_cache_record(c, loc) for c in loc.caches]
-    result["caches"] += records
+def scopes(run: Run, loc: location.CondaLocation, caches: List[CondaRecord]
+           ) -> List[policy.Scope]:
+    """Each writable configured cache's candidates, and how to plan the chosen ones."""
     if loc.errors:
-        records[0]["error"] = "; ".join(loc.errors) + "; nothing pruned until it is fixed"
+        caches[0]["error"] = "; ".join(loc.errors) + "; nothing pruned until it is fixed"
         return []
-    conda_serve.refuse_unsafe_roots(request, loc, (), environ)  # before anything is read
-    usage = condacache.read_usage(e.path for e in loc.envs)
-    scopes = []
-    for cache, record in zip(loc.caches, records):
+    refuse_unsafe_roots(run.request, loc, (), run.environ)  # before anything is read
+    usage = read_usage(e.path for e in loc.envs)
+    ci = bool((run.request.get("policy") or {}).get("ci"))
+    out = []
+    for cache, record in zip(loc.caches, caches):
         if not (cache.exists and cache.writable and cache.configured):
             continue
         root = os.path.realpath(cache.path)
@@ -94,17 +90,16 @@ def _conda_scopes(request: Dict[str, Any], environ: Dict[str, str], result: Dict
         if listing.errors or any(s.errors for s in stats.values()):
             record["error"] = f"{cache.path} could not be read fully; nothing is pruned from it"
             continue
-        clock, why = mounts.last_use_clock(root)
+        clock, why = last_use_clock(root)
         record["last_use"] = why
-        candidates = conda_candidates(root, listing, stats, usage, clock,
-                                      bool((request.get("policy") or {}).get("ci")))
+        candidates = conda_candidates(root, listing, stats, usage, clock, ci)
 
         def plan(chosen: List[policy.Selected], root: str = root, shown: str = cache.path
-                 ) -> Dict[str, Any]:
+                 ) -> CondaPlan:
             items = [i._replace(reason=s.rule) for s in chosen for i in s.candidate.ref]
-            return conda_serve.plan_to_wire("pkgs", shown, root, CachePlan(items, []))
+            return plan_to_wire("pkgs", shown, root, CachePlan(items, []))
 
-        scopes.append(policy.Scope("conda", root, record, record["bytes"], candidates, plan))
-    return scopes
-
+        out.append(policy.Scope("conda", root, cast(Dict[str, Any], record), record["bytes"],
+                                candidates, plan))
+    return out
 
