@@ -57,11 +57,12 @@ class CacheRecord(TypedDict, total=False):
     warnings: List[str]
     root_id: List[int]
     bytes: int
-    files: int
-    disk_bytes: int
+    files: Optional[int]  # None where a manager counts no files (the tool cache)
+    disk_bytes: Optional[int]  # None where the op skips the stats it needs (`report`)
     unreadable: int
     reclaimable_bytes: int
     after_bytes: int
+    last_use: str  # which clock a prune ranks this cache's entries by
 
 
 class EntryRow(TypedDict, total=False):
