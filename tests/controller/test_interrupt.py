@@ -204,6 +204,7 @@ def on_remote_terminal(args: List[str], lab, cache: Path, home: Path,
                      "--inventory", str(inventory)], env)
 
 
+@pytest.mark.ssh
 def test_a_remote_walk_draws_progress(lab, many_files: Path, home: Path,
                                       tmp_path: Path) -> None:
     out = on_remote_terminal(["info"], lab, many_files, home, tmp_path).finish()
@@ -213,6 +214,7 @@ def test_a_remote_walk_draws_progress(lab, many_files: Path, home: Path,
     assert out.stderr.endswith(ERASE)
 
 
+@pytest.mark.ssh
 def test_ctrl_c_in_a_remote_purge(lab, big_cache: Path, home: Path, tmp_path: Path) -> None:
     before = files_under(big_cache)
     term = on_remote_terminal(["purge", "--yes", "--format", "json"], lab, big_cache, home,

@@ -295,6 +295,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
         yield lab
 
 
+@pytest.mark.ssh
 def test_a_fleet_plan_ends_with_its_total_and_host_text_is_escaped(
         tmp_path: Path, lab: SshLab, home: Path, pip_cache_master) -> None:
     """A remote host whose cache path holds terminal escapes, and a long local plan."""

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
+import pytest
 import yaml
 
 from cachekit import history
@@ -232,6 +233,7 @@ def test_the_readme_systemd_service_line_runs(pip_cache: Path, home: Path,
     assert "OnCalendar=*-*-* 03:17" in timer and "WantedBy=timers.target" in timer
 
 
+@pytest.mark.root
 def test_a_removal_that_fails_is_a_failure_even_when_quiet(pip_cache_master, home: Path,
                                                            tmp_path: Path, run_cachekit) -> None:
     import shutil

@@ -6,6 +6,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from cachekit.core import agent, stopping
 from tests.fixtures.disk import tmpfs
 
@@ -19,6 +21,7 @@ def pip_request(cache: Path, **extra):
     return dict({"managers": ["pip"], "environ": {"PIP_CACHE_DIR": str(cache)}}, **extra)
 
 
+@pytest.mark.root
 def test_prune_never_crosses_a_mount_inside_the_cache(pip_cache: Path) -> None:
     with tmpfs(pip_cache / "http-v2" / "a" / "b" / "mnt", "size=1m") as mnt:
         precious = mnt / "precious" / "data.db"
@@ -32,6 +35,7 @@ def test_prune_never_crosses_a_mount_inside_the_cache(pip_cache: Path) -> None:
         assert precious.read_text() == "keep me"
 
 
+@pytest.mark.root
 def test_purge_apply_never_crosses_a_mount_planned_past(pip_cache: Path) -> None:
     """A mount made between the plan and its apply is not entered either."""
     plan = agent.run(pip_request(pip_cache, op="purge"))

@@ -145,6 +145,7 @@ def cli(conda: CondaFixture, home: Path, *args: str) -> subprocess.CompletedProc
     return program.run_cachekit(list(args), home / "no-pip-cache", home=home, **conda.environ)
 
 
+@pytest.mark.root
 @pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero", "link to a fifo"])
 def test_a_hostile_record_in_another_users_environment(conda: CondaFixture, home: Path,
                                                        other_user: OtherUser,
@@ -174,6 +175,7 @@ def test_a_hostile_record_in_another_users_environment(conda: CondaFixture, home
         assert pruned.returncode == 0, pruned.stderr
 
 
+@pytest.mark.root
 def test_an_oversized_record_keeps_its_package_by_name(conda: CondaFixture,
                                                        other_user: OtherUser) -> None:
     meta = env_of(other_user, conda) / "conda-meta"
@@ -189,6 +191,7 @@ def test_an_oversized_record_keeps_its_package_by_name(conda: CondaFixture,
     assert any(k["path"].endswith("delta-3.1-h2_1") for k in result["kept"])
 
 
+@pytest.mark.root
 def test_malformed_record_is_a_warning_and_keeps_its_package(conda: CondaFixture,
                                                              other_user: OtherUser) -> None:
     meta = env_of(other_user, conda) / "conda-meta"
@@ -216,6 +219,7 @@ def peak_rss_mib(args: List[str], env: dict) -> Tuple[subprocess.CompletedProces
     return subprocess.CompletedProcess(args, code, stdout, stderr), peak_kib / 1024
 
 
+@pytest.mark.root
 def test_a_sparse_1gib_environments_txt_neither_hangs_nor_floods(
         conda: CondaFixture, home: Path, other_user: OtherUser) -> None:
     (other_user.home / ".conda").mkdir()

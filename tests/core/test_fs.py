@@ -171,6 +171,7 @@ def test_purge_refuses_unsafe_roots(tmp_path: Path, home: Path, where: str, run_
         assert tree_of(root) == before
 
 
+@pytest.mark.root
 def test_unreadable_subdirectory_is_a_warning_and_the_scan_goes_on(
         pip_cache: Path, home: Path) -> None:
     """As root the kernel ignores permissions; drop CAP_DAC_* so chmod 000 bites."""

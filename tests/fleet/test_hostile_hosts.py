@@ -22,6 +22,8 @@ from tests.fixtures.fleet import by_host, fake_python, host_entry, write_invento
 from tests.fixtures.pip_cache import pip_env
 from tests.fixtures.sshd_lab import SshLab, copy_tree, one_host_lab
 
+pytestmark = pytest.mark.ssh  # every test here talks to a real sshd
+
 ADDRESS = "127.0.0.41"  # test_remote's hosts use .11-.17
 
 

@@ -19,6 +19,8 @@ from tests.fixtures.fleet import by_host, fake_python, host_entry, write_invento
 from tests.fixtures.program import start_cachekit
 from tests.fixtures.sshd_lab import PORT, SshLab, copy_tree, free_port_address
 
+pytestmark = pytest.mark.ssh  # every test here talks to a real sshd
+
 HEALTHY = {"h1": "127.0.0.11", "h2": "127.0.0.12", "h3": "127.0.0.13", "h4": "127.0.0.14"}
 
 

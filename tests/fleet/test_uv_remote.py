@@ -13,6 +13,8 @@ from tests.fixtures.pip_cache import pip_env
 from tests.fixtures.sshd_lab import PORT, SshLab, one_host_lab
 from tests.fixtures.uv_cache import UV
 
+pytestmark = pytest.mark.ssh  # every test here talks to a real sshd
+
 ADDRESS = "127.0.0.41"
 
 

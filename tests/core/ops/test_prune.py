@@ -165,6 +165,7 @@ def small_fs(tmp_path: Path):
         yield mount
 
 
+@pytest.mark.root
 def test_min_free_on_a_small_file_system(small_fs: Path, pip_cache_master, core_run) -> None:
     import shutil
 
@@ -189,6 +190,7 @@ def test_min_free_on_a_small_file_system(small_fs: Path, pip_cache_master, core_
     (small_fs / "filler").unlink()
 
 
+@pytest.mark.root
 def test_noatime_file_systems_rank_by_modification_time(tmp_path: Path) -> None:
     from cachekit.core.prune import last_use_clock
 

@@ -59,6 +59,7 @@ def test_relocate_uv_keeps_comments_and_tables_and_uv_agrees(home: Path, tmp_pat
     assert run_uv(["cache", "dir"], env).stdout.strip() == str(target)
 
 
+@pytest.mark.root
 def test_move_across_file_systems_keeps_hard_links_and_uv_still_works(
         home: Path, tmp_path: Path, uv_cache: Path, run_cachekit) -> None:
     default = home / ".cache/uv"  # where uv looks with no setting at all
@@ -128,7 +129,8 @@ def test_moving_a_conda_cache_used_through_symlinks_is_refused(conda: CondaFixtu
     assert loc.caches[0].path == str(tmp_path / "p") and loc.caches[0].writable
 
 
-@pytest.mark.parametrize("case", ["file", "under-file", "inside", "read-only", "broken"])
+@pytest.mark.parametrize("case", ["file", "under-file", "inside",
+                                  pytest.param("read-only", marks=pytest.mark.root), "broken"])
 def test_bad_targets_and_configs_change_nothing(case: str, home: Path, tmp_path: Path,
                                                 pip_cache: Path, run_cachekit) -> None:
     conf = home / ".config/pip/pip.conf"
@@ -192,6 +194,7 @@ def test_locations_flag_dropped_conda_defaults(conda: CondaFixture, home: Path, 
     assert any(f"no longer lists the default cache {conda.pkgs}" in t for t in loc["traps"])
 
 
+@pytest.mark.root
 def test_locations_flag_a_nearly_full_file_system(home: Path, tmp_path: Path, core_run) -> None:
     with tmpfs(tmp_path / "small", "size=1m") as small:
         (small / "cache").mkdir()

@@ -194,6 +194,7 @@ def python_for_nobody() -> str:
     pytest.skip("no python3 on this machine that another user may run")
 
 
+@pytest.mark.root
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the core as another user")
 def test_unreadable_caches_as_another_user(shared_tmp: Path) -> None:
     """Run the core as nobody: one cache it cannot list, one it cannot read fully."""

@@ -388,6 +388,7 @@ def test_nested_partial_downloads_are_not_conda_s(conda: CondaFixture, core_run)
                                     conda) if "https/" in p]
 
 
+@pytest.mark.root
 def test_a_mount_point_inside_a_package_is_not_crossed(conda: CondaFixture, core_run) -> None:
     from tests.fixtures.disk import tmpfs
 
