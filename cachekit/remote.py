@@ -107,11 +107,21 @@ sys.stdout.write(json.dumps(agent.run(request, agent.print_progress)) + "\\n")
 
 
 def _modules() -> Dict[str, str]:
-    sources = {"cachekit": "", "cachekit.core": (CORE_DIR / "__init__.py").read_text()}
-    for path in sorted(CORE_DIR.glob("*.py")):
-        if path.name != "__init__.py":
-            sources[f"cachekit.core.{path.stem}"] = path.read_text()
+    """Every module of the core, subpackages included, by dotted name (``cachekit`` is
+    shipped empty: a host needs only its core)."""
+    sources = {"cachekit": ""}
+    for path in sorted(CORE_DIR.rglob("*.py")):
+        parts = path.relative_to(CORE_DIR.parent.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        sources[name] = path.read_text()
     return sources
+
+
+def _packages() -> List[str]:
+    """The shipped names that are packages: ``cachekit`` and every directory of the core."""
+    return ["cachekit"] + sorted(
+        ".".join(p.parent.relative_to(CORE_DIR.parent.parent).parts)
+        for p in CORE_DIR.rglob("__init__.py"))
 
 
 _CORE: Optional[Tuple[str, bytes]] = None
@@ -125,7 +135,8 @@ def _digest() -> Tuple[str, Dict[str, str]]:
     global _DIGEST
     if _DIGEST is None:
         modules = _modules()
-        digest = hashlib.sha256(json.dumps(modules, sort_keys=True).encode()).hexdigest()[:16]
+        shape = {"modules": modules, "packages": _packages()}
+        digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
         _DIGEST = (digest, modules)
     return _DIGEST
 
@@ -136,7 +147,7 @@ def _core() -> Tuple[str, bytes]:
     global _CORE
     if _CORE is None:
         digest, modules = _digest()
-        blob = {"modules": modules, "packages": ["cachekit", "cachekit.core"]}
+        blob = {"modules": modules, "packages": _packages()}
         _CORE = (digest, zlib.compress(json.dumps(blob).encode("utf-8"), 6))
     return _CORE
 

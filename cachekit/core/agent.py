@@ -15,8 +15,10 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from cachekit.core import KNOWN_MANAGERS, SCHEMA, Refused, fs, safety, stopping, toolcache
+from cachekit.core import KNOWN_MANAGERS, SCHEMA, Refused, safety, stopping, toolcache
 from cachekit.core import pip as pipcache
+from cachekit.core.fs import mounts, walk
+from cachekit.core.fs import remove as fsremove
 from cachekit.core.pip_location import PipConfigError, locate
 
 OPS = ("dir", "info", "list", "remove", "purge", "report", "apply", "clean", "prune",
@@ -111,7 +113,7 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
             measure.after_apply(request, result)
     except Refused as exc:
         result["status"], result["error"] = "refused", str(exc)
-    except (OSError, ValueError, RecursionError, fs.RootError) as exc:
+    except (OSError, ValueError, RecursionError, fsremove.RootError) as exc:
         # Whatever this host threw at us is a failed host, reported, never a traceback.
         result["status"], result["error"] = "failed", f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # a malformed request or plan, or a bug: still one result
@@ -197,7 +199,7 @@ def _disk(paths: List[Optional[str]], environ: Dict[str, str]) -> Optional[Dict[
             parent = os.path.dirname(path)
             path = "" if parent == path else parent
         if path:
-            return fs.disk_usage(path)
+            return mounts.disk_usage(path)
     return None
 
 
@@ -229,7 +231,7 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
     if op == "info" or (op == "report" and not request.get("attribute")):
         # Figures only: one walk folding totals, no per-file records.
         # `report` shows no on-disk size: it skips the directory stats that need.
-        totals = fs.scan_totals(root, pipcache.classify, disk=op == "info")
+        totals = walk.scan_totals(root, pipcache.classify, disk=op == "info")
         cache.update(pipcache.summarize_totals(totals))
         _warn_unreadable(cache, root, totals.errors)
         if op == "report":
@@ -239,13 +241,13 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
         _pip_purge(request, root, cache, result, progress)  # counts, not a record per file
         return
     if op == "apply":  # the figures before it; the plans hold what to remove
-        totals = fs.scan_totals(root, pipcache.classify)
+        totals = walk.scan_totals(root, pipcache.classify)
         cache.update(pipcache.summarize_totals(totals))
         for plan in [p for p in request.get("plans", []) if p.get("manager") == "pip"]:
             _execute(root, cache["root_id"], plan, result, progress)
         return
     if op in ("list", "remove"):  # figures from totals; the matches named one by one
-        totals = fs.scan_totals(root, pipcache.classify)
+        totals = walk.scan_totals(root, pipcache.classify)
         cache.update(pipcache.summarize_totals(totals))
         _warn_unreadable(cache, root, totals.errors)
         if op == "list":
@@ -253,7 +255,7 @@ def _serve_pip(request: Dict[str, Any], environ: Dict[str, str], result: Dict[st
             return
         wire = _pip_remove_wire(request, root, cache["root_id"])
     else:  # report --attribute: every body is read anyway
-        tree = fs.scan(root)
+        tree = walk.scan(root)
         cache.update(pipcache.summarize(tree))
         _warn_unreadable(cache, root, tree.errors)
         _pip_report(root, tree, cache)
@@ -272,7 +274,7 @@ def _pip_purge(request: Dict[str, Any], root: str, cache: Dict[str, Any],
     """Plan a purge as one row per bucket (see ``pip_sweep``); with ``apply``, sweep."""
     from cachekit.core import pip_sweep
 
-    totals = fs.scan_totals(root, pipcache.classify)
+    totals = walk.scan_totals(root, pipcache.classify)
     cache.update(pipcache.summarize_totals(totals))
     _warn_unreadable(cache, root, totals.errors)
     wire = pip_sweep.plan_wire(root, cache["root_id"])
@@ -291,7 +293,7 @@ def _warn_unreadable(cache: Dict[str, Any], root: str, errors: List[Any]) -> Non
             f"{os.path.join(root, errors[0][0])}: {errors[0][1]}")
 
 
-def _pip_report(root: str, tree: fs.Tree, cache: Dict[str, Any]) -> None:
+def _pip_report(root: str, tree: walk.Tree, cache: Dict[str, Any]) -> None:
     """``report --attribute``: the exact purge figure, and downloads traced to packages."""
     attributed = pipcache.attribute_downloads(root, tree)
     cache["attributed_bytes"] = sum(f.size for files, _ in attributed for f in files)
@@ -389,7 +391,7 @@ def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[s
                                         and rel != pipcache.LEGACY_SELFCHECK):
             raise Refused(f"the plan names {rel!r}, which is not a pip cache entry")
         try:  # every path checked before the first removal, not when its turn comes
-            fs.split_rel(rel)
+            fsremove.split_rel(rel)
         except ValueError:
             raise Refused(f"the plan names {rel!r}, which is not a path inside the cache"
                           ) from None
@@ -401,8 +403,8 @@ def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[s
                              or crit.get("clock") not in ("atime", "mtime")):
         raise Refused("the prune plan gives no time it was planned, or no clock")
     rows = _planned_rows(root, wire)[len(swept):]
-    freed: List[fs.FileStat] = []
-    with fs.SafeRemover(root, expect=(root_id[0], root_id[1])) as remover:
+    freed: List[walk.FileStat] = []
+    with fsremove.SafeRemover(root, expect=(root_id[0], root_id[1])) as remover:
         for (rel, _size, ino, mtime_ns, _reason, _pkg), row in zip(wire["files"], rows):
             outcome = remover.unlink(rel, expect=(ino, mtime_ns))
             row["ok"] = outcome.ok
@@ -429,7 +431,7 @@ def _execute(root: str, root_id: List[int], wire: Dict[str, Any], result: Dict[s
             done = pip_sweep.apply(remover, root, wire, progress)
             result["removed"] += done
             result["reclaimed_bytes"] += sum(r["freed"] for r in done)
-    result["reclaimed_bytes"] += fs.freed_bytes(freed)
+    result["reclaimed_bytes"] += walk.freed_bytes(freed)
 
 
 PROGRESS_MARK = "@"

@@ -15,7 +15,8 @@ import os
 import stat
 from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core import bounded, fs
+from cachekit.core import bounded
+from cachekit.core.fs import walk
 
 PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")
 TEMPFILE_SUFFIXES = (".c~", ".trash")  # `conda clean --tempfiles`
@@ -290,7 +291,7 @@ def walk_dir(args: Tuple[str, str]) -> Stats:
 
 def walk_many(root: str, rels: List[str], parallel: Optional[bool] = None) -> Dict[str, Stats]:
     """Walk several directories of one cache, in parallel when that pays."""
-    return {s.rel: s for s in fs.fan_out(walk_dir, [(root, r) for r in rels], parallel)}
+    return {s.rel: s for s in walk.fan_out(walk_dir, [(root, r) for r in rels], parallel)}
 
 
 def find_tempfiles(top: str, skip: Set[str], suffixes: Tuple[str, ...] = TEMPFILE_SUFFIXES,
@@ -314,7 +315,7 @@ def find_tempfiles(top: str, skip: Set[str], suffixes: Tuple[str, ...] = TEMPFIL
             frontier += [(d, depth + 1) for d in subdirs]
         else:
             jobs += subdirs
-    for more, errs in fs.fan_out(_find_below, [(j, skip, suffixes) for j in jobs], parallel):
+    for more, errs in walk.fan_out(_find_below, [(j, skip, suffixes) for j in jobs], parallel):
         found += more
         errors += errs
     return sorted(found), errors

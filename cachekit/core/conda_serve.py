@@ -9,7 +9,7 @@ import os
 import stat
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from cachekit.core import Refused, conda_location, fs, safety
+from cachekit.core import Refused, conda_location, safety
 from cachekit.core import conda as condacache
 from cachekit.core.conda_clean import (
     ALL_FLAGS,
@@ -22,6 +22,8 @@ from cachekit.core.conda_clean import (
     package_verdict,
     plan_cache,
 )
+from cachekit.core.fs import remove as fsremove
+from cachekit.core.fs import walk
 
 Progress = Optional[Callable[[Dict[str, Any]], None]]
 DESTRUCTIVE = ("remove", "purge", "clean")
@@ -452,10 +454,10 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], usage: condacache.Usag
                                           f"{_users(using)}")
                 _report(result, row, progress)
             return
-    freed: List[fs.FileStat] = []
+    freed: List[walk.FileStat] = []
     try:
-        remover = fs.SafeRemover(root, expect=tuple(wire["root_id"]))
-    except (OSError, fs.RootError) as exc:
+        remover = fsremove.SafeRemover(root, expect=tuple(wire["root_id"]))
+    except (OSError, fsremove.RootError) as exc:
         for row in rows:
             row.update(ok=False, note=f"kept: {root} cannot be opened: {exc}")
             _report(result, row, progress)
@@ -486,7 +488,7 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], usage: condacache.Usag
             os.rmdir(root)
         except OSError as exc:
             result["warnings"].append(f"conda: kept {root}: {exc.strerror}")
-    result["reclaimed_bytes"] += fs.freed_bytes(freed)
+    result["reclaimed_bytes"] += walk.freed_bytes(freed)
 
 
 def _blocker(root: str, item: Item, usage: condacache.Usage) -> str:

@@ -16,7 +16,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from cachekit.core import bounded, conda_location, pip_location, uv_location
-from cachekit.core import fs as filesystems
+from cachekit.core.fs import mounts as fsmounts
 
 # Files that set variables for every session, unattended ones included (pam_env).
 SESSION_FILES = ("/etc/environment", "~/.pam_environment")
@@ -84,8 +84,8 @@ def file_system(path: Optional[str], mounts: str = "/proc/mounts") -> Optional[D
     if not path:
         return None
     real = os.path.realpath(path)
-    mount = filesystems.mount_of(real, mounts) or filesystems.Mount("?", "/", "?", [])
-    return dict(filesystems.disk_usage(real), mount=mount.point, type=mount.kind,
+    mount = fsmounts.mount_of(real, mounts) or fsmounts.Mount("?", "/", "?", [])
+    return dict(fsmounts.disk_usage(real), mount=mount.point, type=mount.kind,
                 device=mount.device, dev=os.stat(real).st_dev)
 
 
@@ -94,11 +94,11 @@ def full_trap(fs: Optional[Dict[str, Any]], mounts: str = "/proc/mounts") -> Opt
     if not fs or not fs["total_bytes"] or fs["free_bytes"] >= NEARLY_FULL * fs["total_bytes"]:
         return None
     best: Optional[Tuple[int, str, str]] = None
-    for m in filesystems.mounts(mounts):
+    for m in fsmounts.mounts(mounts):
         if not m.device.startswith("/dev/") or m.point == fs["mount"]:
             continue
         try:
-            usage = filesystems.disk_usage(m.point)
+            usage = fsmounts.disk_usage(m.point)
             if os.stat(m.point).st_dev == fs["dev"]:
                 continue
         except OSError:

@@ -107,14 +107,14 @@ METER = Meter()
 
 
 def figures(found: Any) -> Tuple[int, int]:
-    """Files and bytes in what one walker job returned (a ``fs.Tree``, ``fs.Totals``, or
+    """Files and bytes in what one walker job returned (a ``walk.Tree``, ``walk.Totals``, or
     any result with integer ``files`` and ``bytes``); (0, 0) when it says neither."""
     files = getattr(found, "files", None)
     nbytes = getattr(found, "bytes", None)
-    if isinstance(files, list):  # fs.Tree: records, size second
+    if isinstance(files, list):  # walk.Tree: records, size second
         return len(files), sum(f[1] for f in files)
     counts = getattr(found, "counts", None)
-    if isinstance(counts, dict):  # fs.Totals
+    if isinstance(counts, dict):  # walk.Totals
         return sum(c[0] for c in counts.values()), sum(c[1] for c in counts.values())
     if isinstance(files, int) and isinstance(nbytes, int):
         return files, nbytes

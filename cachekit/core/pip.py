@@ -12,7 +12,8 @@ import os
 import re
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core import fs, pip_attribution, safety
+from cachekit.core import pip_attribution, safety
+from cachekit.core.fs import walk
 from cachekit.core.pip_attribution import Attribution, canonical
 from cachekit.core.pip_location import PipLocation
 
@@ -26,7 +27,7 @@ _VERSIONED = re.compile(r"^(?P<name>.+?)-(?P<version>\d.*)$")
 class Planned(NamedTuple):
     """One path a removal will delete, and why."""
 
-    file: fs.FileStat
+    file: walk.FileStat
     reason: str
     package: str = ""
 
@@ -38,11 +39,11 @@ class Plan(NamedTuple):
 
     @property
     def freed_bytes(self) -> int:
-        return fs.freed_bytes(p.file for p in self.files)
+        return walk.freed_bytes(p.file for p in self.files)
 
 
 class Match(NamedTuple):
-    file: fs.FileStat
+    file: walk.FileStat
     name: str
     version: str
     kind: str  # "wheel" (locally built), or an attribution kind for http-v2 bodies
@@ -57,7 +58,7 @@ def basename(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
 
-def _counted(f: fs.FileStat) -> bool:
+def _counted(f: walk.FileStat) -> bool:
     """pip's ``os.walk`` lists a symlink to a directory as a directory, never as a file."""
     return f.kind != "L"
 
@@ -96,7 +97,7 @@ def _figures(counts: Dict[str, List[int]], disk: Optional[int], unreadable: int
     return s
 
 
-def summarize(tree: fs.Tree) -> Dict[str, int]:
+def summarize(tree: walk.Tree) -> Dict[str, int]:
     """The figures of ``pip cache info`` plus whole-cache totals, all in exact bytes."""
     counts: Dict[str, List[int]] = {}
     for f in tree.files:
@@ -106,18 +107,18 @@ def summarize(tree: fs.Tree) -> Dict[str, int]:
             c = counts.setdefault(key, [0, 0])
             c[0] += 1
             c[1] += f.size
-    return _figures(counts, fs.disk_bytes(tree), len(tree.errors))
+    return _figures(counts, walk.disk_bytes(tree), len(tree.errors))
 
 
-def summarize_totals(totals: fs.Totals) -> Dict[str, int]:
-    """``summarize`` from a records-free walk (``fs.scan_totals(root, classify)``)."""
+def summarize_totals(totals: walk.Totals) -> Dict[str, int]:
+    """``summarize`` from a records-free walk (``walk.scan_totals(root, classify)``)."""
     return _figures(totals.counts, totals.disk_bytes, len(totals.errors))
 
 
 PURGED_KEYS = ("wheel", "wheels_other", "http", "legacy_selfcheck")
 
 
-def reclaimable_totals(totals: fs.Totals) -> int:
+def reclaimable_totals(totals: walk.Totals) -> int:
     """What a purge frees, from totals: every wheel-bucket and HTTP file, no hard-linked one.
 
     Files with other hard links are left out, as if their other links were outside the
@@ -151,7 +152,7 @@ def name_matches(pattern: str, name: str, version: str) -> bool:
     return bool(version) and fnmatch.fnmatchcase(version, version_pat + "*")
 
 
-def match_wheels(tree: fs.Tree, pattern: str) -> List[Match]:
+def match_wheels(tree: walk.Tree, pattern: str) -> List[Match]:
     """Locally built wheels selected by pip's rule, or by the project's normalised name."""
     glob = pip_glob(pattern)
     found = []
@@ -168,14 +169,15 @@ def match_wheels(tree: fs.Tree, pattern: str) -> List[Match]:
     return found
 
 
-def http_v2_pairs(tree: fs.Tree) -> Dict[str, Tuple[Optional[fs.FileStat], fs.FileStat]]:
+def http_v2_pairs(tree: walk.Tree) -> Dict[str, Tuple[Optional[walk.FileStat], walk.FileStat]]:
     """Body path -> (metadata file, body file) for every ``http-v2`` body."""
     files = {f.path: f for f in tree.files if bucket(f.path) == "http-v2" and f.kind == "f"}
     return {path: (files.get(path[: -len(".body")]), f)
             for path, f in files.items() if path.endswith(".body")}
 
 
-def attribute_downloads(root: str, tree: fs.Tree) -> List[Tuple[List[fs.FileStat], Attribution]]:
+def attribute_downloads(root: str, tree: walk.Tree
+                        ) -> List[Tuple[List[walk.FileStat], Attribution]]:
     """Every ``http-v2`` entry whose body names its package, with the entry's files."""
     out = []
     for _body_path, (meta, body) in sorted(http_v2_pairs(tree).items()):
@@ -187,9 +189,9 @@ def attribute_downloads(root: str, tree: fs.Tree) -> List[Tuple[List[fs.FileStat
 
 
 def plan_removal(
-    tree: fs.Tree,
+    tree: walk.Tree,
     wheels: List[Match],
-    downloads: List[Tuple[List[fs.FileStat], Match]],
+    downloads: List[Tuple[List[walk.FileStat], Match]],
     purge: bool,
 ) -> Plan:
     """What pip 26.2+ deletes for these matches, plus the directories it then clears.
@@ -210,7 +212,7 @@ def plan_removal(
     return finish_plan(tree, planned, matched, legacy_selfcheck=True)
 
 
-def finish_plan(tree: fs.Tree, planned: List[Planned], matched: int,
+def finish_plan(tree: walk.Tree, planned: List[Planned], matched: int,
                 legacy_selfcheck: bool = False) -> Plan:
     """Add the directories pip clears after these files go, and order the deletions."""
     gone = {p.file.path for p in planned}
@@ -230,7 +232,7 @@ def _deletion_order(p: Planned) -> Tuple[str, bool]:
     return (path[: -len(".body")] if is_body else path, is_body)
 
 
-def _emptied_dirs(tree: fs.Tree, gone: Set[str]) -> Tuple[List[str], List[Planned]]:
+def _emptied_dirs(tree: walk.Tree, gone: Set[str]) -> Tuple[List[str], List[Planned]]:
     """Directories pip removes after the files in ``gone`` are deleted.
 
     HTTP buckets: every directory with no file left beneath it. Wheel bucket: every

@@ -14,7 +14,9 @@ import os
 import stat
 from typing import Any, Dict, List, Optional, Tuple
 
-from cachekit.core import fs, policy, stopping
+from cachekit.core import policy, stopping
+from cachekit.core.fs import remove
+from cachekit.core.fs import walk as fswalk
 
 # An entry file: path, size, ino, mtime_ns, atime_ns, nlink, dev, kind, ctime_ns
 EntryFile = Tuple[str, int, int, int, int, int, int, str, int]
@@ -35,7 +37,7 @@ class Walk:
     or per file), the bytes of every file, unreadable paths, entries a keep pattern holds.
 
     ``mode`` "pool" ranks; "pick" lists the entries a criterion selects; "apply" removes
-    them (serially, through a ``fs.SafeRemover``).
+    them (serially, through a ``remove.SafeRemover``).
     """
 
     def __init__(self, root: str = "", clock: str = "atime", keep: Optional[List[str]] = None,
@@ -269,16 +271,16 @@ def walk(root: str, clock: str = "atime", keep: Optional[List[str]] = None,
     tasks: List[str] = []
     for rel in _walk_dir(root, "", acc):
         tasks.extend(_walk_dir(root, rel, acc))
-    for sub in fs.fan_out(_walk_subtree, [(root, t, how) for t in tasks], parallel):
+    for sub in fswalk.fan_out(_walk_subtree, [(root, t, how) for t in tasks], parallel):
         acc.merge(sub)
     return acc
 
 
 def freed(files: List[EntryFile]) -> int:
-    """Bytes really freed by removing these files (see ``fs.freed_bytes``)."""
+    """Bytes really freed by removing these files (see ``fswalk.freed_bytes``)."""
     if all(f[5] <= 1 for f in files):  # the usual case, without building records
         return sum(f[1] for f in files if f[7] in ("f", "o"))
-    return fs.freed_bytes(fs.FileStat(f[0], f[1], 0, f[4], f[3], f[5], f[6], f[2], f[7])
+    return fswalk.freed_bytes(fswalk.FileStat(f[0], f[1], 0, f[4], f[3], f[5], f[6], f[2], f[7])
                           for f in files)
 
 
@@ -289,7 +291,7 @@ def pick_rows(root: str, clock: str, keep: List[str], criterion: Dict[str, Any]
     return walk(root, clock, keep, "pick", criterion).picked
 
 
-def apply(remover: fs.SafeRemover, root: str, wire: Dict[str, Any], result: Dict[str, Any],
+def apply(remover: remove.SafeRemover, root: str, wire: Dict[str, Any], result: Dict[str, Any],
           progress: Any) -> int:
     """Remove what a prune plan's criterion selects, entry by entry, and the directories
     that leaves empty (as pip 26.2+ does); return the bytes freed."""

@@ -3,7 +3,7 @@
 A purge plan that named every file would hold a record per file: 1.5 GB for a
 1,000,000-file cache. So a purge walks each bucket once, depth first, deciding each
 directory's fate from what lies beneath it, and keeps only counts per bucket. Apply walks
-the bucket again, from the verified root (``fs.SafeRemover``: no symlink followed, no
+the bucket again, from the verified root (``remove.SafeRemover``: no symlink followed, no
 other file system crossed), and deletes by the same rule what the plan counted.
 
 pip 26.2+'s rule (``pip cache purge`` = ``pip cache remove '*'``): every HTTP file and
@@ -25,7 +25,8 @@ import stat
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from cachekit.core import fs, stopping
+from cachekit.core import stopping
+from cachekit.core.fs import remove, walk
 
 WHEELS = "wheels"
 HTTP_BUCKETS = ("http", "http-v2")
@@ -60,7 +61,7 @@ class Fold:
         if kind in ("f", "o"):
             if st.st_nlink <= 1:
                 self.freed += size
-            else:  # frees space only when its last link goes (see fs.freed_bytes)
+            else:  # frees space only when its last link goes (see walk.freed_bytes)
                 seen = self.linked.setdefault((st.st_dev, st.st_ino), [0, st.st_nlink, size])
                 seen[0] += 1
 
@@ -109,7 +110,7 @@ class _Reader:
 
 
 class _Remover(_Reader):
-    def __init__(self, root: str, remover: fs.SafeRemover) -> None:
+    def __init__(self, root: str, remover: remove.SafeRemover) -> None:
         self.root, self.remover, self.dev = root, remover, remover.dev
 
     def scandir(self, rel: str) -> Any:
@@ -134,7 +135,7 @@ class _Remover(_Reader):
         except FileNotFoundError:
             pass  # gone already: what the plan wanted
         except OSError as exc:
-            return fs.why(exc)
+            return remove.why(exc)
         return None
 
     def rmdir(self, rel: str) -> Optional[str]:
@@ -143,7 +144,7 @@ class _Remover(_Reader):
 
 
 def _kind(entry: "os.DirEntry[str]", st: os.stat_result) -> Tuple[str, int]:
-    """As ``fs.scan`` records it: a symlink to a directory is "L", never pip's file."""
+    """As ``walk.scan`` records it: a symlink to a directory is "L", never pip's file."""
     if stat.S_ISREG(st.st_mode):
         return "f", st.st_size
     if stat.S_ISLNK(st.st_mode):
@@ -284,12 +285,12 @@ def _fold_subtree(job: Tuple[str, str, str, Pick, Optional[bool]]) -> Tuple[str,
 def _fold_bucket(root: str, bucket: str, acc: Fold, pick: Pick,
                  parallel: Optional[bool]) -> None:
     """Fold one bucket: its subdirectories in forked workers (depth 2 of the cache, as
-    ``fs.scan`` shares it out), the bucket itself decided here from their answers."""
+    ``walk.scan`` shares it out), the bucket itself decided here from their answers."""
     tasks = _subdirs(root, bucket)
     jobs = [(root, t, bucket, pick, acc.counted_only if acc.rows is not None else None)
             for t in tasks]
     done = {}
-    for rel, sub, keeper in fs.fan_out(_fold_subtree, jobs, parallel):
+    for rel, sub, keeper in walk.fan_out(_fold_subtree, jobs, parallel):
         acc.merge(sub)
         done[rel] = keeper
     _visit(_Reader(root), bucket, bucket, acc, None, None, pick, done)
@@ -324,7 +325,7 @@ def wire_groups(folds: Dict[str, Fold]) -> List[Dict[str, Any]]:
             for b, f in folds.items()]
 
 
-def apply(remover: fs.SafeRemover, root: str, wire: Dict[str, Any],
+def apply(remover: remove.SafeRemover, root: str, wire: Dict[str, Any],
           progress: Optional[Callable[[Dict[str, Any]], None]]) -> List[Dict[str, Any]]:
     """Carry out a purge's sweep; one row per bucket (what went, what stayed and why)."""
     src = _Remover(root, remover)

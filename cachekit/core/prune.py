@@ -14,15 +14,16 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from cachekit.core import conda as condacache
-from cachekit.core import conda_location, fs, policy
+from cachekit.core import conda_location, policy
 from cachekit.core import pip as pipcache
 from cachekit.core.conda_clean import CachePlan, Item, package_verdict
+from cachekit.core.fs import mounts, walk
 from cachekit.core.pip_location import PipConfigError, locate
 
 
 def last_use_clock(path: str) -> Tuple[str, str]:
     """("atime" or "mtime", why): access times count unless the file system skips them."""
-    mount = fs.mount_of(path)
+    mount = mounts.mount_of(path)
     if mount is None:
         return "mtime", "modification time (mount options unknown)"
     if "noatime" in mount.options:
@@ -32,7 +33,7 @@ def last_use_clock(path: str) -> Tuple[str, str]:
     return "atime", f"access time ({mode})"
 
 
-def _when(f: fs.FileStat, clock: str) -> int:
+def _when(f: walk.FileStat, clock: str) -> int:
     return max(f.atime_ns, f.mtime_ns) if clock == "atime" else f.mtime_ns
 
 
@@ -184,7 +185,7 @@ def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str
         last = max((_when(f, clock) for f in pkg.files), default=0)
         candidates.append(policy.Candidate("uv", root, name, name,
                                            sum(f.size for f in pkg.files),
-                                           fs.freed_bytes(pkg.files), last, False, name))
+                                           walk.freed_bytes(pkg.files), last, False, name))
     if rules.get("ci"):
         current = uv_serve.current_buckets(binary)
         if current is None:
@@ -201,7 +202,7 @@ def _uv_scope(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str
         files = [f for f in tree.files if f.path in tops or f.path.startswith(prefixes)]
         candidates.append(policy.Candidate(
             "uv", root, "uv cache prune --ci", "", sum(f.size for f in files),
-            fs.freed_bytes(files), int(time.time_ns()), True, ("prune-ci", tops, files)))
+            walk.freed_bytes(files), int(time.time_ns()), True, ("prune-ci", tops, files)))
 
     def plan(chosen: List[policy.Selected]) -> Any:
         ci = [s for s in chosen if isinstance(s.candidate.ref, tuple)]
@@ -353,7 +354,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         kept += protected
         if scope.fixed:
             if rules.get("min_free") is not None:  # the gate holds for these rules too
-                disk = fs.disk_usage(scope.root)
+                disk = mounts.disk_usage(scope.root)
                 target = policy.free_bytes_target(rules["min_free"], disk["total_bytes"])
                 if disk["free_bytes"] >= target:
                     continue
@@ -369,7 +370,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
     if min_free is not None:
         for dev in sorted({s.dev for s in scopes}):
             group = [s for s in scopes if s.dev == dev]
-            disk = fs.disk_usage(group[0].root)
+            disk = mounts.disk_usage(group[0].root)
             target = policy.free_bytes_target(min_free, disk["total_bytes"])
             members = [c for c in open_ if scope_of[(c.manager, c.cache)].dev == dev]
             member_pools = [p for p in pools if scope_of[(p.manager, p.cache)].dev == dev]

@@ -23,8 +23,9 @@ import stat
 import tempfile
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from cachekit.core import Refused, bounded, conda_location, fs, pip_location, safety, uv_location
+from cachekit.core import Refused, bounded, conda_location, pip_location, safety, uv_location
 from cachekit.core import conda as condacache
+from cachekit.core.fs import lock, remove, walk
 from cachekit.core.miniyaml import bracket_depth as miniyaml_depth
 
 
@@ -246,7 +247,7 @@ def _same_fs(a: str, b: str) -> bool:
 
 
 def move_plan(source: str, target: str) -> Dict[str, Any]:
-    tree = fs.scan(source)
+    tree = walk.scan(source)
     if tree.errors:
         raise Refused(f"{source} could not be read fully ({tree.errors[0][0]}: "
                       f"{tree.errors[0][1]}); nothing moved")
@@ -281,7 +282,7 @@ def move(source: str, target: str) -> Dict[str, Any]:
 def _undo_copy(target: str, existed: bool) -> None:
     if not os.path.isdir(target):
         return
-    with fs.SafeRemover(target) as remover:
+    with remove.SafeRemover(target) as remover:
         remover.remove_contents()
     if not existed:
         os.rmdir(target)
@@ -291,7 +292,7 @@ def _remove_checked(source: str, checked: List[Tuple[str, int, int]]) -> List[st
     """Remove exactly the files the check saw (same inode and mtime), then the directories
     left empty; whatever changed or arrived since stays. Returns what stayed."""
     left: List[str] = []
-    with fs.SafeRemover(source) as remover:
+    with remove.SafeRemover(source) as remover:
         for rel, ino, mtime_ns in checked:
             outcome = remover.unlink(rel, expect=(ino, mtime_ns))
             if not outcome.ok:
@@ -484,17 +485,11 @@ def _locked_move(manager: str, source: str, target: str) -> Dict[str, Any]:
     """uv holds a lock on its cache: move only when no uv process uses it."""
     if manager != "uv":
         return move(source, target)
-    import fcntl
-
-    fd = os.open(os.path.join(source, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise Refused(f"the uv cache {source} is in use by a uv process; try later") from None
-        return move(source, target)
-    finally:
-        os.close(fd)
+        with lock.exclusive(os.path.join(source, ".lock")):
+            return move(source, target)
+    except lock.Busy:
+        raise Refused(f"the uv cache {source} is in use by a uv process; try later") from None
 
 
 def _check_parses(manager: str, path: str, text: str) -> None:

@@ -14,7 +14,8 @@ import os
 import re
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
-from cachekit.core import Refused, fs, safety
+from cachekit.core import Refused, safety
+from cachekit.core.fs import remove, walk
 
 
 class Install(NamedTuple):
@@ -109,7 +110,7 @@ def scan(root: str) -> Tuple[List[Install], List[Tuple[str, str]]]:
                 jobs.append((tool, version, arch, f"{arch}.complete" in names))
     from cachekit.core import conda as walker  # its directory walk counts links honestly
 
-    stats = {s.rel: s for s in fs.fan_out(walker.walk_dir, [
+    stats = {s.rel: s for s in walk.fan_out(walker.walk_dir, [
         (root, f"{t}/{v}/{a}") for t, v, a, _ in jobs], None)}
     for tool, version, arch, complete in jobs:
         s = stats[f"{tool}/{version}/{arch}"]
@@ -194,8 +195,8 @@ def execute(wire: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any
     if root is None or os.path.realpath(wire.get("root", "")) != os.path.realpath(root):
         raise Refused("the plan names a tool cache that is not this host's; plan again")
     refuse_unsafe_root(root, environ, _source, verb="apply a plan to")
-    freed: List[fs.FileStat] = []
-    with fs.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:
+    freed: List[walk.FileStat] = []
+    with remove.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:
         for (entry, _size, ino, _rule, _complete), row in zip(wire["items"], rows(wire)):
             parts = entry.split("/")
             if len(parts) != 3 or any(p in ("", ".", "..") for p in parts):
@@ -222,4 +223,4 @@ def execute(wire: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any
             for parent in ("/".join(parts[:2]), parts[0]):
                 if not remover.rmdir(parent).ok:
                     break
-    result["reclaimed_bytes"] += fs.freed_bytes(freed)
+    result["reclaimed_bytes"] += walk.freed_bytes(freed)

@@ -14,7 +14,7 @@ import os
 import re
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core import fs
+from cachekit.core.fs import walk
 
 BUCKET = re.compile(r"^(?P<name>[a-z][a-z-]*?)-v(?P<version>\d+)$")
 KNOWN_BUCKETS = ("archive", "binaries", "builds", "built-wheels", "environments", "files",
@@ -61,7 +61,7 @@ class Package(NamedTuple):
     archives: List[str]  # archive-v0 entries only this package links to
     versions: List[str]
     kinds: List[str]  # "wheel" (pre-built), "sdist" (built here), "index"
-    files: List[fs.FileStat]  # everything removing the package deletes
+    files: List[walk.FileStat]  # everything removing the package deletes
 
 
 class Layout(NamedTuple):
@@ -71,7 +71,7 @@ class Layout(NamedTuple):
     links: Dict[str, str]  # symlink path -> archive entry it points to
 
 
-def _archive_target(root: str, link: fs.FileStat) -> Optional[str]:
+def _archive_target(root: str, link: walk.FileStat) -> Optional[str]:
     """``archive-v0/<id>`` a wheel or sdist symlink resolves to, inside the cache.
 
     Reading a link stamps its access time, which ``prune`` ranks by: it is put back.
@@ -91,7 +91,7 @@ def _archive_target(root: str, link: fs.FileStat) -> Optional[str]:
     return "/".join(inside.split("/")[:2])
 
 
-def layout(root: str, tree: fs.Tree) -> Layout:
+def layout(root: str, tree: walk.Tree) -> Layout:
     buckets: Dict[str, Dict[str, int]] = {}
     unknown: Set[str] = set()
     links: Dict[str, str] = {}
@@ -135,7 +135,7 @@ def layout(root: str, tree: fs.Tree) -> Layout:
     for name, pkg in by_name.items():
         for target in pkg["links"]:
             referrers.setdefault(target, set()).add(name)
-    archive_files: Dict[str, List[fs.FileStat]] = {}
+    archive_files: Dict[str, List[walk.FileStat]] = {}
     for f in tree.files:
         if bucket_of(f.path)[0] == "archive" and f.path.count("/") >= 2:
             archive_files.setdefault("/".join(f.path.split("/")[:2]), []).append(f)
@@ -159,19 +159,19 @@ def _version(rel: str, entry: str, bucket: str) -> str:
     return ""
 
 
-def summarize(root: str, tree: fs.Tree, lay: Layout) -> Dict[str, Any]:
+def summarize(root: str, tree: walk.Tree, lay: Layout) -> Dict[str, Any]:
     return {
         "bytes": sum(f.size for f in tree.files),
         "files": len(tree.files),
-        "disk_bytes": fs.disk_bytes(tree),  # what `uv cache size` prints: du -sB1
+        "disk_bytes": walk.disk_bytes(tree),  # what `uv cache size` prints: du -sB1
         "packages": len(lay.packages),
         "buckets": lay.buckets,
         "unknown": lay.unknown,
     }
 
 
-def removal_plan(root: str, tree: fs.Tree, lay: Layout, names: List[str]
-                 ) -> Tuple[List[str], List[fs.FileStat]]:
+def removal_plan(root: str, tree: walk.Tree, lay: Layout, names: List[str]
+                 ) -> Tuple[List[str], List[walk.FileStat]]:
     """What ``uv cache clean NAME...`` deletes: (top paths, every file under them).
 
     Each package's wheel and sdist directories and index files, the whole flat-index
@@ -191,7 +191,7 @@ def removal_plan(root: str, tree: fs.Tree, lay: Layout, names: List[str]
     return sorted(set(tops)), files
 
 
-def prune_ci_plan(tree: fs.Tree, lay: Layout, current: Optional[Tuple[str, ...]]
+def prune_ci_plan(tree: walk.Tree, lay: Layout, current: Optional[Tuple[str, ...]]
                   ) -> List[str]:
     """What ``uv cache prune --ci`` deletes (uv 0.13, section 2.6 of the notes, tested).
 

@@ -10,8 +10,8 @@ environments that hold them where they are found.
 import os
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
-from cachekit.core import fs
 from cachekit.core import uv as uvcache
+from cachekit.core.fs import walk
 
 Inode = Tuple[int, int]
 ENV_FILE_BUDGET = 200000  # files looked at in environments, at most, per plan
@@ -41,7 +41,7 @@ def _ancestors(path: str, among: Set[str]) -> List[str]:
     return [p for p in ("/".join(parts[:i]) for i in range(len(parts), 0, -1)) if p in among]
 
 
-def linked_out(files: Iterable[fs.FileStat]) -> Dict[Inode, int]:
+def linked_out(files: Iterable[walk.FileStat]) -> Dict[Inode, int]:
     """Files (by inode, with their size) that other hard links keep on disk."""
     chosen = [f for f in files if f.kind in ("f", "o") and f.nlink > 1]
     counts: Dict[Inode, int] = {}
@@ -113,14 +113,14 @@ def holders(linked: Dict[Inode, int], root: str, environ: Dict[str, str]
     return found, sum(left.values())
 
 
-def figures(files: List[fs.FileStat], packages: int, paths: int, root: str,
+def figures(files: List[walk.FileStat], packages: int, paths: int, root: str,
             environ: Optional[Dict[str, str]]) -> Dict[str, Any]:
     """A plan's figures: packages, paths, apparent bytes, freed bytes, bytes links keep."""
     linked = linked_out(files)
     where, elsewhere = holders(linked, root, environ) if linked and environ is not None \
         else ([], sum(linked.values()))
     return {"packages": packages, "paths": paths, "bytes": sum(f.size for f in files),
-            "freed_bytes": fs.freed_bytes(files), "linked_bytes": sum(linked.values()),
+            "freed_bytes": walk.freed_bytes(files), "linked_bytes": sum(linked.values()),
             "linked_from": where, "linked_elsewhere_bytes": elsewhere}
 
 

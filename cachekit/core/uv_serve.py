@@ -12,8 +12,10 @@ import re
 import sys
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
-from cachekit.core import Refused, fs, safety
+from cachekit.core import Refused, safety
 from cachekit.core import uv as uvcache
+from cachekit.core.fs import lock, walk
+from cachekit.core.fs import remove as fsremove
 from cachekit.core.uv_location import UvConfigError, locate
 
 Progress = Optional[Callable[[Dict[str, Any]], None]]
@@ -122,9 +124,9 @@ def cache_record(environ: Dict[str, str]) -> Dict[str, Any]:
             "warnings": [], "error": None}
 
 
-def scan(record: Dict[str, Any]) -> Tuple[str, fs.Tree, uvcache.Layout]:
+def scan(record: Dict[str, Any]) -> Tuple[str, walk.Tree, uvcache.Layout]:
     root = record["path"]
-    tree = fs.scan(root)
+    tree = walk.scan(root)
     lay = uvcache.layout(root, tree)
     record.update(uvcache.summarize(root, tree, lay))
     from cachekit.core import uv_figures
@@ -198,7 +200,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
         return  # a uv named but not found: nothing is done without it
     root, tree, lay = scan(record)
     if op in ("info", "report"):
-        record["reclaimable_bytes"] = fs.freed_bytes(
+        record["reclaimable_bytes"] = walk.freed_bytes(
             f for f in tree.files if "/" in f.path or f.path not in uvcache.ROOT_FILES)
         return
     if op == "list":
@@ -207,7 +209,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
             result["entries"].append({
                 "manager": "uv", "name": name, "version": ", ".join(pkg.versions),
                 "kind": "+".join(pkg.kinds), "bytes": sum(f.size for f in pkg.files),
-                "freed_bytes": fs.freed_bytes(pkg.files),
+                "freed_bytes": walk.freed_bytes(pkg.files),
                 "path": os.path.join(root, next(
                     (e for e in pkg.entries if uvcache.bucket_of(e)[0] != "simple"),
                     pkg.entries[0]))})
@@ -241,7 +243,7 @@ def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, An
 
 
 def plan_wire(record: Dict[str, Any], action: str, names: List[str], tops: List[str],
-              files: List[fs.FileStat], binary: Optional[str],
+              files: List[walk.FileStat], binary: Optional[str],
               rules: Optional[Dict[str, str]] = None, lay: Optional[uvcache.Layout] = None,
               environ: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     """A uv plan: the uv action, the paths it removes (each with its rule), their bytes,
@@ -249,7 +251,7 @@ def plan_wire(record: Dict[str, Any], action: str, names: List[str], tops: List[
     from cachekit.core import uv_figures
 
     rules = rules or {}
-    under: Dict[str, List[fs.FileStat]] = {t: [] for t in tops}
+    under: Dict[str, List[walk.FileStat]] = {t: [] for t in tops}
     for f in files:
         top = next((t for t in tops if f.path == t or f.path.startswith(t + "/")), None)
         if top is not None:
@@ -259,9 +261,9 @@ def plan_wire(record: Dict[str, Any], action: str, names: List[str], tops: List[
     linked = uv_figures.linked_out(files)  # inodes whose other links are outside the plan
     return {"manager": "uv", "root": record["path"], "root_id": record["root_id"],
             "action": action, "names": names, "binary": binary,
-            "freed_bytes": fs.freed_bytes(files),
+            "freed_bytes": walk.freed_bytes(files),
             "paths": [[t, sum(f.size for f in under[t]), rules.get(t, _reason(action, t)),
-                       fs.freed_bytes(under[t])] for t in tops],
+                       walk.freed_bytes(under[t])] for t in tops],
             "packages": packages,
             "linked": {t: sum(linked[k] for k in {(f.dev, f.ino) for f in under[t]}
                               if k in linked) for t in tops},
@@ -298,19 +300,7 @@ def offer(wire: Dict[str, Any], request: Dict[str, Any], record: Dict[str, Any],
 
 def _lock_is_free(root: str) -> bool:
     """Can uv's exclusive lock be had right now (no uv process is using the cache)?"""
-    import fcntl
-
-    try:
-        fd = os.open(os.path.join(root, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
+    return lock.is_free(os.path.join(root, ".lock"))
 
 
 def execute(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str],
@@ -338,7 +328,7 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str
             tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
             result["warnings"].append(f"uv: {' '.join(argv[1:3])} exited {done.returncode}: "
                                       f"{tail}")
-        freed: List[fs.FileStat] = []
+        freed: List[walk.FileStat] = []
     else:
         freed = _purge_under_lock(wire, root, result)
     for row in rows(wire):
@@ -356,7 +346,7 @@ def execute(wire: Dict[str, Any], result: Dict[str, Any], environ: Dict[str, str
     if wire.get("binary"):  # what the plan said each path frees, for the paths now gone
         result["reclaimed_bytes"] += sum(p[3] for p in gone)
     else:
-        result["reclaimed_bytes"] += fs.freed_bytes(freed)
+        result["reclaimed_bytes"] += walk.freed_bytes(freed)
     _record_removed(wire, gone, result)
 
 
@@ -392,40 +382,40 @@ def _record_removed(wire: Dict[str, Any], gone: List[List[Any]], result: Dict[st
 
 
 def _purge_under_lock(wire: Dict[str, Any], root: str, result: Dict[str, Any]
-                      ) -> List[fs.FileStat]:
+                      ) -> List[walk.FileStat]:
     """Empty the cache but its lock file, holding uv's exclusive lock, as `uv cache clean`."""
-    import fcntl
-
     if wire["action"] != "purge":
         raise Refused(f"{NOT_FOUND}: only a purge of the whole uv cache is done without it")
-    fd = os.open(os.path.join(root, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise Refused(f"the uv cache {root} is in use by a uv process (its lock is held); "
-                          "try again later") from None
-        result["warnings"].append(f"uv: no uv binary here; cachekit emptied {root} itself, "
-                                  "holding uv's lock")
-        freed: List[fs.FileStat] = []
-        with fs.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:
-            for rel, *_rest in wire["paths"]:
-                if rel == ".lock":
-                    continue
-                try:
-                    st = os.lstat(os.path.join(root, rel))
-                except FileNotFoundError:
-                    continue
-                if os.path.isdir(os.path.join(root, rel)) and not os.path.islink(
-                        os.path.join(root, rel)):
-                    removed, _problems = remover.remove_tree(rel)
-                else:
-                    outcome = remover.unlink(rel, expect=(st.st_ino, st.st_mtime_ns))
-                    removed = [outcome.stat] if outcome.ok and outcome.stat else []
-                freed += removed
-        return freed
-    finally:
-        os.close(fd)
+        with lock.exclusive(os.path.join(root, ".lock")):
+            return _purge_held(wire, root, result)
+    except lock.Busy:
+        raise Refused(f"the uv cache {root} is in use by a uv process (its lock is held); "
+                      "try again later") from None
+
+
+def _purge_held(wire: Dict[str, Any], root: str, result: Dict[str, Any]
+                ) -> List[walk.FileStat]:
+    """The purge itself, while uv's lock is held."""
+    result["warnings"].append(f"uv: no uv binary here; cachekit emptied {root} itself, "
+                              "holding uv's lock")
+    freed: List[walk.FileStat] = []
+    with fsremove.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:
+        for rel, *_rest in wire["paths"]:
+            if rel == ".lock":
+                continue
+            try:
+                st = os.lstat(os.path.join(root, rel))
+            except FileNotFoundError:
+                continue
+            if os.path.isdir(os.path.join(root, rel)) and not os.path.islink(
+                    os.path.join(root, rel)):
+                removed, _problems = remover.remove_tree(rel)
+            else:
+                outcome = remover.unlink(rel, expect=(st.st_ino, st.st_mtime_ns))
+                removed = [outcome.stat] if outcome.ok and outcome.stat else []
+            freed += removed
+    return freed
 
 
 def current_buckets(binary: Optional[str]) -> Optional[Tuple[str, ...]]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cachekit.core import fs
 from cachekit.core import pip as pipcache
+from cachekit.core.fs import walk
 from cachekit.errors import EXIT_DECLINED
 from tests.fixtures.disk import tree_of
 from tests.fixtures.pip_cache import pip_env
@@ -44,7 +44,7 @@ def test_terminal_prompt_decides(pip_cache: Path, home: Path, answer: str,
 
 
 def test_http_entries_go_metadata_first(pip_cache: Path) -> None:
-    tree = fs.scan(str(pip_cache))
+    tree = walk.scan(str(pip_cache))
     plan = pipcache.plan_removal(tree, pipcache.match_wheels(tree, "*"), [], purge=True)
     order = [p.file.path for p in plan.files]
     bodies = [p for p in order if p.startswith("http-v2/") and p.endswith(".body")]

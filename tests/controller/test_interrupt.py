@@ -149,8 +149,8 @@ def progress_lines(screen: str) -> List[str]:
     return re.findall(r"\rcachekit: ([^\r\n\x1b]*)\x1b\[K", screen)
 
 
-# `report` walks as `info` does (fs.scan_totals); `list` and `report --attribute` as a
-# removal's planning does (fs.scan)
+# `report` walks as `info` does (fs.walk.scan_totals); `list` and `report --attribute` as a
+# removal's planning does (fs.walk.scan)
 @pytest.mark.parametrize("args", [["info"], ["list"], ["report", "--attribute"]])
 def test_progress_is_drawn_on_a_terminal_and_erased(many_files: Path, home: Path,
                                                     args: List[str]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cachekit.core import fs
+from cachekit.core.fs import remove, walk
 from tests.fixtures.disk import tree_of
 
 
@@ -44,7 +44,7 @@ def walk_reference(root: Path):
 @pytest.mark.parametrize("parallel", [False, True])
 def test_scan_sees_what_os_walk_sees(tmp_path: Path, parallel: bool) -> None:
     make_tree(tmp_path)
-    tree = fs.scan(str(tmp_path), parallel=parallel)
+    tree = walk.scan(str(tmp_path), parallel=parallel)
     files, dirs = walk_reference(tmp_path)
     assert {f.path: f.size for f in tree.files} == files
     assert {d.path for d in tree.dirs} == dirs
@@ -55,16 +55,16 @@ def test_scan_sees_what_os_walk_sees(tmp_path: Path, parallel: bool) -> None:
 def test_disk_bytes_counts_hard_links_once_like_du(tmp_path: Path) -> None:
     make_tree(tmp_path)
     du = subprocess.run(["du", "-sB1", str(tmp_path)], capture_output=True, text=True)
-    assert fs.disk_bytes(fs.scan(str(tmp_path))) == int(du.stdout.split()[0])
+    assert walk.disk_bytes(walk.scan(str(tmp_path))) == int(du.stdout.split()[0])
 
 
 def test_freed_bytes_needs_every_link() -> None:
-    one = fs.FileStat("a", 100, 4096, 0, 0, 2, 1, 7, "f")
+    one = walk.FileStat("a", 100, 4096, 0, 0, 2, 1, 7, "f")
     two = one._replace(path="b")
-    link = fs.FileStat("c", 0, 0, 0, 0, 1, 1, 8, "l")
-    assert fs.freed_bytes([one]) == 0
-    assert fs.freed_bytes([one, two]) == 100
-    assert fs.freed_bytes([link]) == 0
+    link = walk.FileStat("c", 0, 0, 0, 0, 1, 1, 8, "l")
+    assert walk.freed_bytes([one]) == 0
+    assert walk.freed_bytes([one, two]) == 100
+    assert walk.freed_bytes([link]) == 0
 
 
 def test_scan_tolerates_files_vanishing(tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_scan_tolerates_files_vanishing(tmp_path: Path) -> None:
     worker.start()
     try:
         for _ in range(5):
-            tree = fs.scan(str(tmp_path), parallel=False)
+            tree = walk.scan(str(tmp_path), parallel=False)
             assert all(f.size == 1 for f in tree.files)
     finally:
         stop.set()
@@ -101,12 +101,12 @@ def test_remover_never_follows_a_swapped_in_symlink(tmp_path: Path) -> None:
     (root / "wheels" / "aa" / "x.whl").write_bytes(b"in")
     outside.mkdir()
     (outside / "x.whl").write_bytes(b"precious")
-    tree = fs.scan(str(root))
+    tree = walk.scan(str(root))
     planned = next(f for f in tree.files if f.path.endswith("x.whl"))
     # Between plan and apply, the directory is replaced by a symlink to elsewhere.
     shutil.rmtree(root / "wheels" / "aa")
     (root / "wheels" / "aa").symlink_to(outside)
-    with fs.SafeRemover(str(root)) as remover:
+    with remove.SafeRemover(str(root)) as remover:
         outcome = remover.unlink(planned.path)
     assert not outcome.ok and "symlink" in outcome.reason
     assert (outside / "x.whl").read_bytes() == b"precious"
@@ -116,11 +116,11 @@ def test_remover_keeps_changed_files_and_tolerates_vanished(tmp_path: Path) -> N
     (tmp_path / "d").mkdir()
     for name in ("same", "changed", "gone"):
         (tmp_path / "d" / name).write_bytes(b"1")
-    tree = {f.path: f for f in fs.scan(str(tmp_path)).files}
+    tree = {f.path: f for f in walk.scan(str(tmp_path)).files}
     (tmp_path / "d" / "gone").unlink()
     (tmp_path / "d" / "changed").unlink()
     (tmp_path / "d" / "changed").write_bytes(b"new content")  # a new file, new inode
-    with fs.SafeRemover(str(tmp_path)) as remover:
+    with remove.SafeRemover(str(tmp_path)) as remover:
         results = {p: remover.unlink(p, expect=(tree[p].ino, tree[p].mtime_ns))
                    for p in ("d/same", "d/changed", "d/gone")}
         kept_dir = remover.rmdir("d")
@@ -132,7 +132,7 @@ def test_remover_keeps_changed_files_and_tolerates_vanished(tmp_path: Path) -> N
 
 
 def test_remover_refuses_paths_leaving_the_root(tmp_path: Path) -> None:
-    with fs.SafeRemover(str(tmp_path)) as remover:
+    with remove.SafeRemover(str(tmp_path)) as remover:
         for bad in ("../x", "a/../../x", "/etc/passwd", ""):
             with pytest.raises(ValueError):
                 remover.unlink(bad)
@@ -144,8 +144,8 @@ def test_remover_refuses_a_replaced_root(tmp_path: Path) -> None:
     st = root.stat()
     root.rename(tmp_path / "elsewhere")  # still alive, so its inode cannot be reused
     root.mkdir()
-    with pytest.raises(fs.RootError):
-        fs.SafeRemover(str(root), expect=(st.st_dev, st.st_ino))
+    with pytest.raises(remove.RootError):
+        remove.SafeRemover(str(root), expect=(st.st_dev, st.st_ino))
 
 
 # Unsafe cache roots ------------------------------------------------------------------
@@ -210,12 +210,12 @@ def test_totals_walk_agrees_with_the_record_walk(pip_cache: Path, parallel: bool
 
     (pip_cache / "http-v2" / "dirlink").symlink_to("../wheels")
     os.link(pip_cache / "README-stray.txt", pip_cache / "selfcheck" / "hard")
-    full = pipcache.summarize(fs.scan(str(pip_cache), parallel=parallel))
+    full = pipcache.summarize(walk.scan(str(pip_cache), parallel=parallel))
     quick = pipcache.summarize_totals(
-        fs.scan_totals(str(pip_cache), pipcache.classify, parallel=parallel))
+        walk.scan_totals(str(pip_cache), pipcache.classify, parallel=parallel))
     assert quick == full and full["wheels"] == 6
     no_disk = pipcache.summarize_totals(
-        fs.scan_totals(str(pip_cache), pipcache.classify, parallel=parallel, disk=False))
+        walk.scan_totals(str(pip_cache), pipcache.classify, parallel=parallel, disk=False))
     assert no_disk == dict(full, disk_bytes=None)
 
 
@@ -232,14 +232,14 @@ def test_wheel_classification_is_pips_glob() -> None:
 
 
 def test_forked_runs_every_job_once_even_past_one_pipe_page() -> None:
-    from cachekit.core import forked
+    from cachekit.core.fs import forked
 
     jobs = list(range(5000))
     assert sorted(forked.run(lambda n: n * 2, jobs, 2)) == [n * 2 for n in jobs]
 
 
 def test_forked_redoes_the_jobs_of_a_child_that_dies() -> None:
-    from cachekit.core import forked
+    from cachekit.core.fs import forked
 
     parent = os.getpid()
 

@@ -7,7 +7,9 @@ from typing import Any, Dict, List
 
 import pytest
 
-from cachekit.core import fs, stopping
+from cachekit.core import stopping
+from cachekit.core.fs import remove
+from cachekit.core.fs import walk as fswalk
 from cachekit.core.meter import METER
 from cachekit.progress import Stream
 
@@ -32,9 +34,9 @@ def test_the_meter_counts_every_file_once_forked_walkers_included(
     METER.start(heard.append)
     try:
         if walk == "scan":
-            fs.scan(str(tmp_path), parallel=parallel)
+            fswalk.scan(str(tmp_path), parallel=parallel)
         else:
-            fs.scan_totals(str(tmp_path), lambda top, name, kind: "all", parallel=parallel)
+            fswalk.scan_totals(str(tmp_path), lambda top, name, kind: "all", parallel=parallel)
         assert METER.totals() == (40 * 25, nbytes)
     finally:
         METER.stop()
@@ -45,7 +47,7 @@ def test_without_a_listener_nothing_is_counted(tmp_path: Path) -> None:
     make_tree(tmp_path)
     METER.start(None)
     try:
-        fs.scan(str(tmp_path), parallel=True)
+        fswalk.scan(str(tmp_path), parallel=True)
         assert not METER.on and METER.totals() == (0, 0)
     finally:
         METER.stop()
@@ -60,7 +62,7 @@ def test_ctrl_c_while_applying_refuses_the_next_removal(tmp_path: Path) -> None:
     (tmp_path / "d" / "e").write_text("e")
     deferral = stopping.Deferral(applying=True)
     try:
-        with fs.SafeRemover(str(tmp_path)) as remover:
+        with remove.SafeRemover(str(tmp_path)) as remover:
             assert remover.unlink("a").ok
             os.kill(os.getpid(), signal.SIGINT)  # noted, not raised
             assert remover.unlink("b").reason == stopping.INTERRUPTED

@@ -10,8 +10,9 @@ from typing import Any, Dict, List, Set
 
 import pytest
 
-from cachekit.core import agent, fs
+from cachekit.core import agent
 from cachekit.core import uv as uvcache
+from cachekit.core.fs import walk
 from tests.fixtures import REPO
 from tests.fixtures.disk import tree_of
 from tests.fixtures.uv_cache import UV, install, run_uv, serve_dir, uv_env
@@ -196,7 +197,7 @@ def test_prune_by_age_removes_whole_packages_through_uv(uv_cache: Path, home: Pa
         found = uvcache.package_of(rel)
         if found and found[0] == "delta":
             os.utime(path, (old, old), follow_symlinks=False)
-    layout = uvcache.layout(str(uv_cache), fs.scan(str(uv_cache)))
+    layout = uvcache.layout(str(uv_cache), walk.scan(str(uv_cache)))
     for archive in layout.packages["delta"].archives:
         for path in [uv_cache / archive, *(uv_cache / archive).rglob("*")]:
             os.utime(path, (old, old), follow_symlinks=False)

@@ -1,0 +1,42 @@
+"""The mounted file systems and their free space (Linux's mount table; statvfs).
+
+Standard library only, Python 3.8+: shipped to remote hosts.
+"""
+
+import os
+from typing import Dict, List, NamedTuple, Optional
+
+
+class Mount(NamedTuple):
+    device: str
+    point: str
+    kind: str
+    options: List[str]
+
+
+def mounts(table: str = "/proc/mounts") -> List[Mount]:
+    """The mounted file systems (none where the table cannot be read)."""
+    try:
+        with open(table, encoding="utf-8") as fh:
+            rows = [line.split() for line in fh]
+    except OSError:
+        return []
+    return [Mount(r[0], r[1].replace("\\040", " "), r[2], r[3].split(","))
+            for r in rows if len(r) >= 4]
+
+
+def mount_of(path: str, table: str = "/proc/mounts") -> Optional[Mount]:
+    """The mount holding ``path``: the longest mount point it lies under."""
+    real = os.path.realpath(path)
+    best: Optional[Mount] = None
+    for m in mounts(table):
+        inside = real == m.point or real.startswith(m.point.rstrip("/") + "/")
+        if inside and (best is None or len(m.point) >= len(best.point)):
+            best = m
+    return best
+
+
+def disk_usage(path: str) -> Dict[str, int]:
+    """The size and free space of the file system holding ``path``, in bytes."""
+    st = os.statvfs(path)
+    return {"total_bytes": st.f_blocks * st.f_frsize, "free_bytes": st.f_bavail * st.f_frsize}

@@ -1,0 +1,1 @@
+"""One package per package manager, each behind ``base.Manager``; see ``core/registry``."""

@@ -1,0 +1,196 @@
+"""The one contract between the core and the controller: request and result shapes.
+
+Declared as ``TypedDict``s (free at run time: no ``dataclasses``/``inspect`` import on a
+host) with their constructors, so every manager and the controller's failed-host rows
+build the same skeletons. The JSON is the README's schema 1; the keys below are the
+ones every manager shares, and a manager's own figures (pip's ``wheels``, conda's
+``tarballs``...) are declared by the manager in a ``TypedDict`` of its own that extends
+``CacheRecord``.
+"""
+
+import os
+import sys
+from typing import Any, Callable, Dict, List, Optional, TypedDict
+
+SCHEMA = 1
+PROGRESS_MARK = "@"  # a line of progress on a core's stdout starts with it
+
+Row = Dict[str, Any]
+Progress = Optional[Callable[[Row], None]]
+
+
+class Request(TypedDict, total=False):
+    """What the controller asks one host: ``op`` and that op's options."""
+
+    op: str
+    managers: Optional[List[str]]
+    environ: Dict[str, str]
+    apply: bool
+    progress: bool
+    core_copy: Optional[str]
+    pattern: Optional[str]
+    downloads: bool
+    attribute: bool
+    flags: List[str]
+    plans: List[Dict[str, Any]]
+    policy: Dict[str, Any]
+    now_ns: int
+    uv: Optional[str]
+    uv_inventory: Optional[str]
+    to: str
+    move: bool
+
+
+class CacheRecord(TypedDict, total=False):
+    """One cache of one manager on one host; figures are added by the op that measured."""
+
+    manager: str
+    path: Optional[str]
+    source: str
+    exists: bool
+    enabled: bool
+    writable: bool
+    error: Optional[str]
+    warnings: List[str]
+    root_id: List[int]
+    bytes: int
+    files: int
+    disk_bytes: int
+    unreadable: int
+    reclaimable_bytes: int
+    after_bytes: int
+
+
+class EntryRow(TypedDict, total=False):
+    """One cached package, as ``list`` shows it."""
+
+    manager: str
+    name: str
+    version: str
+    kind: str
+    rule: str
+    path: str
+    bytes: int
+
+
+class RemovalRow(TypedDict, total=False):
+    """One planned or done removal (``ok`` is None in a plan, then True or False)."""
+
+    path: str
+    manager: str
+    bytes: int
+    freed: int
+    reason: str
+    package: str
+    ok: Optional[bool]
+    note: str
+    entry: str
+    entries: int
+    files: int
+    dirs: int
+    kind: str
+    last_use_ns: int
+    partial: bool
+
+
+class PlanWire(TypedDict, total=False):
+    """A plan as it crosses the wire: the envelope every manager's plan carries; the
+    body keys (``files``, ``items``, ``paths``...) belong to the manager."""
+
+    manager: str
+    root: str
+    root_id: List[int]
+    freed_bytes: int
+    kind: str
+    source: str
+    measure_after: bool
+
+
+class Result(TypedDict, total=False):
+    """One host's answer to one request."""
+
+    schema: int
+    op: Optional[str]
+    status: str
+    error: Optional[str]
+    hostname: str
+    python: str
+    dry_run: bool
+    disk: Optional[Dict[str, int]]
+    caches: List[Any]  # CacheRecord and the managers' extensions of it
+    entries: List[EntryRow]
+    removed: List[Row]
+    dirs_removed: List[str]
+    reclaimed_bytes: int
+    warnings: List[str]
+    core_copy: Optional[str]
+    elapsed_s: float
+    plans: List[Any]  # PlanWire and the managers' extensions of it
+    kept: List[Row]
+    policy_notes: List[str]
+    environments: List[Row]
+    locations: List[Row]
+    relocation: Row
+
+
+DESTRUCTIVE = ("remove", "purge", "clean", "prune", "relocate")
+
+
+def new_result(op: Optional[str], request: Request) -> Result:
+    """The skeleton every answer starts from (the controller's failed-host rows too)."""
+    return {
+        "schema": SCHEMA, "op": op, "status": "ok", "error": None,
+        # os and sys only: socket and platform would cost a few ms of import on every host
+        "hostname": os.uname().nodename if hasattr(os, "uname") else "",
+        "python": ".".join(str(n) for n in sys.version_info[:3]),
+        "dry_run": op in DESTRUCTIVE and not request.get("apply"),
+        "disk": None, "caches": [], "entries": [], "removed": [], "dirs_removed": [],
+        "reclaimed_bytes": 0, "warnings": [],
+        # where a remote run keeps its copy of this code (set by cachekit's bootstrap)
+        "core_copy": request.get("core_copy"),
+    }
+
+
+def cache_record(manager: str, path: Optional[str], source: str, exists: bool,
+                 error: Optional[str] = None, **extra: Any) -> CacheRecord:
+    """A cache's record before it is measured; ``error`` when it could not be located."""
+    record: CacheRecord = {"manager": manager, "path": path, "source": source,
+                           "exists": exists, "error": error, "warnings": []}
+    record.update(extra)  # type: ignore[typeddict-item]  # a manager's own keys
+    return record
+
+
+def unreadable(count: int, example: str, why: str, skipped: bool = True) -> str:
+    """The one spelling of "N paths could not be read" (a warning on the cache)."""
+    tail = " and were skipped" if skipped else ""
+    return f"{count} path(s) could not be read{tail}, e.g. {example}: {why}"
+
+
+class Run:
+    """One request being served on this host: what every manager method is handed.
+
+    ``report`` is the one place a removal row is recorded: in the result and, as it
+    happens, to ``progress`` (which a controller whose connection breaks still heard).
+    """
+
+    __slots__ = ("op", "request", "environ", "result", "progress")
+
+    def __init__(self, request: Request, environ: Dict[str, str], result: Result,
+                 progress: Progress = None) -> None:
+        self.op = request.get("op") or ""
+        self.request = request
+        self.environ = environ
+        self.result = result
+        self.progress = progress
+
+    @property
+    def applying(self) -> bool:
+        return bool(self.request.get("apply"))
+
+    def report(self, row: Row) -> None:
+        self.result["removed"].append(row)
+        if self.progress is not None:
+            self.progress(row)
+
+    def warn(self, line: str) -> None:
+        self.result["warnings"].append(line)
