@@ -159,6 +159,7 @@ class CachekitProgram(Program):
 
     def _unknown_option(self, word: str, context: Optional[ParserContext]) -> Exit:
         flag = word.split("=", 1)[0]
+        hint: Optional[str]
         if context is not None and context.name:
             task = context.name
             flags = [f for f in context.flags if not context.flags[f].positional]
@@ -168,7 +169,7 @@ class CachekitProgram(Program):
             else:
                 hint = _did_you_mean(flag, flags) or f"see {PROGRAM} {task} --help"
             return _error(f"no such option {flag} for {task}", hint)
-        hint = _did_you_mean(flag, list(self.initial_context.flags)) or ""
+        hint = _did_you_mean(flag, list(self.initial_context.flags))
         if flag in DRY_RUN_LOOKALIKES:
             hint = "did you mean --dry-run after the task's name?"
         if hint is None:  # an option of a task given before the task's name?

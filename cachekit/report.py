@@ -243,11 +243,8 @@ def _toolcache_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
         for c in h.get("caches", []):
             if c["manager"] != "toolcache" or not c.get("exists") or "tools" not in c:
                 continue
-            from cachekit.core.toolcache import version_key
-
             for tool, versions in sorted(c["tools"].items()):
-                ordered = sorted(versions, key=lambda v: (version_key(v) is not None,
-                                                  version_key(v) or (), v), reverse=True)
+                ordered = list(versions)  # the core sends them newest first
                 rows.append([h["host"], tool, str(len(ordered)),
                              human_bytes(sum(versions.values())),
                              ", ".join(f"{v} ({human_bytes(versions[v])})" for v in ordered)])
@@ -348,7 +345,7 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
         freed = sum(c.get("reclaimable_bytes") or 0 for c in h.get("caches", []))
     else:
         freed = h.get("reclaimed_bytes", 0)
-    # a purge's rows are buckets, each with its counts (see core/pip_sweep.py)
+    # a purge's rows are buckets, each with its counts (see core/managers/pip/sweep.py)
     dirs = len(h.get("dirs_removed", [])) + sum(r.get("dirs", 0) for r in files)
     what = f"{sum(r.get('files', 1) for r in files)} files and {dirs} directories"
     if by_manager:

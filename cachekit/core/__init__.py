@@ -5,8 +5,12 @@ SSH and run by that host's own ``python3``. Nothing here prints or exits.
 """
 
 SCHEMA = 1
-KNOWN_MANAGERS = ("pip", "conda", "uv", "toolcache")
 
 
 class Refused(Exception):
     """The request is unsafe or malformed; nothing was touched."""
+
+
+from cachekit.core.registry import known as _known  # noqa: E402  (needs Refused above)
+
+KNOWN_MANAGERS = _known()  # the registry's names; each manager loads only when asked

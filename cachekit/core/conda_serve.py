@@ -343,7 +343,7 @@ def refuse_unsafe_roots(request: Dict[str, Any], loc: conda_location.CondaLocati
             if all(safety.place_problem(k, environ) for k, _s in holders):
                 k, s = holders[0]
                 safety.refuse_place(k, environ, verb, f"conda prefix holding {path}", s)
-            safety.refuse("conda-prefix", top, environ, verb, setting, label)
+            safety.refuse("conda", top, environ, verb, setting, label, kind="tempfiles")
 
 
 def _known_places(loc: conda_location.CondaLocation) -> List[Tuple[str, str]]:
@@ -381,8 +381,8 @@ def _apply(request: Dict[str, Any], loc: conda_location.CondaLocation, result: D
         _recognise(wire, loc)
         setting = next((c.source for c in loc.caches if os.path.realpath(c.path)
                         == wire["root"]), "") if wire["kind"] == "pkgs" else ""
-        safety.refuse(safety.plan_kind(wire), wire["root"], environ, "apply a plan to",
-                      setting or safety.PLAN)
+        safety.refuse("conda", wire["root"], environ, "apply a plan to",
+                      setting or safety.PLAN, kind=wire["kind"])
     usage = condacache.read_usage(e.path for e in loc.envs)
     for wire in plans:
         execute(wire, result, usage, progress)

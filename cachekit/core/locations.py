@@ -1,5 +1,5 @@
-"""``locations``: for each manager, the cache in effect, every source that could set it
-(highest precedence first, the winner marked), its file system, and the traps.
+"""What ``locations`` shares between managers: the record's sources, its file system, and
+the traps (``ops/locations`` serves the op; each manager builds its own record).
 
 The traps are the ones people fall into when they move a cache by hand:
 - a ``cache-dir`` in a pip config section that ``pip cache`` ignores (``[install]``);
@@ -15,7 +15,7 @@ import os
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from cachekit.core import bounded, conda_location, pip_location, uv_location
+from cachekit.core import bounded, conda_location, uv_location
 from cachekit.core.fs import mounts as fsmounts
 
 # Files that set variables for every session, unattended ones included (pam_env).
@@ -114,38 +114,8 @@ def full_trap(fs: Optional[Dict[str, Any]], mounts: str = "/proc/mounts") -> Opt
             f"{best[1]} ({best[2]}) has {best[0]} B free")
 
 
-def _source(setting: str, value: str, where: str, won: bool, note: str = "") -> Dict[str, Any]:
+def source(setting: str, value: str, where: str, won: bool, note: str = "") -> Dict[str, Any]:
     return {"setting": setting, "value": value, "where": where, "won": won, "note": note}
-
-
-def pip_record(environ: Mapping[str, str]) -> Dict[str, Any]:
-    rec: Dict[str, Any] = {"manager": "pip", "sources": [], "traps": []}
-    try:
-        loc = pip_location.locate(environ)
-    except pip_location.PipConfigError as exc:
-        rec.update(path=None, source="", error=str(exc))
-        return rec
-    rec.update(path=loc.path, source=loc.source, error=None)
-    sources = rec["sources"]
-    for var in ("PIP_NO_CACHE_DIR", "PIP_CACHE_DIR"):
-        if environ.get(var):
-            sources.append(_source(var, environ[var], f"environment variable {var}",
-                                   loc.source == f"environment variable {var}" or
-                                   loc.source == f"disabled by environment variable {var}"))
-    for path, section, value in pip_location.cache_dir_settings(environ):
-        where = f"{path} [{section}] cache-dir"
-        ignored = section not in ("cache", "global")
-        note = "ignored by pip cache (only [global] and [cache] count)" if ignored else ""
-        sources.append(_source("cache-dir", value, where, loc.source == where, note))
-        if ignored:
-            rec["traps"].append(f"{where} = {value} is ignored by `pip cache`; pip keeps "
-                                f"its cache in {loc.path}")
-    default, how = pip_location.default_cache_dir(environ)
-    sources.append(_source("default", default, how, loc.source == how))
-    if loc.source.startswith("environment variable PIP_CACHE_DIR"):
-        _var_trap(rec, "PIP_CACHE_DIR", environ, pip_location.locate,
-                  pip_location.PipConfigError)
-    return rec
 
 
 def conda_record(environ: Mapping[str, str]) -> Dict[str, Any]:
@@ -158,19 +128,19 @@ def conda_record(environ: Mapping[str, str]) -> Dict[str, Any]:
                            "caches": [c.path for c in configured], "sources": []}
     sources = rec["sources"]
     if environ.get("CONDA_PKGS_DIRS"):
-        sources.append(_source("CONDA_PKGS_DIRS", environ["CONDA_PKGS_DIRS"],
+        sources.append(source("CONDA_PKGS_DIRS", environ["CONDA_PKGS_DIRS"],
                                "environment variable CONDA_PKGS_DIRS", True))
     errors: List[str] = []
     docs = conda_location.load_configs(loc.config_files, errors)
     for path, doc in reversed(docs):
         if isinstance(doc.get("pkgs_dirs"), list):
-            sources.append(_source("pkgs_dirs", ", ".join(map(str, doc["pkgs_dirs"])),
+            sources.append(source("pkgs_dirs", ", ".join(map(str, doc["pkgs_dirs"])),
                                    f"pkgs_dirs in {path}", not environ.get("CONDA_PKGS_DIRS")))
     home = _home(environ)
     defaults = [os.path.join(r, "pkgs") for r, _ in loc.roots[:1]] + [
         os.path.join(home, ".conda", "pkgs")]
     set_somewhere = len(sources) > 0
-    sources.append(_source("default", ", ".join(defaults), "ROOT/pkgs, then ~/.conda/pkgs",
+    sources.append(source("default", ", ".join(defaults), "ROOT/pkgs, then ~/.conda/pkgs",
                            not set_somewhere))
     if set_somewhere:
         for d in defaults:
@@ -197,7 +167,7 @@ def uv_record(environ: Mapping[str, str]) -> Dict[str, Any]:
     sources = rec["sources"]
     for var in ("UV_NO_CACHE", "UV_CACHE_DIR"):
         if environ.get(var):
-            sources.append(_source(var, environ[var], f"environment variable {var}",
+            sources.append(source(var, environ[var], f"environment variable {var}",
                                    loc.source.startswith(var)))
     for path in loc.config_files:
         try:
@@ -206,15 +176,15 @@ def uv_record(environ: Mapping[str, str]) -> Dict[str, Any]:
             continue
         if value:
             where = f"cache-dir in {path}"
-            sources.append(_source("cache-dir", value, where, loc.source == where))
+            sources.append(source("cache-dir", value, where, loc.source == where))
     default, how = uv_location._default(environ)
-    sources.append(_source("default", default, how, loc.source == how))
+    sources.append(source("default", default, how, loc.source == how))
     if loc.source == "UV_CACHE_DIR":
-        _var_trap(rec, "UV_CACHE_DIR", environ, uv_location.locate, uv_location.UvConfigError)
+        var_trap(rec, "UV_CACHE_DIR", environ, uv_location.locate, uv_location.UvConfigError)
     return rec
 
 
-def _var_trap(rec: Dict[str, Any], var: str, environ: Mapping[str, str],
+def var_trap(rec: Dict[str, Any], var: str, environ: Mapping[str, str],
               locate: Any, error: Any) -> None:
     """The trap of a cache set by ``var``, naming the cache used where ``var`` is unset."""
     try:
@@ -224,21 +194,3 @@ def _var_trap(rec: Dict[str, Any], var: str, environ: Mapping[str, str],
     trap = env_trap(var, environ, fallback)
     if trap:
         rec["traps"].append(trap)
-
-
-RECORDS = {"pip": pip_record, "conda": conda_record, "uv": uv_record}
-
-
-def locations(managers: List[str], environ: Mapping[str, str]) -> List[Dict[str, Any]]:
-    out = []
-    for manager in managers:
-        rec = RECORDS[manager](environ)
-        fs = file_system(rec.get("path"))
-        if fs:
-            fs.pop("dev", None)
-            rec["file_system"] = fs
-            trap = full_trap(dict(fs, dev=os.stat(fs["mount"]).st_dev))
-            if trap:
-                rec["traps"].append(trap)
-        out.append(rec)
-    return out

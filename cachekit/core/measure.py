@@ -8,8 +8,10 @@ plans carry ``measure_after``; the agent calls ``after_apply`` once they are app
 
 from typing import Any, Dict, List
 
+from cachekit.core.wire import Result
 
-def wanted(request: Dict[str, Any], result: Dict[str, Any]) -> List[Dict[str, Any]]:
+
+def wanted(request: Dict[str, Any], result: Result) -> List[Dict[str, Any]]:
     """The applied plans that ask for a measurement afterwards."""
     if request.get("op") == "apply":
         plans = request.get("plans") or []
@@ -20,7 +22,7 @@ def wanted(request: Dict[str, Any], result: Dict[str, Any]) -> List[Dict[str, An
     return [p for p in plans if isinstance(p, dict) and p.get("measure_after")]
 
 
-def after_apply(request: Dict[str, Any], result: Dict[str, Any]) -> None:
+def after_apply(request: Dict[str, Any], result: Result) -> None:
     """Set ``after_bytes`` on each cache record of a manager whose plans were applied."""
     from cachekit.core import agent
 

@@ -15,8 +15,20 @@ The rules compose like this:
 
 import fnmatch
 import heapq
+import os
 import re
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 
 class Candidate(NamedTuple):
@@ -220,3 +232,25 @@ def _span(seconds: int) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+class Scope:
+    """One cache's part in a prune: its candidates, its size, how to plan its removal."""
+
+    def __init__(self, manager: str, root: str, record: Dict[str, Any], cache_bytes: int,
+                 candidates: List[Candidate],
+                 plan: Callable[[List[Selected]], Any], fixed: bool = False) -> None:
+        self.manager, self.root, self.record = manager, root, record
+        self.cache_bytes, self.candidates, self.plan = cache_bytes, candidates, plan
+        self.dev = os.lstat(root).st_dev
+        # ``fixed``: the cache has a rule of its own (the tool cache: older patches,
+        # incomplete downloads); its candidates carry that rule in ``ref[1]`` and are
+        # taken whatever the policy's age and size rules say
+        self.fixed = fixed
+        # ``pool``: entries too many for an object each (pip); planned by ``plan_pool``
+        self.pool: Optional[Pool] = None
+        self.plan_pool: Optional[Callable[[Pool], Dict[str, Any]]] = None
+        self.rows_of_pool: Optional[Callable[[Pool, Dict[str, Any]],
+                                             List[Dict[str, Any]]]] = None
+        self.kept: List[Dict[str, Any]] = []
+        self.kept_more = 0

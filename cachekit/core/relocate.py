@@ -1,5 +1,5 @@
-"""``relocate``: write where a manager keeps its cache into the file it reads for every
-process of the user, and (``--move``) move the cache's content there.
+"""``relocate``'s shared parts (checking the target, the atomic write, the move) and, until
+their packages take them (issue 13), conda's and uv's settings. ``ops/relocate`` serves it.
 
 - pip: the user config file (``~/.config/pip/pip.conf``), section ``[global]``, key
   ``cache-dir``, as ``pip config --user set global.cache-dir`` writes it;
@@ -13,7 +13,6 @@ A move renames within one file system; across file systems it copies (hard links
 the moved files kept), checks the copy, and only then removes the original.
 """
 
-import difflib
 import hashlib
 import json
 import os
@@ -23,7 +22,7 @@ import stat
 import tempfile
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from cachekit.core import Refused, bounded, conda_location, pip_location, safety, uv_location
+from cachekit.core import Refused, conda_location, uv_location
 from cachekit.core import conda as condacache
 from cachekit.core.fs import lock, remove, walk
 from cachekit.core.miniyaml import bracket_depth as miniyaml_depth
@@ -39,8 +38,6 @@ def _xdg_config(environ: Mapping[str, str]) -> str:
 
 
 def config_file(manager: str, environ: Mapping[str, str]) -> str:
-    if manager == "pip":
-        return os.path.join(_xdg_config(environ), "pip", "pip.conf")
     if manager == "conda":
         return os.path.join(_home(environ), ".condarc")
     return os.path.join(_xdg_config(environ), "uv", "uv.toml")
@@ -48,11 +45,6 @@ def config_file(manager: str, environ: Mapping[str, str]) -> str:
 
 def current_cache(manager: str, environ: Mapping[str, str]) -> Tuple[Optional[str], List[str]]:
     """(the cache in effect, for conda every configured cache in order)."""
-    if manager == "pip":
-        try:
-            return pip_location.locate(environ).path, []
-        except pip_location.PipConfigError as exc:
-            raise Refused(str(exc)) from None
     if manager == "uv":
         try:
             return uv_location.locate(environ).path, []
@@ -69,8 +61,6 @@ def current_cache(manager: str, environ: Mapping[str, str]) -> Tuple[Optional[st
 
 def current_source(manager: str, environ: Mapping[str, str], current: str) -> str:
     """What set the cache in effect (``PIP_CACHE_DIR``, ``pkgs_dirs in ~/.condarc``...)."""
-    if manager == "pip":
-        return pip_location.locate(environ).source
     if manager == "uv":
         return uv_location.locate(environ).source
     return next((c.source for c in conda_location.locate(environ).caches
@@ -78,33 +68,6 @@ def current_source(manager: str, environ: Mapping[str, str], current: str) -> st
 
 
 # Editing the files ----------------------------------------------------------------------
-
-def edit_pip(text: str, target: str) -> str:
-    """Set ``cache-dir`` in ``[global]``; everything else stays, comments included."""
-    if text and not text.endswith("\n"):
-        text += "\n"
-    lines = text.splitlines(keepends=True)
-    section, start, end = None, None, len(lines)
-    for i, line in enumerate(lines):
-        header = re.match(r"\[(.+)\]\s*$", line.strip())  # configparser's: name as written
-        if header:
-            if section == "global":
-                end = i
-                break
-            section = header.group(1)
-            if section == "global":
-                start = i
-    entry = f"cache-dir = {target}\n"
-    if start is None:
-        prefix = "" if not text or text.endswith("\n") else "\n"
-        return text + prefix + ("\n" if text.strip() else "") + "[global]\n" + entry
-    for i in range(start + 1, end):  # an indented line continues a value: not a key
-        if re.match(r"(--)?cache[-_]dir\s*[=:]", lines[i], re.I):
-            lines[i] = entry
-            return "".join(lines)
-    lines.insert(start + 1, entry)
-    return "".join(lines)
-
 
 def edit_uv(text: str, target: str) -> str:
     """Set the top-level ``cache-dir`` (before any table)."""
@@ -382,75 +345,6 @@ def _verify(source: str, target: str) -> List[Tuple[str, int, int]]:
 
 # The request -----------------------------------------------------------------------------
 
-def serve(request: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any]) -> None:
-    managers = request.get("managers") or []
-    if len(managers) != 1 or managers[0] not in ("pip", "conda", "uv"):
-        raise Refused("relocate moves one manager's cache at a time: give --managers pip, "
-                      "conda or uv")
-    manager = managers[0]
-    raw = request.get("to") or ""
-    if not raw:
-        raise Refused("relocate needs --to PATH")
-    home = _home(environ)
-    target = os.path.normpath(home + raw[1:] if raw == "~" or raw.startswith("~/") else
-                              os.path.join(environ.get("PWD") or os.getcwd(), raw))
-    current, previous = current_cache(manager, environ)
-    move_it = bool(request.get("move")) and bool(current) and os.path.isdir(current or "")
-    # safety's refusal, before anything is read: a cache is never pointed at, or moved
-    # into, a home or a system directory, and only the manager's own cache is moved
-    safety.refuse_place(target, environ, "relocate to", f"new {manager} cache given by --to")
-    if move_it and current:
-        safety.refuse(manager, current, environ, "move",
-                      current_source(manager, environ, current))
-    check_target(target, current, move_it)
-    path = config_file(manager, environ)
-    try:
-        old = bounded.read_text(path, bounded.CONFIG_CAP, "utf-8-sig")  # a BOM is dropped
-    except FileNotFoundError:
-        old = ""
-    except (OSError, UnicodeDecodeError) as exc:
-        raise Refused(f"{path}: cannot read it: {exc}") from None
-    if manager == "pip":
-        new = edit_pip(old, target)
-    elif manager == "uv":
-        new = edit_uv(old, target)
-    else:
-        new = edit_conda(old, target, previous)
-    _check_parses(manager, path, new)
-    would = _would_be(manager, environ, path, new)
-    if not would or os.path.realpath(would) != os.path.realpath(target):
-        raise Refused(f"{manager}'s cache would still be {would} after writing {path}: a "
-                      "setting of higher precedence wins (see `cachekit locations`); nothing "
-                      "was changed")
-    if manager == "pip":
-        result["warnings"] += _other_pip_sections(environ)
-    diff = "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
-                                        fromfile=path, tofile=path))
-    plan: Dict[str, Any] = {"manager": manager, "config_file": path, "diff": diff,
-                            "from": current, "to": target, "move": None}
-    if move_it:
-        if current is None:
-            raise Refused(f"{manager} has no cache to move")
-        if os.path.islink(current.rstrip("/")):
-            raise Refused(f"{current} is a symlink to {os.path.realpath(current)}; move that "
-                          "directory, or point the setting at it first")
-        if manager == "conda":
-            users = symlinked_users(current, environ)
-            if users:
-                raise Refused(f"environments use {current} through symlinks and would break "
-                              f"if it moved: {', '.join(users)}")
-        plan["move"] = move_plan(current, target)
-    result["relocation"] = plan
-    if not request.get("apply"):
-        return
-    if plan["move"] and current:
-        plan["move"] = _locked_move(manager, current, target)
-    elif not os.path.isdir(target):
-        os.makedirs(target)
-    write_atomic(path, new)
-    plan["now"], _ = current_cache(manager, dict(environ))
-
-
 def _would_be(manager: str, environ: Mapping[str, str], path: str, text: str
               ) -> Optional[str]:
     """The cache the manager would use with ``text`` in ``path``, checked before writing."""
@@ -459,26 +353,16 @@ def _would_be(manager: str, environ: Mapping[str, str], path: str, text: str
         configured = [c.path for c in loc.caches if c.configured]
         return configured[0] if configured else None
     with tempfile.TemporaryDirectory(prefix="cachekit-relocate-") as scratch:
-        sub = "pip/pip.conf" if manager == "pip" else "uv/uv.toml"
+        sub = "uv/uv.toml"
         os.makedirs(os.path.dirname(os.path.join(scratch, sub)))
         with open(os.path.join(scratch, sub), "w", encoding="utf-8") as fh:
             fh.write(text)
         trial = dict(environ, XDG_CONFIG_HOME=scratch)
         try:
-            if manager == "pip":
-                return pip_location.locate(trial).path
             return uv_location.locate(trial).path
-        except (pip_location.PipConfigError, uv_location.UvConfigError) as exc:
+        except uv_location.UvConfigError as exc:
             raise Refused(f"{path}: would not load after the edit ({exc}); nothing changed"
                           ) from None
-
-
-def _other_pip_sections(environ: Mapping[str, str]) -> List[str]:
-    """``cache-dir`` in sections ``pip cache`` ignores but other pip commands read."""
-    return [f"pip: {path} [{section}] cache-dir = {value} still applies to `pip {section}`; "
-            "remove it to use the new cache there"
-            for path, section, value in pip_location.cache_dir_settings(environ)
-            if section not in ("global", "cache")]
 
 
 def _locked_move(manager: str, source: str, target: str) -> Dict[str, Any]:
@@ -499,10 +383,6 @@ def _check_parses(manager: str, path: str, text: str) -> None:
             from cachekit.core import miniyaml
 
             miniyaml.loads(text)
-        elif manager == "pip":
-            import configparser
-
-            configparser.RawConfigParser().read_string(text)
         else:
             try:
                 import tomllib  # novermin: 3.11+, guarded

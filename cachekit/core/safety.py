@@ -3,15 +3,14 @@
 A root is refused when it is ``/``, a home or a directory holding homes, a system
 directory or one holding system directories, or when it does not carry the layout of the
 manager whose cache it is said to be. Each manager supplies only that layout check (its
-``layout_problem``, registered in ``LAYOUTS``); a manager missing from ``LAYOUTS`` can
-remove nothing. The agent runs ``refuse_plans`` on every plan before it applies one, so
-a manager that forgot its own early check is still stopped before the first removal.
+``layout_problem``); a name the registry does not know can remove nothing. The agent
+runs ``refuse_plans`` on every plan before it applies one, so a manager that forgot its
+own early check is still stopped before the first removal.
 """
 
 import contextlib
-import importlib
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from cachekit.core import Refused
 
@@ -33,17 +32,6 @@ SYSTEM_DIRS = (
     "/cores", "/private", "/private/etc", "/private/tmp", "/private/var",
     "/private/var/folders",
 )
-
-# manager -> (module, its function ``(root) -> str`` naming what is missing ("" when the
-# root carries the layout), what such a root is called)
-LAYOUTS: Dict[str, Tuple[str, str, str]] = {
-    "pip": ("cachekit.core.pip", "layout_problem", "pip cache"),
-    "conda": ("cachekit.core.conda_location", "layout_problem", "conda package cache"),
-    "conda-prefix": ("cachekit.core.conda_location", "prefix_problem", "conda prefix"),
-    "uv": ("cachekit.core.uv_serve", "layout_problem", "uv cache"),
-    "toolcache": ("cachekit.core.toolcache", "layout_problem", "runner tool cache"),
-}
-
 
 def home_dirs(environ: Mapping[str, str]) -> List[str]:
     """Every home this host knows (this user's, the usual places, every account's)."""
@@ -98,13 +86,19 @@ def _who(label: str, setting: str) -> str:
     return f"the {label} set by {setting}"
 
 
-def layout_check(manager: str) -> Any:
-    """The manager's own ``layout_problem``; a manager without one can remove nothing."""
-    if manager not in LAYOUTS:
-        raise Refused(f"refusing to remove anything for {manager!r}: cachekit knows no "
+def _manager(name: str) -> Any:
+    """The registered manager class; one cachekit does not know can remove nothing."""
+    from cachekit.core import registry
+
+    if name not in registry.known():
+        raise Refused(f"refusing to remove anything for {name!r}: cachekit knows no "
                       "layout signature for it")
-    module, function, _label = LAYOUTS[manager]
-    return getattr(importlib.import_module(module), function)
+    return registry.load(name)
+
+
+def layout_check(manager: str) -> Any:
+    """The manager's own ``layout_problem``; a manager cachekit does not know is refused."""
+    return _manager(manager).layout_problem
 
 
 def refuse_place(root: str, environ: Mapping[str, str], verb: str, label: str,
@@ -116,26 +110,19 @@ def refuse_place(root: str, environ: Mapping[str, str], verb: str, label: str,
 
 
 def refuse(manager: str, root: str, environ: Mapping[str, str], verb: str = "clean",
-           setting: str = "", label: str = "") -> None:
-    """The one refusal: the place first (before anything is listed), then the layout.
+           setting: str = "", label: str = "", kind: str = "") -> None:
+    """The one refusal: the place first (before anything is listed), then the layout
+    the manager declares (``Manager.layout_problem``; ``kind`` is a plan's kind).
 
     ``setting`` names what pointed at ``root`` (``UV_CACHE_DIR``, ``pkgs_dirs in
     ~/.condarc``...), so the one-line error says what to fix.
     """
-    label = label or LAYOUTS.get(manager, ("", "", f"{manager} cache"))[2]
+    cls = _manager(manager)
+    label = label or cls.label_for(kind)
     refuse_place(root, environ, verb, label, setting)
-    problem = layout_check(manager)(os.path.realpath(root))
+    problem = cls.layout_problem(os.path.realpath(root), kind)
     if problem:
         raise Refused(f"refusing to {verb} {root}: {_who(label, setting)} {problem}")
-
-
-def plan_kind(wire: Mapping[str, Any]) -> str:
-    """Which layout a plan's root must carry: conda's temp and trash files live in
-    prefixes, not in package caches."""
-    manager = str(wire.get("manager"))
-    if manager == "conda" and wire.get("kind") in ("tempfiles", "trash"):
-        return "conda-prefix"
-    return manager
 
 
 def refuse_plans(plans: Iterable[Mapping[str, Any]], records: Iterable[Mapping[str, Any]],
@@ -155,4 +142,5 @@ def refuse_plans(plans: Iterable[Mapping[str, Any]], records: Iterable[Mapping[s
         source = wire.get("source")
         setting: Optional[str] = (source if isinstance(source, str) and source
                                   else settings.get(os.path.realpath(root)))
-        refuse(plan_kind(wire), root, environ, verb, setting or PLAN)
+        refuse(str(wire.get("manager")), root, environ, verb, setting or PLAN,
+               kind=str(wire.get("kind") or ""))

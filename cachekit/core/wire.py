@@ -12,7 +12,8 @@ import os
 import sys
 from typing import Any, Callable, Dict, List, Optional, TypedDict
 
-SCHEMA = 1
+from cachekit.core import SCHEMA
+
 PROGRESS_MARK = "@"  # a line of progress on a core's stdout starts with it
 
 Row = Dict[str, Any]
@@ -32,7 +33,7 @@ class Request(TypedDict, total=False):
     downloads: bool
     attribute: bool
     flags: List[str]
-    plans: List[Dict[str, Any]]
+    plans: List[Any]
     policy: Dict[str, Any]
     now_ns: int
     uv: Optional[str]

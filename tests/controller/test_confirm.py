@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cachekit.core import pip as pipcache
 from cachekit.core.fs import walk
+from cachekit.core.managers.pip import cache as pipcache
 from cachekit.errors import EXIT_DECLINED
 from tests.fixtures.disk import tree_of
 from tests.fixtures.pip_cache import pip_env

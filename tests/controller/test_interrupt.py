@@ -110,7 +110,7 @@ def test_ctrl_c_in_a_prune_is_shown_and_written_to_the_history(
     interrupt_when_removing(term)
     out = term.finish()
     assert out.returncode == EXIT_INTERRUPTED, out.stderr
-    # a plan this large is one row per rule (core/pip_prune.py): it counts what went
+    # a plan this large is one row per rule (core/managers/pip/prune.py): it counts what went
     gone = before - files_under(big_cache)
     assert gone and re.search(r"^local: interrupted: .* after [\d,]+ of 5,100 planned "
                               "entries were removed", out.stdout, re.M), out.stdout

@@ -104,7 +104,7 @@ def test_plans_escape_every_path_and_removal_really_removes(hostile_pip: Path,
         assert len([r for r in plan.stdout.splitlines() if escaped + "-1.0" in r
                     or (escaped == "oddir-1.0" and escaped in r)]) == 1
     assert "/wheels/\\x1b]0;owned\\x07/ab/cd/oddir-1.0-py3-none-any.whl" in plan.stdout
-    # a purge plans one row per bucket (core/pip_sweep.py): no name reaches it raw
+    # a purge plans one row per bucket (core/managers/pip/sweep.py): no name reaches it raw
     assert_clean(purge_plan.stdout + purge_plan.stderr)
     assert sorted(r.split()[2].rsplit("/", 1)[-1] for r in purge_plan.stdout.splitlines()
                   if r.startswith("would remove ")) == ["http", "http-v2", "wheels"]

@@ -15,7 +15,8 @@ from typing import Iterator, List, NamedTuple, Tuple
 
 import pytest
 
-from cachekit.core import agent, bounded, pip_attribution
+from cachekit.core import agent, bounded
+from cachekit.core.managers.pip import attribution as pip_attribution
 from tests.fixtures import program
 from tests.fixtures.conda_cache import CondaFixture
 from tests.fixtures.deadline import deadline

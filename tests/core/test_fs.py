@@ -206,7 +206,7 @@ def test_unreadable_subdirectory_is_a_warning_and_the_scan_goes_on(
 @pytest.mark.parametrize("parallel", [False, True])
 def test_totals_walk_agrees_with_the_record_walk(pip_cache: Path, parallel: bool) -> None:
     """`info` folds files into totals in the workers; it must match the full scan."""
-    from cachekit.core import pip as pipcache
+    from cachekit.core.managers.pip import cache as pipcache
 
     (pip_cache / "http-v2" / "dirlink").symlink_to("../wheels")
     os.link(pip_cache / "README-stray.txt", pip_cache / "selfcheck" / "hard")
@@ -223,7 +223,7 @@ def test_wheel_classification_is_pips_glob() -> None:
     """classify replaces fnmatch('*-*.whl') on the hot path; it must agree with it."""
     import fnmatch
 
-    from cachekit.core import pip as pipcache
+    from cachekit.core.managers.pip import cache as pipcache
 
     for name in ("a-1.whl", "-.whl", "a.whl", "a-1.whl.tmp", "a-1.WHL", "origin.json",
                  "a.b-c.whl", "x-.whl", ".whl", "a-1-py3-none-any.whl", "a_b.whl-1"):

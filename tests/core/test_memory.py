@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from cachekit.core import pip_sweep
+from cachekit.core.managers.pip import sweep as pip_sweep
 from tests.fixtures import REPO
 from tests.fixtures.disk import tree_of
 from tests.fixtures.pip_cache import pip, pip_env

@@ -293,7 +293,7 @@ def test_a_manager_that_forgets_its_own_check_is_still_stopped(
         fake_home: Path, monkeypatch: pytest.MonkeyPatch, apply: bool) -> None:
     """The agent checks every plan's root itself: pip's early check switched off (as a
     new manager might lack one), a purge of the home is still refused, dry run or not."""
-    from cachekit.core import pip as pipcache
+    from cachekit.core.managers.pip import cache as pipcache
 
     (fake_home / "wheels").mkdir()
     (fake_home / "wheels/mine-1.0-py3-none-any.whl").write_text("a wheel")

@@ -4,7 +4,7 @@ Standard library only, Python 3.8+: shipped to remote hosts.
 """
 
 import os
-from typing import Dict, List, NamedTuple, Optional
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 
 class Mount(NamedTuple):
@@ -40,3 +40,15 @@ def disk_usage(path: str) -> Dict[str, int]:
     """The size and free space of the file system holding ``path``, in bytes."""
     st = os.statvfs(path)
     return {"total_bytes": st.f_blocks * st.f_frsize, "free_bytes": st.f_bavail * st.f_frsize}
+
+
+def last_use_clock(path: str) -> Tuple[str, str]:
+    """("atime" or "mtime", why): access times count unless the file system skips them."""
+    mount = mount_of(path)
+    if mount is None:
+        return "mtime", "modification time (mount options unknown)"
+    if "noatime" in mount.options:
+        return "mtime", f"modification time ({mount.point} is mounted noatime)"
+    mode = next((o for o in mount.options if o in ("relatime", "strictatime", "lazytime")),
+                "atime")
+    return "atime", f"access time ({mode})"

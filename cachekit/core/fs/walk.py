@@ -384,3 +384,8 @@ def freed_bytes(files: Iterable[FileStat]) -> int:
             done.add(key)
         total += f.size
     return total
+
+
+def last_use(f: FileStat, clock: str) -> int:
+    """When ``f`` was last used by ``clock`` ("atime": read or written; "mtime": written)."""
+    return max(f.atime_ns, f.mtime_ns) if clock == "atime" else f.mtime_ns

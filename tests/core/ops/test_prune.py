@@ -192,7 +192,7 @@ def test_min_free_on_a_small_file_system(small_fs: Path, pip_cache_master, core_
 
 @pytest.mark.root
 def test_noatime_file_systems_rank_by_modification_time(tmp_path: Path) -> None:
-    from cachekit.core.prune import last_use_clock
+    from cachekit.core.fs.mounts import last_use_clock
 
     with tmpfs(tmp_path / "noatime", "size=1m,noatime") as mount:
         clock, why = last_use_clock(str(mount))

@@ -208,7 +208,8 @@ def test_locations_flag_a_nearly_full_file_system(home: Path, tmp_path: Path, co
 
 
 def test_edits_on_tricky_files() -> None:
-    from cachekit.core.relocate import edit_conda, edit_pip, edit_uv
+    from cachekit.core.managers.pip.settings import edit_pip
+    from cachekit.core.relocate import edit_conda, edit_uv
 
     assert edit_pip("[global]", "/n") == "[global]\ncache-dir = /n\n"
     assert edit_pip("[global]\nindex-url = a\n  cache-dir = b\n", "/n") == (

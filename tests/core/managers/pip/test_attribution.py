@@ -4,7 +4,7 @@ import json
 import os
 from pathlib import Path
 
-from cachekit.core.pip_attribution import attribute
+from cachekit.core.managers.pip.attribution import attribute
 from tests.fixtures.pip_cache import make_sdist, make_wheel
 
 

@@ -1,4 +1,4 @@
-"""cachekit.core.pip_location.locate() against the real ``pip cache dir`` (pip 26.x).
+"""cachekit.core.managers.pip.location.locate() against the real ``pip cache dir`` (pip 26.x).
 
 Each scenario prepares files under its own tmp_path and returns the environment to use.
 The real pip runs in a subprocess with that environment and is the oracle:
@@ -23,7 +23,7 @@ from typing import Callable, Dict, Optional
 
 import pytest
 
-from cachekit.core.pip_location import PipConfigError, PipLocation, config_files, locate
+from cachekit.core.managers.pip.location import PipConfigError, PipLocation, config_files, locate
 from tests.fixtures.pip_cache import pip_env, run_pip
 
 DISABLED = "ERROR: pip cache commands can not function since cache is disabled."

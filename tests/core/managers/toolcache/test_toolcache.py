@@ -82,7 +82,7 @@ def test_agent_toolsdirectory_wins_and_the_cli_applies(tool_cache: Path, home: P
 def test_only_what_reads_as_a_tool_install_is_ever_pruned(tmp_path: Path, home: Path) -> None:
     import time as _time
 
-    from cachekit.core import toolcache
+    from cachekit.core.managers.toolcache import cache as toolcache
 
     root = tmp_path / "_tool"
     make_tool_cache(root)

@@ -12,10 +12,11 @@ import os
 import re
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core import pip_attribution, safety
+from cachekit.core import safety
 from cachekit.core.fs import walk
-from cachekit.core.pip_attribution import Attribution, canonical
-from cachekit.core.pip_location import PipLocation
+from cachekit.core.managers.pip import attribution as pip_attribution
+from cachekit.core.managers.pip.attribution import Attribution, canonical
+from cachekit.core.managers.pip.location import PipLocation
 
 WHEELS = "wheels"
 HTTP_BUCKETS = ("http", "http-v2")

@@ -14,8 +14,7 @@ import os
 import re
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
-from cachekit.core import Refused, safety
-from cachekit.core.fs import remove, walk
+from cachekit.core.fs import walk
 
 
 class Install(NamedTuple):
@@ -31,12 +30,6 @@ class Install(NamedTuple):
     @property
     def entry(self) -> str:
         return f"{self.tool}/{self.version}/{self.arch}"
-
-
-def refuse_unsafe_root(root: str, environ: Dict[str, str], setting: str = "",
-                       verb: str = "prune") -> None:
-    """A tool cache is a directory of its own holding at least one finished install."""
-    safety.refuse("toolcache", root, environ, verb, setting)
 
 
 def layout_problem(root: str) -> str:
@@ -134,10 +127,16 @@ def _dirs(root: str, rel: str, errors: List[Tuple[str, str]]) -> List[str]:
 
 
 def summarize(installs: List[Install]) -> Dict[str, Any]:
-    tools: Dict[str, Dict[str, int]] = {}
+    """Figures for ``info``; each tool's versions newest first (what is not a version
+    last), so a renderer shows them in order without knowing how versions compare."""
+    sizes: Dict[str, Dict[str, int]] = {}
     for i in installs:
-        tools.setdefault(i.tool, {})
-        tools[i.tool][i.version] = tools[i.tool].get(i.version, 0) + i.bytes
+        sizes.setdefault(i.tool, {})
+        sizes[i.tool][i.version] = sizes[i.tool].get(i.version, 0) + i.bytes
+    tools = {tool: {v: versions[v] for v in sorted(
+                 versions, key=lambda v: (version_key(v) is not None, version_key(v) or (), v),
+                 reverse=True)}
+             for tool, versions in sorted(sizes.items())}
     return {"bytes": sum(i.bytes for i in installs), "files": None, "tools": tools,
             "versions": sum(len(v) for v in tools.values()),
             "incomplete": sum(not i.complete for i in installs)}
@@ -186,41 +185,3 @@ def plan_wire(root: str, chosen: List[Tuple[Install, str]]) -> Dict[str, Any]:
 def rows(wire: Dict[str, Any]) -> List[Dict[str, Any]]:
     return [{"path": os.path.join(wire["root"], entry), "manager": "toolcache", "bytes": size,
              "reason": rule, "kind": "toolcache"} for entry, size, _ino, rule, _c in wire["items"]]
-
-
-def execute(wire: Dict[str, Any], environ: Dict[str, str], result: Dict[str, Any],
-            progress: Any = None) -> None:
-    """Remove each planned install (and its marker), then versions and tools left empty."""
-    root, _source = locate(environ)
-    if root is None or os.path.realpath(wire.get("root", "")) != os.path.realpath(root):
-        raise Refused("the plan names a tool cache that is not this host's; plan again")
-    refuse_unsafe_root(root, environ, _source, verb="apply a plan to")
-    freed: List[walk.FileStat] = []
-    with remove.SafeRemover(root, expect=tuple(wire["root_id"])) as remover:
-        for (entry, _size, ino, _rule, _complete), row in zip(wire["items"], rows(wire)):
-            parts = entry.split("/")
-            if len(parts) != 3 or any(p in ("", ".", "..") for p in parts):
-                raise Refused(f"the plan names {entry!r}, which is not TOOL/VERSION/ARCH")
-            try:
-                st = os.lstat(os.path.join(root, entry))
-            except FileNotFoundError:
-                row.update(ok=True, note="already gone")
-                result["removed"].append(row)
-                continue
-            if st.st_ino != ino:
-                row.update(ok=False, note="replaced since the plan; kept")
-                result["removed"].append(row)
-                continue
-            marker = remover.unlink(entry + ".complete")  # first: an install half-removed
-            removed, problems = remover.remove_tree(entry)  # never looks complete
-            freed += removed
-            row["ok"] = not problems and marker.ok
-            if problems:
-                row["note"] = f"not all removed: {problems[0][0]}: {problems[0][1]}"
-            result["removed"].append(row)
-            if progress is not None:
-                progress(row)
-            for parent in ("/".join(parts[:2]), parts[0]):
-                if not remover.rmdir(parent).ok:
-                    break
-    result["reclaimed_bytes"] += walk.freed_bytes(freed)

@@ -407,8 +407,8 @@ def plan_wire(root: str, root_id: List[int]) -> Dict[str, Any]:
 def pattern_pick(root: str, pattern: str, downloads: bool) -> Pick:
     """``pip cache remove PATTERN``: wheels by pip's glob or by normalised name; with
     ``downloads``, HTTP entries whose body names a matching package."""
-    from cachekit.core import pip as pipcache
-    from cachekit.core import pip_attribution
+    from cachekit.core.managers.pip import attribution as pip_attribution
+    from cachekit.core.managers.pip import cache as pipcache
 
     glob = pipcache.pip_glob(pattern)
 

@@ -1,0 +1,122 @@
+"""pip's cache settings: every place that can set the cache (``locations``), and pointing
+pip at another cache by editing the user's ``pip.conf`` (``relocate``)."""
+
+import os
+import re
+import tempfile
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from cachekit.core import Refused
+from cachekit.core.managers.base import Settings
+from cachekit.core.managers.pip import location as pip_location
+
+
+def location_record(environ: Mapping[str, str]) -> Dict[str, Any]:
+    """The cache in effect, every source that could set it (the winner marked), traps."""
+    from cachekit.core.locations import source, var_trap
+
+    rec: Dict[str, Any] = {"manager": "pip", "sources": [], "traps": []}
+    try:
+        loc = pip_location.locate(environ)
+    except pip_location.PipConfigError as exc:
+        rec.update(path=None, source="", error=str(exc))
+        return rec
+    rec.update(path=loc.path, source=loc.source, error=None)
+    sources = rec["sources"]
+    for var in ("PIP_NO_CACHE_DIR", "PIP_CACHE_DIR"):
+        if environ.get(var):
+            sources.append(source(var, environ[var], f"environment variable {var}",
+                                  loc.source == f"environment variable {var}" or
+                                  loc.source == f"disabled by environment variable {var}"))
+    for path, section, value in pip_location.cache_dir_settings(environ):
+        where = f"{path} [{section}] cache-dir"
+        ignored = section not in ("cache", "global")
+        note = "ignored by pip cache (only [global] and [cache] count)" if ignored else ""
+        sources.append(source("cache-dir", value, where, loc.source == where, note))
+        if ignored:
+            rec["traps"].append(f"{where} = {value} is ignored by `pip cache`; pip keeps "
+                                f"its cache in {loc.path}")
+    default, how = pip_location.default_cache_dir(environ)
+    sources.append(source("default", default, how, loc.source == how))
+    if loc.source.startswith("environment variable PIP_CACHE_DIR"):
+        var_trap(rec, "PIP_CACHE_DIR", environ, pip_location.locate,
+                 pip_location.PipConfigError)
+    return rec
+
+
+def _xdg_config(environ: Mapping[str, str]) -> str:
+    xdg = environ.get("XDG_CONFIG_HOME", "")
+    home = environ.get("HOME") or os.path.expanduser("~")
+    return xdg if xdg.startswith("/") else os.path.join(home, ".config")
+
+
+def edit_pip(text: str, target: str) -> str:
+    """Set ``cache-dir`` in ``[global]``; everything else stays, comments included."""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    lines = text.splitlines(keepends=True)
+    section, start, end = None, None, len(lines)
+    for i, line in enumerate(lines):
+        header = re.match(r"\[(.+)\]\s*$", line.strip())  # configparser's: name as written
+        if header:
+            if section == "global":
+                end = i
+                break
+            section = header.group(1)
+            if section == "global":
+                start = i
+    entry = f"cache-dir = {target}\n"
+    if start is None:
+        prefix = "" if not text or text.endswith("\n") else "\n"
+        return text + prefix + ("\n" if text.strip() else "") + "[global]\n" + entry
+    for i in range(start + 1, end):  # an indented line continues a value: not a key
+        if re.match(r"(--)?cache[-_]dir\s*[=:]", lines[i], re.I):
+            lines[i] = entry
+            return "".join(lines)
+    lines.insert(start + 1, entry)
+    return "".join(lines)
+
+
+class PipSettings(Settings):
+    def config_file(self) -> str:
+        return os.path.join(_xdg_config(self.environ), "pip", "pip.conf")
+
+    def current(self) -> Tuple[Optional[str], List[str]]:
+        try:
+            return pip_location.locate(self.environ).path, []
+        except pip_location.PipConfigError as exc:
+            raise Refused(str(exc)) from None
+
+    def source(self, current: str) -> str:
+        return pip_location.locate(self.environ).source
+
+    def edit(self, text: str, target: str, previous: List[str]) -> str:
+        return edit_pip(text, target)
+
+    def check_parses(self, path: str, text: str) -> None:
+        import configparser
+
+        try:
+            configparser.RawConfigParser().read_string(text)
+        except Exception as exc:  # any parse failure: leave the file as it is
+            raise Refused(f"{path}: does not parse ({exc}); fix it first, nothing was "
+                          "changed") from None
+
+    def would_be(self, path: str, text: str) -> Optional[str]:
+        with tempfile.TemporaryDirectory(prefix="cachekit-relocate-") as scratch:
+            os.makedirs(os.path.join(scratch, "pip"))
+            with open(os.path.join(scratch, "pip", "pip.conf"), "w", encoding="utf-8") as fh:
+                fh.write(text)
+            trial = dict(self.environ, XDG_CONFIG_HOME=scratch)
+            try:
+                return pip_location.locate(trial).path
+            except pip_location.PipConfigError as exc:
+                raise Refused(f"{path}: would not load after the edit ({exc}); nothing "
+                              "changed") from None
+
+    def warnings(self) -> List[str]:
+        """``cache-dir`` in sections ``pip cache`` ignores but other pip commands read."""
+        return [f"pip: {path} [{section}] cache-dir = {value} still applies to "
+                f"`pip {section}`; remove it to use the new cache there"
+                for path, section, value in pip_location.cache_dir_settings(self.environ)
+                if section not in ("global", "cache")]

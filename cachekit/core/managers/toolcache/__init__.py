@@ -1,0 +1,110 @@
+"""The GitHub runner tool cache (``_work/_tool``): see ``cache`` for its layout and
+cachekit's rule (keep the newest patch of each minor version; remove older patches and
+downloads that never completed). It is pruned only; ``remove`` and ``purge`` list it
+and leave it alone."""
+
+import os
+from typing import Any, List
+
+from cachekit.core import Refused, policy, safety
+from cachekit.core.managers.base import Manager
+from cachekit.core.managers.toolcache import cache
+from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, unreadable
+
+
+class Toolcache(Manager):
+    name = "toolcache"
+    label = "runner tool cache"
+    ops = frozenset({"dir", "info", "list", "report", "remove", "purge", "prune"})
+    env_prefixes = ("RUNNER_TOOL_CACHE", "AGENT_TOOLSDIRECTORY")
+    shown_when_absent = False  # only where a runner says where it is
+    info_columns = (
+        ("TOOL", "tools", "expand"),
+    )
+
+    def present(self) -> bool:
+        return cache.locate(self.run.environ)[0] is not None
+
+    def caches(self) -> List[CacheRecord]:
+        record: CacheRecord = cache.cache_record(self.run.environ)  # type: ignore[assignment]
+        return [record]
+
+    def _read(self, record: CacheRecord) -> List[cache.Install]:
+        installs, errors = cache.scan(str(record["path"]))
+        record.update(cache.summarize(installs))  # type: ignore[typeddict-item]
+        if errors:
+            record["warnings"].append(unreadable(len(errors), errors[0][0], errors[0][1],
+                                                 skipped=False))
+        return installs
+
+    def measure(self, caches: List[CacheRecord]) -> None:
+        for record in [c for c in caches if c.get("exists")]:
+            installs = self._read(record)
+            record["reclaimable_bytes"] = sum(i.freed for i, _ in cache.selection(installs))
+
+    def entries(self, caches: List[CacheRecord]) -> List[EntryRow]:
+        out: List[EntryRow] = []
+        for record in [c for c in caches if c.get("exists")]:
+            installs = self._read(record)
+            record["reclaimable_bytes"] = sum(i.freed for i, _ in cache.selection(installs))
+            for i in installs:
+                out.append({"manager": "toolcache", "name": i.tool, "version": i.version,
+                            "kind": i.arch + ("" if i.complete else " (incomplete)"),
+                            "bytes": i.bytes,
+                            "path": os.path.join(str(record["path"]), i.entry)})
+        return out
+
+    def plan(self, caches: List[CacheRecord]) -> List[PlanWire]:
+        return []  # only prune removes from a tool cache
+
+    def recognise(self, wire: PlanWire, caches: List[CacheRecord]) -> None:
+        from cachekit.core.managers.toolcache import apply
+
+        record = self._root(caches)
+        safety.refuse("toolcache", str(record["path"]), self.run.environ, "apply a plan to",
+                      record["source"])
+        apply.recognise(wire, str(record["path"]))
+
+    def apply(self, wire: PlanWire) -> None:
+        from cachekit.core.managers.toolcache import apply
+
+        record = self._root(self.caches())
+        safety.refuse("toolcache", str(record["path"]), self.run.environ, "apply a plan to",
+                      record["source"])
+        apply.execute(self.run, wire, str(record["path"]))
+
+    def _root(self, caches: List[CacheRecord]) -> CacheRecord:
+        found = [c for c in caches if c.get("exists") and c.get("path")]
+        if not found:
+            raise Refused("the plan names a tool cache that is not this host's; plan again")
+        return found[0]
+
+    def prune_scopes(self, caches: List[CacheRecord]) -> List[Any]:
+        scopes = []
+        for record in [c for c in caches if c.get("exists")]:
+            root = str(record["path"])
+            safety.refuse("toolcache", root, self.run.environ, "prune", record["source"])
+            installs, errors = cache.scan(root)
+            record.update(cache.summarize(installs))  # type: ignore[typeddict-item]
+            if errors:
+                record["error"] = f"{root} could not be read fully; nothing is pruned from it"
+                continue
+            record["last_use"] = (  # type: ignore[typeddict-unknown-key]
+                "modification time (tools are not read through the cache)")
+            candidates = [policy.Candidate("toolcache", root, i.entry, i.tool, i.bytes, i.freed,
+                                           i.last_use_ns, False, (i, rule))
+                          for i, rule in cache.selection(installs)]
+
+            def plan(chosen: List[policy.Selected], root: str = root) -> Any:
+                return cache.plan_wire(root, [(s.candidate.ref[0], s.rule) for s in chosen])
+
+            scopes.append(policy.Scope("toolcache", root, record, record["bytes"],  # type: ignore[arg-type]
+                                       candidates, plan, fixed=True))
+        return scopes
+
+    @classmethod
+    def layout_problem(cls, root: str, kind: str = "") -> str:
+        return cache.layout_problem(root)
+
+
+MANAGER = Toolcache

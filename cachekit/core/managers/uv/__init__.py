@@ -1,0 +1,43 @@
+"""uv's cache. TEMPORARY adapter over ``core/uv_serve`` until the package is filled in
+(issue 13)."""
+
+import os
+from typing import Any, Dict
+
+from cachekit.core.managers.legacy import Legacy
+from cachekit.core.wire import PlanWire
+
+
+class Uv(Legacy):
+    name = "uv"
+    label = "uv cache"
+    ops = frozenset({"dir", "info", "list", "report", "remove", "purge", "prune",
+                     "locations", "relocate"})
+    env_prefixes = ("UV_",)
+    serving = "cachekit.core.uv_serve"
+    scopes = "_uv_scope"
+
+    def present(self) -> bool:
+        from cachekit.core import uv_location
+
+        try:
+            path = uv_location.locate(self.run.environ).path
+        except uv_location.UvConfigError:
+            return True  # let the uv half report the problem
+        return bool(path and os.path.isdir(path))
+
+    def _execute(self, wire: PlanWire) -> None:
+        from cachekit.core import uv_serve
+
+        plan: Dict[str, Any] = dict(wire)
+        uv_serve.execute(plan, self.run.result, self.run.environ,  # type: ignore[arg-type]
+                         self.run.progress)
+
+    @classmethod
+    def layout_problem(cls, root: str, kind: str = "") -> str:
+        from cachekit.core import uv_serve
+
+        return uv_serve.layout_problem(root)
+
+
+MANAGER = Uv

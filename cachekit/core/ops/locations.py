@@ -1,0 +1,26 @@
+"""``locations``: for each manager, the cache in effect, every source that could set it
+(highest precedence first, the winner marked), its file system, and the traps (see
+``core/locations`` for the traps every manager shares)."""
+
+import os
+from typing import List
+
+from cachekit.core.managers.base import Manager
+from cachekit.core.wire import Run
+
+
+def serve(run: Run, managers: List[Manager]) -> None:
+    from cachekit.core.locations import file_system, full_trap
+
+    out = []
+    for manager in managers:
+        rec = manager.location()
+        fs = file_system(rec.get("path"))
+        if fs:
+            fs.pop("dev", None)
+            rec["file_system"] = fs
+            trap = full_trap(dict(fs, dev=os.stat(fs["mount"]).st_dev))
+            if trap:
+                rec["traps"].append(trap)
+        out.append(rec)
+    run.result["locations"] = out

@@ -1,0 +1,19 @@
+"""``dir``, ``info``, ``list``, ``report``: where each manager's caches are, and what is in
+them. Nothing is removed."""
+
+from typing import List
+
+from cachekit.core.managers.base import Manager
+from cachekit.core.wire import Run
+
+
+def serve(run: Run, managers: List[Manager]) -> None:
+    for manager in managers:
+        caches = manager.caches()
+        run.result["caches"] += caches
+        if run.op == "dir":
+            continue
+        if run.op == "list":
+            run.result["entries"] += manager.entries(caches)
+        else:
+            manager.measure(caches)
