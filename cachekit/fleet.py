@@ -14,11 +14,10 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from cachekit import inventory, outcome
+from cachekit import inventory, protocol
 from cachekit.core import SCHEMA
 from cachekit.errors import CachekitError
 from cachekit.progress import Board, Stream
-from cachekit.report import check_schema
 
 if TYPE_CHECKING:
     from fabric import Connection
@@ -73,12 +72,12 @@ class Interrupted(Exception):
 class Fleet:
     """The selected hosts, their open connections, and a bounded pool to run them."""
 
-    def __init__(self, hosts: List[inventory.Host], settings: Optional[outcome.Settings] = None,
+    def __init__(self, hosts: List[inventory.Host], settings: Optional[protocol.Settings] = None,
                  workers: int = DEFAULT_WORKERS, progress: Optional[Board] = None) -> None:
         if workers < 1:
             raise CachekitError(f"--workers must be at least 1 (got {workers})")
         self.hosts = hosts
-        self.settings = settings or outcome.Settings()
+        self.settings = settings or protocol.Settings()
         self.workers = workers
         self.progress = progress
         self._conns: Dict[str, Connection] = {}
@@ -206,8 +205,8 @@ class Fleet:
             conn = self._connection(host)
             result = remote.run_core(conn, host, dict(request, environ=environment(host)),
                                      self.settings, stream)
-            check_schema(result, host.name)
-        except outcome.HostFailure as exc:
+            protocol.check_schema(result, host.name)
+        except protocol.HostFailure as exc:
             return failed_result(host.name, exc.status, exc.reason,
                                  time.monotonic() - started, exc.stderr_tail, exc.removed)
         except CachekitError as exc:
@@ -243,15 +242,15 @@ class Fleet:
         else:
             stream = self._streams[host.name] = Stream(lambda item: self._heard(host.name, item))
             try:  # read as a remote host's output is: capped, stderr drained alongside
-                out, tail, status = outcome.run_child(
+                out, tail, status = protocol.run_child(
                     [sys.executable, "-m", "cachekit.core.agent"], json.dumps(request).encode(),
-                    self.settings.timeout, outcome.output_cap(host.vars, self.settings.output_cap),
+                    self.settings.timeout, protocol.output_cap(host.vars, self.settings.output_cap),
                     stream)
-                result = outcome.parse_output(out, tail, status, request.get("op"))
-            except outcome.HostFailure as exc:
+                result = protocol.parse_output(out, tail, status, request.get("op"))
+            except protocol.HostFailure as exc:
                 return failed_result(host.name, exc.status, exc.reason,
                                      time.monotonic() - started, exc.stderr_tail, exc.removed)
-        check_schema(result, host.name)
+        protocol.check_schema(result, host.name)
         result["host"] = host.name
         result["elapsed_s"] = round(time.monotonic() - started, 3)
         return result

@@ -13,7 +13,9 @@ import time
 from typing import IO, Any, Callable, Dict, Optional, Tuple
 
 from cachekit.core.stopping import untouched
-from cachekit.report import entries_in, human_bytes
+from cachekit.protocol import PROGRESS
+from cachekit.render import human_bytes
+from cachekit.render.document import entries_in
 
 REDRAW_S = 0.2
 
@@ -115,7 +117,7 @@ class Stream:
         lines = data.split(b"\n")
         self._pending = lines.pop()
         for line in lines:
-            if line.startswith(b"@{"):
+            if line.startswith(PROGRESS + b"{"):
                 try:
                     item = json.loads(line[1:])
                 except ValueError:

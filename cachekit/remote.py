@@ -25,10 +25,19 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import paramiko
 from fabric import Connection
 
-from cachekit import outcome
+from cachekit import protocol
 from cachekit.inventory import Host
-from cachekit.outcome import STDERR_TAIL, HostFailure, Settings, StderrTail, Stdout, parse_output
 from cachekit.progress import Stream
+from cachekit.protocol import (
+    NEED,
+    READY,
+    STDERR_TAIL,
+    HostFailure,
+    Settings,
+    StderrTail,
+    Stdout,
+    parse_output,
+)
 
 __all__ = ["STDERR_TAIL", "HostFailure", "Settings", "connect", "parse_output", "run_core"]
 
@@ -288,7 +297,7 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
     a way to send the core Ctrl-C (``stream.stop``).
     """
     command = command_line(host)
-    cap = outcome.output_cap(host.vars, settings.output_cap)
+    cap = protocol.output_cap(host.vars, settings.output_cap)
     transport = conn.client.get_transport()
     if transport is None or not transport.is_active():
         raise HostFailure("unreachable", "the SSH connection was lost")
@@ -309,7 +318,7 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
         # The host says whether it keeps this core already; 70 kB of sources cross only
         # when it does not (the first run, or a new cachekit).
         marker = reader.first_line(min(deadline, time.monotonic() + MARKER_WAIT_S))
-        if marker != b"@ready" and not channel.exit_status_ready():
+        if marker != READY and not channel.exit_status_ready():
             _send(channel, _core()[1], reader)  # needed, or no answer yet: send them
         if not channel.closed:
             with contextlib.suppress(OSError, paramiko.SSHException, EOFError):
@@ -327,17 +336,17 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
         raise
     out, tail = reader.out.data, reader.err.lines()
     if marker is None:
-        for late in (b"@need\n", b"@ready\n"):  # a marker after our wait: not output
+        for late in (NEED + b"\n", READY + b"\n"):  # a marker after our wait: not output
             if out.startswith(late):
                 marker = late.strip()
                 del out[:len(late)]
     cause = f": {tail[-1]}" if tail else ""
     if status in (126, 127):
         raise HostFailure("failed", f"no usable python: {_named(host)} could not be run "
-                          f"({outcome.exit_text(status)}){cause}", tail)
+                          f"({protocol.exit_text(status)}){cause}", tail)
     if marker is None and status != 0:
         raise HostFailure("failed", f"{_named(host)} did not start cachekit "
-                          f"({outcome.exit_text(status)}){cause}", tail)
+                          f"({protocol.exit_text(status)}){cause}", tail)
     return parse_output(out, tail, status, request.get("op"))
 
 
@@ -408,7 +417,7 @@ class _Reader:
             if not self._pump(until):
                 return None
         line, sep, _rest = bytes(self.out.data[:8]).partition(b"\n")
-        if sep and line in (b"@need", b"@ready"):
+        if sep and line in (NEED, READY):
             del self.out.data[:len(line) + 1]
             return line
         return None

@@ -1,50 +1,37 @@
-"""The cachekit tasks: parse flags, call the library, print, map errors to exit codes.
+"""The cachekit tasks: each is its own flags, a call into the session, a render, an exit code.
 
-The same collection serves ``invoke TASK`` in the repo and the ``cachekit`` program.
-Data goes to stdout, narration and warnings to stderr.
+The options every fleet task shares come from ``options.fleet_task``; plan, confirm and
+apply from ``session``; tables and the JSON document from ``render``. The same collection
+serves ``invoke TASK`` in the repo and the ``cachekit`` program. Data goes to stdout,
+narration and warnings to stderr.
 """
 
-import functools
 import sys
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
-from invoke import Collection, Context, task
+from invoke import Collection, Context
 from invoke.exceptions import Exit
 
-from cachekit import fleet, outcome, progress, report, text, units
-from cachekit import history as runs
-from cachekit._invoke_compat import optional_positional, refuse_invoke_dry
-from cachekit.core import KNOWN_MANAGERS
-from cachekit.core.stopping import untouched
+from cachekit import catalog, fleet, policy_input, runs, session
+from cachekit._invoke_compat import optional_positional
 from cachekit.errors import (
     EXIT_BAD_INPUT,
-    EXIT_DECLINED,
     EXIT_INTERRUPTED,
     EXIT_OVER_THRESHOLD,
     CachekitError,
 )
+from cachekit.options import (
+    HELP,
+    Target,
+    check_format,
+    fleet_task,
+    parse_managers,
+    plain_task,
+    width,
+)
+from cachekit.render import document, tables
+from cachekit.render.info import render_info
 
-COMMON_HELP = {
-    "hosts": "host pattern, Ansible style (default: local, this machine)",
-    "inventory": "inventory file or directory (default: inventory/ or $CACHEKIT_INVENTORY)",
-    "managers": f"comma list of {', '.join(KNOWN_MANAGERS)} (default: every one a host "
-                "has: pip; conda and uv where found; toolcache where RUNNER_TOOL_CACHE or "
-                "AGENT_TOOLSDIRECTORY is set)",
-    "format": "table or json",
-    "workers": "hosts run in parallel",
-    "timeout": "seconds one host may take for one run of the core",
-    "connect_timeout": "seconds to wait for a host's SSH server",
-    "accept_new_host_keys": "record the key of a host never seen before (OpenSSH's "
-                            "accept-new); a changed key is still refused",
-    "wide": "show paths whole and tables as wide as they need (default: fit the terminal)",
-}
-DESTRUCTIVE_HELP = {
-    "dry_run": "print exactly what would be removed, remove nothing",
-    "yes": "do not ask for confirmation (needed when stdin is not a terminal)",
-}
-UV_HELP = {"uv": "the uv program to use (PATH, or a name on PATH); default: UV, then PATH, "
-                  "the running python's environment, ~/.local/bin, ~/.cargo/bin"}
 PATTERN_HELP = {
     "pattern": "package pattern as pip takes it (glob; NAME or NAME-VERSION); "
                "also matches the normalised project name",
@@ -53,315 +40,53 @@ PATTERN_HELP = {
 }
 
 
-def _fail(message: str, hint: Optional[str] = None, code: int = EXIT_BAD_INPUT) -> Exit:
-    return Exit(text.printable(f"cachekit: error: {CachekitError(message, hint)}"), code=code)
-
-
-def _parse_managers(managers: Optional[str]) -> Optional[List[str]]:
-    """The chosen managers; None lets each host take every manager it has."""
-    if managers is None:
-        return None
-    chosen = [m.strip() for m in managers.split(",") if m.strip()]
-    if not chosen:
-        raise CachekitError(f"--managers {managers!r} names no manager",
-                            hint=f"choose from {', '.join(KNOWN_MANAGERS)}, or leave it out")
-    for m in chosen:
-        if m not in KNOWN_MANAGERS:
-            raise CachekitError(f"unknown manager {m!r} in --managers",
-                                hint=f"choose from {', '.join(KNOWN_MANAGERS)}")
-    return chosen
-
-
-def _check_format(fmt: str, allowed: List[str]) -> str:
-    if fmt not in allowed:
-        raise CachekitError(f"unknown --format {fmt!r}", hint=f"choose from {', '.join(allowed)}")
-    return fmt
-
-
-def _say(line: str) -> None:
-    print(text.lines(line), file=sys.stderr)
-
-
-def _width(wide: bool, stream: Any = None) -> Optional[int]:
-    """The columns a table may take on ``stream`` (stdout); None with --wide."""
-    return None if wide else text.terminal_width(stream or sys.stdout)
-
-
-@dataclass
-class Target:
-    """What every task is run against: which hosts, which managers, and how to reach them."""
-
-    hosts: str = "local"
-    inventory: Optional[str] = None
-    managers: Optional[str] = None
-    workers: int = fleet.DEFAULT_WORKERS
-    timeout: float = 300.0
-    connect_timeout: float = 10.0
-    accept_new_host_keys: bool = False
-    uv: Optional[str] = None
-    wide: bool = False  # how the plan is shown: paths whole, or fitted to the terminal
-    quiet: bool = False
-
-    def open(self) -> fleet.Fleet:
-        for name in ("timeout", "connect_timeout"):
-            if not 0 < getattr(self, name) <= 7 * 86400:  # also refuses nan and inf
-                raise CachekitError(f"--{name.replace('_', '-')} must be positive, at most "
-                                    f"604800 (a week) (got {getattr(self, name)})")
-        settings = outcome.Settings(self.connect_timeout, self.timeout, self.accept_new_host_keys)
-        selected = fleet.select_hosts(self.hosts, self.inventory)
-        board = progress.Board(len(selected)) if progress.wanted(self.quiet) else None
-        return fleet.Fleet(selected, settings, self.workers, board)
-
-    def request(self, request: Dict[str, Any]) -> Dict[str, Any]:
-        return dict(request, managers=_parse_managers(self.managers),
-                    **({"uv": self.uv} if self.uv else {}))
-
-
-def _run(target: Target, request: Dict[str, Any]) -> List[Dict[str, Any]]:
-    with target.open() as hosts:
-        return hosts.run(target.request(request))
-
-
-def _finish(command: str, fmt: str, results: List[Dict[str, Any]], render: Callable[[], str],
-            dry_run: bool = False) -> None:
-    """Print the data (JSON or table), warnings on stderr, and exit with the right code."""
-    if fmt == "json":
-        print(report.to_json(report.document(command, dry_run, results)))
-    else:
-        text = render()
-        if text:
-            print(text)
-    for line in report.warnings(results):
-        _say(f"cachekit: warning: {line}")
-    for line in report.errors(results):
-        _say(f"cachekit: error: {line}")
-    code = report.exit_code(results)
-    if code:
-        raise Exit(code=code)
-
-
-def _guard(fn: Callable[..., None]) -> Callable[..., None]:
-    """One line on stderr for a CachekitError (exit 1) and for Ctrl-C (exit 130)."""
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            refuse_invoke_dry(args[0] if args else None)
-            fn(*args, **kwargs)
-        except CachekitError as exc:
-            raise _fail(exc.message, exc.hint, exc.code) from None
-        except fleet.Interrupted as exc:
-            done = ", ".join(r["host"] for r in exc.finished) or "none"
-            raise Exit(f"cachekit: interrupted; hosts finished: {done}; not finished: "
-                       f"{', '.join(exc.unfinished)}", code=EXIT_INTERRUPTED) from None
-        except KeyboardInterrupt:
-            raise Exit("\ncachekit: interrupted", code=EXIT_INTERRUPTED) from None
-
-    return wrapper
-
-
-def _target(**kwargs: Any) -> Target:
-    return Target(**{k: v for k, v in kwargs.items() if k in Target.__dataclass_fields__})
-
-
-@task(name="dir", help={**COMMON_HELP, **UV_HELP}, auto_shortflags=False)
-@_guard
-def dir_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
-         managers: Optional[str] = None, format: str = "table",
-         workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-         connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-         uv: Optional[str] = None, wide: bool = False) -> None:
+@fleet_task(name="dir", uv=True)
+def dir_(c: Context, target: Target) -> None:
     """Show where each cache is and how that was decided (like `pip cache dir`)."""
-    fmt = _check_format(format, ["table", "json"])
-    results = _run(_target(**locals()), {"op": "dir"})
-    _finish("dir", fmt, results, lambda: report.render_dir(results, _width(wide)))
+    fmt = check_format(target.format, ["table", "json"])
+    results = session.query(target, {"op": "dir"})
+    session.finish("dir", fmt, results, lambda: tables.render_dir(
+        results, target.width(), catalog.notes("dir")))
 
 
-@task(help={**COMMON_HELP, **UV_HELP}, auto_shortflags=False)
-@_guard
-def info(c: Context, hosts: str = "local", inventory: Optional[str] = None,
-         managers: Optional[str] = None, format: str = "table",
-         workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-         connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-         uv: Optional[str] = None, wide: bool = False) -> None:
+@fleet_task(uv=True)
+def info(c: Context, target: Target) -> None:
     """Show each cache's location, sizes and counts (like `pip cache info`)."""
-    fmt = _check_format(format, ["table", "json"])
-    results = _run(_target(**locals()), {"op": "info"})
-    _finish("info", fmt, results, lambda: report.render_info(results, _width(wide)))
+    fmt = check_format(target.format, ["table", "json"])
+    results = session.query(target, {"op": "info"})
+    session.finish("info", fmt, results, lambda: render_info(
+        results, target.width(), catalog.info_columns(), catalog.info_missing_row(),
+        catalog.notes("info")))
 
 
 @optional_positional("pattern", "*")
-@task(name="list", positional=["pattern"], auto_shortflags=False,
-      help={**COMMON_HELP, **PATTERN_HELP, **UV_HELP, "format": "table, abspath or json"})
-@_guard
-def list_(c: Context, pattern: Optional[str] = None, hosts: str = "local",
-          inventory: Optional[str] = None, managers: Optional[str] = None,
-          format: str = "table", downloads: bool = False,
-          workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-          uv: Optional[str] = None, wide: bool = False) -> None:
+@fleet_task(name="list", uv=True, positional=["pattern"],
+            help={**PATTERN_HELP, "format": "table, abspath or json"})
+def list_(c: Context, target: Target, pattern: Optional[str] = None,
+          downloads: bool = False) -> None:
     """List cached packages matching PATTERN (like `pip cache list`)."""
-    fmt = _check_format("table" if format == "human" else format, ["table", "abspath", "json"])
+    format = target.format
+    fmt = check_format("table" if format == "human" else format, ["table", "abspath", "json"])
     request = {"op": "list", "pattern": pattern or "*", "downloads": downloads}
-    results = _run(_target(**locals()), request)
+    results = session.query(target, request)
     exact = fmt == "abspath" and not sys.stdout.isatty()  # names as they are, for scripts
     if exact:
         sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
-    _finish("list", fmt, results,
-            lambda: report.render_list(results, fmt, _width(wide), escape=not exact))
+    session.finish("list", fmt, results,
+                   lambda: tables.render_list(results, fmt, target.width(), escape=not exact))
 
 
-@task(positional=["pattern"], auto_shortflags=False,
-      help={**COMMON_HELP, **PATTERN_HELP, **DESTRUCTIVE_HELP, **UV_HELP})
-@_guard
-def remove(c: Context, pattern: str, hosts: str = "local", inventory: Optional[str] = None,
-           managers: Optional[str] = None, format: str = "table", downloads: bool = False,
-           dry_run: bool = False, yes: bool = False,
-           workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-           connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-           uv: Optional[str] = None, wide: bool = False) -> None:
+@fleet_task(destructive=True, uv=True, positional=["pattern"], help=PATTERN_HELP)
+def remove(c: Context, target: Target, pattern: str, downloads: bool = False) -> None:
     """Remove cached packages matching PATTERN (like `pip cache remove`)."""
     request = {"op": "remove", "pattern": pattern, "downloads": downloads}
-    _destroy("remove", request, _target(**locals()), format, dry_run, yes)
+    session.destroy("remove", request, target)
 
 
-@task(help={**COMMON_HELP, **DESTRUCTIVE_HELP, **UV_HELP}, auto_shortflags=False)
-@_guard
-def purge(c: Context, hosts: str = "local", inventory: Optional[str] = None,
-          managers: Optional[str] = None, format: str = "table", dry_run: bool = False,
-          yes: bool = False, workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-          uv: Optional[str] = None, wide: bool = False) -> None:
+@fleet_task(destructive=True, uv=True)
+def purge(c: Context, target: Target) -> None:
     """Remove every entry of the chosen caches (like `pip cache purge`)."""
-    _destroy("purge", {"op": "purge"}, _target(**locals()), format, dry_run, yes)
-
-
-PerHost = Callable[[fleet.Fleet], Dict[str, Dict[str, Any]]]
-
-
-def _confirmable(command: str, dry_run: bool, yes: bool) -> None:
-    """A change needs --yes, --dry-run, or a terminal to ask on."""
-    if not dry_run and not yes and not sys.stdin.isatty():
-        raise CachekitError(f"refusing to {command} without confirmation: stdin is not a terminal",
-                            hint="pass --yes to proceed, or --dry-run to see the plan")
-
-
-def _destroy(command: str, request: Dict[str, Any], target: Target, format: str,
-             dry_run: bool, yes: bool, per_host: Optional[PerHost] = None,
-             emit: bool = True) -> Optional[List[Dict[str, Any]]]:
-    """Plan on every host; then, with --yes or one confirmation, apply exactly those plans.
-
-    ``per_host`` adds each host's own part of the request (prune: its policy). With
-    ``emit`` false the results are returned, not printed (for unattended runs), and
-    Ctrl-C during the apply raises ``Stopped`` with what was removed until then.
-    """
-    fmt = _check_format(format, ["table", "json"])
-    _confirmable(command, dry_run, yes)
-    stopped = False
-    with target.open() as hosts:
-        extra = per_host(hosts) if per_host else None
-        planned = hosts.run(target.request(request), extra)
-        results: Optional[List[Dict[str, Any]]] = planned
-        if not dry_run:
-            try:
-                results = _confirm_and_apply(hosts, target, planned, ask=not yes)
-            except fleet.Interrupted as exc:
-                results, stopped = _removed_before(exc, planned), True
-            sizes = {h["host"]: h.get("caches", []) for h in planned}
-            for h in results or []:  # the sizes each host had before the removal
-                h["caches_before"] = sizes.get(h["host"], [])
-    if results is None:
-        return results
-    if stopped:
-        if not emit:
-            raise Stopped(results)
-        _finish_stopped(command, fmt, results, _width(target.wide))
-    if not emit:
-        return results
-    render = report.render_prune if command == "prune" else report.render_removal
-    _finish(command, fmt, results, lambda: render(results, dry_run, _width(target.wide)),
-            dry_run)
-    return results
-
-
-def _ask(question: str, nothing: str) -> None:
-    """Ask on the terminal: only yes goes on; no (or nothing) stops with EXIT_DECLINED,
-    Ctrl-C with EXIT_INTERRUPTED. The question goes to stderr: stdout is the result's."""
-    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
-    try:
-        answer = sys.stdin.readline()
-    except KeyboardInterrupt:
-        raise Exit(f"\ncachekit: interrupted; {nothing}", code=EXIT_INTERRUPTED) from None
-    if answer.strip().lower() not in ("y", "yes"):
-        raise Exit(f"cachekit: {nothing}", code=EXIT_DECLINED)
-
-
-def _confirm_and_apply(hosts: fleet.Fleet, target: Target, planned: List[Dict[str, Any]],
-                       ask: bool) -> Optional[List[Dict[str, Any]]]:
-    """Apply each host's own plan, on the hosts whose planning succeeded."""
-    count = report.planned_entries(planned)
-    if ask:
-        _say(report.render_removal(planned, True, _width(target.wide, sys.stderr)))
-        if not count:
-            return planned
-        if len(planned) > 1:  # the totals right above the question, however long the plan
-            _say(report.plan_total(planned))
-        _ask(f"Remove these {count} entries?", "nothing removed")
-    per_host = {h["host"]: {"plans": h["plans"]} for h in planned
-                if h["status"] == "ok" and h.get("plans")}
-    applied = {r["host"]: r for r in hosts.run(target.request({"op": "apply"}), per_host,
-                                               planned=count)}
-    return [applied.get(h["host"], _nothing_to_apply(h)) for h in planned]
-
-
-class Stopped(Exception):
-    """Ctrl-C stopped an apply; ``results`` say what each host removed until then."""
-
-    def __init__(self, results: List[Dict[str, Any]]) -> None:
-        super().__init__("interrupted")
-        self.results = results
-
-
-def _removed_before(exc: fleet.Interrupted, planned: List[Dict[str, Any]]
-                    ) -> List[Dict[str, Any]]:
-    """Each host's result after Ctrl-C: finished, stopped part-way, or never started."""
-    done = {r["host"]: r for r in exc.finished + exc.partial}
-    out = []
-    for h in planned:
-        r = done.get(h["host"])
-        if r is None:
-            out.append(_nothing_to_apply(h))
-            continue
-        if r["status"] == "interrupted":
-            rows = [x for x in r.get("removed", []) if not untouched(x)]
-            gone = [x for x in rows if x.get("ok")]
-            freed = r.get("reclaimed_bytes") or sum(x.get("bytes") or 0 for x in gone)
-            r = dict(r, removed=rows, reclaimed_bytes=freed, error=(
-                f"interrupted (Ctrl-C) after {report.entries_in(gone):,} of "
-                f"{report.planned_entries([h]):,} planned entries were removed "
-                f"({report.human_bytes(freed)}); the rest remain"))
-        out.append(r)
-    return out
-
-
-def _finish_stopped(command: str, fmt: str, results: List[Dict[str, Any]],
-                    width: Optional[int] = None, show: bool = True) -> None:
-    """After Ctrl-C in an apply: what went (table or JSON), then exit 130."""
-    if show and fmt == "json":
-        print(report.to_json(report.document(command, False, results)))
-    elif show:
-        print(report.render_removal(results, False, width))
-    for line in report.warnings(results):
-        _say(f"cachekit: warning: {line}")
-    gone = report.entries_in([r for h in results for r in h.get("removed", []) if r.get("ok")])
-    raise Exit(f"cachekit: interrupted; {gone:,} entries were removed before it, the rest "
-               "remain (--dry-run shows them)", code=EXIT_INTERRUPTED)
-
-
-def _nothing_to_apply(planned: Dict[str, Any]) -> Dict[str, Any]:
-    """A host that failed to plan (or had nothing to remove) keeps its planning result."""
-    if planned["status"] != "ok":
-        return planned
-    return dict(planned, removed=[], dirs_removed=[], reclaimed_bytes=0)
+    session.destroy("purge", {"op": "purge"}, target)
 
 
 CLEAN_HELP = {
@@ -383,21 +108,13 @@ CLEAN_HELP = {
 }
 
 
-@task(optional=["tempfiles"], auto_shortflags=False,
-      help={**COMMON_HELP, **DESTRUCTIVE_HELP, **CLEAN_HELP,
-            "managers": "conda, the default and only choice: clean is conda's "
-                        "command, other managers are ignored"})
-@_guard
-def clean(c: Context, tarballs: bool = False, packages: bool = False,
+@fleet_task(destructive=True, optional=["tempfiles"],
+            help={**CLEAN_HELP, "managers": "conda, the default and only choice: clean is "
+                                            "conda's command, other managers are ignored"})
+def clean(c: Context, target: Target, tarballs: bool = False, packages: bool = False,
           index_cache: bool = False, tempfiles: Any = None, logfiles: bool = False,
           all: bool = False, trash: bool = False, lock: bool = False,
-          force_pkgs_dirs: bool = False,
-          break_environments: bool = False, hosts: str = "local",
-          inventory: Optional[str] = None, managers: Optional[str] = None,
-          format: str = "table", dry_run: bool = False, yes: bool = False,
-          workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-          wide: bool = False) -> None:
+          force_pkgs_dirs: bool = False, break_environments: bool = False) -> None:
     """Clean conda/mamba package caches like `conda clean`, never breaking an environment."""
     chosen = {"tarballs": tarballs, "packages": packages, "index_cache": index_cache,
               "tempfiles": tempfiles not in (None, False), "logfiles": logfiles, "all": all,
@@ -416,11 +133,10 @@ def clean(c: Context, tarballs: bool = False, packages: bool = False,
         paths = [p.strip() for p in tempfiles.split(",") if p.strip()]
         if not paths:
             raise CachekitError("--tempfiles= names no path")
-    target = _target(**locals())
-    target.managers = "conda"
+    target.managers = ",".join(catalog.serving("clean"))  # conda's command
     request = {"op": "clean", "flags": flags, "tempfile_paths": paths,
                "break_environments": break_environments}
-    _destroy("clean", request, target, format, dry_run, yes)
+    session.destroy("clean", request, target)
 
 
 PRUNE_HELP = {
@@ -450,192 +166,139 @@ UNATTENDED_HELP = {
 }
 
 
-@task(iterable=["keep"], auto_shortflags=False,
-      help={**COMMON_HELP, **DESTRUCTIVE_HELP, **PRUNE_HELP, **UNATTENDED_HELP, **UV_HELP})
-@_guard
-def prune(c: Context, older_than: Optional[str] = None, max_size: Optional[str] = None,
-          keep: Optional[List[str]] = None, min_free: Optional[str] = None, ci: bool = False,
-          hosts: str = "local", inventory: Optional[str] = None,
-          managers: Optional[str] = None, format: str = "table", dry_run: bool = False,
-          yes: bool = False, quiet: bool = False, log_file: Optional[str] = None,
-          history: Optional[str] = None, lock_file: Optional[str] = None,
-          workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-          connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-          uv: Optional[str] = None, wide: bool = False) -> None:
+@fleet_task(destructive=True, uv=True, iterable=["keep"], help={**PRUNE_HELP, **UNATTENDED_HELP})
+def prune(c: Context, target: Target, older_than: Optional[str] = None,
+          max_size: Optional[str] = None, keep: Optional[List[str]] = None,
+          min_free: Optional[str] = None, ci: bool = False, quiet: bool = False,
+          log_file: Optional[str] = None, history: Optional[str] = None,
+          lock_file: Optional[str] = None) -> None:
     """Remove cache entries by policy: age, size budget, keep list, free space, CI mode."""
     flags = {"older_than": older_than, "max_size": max_size, "keep": keep or None,
              "min_free": min_free, "ci": ci}
-    units.merged_policy(flags, None, "local")  # a malformed flag stops before any host
-
-    def policies(selected: fleet.Fleet) -> Dict[str, Dict[str, Any]]:
-        out = {}
-        for host in selected.hosts:
-            rules = units.merged_policy(flags, host.vars.get("cachekit_policy"), host.name)
-            if not any(rules.get(k) for k in ("older_than_s", "min_free", "ci")) and \
-                    rules.get("max_size_bytes") is None:
-                raise CachekitError(f"no prune policy for host {host.name}",
-                                    hint="give --older-than, --max-size, --min-free or --ci, "
-                                         "or set cachekit_policy in the inventory")
-            out[host.name] = {"policy": rules}
-        return out
-
-    target = _target(**locals())
-    stopped = False
+    policy_input.merged_policy(flags, None, "local")  # a malformed flag stops before any host
+    target.quiet, dry_run, stopped = quiet, target.dry_run, False
     with runs.run_lock(lock_file or runs.default_lock()):
         try:
-            results = _destroy("prune", {"op": "prune"}, target, format, dry_run, yes,
-                               policies, emit=False)
-        except Stopped as exc:  # Ctrl-C: what went is recorded and shown all the same
+            results = session.destroy(
+                "prune", {"op": "prune"}, target, emit=False,
+                per_host=lambda selected: policy_input.host_policies(flags, selected.hosts))
+        except session.Stopped as exc:  # Ctrl-C: what went is recorded and shown all the same
             results, stopped = exc.results, True
-    if results is None:
-        return
-    code = EXIT_INTERRUPTED if stopped else report.exit_code(results)
-    try:  # the record of what was done: a failure to write it is said after the report
-        if history != "off":
-            runs.append(history or runs.default_history(),
-                        runs.records("prune", results, dry_run))
-        if log_file:
-            lines = [report.render_prune(results, dry_run)]
-            lines += [f"warning: {w}" for w in report.warnings(results)]
-            lines += [f"error: {e}" for e in report.errors(results)]
-            runs.log(log_file, "prune" + (" --dry-run" if dry_run else ""), "\n".join(lines))
-        unwritten = None
-    except OSError as exc:
-        unwritten = f"cannot write {exc.filename}: {exc.strerror}"
+    code = EXIT_INTERRUPTED if stopped else document.exit_code(results)
+    # the record of what was done: a failure to write it is said after the report
+    unwritten = runs.record("prune", results, dry_run, history, log_file,
+                            lambda: _prune_log(results, dry_run))
     if quiet and code == 0 and not unwritten:
         return
     if quiet and code:  # a failure under cron: a short summary, mailed
         for h in results:
-            _say(report.summary_line(h, dry_run))
+            session.say(tables.summary_line(h, dry_run))
+    fmt = check_format(target.format, ["table", "json"])
     try:
         if stopped:
-            _finish_stopped("prune", _check_format(format, ["table", "json"]), results,
-                            _width(wide), show=not quiet)
-        _finish("prune", _check_format(format, ["table", "json"]), results,
-                lambda: "" if quiet else report.render_prune(results, dry_run, _width(wide)),
-                dry_run)
+            session.finish_stopped("prune", fmt, results, target.width(), show=not quiet)
+        session.finish("prune", fmt, results, lambda: "" if quiet else
+                       tables.render_prune(results, dry_run, target.width()), dry_run)
     finally:
         if unwritten:
-            _say(f"cachekit: error: {unwritten}")
+            session.say(f"cachekit: error: {unwritten}")
     if unwritten:
         raise Exit(code=EXIT_BAD_INPUT)
 
 
-@task(name="report", auto_shortflags=False,
-      help={**COMMON_HELP, **UV_HELP,
-            "format": "table, json, markdown, csv, or any tabulate format",
-            "attribute": "also read downloaded bodies to split the HTTP cache into bytes "
-                         "traced to a package and the rest (slower)",
-            "fail_above": "exit 3 and name the hosts whose caches are over SIZE (20GB) or "
-                          "over PCT of their disk (80%): for monitoring (default: no limit)"})
-@_guard
-def report_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
-            managers: Optional[str] = None, format: str = "table", attribute: bool = False,
-            fail_above: Optional[str] = None,
-            workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-            connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-            uv: Optional[str] = None, wide: bool = False) -> None:
+def _prune_log(results: List[Dict[str, Any]], dry_run: bool) -> str:
+    """What --log-file keeps of a prune: the plan or what went, warnings, errors."""
+    lines = [tables.render_prune(results, dry_run)]
+    lines += [f"warning: {w}" for w in document.warnings(results)]
+    lines += [f"error: {e}" for e in document.errors(results)]
+    return "\n".join(lines)
+
+
+@fleet_task(name="report", uv=True,
+            help={"format": "table, json, markdown, csv, or any tabulate format",
+                  "attribute": "also read downloaded bodies to split the HTTP cache into "
+                               "bytes traced to a package and the rest (slower)",
+                  "fail_above": "exit 3 and name the hosts whose caches are over SIZE (20GB) "
+                                "or over PCT of their disk (80%): for monitoring (default: "
+                                "no limit)"})
+def report_(c: Context, target: Target, attribute: bool = False,
+            fail_above: Optional[str] = None) -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
-    fmt = _check_format(format, report.report_formats())
-    threshold = units.parse_threshold(fail_above) if fail_above is not None else None
-    results = _run(_target(**locals()), {"op": "report", "attribute": attribute})
-    over = report.over_threshold(results, threshold) if threshold else []
+    fmt = check_format(target.format, tables.report_formats())
+    threshold = policy_input.parse_threshold(fail_above) if fail_above is not None else None
+    results = session.query(target, {"op": "report", "attribute": attribute})
+    over = document.over_threshold(results, threshold) if threshold else []
     try:
-        _finish("report", fmt, results, lambda: report.render_report(results, fmt, _width(wide)))
+        session.finish("report", fmt, results,
+                       lambda: tables.render_report(results, fmt, target.width()))
     finally:
         if over:
-            _say(f"cachekit: over --fail-above {fail_above}: {', '.join(over)}")
+            session.say(f"cachekit: over --fail-above {fail_above}: {', '.join(over)}")
     if over:
         raise Exit(code=EXIT_OVER_THRESHOLD)
 
 
-@task(name="locations", help=COMMON_HELP, auto_shortflags=False)
-@_guard
-def locations_(c: Context, hosts: str = "local", inventory: Optional[str] = None,
-               managers: Optional[str] = None, format: str = "table",
-               workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-               connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-               wide: bool = False) -> None:
+@fleet_task(name="locations")
+def locations_(c: Context, target: Target) -> None:
     """Where each cache is, every setting that could move it, its free space, and traps."""
-    fmt = _check_format(format, ["table", "json"])
-    results = _run(_target(**locals()), {"op": "locations"})
-    _finish("locations", fmt, results, lambda: report.render_locations(results, _width(wide)))
+    fmt = check_format(target.format, ["table", "json"])
+    results = session.query(target, {"op": "locations"})
+    session.finish("locations", fmt, results,
+                   lambda: tables.render_locations(results, target.width()))
 
 
-@task(auto_shortflags=False, help={
-    **COMMON_HELP, **DESTRUCTIVE_HELP,
+@fleet_task(destructive=True, help={
     "managers": "the one manager whose cache moves: pip, conda or uv (required)",
     "to": "the new cache directory, created if missing (required)",
     "dry_run": "print what relocate would change (the setting in each file, and with "
                "--move the content that moves), change nothing",
     "move": "also move the current cache's content there (rename, or copy, verify, remove)",
     "format": "table or json"})
-@_guard
-def relocate(c: Context, to: str = "", managers: Optional[str] = None, move: bool = False,
-             hosts: str = "local", inventory: Optional[str] = None, format: str = "table",
-             dry_run: bool = False, yes: bool = False,
-             workers: int = fleet.DEFAULT_WORKERS, timeout: float = 300.0,
-             connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-             wide: bool = False) -> None:
+def relocate(c: Context, target: Target, to: str = "", move: bool = False) -> None:
     """Move where pip, conda or uv keeps its cache: the setting, and with --move the content."""
-    fmt = _check_format(format, ["table", "json"])
-    chosen = _parse_managers(managers) or []
+    fmt = check_format(target.format, ["table", "json"])
+    chosen = parse_managers(target.managers) or []
     if len(chosen) != 1:
         raise CachekitError("relocate moves one manager's cache at a time",
                             hint="give --managers pip, --managers conda or --managers uv")
     if not to:
         raise CachekitError("relocate needs --to PATH")
-    _confirmable("relocate", dry_run, yes)
-    target = _target(**locals())
-    request = {"op": "relocate", "to": to, "move": move}
-    with target.open() as selected:
-        planned = selected.run(target.request(request))
-        results = planned
-        ok = [h for h in planned if h["status"] == "ok"]
-        if not dry_run and ok:
-            if not yes:
-                _say(report.render_relocation(planned, True, _width(wide, sys.stderr)))
-                _ask("Apply this relocation?", "nothing changed")
-            per_host = {h["host"]: {"apply": True} for h in ok}
-            done = {r["host"]: r for r in selected.run(target.request(request), per_host)}
-            results = [done.get(h["host"], h) for h in planned]
-    _finish("relocate", fmt, results,
-            lambda: report.render_relocation(results, dry_run, _width(wide)), dry_run)
+    results = session.relocate(target, {"op": "relocate", "to": to, "move": move})
+    session.finish("relocate", fmt, results,
+                   lambda: tables.render_relocation(results, target.dry_run, target.width()),
+                   target.dry_run)
 
 
-@task(auto_shortflags=False, help={
+@plain_task(help={
     "history": "the history file (default: $XDG_STATE_HOME/cachekit/history.jsonl)",
     "threshold": "mark and list the hosts whose caches are over this size, e.g. 20GB "
                  "(default: none)",
     "last": "how many runs the HISTORY sparkline shows",
     "format": "table, markdown or json"})
-@_guard
 def trend(c: Context, history: Optional[str] = None, threshold: Optional[str] = None,
           last: int = 20, format: str = "table") -> None:
     """Each host's cache size over time, from the runs' history: sparkline, growth per week."""
-    fmt = _check_format(format, ["table", "markdown", "json"])
-    limit = units.parse_size(threshold, "--threshold") if threshold is not None else None
+    fmt = check_format(format, ["table", "markdown", "json"])
+    limit = policy_input.parse_size(threshold, "--threshold") if threshold is not None else None
     rows = runs.trend(runs.read(history or runs.default_history()), last)
     if fmt == "json":
-        print(report.to_json({"hosts": rows, "threshold_bytes": limit}))
+        print(document.to_json({"hosts": rows, "threshold_bytes": limit}))
     else:
-        print(report.render_trend(rows, limit, fmt))
+        print(tables.render_trend(rows, limit, fmt))
 
 
-@task(name="hosts", help={"inventory": COMMON_HELP["inventory"], "format": "table or json",
-                          "hosts": "host pattern, Ansible style (default: all)",
-                          "wide": COMMON_HELP["wide"]},
-      auto_shortflags=False)
-@_guard
+@plain_task(name="hosts", help={"inventory": HELP["inventory"], "format": "table or json",
+                               "hosts": "host pattern, Ansible style (default: all)",
+                               "wide": HELP["wide"]})
 def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
            format: str = "table", wide: bool = False) -> None:
     """List the hosts a --hosts pattern selects, with their connection settings."""
-    fmt = _check_format(format, ["table", "json"])
+    fmt = check_format(format, ["table", "json"])
     selected = fleet.select_hosts(hosts, inventory)
     if fmt == "json":
-        print(report.to_json({"hosts": [report.host_settings(h) for h in selected]}))
+        print(document.to_json({"hosts": [document.host_settings(h) for h in selected]}))
     else:
-        print(report.render_hosts([report.host_settings(h) for h in selected], _width(wide)))
+        print(tables.render_hosts([document.host_settings(h) for h in selected], width(wide)))
 
 
 def collection() -> Collection:

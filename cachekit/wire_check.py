@@ -10,7 +10,7 @@ escape sequences. Map keys (names found on the host) are shown through ``repr``.
 """
 
 import math
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from cachekit.core import KNOWN_MANAGERS
 
@@ -116,14 +116,18 @@ Fields = Dict[str, Check]
 
 
 def record(required: Fields, optional: Optional[Fields] = None,
-           when: Optional[Callable[[Dict[str, Any]], Fields]] = None) -> Check:
-    """An object with these fields; ``when`` adds the fields required given the others."""
+           when: Optional[Callable[[Dict[str, Any]], Fields]] = None,
+           maybe: Optional[Callable[[Dict[str, Any]], Fields]] = None) -> Check:
+    """An object with these fields; ``when`` adds the fields required given the others,
+    ``maybe`` the fields typed (when present) given the others."""
     class Record(Check):
         def __call__(self, value: Any, where: str) -> None:
             if not isinstance(value, dict):
                 raise WireError(where, self.expected, _got(value))
             _fields(value, where, required, True)
             _fields(value, where, optional or {}, False)
+            if maybe is not None:
+                _fields(value, where, maybe(value), False)
             if when is not None:
                 _fields(value, where, when(value), True)
 
@@ -139,35 +143,58 @@ def _fields(value: Dict[str, Any], where: str, fields: Fields, required: bool) -
             raise WireError(at, check.expected, "nothing")
 
 
-# The records as the core writes them and as report.py, tasks.py and history.py read them.
+# The records as the core writes them and as render/, tasks.py and runs.py read them.
 
 MANAGER = one_of(*KNOWN_MANAGERS)
 PATH = null_or(STR)
 STRINGS = list_of(STR)
 
-PIP_INFO = {**{k: COUNT for k in ("bytes", "files", "wheels", "wheels_bytes", "http_files",
-                                  "http_bytes", "other_files", "other_bytes")},
-            "disk_bytes": null_or(COUNT)}  # `report` skips the stats it needs
-UV_INFO = {"files": COUNT, "disk_bytes": COUNT, "packages": COUNT, "unknown": STRINGS,
-           "buckets": map_of(record({"bytes": COUNT}))}
-CONDA_INFO = {k: COUNT for k in ("files", "unused_packages", "unused_bytes",
-                                 "index_cache_bytes")}
-CONDA_COUNTED = ("tarballs", "packages", "logfiles", "tempfiles", "partials")
+# The managers' own figures are typed by the formats of the ``info`` columns they
+# declare (``render/info``): the renderer reads the number and list columns of a measured
+# cache (one with ``bytes``) unguarded, so ``info`` needs them; every figure is checked
+# where present.
+_BY_FORMAT: Dict[str, Check] = {
+    "path": PATH, "text": STR, "int": COUNT, "bytes": null_or(COUNT), "count_bytes": COUNT,
+    "top_bytes": map_of(record({"bytes": COUNT})), "list": STRINGS, "state": BOOL,
+    "rows": map_of(map_of(COUNT)),
+}
+_NEEDED = ("int", "bytes", "count_bytes", "top_bytes", "list")
+_FIELDS: Dict[Tuple[str, bool], Fields] = {}
+
+
+def _manager_fields(manager: Any, needed: bool) -> Fields:
+    """The fields ``manager``'s columns type (only the needed ones, with ``needed``)."""
+    if manager not in KNOWN_MANAGERS:
+        return {}
+    if (manager, needed) not in _FIELDS:
+        from cachekit import catalog
+
+        fields: Fields = {}
+        for _head, key, how in catalog.info_columns()[manager]:
+            if key in ("", "manager", "path") or how not in _BY_FORMAT:
+                continue
+            if (needed and how not in _NEEDED) or (not needed and key in CACHE_FIELDS):
+                continue  # a shared key keeps the shared type (a tool cache has no files)
+            for one in key.split():
+                fields[one] = _BY_FORMAT[how]
+        _FIELDS[(manager, needed)] = fields
+    return _FIELDS[(manager, needed)]
 
 
 def _measured(cache: Dict[str, Any]) -> Fields:
-    """The figures ``info``'s tables read unguarded from a cache that exists (pip's
-    always; conda's and uv's once measured)."""
-    if not cache.get("exists"):
+    """The figures ``info``'s table reads unguarded from a cache it measured."""
+    if not cache.get("exists") or "bytes" not in cache:
         return {}
-    manager = cache.get("manager")
-    if manager == "pip":
-        return PIP_INFO
-    if manager == "uv" and "bytes" in cache:
-        return UV_INFO
-    if manager == "conda" and "bytes" in cache:
-        return CONDA_INFO
-    return {}
+    return _manager_fields(cache.get("manager"), True)
+
+
+def _figures(cache: Dict[str, Any]) -> Fields:
+    """Every figure any manager declares, typed wherever it appears (a key means one
+    thing on the wire, whoever sends it)."""
+    if ("*", False) not in _FIELDS:
+        _FIELDS[("*", False)] = {k: v for m in KNOWN_MANAGERS
+                                 for k, v in _manager_fields(m, False).items()}
+    return _FIELDS[("*", False)]
 
 
 CACHE_FIELDS: Fields = {
@@ -175,13 +202,12 @@ CACHE_FIELDS: Fields = {
     "configured": BOOL, "error": null_or(STR), "warnings": STRINGS, "config_files": STRINGS,
     "roots": STRINGS, "root_id": list_of(INT), "reclaimable_bytes": COUNT,
     "attributed_bytes": COUNT, "unattributed_bytes": INT, "last_use": STR,
-    "tools": map_of(map_of(COUNT)),
-    **UV_INFO, **CONDA_INFO, **PIP_INFO,
-    **{k: COUNT for k in CONDA_COUNTED}, **{f"{k}_bytes": COUNT for k in CONDA_COUNTED},
-    "files": null_or(COUNT), "disk_bytes": null_or(COUNT),  # a tool cache counts no files
+    "bytes": COUNT, "files": null_or(COUNT),  # a tool cache counts no files
+    "disk_bytes": null_or(COUNT),  # `report` skips the stats it needs
 }
-CACHE = record({"manager": MANAGER, "path": PATH}, CACHE_FIELDS)
-MEASURED_CACHE = record({"manager": MANAGER, "path": PATH}, CACHE_FIELDS, _measured)
+CACHE = record({"manager": MANAGER, "path": PATH}, CACHE_FIELDS, maybe=_figures)
+MEASURED_CACHE = record({"manager": MANAGER, "path": PATH}, CACHE_FIELDS, _measured,
+                        maybe=_figures)
 
 REMOVED_ROW = record(
     {"path": STR, "manager": MANAGER, "bytes": COUNT, "reason": STR},

@@ -1,5 +1,6 @@
 """Every task's ``--help``, read as a user reads it: complete, true to the code, in the
-reference (docs/cli-reference.md), and agreeing with the README's commands."""
+reference (docs/reference/cli.md), and agreeing with the commands of the README and the
+docs."""
 
 import os
 import re
@@ -52,7 +53,7 @@ def test_reference_is_current() -> None:
 
 
 def test_reference_has_every_task(helps: Dict[str, str]) -> None:
-    reference = (REPO / "docs/cli-reference.md").read_text()
+    reference = (REPO / "docs/reference/cli.md").read_text()
     for task, text in helps.items():
         assert f"## cachekit {task}\n\n```text\n{text.rstrip()}\n```" in reference, task
 
@@ -100,7 +101,9 @@ def test_task_specific_wording(helps: Dict[str, str]) -> None:
 
 
 def readme_commands() -> List[str]:
-    text = (REPO / "README.md").read_text()
+    """The commands of the README and of every docs page but the generated reference."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    text = "\n".join(p.read_text() for p in pages if p != REPO / "docs/reference/cli.md")
     return [m.group(0) for m in re.finditer(r"(?:cachekit|invoke) ([a-z]+)((?: +[^ `\n|]+)*)",
                                             text) if m.group(1) in TASKS]
 

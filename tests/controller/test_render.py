@@ -23,8 +23,9 @@ from typing import Dict, List, Optional, Tuple
 import pytest
 import yaml
 
-from cachekit import report, text
+from cachekit import text
 from cachekit.errors import EXIT_DECLINED
+from cachekit.render import tables
 from tests.fixtures import program
 from tests.fixtures.pip_cache import pip_env
 from tests.fixtures.sshd_lab import PORT, SshLab, copy_tree, one_host_lab
@@ -336,7 +337,7 @@ def test_plan_total_for_several_hosts() -> None:
     hosts = [{"host": f"h{i}", "status": "ok", "removed": [{"path": "/c/x", "bytes": 5}] * 3,
               "caches": [{"reclaimable_bytes": 1500}]} for i in range(2)]
     hosts.append({"host": "down", "status": "unreachable", "error": "no answer"})
-    assert report.plan_total(hosts) == ("total: 6 entries to remove on 2 of 3 hosts "
+    assert tables.plan_total(hosts) == ("total: 6 entries to remove on 2 of 3 hosts "
                                         "(1 could not plan); would free 3.0 kB")
 
 

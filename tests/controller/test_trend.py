@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from cachekit import history
+from cachekit import runs
 from tests.fixtures import program
 
 GB = 10 ** 9
@@ -140,5 +140,5 @@ def test_a_real_prune_records_sizes_measured_after_it(pip_cache: Path, home: Pat
 
 
 def test_history_units() -> None:
-    assert history.span_text(120) == "2 min" and history.span_text(3 * DAY) == "3 days"
-    assert history.span_text(36 * 3600) == "36 h" and history.span_text(5) == "5 s"
+    assert runs.span_text(120) == "2 min" and runs.span_text(3 * DAY) == "3 days"
+    assert runs.span_text(36 * 3600) == "36 h" and runs.span_text(5) == "5 s"

@@ -13,7 +13,7 @@ from typing import Any, Dict, List
 import pytest
 import yaml
 
-from cachekit import history
+from cachekit import runs
 from tests.fixtures import REPO
 from tests.fixtures.disk import tmpfs
 
@@ -140,9 +140,9 @@ def test_report_fail_above_names_the_hosts_and_exits_3(pip_cache: Path, home: Pa
 
 
 def test_history_sparkline_and_growth_units() -> None:
-    assert history.sparkline([1, 2, 3, 4, 5, 6, 7, 8]) == "▁▂▃▄▅▆▇█"
-    assert history.weekly_growth([(0.0, 0), (7 * 86400.0, 700)]) == 700
-    assert history.weekly_growth([(0.0, 5)]) is None
+    assert runs.sparkline([1, 2, 3, 4, 5, 6, 7, 8]) == "▁▂▃▄▅▆▇█"
+    assert runs.weekly_growth([(0.0, 0), (7 * 86400.0, 700)]) == 700
+    assert runs.weekly_growth([(0.0, 5)]) is None
 
 
 def test_an_unwritable_history_is_one_line_after_the_report(pip_cache: Path, home: Path,
@@ -172,17 +172,19 @@ def test_prune_applies_conda_plans_on_a_host_without_a_pip_cache(conda, home: Pa
     assert any(r["path"].endswith("delta-3.1-h2_1") and r["ok"] for r in removed)
 
 
-README = REPO / "README.md"
+# The crontab and systemd units users copy (in the README's "Nightly" section until the
+# docs split): the tests run exactly these lines.
+NIGHTLY_PAGE = REPO / "docs/guide/unattended.md"
 
 
 def readme_block(language: str, contains: str) -> str:
-    """The README's fenced block of ``language`` that holds ``contains``."""
+    """The docs' fenced block of ``language`` that holds ``contains``."""
     import re
 
-    for block in re.findall(rf"```{language}\n(.*?)```", README.read_text(), re.S):
+    for block in re.findall(rf"```{language}\n(.*?)```", NIGHTLY_PAGE.read_text(), re.S):
         if contains in block:
             return block
-    raise AssertionError(f"README has no ```{language} block with {contains!r}")
+    raise AssertionError(f"{NIGHTLY_PAGE.name} has no ```{language} block with {contains!r}")
 
 
 def installed_cachekit(home: Path) -> None:
@@ -202,7 +204,7 @@ def test_the_readme_crontab_line_runs_as_cron_runs_it(pip_cache: Path, home: Pat
     installed_cachekit(home)
     inv = inventory(tmp_path, {"max_size": "4kB"})
     env = {"HOME": str(home), "LOGNAME": "root", "SHELL": "/bin/sh", "PATH": "/usr/bin:/bin",
-           "PIP_CACHE_DIR": str(pip_cache), "PYTHONPATH": str(README.parent)}
+           "PIP_CACHE_DIR": str(pip_cache), "PYTHONPATH": str(REPO)}
     for line in env_lines:  # the crontab's own variables; its inventory is the test's
         name, value = line.split("=", 1)
         env[name] = str(inv) if name == "CACHEKIT_INVENTORY" else value
@@ -224,7 +226,7 @@ def test_the_readme_systemd_service_line_runs(pip_cache: Path, home: Path,
     installed_cachekit(home)
     inv = inventory(tmp_path, {"older_than": "30d", "max_size": "1GB"})
     env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "PIP_CACHE_DIR": str(pip_cache),
-           "CACHEKIT_INVENTORY": str(inv), "PYTHONPATH": str(README.parent)}
+           "CACHEKIT_INVENTORY": str(inv), "PYTHONPATH": str(REPO)}
     assert "Environment=CACHEKIT_INVENTORY=" in block
     run = subprocess.run(argv, env=env, capture_output=True, text=True, cwd="/", timeout=120)
     assert run.returncode == 0, run.stderr

@@ -12,7 +12,7 @@ from typing import Any, Dict
 
 import pytest
 
-from cachekit import outcome, wire_check
+from cachekit import protocol, wire_check
 from cachekit.core import agent
 from tests.fixtures.tool_cache import make_tool_cache
 
@@ -25,7 +25,7 @@ def as_sent(request: Dict[str, Any]) -> bytes:
 
 
 def check(request: Dict[str, Any]) -> Dict[str, Any]:
-    result = outcome.parse_output(as_sent(request), [], 0, request["op"])
+    result = protocol.parse_output(as_sent(request), [], 0, request["op"])
     assert result["status"] == "ok", result["error"]
     return result
 
@@ -76,8 +76,8 @@ def test_a_relocation_has_the_wire_shape(tmp_path: Path, pip_cache: Path, home: 
 
 def test_another_op_than_asked_is_refused(pip_cache: Path) -> None:
     sent = as_sent({"op": "dir", "environ": {"PIP_CACHE_DIR": str(pip_cache)}})
-    with pytest.raises(outcome.HostFailure) as failed:
-        outcome.parse_output(sent, [], 0, "info")
+    with pytest.raises(protocol.HostFailure) as failed:
+        protocol.parse_output(sent, [], 0, "info")
     assert "op: expected one of info, got str" in failed.value.reason
 
 
@@ -90,7 +90,7 @@ def test_bounds_on_what_a_result_may_hold() -> None:
                       (b'{"a": -Infinity}', "-Infinity is not a JSON number"),
                       (b'{"a": 1e400}', "1e400 is out of range")]:
         with pytest.raises(ValueError, match=why):
-            outcome.loads(text)
+            protocol.loads(text)
 
 
 def test_a_wrong_field_is_named_without_its_value() -> None:

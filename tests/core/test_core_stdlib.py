@@ -70,3 +70,57 @@ def test_agent_script_reads_request_and_prints_result(pip_cache: Path, home: Pat
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["caches"][0]["wheels"] == 6
+
+
+ACTION = REPO / ".github" / "actions" / "prune-caches" / "prune_caches.py"
+
+
+def _controller_imports(path: Path) -> set:
+    """The cachekit modules outside the core that ``path`` imports (absolute imports)."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "cachekit":
+                found |= {f"cachekit.{a.name}" for a in node.names}
+            else:
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return {m for m in found if m.startswith("cachekit") and not m.startswith("cachekit.core")}
+
+
+def test_ci_action_controller_modules_import_only_stdlib() -> None:
+    """The CI action runs on the runner's own python3 with nothing installed: the controller
+    modules it imports (and theirs, outside the core) may use the standard library only."""
+    std = set(sys.stdlib_module_names) | {"__future__"}
+    todo, seen = sorted(_controller_imports(ACTION)), set()
+    assert "cachekit.policy_input" in todo and "cachekit.errors" in todo
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = REPO.joinpath(*name.split(".")).with_suffix(".py")
+        if not path.exists():
+            path = REPO.joinpath(*name.split("."), "__init__.py")
+        todo += sorted(_controller_imports(path) - seen)
+        import ast
+
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0
+                and node.module else [])
+            for module in names:
+                assert module.split(".")[0] in std or module.startswith("cachekit"), (
+                    f"{path.relative_to(REPO)} (imported by the CI action) imports {module}")
+    probe = ("import json, sys\nsys.path.insert(0, sys.argv[1])\n"
+             + "".join(f"import {m}\n" for m in sorted(seen))
+             + "std = set(sys.stdlib_module_names) | {'__main__'}\n"
+               "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] not in std"
+               " and not m.startswith('cachekit'))))\n")
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", probe, str(REPO)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [], f"the CI action's modules import {out.stdout}"

@@ -95,12 +95,12 @@ def test_the_stream_passes_whole_progress_lines_and_keeps_the_pid() -> None:
 def test_a_broken_off_removal_keeps_its_rows_past_progress_lines() -> None:
     """The walk's figures and the pid share the ``@`` lines with removed files; a result
     that never came still yields every file confirmed removed."""
-    from cachekit import outcome
+    from cachekit import protocol
 
     out = (b'@{"pid": 7}\n@{"scanned": {"files": 2, "bytes": 5}}\n'
            b'@{"path": "/c/a", "manager": "pip", "bytes": 3, "reason": "r", "ok": true}\n'
            b'@{"scanned": {"files": 2, "bytes": 5}}\n{"schema": 1, "trunc')
-    with pytest.raises(outcome.HostFailure) as failure:
-        outcome.parse_output(out, [], 0, "apply")
+    with pytest.raises(protocol.HostFailure) as failure:
+        protocol.parse_output(out, [], 0, "apply")
     assert [r["path"] for r in failure.value.removed] == ["/c/a"]
     assert "malformed" not in failure.value.reason

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from cachekit import outcome
+from cachekit import protocol
 from tests.fixtures.fleet import by_host, fake_python, host_entry, write_inventory
 from tests.fixtures.pip_cache import pip_env
 from tests.fixtures.sshd_lab import SshLab, copy_tree, one_host_lab
@@ -261,7 +261,7 @@ def test_a_host_flooding_stderr_before_reading_a_big_request_is_not_stalled(
     inv = one_host(tmp_path, lab, home, cache, str(noisy))
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     hosts = fleet.select_hosts("h", str(inv))
-    with fleet.Fleet(hosts, outcome.Settings(timeout=60)) as running:
+    with fleet.Fleet(hosts, protocol.Settings(timeout=60)) as running:
         [row] = running.run({"op": "info", "managers": ["pip"], "padding": "p" * 6_000_000})
     assert row["status"] == "ok", row
     assert row["caches"][0]["wheels"] == 6
@@ -374,8 +374,8 @@ def test_an_old_python_is_named(tmp_path: Path, lab: SshLab, home: Path, run_cac
 # The local child process (``local`` beside remote hosts) is read the same way.
 
 def test_a_child_flooding_stdout_is_stopped_at_the_cap() -> None:
-    with pytest.raises(outcome.HostFailure) as failed:
-        outcome.run_child([sys.executable, "-c", "import sys\nwhile True: sys.stdout.write"
+    with pytest.raises(protocol.HostFailure) as failed:
+        protocol.run_child([sys.executable, "-c", "import sys\nwhile True: sys.stdout.write"
                            "('x' * 65536)"], b"", timeout=120, cap=4 * 1024 * 1024)
     assert failed.value.status == "failed" and "more than 4 MiB" in failed.value.reason
 
@@ -383,13 +383,13 @@ def test_a_child_flooding_stdout_is_stopped_at_the_cap() -> None:
 def test_a_child_writing_stderr_first_is_not_stalled() -> None:
     script = ("import sys\nsys.stdin.read()\nsys.stderr.write('e' * 8000000 + '\\nbye\\n')\n"
               "sys.stderr.flush()\nprint('{\"done\": 1}')")
-    out, tail, status = outcome.run_child([sys.executable, "-c", script], b"x" * 5000000,
+    out, tail, status = protocol.run_child([sys.executable, "-c", script], b"x" * 5000000,
                                           timeout=120)
     assert status == 0 and bytes(out) == b'{"done": 1}\n'
     assert tail[-1] == "bye" and sum(map(len, tail)) < 5000
 
 
 def test_a_child_that_never_ends_times_out() -> None:
-    with pytest.raises(outcome.HostFailure) as failed:
-        outcome.run_child([sys.executable, "-c", "import time; time.sleep(60)"], b"", timeout=1)
+    with pytest.raises(protocol.HostFailure) as failed:
+        protocol.run_child([sys.executable, "-c", "import time; time.sleep(60)"], b"", timeout=1)
     assert failed.value.status == "timeout"

@@ -11,7 +11,7 @@ import sys
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 sys.path.insert(0, REPO)
 
-from cachekit import units  # noqa: E402
+from cachekit import policy_input  # noqa: E402
 from cachekit.core import agent  # noqa: E402
 from cachekit.errors import CachekitError  # noqa: E402
 
@@ -48,7 +48,7 @@ def main() -> int:
     managers = [m.strip() for m in env.get("CACHEKIT_MANAGERS", "").split(",") if m.strip()]
     keep = [k.strip() for k in env.get("CACHEKIT_KEEP", "").replace("\n", ",").split(",")
             if k.strip()]
-    policy = units.policy(env.get("CACHEKIT_OLDER_THAN") or None,
+    policy = policy_input.policy(env.get("CACHEKIT_OLDER_THAN") or None,
                           env.get("CACHEKIT_MAX_SIZE") or None, keep,
                           env.get("CACHEKIT_MIN_FREE") or None, _flag("CACHEKIT_CI"))
     if not any(policy.get(k) for k in ("older_than_s", "min_free", "ci")) and \

@@ -22,11 +22,15 @@ from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, Row, Run
 READ_OPS = frozenset({"dir", "info", "list", "report"})
 ALL_OPS = READ_OPS | {"remove", "purge", "clean", "prune", "locations", "relocate"}
 
-# An ``info`` column: (HEADER, what to show, how). ``how`` is one of the formats the
-# controller's renderer knows: "text", "int", "bytes", "count_bytes" (``key`` and
-# ``key_bytes``), "top_bytes" (a mapping of name -> {"bytes"}: the three largest),
-# "list", "state" (writable or read-only). The header of the PATH column names the table.
+# An ``info`` column: (HEADER, record key, how). ``how`` is one of the formats the
+# controller's renderer knows (``render/info.FORMATS``): "path", "text", "int", "bytes",
+# "count_bytes" (key "COUNT_KEY BYTES_KEY"), "top_bytes" (a mapping name -> {"bytes"}: the
+# three largest), "list", "state" (writable or read-only); or a table of one row per item
+# of a mapping: first column "rows", then "row_count", "row_bytes", "row_sizes".
 Column = Tuple[str, str, str]
+# A line under a table: (record key, line when the key is set, line when it is empty);
+# formatted with ``host``, the record's fields, and ``value`` (the key's bytes, human).
+Note = Tuple[str, str, str]
 
 
 class Manager:
@@ -40,6 +44,8 @@ class Manager:
     # manager is in use (the tests' environment scrubbing reads them too)
     env_prefixes: ClassVar[Tuple[str, ...]] = ()
     info_columns: ClassVar[Tuple[Column, ...]] = ()
+    info_missing_row: ClassVar[bool] = False  # a row even for a cache that does not exist
+    notes: ClassVar[Dict[str, Tuple[Note, ...]]] = {}  # by op: "dir", "info"
     # ``dir``/``locations`` show a manager's cache even where it is not present
     shown_when_absent: ClassVar[bool] = True
 

@@ -14,6 +14,17 @@ class Conda(Legacy):
     ops = frozenset({"dir", "info", "list", "report", "remove", "purge", "clean", "prune",
                      "locations", "relocate"})
     env_prefixes = ("CONDA", "MAMBA_")
+    info_columns = (
+        ("CONDA CACHE", "path", "path"), ("SIZE", "bytes", "bytes"), ("FILES", "files", "int"),
+        ("TARBALLS", "tarballs tarballs_bytes", "count_bytes"),
+        ("PACKAGES", "packages packages_bytes", "count_bytes"),
+        ("UNUSED", "unused_packages unused_bytes", "count_bytes"),
+        ("INDEX CACHE", "index_cache_bytes", "bytes"),
+        ("LOGS", "logfiles logfiles_bytes", "count_bytes"),
+        ("TEMP", "tempfiles tempfiles_bytes", "count_bytes"),
+        ("PARTIAL", "partials partials_bytes", "count_bytes"),
+        ("STATE", "writable", "state"),
+    )
     serving = "cachekit.core.conda_serve"
     scopes = "_conda_scopes"
 

@@ -22,10 +22,13 @@ class Pip(Manager):
                      "locations", "relocate"})
     env_prefixes = ("PIP_",)
     info_columns = (
-        ("PATH", "path", "text"), ("SIZE", "bytes", "bytes"), ("FILES", "files", "int"),
-        ("BUILT WHEELS", "wheels", "count_bytes"), ("HTTP FILES", "http_files", "count_bytes"),
-        ("OTHER", "other_files", "count_bytes"), ("ON DISK", "disk_bytes", "bytes"),
+        ("MANAGER", "manager", "text"), ("PATH", "path", "path"), ("SIZE", "bytes", "bytes"),
+        ("FILES", "files", "int"), ("BUILT WHEELS", "wheels wheels_bytes", "count_bytes"),
+        ("HTTP FILES", "http_files http_bytes", "count_bytes"),
+        ("OTHER", "other_files other_bytes", "count_bytes"),
+        ("ON DISK", "disk_bytes", "bytes"),
     )
+    info_missing_row = True  # where pip's cache would be, even before pip made it
 
     def caches(self) -> List[CacheRecord]:
         from cachekit.core.managers.pip.location import PipConfigError, locate

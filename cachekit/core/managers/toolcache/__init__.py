@@ -1,7 +1,6 @@
 """The GitHub runner tool cache (``_work/_tool``): see ``cache`` for its layout and
 cachekit's rule (keep the newest patch of each minor version; remove older patches and
-downloads that never completed). It is pruned only; ``remove`` and ``purge`` list it
-and leave it alone."""
+downloads that never completed). It is pruned only: ``remove`` and ``purge`` pass it by."""
 
 import os
 from typing import Any, List
@@ -15,12 +14,11 @@ from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, unreadable
 class Toolcache(Manager):
     name = "toolcache"
     label = "runner tool cache"
-    ops = frozenset({"dir", "info", "list", "report", "remove", "purge", "prune"})
+    ops = frozenset({"dir", "info", "list", "report", "prune"})
     env_prefixes = ("RUNNER_TOOL_CACHE", "AGENT_TOOLSDIRECTORY")
     shown_when_absent = False  # only where a runner says where it is
-    info_columns = (
-        ("TOOL", "tools", "expand"),
-    )
+    info_columns = (("TOOL", "tools", "rows"), ("VERSIONS", "", "row_count"),
+                    ("SIZE", "", "row_bytes"), ("EACH VERSION", "", "row_sizes"))
 
     def present(self) -> bool:
         return cache.locate(self.run.environ)[0] is not None
@@ -53,9 +51,6 @@ class Toolcache(Manager):
                             "bytes": i.bytes,
                             "path": os.path.join(str(record["path"]), i.entry)})
         return out
-
-    def plan(self, caches: List[CacheRecord]) -> List[PlanWire]:
-        return []  # only prune removes from a tool cache
 
     def recognise(self, wire: PlanWire, caches: List[CacheRecord]) -> None:
         from cachekit.core.managers.toolcache import apply

@@ -14,6 +14,18 @@ class Uv(Legacy):
     ops = frozenset({"dir", "info", "list", "report", "remove", "purge", "prune",
                      "locations", "relocate"})
     env_prefixes = ("UV_",)
+    info_columns = (
+        ("UV CACHE", "path", "path"), ("SIZE", "bytes", "bytes"), ("FILES", "files", "int"),
+        ("ON DISK", "disk_bytes", "bytes"), ("PACKAGES", "packages", "int"),
+        ("LARGEST BUCKETS", "buckets", "top_bytes"), ("NOT UV'S", "unknown", "list"),
+    )
+    notes = {
+        "dir": (("uv_binary", "{host}: uv program: {uv_binary} (from {uv_binary_source})",
+                 "{host}: uv program: none found"),),
+        "info": (("linked_bytes", "{host}: uv {path}: {value} of SIZE is hard-linked from "
+                  "outside the cache (environments): removing it frees that only when they "
+                  "go", ""),),
+    }
     serving = "cachekit.core.uv_serve"
     scopes = "_uv_scope"
 

@@ -140,7 +140,7 @@ def test_prune_plan_and_apply_say_the_same_units(linked: Linked) -> None:
 
 
 def _human(n: int) -> str:
-    from cachekit.report import human_bytes
+    from cachekit.render import human_bytes
 
     return human_bytes(n)
 

@@ -129,3 +129,19 @@ def merged_policy(flags: Dict[str, Any], inventory_policy: Any, host: str) -> Di
         if inventory_policy is not None:
             exc.message = f"host {host}: {exc.message}"
         raise
+
+
+def host_policies(flags: Dict[str, Any], hosts: Any) -> Dict[str, Dict[str, Any]]:
+    """Each host's part of a prune request: the flags over its inventory's
+    ``cachekit_policy``. A host left with no rule at all stops the run before any host
+    is asked."""
+    out = {}
+    for host in hosts:
+        rules = merged_policy(flags, host.vars.get("cachekit_policy"), host.name)
+        if not any(rules.get(k) for k in ("older_than_s", "min_free", "ci")) and \
+                rules.get("max_size_bytes") is None:
+            raise CachekitError(f"no prune policy for host {host.name}",
+                                hint="give --older-than, --max-size, --min-free or --ci, "
+                                     "or set cachekit_policy in the inventory")
+        out[host.name] = {"policy": rules}
+    return out

@@ -12,7 +12,7 @@ import datetime
 import fcntl
 import json
 import os
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from cachekit.core import bounded
 from cachekit.errors import CachekitError
@@ -69,6 +69,21 @@ def log(path: str, command: str, text: str) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(f"== {now_iso()} cachekit {command}\n{text.rstrip()}\n")
+
+
+def record(command: str, results: List[Dict[str, Any]], dry_run: bool, history: Optional[str],
+           log_file: Optional[str], log_text: Callable[[], str]) -> Optional[str]:
+    """Keep the record of a run: its history lines (unless ``history`` is ``off``) and,
+    with ``log_file``, its output. Returns why that could not be written, or None: the
+    caller says so after the report, which still goes out."""
+    try:
+        if history != "off":
+            append(history or default_history(), records(command, results, dry_run))
+        if log_file:
+            log(log_file, command + (" --dry-run" if dry_run else ""), log_text())
+    except OSError as exc:
+        return f"cannot write {exc.filename}: {exc.strerror}"
+    return None
 
 
 def records(command: str, results: List[Dict[str, Any]], dry_run: bool) -> List[Dict[str, Any]]:

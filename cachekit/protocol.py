@@ -1,4 +1,5 @@
-"""What running the core on a host yields, whether over SSH or in a child process.
+"""The wire between controller and core: how to reach a host, and what running the core
+on it yields, whether over SSH or in a child process.
 
 Kept apart from ``remote`` so that a local run never imports Fabric and Paramiko (about
 40 ms of start-up that a command on this machine alone does not need).
@@ -22,6 +23,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 from cachekit import wire_check
 from cachekit.core import SCHEMA
+from cachekit.errors import CachekitError
 
 STDERR_TAIL = 10  # lines of a host's stderr kept for its row
 STDERR_KEEP = 16 * 1024  # bytes of stderr kept while draining; the rest is dropped
@@ -34,14 +36,33 @@ CAP_VARIABLE = "cachekit_max_output"  # a host's own cap, from the inventory
 MAX_VALUES = 8_000_000
 MAX_CONTAINERS = 1_000_000
 MAX_DEPTH = 32  # a result nests 6 deep; the JSON writer recurses
+TIMEOUT_S = 300.0  # per host, for one run of the core (--timeout)
+CONNECT_TIMEOUT_S = 10.0  # for a host's SSH server to answer (--connect-timeout)
+
+# The marks on the core's stdout. A line starting with PROGRESS is a progress row (the
+# core's agent.PROGRESS_MARK); NEED or READY is the bootstrap's first line, saying whether
+# the host wants the core's sources (remote.BOOTSTRAP writes them literally).
+PROGRESS = b"@"
+NEED = b"@need"
+READY = b"@ready"
 
 
 @dataclass
 class Settings:
-    connect_timeout: float = 10.0
-    timeout: float = 300.0  # per host, for one run of the core
+    connect_timeout: float = CONNECT_TIMEOUT_S
+    timeout: float = TIMEOUT_S
     accept_new_host_keys: bool = False
     output_cap: int = OUTPUT_CAP
+
+
+def check_schema(result: Dict[str, Any], host: str) -> None:
+    """Refuse a result this controller cannot read."""
+    if result.get("schema") != SCHEMA:
+        raise CachekitError(
+            f"host {host} answered with result schema {result.get('schema')!r}, "
+            f"this cachekit reads schema {SCHEMA}",
+            hint="run the same cachekit version on both ends",
+        )
 
 
 class HostFailure(Exception):
@@ -73,8 +94,7 @@ def output_cap(host_vars: Dict[str, Any], default: int = OUTPUT_CAP) -> int:
     value = host_vars.get(CAP_VARIABLE)
     if value is None:
         return default
-    from cachekit.errors import CachekitError
-    from cachekit.units import parse_size
+    from cachekit.policy_input import parse_size
 
     try:
         cap = parse_size(str(value), CAP_VARIABLE)
@@ -240,8 +260,7 @@ def parse_output(out: Union[bytes, bytearray], tail: List[str], exit_status: int
     """The core's result from its stdout: progress lines (``@``), then one JSON object.
 
     A result of this controller's schema is checked field by field, as the answer to
-    ``op``; one of another schema is returned for ``report.check_schema`` to refuse with
-    its hint.
+    ``op``; one of another schema is returned for ``check_schema`` to refuse with its hint.
     """
     end = len(out)
     while end and out[end - 1] in b"\r\n":
@@ -250,7 +269,7 @@ def parse_output(out: Union[bytes, bytearray], tail: List[str], exit_status: int
     last = bytes(out[start:end])
     result: Any = None
     why = None
-    if last and not last.startswith(b"@"):
+    if last and not last.startswith(PROGRESS):
         try:
             result = loads(last)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -265,7 +284,7 @@ def parse_output(out: Union[bytes, bytearray], tail: List[str], exit_status: int
             raise HostFailure("failed", f"the host sent an invalid result: {exc}",
                               tail) from None
     # A last line without its newline was cut off in transit, not sent malformed.
-    progress = out[:start] if last and not last.startswith(b"@") else out[:end + (
+    progress = out[:start] if last and not last.startswith(PROGRESS) else out[:end + (
         end < len(out))]
     removed, bad_line = _progress(bytes(progress))
     if removed or bad_line:
@@ -285,7 +304,7 @@ def parse_output(out: Union[bytes, bytearray], tail: List[str], exit_status: int
 
 
 # progress lines that are not removed files: a walk's figures, an applying core's pid
-NOT_ROWS = (b'@{"scanned": ', b'@{"pid": ')
+NOT_ROWS = (PROGRESS + b'{"scanned": ', PROGRESS + b'{"pid": ')
 
 
 def _progress(data: bytes) -> Tuple[List[Dict[str, Any]], Optional[str]]:
@@ -295,7 +314,7 @@ def _progress(data: bytes) -> Tuple[List[Dict[str, Any]], Optional[str]]:
     lines = data.split(b"\n")
     lines.pop()  # after the last newline: empty, or cut off in the middle of a line
     for number, line in enumerate(lines, 1):
-        if not line.startswith(b"@"):
+        if not line.startswith(PROGRESS):
             continue
         if line.startswith(NOT_ROWS):
             continue

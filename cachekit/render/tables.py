@@ -1,103 +1,27 @@
-"""Turn host results into the one JSON document and the tables people read.
-
-Only this module imports tabulate. Human units are decimal (kB, MB, GB), as pip prints
-them; JSON always carries exact integer bytes.
-"""
+"""The tables people read: dir, list, removal and prune plans, report, locations,
+relocation, trend and hosts."""
 
 import csv
 import io
-import json
-import re
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from cachekit import text
-from cachekit.core import SCHEMA
-from cachekit.errors import EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_OK, CachekitError
-
-FAILED_STATUSES = ("failed", "unreachable", "timeout", "hostkey", "auth")
-
-
-def human_bytes(n: Optional[float]) -> str:
-    """1234567 -> '1.2 MB'. Decimal units, one decimal place above a kilobyte."""
-    if n is None:
-        return "-"
-    if n < 1000:
-        return f"{int(n)} B"
-    for unit in ("kB", "MB", "GB", "TB", "PB"):
-        n /= 1000.0
-        if n < 1000 or unit == "PB":
-            return f"{n:.1f} {unit}"
-    raise AssertionError("unreachable")
+from cachekit.render import (
+    END,
+    MIDDLE,
+    Width,
+    format_table,
+    human_bytes,
+    many_hosts,
+    natural,
+    plural,
+)
+from cachekit.render.document import planned_entries
+from cachekit.render.info import Note, note_lines
 
 
-def check_schema(result: Dict[str, Any], host: str) -> None:
-    """Refuse a result this controller cannot read."""
-    if result.get("schema") != SCHEMA:
-        raise CachekitError(
-            f"host {host} answered with result schema {result.get('schema')!r}, "
-            f"this cachekit reads schema {SCHEMA}",
-            hint="run the same cachekit version on both ends",
-        )
-
-
-def document(command: str, dry_run: bool, hosts: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """The ``--format json`` object: schema, command, dry_run, hosts, totals."""
-    totals: Dict[str, int] = {"hosts": len(hosts), "ok": 0, "failed": 0, "bytes": 0,
-                              "files": 0, "disk_bytes": 0, "reclaimable_bytes": 0,
-                              "reclaimed_bytes": 0}
-    for h in hosts:
-        totals["ok" if h["status"] == "ok" else "failed"] += 1
-        for c in h.get("caches", []):
-            for key in ("bytes", "files", "disk_bytes", "reclaimable_bytes"):
-                totals[key] += c.get(key) or 0
-        totals["reclaimed_bytes"] += h.get("reclaimed_bytes") or 0
-    return {"schema": SCHEMA, "command": command, "dry_run": dry_run, "hosts": hosts,
-            "totals": totals}
-
-
-def exit_code(hosts: Iterable[Dict[str, Any]]) -> int:
-    """0 all done; 1 refused everywhere (nothing done); 2 some host failed."""
-    statuses = [h["status"] for h in hosts]
-    cache_errors = any(c.get("error") for h in hosts if h["status"] == "ok"
-                       for c in h.get("caches", []))
-    # a removal that failed (not one kept on purpose, whose note says "kept")
-    failed_rows = any(r.get("ok") is False and "kept" not in (r.get("note") or "")
-                      for h in hosts for r in h.get("removed", []))
-    if any(s in FAILED_STATUSES for s in statuses) or cache_errors or failed_rows:
-        return EXIT_HOST_FAILED
-    if statuses and all(s == "refused" for s in statuses):
-        return EXIT_BAD_INPUT
-    if "refused" in statuses:
-        return EXIT_HOST_FAILED
-    return EXIT_OK
-
-
-def to_json(doc: Dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2, sort_keys=False)
-
-
-Width = Optional[int]  # the columns output may take; None: no limit (--wide, a pipe)
-MIDDLE, END = "middle", "end"  # how a column too wide is shortened: paths, free text
-
-
-def _table(rows: List[List[Any]], headers: List[str], tablefmt: str = "simple",
-           width: Width = None, shrink: Optional[Dict[int, str]] = None) -> str:
-    """The "simple" table fits ``width`` (text.fit_table, one pass even for a 100,000-row
-    plan); other tabulate formats are for files and keep their own layout. Every cell is
-    made printable, so a name with a newline stays on its row."""
-    if tablefmt == "simple":
-        return text.fit_table(rows, headers, width, shrink)
-    from tabulate import tabulate
-
-    cells = [[text.printable(str(c)) for c in row] for row in rows]
-    return tabulate(cells, headers=headers, tablefmt=tablefmt, disable_numparse=True)
-
-
-def _many_hosts(hosts: List[Dict[str, Any]]) -> bool:
-    return len(hosts) > 1
-
-
-def render_dir(hosts: List[Dict[str, Any]], width: Width = None) -> str:
+def render_dir(hosts: List[Dict[str, Any]], width: Width = None,
+               notes: Optional[Mapping[str, Sequence[Note]]] = None) -> str:
     rows = []
     for h in hosts:
         for c in h.get("caches", []):
@@ -106,40 +30,20 @@ def render_dir(hosts: List[Dict[str, Any]], width: Width = None) -> str:
             if c.get("exists") and c.get("writable") is False:
                 state = "yes, read-only"
             rows.append([h["host"], c["manager"], where, c.get("source", ""), state])
-    out = _table(rows, ["HOST", "MANAGER", "PATH", "SOURCE", "EXISTS"], width=width,
-                 shrink={2: MIDDLE, 3: MIDDLE})
+    out = format_table(rows, ["HOST", "MANAGER", "PATH", "SOURCE", "EXISTS"], width=width,
+                       shrink={2: MIDDLE, 3: MIDDLE})
     envs = [[h["host"], e["manager"], e["path"], e["source"]]
             for h in hosts for e in h.get("environments", [])]
     if envs:
-        out += "\n\n" + _table(envs, ["HOST", "MANAGER", "ENVIRONMENT", "FOUND THROUGH"],
-                                width=width, shrink={2: MIDDLE, 3: MIDDLE})
-    return "\n".join([out] + [text.wrap(line, width) for line in uv_program_lines(hosts)])
-
-
-def uv_program_lines(hosts: List[Dict[str, Any]]) -> List[str]:
-    """Which ``uv`` each host's removals go through, and where it was found."""
-    return [f"{h['host']}: uv program: {c['uv_binary']} (from {c['uv_binary_source']})"
-            if c.get("uv_binary") else f"{h['host']}: uv program: none found"
-            for h in hosts for c in h.get("caches", [])
-            if c["manager"] == "uv" and "uv_binary" in c and not c.get("error")]
-
-
-def render_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
-    """One table per manager: their caches hold different things."""
-    tables = [t for t in (_pip_info(hosts, width), _conda_info(hosts, width),
-                          _uv_info(hosts, width), _toolcache_info(hosts, width)) if t]
-    linked = [text.wrap(
-              f"{h['host']}: uv {c['path']}: {human_bytes(c['linked_bytes'])} of SIZE is "
-              "hard-linked from outside the cache (environments): removing it frees that "
-              "only when they go", width) for h in hosts for c in h.get("caches", [])
-              if c["manager"] == "uv" and c.get("linked_bytes")]
-    return "\n\n".join(tables + (["\n".join(linked)] if linked else []))
+        out += "\n\n" + format_table(envs, ["HOST", "MANAGER", "ENVIRONMENT", "FOUND THROUGH"],
+                                      width=width, shrink={2: MIDDLE, 3: MIDDLE})
+    return "\n".join([out] + note_lines(hosts, notes or {}, width))
 
 
 def render_locations(hosts: List[Dict[str, Any]], width: Width = None) -> str:
     """One row per host and manager; then, for one host, every source and each trap."""
     rows = []
-    for h in sorted(hosts, key=lambda h: _natural(h["host"])):
+    for h in sorted(hosts, key=lambda h: natural(h["host"])):
         if h["status"] != "ok":
             rows.append([h["host"], "-", "-", f"{h['status']}: {h.get('error')}", "-", "-"])
             continue
@@ -150,8 +54,8 @@ def render_locations(hosts: List[Dict[str, Any]], width: Width = None) -> str:
             rows.append([h["host"], loc["manager"], loc.get("path") or "(none)",
                          loc.get("error") or loc.get("source") or "-", free,
                          str(len(loc.get("traps", []))) if loc.get("traps") else "-"])
-    table = _table(rows, ["HOST", "MANAGER", "CACHE", "SET BY", "FREE", "TRAPS"], width=width,
-                   shrink={2: MIDDLE, 3: MIDDLE})
+    table = format_table(rows, ["HOST", "MANAGER", "CACHE", "SET BY", "FREE", "TRAPS"], width=width,
+                         shrink={2: MIDDLE, 3: MIDDLE})
     details = []
     for h in hosts:
         for loc in h.get("locations", []):
@@ -195,93 +99,6 @@ def render_relocation(hosts: List[Dict[str, Any]], dry_run: bool, width: Width =
     return "\n".join(text.printable(line) for chunk in lines for line in chunk.split("\n"))
 
 
-def _pip_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
-    rows = []
-    for h in hosts:
-        for c in h.get("caches", []):
-            if c["manager"] != "pip":
-                continue
-            if not c.get("exists"):
-                rows.append([h["host"], c["manager"], c.get("path") or "(disabled)",
-                             "0 B", "0", "-", "-", "-", "0 B"])
-                continue
-            rows.append([
-                h["host"], c["manager"], c["path"], human_bytes(c["bytes"]), str(c["files"]),
-                f"{c['wheels']} ({human_bytes(c['wheels_bytes'])})",
-                f"{c['http_files']} ({human_bytes(c['http_bytes'])})",
-                f"{c['other_files']} ({human_bytes(c['other_bytes'])})",
-                human_bytes(c["disk_bytes"]),
-            ])
-    if not rows:
-        return ""
-    return _table(rows, ["HOST", "MANAGER", "PATH", "SIZE", "FILES", "BUILT WHEELS",
-                         "HTTP FILES", "OTHER", "ON DISK"], width=width, shrink={2: MIDDLE})
-
-
-def _uv_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
-    rows = []
-    for h in hosts:
-        for c in h.get("caches", []):
-            if c["manager"] != "uv" or not c.get("exists") or "bytes" not in c:
-                continue
-            buckets = sorted(c["buckets"].items(), key=lambda kv: -kv[1]["bytes"])
-            rows.append([h["host"], c["path"], human_bytes(c["bytes"]), str(c["files"]),
-                         human_bytes(c["disk_bytes"]), str(c["packages"]),
-                         ", ".join(f"{b} {human_bytes(v['bytes'])}" for b, v in buckets[:3]),
-                         ", ".join(c["unknown"]) or "-"])
-    if not rows:
-        return ""
-    return _table(rows, ["HOST", "UV CACHE", "SIZE", "FILES", "ON DISK", "PACKAGES",
-                         "LARGEST BUCKETS", "NOT UV'S"], width=width,
-                  shrink={1: MIDDLE, 6: END, 7: END})
-
-
-def _toolcache_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
-    """The runner tool cache: one row per tool, its versions newest first."""
-    rows = []
-    for h in hosts:
-        for c in h.get("caches", []):
-            if c["manager"] != "toolcache" or not c.get("exists") or "tools" not in c:
-                continue
-            for tool, versions in sorted(c["tools"].items()):
-                ordered = list(versions)  # the core sends them newest first
-                rows.append([h["host"], tool, str(len(ordered)),
-                             human_bytes(sum(versions.values())),
-                             ", ".join(f"{v} ({human_bytes(versions[v])})" for v in ordered)])
-    if not rows:
-        return ""
-    return _table(rows, ["HOST", "TOOL", "VERSIONS", "SIZE", "EACH VERSION"], width=width,
-                  shrink={4: END})
-
-
-def _count(c: Dict[str, Any], key: str) -> str:
-    return f"{c.get(key, 0)} ({human_bytes(c.get(key + '_bytes', 0))})"
-
-
-def _conda_info(hosts: List[Dict[str, Any]], width: Width = None) -> str:
-    rows = []
-    for h in hosts:
-        for c in h.get("caches", []):
-            if c["manager"] != "conda" or not c.get("exists"):
-                continue
-            if "bytes" not in c:  # could not be read
-                rows.append([h["host"], c["path"]] + ["-"] * 9 + [c.get("error") or "-"])
-                continue
-            rows.append([
-                h["host"], c["path"], human_bytes(c["bytes"]), str(c["files"]),
-                _count(c, "tarballs"), _count(c, "packages"),
-                f"{c['unused_packages']} ({human_bytes(c['unused_bytes'])})",
-                human_bytes(c["index_cache_bytes"]), _count(c, "logfiles"),
-                _count(c, "tempfiles"), _count(c, "partials"),
-                "writable" if c.get("writable") else "read-only",
-            ])
-    if not rows:
-        return ""
-    return _table(rows, ["HOST", "CONDA CACHE", "SIZE", "FILES", "TARBALLS", "PACKAGES",
-                         "UNUSED", "INDEX CACHE", "LOGS", "TEMP", "PARTIAL", "STATE"],
-                  width=width, shrink={1: MIDDLE, 11: END})
-
-
 def render_list(hosts: List[Dict[str, Any]], fmt: str, width: Width = None,
                 escape: bool = True) -> str:
     """The table, or pip's abspath lines: exact names for scripts (``escape`` false), made
@@ -292,7 +109,7 @@ def render_list(hosts: List[Dict[str, Any]], fmt: str, width: Width = None,
         return "\n".join(text.printable(p) for p in paths) if escape else "\n".join(paths)
     if not entries:
         return "No cached packages match."
-    many = _many_hosts(hosts)
+    many = many_hosts(hosts)
     mixed = len({e.get("manager") for _host, e in entries}) > 1
     rows = []
     for host, e in sorted(entries, key=lambda he: (he[0], he[1]["path"].rsplit("/", 1)[-1])):
@@ -302,8 +119,8 @@ def render_list(hosts: List[Dict[str, Any]], fmt: str, width: Width = None,
                     + row)
     headers = (["HOST"] if many else []) + (["MANAGER"] if mixed else []) + \
         ["PACKAGE", "VERSION", "KIND", "SIZE", "FILE"]
-    return _table(rows, headers, width=width,
-                  shrink={len(headers) - 5: END, len(headers) - 1: MIDDLE})
+    return format_table(rows, headers, width=width,
+                        shrink={len(headers) - 5: END, len(headers) - 1: MIDDLE})
 
 
 def render_removal(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = None) -> str:
@@ -312,7 +129,7 @@ def render_removal(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = No
     One line per path whatever its name holds; a long path is shortened in the middle so
     the line fits ``width``."""
     lines = []
-    many = _many_hosts(hosts)
+    many = many_hosts(hosts)
     for h in hosts:
         prefix = f"{h['host']}: " if many else ""
         for r in h.get("removed", []):
@@ -328,7 +145,7 @@ def render_removal(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = No
         for k in h.get("kept", []):
             lines.append(text.fit_line(f"{prefix}keep ", k["path"], f" ({k['reason']})", width))
     lines += [text.wrap(summary_line(h, dry_run), width) for h in hosts]
-    lines += [text.wrap(line, width) for h in hosts for line in uv_removal_lines(h, dry_run)]
+    lines += [text.wrap(line, width) for h in hosts for line in removal_lines(h, dry_run)]
     return "\n".join(lines)
 
 
@@ -349,26 +166,12 @@ def summary_line(h: Dict[str, Any], dry_run: bool) -> str:
     dirs = len(h.get("dirs_removed", [])) + sum(r.get("dirs", 0) for r in files)
     what = f"{sum(r.get('files', 1) for r in files)} files and {dirs} directories"
     if by_manager:
-        counted = [_uv_count(h) or f"{n} {m} {'entry' if n == 1 else 'entries'}"
-                   if m == "uv" else f"{n} {m} {'entry' if n == 1 else 'entries'}"
+        counted = [_removal_count(h, m) or f"{n} {m} {'entry' if n == 1 else 'entries'}"
                    for m, n in by_manager.items()]
         what = ", ".join(counted + ([what] if files else []))
     return text.printable(f"{h['host']}: {what}"
                           f" {'to remove' if dry_run else 'removed'}; "
                           f"{'would free' if dry_run else 'freed'} {human_bytes(freed)}")
-
-
-def entries_in(rows: List[Dict[str, Any]]) -> int:
-    """How many entries removal rows stand for: a row of a compact plan stands for its
-    entries (prune) or files (purge), any other row for one. A count that is not a
-    whole number (a progress line a host bent) counts as none."""
-    counts = (r.get("entries", r.get("files", 1)) for r in rows)
-    return sum(n for n in counts if isinstance(n, int) and not isinstance(n, bool) and n > 0)
-
-
-def planned_entries(hosts: List[Dict[str, Any]]) -> int:
-    """What the hosts that planned would remove."""
-    return entries_in([r for h in hosts if h["status"] == "ok" for r in h.get("removed", [])])
 
 
 def plan_total(hosts: List[Dict[str, Any]]) -> str:
@@ -382,29 +185,27 @@ def plan_total(hosts: List[Dict[str, Any]]) -> str:
             f"{human_bytes(freed)}")
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _uv_count(h: Dict[str, Any]) -> str:
-    """uv removals counted in packages (and the paths uv deletes for them)."""
-    parts = [c["removal"] for c in h.get("caches", []) if c["manager"] == "uv"
+def _removal_count(h: Dict[str, Any], manager: str) -> str:
+    """Removals a manager counts in packages (and the paths deleted for them), from the
+    ``removal`` figures its caches carry (uv's); "" when it sends none."""
+    parts = [c["removal"] for c in h.get("caches", []) if c["manager"] == manager
              and c.get("removal")]
     if not parts:
         return ""
     packages, paths = sum(p["packages"] for p in parts), sum(p["paths"] for p in parts)
-    return f"{_plural(packages, 'uv package')} ({_plural(paths, 'path')})"
+    return f"{plural(packages, manager + ' package')} ({plural(paths, 'path')})"
 
 
-def uv_removal_lines(h: Dict[str, Any], dry_run: bool) -> List[str]:
-    """Per uv cache: what its removal counts, and what hard links keep on disk, by whom."""
+def removal_lines(h: Dict[str, Any], dry_run: bool) -> List[str]:
+    """Per cache with ``removal`` figures (uv's): what its removal counts, and what hard
+    links keep on disk, by whom."""
     out = []
     for c in h.get("caches", []):
-        r = c.get("removal") if c["manager"] == "uv" and h["status"] == "ok" else None
+        r = c.get("removal") if h["status"] == "ok" else None
         if not r:
             continue
-        line = (f"{h['host']}: uv {c['path']}: {_plural(r['packages'], 'package')} "
-                f"({_plural(r['paths'], 'path')}, {human_bytes(r['bytes'])} apparent) "
+        line = (f"{h['host']}: {c['manager']} {c['path']}: {plural(r['packages'], 'package')} "
+                f"({plural(r['paths'], 'path')}, {human_bytes(r['bytes'])} apparent) "
                 f"{'to remove' if dry_run else 'removed'}; "
                 f"{'would free' if dry_run else 'freed'} {human_bytes(r['freed_bytes'])}")
         if r.get("linked_bytes"):
@@ -439,8 +240,8 @@ def render_prune(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = None
                human_bytes(e.get("bytes")), e.get("reason") or "-"] for host, e in planned]
     headers = (["HOST"] if many else []) + (["MANAGER"] if mixed else []) + \
         ["ENTRY", "LAST USE", "SIZE", "RULE"]
-    table = [_table(rows, headers, width=width,
-                    shrink={len(headers) - 4: MIDDLE, len(headers) - 1: END})] if rows else []
+    table = [format_table(rows, headers, width=width,
+                          shrink={len(headers) - 4: MIDDLE, len(headers) - 1: END})] if rows else []
     lines: List[str] = []
     for h in hosts:
         if h["status"] != "ok":
@@ -457,28 +258,11 @@ def render_prune(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = None
             if c.get("last_use"):
                 lines.append(text.fit_line(f"{h['host']}: {c['manager']} ", c["path"],
                                            f": last use is the {c['last_use']}", width))
-        lines += [text.wrap(line, width) for line in uv_removal_lines(h, dry_run)]
+        lines += [text.wrap(line, width) for line in removal_lines(h, dry_run)]
         lines += [text.wrap(f"{h['host']}: {note}", width) for note in h.get("policy_notes", [])]
         lines += [text.fit_line(f"{h['host']}: keep ", k["path"], f" ({k['reason']})", width)
                   for k in h.get("kept", [])]
     return "\n".join(table + lines)
-
-
-def over_threshold(hosts: List[Dict[str, Any]], threshold: Any) -> List[str]:
-    """``report --fail-above``: each host whose caches exceed it, with its figure."""
-    kind, value = threshold
-    out = []
-    for h in hosts:
-        if h["status"] != "ok":
-            continue
-        total = sum(c.get("bytes") or 0 for c in h.get("caches", []))
-        disk = (h.get("disk") or {}).get("total_bytes")
-        if kind == "bytes" and total > value:
-            out.append(f"{h['host']} ({human_bytes(total)})")
-        elif kind == "percent" and disk and total * 100.0 / disk > value:
-            out.append(f"{h['host']} ({human_bytes(total)}, {total * 100.0 / disk:.1f}% of "
-                       f"{human_bytes(disk)})")
-    return out
 
 
 def render_trend(rows: List[Dict[str, Any]], threshold: Optional[int], fmt: str) -> str:
@@ -489,8 +273,8 @@ def render_trend(rows: List[Dict[str, Any]], threshold: Optional[int], fmt: str)
     table = []
     over = sorted({r["host"] for r in rows
                    if threshold is not None and r.get("host_bytes", r["bytes"]) > threshold},
-                  key=_natural)
-    for r in sorted(rows, key=lambda r: (_natural(r["host"]), r.get("manager", ""))):
+                  key=natural)
+    for r in sorted(rows, key=lambda r: (natural(r["host"]), r.get("manager", ""))):
         growth = r["growth_per_week"]
         table.append([r["host"], r.get("manager", "all"), str(r["runs"]), r["first"][:10],
                       r["last"][:16].replace("T", " "), human_bytes(r["bytes"]),
@@ -500,9 +284,9 @@ def render_trend(rows: List[Dict[str, Any]], threshold: Optional[int], fmt: str)
                       r["spark"], "OVER" if r["host"] in over else ""])
     headers = ["HOST", "MANAGER", "RUNS", "SINCE", "LAST RUN", "SIZE", "AFTER PRUNE",
                "PER WEEK", "HISTORY", "THRESHOLD"]
-    text = _table(table, headers, "github" if fmt == "markdown" else "simple")
+    text = format_table(table, headers, "github" if fmt == "markdown" else "simple")
     short = [f"{r['host']} {r.get('manager', 'all')}: {r['growth_note']}" for r in
-             sorted(rows, key=lambda r: (_natural(r["host"]), r.get("manager", "")))
+             sorted(rows, key=lambda r: (natural(r["host"]), r.get("manager", "")))
              if r.get("growth_note")]
     if short:
         text += "\n\nNo PER WEEK yet:\n" + "\n".join(f"  {line}" for line in short)
@@ -521,11 +305,6 @@ def report_formats() -> List[str]:
     return REPORT_FORMATS + [f for f in tabulate_formats if f not in REPORT_FORMATS]
 
 
-def _natural(name: str) -> List[Any]:
-    """build2 before build10."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
-
-
 def render_report(hosts: List[Dict[str, Any]], fmt: str = "table", width: Width = None) -> str:
     """One row per host, sorted by name, then a totals row. CSV carries exact bytes."""
     managers: List[str] = []
@@ -539,7 +318,7 @@ def render_report(hosts: List[Dict[str, Any]], fmt: str = "table", width: Width 
     rows = []
     sums = {"total": 0, "reclaimable": 0, "free": 0, "attributed": 0, "unattributed": 0,
             **{m: 0 for m in managers}}
-    for h in sorted(hosts, key=lambda h: _natural(h["host"])):
+    for h in sorted(hosts, key=lambda h: natural(h["host"])):
         caches = h.get("caches", [])
         by_manager: Dict[str, int] = {}  # a manager may have several caches on one host
         for c in caches:
@@ -580,7 +359,7 @@ def render_report(hosts: List[Dict[str, Any]], fmt: str = "table", width: Width 
         note = len(headers) - 1
         optional = ([note] if not any(r[note] for r in rows) else []) + [note - 1, note - 2]
         return text.fit_table(rows, headers, width, {note: END}, optional)
-    return _table(rows, headers, "github" if fmt == "markdown" else fmt)
+    return format_table(rows, headers, "github" if fmt == "markdown" else fmt)
 
 
 def _csv(rows: List[List[Any]], headers: List[str]) -> str:
@@ -591,37 +370,9 @@ def _csv(rows: List[List[Any]], headers: List[str]) -> str:
     return out.getvalue().rstrip("\n")
 
 
-def errors(hosts: List[Dict[str, Any]]) -> List[str]:
-    """One line per host that failed or refused, and per cache that could not be served."""
-    out = []
-    for h in hosts:
-        out += [f"{h['host']}: {c['manager']}: {c['error']}"
-                for c in h.get("caches", []) if c.get("error")]
-        if h["status"] != "ok":
-            out.append(f"{h['host']}: {h.get('error')}")
-    return [text.printable(line) for line in out]
-
-
-def host_settings(host: Any) -> Dict[str, Any]:
-    """What ``cachekit hosts`` shows of an inventory host."""
-    return {"host": host.name, "local": host.local, "address": host.address,
-            "port": host.port, "user": host.user, "python": host.python,
-            "groups": host.groups, "cachekit_vars": host.cachekit_vars()}
-
-
 def render_hosts(rows: List[Dict[str, Any]], width: Width = None) -> str:
     table = [[r["host"], "local (in-process)" if r["local"] else r["address"],
               r["port"] or ("-" if r["local"] else "22 / ssh_config"), r["user"] or "-",
               r["python"], ",".join(r["groups"]) or "-"] for r in rows]
-    return _table(table, ["HOST", "ADDRESS", "PORT", "USER", "PYTHON", "GROUPS"], width=width,
-                  shrink={1: END, 4: MIDDLE, 5: END})
-
-
-def warnings(hosts: List[Dict[str, Any]]) -> List[str]:
-    """Warnings worth a line on stderr, prefixed with the host."""
-    out = []
-    for h in hosts:
-        for c in h.get("caches", []):
-            out += [f"{h['host']}: {c['manager']}: {w}" for w in c.get("warnings") or []]
-        out += [f"{h['host']}: {w}" for w in h.get("warnings") or []]
-    return [text.printable(line) for line in out]
+    return format_table(table, ["HOST", "ADDRESS", "PORT", "USER", "PYTHON", "GROUPS"], width=width,
+                        shrink={1: END, 4: MIDDLE, 5: END})

@@ -1,0 +1,109 @@
+"""The ``--format json`` document, the exit code, and the error and warning lines.
+
+What a run yields as data, apart from how a table shows it: the counts the question and
+the Ctrl-C summary use (``entries_in``), the hosts over ``--fail-above``.
+"""
+
+import json
+from typing import Any, Dict, Iterable, List
+
+from cachekit import text
+from cachekit.errors import EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_OK
+from cachekit.protocol import SCHEMA
+from cachekit.render import human_bytes
+
+FAILED_STATUSES = ("failed", "unreachable", "timeout", "hostkey", "auth")
+
+
+def document(command: str, dry_run: bool, hosts: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The ``--format json`` object: schema, command, dry_run, hosts, totals."""
+    totals: Dict[str, int] = {"hosts": len(hosts), "ok": 0, "failed": 0, "bytes": 0,
+                              "files": 0, "disk_bytes": 0, "reclaimable_bytes": 0,
+                              "reclaimed_bytes": 0}
+    for h in hosts:
+        totals["ok" if h["status"] == "ok" else "failed"] += 1
+        for c in h.get("caches", []):
+            for key in ("bytes", "files", "disk_bytes", "reclaimable_bytes"):
+                totals[key] += c.get(key) or 0
+        totals["reclaimed_bytes"] += h.get("reclaimed_bytes") or 0
+    return {"schema": SCHEMA, "command": command, "dry_run": dry_run, "hosts": hosts,
+            "totals": totals}
+
+
+def exit_code(hosts: Iterable[Dict[str, Any]]) -> int:
+    """0 all done; 1 refused everywhere (nothing done); 2 some host failed."""
+    statuses = [h["status"] for h in hosts]
+    cache_errors = any(c.get("error") for h in hosts if h["status"] == "ok"
+                       for c in h.get("caches", []))
+    # a removal that failed (not one kept on purpose, whose note says "kept")
+    failed_rows = any(r.get("ok") is False and "kept" not in (r.get("note") or "")
+                      for h in hosts for r in h.get("removed", []))
+    if any(s in FAILED_STATUSES for s in statuses) or cache_errors or failed_rows:
+        return EXIT_HOST_FAILED
+    if statuses and all(s == "refused" for s in statuses):
+        return EXIT_BAD_INPUT
+    if "refused" in statuses:
+        return EXIT_HOST_FAILED
+    return EXIT_OK
+
+
+def to_json(doc: Dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, sort_keys=False)
+
+
+def errors(hosts: List[Dict[str, Any]]) -> List[str]:
+    """One line per host that failed or refused, and per cache that could not be served."""
+    out = []
+    for h in hosts:
+        out += [f"{h['host']}: {c['manager']}: {c['error']}"
+                for c in h.get("caches", []) if c.get("error")]
+        if h["status"] != "ok":
+            out.append(f"{h['host']}: {h.get('error')}")
+    return [text.printable(line) for line in out]
+
+
+def warnings(hosts: List[Dict[str, Any]]) -> List[str]:
+    """Warnings worth a line on stderr, prefixed with the host."""
+    out = []
+    for h in hosts:
+        for c in h.get("caches", []):
+            out += [f"{h['host']}: {c['manager']}: {w}" for w in c.get("warnings") or []]
+        out += [f"{h['host']}: {w}" for w in h.get("warnings") or []]
+    return [text.printable(line) for line in out]
+
+
+def entries_in(rows: List[Dict[str, Any]]) -> int:
+    """How many entries removal rows stand for: a row of a compact plan stands for its
+    entries (prune) or files (purge), any other row for one. A count that is not a
+    whole number (a progress line a host bent) counts as none."""
+    counts = (r.get("entries", r.get("files", 1)) for r in rows)
+    return sum(n for n in counts if isinstance(n, int) and not isinstance(n, bool) and n > 0)
+
+
+def planned_entries(hosts: List[Dict[str, Any]]) -> int:
+    """What the hosts that planned would remove."""
+    return entries_in([r for h in hosts if h["status"] == "ok" for r in h.get("removed", [])])
+
+
+def over_threshold(hosts: List[Dict[str, Any]], threshold: Any) -> List[str]:
+    """``report --fail-above``: each host whose caches exceed it, with its figure."""
+    kind, value = threshold
+    out = []
+    for h in hosts:
+        if h["status"] != "ok":
+            continue
+        total = sum(c.get("bytes") or 0 for c in h.get("caches", []))
+        disk = (h.get("disk") or {}).get("total_bytes")
+        if kind == "bytes" and total > value:
+            out.append(f"{h['host']} ({human_bytes(total)})")
+        elif kind == "percent" and disk and total * 100.0 / disk > value:
+            out.append(f"{h['host']} ({human_bytes(total)}, {total * 100.0 / disk:.1f}% of "
+                       f"{human_bytes(disk)})")
+    return out
+
+
+def host_settings(host: Any) -> Dict[str, Any]:
+    """What ``cachekit hosts`` shows of an inventory host."""
+    return {"host": host.name, "local": host.local, "address": host.address,
+            "port": host.port, "user": host.user, "python": host.python,
+            "groups": host.groups, "cachekit_vars": host.cachekit_vars()}

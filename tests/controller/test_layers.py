@@ -1,0 +1,39 @@
+"""The controller's layers: the fan-out never imports the renderer, the renderer never
+imports the core (it reads results as they came over the wire), and only the renderer
+imports tabulate."""
+
+import ast
+from pathlib import Path
+from typing import Set
+
+CACHEKIT = Path(__file__).resolve().parents[2] / "cachekit"
+
+
+def imports(path: Path) -> Set[str]:
+    found: Set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    return found
+
+
+def test_the_renderer_does_not_import_the_core() -> None:
+    for path in (CACHEKIT / "render").glob("*.py"):
+        core = sorted(m for m in imports(path) if m.startswith("cachekit.core"))
+        assert not core, f"render/{path.name} imports {core}"
+
+
+def test_the_fan_out_does_not_import_the_renderer() -> None:
+    # progress.py draws the progress line, and so may use the renderer's units and counts
+    for name in ("fleet.py", "remote.py", "protocol.py", "inventory.py"):
+        render = sorted(m for m in imports(CACHEKIT / name) if m.startswith("cachekit.render"))
+        assert not render, f"{name} imports {render}"
+
+
+def test_only_the_renderer_imports_tabulate() -> None:
+    for path in CACHEKIT.rglob("*.py"):
+        if "tabulate" in {m.split(".")[0] for m in imports(path)}:
+            assert path.parent.name == "render", f"{path.relative_to(CACHEKIT)} imports tabulate"
