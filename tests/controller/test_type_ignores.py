@@ -5,7 +5,7 @@ in the README's test command."""
 import re
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "cachekit"
+PACKAGE = Path(__file__).resolve().parents[2] / "cachekit"
 IGNORE = re.compile(r"#\s*type:\s*ignore(\[[^\]]*\])?")
 
 
