@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-from uvcache_fixture import UV
 
 from cachekit.core import Refused, agent, registry
 from cachekit.core.managers.base import ALL_OPS, Manager
 from cachekit.core.wire import Run, new_result
+from tests.fixtures.uv_cache import UV
 
 UV_DIR = str(Path(UV).parent)
 # the protocol methods each op calls (core/ops)
