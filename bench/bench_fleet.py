@@ -12,7 +12,7 @@ The baseline is a Fabric ``ThreadingGroup`` (one connection per host, host keys 
 with paramiko's ``RejectPolicy``) that runs a short stdlib scan script with ``python3 -c``
 on every host; Ansible runs ``du -sb`` with the shell module, pipelining on. Parallel
 OpenSSH ``ssh HOST true`` runs are timed too, as the floor of any SSH tool. Every host is
-a real ``sshd`` (tests/sshd_lab.py) on 127.0.0.101 and up, each with its own synthetic
+a real ``sshd`` (tests/fixtures/sshd_lab.py) on 127.0.0.101 and up, each with its own synthetic
 pip cache; sessions get an empty HOME unless ``--login-rc``. All commands run as
 subprocesses with an isolated local HOME: one discarded warm-up each, then ``--runs``
 interleaved rounds; the median wall time counts. Before timing, cachekit's per-host file
@@ -44,7 +44,7 @@ import make_synthetic_pip_cache as synth
 from bench_info import code_identity
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TESTS = os.path.join(os.path.dirname(HERE), "tests")  # sshd_lab.py: the tests' sshd servers
+FIXTURES = os.path.join(os.path.dirname(HERE), "tests", "fixtures")  # sshd_lab.py: the sshd servers
 FIRST_ADDRESS = 101  # 127.0.0.101 and up: clear of the tests' 127.0.0.11-17 and 60+
 PORT = 2222
 GROUP = "bench"
@@ -484,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 < args.scale <= 1:
         ap.error("--scale must be in (0, 1]")
 
-    sys.path.insert(0, TESTS)
+    sys.path.insert(0, FIXTURES)
     import sshd_lab  # the same servers the tests start
 
     work = tempfile.mkdtemp(prefix="cachekit-fleet-bench-")

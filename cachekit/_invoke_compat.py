@@ -99,10 +99,10 @@ def refuse_invoke_dry(c: Any) -> None:
     so a task would go on and delete while the user believed it a dry run.
     """
     config = getattr(c, "config", None)
-    try:
-        dry = bool(config.run.dry)  # type: ignore[union-attr]
-    except AttributeError:
+    run_config = getattr(config, "run", None)
+    if run_config is None or not hasattr(run_config, "dry"):
         return
+    dry = bool(run_config.dry)
     if dry:
         raise CachekitError("Invoke's --dry/-R (run.dry) is not cachekit's dry run; "
                             "nothing was done", hint="use --dry-run to see the plan")

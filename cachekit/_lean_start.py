@@ -23,7 +23,7 @@ def import_invoke() -> None:
     if "invoke" in sys.modules or "unittest.mock" in sys.modules:
         return
     stand_in = types.ModuleType("unittest.mock", "cachekit's stand-in while Invoke is imported")
-    stand_in.Mock = _mock  # type: ignore[attr-defined]
+    stand_in.Mock = _mock  # type: ignore[attr-defined]  # a module built here, at run time
     sys.modules["unittest.mock"] = stand_in
     try:
         import invoke  # noqa: F401

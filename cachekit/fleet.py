@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from cachekit import inventory, protocol
-from cachekit.core import SCHEMA
+from cachekit.core import wire
 from cachekit.errors import CachekitError
 from cachekit.progress import Board, Stream
 
@@ -50,10 +50,10 @@ def core_settings(host: inventory.Host) -> Dict[str, Any]:
 def failed_result(host: str, status: str, reason: str, elapsed: float,
                   stderr_tail: Optional[List[str]] = None,
                   removed: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
-    return {"schema": SCHEMA, "host": host, "status": status, "error": reason,
-            "stderr_tail": stderr_tail or [], "elapsed_s": round(elapsed, 3), "disk": None,
-            "caches": [], "entries": [], "removed": removed or [], "dirs_removed": [],
-            "reclaimed_bytes": 0, "warnings": []}
+    row: Dict[str, Any] = dict(wire.skeleton(status, reason))
+    row.update(host=host, stderr_tail=stderr_tail or [], elapsed_s=round(elapsed, 3),
+               removed=removed or [])
+    return row
 
 
 class Interrupted(Exception):

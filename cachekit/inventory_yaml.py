@@ -6,7 +6,7 @@ aliases that refer to themselves or multiply the document (the "billion laughs")
 refused; each of these is a one-line error that names the file and line.
 """
 
-from typing import Any, Dict, List, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import yaml
 
@@ -19,6 +19,8 @@ MAX_ALIAS_EXPANSION = 10_000_000  # values a file holds once its YAML aliases ar
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: many times faster
 
 
+# The base is picked at run time (libyaml's loader when PyYAML was built with it), which
+# mypy cannot follow.
 class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
     """Remembers the line of every mapping key, so errors can name it."""
 
@@ -90,7 +92,8 @@ def _scan(path: str, text: str, max_hosts: int) -> bool:
     plain host names under ``hosts:`` keys (so a huge file fails in seconds, not minutes).
     """
     depth, aliases = 0, False
-    frames: List[List[Any]] = []  # per open mapping: [expecting a key?, last key, is hosts?]
+    # per open collection: a mapping's [expecting a key?, last key, is hosts?]; None for a list
+    frames: List[Optional[List[Any]]] = []
     names: Set[str] = set()
     for event in yaml.parse(text, Loader=_BaseLoader):
         top = frames[-1] if frames and frames[-1] is not None else None
@@ -104,7 +107,7 @@ def _scan(path: str, text: str, max_hosts: int) -> bool:
             if top is not None:
                 top[0] = True  # this collection was the value: a key comes next
             is_map = isinstance(event, yaml.MappingStartEvent)
-            frames.append([True, None, hosts] if is_map else None)  # type: ignore[arg-type]
+            frames.append([True, None, hosts] if is_map else None)
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
             frames.pop()

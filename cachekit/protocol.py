@@ -13,6 +13,7 @@ row with a one-line reason, never a traceback.
 
 import json
 import math
+import os
 import selectors
 import signal
 import subprocess
@@ -172,15 +173,16 @@ def run_child(argv: List[str], stdin: bytes, timeout: float,
     deadline = time.monotonic() + timeout
     try:
         with selectors.DefaultSelector() as sel:
-            sel.register(proc.stdout, selectors.EVENT_READ, out)  # type: ignore[arg-type]
-            sel.register(proc.stderr, selectors.EVENT_READ, err)  # type: ignore[arg-type]
+            assert proc.stdout is not None and proc.stderr is not None  # both PIPE above
+            sel.register(proc.stdout, selectors.EVENT_READ, out)
+            sel.register(proc.stderr, selectors.EVENT_READ, err)
             while sel.get_map():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise HostFailure("timeout", f"no result within {timeout:g} s",
                                       err.lines())
                 for key, _ in sel.select(min(remaining, 1.0)):
-                    chunk = key.fileobj.read1(65536)  # type: ignore[union-attr]
+                    chunk = os.read(key.fd, 65536)  # what the pipe holds, without waiting
                     if chunk:
                         key.data.add(chunk)
                         if stream is not None and key.data is out:
@@ -207,8 +209,11 @@ def run_child(argv: List[str], stdin: bytes, timeout: float,
 
 def _feed(proc: "subprocess.Popen[bytes]", data: bytes) -> None:
     try:
-        proc.stdin.write(data)  # type: ignore[union-attr]
-        proc.stdin.close()  # type: ignore[union-attr]
+        stdin = proc.stdin
+        if stdin is None:
+            return
+        stdin.write(data)
+        stdin.close()
     except (BrokenPipeError, OSError, ValueError):
         pass  # the child exited without reading: its status says why
 

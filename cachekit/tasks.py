@@ -71,6 +71,7 @@ def list_(c: Context, target: Target, pattern: Optional[str] = None,
     results = session.query(target, request)
     exact = fmt == "abspath" and not sys.stdout.isatty()  # names as they are, for scripts
     if exact:
+        # sys.stdout is a TextIOWrapper here; typeshed types it as TextIO, without reconfigure
         sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     session.finish("list", fmt, results,
                    lambda: tables.render_list(results, fmt, target.width(), escape=not exact))

@@ -1,24 +1,26 @@
 """Shared fixtures: a real pip cache built once per session, copied for each test, and a
-real conda package cache with environments, built for each test.
+real conda package cache with environments, built for each test; ``core_run`` and
+``run_cachekit``, the one way each test runs the core and the program.
 
 Every test runs with HOME pointing into its own temporary directory and without the
 machine's PIP_* and XDG_* variables, so nothing reads or writes the real ~/.cache.
 """
 
-import contextlib
+import functools
 import os
 import shutil
-import stat
 import subprocess
-import sys
 from pathlib import Path
-from typing import Dict, Iterator, List, Set, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 import pytest
-from condacache_fixture import CondaFixture
-from condacache_fixture import build as build_conda_fixture
-from pipcache_fixture import pip_env, populate_pip_cache, run_pip
-from uvcache_fixture import populate_uv_cache
+
+from tests.fixtures import program
+from tests.fixtures.conda_cache import CondaFixture
+from tests.fixtures.conda_cache import build as build_conda_fixture
+from tests.fixtures.pip_cache import populate_pip_cache
+from tests.fixtures.program import run_core
+from tests.fixtures.uv_cache import populate_uv_cache
 
 
 @pytest.fixture(autouse=True)
@@ -78,44 +80,17 @@ def uv_cache(tmp_path: Path, uv_cache_master: Tuple[Path, Path]) -> Path:
     return dest
 
 
-@contextlib.contextmanager
-def tmpfs(mount: Path, options: str) -> Iterator[Path]:
-    """A tmpfs the test mounts (as root): a file system whose size and flags are the test's."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)], check=True)
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+@pytest.fixture
+def core_run() -> Callable[..., Dict[str, Any]]:
+    """The core in-process: ``core_run(op, managers, environ, **request)`` returns the
+    result of ``agent.run`` and asserts its status is "ok" (``ok=False`` to look at a
+    failure instead)."""
+    return run_core
 
 
-def copy_cache(src: Path, dest: Path) -> Path:
-    shutil.copytree(src, dest, symlinks=True)
-    return dest
-
-
-def cachekit(args: List[str], cache: Path, home: Path, **extra: str) -> subprocess.CompletedProcess:
-    """Run the installed program as a user would, with no terminal on stdin."""
-    env = pip_env(home, PIP_CACHE_DIR=str(cache), **extra)
-    return subprocess.run([sys.executable, "-m", "cachekit", *args], env=env, text=True,
-                          capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
-
-
-def pip(args: List[str], cache: Path, home: Path) -> subprocess.CompletedProcess:
-    return run_pip(["--cache-dir", str(cache), *args], pip_env(home))
-
-
-def tree_of(root: Path) -> Set[Tuple[str, str, int]]:
-    """Everything under root as (relative path, type, size): what is left on disk."""
-    out = set()
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            full = Path(dirpath) / name
-            st = full.lstat()
-            kind = "l" if stat.S_ISLNK(st.st_mode) else "d" if stat.S_ISDIR(st.st_mode) else "f"
-            size = 0 if kind == "d" else st.st_size
-            out.add((str(full.relative_to(root)), kind, size))
-    return out
-
+@pytest.fixture
+def run_cachekit(home: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """The program as a user runs it, with this test's HOME and no terminal on stdin:
+    ``run_cachekit(args, cache=None, *, env=None, inventory=None, timeout=120, expect=None,
+    **environ)`` (``cache`` is the pip cache; see ``tests/fixtures/program.py``)."""
+    return functools.partial(program.run_cachekit, home=home)

@@ -237,7 +237,7 @@ def _span(seconds: int) -> str:
 class Scope:
     """One cache's part in a prune: its candidates, its size, how to plan its removal."""
 
-    def __init__(self, manager: str, root: str, record: Dict[str, Any], cache_bytes: int,
+    def __init__(self, manager: str, root: str, record: Any, cache_bytes: int,
                  candidates: List[Candidate],
                  plan: Callable[[List[Selected]], Any], fixed: bool = False) -> None:
         self.manager, self.root, self.record = manager, root, record

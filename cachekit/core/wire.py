@@ -57,11 +57,12 @@ class CacheRecord(TypedDict, total=False):
     warnings: List[str]
     root_id: List[int]
     bytes: int
-    files: int
-    disk_bytes: int
+    files: Optional[int]  # None where a manager counts no files (the tool cache)
+    disk_bytes: Optional[int]  # None where the op skips the stats it needs (`report`)
     unreadable: int
     reclaimable_bytes: int
     after_bytes: int
+    last_use: str  # which clock a prune ranks this cache's entries by
 
 
 class EntryRow(TypedDict, total=False):
@@ -139,19 +140,27 @@ class Result(TypedDict, total=False):
 DESTRUCTIVE = ("remove", "purge", "clean", "prune", "relocate")
 
 
+def skeleton(status: str = "ok", error: Optional[str] = None) -> Result:
+    """The keys every host's result has: a core's answer, and the controller's row for a
+    host that gave none (unreachable, timed out, bent)."""
+    return {"schema": SCHEMA, "status": status, "error": error, "disk": None, "caches": [],
+            "entries": [], "removed": [], "dirs_removed": [], "reclaimed_bytes": 0,
+            "warnings": []}
+
+
 def new_result(op: Optional[str], request: Request) -> Result:
-    """The skeleton every answer starts from (the controller's failed-host rows too)."""
-    return {
-        "schema": SCHEMA, "op": op, "status": "ok", "error": None,
+    """The answer a core starts from."""
+    result = skeleton()
+    result.update({
+        "op": op,
         # os and sys only: socket and platform would cost a few ms of import on every host
         "hostname": os.uname().nodename if hasattr(os, "uname") else "",
         "python": ".".join(str(n) for n in sys.version_info[:3]),
         "dry_run": op in DESTRUCTIVE and not request.get("apply"),
-        "disk": None, "caches": [], "entries": [], "removed": [], "dirs_removed": [],
-        "reclaimed_bytes": 0, "warnings": [],
         # where a remote run keeps its copy of this code (set by cachekit's bootstrap)
         "core_copy": request.get("core_copy"),
-    }
+    })
+    return result
 
 
 def cache_record(manager: str, path: Optional[str], source: str, exists: bool,

@@ -52,7 +52,7 @@ class CondaFigures(TypedDict, total=False):
     tempfiles_bytes: int
     trash: int
     trash_bytes: int
-    files: int
+    files: Optional[int]  # as CacheRecord has it (always a count here)
     bytes: int
 
 

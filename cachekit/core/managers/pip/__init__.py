@@ -6,7 +6,7 @@ Every host has pip's cache (it may just not exist yet), so pip is always present
 """
 
 import os
-from typing import Any, List
+from typing import Any, List, cast
 
 from cachekit.core import Refused
 from cachekit.core.fs import walk
@@ -37,7 +37,7 @@ class Pip(Manager):
             loc = locate(self.run.environ)
         except PipConfigError as exc:
             return [cache_record("pip", None, "", False, str(exc), enabled=False)]
-        record: CacheRecord = pipcache.cache_record(loc)  # type: ignore[assignment]
+        record: CacheRecord = pipcache.cache_record(loc)
         path = record["path"]
         if path and not record["exists"] and os.path.lexists(path):
             record["warnings"].append(f"{path} exists but is not a directory")
@@ -58,13 +58,13 @@ class Pip(Manager):
             # Figures only: one walk folding totals, no per-file records. `report`
             # shows no on-disk size: it skips the directory stats that need.
             totals = walk.scan_totals(root, pipcache.classify, disk=self.run.op == "info")
-            cache.update(pipcache.summarize_totals(totals))  # type: ignore[typeddict-item]
+            _mine(cache).update(pipcache.summarize_totals(totals))
             _warn_unreadable(cache, root, totals.errors)
             if self.run.op == "report":
                 cache["reclaimable_bytes"] = pipcache.reclaimable_totals(totals)
 
     def entries(self, caches: List[CacheRecord]) -> List[EntryRow]:
-        from cachekit.core.managers.pip import sweep
+        from cachekit.core.managers.pip import pattern as picking
 
         out: List[EntryRow] = []
         for cache in self._existing(caches):
@@ -73,8 +73,9 @@ class Pip(Manager):
             pattern = self.run.request.get("pattern") or "*"
             downloads = bool(self.run.request.get("downloads"))
             buckets = (pipcache.WHEELS, "http-v2") if downloads else (pipcache.WHEELS,)
-            acc = sweep.explicit(root, buckets, sweep.pattern_pick(root, pattern, downloads),
-                                 counted_only=True)  # a wheel, or a download's body
+            acc = picking.explicit(root, buckets,
+                                   picking.pattern_pick(root, pattern, downloads),
+                                   counted_only=True)  # a wheel, or a download's body
             rules = {"matched pip pattern": "pip pattern",
                      "matched normalised name": "normalised name"}
             found: List[Any] = acc.rows or []
@@ -102,7 +103,7 @@ class Pip(Manager):
             plans.append(wire)
             self.run.result["removed"] += [dict(r, ok=None)
                                            for r in apply.planned_rows(root, wire)]
-            dirs: List[str] = wire.get("dirs", [])  # type: ignore[assignment]  # pip's own key
+            dirs: List[str] = cast(Any, wire).get("dirs", [])  # a remove plan's own key
             self.run.result["dirs_removed"] += [os.path.join(root, d) for d in dirs]
             cache["reclaimable_bytes"] = wire["freed_bytes"]  # what this plan would free
         return plans
@@ -127,9 +128,9 @@ class Pip(Manager):
         apply.execute(self.run, wire)
 
     def prune_scopes(self, caches: List[CacheRecord]) -> List[Any]:
-        from cachekit.core.managers.pip import prune
+        from cachekit.core.managers.pip import pool
 
-        found = [prune.scope(self.run, c) for c in self._existing(caches)]
+        found = [pool.scope(self.run, c) for c in self._existing(caches)]
         return [s for s in found if s is not None]
 
     def location(self) -> Row:
@@ -147,10 +148,15 @@ class Pip(Manager):
         return pipcache.layout_problem(root)
 
 
+def _mine(cache: CacheRecord) -> pipcache.PipRecord:
+    """A record this manager made is a ``PipRecord`` (the base type is what ops pass)."""
+    return cast(pipcache.PipRecord, cache)
+
+
 def _figures(cache: CacheRecord, root: str) -> None:
     """The cache's figures from one totals walk (list, remove, and before an apply)."""
     totals = walk.scan_totals(root, pipcache.classify)
-    cache.update(pipcache.summarize_totals(totals))  # type: ignore[typeddict-item]
+    _mine(cache).update(pipcache.summarize_totals(totals))
     _warn_unreadable(cache, root, totals.errors)
 
 
@@ -164,12 +170,13 @@ def _report_attributed(root: str, cache: CacheRecord) -> None:
     """``report --attribute``: the exact purge figure, and downloads traced to packages."""
     tree = walk.scan(root)
     figures = pipcache.summarize(tree)
-    cache.update(figures)  # type: ignore[typeddict-item]
+    record = _mine(cache)
+    record.update(figures)
     _warn_unreadable(cache, root, tree.errors)
     attributed = pipcache.attribute_downloads(root, tree)
     done = sum(f.size for files, _ in attributed for f in files)
-    cache["attributed_bytes"] = done  # type: ignore[typeddict-unknown-key]
-    cache["unattributed_bytes"] = figures["http_bytes"] - done  # type: ignore[typeddict-unknown-key]
+    record["attributed_bytes"] = done
+    record["unattributed_bytes"] = figures["http_bytes"] - done
     purge = pipcache.plan_removal(tree, pipcache.match_wheels(tree, "*"), [], purge=True)
     cache["reclaimable_bytes"] = purge.freed_bytes
 
@@ -189,7 +196,10 @@ def _remove_wire(pattern: Any, downloads: bool, root: str, root_id: List[int]) -
 
     if not pattern:
         raise Refused("remove needs a pattern (use purge to remove everything)")
-    acc = sweep.explicit(root, pipcache.BUCKETS, sweep.pattern_pick(root, pattern, downloads))
+    from cachekit.core.managers.pip import pattern as picking
+
+    acc = picking.explicit(root, pipcache.BUCKETS,
+                           picking.pattern_pick(root, pattern, downloads))
     files = [[rel, size, ino, mtime_ns, reason, package]
              for rel, size, ino, mtime_ns, (reason, package, *_rest) in acc.rows or []]
     selfcheck, selfcheck_freed = sweep.legacy_selfcheck(root)

@@ -10,13 +10,14 @@ Everything here works on a scanned ``Tree``; nothing is deleted in this module.
 import fnmatch
 import os
 import re
-from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
+from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core import safety
+from cachekit.core import safety, wire
 from cachekit.core.fs import walk
 from cachekit.core.managers.pip import attribution as pip_attribution
 from cachekit.core.managers.pip.attribution import Attribution, canonical
 from cachekit.core.managers.pip.location import PipLocation
+from cachekit.core.wire import CacheRecord
 
 WHEELS = "wheels"
 HTTP_BUCKETS = ("http", "http-v2")
@@ -81,24 +82,37 @@ def classify(top: str, name: str, kind: str) -> Optional[str]:
     return "other"
 
 
+class PipRecord(CacheRecord, total=False):
+    """pip's cache record: the figures of ``pip cache info``, in exact bytes."""
+
+    config_files: List[str]
+    wheels: int
+    wheels_bytes: int
+    http_files: int
+    http_bytes: int
+    other_files: int
+    other_bytes: int
+    attributed_bytes: int
+    unattributed_bytes: int
+
+
 def _figures(counts: Dict[str, List[int]], disk: Optional[int], unreadable: int
-             ) -> Dict[str, Any]:
+             ) -> PipRecord:
     def get(key: str) -> List[int]:
         return counts.get(key, [0, 0])
 
-    s: Dict[str, Any] = dict(
-        wheels=get("wheel")[0], wheels_bytes=get("wheel")[1] + get("wheels_other")[1],
-        http_files=get("http")[0], http_bytes=get("http")[1],
-        other_files=get("other")[0] + get("legacy_selfcheck")[0],
-        other_bytes=get("other")[1] + get("legacy_selfcheck")[1])
-    s["files"] = sum(n for n, _ in counts.values())
-    s["bytes"] = sum(b for _, b in counts.values())
-    s["disk_bytes"] = disk
-    s["unreadable"] = unreadable
-    return s
+    figures: PipRecord = {
+        "wheels": get("wheel")[0], "wheels_bytes": get("wheel")[1] + get("wheels_other")[1],
+        "http_files": get("http")[0], "http_bytes": get("http")[1],
+        "other_files": get("other")[0] + get("legacy_selfcheck")[0],
+        "other_bytes": get("other")[1] + get("legacy_selfcheck")[1],
+        "files": sum(n for n, _ in counts.values()),
+        "bytes": sum(b for _, b in counts.values()),
+        "unreadable": unreadable, "disk_bytes": disk}  # None: `report` skips those stats
+    return figures
 
 
-def summarize(tree: walk.Tree) -> Dict[str, int]:
+def summarize(tree: walk.Tree) -> PipRecord:
     """The figures of ``pip cache info`` plus whole-cache totals, all in exact bytes."""
     counts: Dict[str, List[int]] = {}
     for f in tree.files:
@@ -111,7 +125,7 @@ def summarize(tree: walk.Tree) -> Dict[str, int]:
     return _figures(counts, walk.disk_bytes(tree), len(tree.errors))
 
 
-def summarize_totals(totals: walk.Totals) -> Dict[str, int]:
+def summarize_totals(totals: walk.Totals) -> PipRecord:
     """``summarize`` from a records-free walk (``walk.scan_totals(root, classify)``)."""
     return _figures(totals.counts, totals.disk_bytes, len(totals.errors))
 
@@ -265,14 +279,13 @@ def _emptied_dirs(tree: walk.Tree, gone: Set[str]) -> Tuple[List[str], List[Plan
     return sorted(dirs, reverse=True), extra
 
 
-def cache_record(loc: PipLocation) -> Dict[str, Any]:
+def cache_record(loc: PipLocation) -> CacheRecord:
     """The pip cache as a result's cache record (figures are added by the caller)."""
-    exists = bool(loc.path and os.path.isdir(loc.path))
-    return {
-        "manager": "pip", "path": loc.path, "source": loc.source, "exists": exists,
-        "enabled": loc.path is not None, "config_files": loc.config_files,
-        "warnings": list(loc.warnings), "error": None,
-    }
+    record = wire.cache_record("pip", loc.path, loc.source,
+                               bool(loc.path and os.path.isdir(loc.path)),
+                               enabled=loc.path is not None, config_files=loc.config_files)
+    record["warnings"] = list(loc.warnings)
+    return record
 
 
 def refuse_unsafe_root(root: str, environ: Dict[str, str], setting: str = "",

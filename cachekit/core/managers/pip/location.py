@@ -121,6 +121,7 @@ def _normalize_key(name: str) -> str:
 
 def _read_config(path: str) -> Dict[str, Dict[str, str]]:
     parser = configparser.RawConfigParser()
+    # pip's own key normalisation, set as pip sets it; typeshed types the hook as a method
     parser.optionxform = _normalize_key  # type: ignore[assignment]
     try:
         text = bounded.read_text(path, bounded.CONFIG_CAP)

@@ -3,7 +3,7 @@ cachekit's rule (keep the newest patch of each minor version; remove older patch
 downloads that never completed). It is pruned only: ``remove`` and ``purge`` pass it by."""
 
 import os
-from typing import Any, List
+from typing import Any, List, cast
 
 from cachekit.core import Refused, policy, safety
 from cachekit.core.managers.base import Manager
@@ -24,12 +24,12 @@ class Toolcache(Manager):
         return cache.locate(self.run.environ)[0] is not None
 
     def caches(self) -> List[CacheRecord]:
-        record: CacheRecord = cache.cache_record(self.run.environ)  # type: ignore[assignment]
+        record: CacheRecord = cache.cache_record(self.run.environ)
         return [record]
 
     def _read(self, record: CacheRecord) -> List[cache.Install]:
         installs, errors = cache.scan(str(record["path"]))
-        record.update(cache.summarize(installs))  # type: ignore[typeddict-item]
+        _mine(record).update(cache.summarize(installs))
         if errors:
             record["warnings"].append(unreadable(len(errors), errors[0][0], errors[0][1],
                                                  skipped=False))
@@ -80,12 +80,11 @@ class Toolcache(Manager):
             root = str(record["path"])
             safety.refuse("toolcache", root, self.run.environ, "prune", record["source"])
             installs, errors = cache.scan(root)
-            record.update(cache.summarize(installs))  # type: ignore[typeddict-item]
+            _mine(record).update(cache.summarize(installs))
             if errors:
                 record["error"] = f"{root} could not be read fully; nothing is pruned from it"
                 continue
-            record["last_use"] = (  # type: ignore[typeddict-unknown-key]
-                "modification time (tools are not read through the cache)")
+            record["last_use"] = "modification time (tools are not read through the cache)"
             candidates = [policy.Candidate("toolcache", root, i.entry, i.tool, i.bytes, i.freed,
                                            i.last_use_ns, False, (i, rule))
                           for i, rule in cache.selection(installs)]
@@ -93,13 +92,18 @@ class Toolcache(Manager):
             def plan(chosen: List[policy.Selected], root: str = root) -> Any:
                 return cache.plan_wire(root, [(s.candidate.ref[0], s.rule) for s in chosen])
 
-            scopes.append(policy.Scope("toolcache", root, record, record["bytes"],  # type: ignore[arg-type]
-                                       candidates, plan, fixed=True))
+            scopes.append(policy.Scope("toolcache", root, record, record["bytes"], candidates,
+                                       plan, fixed=True))
         return scopes
 
     @classmethod
     def layout_problem(cls, root: str, kind: str = "") -> str:
         return cache.layout_problem(root)
+
+
+def _mine(record: CacheRecord) -> cache.ToolcacheRecord:
+    """A record this manager made is a ``ToolcacheRecord`` (ops pass the base type)."""
+    return cast(cache.ToolcacheRecord, record)
 
 
 MANAGER = Toolcache

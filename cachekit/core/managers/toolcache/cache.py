@@ -14,7 +14,9 @@ import os
 import re
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
+from cachekit.core import wire
 from cachekit.core.fs import walk
+from cachekit.core.wire import CacheRecord
 
 
 class Install(NamedTuple):
@@ -46,12 +48,11 @@ def layout_problem(root: str) -> str:
             "anywhere)")
 
 
-def cache_record(environ: Dict[str, str]) -> Dict[str, Any]:
+def cache_record(environ: Dict[str, str]) -> CacheRecord:
     """The tool cache as a result's cache record (its figures are added by the caller)."""
     root, source = locate(environ)
-    return {"manager": "toolcache", "path": root, "source": source,
-            "exists": bool(root) and os.path.isdir(root or ""), "enabled": True,
-            "warnings": [], "error": None}
+    return wire.cache_record("toolcache", root, source, bool(root and os.path.isdir(root)),
+                             enabled=True)
 
 
 def locate(environ: Dict[str, str]) -> Tuple[Optional[str], str]:
@@ -126,7 +127,15 @@ def _dirs(root: str, rel: str, errors: List[Tuple[str, str]]) -> List[str]:
         return []
 
 
-def summarize(installs: List[Install]) -> Dict[str, Any]:
+class ToolcacheRecord(CacheRecord, total=False):
+    """The tool cache's record: each tool's versions (newest first) and their bytes."""
+
+    tools: Dict[str, Dict[str, int]]
+    versions: int
+    incomplete: int
+
+
+def summarize(installs: List[Install]) -> ToolcacheRecord:
     """Figures for ``info``; each tool's versions newest first (what is not a version
     last), so a renderer shows them in order without knowing how versions compare."""
     sizes: Dict[str, Dict[str, int]] = {}

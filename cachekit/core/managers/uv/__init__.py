@@ -42,7 +42,7 @@ class Uv(Legacy):
         from cachekit.core import uv_serve
 
         plan: Dict[str, Any] = dict(wire)
-        uv_serve.execute(plan, self.run.result, self.run.environ,  # type: ignore[arg-type]
+        uv_serve.execute(plan, self.run.result, self.run.environ,  # type: ignore[arg-type]  # the old module takes dicts
                          self.run.progress)
 
     @classmethod

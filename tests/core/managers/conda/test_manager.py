@@ -4,12 +4,11 @@ through the registry, on the real conda fixture."""
 import os
 from typing import Any, Dict, List
 
-from condacache_fixture import CondaFixture
-
 from cachekit.core import registry
 from cachekit.core.managers.base import ALL_OPS, Manager, Settings
 from cachekit.core.policy import Scope
 from cachekit.core.wire import Run, new_result
+from tests.fixtures.conda_cache import CondaFixture
 
 # which methods an op needs beyond ``caches``
 METHODS = {"dir": [], "info": ["measure"], "report": ["measure"], "list": ["entries"],

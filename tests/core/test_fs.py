@@ -1,0 +1,251 @@
+"""The walker and the safe remover, on real trees: sizes, links, races and symlink swaps."""
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from cachekit.core.fs import remove, walk
+from tests.fixtures.disk import tree_of
+
+
+def make_tree(root: Path, dirs: int = 30, files: int = 5) -> None:
+    for i in range(dirs):
+        d = root / f"b{i % 3}" / f"{i:02x}" / f"{i * 7 % 13}"
+        d.mkdir(parents=True, exist_ok=True)
+        for j in range(files):
+            (d / f"f{j}").write_bytes(b"x" * (i * 100 + j))
+    (root / "top.txt").write_bytes(b"t" * 5000)
+    (root / "b0" / "link").symlink_to("../top.txt")
+    (root / "b1" / "dirlink").symlink_to("../b2")
+    os.link(root / "top.txt", root / "b2" / "hard")
+
+
+def walk_reference(root: Path):
+    """os.walk + lstat, the slow obvious way."""
+    files, dirs = {}, {""}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = os.path.relpath(dirpath, root)
+        for name in dirnames + filenames:
+            path = os.path.normpath(os.path.join(rel, name))
+            st = os.lstat(os.path.join(dirpath, name))
+            if os.path.isdir(os.path.join(dirpath, name)) and not os.path.islink(
+                    os.path.join(dirpath, name)):
+                dirs.add(path)
+            else:
+                files[path] = 0 if os.path.islink(os.path.join(dirpath, name)) else st.st_size
+    return files, dirs
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_scan_sees_what_os_walk_sees(tmp_path: Path, parallel: bool) -> None:
+    make_tree(tmp_path)
+    tree = walk.scan(str(tmp_path), parallel=parallel)
+    files, dirs = walk_reference(tmp_path)
+    assert {f.path: f.size for f in tree.files} == files
+    assert {d.path for d in tree.dirs} == dirs
+    kinds = {f.path: f.kind for f in tree.files}
+    assert kinds["b0/link"] == "l" and kinds["b1/dirlink"] == "L" and kinds["top.txt"] == "f"
+
+
+def test_disk_bytes_counts_hard_links_once_like_du(tmp_path: Path) -> None:
+    make_tree(tmp_path)
+    du = subprocess.run(["du", "-sB1", str(tmp_path)], capture_output=True, text=True)
+    assert walk.disk_bytes(walk.scan(str(tmp_path))) == int(du.stdout.split()[0])
+
+
+def test_freed_bytes_needs_every_link() -> None:
+    one = walk.FileStat("a", 100, 4096, 0, 0, 2, 1, 7, "f")
+    two = one._replace(path="b")
+    link = walk.FileStat("c", 0, 0, 0, 0, 1, 1, 8, "l")
+    assert walk.freed_bytes([one]) == 0
+    assert walk.freed_bytes([one, two]) == 100
+    assert walk.freed_bytes([link]) == 0
+
+
+def test_scan_tolerates_files_vanishing(tmp_path: Path) -> None:
+    """A thread deletes files while scans run: no error, and nothing invented."""
+    for i in range(200):
+        d = tmp_path / f"{i % 16:x}" / f"{i:03d}"
+        d.mkdir(parents=True)
+        for j in range(20):
+            (d / f"f{j}").write_bytes(b"y")
+    stop = threading.Event()
+
+    def delete() -> None:
+        for path in sorted(tmp_path.rglob("f*")):
+            if stop.is_set():
+                return
+            path.unlink(missing_ok=True)
+            if path.name == "f19":
+                shutil.rmtree(path.parent, ignore_errors=True)
+
+    worker = threading.Thread(target=delete)
+    worker.start()
+    try:
+        for _ in range(5):
+            tree = walk.scan(str(tmp_path), parallel=False)
+            assert all(f.size == 1 for f in tree.files)
+    finally:
+        stop.set()
+        worker.join()
+
+
+def test_remover_never_follows_a_swapped_in_symlink(tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "wheels" / "aa").mkdir(parents=True)
+    (root / "wheels" / "aa" / "x.whl").write_bytes(b"in")
+    outside.mkdir()
+    (outside / "x.whl").write_bytes(b"precious")
+    tree = walk.scan(str(root))
+    planned = next(f for f in tree.files if f.path.endswith("x.whl"))
+    # Between plan and apply, the directory is replaced by a symlink to elsewhere.
+    shutil.rmtree(root / "wheels" / "aa")
+    (root / "wheels" / "aa").symlink_to(outside)
+    with remove.SafeRemover(str(root)) as remover:
+        outcome = remover.unlink(planned.path)
+    assert not outcome.ok and "symlink" in outcome.reason
+    assert (outside / "x.whl").read_bytes() == b"precious"
+
+
+def test_remover_keeps_changed_files_and_tolerates_vanished(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    for name in ("same", "changed", "gone"):
+        (tmp_path / "d" / name).write_bytes(b"1")
+    tree = {f.path: f for f in walk.scan(str(tmp_path)).files}
+    (tmp_path / "d" / "gone").unlink()
+    (tmp_path / "d" / "changed").unlink()
+    (tmp_path / "d" / "changed").write_bytes(b"new content")  # a new file, new inode
+    with remove.SafeRemover(str(tmp_path)) as remover:
+        results = {p: remover.unlink(p, expect=(tree[p].ino, tree[p].mtime_ns))
+                   for p in ("d/same", "d/changed", "d/gone")}
+        kept_dir = remover.rmdir("d")
+    assert results["d/same"].ok and results["d/gone"].ok
+    assert results["d/gone"].reason == "already gone"
+    assert not results["d/changed"].ok
+    assert (tmp_path / "d" / "changed").read_bytes() == b"new content"
+    assert not kept_dir.ok and "not empty" in kept_dir.reason
+
+
+def test_remover_refuses_paths_leaving_the_root(tmp_path: Path) -> None:
+    with remove.SafeRemover(str(tmp_path)) as remover:
+        for bad in ("../x", "a/../../x", "/etc/passwd", ""):
+            with pytest.raises(ValueError):
+                remover.unlink(bad)
+
+
+def test_remover_refuses_a_replaced_root(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    st = root.stat()
+    root.rename(tmp_path / "elsewhere")  # still alive, so its inode cannot be reused
+    root.mkdir()
+    with pytest.raises(remove.RootError):
+        remove.SafeRemover(str(root), expect=(st.st_dev, st.st_ino))
+
+
+# Unsafe cache roots ------------------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["home", "slash", "unrelated"])
+def test_purge_refuses_unsafe_roots(tmp_path: Path, home: Path, where: str, run_cachekit) -> None:
+    if where == "home":
+        root = home
+        (home / "wheels").mkdir()
+        (home / "wheels" / "mine-1.0-py3-none-any.whl").write_bytes(b"keep")
+    elif where == "slash":
+        root = Path("/")
+    else:
+        root = tmp_path / "projects"
+        (root / "src").mkdir(parents=True)
+        (root / "src" / "main.py").write_text("print()")
+    before = tree_of(root) if where != "slash" else None
+    for args in (["purge", "--yes"], ["purge", "--dry-run"], ["remove", "*", "--yes"]):
+        out = run_cachekit(args, root)
+        assert out.returncode == 1, out.stdout + out.stderr
+        assert "refusing" in out.stderr and "Traceback" not in out.stderr
+    if before is not None:
+        assert tree_of(root) == before
+
+
+@pytest.mark.root
+def test_unreadable_subdirectory_is_a_warning_and_the_scan_goes_on(
+        pip_cache: Path, home: Path) -> None:
+    """As root the kernel ignores permissions; drop CAP_DAC_* so chmod 000 bites."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and setpriv to drop DAC capabilities")
+    # http-v2 also holds a stray file; only a directory's listing can fail
+    locked = min(p for p in (pip_cache / "http-v2").iterdir() if p.is_dir())
+    locked.chmod(0)
+    try:
+        env = dict(os.environ, PIP_CACHE_DIR=str(pip_cache), HOME=str(home))
+        out = subprocess.run(
+            [setpriv, "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search",
+             sys.executable, "-m", "cachekit", "info", "--format", "json"],
+            env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        assert out.returncode == 0, out.stderr
+        assert "could not be read" in out.stderr
+        import json
+
+        cache = json.loads(out.stdout)["hosts"][0]["caches"][0]
+        assert cache["unreadable"] >= 1 and cache["wheels"] == 6
+        purge = subprocess.run(
+            [setpriv, "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search",
+             sys.executable, "-m", "cachekit", "purge", "--yes"],
+            env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        assert "Traceback" not in purge.stderr
+    finally:
+        locked.chmod(0o755)
+    assert locked.exists(), "an unreadable directory must never be removed"
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_totals_walk_agrees_with_the_record_walk(pip_cache: Path, parallel: bool) -> None:
+    """`info` folds files into totals in the workers; it must match the full scan."""
+    from cachekit.core.managers.pip import cache as pipcache
+
+    (pip_cache / "http-v2" / "dirlink").symlink_to("../wheels")
+    os.link(pip_cache / "README-stray.txt", pip_cache / "selfcheck" / "hard")
+    full = pipcache.summarize(walk.scan(str(pip_cache), parallel=parallel))
+    quick = pipcache.summarize_totals(
+        walk.scan_totals(str(pip_cache), pipcache.classify, parallel=parallel))
+    assert quick == full and full["wheels"] == 6
+    no_disk = pipcache.summarize_totals(
+        walk.scan_totals(str(pip_cache), pipcache.classify, parallel=parallel, disk=False))
+    assert no_disk == dict(full, disk_bytes=None)
+
+
+def test_wheel_classification_is_pips_glob() -> None:
+    """classify replaces fnmatch('*-*.whl') on the hot path; it must agree with it."""
+    import fnmatch
+
+    from cachekit.core.managers.pip import cache as pipcache
+
+    for name in ("a-1.whl", "-.whl", "a.whl", "a-1.whl.tmp", "a-1.WHL", "origin.json",
+                 "a.b-c.whl", "x-.whl", ".whl", "a-1-py3-none-any.whl", "a_b.whl-1"):
+        expected = "wheel" if fnmatch.fnmatch(name, "*-*.whl") else "wheels_other"
+        assert pipcache.classify("wheels", name, "f") == expected, name
+
+
+def test_forked_runs_every_job_once_even_past_one_pipe_page() -> None:
+    from cachekit.core.fs import forked
+
+    jobs = list(range(5000))
+    assert sorted(forked.run(lambda n: n * 2, jobs, 2)) == [n * 2 for n in jobs]
+
+
+def test_forked_redoes_the_jobs_of_a_child_that_dies() -> None:
+    from cachekit.core.fs import forked
+
+    parent = os.getpid()
+
+    def worker(n: int) -> int:
+        if os.getpid() != parent and n % 7 == 0:
+            os._exit(3)  # the child dies mid-run, results unsent
+        return n
+
+    assert sorted(forked.run(worker, list(range(200)), 2)) == list(range(200))
