@@ -46,7 +46,7 @@ from bench_info import code_identity
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(os.path.dirname(HERE), "tests", "fixtures")  # sshd_lab.py: the sshd servers
 FIRST_ADDRESS = 101  # 127.0.0.101 and up: clear of the tests' 127.0.0.11-17 and 60+
-PORT = 2222
+PORT = 2222  # the benchmark's own port, given to every server it starts
 GROUP = "bench"
 CACHEKIT_VS_BASELINE_MAX = 1.2  # 16 hosts: cachekit median / baseline median, at most
 ANSIBLE_VS_CACHEKIT_MIN = 3.0  # 16 hosts: ansible median / cachekit median, at least
@@ -431,7 +431,7 @@ def bench(args: argparse.Namespace, work: str, lab: Any) -> dict[str, Any]:
     _say(f"starting {args.hosts} sshd servers and generating their caches ...", args.json)
     caches, generated = {}, {}
     for i, (name, address) in enumerate(zip(names, addresses)):
-        lab.start(name, address)
+        lab.start(name, address, PORT)
         caches[name] = os.path.join(work, "caches", name)
         generated[name] = synth.generate(caches[name], args.scale, args.seed + i)
     os.sync()  # flush dirty pages now, not in the middle of a timed run

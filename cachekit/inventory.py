@@ -1,4 +1,4 @@
-"""Read an Ansible-style YAML inventory and select hosts with Ansible's ``--limit`` patterns.
+"""Read an Ansible-style YAML inventory: its hosts, groups, variables and connection settings.
 
 An existing Ansible YAML inventory works unchanged: groups with ``hosts``, ``vars`` and
 ``children``, host ranges such as ``build[01:16]``, ``group_vars/`` and ``host_vars/``
@@ -11,21 +11,18 @@ without an ``ansible_host``, or any host with ``ansible_connection: local``.
 An inventory is input someone else may have written: every file is read through the
 bounded reader, the group tree is walked without recursion, and the limits below turn
 what would hang or exhaust the controller (cycles, deep nesting, huge ranges, alias
-bombs, backtracking ``~regex`` patterns) into one-line errors.
+bombs) into one-line errors. ``Inventory.select`` takes ``--hosts`` patterns through
+``host_patterns``.
 """
 
-import difflib
-import fnmatch
 import itertools
-import json
 import os
 import re
 import string
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Set, Tuple
 
+from cachekit import host_patterns
 from cachekit.errors import CachekitError
 from cachekit.inventory_yaml import read_yaml
 from cachekit.inventory_yaml import where as _where
@@ -37,11 +34,8 @@ MAX_HOSTS = 100_000  # hosts in the whole inventory, and names one range may exp
 MAX_HOST_ENTRIES = 1_000_000  # host listings (a host in five groups is listed five times)
 MAX_MEMBERSHIPS = 5_000_000  # host-in-group pairs, inherited ones included
 MAX_GROUP_DEPTH = 64  # groups within groups below `all`
-REGEX_SECONDS = 5.0  # a `~regex` host pattern gets this long to match every name
 _RANGE = re.compile(r"\[([0-9a-zA-Z]+):([0-9a-zA-Z]+)(?::([0-9]+))?\]")
 _GROUP_KEYS = {"hosts", "vars", "children"}
-# Ansible's subscripts: group[0], group[-1], group[1:3] and group[1-3] (end inclusive)
-_SUBSCRIPT = re.compile(r"^(.+)\[(?:(-?[0-9]+)|(-?[0-9]+)?[:-](-?[0-9]+)?)\]$")
 
 
 @dataclass
@@ -103,101 +97,12 @@ class Inventory:
         self.source = source
 
     def select(self, pattern: str) -> List[Host]:
-        """Hosts matched by an Ansible host pattern, in inventory order."""
-        terms = split_pattern(pattern)
-        if not terms or any(t in ("&", "!") for t in terms):
-            raise CachekitError(f"malformed host pattern {pattern!r}",
-                                hint="e.g. --hosts=web, --hosts='web:&prod', --hosts='all:!db'")
-        plain = [t for t in terms if t[0] not in "&!"]
-        selected: Set[str] = set() if plain else set(self.groups["all"])
-        for term in plain:
-            selected |= self._match(term)
-        for term in (t[1:] for t in terms if t[0] == "&"):
-            selected &= self._match(term)
-        for term in (t[1:] for t in terms if t[0] == "!"):
-            selected -= self._match(term)
+        """Hosts matched by an Ansible host pattern (``host_patterns``), in inventory order."""
+        selected = host_patterns.select(pattern, self.hosts.keys(), self.groups, self.source)
         chosen = [h for name, h in self.hosts.items() if name in selected]
         for host in chosen:  # checked for the hosts a run uses, as Ansible checks them
             _check_port(host)
         return chosen
-
-    def _match(self, term: str) -> Set[str]:
-        sub = _SUBSCRIPT.match(term)
-        if sub and term not in self.hosts and not term.startswith("~"):
-            if max(len(n or "") for n in sub.groups()[1:]) > 18:
-                raise CachekitError(f"host pattern {term!r}: a subscript has at most 18 digits")
-            return self._subscript(*sub.groups())
-        if term in ("all", "*"):
-            return set(self.groups["all"])
-        if term in self.groups:
-            return set(self.groups[term])
-        if term in self.hosts:
-            return {term}
-        # Like Ansible: globs and ~regexes (matched from the start) see inventory hosts
-        # and groups, never an implicit host.
-        names = list(self.groups["all"]) + list(self.groups)
-        if term.startswith("~"):
-            matched = _regex_matches(term, names)
-        else:  # fnmatch's regexes do not backtrack (Python 3.9+)
-            rx = re.compile(fnmatch.translate(term))
-            matched = {n for n in names if rx.match(n)}
-        found = {h for h in self.groups["all"] if h in matched}
-        found |= {h for g, members in self.groups.items() if g in matched for h in members}
-        if not found:
-            names = list(self.groups) + list(self.hosts)
-            close = difflib.get_close_matches(term, names, n=3, cutoff=0.5)
-            hint = f"did you mean {', '.join(close)}?" if close else \
-                f"`cachekit hosts --hosts=all` lists the hosts of {self.source}"
-            raise CachekitError(f"host pattern {term!r} matches no host or group in "
-                                f"{self.source}", hint=hint)
-        return found
-
-
-    def _subscript(self, base: str, index: Optional[str], start: Optional[str],
-                   end: Optional[str]) -> Set[str]:
-        members = self._match(base)
-        ordered = [h for h in self.hosts if h in members]
-        if index is not None:
-            i = int(index)
-            return {ordered[i]} if -len(ordered) <= i < len(ordered) else set()
-        first = int(start) if start else 0
-        last = int(end) if end else len(ordered) - 1
-        return set(ordered[first: last + 1])
-
-
-# Run in a child Python: a backtracking regex cannot be stopped from within, a process can.
-_MATCHER = """
-import json, re, sys
-job = json.load(sys.stdin)
-rx = re.compile(job["pattern"])
-json.dump([i for i, name in enumerate(job["names"]) if rx.match(name)], sys.stdout)
-"""
-
-
-def _regex_matches(term: str, names: List[str]) -> Set[str]:
-    """The names a ``~regex`` term matches, or an error if matching takes too long.
-
-    Python's ``re`` backtracks: ``~(a+)+$`` against a long name would run for ages. So the
-    match runs in a child process that is killed after ``REGEX_SECONDS``.
-    """
-    try:
-        re.compile(term[1:])
-    except re.error as exc:
-        raise CachekitError(f"bad regular expression in host pattern {term!r}: {exc}") \
-            from None
-    job = json.dumps({"pattern": term[1:], "names": names})
-    try:
-        done = subprocess.run([sys.executable, "-I", "-S", "-c", _MATCHER], input=job,
-                              capture_output=True, text=True, timeout=REGEX_SECONDS)
-    except subprocess.TimeoutExpired:
-        raise CachekitError(
-            f"host pattern {term!r} did not finish matching {len(names)} host and group names in "
-            f"{REGEX_SECONDS:g} s: the regular expression backtracks too much",
-            hint="simplify it: no nested repeats such as (a+)+, or use a glob") from None
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CachekitError(f"host pattern {term!r} could not be matched: {last}")
-    return {names[i] for i in json.loads(done.stdout)}
 
 
 def _check_port(host: Host) -> None:
@@ -208,15 +113,6 @@ def _check_port(host: Host) -> None:
     if isinstance(port, bool) or not text.isdigit() or not 0 < int(text) < 65536:
         raise CachekitError(f"host {host.name}: ansible_port {port!r} is not a port number "
                             "(1-65535)", hint="fix it in the inventory")
-
-
-def split_pattern(pattern: str) -> List[str]:
-    """Ansible's rule: a comma list as is; otherwise split on ``:`` outside brackets."""
-    if "," in pattern:
-        parts = pattern.split(",")
-    else:
-        parts = re.findall(r"(?:[^\s:\[\]]|\[[^\]]*\])+", pattern)
-    return [p.strip() for p in parts if p.strip()]
 
 
 def expand_range(name: str, limit: int = MAX_HOSTS) -> List[str]:

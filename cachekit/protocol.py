@@ -42,7 +42,7 @@ CONNECT_TIMEOUT_S = 10.0  # for a host's SSH server to answer (--connect-timeout
 
 # The marks on the core's stdout. A line starting with PROGRESS is a progress row (the
 # core's agent.PROGRESS_MARK); NEED or READY is the bootstrap's first line, saying whether
-# the host wants the core's sources (remote.BOOTSTRAP writes them literally).
+# the host wants the core's sources (shipping.BOOTSTRAP writes them literally).
 PROGRESS = b"@"
 NEED = b"@need"
 READY = b"@ready"

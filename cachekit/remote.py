@@ -1,26 +1,21 @@
 """Run the core on a remote host over SSH (Fabric), agentless: nothing is installed there.
 
-The core's sources travel on every run, compressed, written to the remote ``python3``'s
-stdin in one piece (Invoke's ``in_stream`` would trickle them one character per 10 ms);
-a small bootstrap passed with ``-c`` keeps a copy named by their digest under the remote
-user's cache directory (reported as ``core_copy``), or imports them from memory where it
-cannot write, and prints one JSON result.
+What travels (the bootstrap, the request, the core's sources) is ``shipping``'s; this
+module carries it over one SSH session per run, written to the remote ``python3``'s stdin
+in one piece (Invoke's ``in_stream`` would trickle it one character per 10 ms), and reads
+both output streams together until the deadline.
 Host keys are checked against known_hosts (and ``UserKnownHostsFile`` from ssh_config);
 an unknown or changed key is refused unless ``accept_new`` records a new one, as
 OpenSSH's ``StrictHostKeyChecking=accept-new`` does. Every failure becomes a status.
 """
 
 import contextlib
-import hashlib
-import json
 import os
 import select
 import shlex
 import socket
 import time
-import zlib
-from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
 import paramiko
 from fabric import Connection
@@ -29,7 +24,6 @@ from cachekit import protocol
 from cachekit.inventory import Host
 from cachekit.progress import Stream
 from cachekit.protocol import (
-    NEED,
     READY,
     STDERR_TAIL,
     HostFailure,
@@ -38,134 +32,16 @@ from cachekit.protocol import (
     Stdout,
     parse_output,
 )
+from cachekit.shipping import (
+    MARKER_WAIT_S,
+    command_line,
+    compressed_core,
+    named_interpreter,
+    request_line,
+    take_marker,
+)
 
 __all__ = ["STDERR_TAIL", "HostFailure", "Settings", "connect", "parse_output", "run_core"]
-
-CORE_DIR = Path(__file__).resolve().parent / "core"
-
-# Runs on the remote python3 (3.8+). It keeps a copy of the shipped core, named by its
-# digest, in $XDG_CACHE_HOME/cachekit (or ~/.cache/cachekit; a host's cachekit_env may set
-# XDG_CACHE_HOME), so that Python reuses compiled .pyc files instead of compiling 50 kB
-# of source on every run (about 10 ms a host); it imports from memory when that
-# directory cannot be written. The copy is trusted as the user's own files are: whoever
-# can write there can already edit that user's shell start-up files.
-BOOTSTRAP = """\
-import json, os, sys, time, zlib
-if sys.version_info < (3, 8):
-    sys.stderr.write("cachekit needs python3 >= 3.8 on this host, found %s\\n" % sys.version)
-    sys.exit(3)
-request = json.loads(sys.stdin.buffer.readline().decode("utf-8"))
-base = (request.get("environ") or {}).get("XDG_CACHE_HOME") or os.environ.get("XDG_CACHE_HOME", "")
-base = base.strip()
-if not base.startswith("/"):
-    base = os.path.join(os.path.expanduser("~"), ".cache")
-target = os.path.join(base, "cachekit", "core-" + request["core_digest"])
-ready = os.path.isfile(os.path.join(target, "COMPLETE"))
-if ready:
-    try:
-        os.utime(target)  # in use: not an old copy another version may clear
-    except OSError:
-        pass
-sys.stdout.write("@ready\\n" if ready else "@need\\n")  # the sources come only if needed
-sys.stdout.flush()
-body = b"" if ready else sys.stdin.buffer.read()
-if not ready:
-    blob = json.loads(zlib.decompress(body).decode("utf-8"))
-    tmp = "%s.tmp%d" % (target, os.getpid())
-    try:
-        for name, src in blob["modules"].items():
-            path = os.path.join(tmp, *name.split("."))
-            path += "/__init__.py" if name in blob["packages"] else ".py"
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(src)
-        open(os.path.join(tmp, "COMPLETE"), "w").close()
-        os.rename(tmp, target)
-        for old in os.listdir(os.path.dirname(target)):  # earlier copies, a day unused
-            old_path = os.path.join(os.path.dirname(target), old)
-            if old.startswith("core-") and len(old) == 21 and old != os.path.basename(target) \
-                    and os.stat(old_path).st_mtime < time.time() - 86400:
-                import shutil
-                shutil.rmtree(os.path.join(os.path.dirname(target), old), ignore_errors=True)
-    except OSError:
-        import shutil
-        shutil.rmtree(tmp, ignore_errors=True)  # read-only, full, or another run won
-if os.path.isfile(os.path.join(target, "COMPLETE")):
-    sys.path.insert(0, target)
-    request["core_copy"] = target
-else:
-    from importlib.machinery import ModuleSpec
-    blob = json.loads(zlib.decompress(body).decode("utf-8"))
-    SRC, PKGS = blob["modules"], set(blob["packages"])
-    class Loader:  # finder and loader in one; importlib.abc/util cost ~5 ms to import
-        def find_spec(self, name, path=None, target=None):
-            if name in SRC:
-                spec = ModuleSpec(name, self, is_package=name in PKGS)
-                if name in PKGS:
-                    spec.submodule_search_locations = []
-                return spec
-        def create_module(self, spec):
-            return None
-        def exec_module(self, module):
-            exec(compile(SRC[module.__name__], "<cachekit>/" + module.__name__, "exec"),
-                 module.__dict__)
-    sys.meta_path.insert(0, Loader())
-from cachekit.core import agent
-sys.stdout.write(json.dumps(agent.run(request, agent.print_progress)) + "\\n")
-"""
-
-
-def _modules() -> Dict[str, str]:
-    """Every module of the core, subpackages included, by dotted name (``cachekit`` is
-    shipped empty: a host needs only its core)."""
-    sources = {"cachekit": ""}
-    for path in sorted(CORE_DIR.rglob("*.py")):
-        parts = path.relative_to(CORE_DIR.parent.parent).with_suffix("").parts
-        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        sources[name] = path.read_text()
-    for package in _packages():  # a directory without __init__.py travels as an empty one
-        sources.setdefault(package, "")
-    return sources
-
-
-def _packages() -> List[str]:
-    """The shipped names that are packages: ``cachekit`` and every directory of the core."""
-    return ["cachekit"] + sorted({
-        ".".join(p.parent.relative_to(CORE_DIR.parent.parent).parts)
-        for p in CORE_DIR.rglob("*.py")})
-
-
-_CORE: Optional[Tuple[str, bytes]] = None
-
-
-_DIGEST: Optional[Tuple[str, Dict[str, str]]] = None
-
-
-def _digest() -> Tuple[str, Dict[str, str]]:
-    """The core's digest (names the copy a host keeps) and its sources, read once."""
-    global _DIGEST
-    if _DIGEST is None:
-        modules = _modules()
-        shape = {"modules": modules, "packages": _packages()}
-        digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
-        _DIGEST = (digest, modules)
-    return _DIGEST
-
-
-def _core() -> Tuple[str, bytes]:
-    """The digest and the compressed sources, made once per process, and only when a
-    host needs them (compressing costs more than a fleet run's whole start-up)."""
-    global _CORE
-    if _CORE is None:
-        digest, modules = _digest()
-        blob = {"modules": modules, "packages": _packages()}
-        _CORE = (digest, zlib.compress(json.dumps(blob).encode("utf-8"), 6))
-    return _CORE
-
-
-def request_line(request: Dict[str, Any]) -> bytes:
-    """The request as one JSON line (JSON never holds a raw newline), naming the core."""
-    return json.dumps(dict(request, core_digest=_digest()[0])).encode("utf-8") + b"\n"
 
 
 class _UnknownKey(paramiko.MissingHostKeyPolicy):
@@ -250,47 +126,6 @@ def _why(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def interpreter(host: Host) -> List[str]:
-    """``ansible_python_interpreter`` as Ansible takes it: a command, with arguments
-    (``/usr/bin/env python3``), split as a POSIX shell splits words; each word is quoted
-    again when the command is sent, so nothing in it is expanded on the host."""
-    value = host.python
-    try:
-        words = shlex.split(value)
-    except ValueError as exc:
-        raise HostFailure("failed", f"ansible_python_interpreter {value!r} of host {host.name} "
-                          f"is not a command ({exc}); quote a path with spaces as a shell "
-                          "would") from None
-    if not words:
-        raise HostFailure("failed", f"ansible_python_interpreter of host {host.name} is empty")
-    return words
-
-
-# Ansible's interpreter discovery values: cachekit runs the first of Ansible's fallback
-# list, newest first, that starts and is 3.8 or newer (a version shim may exist and fail).
-AUTO = ("auto", "auto_silent", "auto_legacy", "auto_legacy_silent")
-AUTO_CANDIDATES = ["python3.13", "python3.12", "python3.11", "python3.10", "python3.9",
-                   "python3.8", "/usr/bin/python3", "/usr/libexec/platform-python", "python3"]
-
-
-def command_line(host: Host) -> str:
-    """The shell command that starts the bootstrap with the host's interpreter."""
-    if host.python.strip() in AUTO:
-        tried = " ".join(AUTO_CANDIDATES)
-        works = shlex.quote("import sys; sys.exit(sys.version_info < (3, 8))")
-        return (f"for p in {tried}; do if \"$p\" -c {works} >/dev/null 2>&1; then exec "
-                f"\"$p\" -c {shlex.quote(BOOTSTRAP)}; fi; done; "
-                f"echo 'no python 3.8+ found (tried {tried})' >&2; exit 127")
-    return " ".join(shlex.quote(w) for w in interpreter(host) + ["-c", BOOTSTRAP])
-
-
-def _named(host: Host) -> str:
-    if "ansible_python_interpreter" in host.vars:
-        return f"the python interpreter {host.python!r} (ansible_python_interpreter)"
-    return (f"the python interpreter {host.python!r} (the default; set "
-            "ansible_python_interpreter)")
-
-
 def run_core(conn: Connection, host: Host, request: Dict[str, Any],
              settings: Settings, stream: Optional[Stream] = None) -> Dict[str, Any]:
     """Run the shipped core once on an open connection and return its parsed result.
@@ -321,7 +156,7 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
         # when it does not (the first run, or a new cachekit).
         marker = reader.first_line(min(deadline, time.monotonic() + MARKER_WAIT_S))
         if marker != READY and not channel.exit_status_ready():
-            _send(channel, _core()[1], reader)  # needed, or no answer yet: send them
+            _send(channel, compressed_core()[1], reader)  # needed, or no answer yet: send them
         if not channel.closed:
             with contextlib.suppress(OSError, paramiko.SSHException, EOFError):
                 channel.shutdown_write()
@@ -337,17 +172,14 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
         exc.stderr_tail = exc.stderr_tail or reader.err.lines()
         raise
     out, tail = reader.out.data, reader.err.lines()
-    if marker is None:
-        for late in (NEED + b"\n", READY + b"\n"):  # a marker after our wait: not output
-            if out.startswith(late):
-                marker = late.strip()
-                del out[:len(late)]
+    if marker is None:  # a marker after our wait: not output
+        marker = take_marker(out)
     cause = f": {tail[-1]}" if tail else ""
     if status in (126, 127):
-        raise HostFailure("failed", f"no usable python: {_named(host)} could not be run "
+        raise HostFailure("failed", f"no usable python: {named_interpreter(host)} could not be run "
                           f"({protocol.exit_text(status)}){cause}", tail)
     if marker is None and status != 0:
-        raise HostFailure("failed", f"{_named(host)} did not start cachekit "
+        raise HostFailure("failed", f"{named_interpreter(host)} did not start cachekit "
                           f"({protocol.exit_text(status)}){cause}", tail)
     return parse_output(out, tail, status, request.get("op"))
 
@@ -368,9 +200,6 @@ def interrupt(conn: Connection, pid: Optional[int]) -> bool:
         return sent
     except (OSError, paramiko.SSHException, EOFError):  # the connection is gone already
         return False
-
-
-MARKER_WAIT_S = 2.0  # a host slower than this to say what it needs gets the sources anyway
 
 
 def _send(channel: paramiko.Channel, data: bytes, reader: "_Reader") -> None:
@@ -418,11 +247,7 @@ class _Reader:
         while len(self.out.data) < 8 and b"\n" not in self.out.data and not self.out_done:
             if not self._pump(until):
                 return None
-        line, sep, _rest = bytes(self.out.data[:8]).partition(b"\n")
-        if sep and line in (NEED, READY):
-            del self.out.data[:len(line) + 1]
-            return line
-        return None
+        return take_marker(self.out.data)
 
     def to_end(self) -> None:
         while not (self.out_done and self.err_done):

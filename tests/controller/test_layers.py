@@ -3,6 +3,8 @@ imports the core (it reads results as they came over the wire), and only the ren
 imports tabulate."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 from typing import Set
 
@@ -28,9 +30,21 @@ def test_the_renderer_does_not_import_the_core() -> None:
 
 def test_the_fan_out_does_not_import_the_renderer() -> None:
     # progress.py draws the progress line, and so may use the renderer's units and counts
-    for name in ("fleet.py", "remote.py", "protocol.py", "inventory.py"):
+    for name in ("fleet.py", "remote.py", "shipping.py", "protocol.py", "inventory.py",
+                 "host_patterns.py"):
         render = sorted(m for m in imports(CACHEKIT / name) if m.startswith("cachekit.render"))
         assert not render, f"{name} imports {render}"
+
+
+def test_shipping_the_core_does_not_import_fabric() -> None:
+    """What travels to a host is bytes and strings; only remote.py speaks SSH (Fabric and
+    Paramiko cost a local run about 40 ms of start-up)."""
+    code = ("import sys, cachekit.shipping\n"
+            "print(sorted(m for m in ('fabric', 'paramiko') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=CACHEKIT.parent,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["[]"]
 
 
 def test_only_the_renderer_imports_tabulate() -> None:
