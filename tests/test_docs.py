@@ -170,3 +170,14 @@ def test_readme_links_land_on_a_file_and_a_heading() -> None:
             page = REPO / path
             assert anchor in heading_ids(page), f"{target}: no such heading in the site"
             assert anchor in github_ids(page), f"{target}: no such heading on GitHub"
+
+
+def test_the_architecture_page_names_every_module() -> None:
+    """A module added without a word in docs/architecture.md fails here."""
+    page = (DOCS / "architecture.md").read_text()
+    modules = [p for p in (REPO / "cachekit").rglob("*.py")
+               if p.name not in ("__init__.py", "__main__.py")]
+    assert len(modules) > 50
+    missing = sorted(str(p.relative_to(REPO)) for p in modules if f"`{p.name}`" not in page
+                     and f"{p.name})" not in page and f"{p.name}`" not in page)
+    assert not missing, f"docs/architecture.md does not name: {missing}"

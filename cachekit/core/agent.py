@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
-from cachekit.core import Refused, registry, stopping
+from cachekit.core import Refused, env, registry, stopping
 from cachekit.core.fs import mounts
 from cachekit.core.fs import remove as fsremove
 from cachekit.core.wire import DESTRUCTIVE, PROGRESS_MARK, Progress, Request, Run, new_result
@@ -54,9 +54,9 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
         result["disk"] = _disk([c.get("path") for c in result["caches"]]
                                + [c.get("path") for c in result.get("locations", [])], environ)
         if op in ("apply", "prune") and result["status"] == "ok" and not stopping.requested():
-            from cachekit.core import measure  # a prune's caches, measured after it
+            from cachekit.core.ops import remeasure  # a prune's caches, measured after it
 
-            measure.after_apply(request, result)
+            remeasure.after_apply(request, result)
     except Refused as exc:
         result["status"], result["error"] = "refused", str(exc)
     except (OSError, ValueError, RecursionError, fsremove.RootError) as exc:
@@ -134,7 +134,7 @@ def default_managers(here: Run, op: Optional[str] = None) -> List[str]:
 
 def _disk(paths: List[Optional[str]], environ: Dict[str, str]) -> Optional[Dict[str, int]]:
     """Size and free space of the file system holding the first cache (or the home)."""
-    for path in [p for p in paths if p] + [environ.get("HOME") or os.path.expanduser("~")]:
+    for path in [p for p in paths if p] + [env.home(environ)]:
         while path and not os.path.exists(path):
             parent = os.path.dirname(path)
             path = "" if parent == path else parent

@@ -1,6 +1,6 @@
 """``locations``: for each manager, the cache in effect, every source that could set it
 (highest precedence first, the winner marked), its file system, and the traps (see
-``core/locations`` for the traps every manager shares)."""
+``core/traps`` for the traps every manager shares)."""
 
 import os
 from typing import List
@@ -10,7 +10,7 @@ from cachekit.core.wire import Run
 
 
 def serve(run: Run, managers: List[Manager]) -> None:
-    from cachekit.core.locations import file_system, full_trap
+    from cachekit.core.traps import file_system, full_trap
 
     out = []
     for manager in managers:

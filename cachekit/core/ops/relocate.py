@@ -4,20 +4,20 @@ process of the user, and (``--move``) move the cache's content there.
 Each manager's ``Settings`` says which file and how to edit it (pip: ``[global]
 cache-dir`` in the user's ``pip.conf``; conda: ``pkgs_dirs`` in ``~/.condarc``, the new
 cache first; uv: top-level ``cache-dir`` in ``uv.toml``). Here: the checks every manager
-shares, the diff, the atomic write, and the move (``core/relocate``).
+shares, the diff, the atomic write, and the move (``core/fs/move``).
 """
 
 import difflib
 import os
 from typing import Any, Dict, List
 
-from cachekit.core import Refused, bounded, registry, safety
+from cachekit.core import Refused, bounded, env, registry, safety
 from cachekit.core.managers.base import Manager
 from cachekit.core.wire import Run
 
 
 def serve(run: Run, managers: List[Manager]) -> None:
-    from cachekit.core import relocate as moving
+    from cachekit.core.fs import move as moving
 
     request, environ, result = run.request, run.environ, run.result
     if len(managers) != 1 or "relocate" not in managers[0].ops:
@@ -30,7 +30,7 @@ def serve(run: Run, managers: List[Manager]) -> None:
     raw = request.get("to") or ""
     if not raw:
         raise Refused("relocate needs --to PATH")
-    home = environ.get("HOME") or os.path.expanduser("~")
+    home = env.home(environ)
     target = os.path.normpath(home + raw[1:] if raw == "~" or raw.startswith("~/") else
                               os.path.join(environ.get("PWD") or os.getcwd(), raw))
     current, previous = settings.current()

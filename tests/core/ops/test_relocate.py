@@ -258,7 +258,7 @@ def test_relocate_refuses_when_a_higher_setting_would_still_win(home: Path, tmp_
 
 
 def test_a_cross_device_move_removes_only_what_it_checked(tmp_path: Path) -> None:
-    from cachekit.core import relocate
+    from cachekit.core.fs import move as relocate
 
     source, target = tmp_path / "src", tmp_path / "dst"
     (source / "a").mkdir(parents=True)

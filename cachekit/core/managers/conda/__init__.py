@@ -8,6 +8,7 @@ this class is what the generic ops call, and imports them only when called.
 
 from typing import TYPE_CHECKING, Any, ClassVar, FrozenSet, List, Optional, Tuple, cast
 
+from cachekit.core import env
 from cachekit.core.managers.base import ALL_OPS, Column, Manager
 from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, Row
 
@@ -48,7 +49,7 @@ class Conda(Manager):
         environ = self.run.environ
         if any(k.startswith(self.env_prefixes) for k in environ):
             return True
-        home = environ.get("HOME") or os.path.expanduser("~")
+        home = env.home(environ)
         places = [os.path.join(home, n) for n in (".conda", ".condarc", ".mamba")]
         places += [p.replace("~", home, 1) for p in USUAL_ROOTS] + list(SYSTEM_CONFIG_DIRS)
         return any(os.path.exists(p) for p in places)

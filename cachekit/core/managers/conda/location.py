@@ -21,7 +21,7 @@ import os
 import re
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
-from cachekit.core import bounded, miniyaml
+from cachekit.core import bounded, env, miniyaml
 
 SYSTEM_CONFIG_DIRS = ("/etc/conda", "/var/lib/conda")
 # Where installers put conda, mamba and micromamba by default ("~" is the user's home).
@@ -57,7 +57,7 @@ class CondaLocation(NamedTuple):
 
 def _expand(path: str, environ: Mapping[str, str]) -> str:
     """conda's ``expand``: ``~`` and ``$VAR``/``${VAR}`` from this environment, then abspath."""
-    home = environ.get("HOME") or os.path.expanduser("~")
+    home = env.home(environ)
     if path == "~" or path.startswith("~/"):
         path = home + path[1:]
 
@@ -108,7 +108,7 @@ def _config_files(environ: Mapping[str, str], root: Optional[str],
                   system_dirs: Tuple[str, ...], overrides: Optional[Dict[str, str]] = None
                   ) -> List[str]:
     """conda's SEARCH_PATH on POSIX, existing files only, in reading order."""
-    home = environ.get("HOME") or os.path.expanduser("~")
+    home = env.home(environ)
     dirs = list(system_dirs)
     conda_root = environ.get("CONDA_ROOT") or root
     if conda_root:
@@ -282,7 +282,7 @@ def _cache(path: str, source: str, configured: bool) -> CondaCache:
 
 def _pkgs_dirs(environ: Mapping[str, str], roots: List[Tuple[str, str]], docs: Docs,
                errors: List[str]) -> List[CondaCache]:
-    home = environ.get("HOME") or os.path.expanduser("~")
+    home = env.home(environ)
     sources = _sources(docs, "pkgs_dirs", errors)
     env_value = environ.get("CONDA_PKGS_DIRS")
     if env_value is not None:
@@ -316,7 +316,7 @@ def _pkgs_dirs(environ: Mapping[str, str], roots: List[Tuple[str, str]], docs: D
 
 def _environments_txt(environ: Mapping[str, str]) -> List[str]:
     """The registered-environments files: this user's, and every user's we can read."""
-    home = environ.get("HOME") or os.path.expanduser("~")
+    home = env.home(environ)
     files = [os.path.join(home, ".conda", "environments.txt")]
     try:
         import pwd
@@ -329,7 +329,7 @@ def _environments_txt(environ: Mapping[str, str]) -> List[str]:
 
 def _envs(environ: Mapping[str, str], roots: List[Tuple[str, str]], docs: Docs,
           errors: List[str]) -> List[CondaEnv]:
-    home = environ.get("HOME") or os.path.expanduser("~")
+    home = env.home(environ)
     found: Dict[str, str] = {}
 
     def add(path: str, source: str) -> None:

@@ -11,7 +11,7 @@ import os
 import re
 from typing import List, Mapping, Optional, Tuple
 
-from cachekit.core import Refused, miniyaml
+from cachekit.core import Refused, env, miniyaml
 from cachekit.core.managers.base import Settings
 from cachekit.core.managers.conda import location
 
@@ -20,7 +20,7 @@ class CondaSettings(Settings):
     """conda's ``pkgs_dirs``, as ``relocate`` reads and writes it."""
 
     def config_file(self) -> str:
-        return os.path.join(self.environ.get("HOME") or os.path.expanduser("~"), ".condarc")
+        return os.path.join(env.home(self.environ), ".condarc")
 
     def current(self) -> Tuple[Optional[str], List[str]]:
         """The first writable configured cache, and every configured cache in order."""

@@ -6,12 +6,13 @@ the traps (a ``pkgs_dirs`` that dropped a default cache still holding packages, 
 import os
 from typing import Any, Dict, List, Mapping
 
-from cachekit.core.locations import env_trap, source
+from cachekit.core import env
 from cachekit.core.managers.conda import location
+from cachekit.core.traps import env_trap, source
 
 
 def home_of(environ: Mapping[str, str]) -> str:
-    return environ.get("HOME") or os.path.expanduser("~")
+    return env.home(environ)
 
 
 def conda_record(environ: Mapping[str, str]) -> Dict[str, Any]:

@@ -6,14 +6,14 @@ import re
 import tempfile
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from cachekit.core import Refused
+from cachekit.core import Refused, env
 from cachekit.core.managers.base import Settings
 from cachekit.core.managers.pip import location as pip_location
 
 
 def location_record(environ: Mapping[str, str]) -> Dict[str, Any]:
     """The cache in effect, every source that could set it (the winner marked), traps."""
-    from cachekit.core.locations import source, var_trap
+    from cachekit.core.traps import source, var_trap
 
     rec: Dict[str, Any] = {"manager": "pip", "sources": [], "traps": []}
     try:
@@ -46,7 +46,7 @@ def location_record(environ: Mapping[str, str]) -> Dict[str, Any]:
 
 def _xdg_config(environ: Mapping[str, str]) -> str:
     xdg = environ.get("XDG_CONFIG_HOME", "")
-    home = environ.get("HOME") or os.path.expanduser("~")
+    home = env.home(environ)
     return xdg if xdg.startswith("/") else os.path.join(home, ".config")
 
 

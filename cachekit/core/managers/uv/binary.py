@@ -10,6 +10,7 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
+from cachekit.core import env
 from cachekit.core.managers.uv import cache as uvcache
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def _executable(path: str) -> bool:
 
 def _explicit(value: str, source: str, environ: Dict[str, str]) -> Binary:
     """A uv the user named: a path (``~`` and relative ones allowed), or a name on PATH."""
-    home = environ.get("HOME") or os.path.expanduser("~")
+    home = env.home(environ)
     if "/" not in value:
         for d in [d for d in (environ.get("PATH") or os.defpath).split(":") if d]:
             if _executable(os.path.join(d, value)):
@@ -67,7 +68,7 @@ def locate_binary(environ: Dict[str, str], request: Optional[Mapping[str, Any]] 
             return _explicit(str(request[key]), source, environ)
     if environ.get("UV"):
         return _explicit(environ["UV"], "UV", environ)
-    home = environ.get("HOME") or os.path.expanduser("~")
+    home = env.home(environ)
     places = [(os.path.join(d, "uv"), "PATH")
               for d in (environ.get("PATH") or os.defpath).split(":") if d]
     places += [(os.path.join(sys.prefix, "bin", "uv"), "the running python's environment"),

@@ -10,6 +10,7 @@ environments that hold them where they are found.
 import os
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
+from cachekit.core import env as userenv
 from cachekit.core.fs import walk
 from cachekit.core.managers.uv import cache as uvcache
 
@@ -58,7 +59,7 @@ def environment_dirs(root: str, environ: Dict[str, str]) -> List[str]:
     ``$XDG_DATA_HOME/uv/tools`` or ``~/.local/share/uv/tools``), and the cache's own
     ``environments-v*`` (``uv run --with``).
     """
-    home = environ.get("HOME") or os.path.expanduser("~")
+    home = userenv.home(environ)
     places = [environ.get("VIRTUAL_ENV", ""),
               os.path.join(environ.get("PWD") or os.getcwd(), ".venv"),
               os.path.join(home, ".venv")]

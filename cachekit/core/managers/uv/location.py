@@ -16,6 +16,7 @@ import json
 import os
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
+from cachekit.core import env
 from cachekit.core.bounded import CONFIG_CAP, read_text
 from cachekit.core.miniyaml import bracket_depth
 
@@ -57,7 +58,7 @@ def config_files(environ: Mapping[str, str]) -> List[str]:
         return [environ["UV_CONFIG_FILE"]]
     if _flag(environ, "UV_NO_CONFIG"):
         return []
-    home = environ.get("HOME") or os.path.expanduser("~")
+    home = env.home(environ)
     xdg = environ.get("XDG_CONFIG_HOME", "")
     user = os.path.join(xdg if xdg.startswith("/") else os.path.join(home, ".config"),
                         "uv", "uv.toml")
@@ -149,15 +150,15 @@ def _default(environ: Mapping[str, str]) -> Tuple[str, str]:
     xdg = environ.get("XDG_CACHE_HOME", "")
     if xdg.startswith("/"):
         return os.path.join(xdg, "uv"), "XDG_CACHE_HOME"
-    home = environ.get("HOME") or os.path.expanduser("~")
+    home = env.home(environ)
     return os.path.join(home, ".cache", "uv"), "default: ~/.cache/uv"
 
 
 def record(environ: Mapping[str, str]) -> Dict[str, Any]:
     """``locations``: every place that could set uv's cache, the winner marked, and the
     trap of a cache set only in shells' environment."""
-    from cachekit.core.locations import source as _source
-    from cachekit.core.locations import var_trap as _var_trap
+    from cachekit.core.traps import source as _source
+    from cachekit.core.traps import var_trap as _var_trap
 
     rec: Dict[str, Any] = {"manager": "uv", "sources": [], "traps": []}
     try:

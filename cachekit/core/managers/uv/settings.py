@@ -12,7 +12,7 @@ import re
 import tempfile
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from cachekit.core import Refused
+from cachekit.core import Refused, env
 from cachekit.core.fs import lock
 from cachekit.core.managers.base import Settings
 from cachekit.core.managers.uv import location as uv_location
@@ -22,7 +22,7 @@ from cachekit.core.miniyaml import bracket_depth
 def config_file(environ: Mapping[str, str]) -> str:
     """The user's ``uv.toml`` (``$XDG_CONFIG_HOME/uv/uv.toml`` or ``~/.config/uv/uv.toml``)."""
     xdg = environ.get("XDG_CONFIG_HOME", "")
-    home = environ.get("HOME") or os.path.expanduser("~")
+    home = env.home(environ)
     return os.path.join(xdg if xdg.startswith("/") else os.path.join(home, ".config"),
                         "uv", "uv.toml")
 

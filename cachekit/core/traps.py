@@ -15,7 +15,7 @@ import os
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from cachekit.core import bounded
+from cachekit.core import bounded, env
 from cachekit.core.fs import mounts as fsmounts
 
 # Files that set variables for every session, unattended ones included (pam_env).
@@ -29,13 +29,9 @@ SHELL_DIRS = ("/etc/profile.d",)
 NEARLY_FULL = 0.10  # less free than this share of the file system
 
 
-def _home(environ: Mapping[str, str]) -> str:
-    return environ.get("HOME") or os.path.expanduser("~")
-
-
 def _files(names: Tuple[str, ...], dirs: Tuple[str, ...], environ: Mapping[str, str]
            ) -> List[str]:
-    home = _home(environ)
+    home = env.home(environ)
     out = [n.replace("~", home, 1) if n.startswith("~") else n for n in names]
     for d in dirs:
         d = d.replace("~", home, 1) if d.startswith("~") else d
