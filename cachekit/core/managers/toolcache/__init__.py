@@ -5,7 +5,7 @@ downloads that never completed). It is pruned only: ``remove`` and ``purge`` pas
 import os
 from typing import Any, List, cast
 
-from cachekit.core import Refused, policy, safety
+from cachekit.core import Refused, safety
 from cachekit.core.managers.base import Manager
 from cachekit.core.managers.toolcache import cache
 from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, unreadable
@@ -75,6 +75,8 @@ class Toolcache(Manager):
         return found[0]
 
     def prune_scopes(self, caches: List[CacheRecord]) -> List[Any]:
+        from cachekit.core import policy  # only a prune ranks entries
+
         scopes = []
         for record in [c for c in caches if c.get("exists")]:
             root = str(record["path"])
