@@ -11,6 +11,10 @@ class Refused(Exception):
     """The request is unsafe or malformed; nothing was touched."""
 
 
+class RootError(Exception):
+    """The root to remove from is not the directory that was scanned."""
+
+
 from cachekit.core.registry import known as _known  # noqa: E402  (needs Refused above)
 
 KNOWN_MANAGERS = _known()  # the registry's names; each manager loads only when asked

@@ -15,9 +15,8 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
-from cachekit.core import Refused, env, registry, stopping
+from cachekit.core import Refused, RootError, env, registry, stopping
 from cachekit.core.fs import mounts
-from cachekit.core.fs import remove as fsremove
 from cachekit.core.wire import DESTRUCTIVE, PROGRESS_MARK, Progress, Request, Run, new_result
 
 OPS = ("dir", "info", "list", "remove", "purge", "report", "apply", "clean", "prune",
@@ -59,7 +58,7 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
             remeasure.after_apply(request, result)
     except Refused as exc:
         result["status"], result["error"] = "refused", str(exc)
-    except (OSError, ValueError, RecursionError, fsremove.RootError) as exc:
+    except (OSError, ValueError, RecursionError, RootError) as exc:
         # Whatever this host threw at us is a failed host, reported, never a traceback.
         result["status"], result["error"] = "failed", f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # a malformed request or plan, or a bug: still one result

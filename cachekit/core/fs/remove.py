@@ -9,7 +9,7 @@ import os
 import stat
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from cachekit.core import stopping
+from cachekit.core import RootError, stopping
 from cachekit.core.fs.walk import FileStat
 
 
@@ -18,10 +18,6 @@ class Removal(NamedTuple):
     ok: bool
     reason: str  # "" when removed; otherwise why it was left
     stat: Optional[FileStat] = None  # the entry as it was just before it was removed
-
-
-class RootError(Exception):
-    """The root to remove from is not the directory that was scanned."""
 
 
 def split_rel(rel: str) -> List[str]:

@@ -44,7 +44,7 @@ class Conda(Manager):
         """A CONDA*/MAMBA_* variable, or a usual install place, config or cache."""
         import os
 
-        from cachekit.core.managers.conda.location import SYSTEM_CONFIG_DIRS, USUAL_ROOTS
+        from cachekit.core.managers.conda.places import SYSTEM_CONFIG_DIRS, USUAL_ROOTS
 
         environ = self.run.environ
         if any(k.startswith(self.env_prefixes) for k in environ):

@@ -22,15 +22,8 @@ import re
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from cachekit.core import bounded, env, miniyaml
+from cachekit.core.managers.conda.places import SYSTEM_CONFIG_DIRS, USUAL_ROOTS
 
-SYSTEM_CONFIG_DIRS = ("/etc/conda", "/var/lib/conda")
-# Where installers put conda, mamba and micromamba by default ("~" is the user's home).
-USUAL_ROOTS = (
-    "~/miniconda3", "~/miniconda", "~/miniforge3", "~/mambaforge", "~/anaconda3", "~/anaconda",
-    "~/micromamba", "~/.local/share/mamba", "~/conda",
-    "/opt/conda", "/opt/miniconda3", "/opt/miniforge3", "/opt/mambaforge", "/opt/anaconda3",
-    "/opt/micromamba", "/usr/local/miniconda3", "/usr/local/conda",
-)
 MAGIC_FILE = "urls.txt"
 
 

@@ -3,12 +3,14 @@ cachekit's rule (keep the newest patch of each minor version; remove older patch
 downloads that never completed). It is pruned only: ``remove`` and ``purge`` pass it by."""
 
 import os
-from typing import Any, List, cast
+from typing import TYPE_CHECKING, Any, List, cast
 
 from cachekit.core import Refused, safety
 from cachekit.core.managers.base import Manager
-from cachekit.core.managers.toolcache import cache
 from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, unreadable
+
+if TYPE_CHECKING:  # the cache module loads only where a tool cache is (see present)
+    from cachekit.core.managers.toolcache.cache import Install, ToolcacheRecord
 
 
 class Toolcache(Manager):
@@ -21,13 +23,19 @@ class Toolcache(Manager):
                     ("SIZE", "", "row_bytes"), ("EACH VERSION", "", "row_sizes"))
 
     def present(self) -> bool:
-        return cache.locate(self.run.environ)[0] is not None
+        from cachekit.core.managers.toolcache.place import locate
+
+        return locate(self.run.environ)[0] is not None
 
     def caches(self) -> List[CacheRecord]:
+        from cachekit.core.managers.toolcache import cache
+
         record: CacheRecord = cache.cache_record(self.run.environ)
         return [record]
 
-    def _read(self, record: CacheRecord) -> List[cache.Install]:
+    def _read(self, record: CacheRecord) -> "List[Install]":
+        from cachekit.core.managers.toolcache import cache
+
         installs, errors = cache.scan(str(record["path"]))
         _mine(record).update(cache.summarize(installs))
         if errors:
@@ -36,11 +44,15 @@ class Toolcache(Manager):
         return installs
 
     def measure(self, caches: List[CacheRecord]) -> None:
+        from cachekit.core.managers.toolcache import cache
+
         for record in [c for c in caches if c.get("exists")]:
             installs = self._read(record)
             record["reclaimable_bytes"] = sum(i.freed for i, _ in cache.selection(installs))
 
     def entries(self, caches: List[CacheRecord]) -> List[EntryRow]:
+        from cachekit.core.managers.toolcache import cache
+
         out: List[EntryRow] = []
         for record in [c for c in caches if c.get("exists")]:
             installs = self._read(record)
@@ -76,6 +88,7 @@ class Toolcache(Manager):
 
     def prune_scopes(self, caches: List[CacheRecord]) -> List[Any]:
         from cachekit.core import policy  # only a prune ranks entries
+        from cachekit.core.managers.toolcache import cache
 
         scopes = []
         for record in [c for c in caches if c.get("exists")]:
@@ -100,12 +113,14 @@ class Toolcache(Manager):
 
     @classmethod
     def layout_problem(cls, root: str, kind: str = "") -> str:
+        from cachekit.core.managers.toolcache import cache
+
         return cache.layout_problem(root)
 
 
-def _mine(record: CacheRecord) -> cache.ToolcacheRecord:
+def _mine(record: CacheRecord) -> "ToolcacheRecord":
     """A record this manager made is a ``ToolcacheRecord`` (ops pass the base type)."""
-    return cast(cache.ToolcacheRecord, record)
+    return cast("ToolcacheRecord", record)
 
 
 MANAGER = Toolcache

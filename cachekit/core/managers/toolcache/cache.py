@@ -16,6 +16,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from cachekit.core import wire
 from cachekit.core.fs import walk
+from cachekit.core.managers.toolcache.place import locate
 from cachekit.core.wire import CacheRecord
 
 
@@ -53,13 +54,6 @@ def cache_record(environ: Dict[str, str]) -> CacheRecord:
     root, source = locate(environ)
     return wire.cache_record("toolcache", root, source, bool(root and os.path.isdir(root)),
                              enabled=True)
-
-
-def locate(environ: Dict[str, str]) -> Tuple[Optional[str], str]:
-    for var in ("AGENT_TOOLSDIRECTORY", "RUNNER_TOOL_CACHE"):
-        if environ.get(var):
-            return os.path.abspath(environ[var]), var
-    return None, "neither AGENT_TOOLSDIRECTORY nor RUNNER_TOOL_CACHE is set"
 
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?(?:[-+](.+))?$")
