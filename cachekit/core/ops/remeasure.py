@@ -30,9 +30,9 @@ def after_apply(request: Dict[str, Any], result: Result) -> None:
     managers = sorted({p["manager"] for p in plans})
     if not managers:
         return
-    again = agent.run({"op": "info", "managers": managers,
-                       "environ": request.get("environ") or {},
-                       "uv": request.get("uv"), "uv_inventory": request.get("uv_inventory")})
+    # the same request's settings (environment, a manager's own options), as an `info`
+    again = agent.run(dict(request, op="info", managers=managers, apply=False, plans=[],
+                           progress=False))
     if again["status"] != "ok":
         result["warnings"].append(f"the caches could not be measured after the removal: "
                                   f"{again['error']}")
