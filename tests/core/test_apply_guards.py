@@ -10,6 +10,7 @@ import pytest
 
 from cachekit.core import agent, stopping
 from tests.fixtures.disk import tmpfs
+from tests.fixtures.tool_cache import make_tool_cache
 
 
 def old(path: Path) -> None:
@@ -103,3 +104,27 @@ def test_a_forged_path_is_refused_before_anything_is_removed(pip_cache: Path) ->
     done = agent.run(pip_request(pip_cache, op="apply", plans=[wire]))
     assert done["status"] == "refused" and "not a path inside the cache" in done["error"]
     assert first.exists() and victim.read_text() == "mine"
+
+
+@pytest.mark.parametrize("bend", ["root_id", "item"])
+def test_every_plan_of_an_apply_is_checked_before_any_plan_removes(
+        pip_cache: Path, tmp_path: Path, bend: str) -> None:
+    """A bent tool-cache plan behind a good pip plan: refused before the pip plan runs."""
+    tools = tmp_path / "_tool"
+    make_tool_cache(tools)
+    environ = {"PIP_CACHE_DIR": str(pip_cache), "RUNNER_TOOL_CACHE": str(tools)}
+    purge = agent.run({"op": "purge", "managers": ["pip"], "environ": environ})
+    prune = agent.run({"op": "prune", "managers": ["toolcache"], "environ": environ,
+                       "policy": {}})
+    assert purge["plans"] and prune["plans"], (purge["error"], prune["error"])
+    tool_plan = prune["plans"][0]
+    if bend == "root_id":
+        tool_plan["root_id"] = [tool_plan["root_id"][0], tool_plan["root_id"][1] + 1]
+    else:
+        tool_plan["items"][0] = tool_plan["items"][0][:2]
+    before = sorted(p for p in pip_cache.rglob("*"))
+    done = agent.run({"op": "apply", "environ": environ,
+                      "plans": purge["plans"] + [tool_plan]})
+    assert done["status"] == "refused" and "plan again" in done["error"], done["error"]
+    assert sorted(p for p in pip_cache.rglob("*")) == before
+

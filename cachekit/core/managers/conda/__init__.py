@@ -96,7 +96,12 @@ class Conda(Manager):
         from cachekit.core.managers.conda.usage import read_usage
 
         if self._usage is None:  # read now: an environment made since the plan counts
-            self._usage = read_usage(e.path for e in self._location().envs)
+            from cachekit.core.managers.conda import location
+
+            # located afresh too: an environment registered while a long plan was made
+            # (prune --yes plans and applies in one request) protects its packages
+            envs = location.locate(self.run.environ).envs
+            self._usage = read_usage(e.path for e in envs)
         apply.execute(_plan(wire), self.run, self._usage)
 
     def prune_scopes(self, caches: List[CacheRecord]) -> List[Any]:

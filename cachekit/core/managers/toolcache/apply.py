@@ -11,10 +11,20 @@ from cachekit.core.wire import Run
 
 
 def recognise(wire: Any, root: str) -> None:
-    """Refuse a plan for another root, or naming anything but TOOL/VERSION/ARCH."""
+    """Refuse a plan for another root (path or inode), or naming anything but
+    TOOL/VERSION/ARCH rows: all of it before the first removal of any plan."""
     if os.path.realpath(wire.get("root", "")) != os.path.realpath(root):
         raise Refused("the plan names a tool cache that is not this host's; plan again")
-    for entry, *_rest in wire["items"]:
+    st = os.lstat(root)
+    if wire.get("root_id") != [st.st_dev, st.st_ino]:
+        raise Refused("the plan names a tool cache that was replaced since; plan again")
+    items = wire.get("items")
+    if not isinstance(items, list):
+        raise Refused("the tool cache plan names no items; plan again")
+    for item in items:
+        if not (isinstance(item, list) and len(item) == 5 and isinstance(item[2], int)):
+            raise Refused("the tool cache plan has an item of another shape; plan again")
+        entry = item[0]
         parts = entry.split("/") if isinstance(entry, str) else []
         if len(parts) != 3 or any(p in ("", ".", "..") for p in parts):
             raise Refused(f"the plan names {entry!r}, which is not TOOL/VERSION/ARCH")

@@ -36,6 +36,10 @@ def recognise(plan: UvPlan, record: Optional[UvCache], environ: Dict[str, str]) 
     if problem:
         raise Refused(f"the plan for the uv cache {root} is not one cachekit makes "
                       f"({problem}); plan again")
+    if plan.get("binary") != record.get("uv_binary"):
+        # a plan runs the uv this host would pick now, never a program the plan names
+        raise Refused(f"the plan runs {plan.get('binary')!r}, not the uv this host uses "
+                      f"({record.get('uv_binary')!r}); plan again")
 
 
 def _malformed(plan: UvPlan) -> str:

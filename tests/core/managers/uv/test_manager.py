@@ -106,6 +106,7 @@ def test_every_declared_op_works_on_a_real_uv_cache(uv_cache: Path, home: Path,
     ({"binary": "uv"}, "a uv that is not an absolute path"),
     ({"paths": [["../elsewhere", 1, "x", 1]]}, "a path outside the cache"),
     ({"root_id": [0, 0]}, "not this host's"),
+    ({"binary": "/bin/true"}, "not the uv this host uses"),  # never a program of the plan's
 ])
 def test_a_plan_it_did_not_make_is_refused_before_anything_runs(
         uv_cache: Path, home: Path, bent: Dict[str, Any], why: str) -> None:
