@@ -145,13 +145,33 @@ class Settings:
         """The config file's text with the cache set to ``target``."""
         raise NotImplementedError
 
-    def check_parses(self, path: str, text: str) -> None:
-        """Refuse an edited file the manager would no longer read."""
+    def parse(self, path: str, text: str) -> None:
+        """Read ``text`` as the manager reads its config file; raise whatever that reader
+        raises (``ops/relocate`` turns it into the one refusal)."""
         raise NotImplementedError
 
     def would_be(self, path: str, text: str) -> Optional[str]:
         """The cache the manager would use if ``path`` said ``text``."""
         raise NotImplementedError
+
+    def tried_in_scratch(self, path: str, relpath: str, text: str, locate: Any,
+                         errors: Any) -> Optional[str]:
+        """``would_be`` for a manager whose user config lives in ``XDG_CONFIG_HOME``:
+        ``text`` written as ``relpath`` in a scratch config home, and ``locate`` asked
+        there; ``errors`` (what ``locate`` raises) become the refusal."""
+        import os
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="cachekit-relocate-") as scratch:
+            os.makedirs(os.path.dirname(os.path.join(scratch, relpath)))
+            with open(os.path.join(scratch, relpath), "w", encoding="utf-8") as fh:
+                fh.write(text)
+            try:
+                found: Optional[str] = locate(dict(self.environ, XDG_CONFIG_HOME=scratch)).path
+                return found
+            except errors as exc:
+                raise Refused(f"{path}: would not load after the edit ({exc}); nothing "
+                              "changed") from None
 
     def warnings(self) -> List[str]:
         """Anything else that would still override the new setting."""

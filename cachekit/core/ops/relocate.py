@@ -49,7 +49,11 @@ def serve(run: Run, managers: List[Manager]) -> None:
     except (OSError, UnicodeDecodeError) as exc:
         raise Refused(f"{path}: cannot read it: {exc}") from None
     new = settings.edit(old, target, previous)
-    settings.check_parses(path, new)
+    try:
+        settings.parse(path, new)
+    except Exception as exc:  # any parse failure: leave the file as it is
+        raise Refused(f"{path}: does not parse ({exc}); fix it first, nothing was changed"
+                      ) from None
     would = settings.would_be(path, new)
     if not would or os.path.realpath(would) != os.path.realpath(target):
         raise Refused(f"{name}'s cache would still be {would} after writing {path}: a "

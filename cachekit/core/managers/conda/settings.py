@@ -39,12 +39,8 @@ class CondaSettings(Settings):
     def edit(self, text: str, target: str, previous: List[str]) -> str:
         return edit_conda(text, target, previous)
 
-    def check_parses(self, path: str, text: str) -> None:
-        try:
-            miniyaml.loads(text)
-        except Exception as exc:  # any parse failure: leave the file as it is
-            raise Refused(f"{path}: does not parse ({exc}); fix it first, nothing was changed"
-                          ) from None
+    def parse(self, path: str, text: str) -> None:
+        miniyaml.loads(text)
 
     def would_be(self, path: str, text: str) -> Optional[str]:
         loc = location.locate(self.environ, overrides={path: text})

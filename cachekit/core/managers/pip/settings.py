@@ -3,7 +3,6 @@ pip at another cache by editing the user's ``pip.conf`` (``relocate``)."""
 
 import os
 import re
-import tempfile
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from cachekit.core import Refused, env
@@ -93,26 +92,14 @@ class PipSettings(Settings):
     def edit(self, text: str, target: str, previous: List[str]) -> str:
         return edit_pip(text, target)
 
-    def check_parses(self, path: str, text: str) -> None:
+    def parse(self, path: str, text: str) -> None:
         import configparser
 
-        try:
-            configparser.RawConfigParser().read_string(text)
-        except Exception as exc:  # any parse failure: leave the file as it is
-            raise Refused(f"{path}: does not parse ({exc}); fix it first, nothing was "
-                          "changed") from None
+        configparser.RawConfigParser().read_string(text)
 
     def would_be(self, path: str, text: str) -> Optional[str]:
-        with tempfile.TemporaryDirectory(prefix="cachekit-relocate-") as scratch:
-            os.makedirs(os.path.join(scratch, "pip"))
-            with open(os.path.join(scratch, "pip", "pip.conf"), "w", encoding="utf-8") as fh:
-                fh.write(text)
-            trial = dict(self.environ, XDG_CONFIG_HOME=scratch)
-            try:
-                return pip_location.locate(trial).path
-            except pip_location.PipConfigError as exc:
-                raise Refused(f"{path}: would not load after the edit ({exc}); nothing "
-                              "changed") from None
+        return self.tried_in_scratch(path, "pip/pip.conf", text, pip_location.locate,
+                                     pip_location.PipConfigError)
 
     def warnings(self) -> List[str]:
         """``cache-dir`` in sections ``pip cache`` ignores but other pip commands read."""

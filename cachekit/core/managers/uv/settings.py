@@ -9,7 +9,6 @@ cache: the cache moves only while no uv process uses it.
 import json
 import os
 import re
-import tempfile
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from cachekit.core import Refused, env
@@ -68,32 +67,19 @@ class UvSettings(Settings):
     def edit(self, text: str, target: str, previous: List[str]) -> str:
         return edit_uv(text, target)
 
-    def check_parses(self, path: str, text: str) -> None:
-        """The edited file must still read as a TOML file (our own reader's checks on a
-        Python older than 3.11)."""
+    def parse(self, path: str, text: str) -> None:
+        """A TOML file (our own reader's checks on a Python older than 3.11)."""
         try:
-            try:
-                import tomllib  # novermin: 3.11+, guarded
-            except ImportError:  # older hosts: our own reader's checks only
-                uv_location.cache_dir_setting_text(text, path)
-            else:
-                tomllib.loads(text)
-        except Exception as exc:  # any parse failure: leave the file as it is
-            raise Refused(f"{path}: does not parse ({exc}); fix it first, nothing was changed"
-                          ) from None
+            import tomllib  # novermin: 3.11+, guarded
+        except ImportError:  # older hosts: our own reader's checks only
+            uv_location.cache_dir_setting_text(text, path)
+        else:
+            tomllib.loads(text)
 
     def would_be(self, path: str, text: str) -> Optional[str]:
         """uv's cache with ``text`` as the user's uv.toml, tried in a scratch config home."""
-        with tempfile.TemporaryDirectory(prefix="cachekit-relocate-") as scratch:
-            os.makedirs(os.path.join(scratch, "uv"))
-            with open(os.path.join(scratch, "uv", "uv.toml"), "w", encoding="utf-8") as fh:
-                fh.write(text)
-            trial = dict(self.environ, XDG_CONFIG_HOME=scratch)
-            try:
-                return uv_location.locate(trial).path
-            except uv_location.UvConfigError as exc:
-                raise Refused(f"{path}: would not load after the edit ({exc}); nothing "
-                              "changed") from None
+        return self.tried_in_scratch(path, "uv/uv.toml", text, uv_location.locate,
+                                     uv_location.UvConfigError)
 
     def move(self, source: str, target: str, move: Callable[[str, str], Dict[str, Any]]
              ) -> Dict[str, Any]:

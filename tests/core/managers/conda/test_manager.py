@@ -92,7 +92,7 @@ def test_prune_locations_relocate(conda: CondaFixture) -> None:
     assert current == str(conda.pkgs) and current in every
     assert settings.config_file().endswith(".condarc")
     edited = settings.edit("", "/new/pkgs", every)
-    settings.check_parses(settings.config_file(), edited)
+    settings.parse(settings.config_file(), edited)
     assert settings.would_be(settings.config_file(), edited) is not None
 
 
