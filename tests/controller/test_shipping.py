@@ -23,35 +23,22 @@ def test_every_module_and_package_of_the_core_travels() -> None:
             "cachekit.core.managers", "cachekit.core.managers.conda"} <= packages
 
 
-def test_the_shipped_blob_serves_a_request_from_memory(tmp_path: Path) -> None:
-    """The compressed sources, loaded by a finder like the bootstrap's, with nothing of
-    the repo on the path, answer a request through the registry's managers."""
+def test_the_real_bootstrap_serves_a_request_from_memory(tmp_path: Path) -> None:
+    """The bootstrap a host runs, fed the request and the shipped sources, with nothing of
+    the repo on the path and nowhere to keep a copy: it imports the core from memory,
+    three package levels down, and answers through the registry's managers."""
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")  # the copy would go under it: writing fails, memory it is
+    request = {"op": "dir", "environ": {"HOME": str(tmp_path),
+                                       "XDG_CACHE_HOME": str(blocked / "cache")}}
     _digest, blob = shipping.compressed_core()
-    (tmp_path / "core.z").write_bytes(blob)
-    program = f"""
-import json, sys, zlib
-from importlib.machinery import ModuleSpec
-blob = json.loads(zlib.decompress(open({str(tmp_path / 'core.z')!r}, 'rb').read()))
-SRC, PKGS = blob["modules"], set(blob["packages"])
-class Loader:
-    def find_spec(self, name, path=None, target=None):
-        if name in SRC:
-            spec = ModuleSpec(name, self, is_package=name in PKGS)
-            if name in PKGS:
-                spec.submodule_search_locations = []
-            return spec
-    def create_module(self, spec):
-        return None
-    def exec_module(self, module):
-        exec(compile(SRC[module.__name__], "<cachekit>/" + module.__name__, "exec"),
-             module.__dict__)
-sys.meta_path.insert(0, Loader())
-from cachekit.core import agent
-print(json.dumps(agent.run({{"op": "dir", "environ": {{"HOME": {str(tmp_path)!r}}}}})))
-"""
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", program], capture_output=True,
-                          text=True, cwd=str(tmp_path), timeout=60)
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", shipping.BOOTSTRAP],
+                          input=shipping.request_line(request) + blob, capture_output=True,
+                          cwd=str(tmp_path), timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    marker, answer = done.stdout.decode().splitlines()[0], done.stdout.decode().splitlines()[-1]
+    assert marker == "@need"
+    result = json.loads(answer)
     assert result["status"] == "ok", result["error"]
+    assert result["core_copy"] is None  # served from memory, no copy kept
     assert "pip" in [c["manager"] for c in result["caches"]]
