@@ -13,10 +13,6 @@ Column = Tuple[str, str, str]
 Note = Tuple[str, str, str]
 
 
-def known() -> Tuple[str, ...]:
-    return registry.known()
-
-
 def serving(op: str) -> List[str]:
     """The managers that serve ``op`` (only conda has ``clean``)."""
     return [name for name in registry.known() if op in registry.load(name).ops]

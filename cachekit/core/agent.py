@@ -126,9 +126,8 @@ def default_managers(here: Run, op: Optional[str] = None) -> List[str]:
     every host of a fleet.
     """
     every = op in ("dir", "locations")  # where each cache would be, found or not
-    return [name for name in registry.known()
-            if (every and registry.load(name).shown_when_absent)
-            or registry.load(name)(here).present()]
+    return [cls.name for cls in registry.load_all(list(registry.known()))
+            if (every and cls.shown_when_absent) or cls(here).present()]
 
 
 def _disk(paths: List[Optional[str]], environ: Dict[str, str]) -> Optional[Dict[str, int]]:

@@ -93,22 +93,33 @@ def _table(manager: str, cols: List[Column], hosts: List[Dict[str, Any]], width:
                 rows += _item_rows(h["host"], c, cols)
             elif not c.get("exists"):
                 if missing_row:
-                    rows.append([h["host"]] + [FORMATS[how][0](c, key) if how == "path"
-                                               or key == "manager" else FORMATS[how][1]
-                                               for _head, key, how in cols])
+                    rows.append([h["host"]] + _cells(c, cols, lambda how: FORMATS[how][1]))
             elif "bytes" not in c:  # could not be measured: where it is, then why
-                cells = [FORMATS[how][0](c, key) if how == "path" or key == "manager"
-                         else "-" for _head, key, how in cols]
+                cells = _cells(c, cols, lambda how: "-")
                 cells[-1] = c.get("error") or "-"
                 rows.append([h["host"]] + cells)
             else:
-                rows.append([h["host"]] + [FORMATS[how][0](c, key) for _head, key, how in cols])
+                rows.append([h["host"]] + _cells(c, cols))
     if not rows:
         return ""
-    shrink = {i + 1: s for i, (_head, _key, how) in enumerate(cols)
-              for s in [FORMATS.get(how, (None, None, None))[2]
-                        or ROW_FORMATS.get(how, (None, None))[1]] if s}
+    shrink = {i + 1: way for i, (_h, _k, how) in enumerate(cols) for way in [_shrink(how)]
+              if way}
     return format_table(rows, heads, width=width, shrink=shrink)
+
+
+def _shrink(how: str) -> Optional[str]:
+    """How a column of this format is shortened when the table is too wide (None: never;
+    a "rows" column holds a short name)."""
+    found = FORMATS.get(how) or ROW_FORMATS.get(how)
+    return found[-1] if found else None
+
+
+def _cells(c: Mapping[str, Any], cols: List[Column],
+           filler: Optional[Callable[[str], str]] = None) -> List[str]:
+    """Each column's cell. With ``filler`` only the columns that name the cache (its
+    path, its manager) are read; the others take ``filler(how)``."""
+    return [FORMATS[how][0](c, key) if filler is None or how == "path" or key == "manager"
+            else filler(how) for _head, key, how in cols]
 
 
 def _item_rows(host: str, c: Mapping[str, Any], cols: List[Column]) -> List[List[str]]:
