@@ -178,6 +178,12 @@ def unreadable(count: int, example: str, why: str, skipped: bool = True) -> str:
     return f"{count} path(s) could not be read{tail}, e.g. {example}: {why}"
 
 
+def not_fully_read(root: str, verb: str, detail: str = "") -> str:
+    """The one spelling of a cache left alone because part of it could not be read
+    (``verb``: "removed", "pruned"; ``detail``: where and why)."""
+    return f"{root} could not be read fully{detail}; nothing is {verb} from it"
+
+
 class Run:
     """One request being served on this host: what every manager method is handed.
 

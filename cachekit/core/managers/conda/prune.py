@@ -18,7 +18,7 @@ from cachekit.core.managers.conda.clean import CachePlan, Item, package_verdict
 from cachekit.core.managers.conda.loose import refuse_unsafe_roots
 from cachekit.core.managers.conda.plans import CondaPlan, plan_to_wire
 from cachekit.core.managers.conda.usage import Usage, read_usage
-from cachekit.core.wire import Run
+from cachekit.core.wire import Run, not_fully_read
 
 
 def conda_candidates(root: str, listing: Listing,
@@ -88,7 +88,7 @@ def scopes(run: Run, loc: location.CondaLocation, caches: List[CondaRecord]
         stats = condacache.walk_many(root, rels)
         record.update(condacache.summarize(listing, stats, usage))
         if listing.errors or any(s.errors for s in stats.values()):
-            record["error"] = f"{cache.path} could not be read fully; nothing is pruned from it"
+            record["error"] = not_fully_read(cache.path, "pruned")
             continue
         clock, why = last_use_clock(root)
         record["last_use"] = why

@@ -29,7 +29,7 @@ from cachekit.core.managers.conda.loose import (
 )
 from cachekit.core.managers.conda.plans import CondaPlan, force_plan, offer, plan_to_wire
 from cachekit.core.managers.conda.usage import Usage, read_usage
-from cachekit.core.wire import EntryRow, Request, Result, Run, unreadable
+from cachekit.core.wire import EntryRow, Request, Result, Run, not_fully_read, unreadable
 
 
 class CondaEntry(EntryRow, total=False):
@@ -165,7 +165,7 @@ def plan(run: Run, loc: location.CondaLocation, caches: List[CondaRecord]) -> Li
             walked[os.path.join(root, rel)] = [os.path.join(root, t.rel) for t in st.marked]
         if listing.errors or any(s.errors for s in stats.values()):
             _warn_unreadable(record, root, listing, stats)
-            record["error"] = f"{cache.path} could not be read fully; nothing is removed from it"
+            record["error"] = not_fully_read(cache.path, "removed")
             continue
         held = {e.rel for e in listing.of("lock") if "lock" in flags
                 and condacache.lock_held(os.path.join(root, e.rel))}

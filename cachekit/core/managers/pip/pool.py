@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional
 
 from cachekit.core import policy
 from cachekit.core.managers.pip import prune
-from cachekit.core.wire import Run
+from cachekit.core.wire import Run, not_fully_read
 
 
 def scope(run: Run, record: Any) -> Optional[policy.Scope]:
@@ -27,8 +27,7 @@ def scope(run: Run, record: Any) -> Optional[policy.Scope]:
     record.update(bytes=walked.bytes, files=walked.files)
     if walked.errors:
         where, why = walked.errors[0]
-        record["error"] = (f"{root} could not be read fully ({where}: {why}); nothing is "
-                           "pruned from it")
+        record["error"] = not_fully_read(root, "pruned", f" ({where}: {why})")
         return None
     st = os.lstat(root)
     record["root_id"] = [st.st_dev, st.st_ino]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, List, cast
 
 from cachekit.core import Refused, safety
 from cachekit.core.managers.base import Manager
-from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, unreadable
+from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, not_fully_read, unreadable
 
 if TYPE_CHECKING:  # the cache module loads only where a tool cache is (see present)
     from cachekit.core.managers.toolcache.cache import Install, ToolcacheRecord
@@ -97,7 +97,7 @@ class Toolcache(Manager):
             installs, errors = cache.scan(root)
             _mine(record).update(cache.summarize(installs))
             if errors:
-                record["error"] = f"{root} could not be read fully; nothing is pruned from it"
+                record["error"] = not_fully_read(root, "pruned")
                 continue
             record["last_use"] = "modification time (tools are not read through the cache)"
             candidates = [policy.Candidate("toolcache", root, i.entry, i.tool, i.bytes, i.freed,

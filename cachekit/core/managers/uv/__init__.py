@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, List, cast
 
 from cachekit.core import Refused
 from cachekit.core.managers.base import READ_OPS, Manager
-from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, Row
+from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, Row, not_fully_read
 
 if TYPE_CHECKING:
     from cachekit.core.managers.uv.plan import UvPlan
@@ -115,7 +115,7 @@ class Uv(Manager):
                 continue  # a uv named but not found: nothing is done without it
             root, tree, lay = scan(rec)
             if tree.errors:
-                rec["error"] = f"{root} could not be read fully; nothing is removed from it"
+                rec["error"] = not_fully_read(root, "removed")
                 continue
             wire = uvplan.remove_or_purge(op, rec, tree, lay, self.run.request.get("pattern"),
                                           self.run.environ)

@@ -15,7 +15,7 @@ from cachekit.core.managers.uv import cache as uvcache
 from cachekit.core.managers.uv import figures
 from cachekit.core.managers.uv.plan import UvPlan, plan_wire
 from cachekit.core.managers.uv.record import UvCache, scan
-from cachekit.core.wire import Run
+from cachekit.core.wire import Run, not_fully_read
 
 
 def scopes(record: UvCache, run: Run) -> List[policy.Scope]:
@@ -29,7 +29,7 @@ def scopes(record: UvCache, run: Run) -> List[policy.Scope]:
     safety.refuse("uv", record["path"] or "", environ, "prune", record["source"])
     root, tree, lay = scan(record)
     if tree.errors:
-        record["error"] = f"{root} could not be read fully; nothing is pruned from it"
+        record["error"] = not_fully_read(root, "pruned")
         return []
     if not binary:
         record["error"] = (f"{uv_binary.NOT_FOUND}: cachekit prunes a uv cache only "
