@@ -95,38 +95,31 @@ sys.stdout.write(json.dumps(agent.run(request, agent.print_progress)) + "\\n")
 """
 
 
-def _modules() -> Dict[str, str]:
-    """Every module of the core, subpackages included, by dotted name (``cachekit`` is
-    shipped empty: a host needs only its core)."""
-    sources = {"cachekit": ""}
+def _sources() -> Dict[str, Any]:
+    """Every module of the core by dotted name, and which names are packages (each
+    directory's ``__init__.py``; ``cachekit`` travels empty: a host needs only its core).
+    One walk of the tree."""
+    modules, packages = {"cachekit": ""}, ["cachekit"]
     for path in sorted(CORE_DIR.rglob("*.py")):
         parts = path.relative_to(CORE_DIR.parent.parent).with_suffix("").parts
-        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        sources[name] = path.read_text()
-    for package in _packages():  # a directory without __init__.py travels as an empty one
-        sources.setdefault(package, "")
-    return sources
-
-
-def _packages() -> List[str]:
-    """The shipped names that are packages: ``cachekit`` and every directory of the core."""
-    return ["cachekit"] + sorted({
-        ".".join(p.parent.relative_to(CORE_DIR.parent.parent).parts)
-        for p in CORE_DIR.rglob("*.py")})
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+            packages.append(".".join(parts))
+        modules[".".join(parts)] = path.read_text()
+    return {"modules": modules, "packages": packages}
 
 
 _CORE: Optional[Tuple[str, bytes]] = None
-_DIGEST: Optional[Tuple[str, Dict[str, str]]] = None
+_DIGEST: Optional[Tuple[str, Dict[str, Any]]] = None
 
 
-def _digest() -> Tuple[str, Dict[str, str]]:
+def _digest() -> Tuple[str, Dict[str, Any]]:
     """The core's digest (names the copy a host keeps) and its sources, read once."""
     global _DIGEST
     if _DIGEST is None:
-        modules = _modules()
-        shape = {"modules": modules, "packages": _packages()}
-        digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
-        _DIGEST = (digest, modules)
+        blob = _sources()
+        digest = hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
+        _DIGEST = (digest, blob)
     return _DIGEST
 
 
@@ -135,8 +128,7 @@ def compressed_core() -> Tuple[str, bytes]:
     host needs them (compressing costs more than a fleet run's whole start-up)."""
     global _CORE
     if _CORE is None:
-        digest, modules = _digest()
-        blob = {"modules": modules, "packages": _packages()}
+        digest, blob = _digest()
         _CORE = (digest, zlib.compress(json.dumps(blob).encode("utf-8"), 6))
     return _CORE
 

@@ -13,12 +13,15 @@ CORE = Path(shipping.CORE_DIR)
 
 
 def test_every_module_and_package_of_the_core_travels() -> None:
-    modules = shipping._modules()
+    modules = shipping._sources()["modules"]
     on_disk = {".".join(p.relative_to(CORE.parent.parent).with_suffix("").parts)
                .removesuffix(".__init__") for p in CORE.rglob("*.py")}
     assert on_disk <= set(modules)
     assert "cachekit.core.managers.pip.sweep" in modules  # three levels down
-    packages = set(shipping._packages())
+    packages = set(shipping._sources()["packages"])
+    # every directory of the core is a package, so the in-memory loader can import it
+    assert all((d / "__init__.py").is_file() for d in CORE.rglob("*")
+               if d.is_dir() and d.name != "__pycache__")
     assert {"cachekit", "cachekit.core", "cachekit.core.fs", "cachekit.core.ops",
             "cachekit.core.managers", "cachekit.core.managers.conda"} <= packages
 
