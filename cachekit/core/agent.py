@@ -1,7 +1,8 @@
 """The entry point run on a host: one request in, one versioned JSON-able result out.
 
 A request is a dict: ``op`` (dir, info, list, remove, purge, report, apply), ``managers``,
-and the op's options (``pattern``, ``downloads``, ``apply``, ``plans``). Destructive ops
+and the op's options (``pattern``, ``downloads``, ``apply``, ``plans``); with ``users``
+each selected user's part is served as that user (``core/users``). Destructive ops
 plan first; with ``apply`` true they execute that same plan in the same process. The
 ``apply`` op executes plans computed earlier (shown to the user and confirmed), after
 checking that each still names this host's recognised cache root.
@@ -32,6 +33,10 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
     ``request["progress"]`` it also hears how far walks have got (``meter``). Ctrl-C
     ends the run with status ``interrupted`` and what was removed until then.
     """
+    if request.get("users"):  # every user's caches, each served as that user
+        from cachekit.core import users
+
+        return users.serve(request, progress)
     started = time.monotonic()
     op = request.get("op")
     asked: Request = request  # type: ignore[assignment]  # checked below, key by key

@@ -42,6 +42,8 @@ class Request(TypedDict, total=False):
     move: bool
     tempfile_paths: List[str]  # conda's clean --tempfiles PATH...
     break_environments: bool  # conda's clean --force-pkgs-dirs --break-environments
+    users: Any  # "all" or a list of names: every user's caches (``core/users``)
+    as_user: Dict[str, Any]  # set in a user's child: {"name", "uid"} (``core/ownership``)
 
 
 class CacheRecord(TypedDict, total=False):
@@ -63,6 +65,7 @@ class CacheRecord(TypedDict, total=False):
     reclaimable_bytes: int
     after_bytes: int
     last_use: str  # which clock a prune ranks this cache's entries by
+    user: str  # whose cache, with --users
 
 
 class EntryRow(TypedDict, total=False):
@@ -135,6 +138,7 @@ class Result(TypedDict, total=False):
     environments: List[Row]
     locations: List[Row]
     relocation: Row
+    users: List[Row]  # with --users: each user's name, uid, home, status, error
 
 
 DESTRUCTIVE = ("remove", "purge", "clean", "prune", "relocate")

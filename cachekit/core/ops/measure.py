@@ -3,13 +3,14 @@ them. Nothing is removed."""
 
 from typing import List
 
+from cachekit.core import ownership
 from cachekit.core.managers.base import Manager
 from cachekit.core.wire import Run
 
 
 def serve(run: Run, managers: List[Manager]) -> None:
     for manager in managers:
-        caches = manager.caches()
+        caches = ownership.caches_of(run, manager)
         run.result["caches"] += caches
         if run.op == "dir":
             continue

@@ -14,7 +14,7 @@ import os
 import time
 from typing import Any, Dict, List, Tuple
 
-from cachekit.core import policy
+from cachekit.core import ownership, policy
 from cachekit.core.fs import mounts
 from cachekit.core.managers.base import Manager
 from cachekit.core.wire import Run
@@ -24,7 +24,7 @@ def gather(run: Run, managers: List[Manager]) -> List[policy.Scope]:
     """Every manager's caches (into the result) and their scopes."""
     scopes: List[policy.Scope] = []
     for manager in managers:
-        caches = manager.caches()
+        caches = ownership.caches_of(run, manager)
         run.result["caches"] += caches
         scopes += manager.prune_scopes(caches)
     return scopes

@@ -7,7 +7,7 @@ safety's refusal before the first removal, whichever manager made it.
 
 from typing import Dict, List
 
-from cachekit.core import Refused, safety
+from cachekit.core import Refused, ownership, safety
 from cachekit.core.managers.base import Manager
 from cachekit.core.wire import CacheRecord, PlanWire, Run
 
@@ -15,7 +15,7 @@ from cachekit.core.wire import CacheRecord, PlanWire, Run
 def serve(run: Run, managers: List[Manager]) -> None:
     """Plan with every manager; with ``apply`` carry the plans out."""
     for manager in managers:
-        caches = manager.caches()
+        caches = ownership.caches_of(run, manager)
         run.result["caches"] += caches
         run.result.setdefault("plans", []).extend(manager.plan(caches))
     check_then_apply(run, managers, run.op)
@@ -43,7 +43,7 @@ def apply_plans(run: Run, managers: List[Manager]) -> None:
     by_name = {m.name: m for m in managers}
     caches: Dict[str, List[CacheRecord]] = {}
     for manager in managers:
-        caches[manager.name] = manager.caches()
+        caches[manager.name] = ownership.caches_of(run, manager)
         run.result["caches"] += caches[manager.name]
     for wire in plans:
         owner = by_name.get(str(wire.get("manager")))

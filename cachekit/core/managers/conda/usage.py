@@ -112,9 +112,36 @@ def _record_paths(text: str) -> Tuple[List[str], Optional[int]]:
     return paths, link_type if isinstance(link_type, int) else None
 
 
-def read_usage(envs: Iterable[str]) -> Usage:
-    """Read every environment's ``conda-meta/*.json``: which cached packages it records."""
+# What other users' environments on this host use (``core/users``: their runs read them
+# as those users and send it to root's, which keeps those packages in a shared cache).
+OTHERS: List[Usage] = []
+
+
+def to_wire(usage: Usage) -> Dict[str, Any]:
+    return {"by_id": [[d, i, r] for (d, i), r in usage.by_id.items()],
+            "by_name": usage.by_name, "envs": usage.envs}
+
+
+def from_wire(data: Dict[str, Any]) -> Usage:
     usage = Usage()
+    for dev, ino, reasons in data.get("by_id") or []:
+        usage.by_id[(int(dev), int(ino))] = [str(r) for r in reasons]
+    for name, reasons in (data.get("by_name") or {}).items():
+        usage.by_name[str(name)] = [str(r) for r in reasons]
+    usage.envs = {str(k): int(v) for k, v in (data.get("envs") or {}).items()}
+    return usage
+
+
+def read_usage(envs: Iterable[str]) -> Usage:
+    """Read every environment's ``conda-meta/*.json``: which cached packages it records
+    (and what other users' environments record: ``OTHERS``)."""
+    usage = Usage()
+    for other in OTHERS:
+        for key, reasons in other.by_id.items():
+            usage.by_id.setdefault(key, []).extend(reasons)
+        for name, reasons in other.by_name.items():
+            usage.by_name.setdefault(name, []).extend(reasons)
+        usage.envs.update(other.envs)
     for env in envs:
         meta = os.path.join(env, "conda-meta")
         try:

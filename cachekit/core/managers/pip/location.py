@@ -214,8 +214,8 @@ def locate(
             f"{path} or its nearest existing parent is not writable (or, for root, not owned) "
             "by this user, so pip disables its cache"
         )
-        return PipLocation(None, f"disabled: {path} is not owned by this user", seen_files,
-                           warnings)
+        return PipLocation(None, f"disabled: {path} is not owned by this user (set by "
+                                 f"{source})", seen_files, warnings)
     return PipLocation(path, source, seen_files, warnings)
 
 
