@@ -41,10 +41,21 @@ def environment(host: inventory.Host) -> Dict[str, str]:
     return {str(k): str(v) for k, v in env.items()}
 
 
-def core_settings(host: inventory.Host) -> Dict[str, Any]:
-    """Inventory variables the core reads from the request: ``cachekit_uv``, the uv to use."""
-    return {"uv_inventory": str(host.vars["cachekit_uv"])} if host.vars.get("cachekit_uv") \
-        else {}
+def core_settings(host: inventory.Host, request: Optional[Dict[str, Any]] = None
+                  ) -> Dict[str, Any]:
+    """Inventory variables the core reads from the request: ``cachekit_uv``, the uv to use;
+    ``cachekit_users``, whose caches (``--users`` on the command line wins, ``none`` too)."""
+    from cachekit.options import parse_users
+
+    out: Dict[str, Any] = {}
+    if host.vars.get("cachekit_uv"):
+        out["uv_inventory"] = str(host.vars["cachekit_uv"])
+    users = host.vars.get("cachekit_users")
+    if users is not None and "users" not in (request or {}):
+        chosen = parse_users(users, f"cachekit_users of host {host.name}")
+        if chosen is not None:
+            out["users"] = chosen
+    return out
 
 
 def failed_result(host: str, status: str, reason: str, elapsed: float,
@@ -87,6 +98,7 @@ class Fleet:
         self._streams: Dict[str, Stream] = {}
         for host in hosts:
             environment(host)  # a malformed cachekit_env is bad input: fail before any run
+            core_settings(host)  # and so is a malformed cachekit_users
 
     def __enter__(self) -> "Fleet":
         return self
@@ -113,8 +125,8 @@ class Fleet:
         if self.progress is not None:
             self.progress.begin(len(hosts), planned)
             request = dict(request, progress=True)  # the core also says how far walks got
-        requests = {h.name: dict(request, **core_settings(h), **(per_host or {}).get(h.name, {}))
-                    for h in hosts}
+        requests = {h.name: dict(request, **core_settings(h, request),
+                                 **(per_host or {}).get(h.name, {})) for h in hosts}
         self._removed = {h.name: [] for h in hosts}
         self._started, self._streams = {}, {}
         try:

@@ -61,6 +61,10 @@ FLEET: Tuple[Option, ...] = (
            "is still refused"),
     Option("wide", bool, False,
            "show paths whole and tables as wide as they need (default: fit the terminal)"),
+    Option("users", Optional[str], None,
+           "every user's caches, where the core runs as root: 'all' (root and each account "
+           "with a login shell and a home) or NAME[,NAME]; 'none' ignores cachekit_users "
+           "(default: the host's cachekit_users, else only the login user's caches)"),
 )
 DESTRUCTIVE: Tuple[Option, ...] = (
     Option("dry_run", bool, False, "print exactly what would be removed, remove nothing"),
@@ -91,6 +95,24 @@ def parse_managers(managers: Optional[str]) -> Optional[List[str]]:
     return chosen
 
 
+def parse_users(value: Any, where: str) -> Any:
+    """``all``, a list of user names, or None (``none``): what a request's ``users`` is."""
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    if not isinstance(value, str):
+        raise CachekitError(f"{where} must be 'all', 'none' or a comma list of user names "
+                            f"(got {value!r})")
+    if value.strip() in ("all", "none"):
+        return None if value.strip() == "none" else "all"
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    bad = [n for n in names if n.startswith("-") or not all(
+        c.isalnum() or c in "._-$" for c in n)]
+    if not names or bad:
+        raise CachekitError(f"{where} {value!r}: not a user name: {(bad or [value])[0]!r}",
+                            hint="give all, none, or NAME[,NAME] as in the passwd database")
+    return list(dict.fromkeys(names))
+
+
 def check_format(fmt: str, allowed: List[str]) -> str:
     if fmt not in allowed:
         raise CachekitError(f"unknown --format {fmt!r}", hint=f"choose from {', '.join(allowed)}")
@@ -112,6 +134,7 @@ class Target:
     connect_timeout: float
     accept_new_host_keys: bool
     wide: bool  # how tables and the plan are shown: paths whole, or fitted to the terminal
+    users: Optional[str] = None  # --users: "all", "none" or NAME[,NAME]
     dry_run: bool = False
     yes: bool = False
     uv: Optional[str] = None
@@ -129,8 +152,9 @@ class Target:
         return fleet.Fleet(selected, settings, self.workers, board)
 
     def request(self, request: Dict[str, Any]) -> Dict[str, Any]:
+        users = {} if self.users is None else {"users": parse_users(self.users, "--users")}
         return dict(request, managers=parse_managers(self.managers),
-                    **({"uv": self.uv} if self.uv else {}))
+                    **({"uv": self.uv} if self.uv else {}), **users)
 
     def width(self, stream: Any = None) -> Optional[int]:
         """The columns a table may take on ``stream`` (stdout); None with --wide."""

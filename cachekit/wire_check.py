@@ -204,6 +204,7 @@ CACHE_FIELDS: Fields = {
     "attributed_bytes": COUNT, "unattributed_bytes": INT, "last_use": STR,
     "bytes": COUNT, "files": null_or(COUNT),  # a tool cache counts no files
     "disk_bytes": null_or(COUNT),  # `report` skips the stats it needs
+    "user": STR,  # whose cache, with --users
 }
 CACHE = record({"manager": MANAGER, "path": PATH}, CACHE_FIELDS, maybe=_figures)
 MEASURED_CACHE = record({"manager": MANAGER, "path": PATH}, CACHE_FIELDS, _measured,
@@ -212,16 +213,17 @@ MEASURED_CACHE = record({"manager": MANAGER, "path": PATH}, CACHE_FIELDS, _measu
 REMOVED_ROW = record(
     {"path": STR, "manager": MANAGER, "bytes": COUNT, "reason": STR},
     {"ok": null_or(BOOL), "note": null_or(STR), "package": null_or(STR), "kind": STR,
-     "entry": STR, "freed": COUNT, "last_use_ns": null_or(COUNT)})
+     "entry": STR, "freed": COUNT, "last_use_ns": null_or(COUNT), "user": STR})
 
 ENTRY = record(
     {"manager": MANAGER, "name": STR, "version": null_or(STR), "kind": STR, "path": STR,
      "bytes": null_or(COUNT)},
-    {"rule": null_or(STR), "build": null_or(STR), "used_by": STRINGS})
+    {"rule": null_or(STR), "build": null_or(STR), "used_by": STRINGS, "user": STR})
 
 LOCATION = record(
     {"manager": MANAGER},
     {"path": PATH, "source": STR, "error": null_or(STR), "traps": STRINGS, "caches": STRINGS,
+     "user": STR,
      "sources": list_of(record({"where": STR, "value": STR, "won": BOOL},
                                {"setting": STR, "note": STR})),
      "file_system": record({"free_bytes": COUNT, "total_bytes": COUNT, "mount": STR})})
@@ -236,11 +238,17 @@ RESULT_FIELDS: Fields = {
     "disk": null_or(record({"total_bytes": COUNT, "free_bytes": COUNT})),
     "entries": list_of(ENTRY), "dirs_removed": STRINGS, "reclaimed_bytes": COUNT,
     "core_copy": PATH, "elapsed_s": SECONDS, "policy_notes": STRINGS,
-    "kept": list_of(record({"path": STR, "reason": STR}, {"manager": MANAGER})),
-    "environments": list_of(record({"manager": MANAGER, "path": STR, "source": STR})),
+    "kept": list_of(record({"path": STR, "reason": STR}, {"manager": MANAGER, "user": STR})),
+    "environments": list_of(record({"manager": MANAGER, "path": STR, "source": STR},
+                                   {"user": STR})),
+    # --users: each user's part of the run (its rows carry ``user``)
+    "users": list_of(record({"user": STR, "status": one_of("ok", "refused", "failed",
+                                                            "interrupted"),
+                             "error": null_or(STR)},
+                            {"uid": INT, "home": STR, "elapsed_s": SECONDS})),
     "locations": list_of(LOCATION), "relocation": null_or(RELOCATION),
     # a plan goes back only to the host that made it, which checks it again at apply
-    "plans": list_of(record({"manager": MANAGER})),
+    "plans": list_of(record({"manager": MANAGER}, {"user": STR})),
     # the controller's own fields, which a host has no business sending wrong
     "stderr_tail": STRINGS, "caches_before": list_of(CACHE), "host": STR,
 }

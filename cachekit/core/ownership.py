@@ -47,7 +47,7 @@ def _verdict(rec: CacheRecord, name: str, uid: int, environ: Dict[str, str]) -> 
     except OSError:
         return "mine"  # gone, or closed to this user: the manager says so itself
     default = rec.get("configured") is False or source.startswith(("default", "usual"))
-    setter = f"the setting {source}" if source else "its setting"
+    setter = source or "its setting"
     if owner == uid:
         why = safety.place_problem(path, environ)
         return "mine" if not why else (

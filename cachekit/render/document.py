@@ -38,7 +38,9 @@ def exit_code(hosts: Iterable[Dict[str, Any]]) -> int:
     # a removal that failed (not one kept on purpose, whose note says "kept")
     failed_rows = any(r.get("ok") is False and "kept" not in (r.get("note") or "")
                       for h in hosts for r in h.get("removed", []))
-    if any(s in FAILED_STATUSES for s in statuses) or cache_errors or failed_rows:
+    failed_users = any(u.get("status") != "ok" for h in hosts for u in h.get("users") or [])
+    if any(s in FAILED_STATUSES for s in statuses) or cache_errors or failed_rows \
+            or failed_users:
         return EXIT_HOST_FAILED
     if statuses and all(s == "refused" for s in statuses):
         return EXIT_BAD_INPUT
@@ -55,8 +57,10 @@ def errors(hosts: List[Dict[str, Any]]) -> List[str]:
     """One line per host that failed or refused, and per cache that could not be served."""
     out = []
     for h in hosts:
-        out += [f"{h['host']}: {c['manager']}: {c['error']}"
+        out += [f"{_where(h, c)}: {c['manager']}: {c['error']}"
                 for c in h.get("caches", []) if c.get("error")]
+        out += [f"{h['host']}: user {u['user']}: {u.get('error')}"
+                for u in h.get("users") or [] if u.get("status") != "ok"]
         if h["status"] != "ok":
             out.append(f"{h['host']}: {h.get('error')}")
     return [text.printable(line) for line in out]
@@ -67,9 +71,14 @@ def warnings(hosts: List[Dict[str, Any]]) -> List[str]:
     out = []
     for h in hosts:
         for c in h.get("caches", []):
-            out += [f"{h['host']}: {c['manager']}: {w}" for w in c.get("warnings") or []]
+            out += [f"{_where(h, c)}: {c['manager']}: {w}" for w in c.get("warnings") or []]
         out += [f"{h['host']}: {w}" for w in h.get("warnings") or []]
     return [text.printable(line) for line in out]
+
+
+def _where(h: Dict[str, Any], record: Dict[str, Any]) -> str:
+    """The host a line is about, and the user (``--users``) whose record it is."""
+    return f"{h['host']}: user {record['user']}" if record.get("user") else h["host"]
 
 
 def entries_in(rows: List[Dict[str, Any]]) -> int:

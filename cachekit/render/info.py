@@ -82,27 +82,30 @@ def _table(manager: str, cols: List[Column], hosts: List[Dict[str, Any]], width:
            missing_row: bool) -> str:
     if not cols:
         return ""
-    heads = ["HOST"] + [c[0] for c in cols]
+    per_user = any("user" in c for h in hosts for c in h.get("caches", []))  # --users
+    heads = ["HOST"] + (["USER"] if per_user else []) + [c[0] for c in cols]
     by_rows = cols[0][2] == "rows"
     rows: List[List[str]] = []
     for h in hosts:
         for c in h.get("caches", []):
             if c.get("manager") != manager:
                 continue
+            who = [h["host"]] + ([str(c.get("user") or "-")] if per_user else [])
             if by_rows:
-                rows += _item_rows(h["host"], c, cols)
+                rows += _item_rows(who, c, cols)
             elif not c.get("exists"):
                 if missing_row:
-                    rows.append([h["host"]] + _cells(c, cols, lambda how: FORMATS[how][1]))
+                    rows.append(who + _cells(c, cols, lambda how: FORMATS[how][1]))
             elif "bytes" not in c:  # could not be measured: where it is, then why
                 cells = _cells(c, cols, lambda how: "-")
                 cells[-1] = c.get("error") or "-"
-                rows.append([h["host"]] + cells)
+                rows.append(who + cells)
             else:
-                rows.append([h["host"]] + _cells(c, cols))
+                rows.append(who + _cells(c, cols))
     if not rows:
         return ""
-    shrink = {i + 1: way for i, (_h, _k, how) in enumerate(cols) for way in [_shrink(how)]
+    first = 2 if per_user else 1
+    shrink = {i + first: way for i, (_h, _k, how) in enumerate(cols) for way in [_shrink(how)]
               if way}
     return format_table(rows, heads, width=width, shrink=shrink)
 
@@ -122,8 +125,8 @@ def _cells(c: Mapping[str, Any], cols: List[Column],
             else filler(how) for _head, key, how in cols]
 
 
-def _item_rows(host: str, c: Mapping[str, Any], cols: List[Column]) -> List[List[str]]:
+def _item_rows(who: List[str], c: Mapping[str, Any], cols: List[Column]) -> List[List[str]]:
     if not c.get("exists") or cols[0][1] not in c:
         return []
-    return [[host, name] + [ROW_FORMATS[how][0](item) for _head, _key, how in cols[1:]]
+    return [who + [name] + [ROW_FORMATS[how][0](item) for _head, _key, how in cols[1:]]
             for name, item in sorted(c[cols[0][1]].items())]

@@ -23,21 +23,30 @@ from cachekit.render.info import Note, note_lines
 def render_dir(hosts: List[Dict[str, Any]], width: Width = None,
                notes: Optional[Mapping[str, Sequence[Note]]] = None) -> str:
     rows = []
+    per_user = _per_user(hosts, "caches")
     for h in hosts:
         for c in h.get("caches", []):
             where = c.get("path") or "(disabled)"
             state = "yes" if c.get("exists") else "no"
             if c.get("exists") and c.get("writable") is False:
                 state = "yes, read-only"
-            rows.append([h["host"], c["manager"], where, c.get("source", ""), state])
-    out = format_table(rows, ["HOST", "MANAGER", "PATH", "SOURCE", "EXISTS"], width=width,
-                       shrink={2: MIDDLE, 3: MIDDLE})
+            rows.append([h["host"], *([c.get("user") or "-"] if per_user else []),
+                         c["manager"], where, c.get("source", ""), state])
+    first = 3 if per_user else 2
+    out = format_table(rows, ["HOST", *(["USER"] if per_user else []), "MANAGER", "PATH",
+                              "SOURCE", "EXISTS"], width=width,
+                       shrink={first: MIDDLE, first + 1: MIDDLE})
     envs = [[h["host"], e["manager"], e["path"], e["source"]]
             for h in hosts for e in h.get("environments", [])]
     if envs:
         out += "\n\n" + format_table(envs, ["HOST", "MANAGER", "ENVIRONMENT", "FOUND THROUGH"],
                                       width=width, shrink={2: MIDDLE, 3: MIDDLE})
     return "\n".join([out] + note_lines(hosts, notes or {}, width))
+
+
+def _per_user(hosts: List[Dict[str, Any]], key: str) -> bool:
+    """Whether the rows under ``key`` carry a user (``--users``): a USER column."""
+    return any("user" in r for h in hosts for r in h.get(key) or [])
 
 
 def render_locations(hosts: List[Dict[str, Any]], width: Width = None) -> str:
@@ -51,7 +60,8 @@ def render_locations(hosts: List[Dict[str, Any]], width: Width = None) -> str:
             fs = loc.get("file_system") or {}
             free = (f"{human_bytes(fs['free_bytes'])} of {human_bytes(fs['total_bytes'])} "
                     f"on {fs['mount']}") if fs else "-"
-            rows.append([h["host"], loc["manager"], loc.get("path") or "(none)",
+            rows.append([h["host"] + (f" ({loc['user']})" if loc.get("user") else ""),
+                         loc["manager"], loc.get("path") or "(none)",
                          loc.get("error") or loc.get("source") or "-", free,
                          str(len(loc.get("traps", []))) if loc.get("traps") else "-"])
     table = format_table(rows, ["HOST", "MANAGER", "CACHE", "SET BY", "FREE", "TRAPS"], width=width,
@@ -111,14 +121,16 @@ def render_list(hosts: List[Dict[str, Any]], fmt: str, width: Width = None,
         return "No cached packages match."
     many = many_hosts(hosts)
     mixed = len({e.get("manager") for _host, e in entries}) > 1
+    per_user = _per_user(hosts, "entries")
     rows = []
-    for host, e in sorted(entries, key=lambda he: (he[0], he[1]["path"].rsplit("/", 1)[-1])):
+    for host, e in sorted(entries, key=lambda he: (he[0], he[1].get("user") or "",
+                                                   he[1]["path"].rsplit("/", 1)[-1])):
         row = [e["name"], e["version"] or "-", e["kind"], human_bytes(e["bytes"]),
                e["path"].rsplit("/", 1)[-1]]
-        rows.append(([host] if many else []) + ([e.get("manager") or "-"] if mixed else [])
-                    + row)
-    headers = (["HOST"] if many else []) + (["MANAGER"] if mixed else []) + \
-        ["PACKAGE", "VERSION", "KIND", "SIZE", "FILE"]
+        rows.append(([host] if many else []) + ([e.get("user") or "-"] if per_user else [])
+                    + ([e.get("manager") or "-"] if mixed else []) + row)
+    headers = (["HOST"] if many else []) + (["USER"] if per_user else []) + \
+        (["MANAGER"] if mixed else []) + ["PACKAGE", "VERSION", "KIND", "SIZE", "FILE"]
     return format_table(rows, headers, width=width,
                         shrink={len(headers) - 5: END, len(headers) - 1: MIDDLE})
 
@@ -134,6 +146,7 @@ def render_removal(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = No
         prefix = f"{h['host']}: " if many else ""
         for r in h.get("removed", []):
             mark = "would remove" if dry_run else ("removed" if r.get("ok") else "kept")
+            mark = f"{r['user']}: {mark}" if r.get("user") else mark
             note = f"; {r['note']}" if r.get("note") else ""
             swept = f"{r['files']} files in {r['dirs']} directories, " if "dirs" in r else ""
             lines.append(text.fit_line(f"{prefix}{mark} ", r.get("path") or r.get("entry"),
@@ -235,11 +248,13 @@ def render_prune(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = None
     # HOST when the plan spans hosts, MANAGER when it mixes managers: room for the entry
     many = len({host for host, _e in planned}) > 1
     mixed = len({e.get("manager") for _host, e in planned}) > 1
-    rows = [([host] if many else []) + ([e.get("manager") or "-"] if mixed else [])
+    per_user = _per_user(hosts, "removed")
+    rows = [([host] if many else []) + ([e.get("user") or "-"] if per_user else [])
+            + ([e.get("manager") or "-"] if mixed else [])
             + [e.get("entry") or e.get("path"), _when(e.get("last_use_ns")),
                human_bytes(e.get("bytes")), e.get("reason") or "-"] for host, e in planned]
-    headers = (["HOST"] if many else []) + (["MANAGER"] if mixed else []) + \
-        ["ENTRY", "LAST USE", "SIZE", "RULE"]
+    headers = (["HOST"] if many else []) + (["USER"] if per_user else []) + \
+        (["MANAGER"] if mixed else []) + ["ENTRY", "LAST USE", "SIZE", "RULE"]
     table = [format_table(rows, headers, width=width,
                           shrink={len(headers) - 4: MIDDLE, len(headers) - 1: END})] if rows else []
     lines: List[str] = []
@@ -306,7 +321,10 @@ def report_formats() -> List[str]:
 
 
 def render_report(hosts: List[Dict[str, Any]], fmt: str = "table", width: Width = None) -> str:
-    """One row per host, sorted by name, then a totals row. CSV carries exact bytes."""
+    """One row per host, sorted by name, then a totals row. CSV carries exact bytes.
+
+    With ``--users`` a host's row becomes one row per user (USER column), followed by the
+    host's subtotal."""
     managers: List[str] = []
     for h in hosts:
         for c in h.get("caches", []):
@@ -315,44 +333,44 @@ def render_report(hosts: List[Dict[str, Any]], fmt: str = "table", width: Width 
     exact = fmt == "csv"
     size = (lambda n: n) if exact else human_bytes
     attributed = any("attributed_bytes" in c for h in hosts for c in h.get("caches", []))
+    per_user = any(h.get("users") for h in hosts)
     rows = []
-    sums = {"total": 0, "reclaimable": 0, "free": 0, "attributed": 0, "unattributed": 0,
-            **{m: 0 for m in managers}}
+    sums = _report_sums(managers)
     for h in sorted(hosts, key=lambda h: natural(h["host"])):
-        caches = h.get("caches", [])
-        by_manager: Dict[str, int] = {}  # a manager may have several caches on one host
-        for c in caches:
-            by_manager[c["manager"]] = by_manager.get(c["manager"], 0) + (c.get("bytes") or 0)
-        for m, size_of_m in by_manager.items():
-            sums[m] += size_of_m
-        total = sum(by_manager.values())
-        reclaimable = sum(c.get("reclaimable_bytes") or 0 for c in caches)
         free = (h.get("disk") or {}).get("free_bytes")
-        sums["total"] += total
-        sums["reclaimable"] += reclaimable
         sums["free"] += free or 0
-        note = h.get("error") or "; ".join(
-            [c["error"] for c in caches if c.get("error")]
-            + [w for c in caches for w in (c.get("warnings") or [])])
-        split = []
-        if attributed:
-            known = sum(c.get("attributed_bytes") or 0 for c in caches)
-            unknown = sum(c.get("unattributed_bytes") or 0 for c in caches)
-            sums["attributed"] += known
-            sums["unattributed"] += unknown
-            split = [size(known), size(unknown)]
-        rows.append([h["host"], h["status"],
-                     *[size(by_manager[m]) if m in by_manager else "" for m in managers],
-                     size(total), size(reclaimable), *split,
-                     "" if free is None else size(free), f"{h.get('elapsed_s', 0):.2f}", note])
+        users = h.get("users") or []
+        if not users:
+            rows.append(_report_row(h["host"], "-" if per_user else None, h["status"],
+                                    h.get("caches", []), managers, attributed, size, free,
+                                    h.get("elapsed_s", 0), h.get("error"), sums))
+            continue
+        host_sums = _report_sums(managers)
+        for u in users:
+            caches = [c for c in h.get("caches", []) if c.get("user") == u["user"]]
+            rows.append(_report_row(h["host"], u["user"], u["status"], caches, managers,
+                                    attributed, size, free, u.get("elapsed_s") or 0,
+                                    u.get("error"), host_sums))
+        for key, value in host_sums.items():
+            if key != "free":
+                sums[key] += value
+        bad = sum(u["status"] != "ok" for u in users)
+        rows.append([h["host"], f"({len(users)} user{'' if len(users) == 1 else 's'})",
+                     h["status"] if h["status"] != "ok" or not bad else f"{bad} failed",
+                     *[size(host_sums[m]) for m in managers], size(host_sums["total"]),
+                     size(host_sums["reclaimable"]),
+                     *([size(host_sums["attributed"]), size(host_sums["unattributed"])]
+                       if attributed else []), "" if free is None else size(free),
+                     f"{h.get('elapsed_s', 0):.2f}", h.get("error") or ""])
     failed = sum(h["status"] != "ok" for h in hosts)
     split_sums = [size(sums["attributed"]), size(sums["unattributed"])] if attributed else []
-    rows.append([f"TOTAL ({len(hosts)} host{'' if len(hosts) == 1 else 's'})", f"{failed} failed",
+    rows.append([f"TOTAL ({len(hosts)} host{'' if len(hosts) == 1 else 's'})",
+                 *([""] if per_user else []), f"{failed} failed",
                  *[size(sums[m]) for m in managers], size(sums["total"]),
                  size(sums["reclaimable"]), *split_sums, size(sums["free"]), "", ""])
-    headers = ["HOST", "STATUS", *managers, "TOTAL", "RECLAIMABLE",
-               *(["ATTRIBUTED", "UNATTRIBUTED"] if attributed else []), "DISK FREE",
-               "ELAPSED S", "NOTE"]
+    headers = ["HOST", *(["USER"] if per_user else []), "STATUS", *managers, "TOTAL",
+               "RECLAIMABLE", *(["ATTRIBUTED", "UNATTRIBUTED"] if attributed else []),
+               "DISK FREE", "ELAPSED S", "NOTE"]
     if exact:
         return _csv(rows, [h.lower().replace(" ", "_") for h in headers])
     if fmt == "table":  # too narrow: an empty NOTE goes, then ELAPSED S, then DISK FREE
@@ -360,6 +378,40 @@ def render_report(hosts: List[Dict[str, Any]], fmt: str = "table", width: Width 
         optional = ([note] if not any(r[note] for r in rows) else []) + [note - 1, note - 2]
         return text.fit_table(rows, headers, width, {note: END}, optional)
     return format_table(rows, headers, "github" if fmt == "markdown" else fmt)
+
+
+def _report_sums(managers: List[str]) -> Dict[str, int]:
+    return {"total": 0, "reclaimable": 0, "free": 0, "attributed": 0, "unattributed": 0,
+            **{m: 0 for m in managers}}
+
+
+def _report_row(host: str, user: Optional[str], status: str, caches: List[Dict[str, Any]],
+                managers: List[str], attributed: bool, size: Any, free: Optional[int],
+                elapsed: float, error: Optional[str], sums: Dict[str, int]) -> List[Any]:
+    """One host's (or one user's) row of ``report``; its figures are added to ``sums``."""
+    by_manager: Dict[str, int] = {}  # a manager may have several caches on one host
+    for c in caches:
+        by_manager[c["manager"]] = by_manager.get(c["manager"], 0) + (c.get("bytes") or 0)
+    for m, size_of_m in by_manager.items():
+        sums[m] += size_of_m
+    total = sum(by_manager.values())
+    reclaimable = sum(c.get("reclaimable_bytes") or 0 for c in caches)
+    sums["total"] += total
+    sums["reclaimable"] += reclaimable
+    note = error or "; ".join(
+        [c["error"] for c in caches if c.get("error")]
+        + [w for c in caches for w in (c.get("warnings") or [])])
+    split = []
+    if attributed:
+        known = sum(c.get("attributed_bytes") or 0 for c in caches)
+        unknown = sum(c.get("unattributed_bytes") or 0 for c in caches)
+        sums["attributed"] += known
+        sums["unattributed"] += unknown
+        split = [size(known), size(unknown)]
+    return [host, *([user] if user is not None else []), status,
+            *[size(by_manager[m]) if m in by_manager else "" for m in managers],
+            size(total), size(reclaimable), *split, "" if free is None else size(free),
+            f"{elapsed:.2f}", note]
 
 
 def _csv(rows: List[List[Any]], headers: List[str]) -> str:
