@@ -25,7 +25,7 @@ import os
 import select
 import signal
 import time
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, cast
 
 from cachekit.core import Refused, stopping
 from cachekit.core.wire import Progress, Request, Result, Row, new_result
@@ -197,6 +197,12 @@ def _serve(request: Dict[str, Any], result: Result, progress: Progress) -> None:
         if usage:
             shared.append(usage)
         merge(result, account, got)
+    # shown in the passwd order (root first), whatever order they ran in
+    rank = {a.name: i for i, a in enumerate(accounts)}
+    every = cast(Dict[str, Any], result)  # keyed by the names in TAGGED
+    for key in ("users", *TAGGED):
+        if key in every:
+            every[key].sort(key=lambda r: rank.get(r.get("user"), 0))
 
 
 def _conda_asked(request: Dict[str, Any]) -> bool:
@@ -209,14 +215,15 @@ def _conda_asked(request: Dict[str, Any]) -> bool:
 def merge(result: Result, account: Account, got: Dict[str, Any]) -> None:
     """One user's result into the host's: every record tagged with the user."""
     name = account.name
+    every = cast(Dict[str, Any], result)  # keyed by the names in TAGGED and PREFIXED
     for key in TAGGED:
         for item in got.get(key) or []:
             if isinstance(item, dict):
                 item["user"] = name
-                result.setdefault(key, []).append(item)  # type: ignore[misc]
+                every.setdefault(key, []).append(item)
     for key in PREFIXED:
         for line in got.get(key) or []:
-            result.setdefault(key, []).append(f"user {name}: {line}")  # type: ignore[misc]
+            every.setdefault(key, []).append(f"user {name}: {line}")
     result["dirs_removed"] += got.get("dirs_removed") or []
     result["reclaimed_bytes"] += got.get("reclaimed_bytes") or 0
     if result.get("disk") is None:
