@@ -19,11 +19,31 @@ from cachekit.errors import CachekitError
 
 
 def state_dir() -> str:
-    """``$XDG_STATE_HOME/cachekit``, else ``~/.local/state/cachekit``."""
+    """``$XDG_STATE_HOME/cachekit``, else ``~/.local/state/cachekit``.
+
+    Run as root with the environment of another user (``sudo -E``), that would put
+    root's lock and history in that user's home: root's own home is used instead."""
     xdg = os.environ.get("XDG_STATE_HOME", "")
     base = xdg if xdg.startswith("/") else os.path.join(os.path.expanduser("~"), ".local",
                                                           "state")
-    return os.path.join(base, "cachekit")
+    path = os.path.join(base, "cachekit")
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and _owner(path) != 0:
+        import pwd
+
+        path = os.path.join(pwd.getpwuid(0).pw_dir, ".local", "state", "cachekit")
+    return path
+
+
+def _owner(path: str) -> int:
+    """The owner of ``path``, or of its nearest existing parent."""
+    while True:
+        try:
+            return os.stat(path).st_uid
+        except OSError:
+            parent = os.path.dirname(path)
+            if parent == path:
+                return 0
+            path = parent
 
 
 def default_history() -> str:

@@ -145,13 +145,13 @@ def _shared_conda(lab: Lab, archives: Path) -> None:
     _chown(lab.home(OWNER) / ".conda", OWNER)
 
 
-def _run(lab: Lab, args: List[str], home: Path, expect: Optional[int] = None
-         ) -> Tuple[int, Dict[str, Any], str]:
+def _run(lab: Lab, args: List[str], home: Path, expect: Optional[int] = None,
+         **environ: str) -> Tuple[int, Dict[str, Any], str]:
     """The program as root, inside a mount namespace whose passwd is the lab's."""
     command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
                'mount --bind "$0" /etc && exec "$@"', str(lab.etc),
                *program.cachekit_command([*args, "--format", "json"], lab.inventory())]
-    done = subprocess.run(command, env=program.cachekit_env(home), text=True,
+    done = subprocess.run(command, env=program.cachekit_env(home, **environ), text=True,
                           capture_output=True, stdin=subprocess.DEVNULL, timeout=300)
     if expect is not None:
         assert done.returncode == expect, done.stderr
@@ -289,6 +289,19 @@ def test_prune_holds_each_user_to_max_size(lab: Lab, home: Path) -> None:
     _no_root_files_in_homes(lab)
 
 
+def test_root_with_a_users_environment_keeps_its_lock_and_history_out(lab: Lab,
+                                                                     home: Path) -> None:
+    """``sudo -E``: root runs with the owner's HOME; the lock and the history go to root's
+    own home, not into the owner's."""
+    code, _doc, err = _run(lab, ["prune", "--users", OWNER, "--managers", "uv",
+                                 "--older-than", "3650d", "--yes"], home,
+                           HOME=str(lab.home(OWNER)))
+    assert code == 0, err
+    assert (lab.root_home / ".local/state/cachekit/history.jsonl").is_file()
+    assert not (lab.home(OWNER) / ".local/state").exists()
+    _no_root_files_in_homes(lab)
+
+
 def test_planted_symlinks_are_never_followed(lab: Lab, home: Path) -> None:
     secret = lab.home(OWNER) / "secret.txt"
     owner_wheels = _files(lab.pip(OWNER) / "wheels")
@@ -340,3 +353,22 @@ def _no_root_files_in_homes(lab: Lab) -> None:
         found = subprocess.run(["find", str(lab.home(user)), "-uid", "0"], text=True,
                                capture_output=True).stdout.split()
         assert found == [], found
+
+
+@pytest.mark.parametrize("request_", [
+    {"op": "report"}, {"op": "info"}, {"op": "list", "pattern": "*"}, {"op": "dir"},
+    {"op": "locations"}, {"op": "purge"}, {"op": "prune", "policy": {"older_than_s": 0}}],
+    ids=lambda r: r["op"])
+def test_results_per_user_pass_the_wire_check(lab: Lab, request_: Dict[str, Any]) -> None:
+    """What a host sends for --users (progress lines included) has the wire's shape."""
+    from cachekit import protocol
+
+    lines: List[str] = []
+    result = agent.run(dict(request_, users=[OWNER, BORROWER]),
+                       lambda row: lines.append("@" + json.dumps(row)))
+    sent = "".join(f"{line}\n" for line in lines + [json.dumps(result)]).encode()
+    checked = protocol.parse_output(sent, [], 0, request_["op"])
+    assert checked["status"] == "ok", checked["error"]
+    assert [u["user"] for u in checked["users"]] == [OWNER, BORROWER]
+    key = {"list": "entries", "locations": "locations"}.get(request_["op"], "caches")
+    assert checked[key] and all(r["user"] in (OWNER, BORROWER) for r in checked[key])
