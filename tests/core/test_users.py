@@ -372,3 +372,42 @@ def test_results_per_user_pass_the_wire_check(lab: Lab, request_: Dict[str, Any]
     assert [u["user"] for u in checked["users"]] == [OWNER, BORROWER]
     key = {"list": "entries", "locations": "locations"}.get(request_["op"], "caches")
     assert checked[key] and all(r["user"] in (OWNER, BORROWER) for r in checked[key])
+
+
+@pytest.mark.ssh
+def test_over_ssh_logged_in_as_root(lab: Lab, home: Path, tmp_path: Path) -> None:
+    """The same users through a real sshd, logged in as root: the rows equal the local
+    ones, and a purge as one user removes that user's cache, and nothing as root."""
+    from tests.fixtures.fleet import by_host, host_entry, write_inventory
+    from tests.fixtures.sshd_lab import SshLab, free_port_address
+
+    ssh = SshLab(tmp_path / "sshlab")
+    address = free_port_address(200)
+    try:
+        ssh.start("ckuremote", address)
+        ssh.write_known_hosts(home, ["ckuremote"])
+        # root's own caches and the core's copy go next to the test, never into /root
+        inv = write_inventory(tmp_path / "inv.yml", ssh, {"ckuremote": host_entry(
+            address, tmp_path / "rootcache", cachekit_users=f"{OWNER},{PLANTER}")})
+        done = program.run_cachekit(["report", "--hosts", "ckuremote", "--managers", "pip,uv",
+                                     "--format", "json"], home=home, inventory=inv, expect=0)
+        remote = by_host(json.loads(done.stdout))["ckuremote"]
+        local = agent.run({"op": "report", "managers": ["pip", "uv"],
+                           "users": [OWNER, PLANTER]})
+        assert [u["user"] for u in remote["users"]] == [OWNER, PLANTER]
+
+        def figures(result: Dict[str, Any]) -> List[Tuple[str, str, Any]]:
+            return [(c["user"], c["manager"], c.get("bytes")) for c in result["caches"]]
+
+        assert figures(remote) == figures(local)
+        assert all(c["path"].startswith(str(lab.home(c["user"]))) for c in remote["caches"])
+        done = program.run_cachekit(["purge", "--hosts", "ckuremote", "--users", OWNER,
+                                     "--managers", "pip", "--yes", "--format", "json"],
+                                    home=home, inventory=inv, expect=0)
+        purged = by_host(json.loads(done.stdout))["ckuremote"]
+        assert purged["removed"] and all(r["user"] == OWNER for r in purged["removed"])
+        after = agent.run({"op": "info", "managers": ["pip"], "users": [OWNER]})
+        assert (after["caches"][0]["wheels"], after["caches"][0]["http_files"]) == (0, 0)
+        _no_root_files_in_homes(lab)
+    finally:
+        ssh.stop_all()
