@@ -182,20 +182,28 @@ def _serve(request: Dict[str, Any], result: Result, progress: Progress) -> None:
                                                     if k != "user"})
         accounts = [a for a in accounts if a.name in plans]
     # root last: its conda run keeps what the users' environments use
-    ordered = [a for a in accounts if a.uid != 0] + [a for a in accounts if a.uid == 0]
     shared: List[Dict[str, Any]] = []
     wants_usage = any(a.uid == 0 for a in accounts) and _conda_asked(request)
     base = {k: v for k, v in request.items() if k not in ("users", "environ", "plans")}
-    for account in ordered:
-        if stopping.requested():
-            break
+
+    from cachekit.core.fs.forked import usable_cpus
+
+    side_by_side = min(usable_cpus(), len(accounts))
+
+    def job(account: Account) -> Job:
         mine = dict(base, **({"plans": plans[account.name]} if op == "apply" else {}))
-        extra = request.get("environ") if account.uid == 0 else None  # cachekit_env: root's
-        got, usage = in_child(account, mine, extra or {}, progress,
-                              share=wants_usage and account.uid != 0,
-                              others=shared if account.uid == 0 else [])
+        if account.uid != 0:  # cachekit_env is the login's (root's) environment only
+            return account, mine, {}, wants_usage, [], side_by_side
+        return account, mine, dict(request.get("environ") or {}), False, shared, 1
+
+    # the users side by side, each walking with its share of the CPUs; root last
+    for account, got, usage in run_all([job(a) for a in accounts if a.uid != 0], progress,
+                                       side_by_side):
         if usage:
             shared.append(usage)
+        merge(result, account, got)
+    for account, got, _usage in run_all([job(a) for a in accounts if a.uid == 0], progress,
+                                        1):
         merge(result, account, got)
     # shown in the passwd order (root first), whatever order they ran in
     rank = {a.name: i for i, a in enumerate(accounts)}
@@ -240,25 +248,96 @@ def merge(result: Result, account: Account, got: Dict[str, Any]) -> None:
 
 # The child --------------------------------------------------------------------------
 
-def in_child(account: Account, request: Dict[str, Any], extra: Dict[str, str],
-             progress: Progress, share: bool, others: List[Dict[str, Any]]
-             ) -> Tuple[Dict[str, Any], Optional[Dict[str, Any]]]:
-    """Serve ``request`` as ``account`` in a forked child: its result, and (``share``)
-    what its conda environments use."""
+class Child:
+    """One user's forked child as the parent sees it: its pipe, what it sent so far."""
+
+    def __init__(self, account: Account, pid: int, fd: int) -> None:
+        self.account, self.pid, self.fd = account, pid, fd
+        self.buffered = b""
+        self.payload: Optional[Dict[str, Any]] = None
+
+    def outcome(self) -> Tuple[Dict[str, Any], Optional[Dict[str, Any]]]:
+        """Its result, and (when asked) what its conda environments use."""
+        if self.payload is None:
+            return ({"status": "failed", "error": f"the run as {self.account.name} ended "
+                     "without a result"}, None)
+        return self.payload.get("result") or {}, self.payload.get("usage")
+
+
+# account, request, extra environment, share its conda usage, the others' usage, how many
+# children run side by side
+Job = Tuple[Account, Dict[str, Any], Dict[str, str], bool, List[Dict[str, Any]], int]
+
+
+def start(account: Account, request: Dict[str, Any], extra: Dict[str, str], share: bool,
+          others: List[Dict[str, Any]], side_by_side: int) -> Child:
+    """Fork the child that serves ``request`` as ``account``."""
     reply, send = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: become the user, serve, send, leave at once
         code = 1
         try:
             os.close(reply)
+            from cachekit.core.fs import forked
+
+            forked.share_cpus(side_by_side)
             code = _child(account, request, extra, send, share, others)
         finally:
             os._exit(code)
     os.close(send)
+    return Child(account, pid, reply)
+
+
+def run_all(jobs: List[Job], progress: Progress, workers: int
+            ) -> List[Tuple[Account, Dict[str, Any], Optional[Dict[str, Any]]]]:
+    """Each job in its own child, ``workers`` at a time; progress rows are passed on as
+    they come (tagged with the user). Ctrl-C noted here is passed on to the children,
+    which stop between two entries; no new one starts."""
+    pending = list(jobs)
+    running: Dict[int, Child] = {}
+    done = []
+    told = False
     try:
-        return _collect(account, pid, reply, progress)
-    finally:
-        os.close(reply)
+        while pending or running:
+            if stopping.requested():
+                pending = []
+                if not told:
+                    told = True
+                    for child in running.values():
+                        _signal(child.pid)
+            while pending and len(running) < max(1, workers):
+                child = start(*pending.pop(0))
+                running[child.fd] = child
+            if not running:
+                break
+            try:
+                ready, _w, _x = select.select(list(running), [], [], 0.25)
+            except InterruptedError:
+                continue
+            for fd in ready:
+                child = running[fd]
+                chunk = os.read(fd, 1 << 20)
+                if chunk:
+                    _take(child, chunk, progress)
+                    continue
+                del running[fd]
+                os.close(fd)
+                _reap(child.pid)
+                done.append((child.account, *child.outcome()))
+    finally:  # only after an exception here: the children still running are stopped
+        for child in running.values():
+            with contextlib.suppress(OSError):
+                os.kill(child.pid, signal.SIGKILL)
+            _reap(child.pid)
+            os.close(child.fd)
+    return done
+
+
+def _take(child: Child, chunk: bytes, progress: Progress) -> None:
+    child.buffered += chunk
+    while b"\n" in child.buffered:
+        line, child.buffered = child.buffered.split(b"\n", 1)
+        child.payload = _line(child.account, line, progress) or child.payload
 
 
 def drop_to(account: Account) -> None:
@@ -313,38 +392,6 @@ def _own_usage() -> Optional[Dict[str, Any]]:
         return usage.to_wire(usage.read_usage(e.path for e in loc.envs))
     except Exception:  # no conda, or settings that do not read: nothing to share
         return None
-
-
-def _collect(account: Account, pid: int, fd: int, progress: Progress
-             ) -> Tuple[Dict[str, Any], Optional[Dict[str, Any]]]:
-    """Read the child's lines as they come (progress passed on, tagged with the user);
-    Ctrl-C noted here is passed on to the child, which stops between two entries."""
-    buffered = b""
-    payload: Optional[Dict[str, Any]] = None
-    told = False
-    while True:
-        if stopping.requested() and not told:
-            told = True
-            _signal(pid)
-        try:
-            ready, _w, _x = select.select([fd], [], [], 0.25)
-        except InterruptedError:
-            continue
-        if not ready:
-            continue
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            break
-        buffered += chunk
-        while b"\n" in buffered:
-            line, buffered = buffered.split(b"\n", 1)
-            payload = _line(account, line, progress) or payload
-    _reap(pid)
-    if payload is None:
-        return ({"status": "failed", "error": f"the run as {account.name} ended without a "
-                 "result"}, None)
-    got = payload.get("result") or {}
-    return got, payload.get("usage")
 
 
 def _line(account: Account, line: bytes, progress: Progress) -> Optional[Dict[str, Any]]:

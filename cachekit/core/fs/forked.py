@@ -24,11 +24,22 @@ _INDEX = struct.Struct("I")
 _PIPE_SLOTS = 1024  # 4 KiB of indices: one page
 
 
+_SHARE = 1  # how many processes of this request share the CPUs (``share_cpus``)
+
+
 def usable_cpus() -> int:
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // _SHARE)
+
+
+def share_cpus(processes: int) -> None:
+    """This process is one of ``processes`` working side by side (``--users``' children):
+    its walks fork only its share of the CPUs."""
+    global _SHARE
+    _SHARE = max(1, processes)
 
 
 def _claim(worker: Callable[[Any], Any], batches: List[List[Any]], queue: int
