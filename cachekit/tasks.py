@@ -144,8 +144,8 @@ PRUNE_HELP = {
     "older_than": "remove entries last used longer ago than this: 12h, 30d, 2w "
                   "(default: no age limit)",
     "max_size": "keep the host's chosen caches under this size (500MB, 20GB, 1.5GiB), "
-                "removing least recently used entries first; measured as info's SIZE "
-                "(default: no size budget)",
+                "removing least recently used entries first; measured as info's SIZE; "
+                "with --users, each user's caches (default: no size budget)",
     "keep": "never remove this package (name or glob; repeatable; default: none)",
     "min_free": "act only while the cache's file system has less free space than this "
                 "(15% or 10GB); alone, remove least recently used until it has "
