@@ -11,6 +11,7 @@ from typing import Any, Optional, Tuple
 # Option name -> what its value is. An option missing here falls back to its kind.
 PLACEHOLDERS = {
     "hosts": "PATTERN",
+    "users": "all|NAME,...",
     "inventory": "PATH",
     "managers": "LIST",
     "format": "FORMAT",
