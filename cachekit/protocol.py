@@ -70,8 +70,14 @@ def check_schema(result: Dict[str, Any], host: str) -> None:
         )
 
 
+# Why a host yielded no result, as its row's status says (besides the core's own
+# "refused", "failed" and "interrupted"): no connection, its key, its login, its sudo
+# (become), no answer in time.
+FAILURE_STATUSES = ("failed", "unreachable", "timeout", "hostkey", "auth", "become")
+
+
 class HostFailure(Exception):
-    """A host could not serve the request; ``status`` is one of the design's statuses.
+    """A host could not serve the request; ``status`` is one of ``FAILURE_STATUSES``.
 
     ``removed`` lists the files a removal reported as it went, before it broke off.
     """

@@ -30,9 +30,10 @@ CORE_DIR = Path(__file__).resolve().parent / "core"
 # directory cannot be written. The copy is trusted as the user's own files are: whoever
 # can write there can already edit that user's shell start-up files. So it is kept only
 # where the user the core runs as (the effective user, under become) owns the way: a
-# base that is another user's (a login user's HOME or XDG_CACHE_HOME passed through sudo)
-# or that has a symlink on the way is replaced by the effective user's own home from the
-# passwd database, and when that is not theirs either, the core imports from memory.
+# base that is another user's, or that someone else could swap (a login user's HOME or
+# XDG_CACHE_HOME passed through sudo, a symlink or directory of theirs on the way), is
+# replaced by the effective user's own home from the passwd database; when that is not
+# theirs either, the core imports from memory.
 BOOTSTRAP = """\
 import json, os, sys, time, zlib
 if sys.version_info < (3, 8):
@@ -43,16 +44,20 @@ base = (request.get("environ") or {}).get("XDG_CACHE_HOME") or os.environ.get("X
 base = base.strip()
 if not base.startswith("/"):
     base = os.path.join(os.path.expanduser("~"), ".cache")
-def ours(path):  # no symlink on the way, the nearest existing part ours, those above ours or root's
-    uid, path = os.geteuid(), os.path.normpath(path)
+def ours(path):  # the nearest existing part ours; it and all above it (as written and
+    uid, path = os.geteuid(), os.path.normpath(path)  # resolved) ours or root's
     while not os.path.lexists(path):
         path = os.path.dirname(path)
-    if os.path.realpath(path) != path or os.lstat(path).st_uid != uid:
+    real = os.path.realpath(path)
+    if os.stat(real).st_uid != uid:
         return False
-    while path != os.path.dirname(path):
-        path = os.path.dirname(path)
-        if os.lstat(path).st_uid not in (0, uid):
-            return False
+    for part in (path, real):
+        while True:
+            if os.lstat(part).st_uid not in (0, uid):
+                return False
+            if part == os.path.dirname(part):
+                break
+            part = os.path.dirname(part)
     return True
 if not ours(base):  # e.g. the login user's XDG_CACHE_HOME or HOME, seen through sudo
     import pwd
