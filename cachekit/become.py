@@ -182,6 +182,11 @@ class Handshake:
         self.answered = 0
         self.done = False
 
+    def again(self) -> "Handshake":
+        """A new handshake (its own prompt and marker) for another command on the same
+        host as the same user: the Ctrl-C that must reach a core running as root."""
+        return Handshake(self.become, self._password)
+
     def command(self, inner: str) -> str:
         """``inner`` (a shell command) wrapped in sudo, announcing itself with the marker."""
         b = self.become

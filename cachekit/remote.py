@@ -153,7 +153,7 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
     try:
         channel.exec_command(command)
         if stream is not None:
-            stream.stop = lambda: interrupt(conn, stream.pid)
+            stream.stop = lambda: interrupt(conn, stream.pid, become)
         if become is not None:
             _become(channel, reader, become)
         # A host gone at once (no such interpreter) may close before the request is
@@ -191,21 +191,26 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
     return parse_output(out, tail, status, request.get("op"))
 
 
-def interrupt(conn: Connection, pid: Optional[int]) -> bool:
+def interrupt(conn: Connection, pid: Optional[int], become: Optional[Handshake] = None) -> bool:
     """Ctrl-C for the core on the host: ``kill -INT`` from a second session on the same
     connection, so that the core stops between two removals and still sends its result.
     (SSH's own "signal" request is refused by OpenSSH for root logins.) Only a core that
-    applies a plan says its pid; one that only reads is simply cut off."""
+    applies a plan says its pid; one that only reads is simply cut off. A core started
+    through sudo is another user's: the kill goes through sudo too, as that user."""
     transport = conn.client.get_transport()
     if pid is None or transport is None:
         return False
+    command = f"kill -INT {int(pid)}"
+    shake = become.again() if become is not None else None
     try:
         channel = transport.open_session(timeout=5)
-        channel.exec_command(f"kill -INT {int(pid)}")
+        channel.exec_command(shake.command(command) if shake is not None else command)
+        if shake is not None:
+            _become(channel, _Reader(channel, time.monotonic() + 5, 5, 1024 * 1024), shake)
         sent = channel.status_event.wait(5) and channel.exit_status == 0
         channel.close()
         return sent
-    except (OSError, paramiko.SSHException, EOFError):  # the connection is gone already
+    except (OSError, paramiko.SSHException, EOFError, HostFailure):  # gone, or sudo said no
         return False
 
 

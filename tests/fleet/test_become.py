@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -322,3 +323,29 @@ def test_local_becomes_another_user_for_a_non_root_cachekit(tmp_path: Path, home
     finally:
         shutil.rmtree(src, ignore_errors=True)
 
+
+
+def test_ctrl_c_reaches_a_core_running_as_root(tmp_path: Path, lab: SshLab, home: Path,
+                                               tmp_path_factory) -> None:
+    """The core runs as root, the login user cannot signal it: Ctrl-C goes through sudo
+    too, and the core stops between two removals and lists exactly what went."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    import make_synthetic_pip_cache as synth
+
+    cache = tmp_path / "pip"
+    synth.generate(str(cache), 0.1)  # 10,001 files: a purge of them takes seconds
+    before = {os.path.join(d, n) for d, _, names in os.walk(cache) for n in names}
+    inv = inventory(tmp_path, lab, home, nopw={
+        "ansible_user": "ckbnopw", "ansible_become": True,
+        "cachekit_env": core_env(tmp_path, PIP_CACHE_DIR=str(cache))})
+    term = Terminal(cachekit_command(["purge", "--hosts", "nopw", "--yes", "--format",
+                                      "json", "--managers", "pip"], inv), cachekit_env(home))
+    seen = term.wait_for(r"removed ([1-9][\d,]*) of ([\d,]+) entries", timeout=120)
+    term.ctrl_c()
+    done = term.finish(60)
+    assert done.returncode == 130, done.stderr
+    row = by_host(json.loads(done.stdout))["nopw"]
+    assert row["status"] == "interrupted", row
+    gone = before - {os.path.join(d, n) for d, _, names in os.walk(cache) for n in names}
+    assert 0 < len(gone) < len(before), seen.group(0)
+    assert sum(r["files"] for r in row["removed"] if r.get("ok")) == len(gone)
