@@ -164,7 +164,10 @@ def _interrupt(proc: "subprocess.Popen[bytes]") -> bool:
     """Send a running child Ctrl-C; False when it has already ended."""
     if proc.poll() is not None:
         return False
-    proc.send_signal(signal.SIGINT)
+    try:  # sudo relays it to the core it started; a child we may not signal is cut off
+        proc.send_signal(signal.SIGINT)
+    except OSError:
+        return False
     return True
 
 
