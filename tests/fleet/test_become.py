@@ -349,3 +349,48 @@ def test_ctrl_c_reaches_a_core_running_as_root(tmp_path: Path, lab: SshLab, home
     gone = before - {os.path.join(d, n) for d, _, names in os.walk(cache) for n in names}
     assert 0 < len(gone) < len(before), seen.group(0)
     assert sum(r["files"] for r in row["removed"] if r.get("ok")) == len(gone)
+
+
+@pytest.mark.parametrize("where", ["own", "symlink", "their-dir"])
+def test_the_bootstrap_keeps_its_copy_only_where_no_other_user_can_swap_the_way(
+        tmp_path: Path, homes: Dict[str, Path], where: str) -> None:
+    """The bootstrap as ckbtarget, given an XDG_CACHE_HOME: its own directory is used; one
+    reached through ckbnopw's symlink, or inside ckbnopw's directory (which ckbnopw could
+    rename or replace), is not: the copy goes to ckbtarget's home from the passwd database."""
+    from cachekit import shipping
+
+    shared = Path(tempfile.mkdtemp(prefix="ckb-xdg-"))
+    try:
+        shared.chmod(0o755)
+        mine = homes["ckbtarget"] / "xdg"
+        mine.mkdir(exist_ok=True)
+        chown_tree(mine, "ckbtarget")
+        if where == "own":
+            xdg = mine
+        elif where == "symlink":
+            xdg = shared / "cache"
+            xdg.symlink_to(mine)
+            os.lchown(xdg, owner("ckbnopw"), owner("ckbnopw"))
+        else:
+            theirs = shared / "theirs"
+            (theirs / "cache").mkdir(parents=True)
+            chown_tree(theirs, "ckbnopw")
+            (theirs / "cache").chmod(0o777)
+            os.chown(theirs / "cache", owner("ckbtarget"), owner("ckbtarget"))
+            theirs.chmod(0o755)
+            xdg = theirs / "cache"
+        request = {"op": "dir", "environ": {"XDG_CACHE_HOME": str(xdg)}}
+        python = shutil.which("python3", path="/usr/bin:/bin")
+        assert python
+        done = subprocess.run(
+            ["runuser", "-u", "ckbtarget", "--", "env", f"HOME={homes['ckbtarget']}", python,
+             "-I", "-S", "-c", shipping.BOOTSTRAP],
+            input=shipping.request_line(request) + shipping.compressed_core()[1],
+            capture_output=True, timeout=60, cwd="/")
+        assert done.returncode == 0, done.stderr.decode()
+        copy = json.loads(done.stdout.decode().splitlines()[-1])["core_copy"]
+        expected = mine if where == "own" else homes["ckbtarget"] / ".cache"
+        assert copy.startswith(f"{expected}/cachekit/core-"), copy
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+        shutil.rmtree(homes["ckbtarget"] / "xdg", ignore_errors=True)
