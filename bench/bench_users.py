@@ -127,8 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for name, median in medians.items():
             print(f"{name:32} median {median * 1000:8.1f} ms")
+        agree = "agree" if result["bytes_agree"] else "DISAGREE"
         print(f"ratio {ratio:.2f} (target <= {TARGET}): {'met' if result['met'] else 'MISSED'};"
-              f" per-user bytes {'agree' if result['bytes_agree'] else 'DISAGREE'} with the files' sizes")
+              f" per-user bytes {agree} with the files' sizes")
     return 0 if result["met"] and result["bytes_agree"] else 1
 
 

@@ -32,6 +32,7 @@ PLACEHOLDERS = {
     "fail_above": "SIZE|PCT",
     "tempfiles": "PATH,...",
     "uv": "PATH",
+    "become_user": "USER",
 }
 KIND_PLACEHOLDERS = {str: "STRING", int: "N", float: "NUMBER", list: "STRING"}
 

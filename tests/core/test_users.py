@@ -3,9 +3,9 @@ environment in their home that uses a shared root-owned cache, and users whose s
 or symlinks point at someone else's files.
 
 The users are created with ``useradd`` (prefix ``cku``) and removed at the end. ``--users
-all`` is run in a private mount namespace whose ``/etc`` is a copy whose passwd holds only root (with a
-home of the test's own) and the test's accounts: the machine's other users and root's real
-caches are never touched, and the set of users ``all`` selects can be asserted exactly.
+all`` is run in a private mount namespace whose ``/etc`` is a copy with a passwd of only
+root (with a home of the test's own) and the test's accounts: the machine's other users
+and root's real caches are never touched, and the set ``all`` selects is asserted exactly.
 """
 
 import json
