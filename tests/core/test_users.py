@@ -8,6 +8,7 @@ root (with a home of the test's own) and the test's accounts: the machine's othe
 and root's real caches are never touched, and the set ``all`` selects is asserted exactly.
 """
 
+import contextlib
 import json
 import os
 import pwd
@@ -411,3 +412,53 @@ def test_over_ssh_logged_in_as_root(lab: Lab, home: Path, tmp_path: Path) -> Non
         _no_root_files_in_homes(lab)
     finally:
         ssh.stop_all()
+
+
+@pytest.mark.ssh
+def test_through_become_and_refused_without_it(lab: Lab, home: Path, tmp_path: Path) -> None:
+    """Logged in as a user with NOPASSWD sudo: without --become the core runs as that user
+    and the host is refused in one line; with --become it runs as root and serves every
+    user named, each as that user."""
+    from tests.fixtures.fleet import by_host, write_inventory
+    from tests.fixtures.sshd_lab import PORT, SshLab, free_port_address
+
+    login = f"cku{TAG}s"
+    drop_in = Path(f"/etc/sudoers.d/cku{TAG}-users-tests")
+    keys = Path(tempfile.mkdtemp(prefix="cku-keys-"))
+    keys.chmod(0o755)
+    ssh = SshLab(tmp_path / "sshlab", user_keys=keys)
+    try:
+        subprocess.run(["useradd", "-m", "-s", "/bin/sh", "-p", "*", login], check=True)
+        rule = tmp_path / "sudoers"
+        rule.write_text(f"{login} ALL=(ALL:ALL) NOPASSWD: ALL\n")
+        subprocess.run(["visudo", "-cf", str(rule)], check=True, capture_output=True)
+        rule.chmod(0o440)
+        shutil.copy2(rule, drop_in)
+        ssh.allow_login(login)
+        address = free_port_address(210)
+        ssh.start("ckubecome", address)
+        ssh.write_known_hosts(home, ["ckubecome"])
+        root_home = tmp_path / "roothome"
+        root_home.mkdir()
+        inv = write_inventory(tmp_path / "inv.yml", ssh, {"ckubecome": {
+            "ansible_host": address, "ansible_port": PORT, "ansible_user": login,
+            "cachekit_env": {"HOME": str(root_home), "XDG_CACHE_HOME": str(tmp_path / "xdg")}}})
+        args = ["report", "--hosts", "ckubecome", "--users", f"{OWNER},{PLANTER}",
+                "--managers", "uv", "--format", "json"]
+        plain = program.run_cachekit(args, home=home, inventory=inv)
+        row = by_host(json.loads(plain.stdout))["ckubecome"]
+        assert plain.returncode == 1 and row["status"] == "refused"
+        assert row["error"] == (f"--users needs the core to run as root; it runs as {login} "
+                                "(log in as root, or use become)")
+        done = program.run_cachekit([*args, "--become"], home=home, inventory=inv, expect=0)
+        row = by_host(json.loads(done.stdout))["ckubecome"]
+        assert [u["user"] for u in row["users"]] == [OWNER, PLANTER]
+        assert {c["user"]: c["path"] for c in row["caches"]} == {
+            OWNER: str(lab.uv(OWNER)), PLANTER: str(lab.uv(PLANTER))}
+        _no_root_files_in_homes(lab)
+    finally:
+        ssh.stop_all()
+        with contextlib.suppress(FileNotFoundError):
+            drop_in.unlink()
+        subprocess.run(["userdel", "-r", "-f", login], capture_output=True)
+        shutil.rmtree(keys, ignore_errors=True)
