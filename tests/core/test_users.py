@@ -263,6 +263,26 @@ def test_report_finds_each_users_caches_as_that_user(lab: Lab, home: Path) -> No
     assert any(line.split()[:3] == ["local", "(5", "users)"] for line in lines)
 
 
+@pytest.mark.parametrize("request_", [
+    {"op": "report"}, {"op": "info"}, {"op": "list", "pattern": "*", "downloads": True},
+    {"op": "dir"},
+    {"op": "locations"}, {"op": "purge"}, {"op": "prune", "policy": {"older_than_s": 0}}],
+    ids=lambda r: r["op"])
+def test_results_per_user_pass_the_wire_check(lab: Lab, request_: Dict[str, Any]) -> None:
+    """What a host sends for --users (progress lines included) has the wire's shape."""
+    from cachekit import protocol
+
+    lines: List[str] = []
+    result = agent.run(dict(request_, users=[OWNER, BORROWER]),
+                       lambda row: lines.append("@" + json.dumps(row)))
+    sent = "".join(f"{line}\n" for line in lines + [json.dumps(result)]).encode()
+    checked = protocol.parse_output(sent, [], 0, request_["op"])
+    assert checked["status"] == "ok", checked["error"]
+    assert [u["user"] for u in checked["users"]] == [OWNER, BORROWER]
+    key = {"list": "entries", "locations": "locations"}.get(request_["op"], "caches")
+    assert checked[key] and all(r["user"] in (OWNER, BORROWER) for r in checked[key])
+
+
 def test_refused_settings_remove_nothing(lab: Lab, home: Path) -> None:
     before = _files(lab.pip(OWNER))
     code, doc, err = _run(lab, ["purge", "--users", f"{BORROWER},{SYSTEMIC}", "--yes",
@@ -354,25 +374,6 @@ def _no_root_files_in_homes(lab: Lab) -> None:
         found = subprocess.run(["find", str(lab.home(user)), "-uid", "0"], text=True,
                                capture_output=True).stdout.split()
         assert found == [], found
-
-
-@pytest.mark.parametrize("request_", [
-    {"op": "report"}, {"op": "info"}, {"op": "list", "pattern": "*"}, {"op": "dir"},
-    {"op": "locations"}, {"op": "purge"}, {"op": "prune", "policy": {"older_than_s": 0}}],
-    ids=lambda r: r["op"])
-def test_results_per_user_pass_the_wire_check(lab: Lab, request_: Dict[str, Any]) -> None:
-    """What a host sends for --users (progress lines included) has the wire's shape."""
-    from cachekit import protocol
-
-    lines: List[str] = []
-    result = agent.run(dict(request_, users=[OWNER, BORROWER]),
-                       lambda row: lines.append("@" + json.dumps(row)))
-    sent = "".join(f"{line}\n" for line in lines + [json.dumps(result)]).encode()
-    checked = protocol.parse_output(sent, [], 0, request_["op"])
-    assert checked["status"] == "ok", checked["error"]
-    assert [u["user"] for u in checked["users"]] == [OWNER, BORROWER]
-    key = {"list": "entries", "locations": "locations"}.get(request_["op"], "caches")
-    assert checked[key] and all(r["user"] in (OWNER, BORROWER) for r in checked[key])
 
 
 @pytest.mark.ssh
