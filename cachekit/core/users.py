@@ -180,7 +180,12 @@ def _serve(request: Dict[str, Any], result: Result, progress: Progress) -> None:
                               "plan again")
             plans.setdefault(str(user), []).append({k: v for k, v in wire.items()
                                                     if k != "user"})
-        accounts = [a for a in accounts if a.name in plans]
+        # a user with nothing to apply still runs when root applies conda plans: what
+        # that user's environments use now is read again, as at planning
+        root_conda = any(a.uid == 0 and any(p.get("manager") == "conda"
+                                            for p in plans.get(a.name, []))
+                         for a in accounts)
+        accounts = [a for a in accounts if a.name in plans or root_conda]
     # root last: its conda run keeps what the users' environments use
     shared: List[Dict[str, Any]] = []
     wants_usage = any(a.uid == 0 for a in accounts) and _conda_asked(request)
@@ -191,7 +196,7 @@ def _serve(request: Dict[str, Any], result: Result, progress: Progress) -> None:
     side_by_side = min(usable_cpus(), len(accounts))
 
     def job(account: Account) -> Job:
-        mine = dict(base, **({"plans": plans[account.name]} if op == "apply" else {}))
+        mine = dict(base, **({"plans": plans.get(account.name, [])} if op == "apply" else {}))
         if account.uid != 0:  # cachekit_env is the login's (root's) environment only
             return account, mine, {}, wants_usage, [], side_by_side
         return account, mine, dict(request.get("environ") or {}), False, shared, 1

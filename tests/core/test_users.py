@@ -359,10 +359,23 @@ def test_conda_shared_cache_keeps_what_user_environments_use(lab: Lab, home: Pat
     _code, doc, err = _run(lab, ["clean", "--packages", "--users", "all", "--dry-run"], home)
     assert [k["reason"] for k in _host(doc)["kept"] if k["user"] == "root"] == [
         f"used by {env} (copy)"]
+    # a plan made without the owner (alpha in it) is applied with the owner selected: the
+    # owner's environments are read again at the apply, and alpha stays
+    environ = {"CONDA_PKGS_DIRS": str(lab.shared_pkgs), "CONDA_ROOT": str(lab.shared_root)}
+    planned = agent.run({"op": "clean", "flags": ["packages"], "managers": ["conda"],
+                         "users": ["root"], "environ": environ})
+    assert {Path(r["path"]).name for r in planned["removed"]} == alone
+    done = agent.run({"op": "apply", "managers": ["conda"], "users": ["root", OWNER],
+                      "environ": environ, "plans": planned["plans"]})
+    assert done["status"] == "ok", done["error"]
+    gone = {Path(r["path"]).name for r in done["removed"] if r.get("ok")}
+    assert gone == {"beta-2.0-h1_0"}, done["removed"]
+    assert (lab.shared_pkgs / "alpha-1.0-h0_0").is_dir()
+    assert not (lab.shared_pkgs / "beta-2.0-h1_0").exists()
+    # and through the program: nothing more goes
     code, doc, err = _run(lab, ["clean", "--packages", "--users", "all", "--yes"], home)
     assert code == 0, err
-    gone = {Path(r["path"]).name for r in _host(doc)["removed"] if r.get("ok")}
-    assert "beta-2.0-h1_0" in gone and "alpha-1.0-h0_0" not in gone
+    assert not [r for r in _host(doc)["removed"] if r.get("ok")]
     assert (lab.shared_pkgs / "alpha-1.0-h0_0").is_dir()
     assert (env / "lib/alpha.txt").read_text() == "alpha library\n"
     _no_root_files_in_homes(lab)
