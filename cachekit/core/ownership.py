@@ -39,7 +39,7 @@ def _verdict(rec: CacheRecord, name: str, uid: int, environ: Dict[str, str]) -> 
     path = rec.get("path")
     source = str(rec.get("source") or "")
     if not path and "not owned by this user" in source:  # pip's own rule disabled it
-        return f"refusing the cache of user {name}: {source}"
+        return f"refusing the cache of user {name}: {source.replace('disabled: ', '', 1)}"
     if not path or not rec.get("exists"):
         return "mine"
     try:
