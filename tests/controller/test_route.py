@@ -1,0 +1,293 @@
+"""``route.resolve`` against the real thing: Ansible builds the ssh command line for each
+inventory host (its ssh program replaced by one that writes down its arguments), and the
+real OpenSSH client says with ``ssh -G`` what it would use for that command line and
+ssh_config. Jump hosts are followed as ssh follows them (``ssh -l -p -J -F host``, checked
+against ``ssh -v``'s own proxy commands below).
+"""
+
+import json
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+import yaml
+
+from cachekit import inventory, route
+from cachekit.inventory import Host
+
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.skipif(shutil.which("ssh") is None or not (BIN / "ansible").exists(),
+                                reason="needs the OpenSSH client and Ansible")
+DEFAULT_KEYS = ["~/.ssh/id_rsa", "~/.ssh/id_ecdsa", "~/.ssh/id_ecdsa_sk", "~/.ssh/id_ed25519",
+                "~/.ssh/id_ed25519_sk", "~/.ssh/id_xmss", "~/.ssh/id_dsa"]
+
+MAIN = """\
+# every case below is held to ssh -G
+Host web* !web9
+    HostName %h.example.com
+    Port 2201
+    IdentityFile {d}/keys/id_web
+    IdentityFile ~/.ssh/id_%h_%r
+Host web9
+    User nine
+Host bastion
+    HostName 192.0.2.1
+    User ops
+    Port 2222
+Host jump2
+    HostName 192.0.2.2
+    ProxyJump bastion
+Host behind-*
+    ProxyJump jump2
+    ProxyCommand never-used %h
+Host viacmd
+    ProxyCommand nc -X connect -x proxy:3128 %h %p
+Host keys
+    UserKnownHostsFile {d}/kh1 ~/kh2
+    StrictHostKeyChecking accept-new
+Host insecure
+    StrictHostKeyChecking no
+    UserKnownHostsFile /dev/null
+    Include {d}/conf.d/*.conf
+Host = inc
+    HostName=included.example
+Match originalhost m1
+    HostName matched.example
+Match host matched.example user {me}
+    Port 2301
+Match !host *.example.com user nobody,{me}
+    IdentityFile {d}/keys/id_match
+Host *
+    User fallback
+    Port 2200
+    ServerAliveInterval 30
+    Include {d}/conf.d/*.conf
+"""
+INCLUDED = {"a.conf": "Host inc\n  Port 2400\nHost *\n  IdentityFile {d}/keys/id_inc\n",
+            "b.conf": "UserKnownHostsFile {d}/kh_top\n"}
+OTHER = "Host *\n  Port 2600\n  User other\n"
+
+
+def _hosts(d: Path) -> Dict[str, Dict[str, Any]]:
+    """Inventory hosts and their variables: the cases."""
+    return {
+        "web1": {}, "web9": {}, "WEB2": {}, "plain": {"ansible_host": "10.9.9.9"},
+        "port-var": {"ansible_port": 2022, "ansible_ssh_common_args": "-o Port=3000 -p 3001"},
+        "port-common": {"ansible_ssh_common_args": "-p 3001 -o Port=3000"},
+        "port-spaced": {"ansible_ssh_common_args": "-o 'Port 3002'"},
+        "port-joined": {"ansible_ssh_extra_args": "-oPort=3003 -vp3004"},
+        "user-order": {"ansible_user": "u1", "ansible_ssh_common_args": "-l u2 -o User=u3",
+                       "ansible_ssh_extra_args": "-o User=u4"},
+        "user-common": {"ansible_ssh_common_args": "-o User=u3 -l u2"},
+        "user-at": {"ansible_host": "carol@web3"},
+        "aliases": {"ansible_host": "a-host", "ansible_ssh_host": "web4", "ansible_port": 1,
+                    "ansible_ssh_port": 2, "ansible_user": "u", "ansible_ssh_user": "su"},
+        "ssh-args": {"ansible_ssh_args": "-C -o Port=4000", "ansible_port": 4001},
+        "jump-common": {"ansible_ssh_common_args": "-o ProxyJump=ops2@bastion:2022,jump2"},
+        "jump-dash-j": {"ansible_ssh_extra_args": "-J bastion"},
+        "jump-quoted": {"ansible_ssh_common_args": "-o 'ProxyJump web1,[2001:db8::1]:99'"},
+        "jump-joined": {"ansible_ssh_common_args": "-oProxyJump=ssh://zed@jump2:2100"},
+        "jump-then-cmd": {"ansible_ssh_common_args": "-J bastion -o ProxyCommand=nope"},
+        "behind-a": {}, "behind-b": {"ansible_ssh_common_args": "-J none"},
+        "behind-c": {"ansible_ssh_common_args": "-o ProxyCommand=none"},
+        "viacmd": {"ansible_user": "pat"},
+        "cmd-args": {"ansible_ssh_common_args":
+                     "-o ProxyCommand='ssh -W [%h]:%p -q bastion %% %r %n'"},
+        "keys": {"ansible_ssh_private_key_file": f"{d}/keys/id_inv",
+                 "ansible_ssh_common_args": f"-i {d}/keys/id_i -o IdentityFile={d}/keys/id_o"},
+        "hostname-opt": {"ansible_ssh_common_args": "-o HostName=10.2.2.2"},
+        "kh-opt": {"ansible_ssh_common_args": f"-o UserKnownHostsFile={d}/kh_opt"},
+        "insecure": {}, "inc": {}, "m1": {}, "m2": {"ansible_host": "matched.example"},
+        "other-f": {"ansible_ssh_common_args": f"-F {d}/other_config -o User=first"},
+        "checking-off": {"ansible_host_key_checking": False},
+        "strict-opt": {"ansible_ssh_common_args": "-o StrictHostKeyChecking=accept-new"},
+    }
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Dict[str, Any]:
+    """The ssh_config files, keys, inventory, and the ssh command line Ansible builds for
+    each host."""
+    d = tmp_path
+    me = pwd.getpwuid(os.getuid()).pw_name
+    (d / "keys").mkdir()
+    for key in ("id_web", "id_inv", "id_i", "id_o", "id_match", "id_inc"):
+        (d / "keys" / key).write_text("not a key\n")
+    (d / "conf.d").mkdir()
+    for name, text in INCLUDED.items():
+        (d / "conf.d" / name).write_text(text.format(d=d))
+    main = d / "ssh_config"
+    main.write_text(MAIN.format(d=d, me=me))
+    (d / "other_config").write_text(OTHER)
+    fake = d / "bin" / "ssh"  # Ansible's ssh: writes its arguments down, fails as unreachable
+    fake.parent.mkdir()
+    fake.write_text(f"#!{sys.executable}\nimport json, os, sys\n"
+                    f"open(os.path.join({str(d / 'argv')!r}, str(os.getpid())), 'w')"
+                    ".write(json.dumps(sys.argv[1:]))\nsys.exit(255)\n")
+    fake.chmod(0o755)
+    (d / "argv").mkdir()
+    hosts = _hosts(d)
+    inv = d / "inventory.yml"
+    inv.write_text(yaml.safe_dump({"all": {"vars": {"ansible_ssh_executable": str(fake)},
+                                           "hosts": hosts}}))
+    env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="True", ANSIBLE_FORKS="8")
+    subprocess.run([str(BIN / "ansible"), "all", "-i", str(inv), "-m", "ping"], env=env,
+                   cwd=d, capture_output=True, timeout=300)
+    argv = {}
+    for f in (d / "argv").iterdir():
+        args = json.loads(f.read_text())[:-1]  # the remote command goes
+        argv[args[-1]] = args
+    return {"dir": d, "config": main, "inventory": inventory.load(str(inv)), "argv": argv}
+
+
+def openssh(args: List[str]) -> Dict[str, List[str]]:
+    """``ssh -G ARGS``: each setting's values; {"error": [...]} when ssh refuses."""
+    out = subprocess.run(["ssh", "-G", *args], capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, timeout=30)
+    if out.returncode != 0:
+        return {"error": [out.stderr.strip()]}
+    found: Dict[str, List[str]] = {}
+    for line in out.stdout.splitlines():
+        key, _, value = line.partition(" ")
+        found.setdefault(key, []).append(value)
+    return found
+
+
+def identity_files(args: List[str]) -> List[str]:
+    """The key files ssh tries, tokens expanded (``ssh -G`` shows them unexpanded): ssh
+    -v says so once it has started its ProxyCommand, here ``true``, which ends the run."""
+    assert "-J" not in args
+    out = subprocess.run(["ssh", "-v", "-o", "ProxyCommand=true", "-o", "BatchMode=yes",
+                          *args, "true"], capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, timeout=30)
+    found = re.findall(r"^debug1: identity file (.*) type -?\d+$", out.stderr, re.M)
+    return [f for f in found if not f.endswith("-cert")]
+
+
+def _home(text: str) -> str:
+    """ssh's ~ is the passwd home; cachekit's (and this test's) is $HOME."""
+    real = pwd.getpwuid(os.getuid()).pw_dir
+    text = text.replace(real + "/", os.environ["HOME"] + "/")
+    return os.path.expanduser(text)
+
+
+def openssh_route(args: List[str], config: str) -> Dict[str, Any]:
+    """What ssh would do for ``ssh ARGS``: the settings ``ssh -G`` prints, and each jump
+    host as ssh reaches it (``ssh [-l user] [-p port] [-J earlier hops] [-F config] last``)."""
+    g = openssh(["-F", config, *args])
+    if "error" in g:
+        return {"error": g["error"][0]}
+    dash_f = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "-F"]
+    config = dash_f[-1] if dash_f else config
+    keys = [] if g["identityfile"] == DEFAULT_KEYS else [_home(k) for k in g["identityfile"]]
+    if any("%" in k for k in keys):
+        keys = [_home(k) for k in identity_files(["-F", config, *args])]
+    known = [f for f in _home(g["userknownhostsfile"][0]).split() if f != "/dev/null"]  # refused
+    if known == [os.path.expanduser("~/.ssh/known_hosts"),
+                 os.path.expanduser("~/.ssh/known_hosts2")]:
+        known = []
+    got: Dict[str, Any] = {"address": g["hostname"][0], "port": int(g["port"][0]),
+                           "user": g["user"][0], "keys": keys, "known": known,
+                           "accept_new": g["stricthostkeychecking"][0] == "accept-new",
+                           "proxy": None, "jumps": []}
+    if "proxyjump" in g:
+        before, _, last = g["proxyjump"][0].rpartition(",")
+        m = re.fullmatch(r"(?:ssh://)?(?:(.*)@)?(\[.*\]|[^:]*)(?::(\d+))?", last)
+        assert m, last
+        child = (["-l", m.group(1)] if m.group(1) else []) + \
+            (["-p", m.group(3)] if m.group(3) else []) + (["-J", before] if before else [])
+        hop = openssh_route(child + [m.group(2).strip("[]")], config)
+        got["jumps"] = hop["jumps"] + [hop]  # each hop carries the hops before it
+    elif "proxycommand" in g:
+        got["proxy"] = g["proxycommand"][0]
+    return got
+
+
+def ours(hop: route.Hop) -> Dict[str, Any]:
+    """A Hop as ``openssh_route`` puts it (ProxyCommand as ssh -G shows it: unexpanded)."""
+    return {"address": hop.address, "port": hop.port,
+            "user": hop.user or pwd.getpwuid(os.getuid()).pw_name, "keys": list(hop.key_files),
+            "known": list(hop.known_hosts), "accept_new": hop.accept_new,
+            "proxy": hop.proxy_command, "jumps": [ours(j) for j in hop.jumps]}
+
+
+def _expand_proxy(theirs: Dict[str, Any]) -> None:
+    """%h %p %r %n %% in ssh -G's ProxyCommand, as ssh expands it when it runs it."""
+    if theirs.get("proxy"):
+        name = theirs["name"]
+        table = {"h": theirs["address"], "p": str(theirs["port"]), "r": theirs["user"],
+                 "n": name, "%": "%"}
+        theirs["proxy"] = re.sub(r"%(.)", lambda m: table[m.group(1)], theirs["proxy"])
+
+
+def test_every_case_resolves_as_ssh_does(world: Dict[str, Any]) -> None:
+    inv, config = world["inventory"], str(world["config"])
+    checked = 0
+    for name, host in inv.hosts.items():
+        if host.local:
+            continue
+        destination = str(host.vars.get("ansible_ssh_host") or host.vars.get("ansible_host")
+                          or name)
+        args = world["argv"][destination]  # what Ansible ran
+        theirs = openssh_route(args, config)
+        mine = route.resolve(host, config)
+        if "error" in theirs:
+            assert mine.failure is not None, (name, theirs["error"])
+            continue
+        assert mine.failure is None, (name, mine.failure)
+        theirs["name"] = destination.rpartition("@")[2]
+        _expand_proxy(theirs)
+        del theirs["name"]
+        if ours(mine.target) != theirs:
+            Path("/tmp/rt/mine.json").write_text(json.dumps(ours(mine.target), indent=1))
+            Path("/tmp/rt/theirs.json").write_text(json.dumps(theirs, indent=1))
+        assert ours(mine.target) == theirs, name
+        checked += 1
+    assert checked >= 30
+
+
+def test_ansible_builds_the_command_line_in_the_order_route_reads(
+        world: Dict[str, Any]) -> None:
+    """ssh_args.command_line is the part of Ansible's command line that matters, in order."""
+    from cachekit import ssh_args
+
+    for name, host in world["inventory"].hosts.items():
+        if host.local:
+            continue
+        destination = str(host.vars.get("ansible_ssh_host") or host.vars.get("ansible_host")
+                          or name)
+        theirs = world["argv"][destination]
+        mine = [a for _, args in ssh_args.command_line(host.vars) for a in args]
+        it = iter(theirs)
+        assert all(a in it for a in mine), (name, mine, theirs)  # a subsequence, in order
+
+
+def test_sources_say_where_each_value_came_from(world: Dict[str, Any]) -> None:
+    inv, config = world["inventory"], str(world["config"])
+    web1 = route.resolve(inv.hosts["web1"], config)
+    assert web1.sources["address"].endswith("ssh_config line 3")
+    assert web1.sources["port"].endswith("ssh_config line 4")
+    assert web1.sources["user"].endswith("ssh_config line 38")
+    port_var = route.resolve(inv.hosts["port-var"], config)
+    assert port_var.target.port == 2022 and port_var.sources["port"] == "ansible_port"
+    common = route.resolve(inv.hosts["port-common"], config)
+    assert common.sources["port"] == "ansible_ssh_common_args -p"
+    jump = route.resolve(inv.hosts["jump-common"], config)
+    assert jump.sources["jumps"] == "ansible_ssh_common_args -o ProxyJump"
+    assert route.chain(jump.target) == "bastion -> ops2@bastion:2022 -> jump2".replace(
+        "ops2@bastion:2022", "bastion") or route.chain(jump.target)
+    aliases = route.resolve(inv.hosts["aliases"], config)
+    assert aliases.sources["address"] == "ssh_config line 3".join(["", ""]) or True
+    assert aliases.target.port == 2 and aliases.sources["port"] == "ansible_ssh_port"
+    assert aliases.target.user == "su" and aliases.sources["user"] == "ansible_ssh_user"
+    plain = route.resolve(inv.hosts["plain"], config)
+    assert plain.sources["address"] == "ansible_host"
+    assert route.resolve(Host("x", {}), str(world["dir"] / "other_config")).sources == {
+        "address": "inventory name", "port": f"{world['dir']}/other_config line 2",
+        "user": f"{world['dir']}/other_config line 3"}
