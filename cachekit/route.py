@@ -180,8 +180,8 @@ def _hop(name: str, destination: str, source: str, options: Options,
         raise SshConfigError(f"more than {MAX_HOPS} jump hosts on the way (a ProxyJump loop?)")
     host = destination
     if "@" in host:
-        user, host = host.rsplit("@", 1)
-        options.set("user", user, source)
+        given, host = host.rsplit("@", 1)
+        options.set("user", given, source)
     reader = Reader(options, host, host, _local_user())
     for path, system in files:
         reader.read(path, system)
