@@ -277,8 +277,8 @@ def _known_hosts(options: Options, tokens: Dict[str, str], warnings: List[str],
     files = [_path(f, tokens, "UserKnownHostsFile") for f in value.split()]
     kept = tuple(f for f in files if f not in ("/dev/null", "none"))
     if len(kept) < len(files):
-        warnings.append(f"{source}: UserKnownHostsFile {value} is refused: host keys are "
-                        "still checked" + ("" if kept else " against ~/.ssh/known_hosts"))
+        warnings.append(f"{_said(source, 'UserKnownHostsFile', value)} is refused: host keys "
+                        "are still checked" + ("" if kept else " against ~/.ssh/known_hosts"))
     if kept:
         sources["known_hosts"] = source
     return kept
@@ -288,13 +288,20 @@ def _accept_new(options: Options, warnings: List[str], sources: Dict[str, str]) 
     value = (options.get("stricthostkeychecking") or "").lower()
     source = options.source("stricthostkeychecking")
     if value in ("no", "off", "false"):
-        warnings.append(f"{source}: StrictHostKeyChecking={value} is refused: host keys "
-                        "are still checked (StrictHostKeyChecking=accept-new or "
+        warnings.append(f"{_said(source, 'StrictHostKeyChecking', value)} is refused: host "
+                        "keys are still checked (StrictHostKeyChecking=accept-new or "
                         "--accept-new-host-keys records new ones)")
     if value == "accept-new":
         sources["accept_new"] = source
         return True
     return False
+
+
+def _said(source: str, key: str, value: str) -> str:
+    """``ansible_ssh_common_args -o Key=value`` or ``~/.ssh/config line 3: Key value``."""
+    if source.lower().endswith(f"-o {key.lower()}"):
+        return f"{source}={value}"
+    return f"{source}: {key} {value}"
 
 
 def _unique(lines: List[str]) -> List[str]:
