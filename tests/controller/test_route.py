@@ -110,11 +110,11 @@ def _hosts(d: Path) -> Dict[str, Dict[str, Any]]:
     }
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Dict[str, Any]:
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     """The ssh_config files, keys, inventory, and the ssh command line Ansible builds for
-    each host."""
-    d = tmp_path
+    each host (Ansible runs once for the module)."""
+    d = tmp_path_factory.mktemp("world")
     me = pwd.getpwuid(os.getuid()).pw_name
     (d / "keys").mkdir()
     for key in ("id_web", "id_inv", "id_i", "id_o", "id_match", "id_inc"):
@@ -136,7 +136,9 @@ def world(tmp_path: Path) -> Dict[str, Any]:
     inv = d / "inventory.yml"
     inv.write_text(yaml.safe_dump({"all": {"vars": {"ansible_ssh_executable": str(fake)},
                                            "hosts": hosts}}))
-    env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="True", ANSIBLE_FORKS="8")
+    (d / "ansible-home").mkdir()
+    env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="True", ANSIBLE_FORKS="8",
+               HOME=str(d / "ansible-home"))
     subprocess.run([str(BIN / "ansible"), "all", "-i", str(inv), "-m", "ping"], env=env,
                    cwd=d, capture_output=True, timeout=300)
     argv = {}
@@ -270,24 +272,134 @@ def test_ansible_builds_the_command_line_in_the_order_route_reads(
 
 def test_sources_say_where_each_value_came_from(world: Dict[str, Any]) -> None:
     inv, config = world["inventory"], str(world["config"])
-    web1 = route.resolve(inv.hosts["web1"], config)
-    assert web1.sources["address"].endswith("ssh_config line 3")
-    assert web1.sources["port"].endswith("ssh_config line 4")
-    assert web1.sources["user"].endswith("ssh_config line 38")
-    port_var = route.resolve(inv.hosts["port-var"], config)
-    assert port_var.target.port == 2022 and port_var.sources["port"] == "ansible_port"
-    common = route.resolve(inv.hosts["port-common"], config)
-    assert common.sources["port"] == "ansible_ssh_common_args -p"
+    d = world["dir"]
+
+    def sources(name: str) -> Dict[str, str]:
+        return route.resolve(inv.hosts[name], config).sources
+
+    assert sources("web1") == {
+        "address": f"{config} line 3", "port": f"{config} line 4",
+        "user": f"{config} line 37",
+        "key_files": f"{config} line 5, {config} line 6, {d}/conf.d/a.conf line 4",
+        "known_hosts": f"{d}/conf.d/b.conf line 1"}
+    assert sources("port-var")["port"] == "ansible_port"
+    assert sources("port-common")["port"] == "ansible_ssh_common_args -p"
+    assert sources("port-spaced")["port"] == "ansible_ssh_common_args -o Port"
+    assert sources("aliases")["port"] == "ansible_ssh_port"
+    assert sources("aliases")["address"] == f"{config} line 3"
+    assert sources("plain")["address"] == "ansible_host"
+    assert sources("m2")["port"] == f"{config} line 33"
     jump = route.resolve(inv.hosts["jump-common"], config)
     assert jump.sources["jumps"] == "ansible_ssh_common_args -o ProxyJump"
-    assert route.chain(jump.target) == "bastion -> ops2@bastion:2022 -> jump2".replace(
-        "ops2@bastion:2022", "bastion") or route.chain(jump.target)
-    aliases = route.resolve(inv.hosts["aliases"], config)
-    assert aliases.sources["address"] == "ssh_config line 3".join(["", ""]) or True
-    assert aliases.target.port == 2 and aliases.sources["port"] == "ansible_ssh_port"
-    assert aliases.target.user == "su" and aliases.sources["user"] == "ansible_ssh_user"
-    plain = route.resolve(inv.hosts["plain"], config)
-    assert plain.sources["address"] == "ansible_host"
-    assert route.resolve(Host("x", {}), str(world["dir"] / "other_config")).sources == {
-        "address": "inventory name", "port": f"{world['dir']}/other_config line 2",
-        "user": f"{world['dir']}/other_config line 3"}
+    assert route.chain(jump.target) == "bastion -> jump2"  # -J beats jump2's own ProxyJump
+    first = dict(jump.jumps[0].sources)
+    assert first["user"] == first["port"] == "ansible_ssh_common_args -o ProxyJump " \
+        "(ops2@bastion:2022)"
+    assert sources("keys")["key_files"].startswith(
+        "ansible_ssh_private_key_file, ansible_ssh_common_args -i, ansible_ssh_common_args -o "
+        "IdentityFile")
+    assert route.resolve(Host("x", {}), f"{d}/other_config").sources == {
+        "address": "inventory name", "port": f"{d}/other_config line 2",
+        "user": f"{d}/other_config line 3"}
+
+
+def like_ssh(config: Path, name: str, variables: Dict[str, Any]) -> route.Route:
+    """Resolve a host and hold it to ssh -G for the command line Ansible would build."""
+    from cachekit import ssh_args
+
+    host = Host(name, variables)
+    mine = route.resolve(host, str(config))
+    args = [a for _, piece in ssh_args.command_line(variables) for a in piece]
+    destination = str(variables.get("ansible_ssh_host") or variables.get("ansible_host") or name)
+    theirs = openssh_route(args + [destination], str(config))
+    if "error" in theirs:
+        assert mine.failure is not None, (name, theirs["error"])
+        return mine
+    assert mine.failure is None, (name, mine.failure)
+    theirs["name"] = destination.rpartition("@")[2]
+    _expand_proxy(theirs)
+    del theirs["name"]
+    assert ours(mine.target) == theirs, name
+    return mine
+
+
+def test_match_final_and_canonical_take_a_second_pass(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("Host short\n  HostName long.example.org\n"
+                      "Host long.example.org\n  Port 2001\n  User final-pass\n"
+                      "Match canonical\n  IdentityFile ~/canon\n"
+                      "Match final host *.org\n  UserKnownHostsFile ~/kh-%C ~/kh-%l-%L-%i-%k-%n\n")
+    got = like_ssh(config, "short", {})
+    assert got.target.port == 2001 and got.target.user == "final-pass"
+
+
+def test_match_exec_is_not_run_and_says_so(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("Match exec \"touch %d/ran\"\n  Port 9\nHost *\n  Port 10\n")
+    got = route.resolve(Host("h", {}), str(config))
+    assert got.target.port == 10 and not (Path(os.environ["HOME"]) / "ran").exists()
+    assert got.warnings == [f"{config} line 1: Match exec is not evaluated by cachekit: the "
+                            "block is skipped"]
+
+
+def test_ssh_refusals_are_failures(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("Host badport\n  Port 0x10\nHost loop*\n  HostName 127.0.0.1\n"
+                      "Host loop1\n  ProxyJump loop2\nHost loop2\n  ProxyJump loop1\n")
+    cases = {"jump-twice": {"ansible_ssh_common_args": "-o ProxyJump=a -J b"},
+             "cmd-then-jump": {"ansible_ssh_common_args": "-o ProxyCommand=x -J b"},
+             "j-twice": {"ansible_ssh_common_args": "-J a -J b"},
+             "port-bad": {"ansible_ssh_common_args": "-p 99999"},
+             "badport": {}, "dash-o-alone": {"ansible_ssh_extra_args": "-o"},
+             "no-value": {"ansible_ssh_extra_args": "-o Port"},
+             "bad-jump-port": {"ansible_ssh_common_args": "-J h:70000"}}
+    for name, variables in cases.items():
+        got = like_ssh(config, name, variables)
+        assert got.failure is not None and got.failure[0] == "failed", name
+    looped = route.resolve(Host("loop1", {}), str(config))  # ssh would spawn itself forever
+    assert looped.failure and "ProxyJump loop" in looped.failure[1]
+
+
+def test_a_jump_chain_is_the_one_ssh_runs(tmp_path: Path) -> None:
+    """ssh -v names every proxy command it starts on the way: the same hops, in order,
+    each reached through the one before; only the first is connected to directly."""
+    import socket
+
+    ports = []
+    for _ in range(4):  # ports where nothing listens: each ssh fails fast, offline
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    config = tmp_path / "config"
+    config.write_text(f"Host t1\n  HostName 127.0.0.1\n  Port {ports[0]}\n"
+                      f"  ProxyJump ops@j1:{ports[1]},j2\n"
+                      f"Host j1 j2 j3\n  HostName 127.0.0.1\n  Port {ports[2]}\n"
+                      f"Host j1\n  ProxyJump j3\nHost j3\n  Port {ports[3]}\n  User jim\n")
+    out = subprocess.run(["ssh", "-v", "-F", str(config), "-o", "BatchMode=yes", "t1", "true"],
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    ran = re.findall(r"Executing proxy command: exec ssh (.*) -W '\[(.*)\]:(\d+)' (\S+)$",
+                     out.stderr, re.M)
+    connected = re.findall(r"^debug1: Connecting to (\S+) \[.*\] port (\d+)\.$", out.stderr, re.M)
+    mine = route.resolve(Host("t1", {}), str(config)).target
+    hops = list(mine.jumps) + [mine]
+    assert [j.name for j in mine.jumps] == ["j3", "j1", "j2"]
+    expected = [(h.address, str(h.port), before.name)
+                for h, before in zip(hops[1:], hops[:-1])]
+    assert [(addr, port, via) for _, addr, port, via in ran] == list(reversed(expected))
+    assert connected == [(hops[0].address, str(hops[0].port))]
+    assert (hops[0].user, hops[0].port) == ("jim", ports[2]) and hops[1].user == "ops"
+    assert (hops[1].port, hops[2].port, hops[3].port) == (ports[1], ports[2], ports[0])
+
+
+def test_proxy_command_tokens_as_ssh_expands_them(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("Host pc\n  HostName 127.0.0.1\n  Port 2345\n  User pat\n"
+                      "  ProxyCommand true %h %p %r %n %% 'quoted arg'\n")
+    out = subprocess.run(["ssh", "-v", "-F", str(config), "-o", "BatchMode=yes", "pc", "true"],
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    ran = re.findall(r"Executing proxy command: exec (.*)$", out.stderr, re.M)
+    assert ran == [route.resolve(Host("pc", {}), str(config)).target.proxy_command]
+    assert ran == ["true 127.0.0.1 2345 pat pc % 'quoted arg'"]
+    none = route.resolve(Host("pc", {"ansible_ssh_common_args": "-o ProxyCommand=none"}),
+                         str(config))
+    assert none.target.proxy_command is None and none.target.jumps == ()
