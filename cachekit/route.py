@@ -152,20 +152,24 @@ def _connection_failure(variables: Dict[str, Any]) -> Optional[Tuple[str, str]]:
                       "(or `local`) only")
 
 
+ConfigFile = Tuple[str, str]  # path, and "user" (~/.ssh/config), "system" or "given" (-F)
+
+
 def _config_files(given: Optional[str], dash_f: Optional[Tuple[str, str]]
-                  ) -> List[Tuple[str, bool]]:
-    """(path, is the system file) to read, as ssh picks them: ``-F`` alone (``none``:
-    nothing), else the user's file and then /etc/ssh/ssh_config."""
+                  ) -> List[ConfigFile]:
+    """The files to read, as ssh picks them: ``-F`` alone (``none``: nothing), else the
+    user's file and then /etc/ssh/ssh_config. ``given`` (``ssh_config_path``) naming
+    ~/.ssh/config is the default, not a -F."""
     default = os.path.expanduser("~/.ssh/config")
     chosen = dash_f[0] if dash_f else ssh_config_path(given)
     if chosen == "none":
         return []
-    if chosen and os.path.abspath(chosen) != os.path.abspath(default):
+    if chosen and (dash_f or os.path.abspath(chosen) != os.path.abspath(default)):
         if not os.path.isfile(chosen):
             named = f"-F in {dash_f[1]}" if dash_f else "the ssh_config file"
             raise SshConfigError(f"{named}: {chosen} does not exist")
-        return [(chosen, False)]
-    return [(path, path == SYSTEM_CONFIG) for path in (default, SYSTEM_CONFIG)
+        return [(chosen, "given")]
+    return [(path, kind) for path, kind in ((default, "user"), (SYSTEM_CONFIG, "system"))
             if os.path.isfile(path)]
 
 
@@ -174,7 +178,7 @@ def _local_user() -> str:
 
 
 def _hop(name: str, destination: str, source: str, options: Options,
-         files: List[Tuple[str, bool]], warnings: List[str], depth: int) -> Hop:
+         files: List[ConfigFile], warnings: List[str], depth: int) -> Hop:
     """One hop as ssh resolves ``ssh [command-line options] destination``."""
     if depth > MAX_HOPS:
         raise SshConfigError(f"more than {MAX_HOPS} jump hosts on the way (a ProxyJump loop?)")
@@ -183,12 +187,12 @@ def _hop(name: str, destination: str, source: str, options: Options,
         given, host = host.rsplit("@", 1)
         options.set("user", given, source)
     reader = Reader(options, host, host, _local_user())
-    for path, system in files:
-        reader.read(path, system)
+    for path, kind in files:
+        reader.read(path, kind == "system", kind == "user")
     if reader.wants_final:  # Match canonical/final: a second pass, Host matching HostName
         reader.final, reader.host = True, _address(options, host)
-        for path, system in files:
-            reader.read(path, system)
+        for path, kind in files:
+            reader.read(path, kind == "system", kind == "user")
     warnings += options.warnings
     address = _address(options, host)
     port = int(options.get("port") or DEFAULT_PORT)
@@ -216,7 +220,7 @@ def _hop(name: str, destination: str, source: str, options: Options,
                tuple(sources.items()))
 
 
-def _jump_hop(value: str, source: str, files: List[Tuple[str, bool]], warnings: List[str],
+def _jump_hop(value: str, source: str, files: List[ConfigFile], warnings: List[str],
               depth: int) -> Hop:
     """The last hop of a ProxyJump list (set by ``source``), reached as ssh reaches it:
     ``ssh [-l user] [-p port] [-J the hops before it] host`` with the same ssh_config."""

@@ -115,10 +115,12 @@ def match_list(name: str, patterns: List[str]) -> bool:
     return found
 
 
-def _read_lines(path: str) -> List[str]:
+def _read_lines(path: str, checked: bool) -> List[str]:
+    """The lines of a config file; ``checked``: refused if others may write it, as ssh
+    refuses ~/.ssh/config and included files (not a -F file, nor the system's)."""
     try:
         st = os.stat(path)
-        if st.st_uid not in (0, os.getuid()) or st.st_mode & 0o022:
+        if checked and (st.st_uid not in (0, os.getuid()) or st.st_mode & 0o022):
             raise SshConfigError(f"{path}: bad owner or permissions (ssh refuses it)")
         with open(path, "rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
@@ -140,8 +142,8 @@ class Reader:
         self.final = False
         self.wants_final = False
 
-    def read(self, path: str, system: bool = False) -> None:
-        self._file(path, system, True, 0)
+    def read(self, path: str, system: bool = False, checked: bool = False) -> None:
+        self._file(path, system, True, 0, checked)
 
     def _where(self, path: str, number: int) -> str:
         home = os.path.expanduser("~")
@@ -149,9 +151,10 @@ class Reader:
             path = "~" + path[len(home):]
         return f"{path} line {number}"
 
-    def _file(self, path: str, system: bool, may_match: bool, depth: int) -> None:
+    def _file(self, path: str, system: bool, may_match: bool, depth: int,
+              checked: bool = True) -> None:
         active = may_match  # lines before any Host or Match apply as the block around
-        for number, line in enumerate(_read_lines(path), 1):
+        for number, line in enumerate(_read_lines(path, checked), 1):
             found = keyword_value(line)
             if found is None or found[0].startswith("#"):
                 continue

@@ -403,3 +403,120 @@ def test_proxy_command_tokens_as_ssh_expands_them(tmp_path: Path) -> None:
     none = route.resolve(Host("pc", {"ansible_ssh_common_args": "-o ProxyCommand=none"}),
                          str(config))
     assert none.target.proxy_command is None and none.target.jumps == ()
+
+
+def test_options_cachekit_does_not_honour_are_warnings_naming_variable_and_option(
+        tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("")
+    got = route.resolve(Host("h", {
+        "ansible_ssh_common_args": "-o ControlMaster=auto -o 'ServerAliveInterval 30' -C -vA",
+        "ansible_ssh_extra_args": "-L 8080:localhost:80 stray"}), str(config))
+    assert got.failure is None
+    assert got.warnings == [
+        "ansible_ssh_common_args: -o ControlMaster=auto is not honoured by cachekit: ignored",
+        "ansible_ssh_common_args: -o ServerAliveInterval 30 is not honoured by cachekit: "
+        "ignored",
+        "ansible_ssh_common_args: -C is not honoured by cachekit: ignored",
+        "ansible_ssh_common_args: -v is not honoured by cachekit: ignored",
+        "ansible_ssh_common_args: -A is not honoured by cachekit: ignored",
+        "ansible_ssh_extra_args: -L 8080:localhost:80 is not honoured by cachekit: ignored",
+        "ansible_ssh_extra_args: 'stray' is not an option: not honoured by cachekit: ignored"]
+    assert route.warnings_for(got) == got.warnings
+
+
+def test_turning_host_key_checking_off_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("Host from-config\n  StrictHostKeyChecking no\n"
+                      "  UserKnownHostsFile /dev/null\n")
+    args = route.resolve(Host("h", {"ansible_ssh_common_args":
+                                    "-o StrictHostKeyChecking=no "
+                                    "-o UserKnownHostsFile=/dev/null"}), str(config))
+    assert args.target.known_hosts == () and not args.target.accept_new
+    assert args.warnings == [
+        "ansible_ssh_common_args -o UserKnownHostsFile=/dev/null is refused: host keys are "
+        "still checked against ~/.ssh/known_hosts",
+        "ansible_ssh_common_args -o StrictHostKeyChecking=no is refused: host keys are still "
+        "checked (StrictHostKeyChecking=accept-new or --accept-new-host-keys records new ones)"]
+    from_config = route.resolve(Host("from-config", {}), str(config))
+    assert [w.split(" is refused")[0] for w in from_config.warnings] == [
+        f"{config} line 3: UserKnownHostsFile /dev/null",
+        f"{config} line 2: StrictHostKeyChecking no"]
+    ansible = route.resolve(Host("h", {"ansible_host_key_checking": False}), str(config))
+    assert ansible.warnings[0].startswith("ansible_host_key_checking: StrictHostKeyChecking no "
+                                          "is refused")
+    new = route.resolve(Host("h", {"ansible_ssh_extra_args": "-o StrictHostKeyChecking=accept-new"}),
+                        str(config))
+    assert new.target.accept_new and new.warnings == []
+    assert new.sources["accept_new"] == "ansible_ssh_extra_args -o StrictHostKeyChecking"
+
+
+@pytest.mark.parametrize("kind", ["winrm", "docker", "community.general.lxc", "psrp"])
+def test_a_connection_that_is_not_ssh_fails_the_host(tmp_path: Path, kind: str) -> None:
+    got = route.resolve(Host("h", {"ansible_connection": kind}), str(tmp_path / "none"))
+    assert got.failure == ("failed", f"ansible_connection is {kind!r}: cachekit reaches hosts "
+                                     "over SSH (or `local`) only")
+
+
+def test_ssh_connections_and_local_are_fine(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("")
+    for kind in ("ssh", "smart", "paramiko", "ansible.builtin.ssh"):
+        got = route.resolve(Host("h", {"ansible_connection": kind}), str(config))
+        assert got.failure is None and got.warnings == [], kind
+    local = route.resolve(Host("h", {"ansible_connection": "local",
+                                     "ansible_ssh_common_args": "-J x"}), str(config))
+    assert local.local and local.failure is None and local.warnings == []
+
+
+def test_login_variables_cachekit_does_not_use_are_warnings(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("")
+    got = route.resolve(Host("h", {"ansible_password": "s3cret", "ansible_ssh_pass": "x",
+                                   "ansible_private_key_passphrase": "p",
+                                   "ansible_ssh_executable": "/opt/tsh-ssh",
+                                   "ansible_ssh_timeout": 30}), str(config))
+    assert got.failure is None
+    assert [w.split(":")[0] for w in got.warnings] == [
+        "ansible_password", "ansible_ssh_pass", "ansible_private_key_passphrase",
+        "ansible_ssh_timeout", "ansible_ssh_executable"]
+    assert not any("s3cret" in w for w in got.warnings)
+
+
+def test_the_default_files_are_the_users_then_the_systems(tmp_path: Path, home: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """No -F: ~/.ssh/config (relative Includes from ~/.ssh), then /etc/ssh/ssh_config;
+    CACHEKIT_SSH_CONFIG or -F: that file alone."""
+    ssh = home / ".ssh"
+    (ssh / "conf.d").mkdir(parents=True)
+    (ssh / "config").write_text("Include conf.d/*\nHost *\n  User me\n")
+    (ssh / "conf.d" / "web").write_text("Host web\n  Port 2022\n")
+    got = route.resolve(Host("web", {}))
+    assert got.target.port == 2022 and got.target.user == "me"
+    assert got.sources["port"] == "~/.ssh/conf.d/web line 2"
+    assert got.config_files[0] == str(ssh / "config")
+    other = tmp_path / "other"
+    other.write_text("Host *\n  Port 2100\n")
+    monkeypatch.setenv("CACHEKIT_SSH_CONFIG", str(other))
+    assert route.resolve(Host("web", {})).target.port == 2100
+    dash_f = route.resolve(Host("web", {"ansible_ssh_common_args": f"-F {ssh / 'config'}"}))
+    assert dash_f.target.port == 2022 and dash_f.config_files == (str(ssh / "config"),)
+    gone = route.resolve(Host("web", {"ansible_ssh_common_args": "-F /nonexistent"}))
+    assert gone.failure == ("failed", "-F in ansible_ssh_common_args: /nonexistent does not exist")
+    assert route.resolve(Host("web", {"ansible_ssh_common_args": "-F none"})).target.port == 22
+
+
+def test_a_config_others_may_write_fails_the_host(tmp_path: Path, home: Path) -> None:
+    """As ssh: ~/.ssh/config and included files only (a -F file is not checked)."""
+    config = home / ".ssh" / "config"
+    config.parent.mkdir()
+    config.write_text(f"Include {tmp_path}/inc\n")
+    (tmp_path / "inc").write_text("Host *\n  Port 2022\n")
+    (tmp_path / "inc").chmod(0o666)
+    got = route.resolve(Host("h", {}))
+    assert got.failure == ("failed", f"{tmp_path}/inc: bad owner or permissions (ssh refuses "
+                                     "it)")
+    theirs = openssh(["-F", str(config), "h"])
+    assert "Bad owner or permissions" in theirs["error"][0]
+    assert route.resolve(Host("h", {}), str(tmp_path / "inc")).target.port == 2022
+    assert openssh(["-F", str(tmp_path / "inc"), "h"])["port"] == ["2022"]
