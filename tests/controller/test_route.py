@@ -445,8 +445,8 @@ def test_turning_host_key_checking_off_is_refused(tmp_path: Path) -> None:
     ansible = route.resolve(Host("h", {"ansible_host_key_checking": False}), str(config))
     assert ansible.warnings[0].startswith("ansible_host_key_checking: StrictHostKeyChecking no "
                                           "is refused")
-    new = route.resolve(Host("h", {"ansible_ssh_extra_args": "-o StrictHostKeyChecking=accept-new"}),
-                        str(config))
+    new = route.resolve(Host("h", {"ansible_ssh_extra_args":
+                                   "-o StrictHostKeyChecking=accept-new"}), str(config))
     assert new.target.accept_new and new.warnings == []
     assert new.sources["accept_new"] == "ansible_ssh_extra_args -o StrictHostKeyChecking"
 
