@@ -520,3 +520,43 @@ def test_a_config_others_may_write_fails_the_host(tmp_path: Path, home: Path) ->
     assert "Bad owner or permissions" in theirs["error"][0]
     assert route.resolve(Host("h", {}), str(tmp_path / "inc")).target.port == 2022
     assert openssh(["-F", str(tmp_path / "inc"), "h"])["port"] == ["2022"]
+
+
+def test_cachekit_hosts_shows_the_route_and_its_sources(tmp_path: Path, run_cachekit) -> None:
+    config = tmp_path / "ssh_config"
+    config.write_text("Host bastion\n  HostName 192.0.2.1\n  User ops\n"
+                      "Host jump2\n  HostName 192.0.2.2\n"
+                      "Host *\n  Port 2200\n")
+    inv = tmp_path / "inventory.yml"
+    inv.write_text(yaml.safe_dump({"all": {"hosts": {
+        "web1": {"ansible_host": "10.0.0.5", "ansible_user": "deploy",
+                 "ansible_ssh_private_key_file": "~/.ssh/deploy_key",
+                 "ansible_ssh_common_args": "-o ProxyJump=bastion,jump2 -o ControlMaster=auto"},
+        "win1": {"ansible_connection": "winrm"},
+        "db1": {}}}}, sort_keys=False))
+    table = run_cachekit(["hosts", "--inventory", str(inv)], tmp_path,
+                         CACHEKIT_SSH_CONFIG=str(config), expect=0)
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["HOST", "ADDRESS", "PORT", "USER", "KEY", "VIA", "PYTHON",
+                                "GROUPS", "NOTE"]
+    assert lines[2].split()[:6] == ["web1", "10.0.0.5", "2200", "deploy", "deploy_key",
+                                    "bastion"] and "bastion -> jump2" in lines[2]
+    assert "22 / ssh_config" not in table.stdout
+    assert "failed: ansible_connection is 'winrm'" in lines[3]
+    assert lines[4].split()[:4] == ["db1", "db1", "2200", pwd.getpwuid(os.getuid()).pw_name]
+    assert table.stderr.splitlines() == [
+        "cachekit: warning: web1: ansible_ssh_common_args: -o ControlMaster=auto is not "
+        "honoured by cachekit: ignored"]
+    doc = json.loads(run_cachekit(["hosts", "--inventory", str(inv), "--format", "json"],
+                                  tmp_path, CACHEKIT_SSH_CONFIG=str(config), expect=0).stdout)
+    web1 = doc["hosts"][0]
+    assert web1["sources"] == {"address": "ansible_host", "port": f"{config} line 7",
+                               "user": "ansible_user",
+                               "key_files": "ansible_ssh_private_key_file",
+                               "jumps": "ansible_ssh_common_args -o ProxyJump"}
+    assert [(j["name"], j["address"], j["port"], j["user"]) for j in web1["jumps"]] == [
+        ("bastion", "192.0.2.1", 2200, "ops"), ("jump2", "192.0.2.2", 2200,
+                                                pwd.getpwuid(os.getuid()).pw_name)]
+    assert web1["jumps"][0]["sources"]["user"] == f"{config} line 3"
+    assert web1["warnings"] and web1["failure"] is None and web1["ssh_config"] == [str(config)]
+    assert doc["hosts"][1]["failure"]["status"] == "failed"
