@@ -35,23 +35,19 @@ DEFAULT_PORT = 22
 MAX_HOPS = 10  # jump hosts on the way to one host: more is a ProxyJump loop
 SSH_CONNECTIONS = {"ssh", "smart", "paramiko", "paramiko_ssh", "ansible.builtin.ssh",
                    "ansible.legacy.ssh", "ansible.builtin.paramiko_ssh"}
-_NO_PASSWORD = "cachekit logs in with keys and the SSH agent only: the password is not used"
+_AGENT = "load the key into the SSH agent"
 # variables that change how Ansible logs in, which cachekit does not do: a warning each
 NOT_USED = {
-    "ansible_password": _NO_PASSWORD,
-    "ansible_ssh_pass": _NO_PASSWORD,
-    "ansible_ssh_password": _NO_PASSWORD,
-    "ansible_private_key": "a key given as text is not used: name a key file or load it "
-                           "into the SSH agent",
-    "ansible_ssh_private_key": "a key given as text is not used: name a key file or load it "
-                               "into the SSH agent",
-    "ansible_private_key_passphrase": "the passphrase is not used: load the key into the SSH "
-                                      "agent",
-    "ansible_ssh_private_key_passphrase": "the passphrase is not used: load the key into the "
-                                          "SSH agent",
-    "ansible_ssh_pkcs11_provider": "PKCS#11 keys are not used: load them into the SSH agent",
-    "ansible_ssh_timeout": "--connect-timeout applies instead",
-    "ansible_timeout": "--connect-timeout applies instead",
+    **dict.fromkeys(("ansible_password", "ansible_ssh_pass", "ansible_ssh_password"),
+                    "cachekit logs in with keys and the SSH agent only: the password is not "
+                    "used"),
+    **dict.fromkeys(("ansible_private_key", "ansible_ssh_private_key"),
+                    f"a key given as text is not used: name a key file or {_AGENT}"),
+    **dict.fromkeys(("ansible_private_key_passphrase", "ansible_ssh_private_key_passphrase"),
+                    f"the passphrase is not used: {_AGENT}"),
+    "ansible_ssh_pkcs11_provider": f"PKCS#11 keys are not used: {_AGENT}",
+    **dict.fromkeys(("ansible_ssh_timeout", "ansible_timeout"),
+                    "--connect-timeout applies instead"),
 }
 
 

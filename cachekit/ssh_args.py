@@ -56,7 +56,8 @@ def command_line(variables: Dict[str, Any]) -> List[Piece]:
     """The options Ansible puts on ssh's command line for a host, in Ansible's order."""
     pieces: List[Piece] = []
     if variables.get("ansible_ssh_args"):
-        pieces.append(("ansible_ssh_args", _split(variables["ansible_ssh_args"])))
+        pieces.append(("ansible_ssh_args", _split("ansible_ssh_args",
+                                                  variables["ansible_ssh_args"])))
     checking, var = setting(variables, "host_key_checking")
     if checking is not None and var and _false(checking):
         pieces.append((var, ["-o", "StrictHostKeyChecking=no"]))
@@ -71,13 +72,16 @@ def command_line(variables: Dict[str, Any]) -> List[Piece]:
         pieces.append((var, ["-o", f'User="{user}"']))
     for var in ARG_VARIABLES[1:]:
         if variables.get(var):
-            pieces.append((var, _split(variables[var])))
+            pieces.append((var, _split(var, variables[var])))
     return pieces
 
 
-def _split(value: Any) -> List[str]:
+def _split(var: str, value: Any) -> List[str]:
     """As Ansible's _split_ssh_args: shell words, blank ones dropped."""
-    return [w.strip() for w in shlex.split(str(value)) if w.strip()]
+    try:
+        return [w.strip() for w in shlex.split(str(value)) if w.strip()]
+    except ValueError as exc:  # Ansible stops on it too
+        raise SshConfigError(f"{var}: {exc}") from None
 
 
 class Parsed:

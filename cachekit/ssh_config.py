@@ -11,6 +11,7 @@ and ``final`` in a second pass, as ssh does); ``Include`` (relative to ~/.ssh, o
 criteria are not evaluated: a warning says so and the block is skipped.
 """
 
+import functools
 import glob
 import os
 import re
@@ -99,8 +100,13 @@ def keyword_value(text: str) -> Optional[Tuple[str, str]]:
 
 def match_pattern(name: str, pattern: str) -> bool:
     """OpenSSH's match_pattern: ``*`` and ``?`` wildcards, case as written."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, name, re.S) is not None
+    return _compiled(pattern).fullmatch(name) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> "re.Pattern[str]":
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
+                              for c in pattern), re.S)
 
 
 def match_list(name: str, patterns: List[str]) -> bool:
@@ -115,20 +121,34 @@ def match_list(name: str, patterns: List[str]) -> bool:
     return found
 
 
-def _read_lines(path: str, checked: bool) -> List[str]:
-    """The lines of a config file; ``checked``: refused if others may write it, as ssh
-    refuses ~/.ssh/config and included files (not a -F file, nor the system's)."""
+def _read_lines(path: str, checked: bool) -> List[Tuple[int, str, str]]:
+    """The settings of a config file: (line number, keyword, the rest); ``checked``:
+    refused if others may write it, as ssh refuses ~/.ssh/config and included files
+    (not a -F file, nor the system's). Parsed once while the file stays the same."""
     try:
         st = os.stat(path)
-        if checked and (st.st_uid not in (0, os.getuid()) or st.st_mode & 0o022):
-            raise SshConfigError(f"{path}: bad owner or permissions (ssh refuses it)")
+    except OSError as exc:
+        raise SshConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if checked and (st.st_uid not in (0, os.getuid()) or st.st_mode & 0o022):
+        raise SshConfigError(f"{path}: bad owner or permissions (ssh refuses it)")
+    return _parsed(path, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: str, inode: int, mtime: int, size: int) -> List[Tuple[int, str, str]]:
+    try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise SshConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     if len(data) > MAX_FILE_BYTES:
         raise SshConfigError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
-    return data.decode("utf-8", "replace").splitlines()
+    out = []
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+        found = keyword_value(line)
+        if found is not None and not found[0].startswith("#"):
+            out.append((number, found[0], found[1]))
+    return out
 
 
 class Reader:
@@ -154,20 +174,16 @@ class Reader:
     def _file(self, path: str, system: bool, may_match: bool, depth: int,
               checked: bool = True) -> None:
         active = may_match  # lines before any Host or Match apply as the block around
-        for number, line in enumerate(_read_lines(path, checked), 1):
-            found = keyword_value(line)
-            if found is None or found[0].startswith("#"):
-                continue
-            key, rest = found
-            where = self._where(path, number)
+        for number, key, rest in _read_lines(path, checked):
             if key == "host":
                 active = may_match and match_list(self.host, split_args(rest))
             elif key == "match":
-                active = may_match and self._match(split_args(rest), where)
+                active = may_match and self._match(split_args(rest), self._where(path, number))
             elif key == "include":
-                self._include(split_args(rest), system, may_match and active, depth, where)
+                self._include(split_args(rest), system, may_match and active, depth,
+                              self._where(path, number))
             elif active and key in KEYWORDS:
-                self._setting(key, rest, where)
+                self._setting(key, rest, self._where(path, number))
 
     def _setting(self, key: str, rest: str, where: str) -> None:
         if key == "proxycommand":  # the rest of the line, as a shell would get it
