@@ -182,6 +182,7 @@ def _hop(name: str, destination: str, source: str, options: Options,
     if "@" in host:
         given, host = host.rsplit("@", 1)
         options.set("user", given, source)
+    ssh_args.check_destination(host, source, options.get("user"), options.source("user"))
     reader = Reader(options, host, host, _local_user())
     for path, kind in files:
         reader.read(path, kind == "system", kind == "user")

@@ -181,3 +181,17 @@ def _dash_o(var: str, text: str, options: Options, parsed: Parsed) -> None:
         options.set(key, " ".join(args), source)
     else:
         options.set(key, args[0], source)
+
+
+def check_destination(host: str, source: str, user: Optional[str], user_source: str) -> None:
+    """ssh refuses a host name or a user given on the command line that a shell would
+    read as more than a name (OpenSSH 9.6, CVE-2023-51385: they reach ProxyCommand's
+    %h and %r); the same names from ssh_config are not checked, as in ssh."""
+    if host.startswith("-") or any(c in "'`\"$\\;&<>|(){}," or c.isspace() or
+                                   not c.isprintable() for c in host):
+        raise SshConfigError(f"{source}: host name {host!r} contains characters ssh refuses")
+    if user is not None and (user.startswith("-") or user.endswith("\\") or
+                             any(c in "'`\";&<>|(){}" for c in user) or
+                             any(a.isspace() and b == "-" for a, b in zip(user, user[1:]))):
+        raise SshConfigError(f"{user_source}: user name {user!r} contains characters ssh "
+                             "refuses")

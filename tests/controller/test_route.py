@@ -560,3 +560,64 @@ def test_cachekit_hosts_shows_the_route_and_its_sources(tmp_path: Path, run_cach
     assert web1["jumps"][0]["sources"]["user"] == f"{config} line 3"
     assert web1["warnings"] and web1["failure"] is None and web1["ssh_config"] == [str(config)]
     assert doc["hosts"][1]["failure"]["status"] == "failed"
+
+
+CORP = """\
+Host bastion.corp
+    User jump
+    IdentityFile ~/.ssh/bastion_%r
+    ProxyJump none
+Host *.corp !legacy.corp
+    ProxyJump bastion.corp
+    User %u
+Host legacy.corp
+    ProxyCommand ssh -q -W %h:%p old-gw.corp
+    HostKeyAlias legacy
+Host a,b
+    Port 1111
+Host "quoted host" q*
+    Port 1212
+Host *
+    IdentitiesOnly yes
+    AddKeysToAgent yes
+    ServerAliveInterval 60
+    ControlMaster auto
+    ControlPath ~/.ssh/cm-%r@%h:%p
+    User default-user
+    IdentityFile ~/.ssh/id_ed25519
+"""
+
+
+@pytest.mark.parametrize("name,variables", [
+    ("web.corp", {}), ("bastion.corp", {}), ("legacy.corp", {}), ("a", {}), ("a,b", {}),
+    ("qq", {}), ("gitlab.com", {"ansible_user": "git"}),
+    ("db.corp", {"ansible_ssh_common_args": "-J other@bastion.corp:2022"}),
+    ("db2.corp", {"ansible_ssh_common_args": "-o ProxyCommand='nc %h %p'"}),
+    ("x.corp", {"ansible_ssh_extra_args": "-o ProxyJump=none"}),
+])
+def test_a_typical_workstation_config(tmp_path: Path, name: str,
+                                      variables: Dict[str, Any]) -> None:
+    config = tmp_path / "config"
+    config.write_text(CORP)
+    like_ssh(config, name, variables)
+
+
+@pytest.mark.parametrize("variables", [
+    {"ansible_host": "a;b"}, {"ansible_host": "-oProxyCommand=touch x"},
+    {"ansible_host": "a b"}, {"ansible_host": "a$b"}, {"ansible_host": "a*b"},
+    {"ansible_host": "a%b"}, {"ansible_host": "u;x@h"}, {"ansible_user": "a;b"},
+    {"ansible_user": "-u"}, {"ansible_user": "a b"}, {"ansible_user": "a -b"},
+    {"ansible_user": "a$b"}, {"ansible_user": "a\\"},
+    {"ansible_ssh_common_args": "-J 'x;y'"}, {"ansible_ssh_common_args": "-J 'u;v@x'"},
+])
+def test_names_ssh_refuses_on_its_command_line(tmp_path: Path,
+                                               variables: Dict[str, Any]) -> None:
+    config = tmp_path / "config"
+    config.write_text("Host *\n  ProxyCommand nc %h %p\n")
+    like_ssh(config, "h", variables)
+
+
+def test_args_ansible_cannot_split_fail_the_host(tmp_path: Path) -> None:
+    got = route.resolve(Host("h", {"ansible_ssh_common_args": "-o 'ProxyJump=a"}),
+                        str(tmp_path / "none"))
+    assert got.failure == ("failed", "ansible_ssh_common_args: No closing quotation")
