@@ -231,7 +231,10 @@ def _jump_hop(value: str, source: str, files: List[ConfigFile], warnings: List[s
         options.set("port", str(port), entry)
     if before:
         options.set("proxyjump", before, source)
-    return _hop(host, host, entry, options, files, warnings, depth + 1)
+    try:
+        return _hop(host, host, entry, options, files, warnings, depth + 1)
+    except SshConfigError as exc:  # named: many hosts may go through this one
+        raise SshConfigError(f"jump host {host}: {exc}") from None
 
 
 def parse_jump(entry: str, source: str) -> Tuple[Optional[str], str, Optional[int]]:

@@ -358,6 +358,8 @@ def test_ssh_refusals_are_failures(tmp_path: Path) -> None:
         assert got.failure is not None and got.failure[0] == "failed", name
     looped = route.resolve(Host("loop1", {}), str(config))  # ssh would spawn itself forever
     assert looped.failure and "ProxyJump loop" in looped.failure[1]
+    behind = route.resolve(Host("h", {"ansible_ssh_common_args": "-J badport"}), str(config))
+    assert behind.failure == ("failed", f"jump host badport: {config} line 2: bad port '0x10'")
 
 
 def test_a_jump_chain_is_the_one_ssh_runs(tmp_path: Path) -> None:
