@@ -28,6 +28,12 @@ if [ ! -x /usr/sbin/sshd ]; then
     [ -z "$made_policy" ] || as_root rm -f /usr/sbin/policy-rc.d
     [ "$status" = 0 ] || exit "$status"
 fi
+if ! command -v sudo >/dev/null 2>&1 || ! command -v visudo >/dev/null 2>&1; then
+    # The become tests run the real sudo as test users (and cachekit's `local` through it).
+    echo "scripts/test.sh: installing sudo for the become tests" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sudo >/dev/null
+fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -U pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
