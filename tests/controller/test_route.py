@@ -623,3 +623,18 @@ def test_args_ansible_cannot_split_fail_the_host(tmp_path: Path) -> None:
     got = route.resolve(Host("h", {"ansible_ssh_common_args": "-o 'ProxyJump=a"}),
                         str(tmp_path / "none"))
     assert got.failure == ("failed", "ansible_ssh_common_args: No closing quotation")
+
+
+def test_hosts_behind_one_bastion_share_one_equal_hop(tmp_path: Path) -> None:
+    """Two routes through the same jump host hold equal (and equally hashed) hops, however
+    each was asked for: what a shared bastion session is keyed by."""
+    config = tmp_path / "config"
+    config.write_text("Host bastion\n  HostName 192.0.2.1\n  User ops\n"
+                      "Host web*\n  ProxyJump bastion\n")
+    via_config = route.resolve(Host("web1", {}), str(config)).jumps
+    via_args = route.resolve(Host("db1", {"ansible_ssh_common_args": "-J bastion"}),
+                             str(config)).jumps
+    assert via_config == via_args and hash(via_config[0]) == hash(via_args[0])
+    other_user = route.resolve(Host("db2", {"ansible_ssh_common_args": "-J root@bastion"}),
+                               str(config)).jumps
+    assert other_user != via_config
