@@ -14,7 +14,6 @@ from the ProxyJump entry.
 import hashlib
 import os
 import pwd
-import re
 import socket
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
@@ -28,7 +27,6 @@ from cachekit.ssh_config import (
     SshConfigError,
     expand,
     expand_env,
-    parse_port,
 )
 
 DEFAULT_PORT = 22
@@ -197,7 +195,8 @@ def _hop(name: str, destination: str, source: str, options: Options,
     tokens = _tokens(address, port, user or _local_user(), host, options)
     keys = tuple(_path(raw, tokens, "IdentityFile") for raw, _ in options.identity_files)
     sources = {"address": options.source("hostname") if options.get("hostname") else source,
-               "port": options.source("port"), "user": options.source("user")}
+               "port": options.source("port"),
+               "user": options.source("user") if user else "default (the local user)"}
     if keys:
         sources["key_files"] = ", ".join(dict.fromkeys(s for _, s in options.identity_files))
     known = _known_hosts(options, tokens, warnings, sources)
@@ -222,7 +221,7 @@ def _jump_hop(value: str, source: str, files: List[ConfigFile], warnings: List[s
     """The last hop of a ProxyJump list (set by ``source``), reached as ssh reaches it:
     ``ssh [-l user] [-p port] [-J the hops before it] host`` with the same ssh_config."""
     before, _, last = value.rpartition(",")
-    user, host, port = parse_jump(last, source)
+    user, host, port = ssh_args.parse_jump(last, source)
     options = Options()
     entry = f"{source} ({last})"
     if user:
@@ -235,21 +234,6 @@ def _jump_hop(value: str, source: str, files: List[ConfigFile], warnings: List[s
         return _hop(host, host, entry, options, files, warnings, depth + 1)
     except SshConfigError as exc:  # named: many hosts may go through this one
         raise SshConfigError(f"jump host {host}: {exc}") from None
-
-
-def parse_jump(entry: str, source: str) -> Tuple[Optional[str], str, Optional[int]]:
-    """``[user@]host[:port]``, ``[user@][v6addr]:port`` or ``ssh://[user@]host[:port]``."""
-    text = entry.strip()
-    if text.startswith("ssh://"):
-        text = text[len("ssh://"):].rstrip("/")
-    user, _, hostport = text.rpartition("@")
-    m = re.fullmatch(r"\[([^\]]+)\](?::(.*))?|([^:]*)(?::(.*))?", hostport)
-    host = (m.group(1) or m.group(3) or "") if m else ""
-    port_text: Optional[str] = (m.group(2) if m.group(1) else m.group(4)) if m else None
-    if not host:
-        raise SshConfigError(f"{source}: invalid jump host {entry!r}")
-    port = parse_port(port_text, source) if port_text is not None else None
-    return user or None, host, port
 
 
 def _address(options: Options, host: str) -> str:

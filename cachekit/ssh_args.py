@@ -11,6 +11,7 @@ ssh_config: so ansible_port beats ``-p`` in the common args, which beats ssh_con
 """
 
 import os
+import re
 import shlex
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -195,3 +196,18 @@ def check_destination(host: str, source: str, user: Optional[str], user_source: 
                              any(a.isspace() and b == "-" for a, b in zip(user, user[1:]))):
         raise SshConfigError(f"{user_source}: user name {user!r} contains characters ssh "
                              "refuses")
+
+
+def parse_jump(entry: str, source: str) -> Tuple[Optional[str], str, Optional[int]]:
+    """``[user@]host[:port]``, ``[user@][v6addr]:port`` or ``ssh://[user@]host[:port]``."""
+    text = entry.strip()
+    if text.startswith("ssh://"):
+        text = text[len("ssh://"):].rstrip("/")
+    user, _, hostport = text.rpartition("@")
+    m = re.fullmatch(r"\[([^\]]+)\](?::(.*))?|([^:]*)(?::(.*))?", hostport)
+    host = (m.group(1) or m.group(3) or "") if m else ""
+    port_text: Optional[str] = (m.group(2) if m.group(1) else m.group(4)) if m else None
+    if not host:
+        raise SshConfigError(f"{source}: invalid jump host {entry!r}")
+    port = parse_port(port_text, source) if port_text is not None else None
+    return user or None, host, port
