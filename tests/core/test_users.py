@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 import yaml
 
-from cachekit.core import agent, users
+from cachekit.core import agent, as_user, users
 from tests.fixtures import program
 from tests.fixtures.conda_cache import PACKAGES, extract, install, make_archive
 
@@ -199,14 +199,14 @@ def test_an_unknown_name_refuses_the_host(lab: Lab, home: Path) -> None:
 def test_not_root_is_refused(lab: Lab) -> None:
     """The core run as a user (root's Python cannot be read by one: the core is loaded
     first, as the users' children load it) refuses --users in one line."""
-    users.preload()
+    as_user.preload()
     account = users.select_accounts([OWNER])[0]
     reply, send = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
             os.close(reply)
-            users.drop_to(account)
+            as_user.drop_to(account)
             result = agent.run({"op": "report", "users": "all"})
             os.write(send, json.dumps(result).encode())
         finally:
