@@ -95,8 +95,10 @@ class JumpSessions:
             raise HostFailure("unreachable", f"cannot reach {dest.address}:{dest.port} "
                               f"through {named(via)}: {exc.text.lower()}") from None
         except (OSError, paramiko.SSHException, EOFError) as exc:
+            cause = (f"no channel within {self.settings.connect_timeout:g} s"
+                     if "Timeout" in str(exc) else str(exc) or type(exc).__name__)
             raise HostFailure("unreachable", f"cannot reach {dest.address}:{dest.port} "
-                              f"through {named(via)}: {exc or type(exc).__name__}") from None
+                              f"through {named(via)}: {cause}") from None
 
     def _session(self, chain: Tuple[Hop, ...]) -> Connection:
         """The shared login to ``chain[-1]``: through the hops before it in the chain, or,

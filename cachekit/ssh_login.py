@@ -10,8 +10,10 @@ refused unless ``accept_new`` records a new one, as OpenSSH's
 ``StrictHostKeyChecking=accept-new`` does. Every failure becomes a ``HostFailure``.
 """
 
+import logging
 import os
 import select
+import signal
 import socket
 import subprocess
 from typing import Any, Dict, List, Optional, Union
@@ -24,6 +26,10 @@ from cachekit.route import Hop
 
 Sock = Union[paramiko.Channel, paramiko.ProxyCommand]
 SYSTEM_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
+# paramiko logs a traceback on stderr for a server that breaks off before its banner (a
+# ProxyCommand that failed, a jump host that dropped the channel): the host's row says
+# why, so its log stays quiet
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 class _UnknownKey(paramiko.MissingHostKeyPolicy):
@@ -122,15 +128,16 @@ class ProxySocket(paramiko.ProxyCommand):
             raise paramiko.ProxyCommandFailure(" ".join(self.cmd), exc.strerror) from None
 
     def close(self) -> None:
-        if self.process.poll() is None:
+        ended = self.process.poll() is not None
+        if not ended:
             self.process.terminate()
             try:
-                self.process.wait(timeout=2)
+                ended = self.process.wait(timeout=0.2) != -signal.SIGTERM  # ended on its own
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        elif self.note is None:
-            self.exit_note()
+        if self.note is None:
+            self.note = self._last_words() if ended else ""
         for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
             if pipe is not None:
                 pipe.close()
@@ -138,28 +145,21 @@ class ProxySocket(paramiko.ProxyCommand):
     def exit_note(self) -> str:
         """" (ProxyCommand exited N: its last stderr line)" once it has exited by itself
         (waiting half a second for that), else ""."""
-        if self.note is not None:
-            return self.note
-        try:
-            self.process.wait(timeout=0.5)
-        except subprocess.TimeoutExpired:  # still running: nothing final to say
-            return ""
+        if self.note is None:
+            try:
+                self.process.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:  # still running: nothing final to say
+                return ""
+            self.note = self._last_words()
+        return self.note
+
+    def _last_words(self) -> str:
         stderr, lines = self.process.stderr, []
         if stderr is not None and not stderr.closed and select.select([stderr], [], [], 0.2)[0]:
             text = stderr.read(8192).decode("utf-8", "replace")  # one read: never blocks
             lines = [line.strip() for line in text.splitlines() if line.strip()]
         said = f": {lines[-1]}" if lines else ""
-        self.note = f" (ProxyCommand exited {self.process.returncode}{said})"
-        return self.note
-
-
-def _drop(conn: Connection, sock: Optional[Sock]) -> None:
-    """A login that failed: its connection and the socket it was given, both closed (a
-    connection never started does not close its socket: a ProxyCommand would live on)."""
-    conn.close()
-    conn.client.close()
-    if sock is not None:
-        sock.close()
+        return f" (ProxyCommand exited {self.process.returncode}{said})"
 
 
 def proxy(command: str) -> ProxySocket:
@@ -169,6 +169,15 @@ def proxy(command: str) -> ProxySocket:
     except (OSError, ValueError) as exc:
         raise HostFailure("unreachable", f"ProxyCommand `{command}` could not be started: "
                           f"{why(exc)}") from None
+
+
+def _drop(conn: Connection, sock: Optional[Sock]) -> None:
+    """A login that failed: its connection and the socket it was given, both closed (a
+    connection never started does not close its socket: a ProxyCommand would live on)."""
+    conn.close()
+    conn.client.close()
+    if sock is not None:
+        sock.close()
 
 
 def why(exc: BaseException) -> str:
