@@ -205,6 +205,14 @@ class Fleet:
     def _run_one(self, host: inventory.Host, request: Dict[str, Any]) -> Dict[str, Any]:
         if host.local:
             return self._run_local(host, request, in_process=False)
+        row = self._run_remote(host, request)
+        with self._lock:
+            way = self._routes.get(host.name)
+        if way is not None and way.warnings:  # what its route could not honour: never silent
+            row["warnings"] = [*way.warnings, *(row.get("warnings") or [])]
+        return row
+
+    def _run_remote(self, host: inventory.Host, request: Dict[str, Any]) -> Dict[str, Any]:
         from cachekit import remote  # Fabric loads only when a host is remote
 
         started = self._started[host.name] = time.monotonic()

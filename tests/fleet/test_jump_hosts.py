@@ -81,8 +81,11 @@ def test_direct_fails_and_proxyjump_from_the_inventory_succeeds(
     inv = inventory(tmp_path / "inv.yml", {
         "direct": entry(TARGETS[0], tmp_path / "none"),
         "jumped": entry(TARGETS[0], cache, ansible_ssh_common_args=VIA_BASTION),
-        "extra": entry(TARGETS[1], cache, ansible_ssh_extra_args=f"-J root@{BASTION}")})
+        "extra": entry(TARGETS[1], cache, ansible_ssh_extra_args=f"-J root@{BASTION}",
+                       ansible_ssh_pass="never used")})
     rows = report(net, home, inv)
+    # what a route cannot honour is a warning on the host's row, never silent
+    assert any(w.startswith("ansible_ssh_pass") for w in rows["extra"]["warnings"])
     assert rows["direct"]["status"] == "unreachable"
     assert "network is unreachable" in rows["direct"]["error"]
     for name in ("jumped", "extra"):
