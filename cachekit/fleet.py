@@ -239,7 +239,7 @@ class Fleet:
         with self._lock:
             found = self._routes.get(host.name)
         if found is None:
-            found = route.resolve(host, route.ssh_config_path(self.settings.ssh_config))
+            found = route.resolve(host)  # ~/.ssh/config, or CACHEKIT_SSH_CONFIG
             with self._lock:
                 self._routes[host.name] = found
         return found

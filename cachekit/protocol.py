@@ -54,7 +54,6 @@ class Settings:
     timeout: float = TIMEOUT_S
     accept_new_host_keys: bool = False
     output_cap: int = OUTPUT_CAP
-    ssh_config: Optional[str] = None  # -F / CACHEKIT_SSH_CONFIG: the ssh_config routes read
 
 
 def check_schema(result: Dict[str, Any], host: str) -> None:
