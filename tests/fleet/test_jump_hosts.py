@@ -141,6 +141,16 @@ def test_a_bastion_with_an_unknown_key_is_named_then_recorded(
     assert all(row["status"] == "ok" for row in report(net, home, inv).values())
 
 
+def test_accept_new_in_ssh_config_records_the_bastion_key(
+        tmp_path: Path, net: NetnsLab, home: Path, user_ssh: Path) -> None:
+    known = net.known_hosts(user_ssh / "known_hosts", ["inner"], targets=True)
+    (user_ssh / "config").write_text(f"Host {BASTION}\n    StrictHostKeyChecking accept-new\n")
+    inv = inventory(tmp_path / "inv.yml", {"t": entry(TARGETS[6], tmp_path / "none")},
+                    ansible_ssh_common_args=VIA_BASTION)
+    assert report(net, home, inv)["t"]["status"] == "ok"
+    assert f"{BASTION} {net.server('bastion').public_key}" in known.read_text()
+
+
 def test_a_bastion_that_fails_is_named_in_each_row(tmp_path: Path, net: NetnsLab, home: Path,
                                                    user_ssh: Path) -> None:
     inv = inventory(tmp_path / "inv.yml", {
