@@ -3,7 +3,9 @@
 Every host yields a result, failures included: a host that cannot be reached, refuses
 its key, fails authentication, times out or breaks is a row with a status and a reason.
 ``local`` runs in-process when it is the only host, and in a child process when remote
-hosts run beside it (the core forks, which is unsafe next to SSH threads). A fleet keeps
+hosts run beside it (the core forks, which is unsafe next to SSH threads), or through sudo
+when it becomes another user (the core shipped to it as to a remote host: root's python
+may not have cachekit). A fleet keeps
 one connection per host for the whole task, so a plan and its apply share it.
 """
 
@@ -12,9 +14,9 @@ import json
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from cachekit import inventory, protocol, route
+from cachekit import become, inventory, protocol, route
 from cachekit.core import wire
 from cachekit.errors import CachekitError
 from cachekit.progress import Board, Stream
@@ -75,11 +77,13 @@ class Fleet:
     """The selected hosts, their open connections, and a bounded pool to run them."""
 
     def __init__(self, hosts: List[inventory.Host], settings: Optional[protocol.Settings] = None,
-                 workers: int = DEFAULT_WORKERS, progress: Optional[Board] = None) -> None:
+                 workers: int = DEFAULT_WORKERS, progress: Optional[Board] = None,
+                 escalation: Optional[become.Options] = None) -> None:
         if workers < 1:
             raise CachekitError(f"--workers must be at least 1 (got {workers})")
         self.hosts = hosts
         self.settings = settings or protocol.Settings()
+        self.escalation = escalation or become.Options()  # --become, its user, the password
         self.workers = workers
         self.progress = progress
         self._conns: Dict[str, Connection] = {}
@@ -126,7 +130,7 @@ class Fleet:
         self._removed = {h.name: [] for h in hosts}
         self._started, self._streams = {}, {}
         try:
-            if all(h.local for h in hosts):
+            if all(h.local and not self._becomes(h) for h in hosts):
                 return self._run_in_process(hosts, requests)
             return self._run_pool(hosts, requests)
         finally:
@@ -218,9 +222,10 @@ class Fleet:
         started = self._started[host.name] = time.monotonic()
         stream = self._streams[host.name] = Stream(lambda item: self._heard(host.name, item))
         try:
+            shake = self._handshake(host)
             conn = self._connection(host)
             result = remote.run_core(conn, host, dict(request, environ=environment(host)),
-                                     self.settings, stream)
+                                     self.settings, stream, shake)
             protocol.check_schema(result, host.name)
         except protocol.HostFailure as exc:
             return failed_result(host.name, exc.status, exc.reason,
@@ -263,11 +268,24 @@ class Fleet:
             self._conns[host.name] = conn
         return conn
 
+    def _handshake(self, host: inventory.Host) -> Optional[become.Handshake]:
+        """The host's sudo, when its core runs as another user; bad settings raise
+        HostFailure (status ``become``)."""
+        settings = become.for_host(host, self.escalation)
+        return None if settings is None else become.Handshake(settings,
+                                                              self.escalation.password)
+
+    def _becomes(self, host: inventory.Host) -> bool:
+        try:
+            return become.for_host(host, self.escalation) is not None
+        except protocol.HostFailure:
+            return True  # its row says why, from the child path
+
     def _run_local(self, host: inventory.Host, request: Dict[str, Any],
                    in_process: bool) -> Dict[str, Any]:
         started = self._started[host.name] = time.monotonic()
         request = dict(request, environ=environment(host))
-        if in_process:
+        if in_process and not self._becomes(host):
             from cachekit.core import agent  # only a local host runs the core here
 
             # Ctrl-C is the core's to handle here: it stops between two removals
@@ -275,10 +293,15 @@ class Fleet:
         else:
             stream = self._streams[host.name] = Stream(lambda item: self._heard(host.name, item))
             try:  # read as a remote host's output is: capped, stderr drained alongside
+                shake = self._handshake(host)
+                argv, stdin = _local_child(host, request, shake)
                 out, tail, status = protocol.run_child(
-                    [sys.executable, "-m", "cachekit.core.agent"], json.dumps(request).encode(),
-                    self.settings.timeout, protocol.output_cap(host.vars, self.settings.output_cap),
-                    stream)
+                    argv, stdin, self.settings.timeout,
+                    protocol.output_cap(host.vars, self.settings.output_cap), stream, shake)
+                if shake is not None:
+                    from cachekit.shipping import take_marker
+
+                    take_marker(out)  # the bootstrap's @need/@ready: not output
                 result = protocol.parse_output(out, tail, status, request.get("op"))
             except protocol.HostFailure as exc:
                 return failed_result(host.name, exc.status, exc.reason,
@@ -287,6 +310,19 @@ class Fleet:
         result["host"] = host.name
         result["elapsed_s"] = round(time.monotonic() - started, 3)
         return result
+
+
+def _local_child(host: inventory.Host, request: Dict[str, Any],
+                 shake: Optional[become.Handshake]) -> Tuple[List[str], bytes]:
+    """The command and stdin that run this machine's core in a child: this cachekit's own
+    core, or (through sudo) the bootstrap and the shipped core, as a remote host gets
+    them, all sent at once (the bootstrap leaves unread what it does not need)."""
+    if shake is None:
+        return [sys.executable, "-m", "cachekit.core.agent"], json.dumps(request).encode()
+    from cachekit import shipping
+
+    argv = ["/bin/sh", "-c", shake.command(shipping.command_line(host))]
+    return argv, shipping.request_line(request) + shipping.compressed_core()[1]
 
 
 def _told_to_stop(stream: Stream) -> bool:

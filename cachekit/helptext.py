@@ -31,6 +31,7 @@ PLACEHOLDERS = {
     "fail_above": "SIZE|PCT",
     "tempfiles": "PATH,...",
     "uv": "PATH",
+    "become_user": "USER",
 }
 KIND_PLACEHOLDERS = {str: "STRING", int: "N", float: "NUMBER", list: "STRING"}
 

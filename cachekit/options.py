@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from invoke import task
 from invoke.exceptions import Exit
 
-from cachekit import fleet, progress, protocol, text
+from cachekit import become, fleet, progress, protocol, text
 from cachekit._invoke_compat import refuse_invoke_dry
 from cachekit.core import KNOWN_MANAGERS
 from cachekit.errors import EXIT_INTERRUPTED, CachekitError
@@ -61,6 +61,14 @@ FLEET: Tuple[Option, ...] = (
            "is still refused"),
     Option("wide", bool, False,
            "show paths whole and tables as wide as they need (default: fit the terminal)"),
+    Option("become", bool, False,
+           "run the core as another user through sudo (a host's ansible_become wins)"),
+    Option("become_user", Optional[str], None,
+           "the user --become runs the core as (default root; a host's ansible_become_user "
+           "wins)"),
+    Option("ask_become_pass", bool, False,
+           "ask once, on the terminal, for the sudo password before any host runs (never "
+           "read from the inventory)"),
 )
 DESTRUCTIVE: Tuple[Option, ...] = (
     Option("dry_run", bool, False, "print exactly what would be removed, remove nothing"),
@@ -112,6 +120,9 @@ class Target:
     connect_timeout: float
     accept_new_host_keys: bool
     wide: bool  # how tables and the plan are shown: paths whole, or fitted to the terminal
+    become: bool = False
+    become_user: Optional[str] = None
+    ask_become_pass: bool = False
     dry_run: bool = False
     yes: bool = False
     uv: Optional[str] = None
@@ -125,8 +136,14 @@ class Target:
         settings = protocol.Settings(self.connect_timeout, self.timeout,
                                      self.accept_new_host_keys)
         selected = fleet.select_hosts(self.hosts, self.inventory)
+        for host in selected:
+            for warning in become.warnings(host):
+                print(text.printable(f"cachekit: warning: {warning}"), file=sys.stderr)
+        # asked once, before any host runs (and before a plan's question)
+        password = become.ask_password() if self.ask_become_pass else None
+        escalation = become.Options(self.become, self.become_user, password)
         board = progress.Board(len(selected)) if progress.wanted(self.quiet) else None
-        return fleet.Fleet(selected, settings, self.workers, board)
+        return fleet.Fleet(selected, settings, self.workers, board, escalation)
 
     def request(self, request: Dict[str, Any]) -> Dict[str, Any]:
         return dict(request, managers=parse_managers(self.managers),

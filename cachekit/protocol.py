@@ -11,6 +11,7 @@ field by field (``wire_check``). Whatever is wrong becomes a ``HostFailure``: a 
 row with a one-line reason, never a traceback.
 """
 
+import contextlib
 import json
 import math
 import os
@@ -20,11 +21,14 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from cachekit import wire_check
 from cachekit.core import SCHEMA
 from cachekit.errors import CachekitError
+
+if TYPE_CHECKING:
+    from cachekit.become import Handshake
 
 STDERR_TAIL = 10  # lines of a host's stderr kept for its row
 STDERR_KEEP = 16 * 1024  # bytes of stderr kept while draining; the rest is dropped
@@ -66,8 +70,14 @@ def check_schema(result: Dict[str, Any], host: str) -> None:
         )
 
 
+# Why a host yielded no result, as its row's status says (besides the core's own
+# "refused", "failed" and "interrupted"): no connection, its key, its login, its sudo
+# (become), no answer in time.
+FAILURE_STATUSES = ("failed", "unreachable", "timeout", "hostkey", "auth", "become")
+
+
 class HostFailure(Exception):
-    """A host could not serve the request; ``status`` is one of the design's statuses.
+    """A host could not serve the request; ``status`` is one of ``FAILURE_STATUSES``.
 
     ``removed`` lists the files a removal reported as it went, before it broke off.
     """
@@ -144,31 +154,44 @@ class StderrTail:
         return [line if len(line) <= STDERR_LINE else line[:STDERR_LINE] + "..."
                 for line in lines[-STDERR_TAIL:]]
 
+    def clear(self) -> None:
+        """Forget what came so far (sudo's words, once the core has started)."""
+        self.data = bytearray()
+        self.dropped = False
+
 
 def _interrupt(proc: "subprocess.Popen[bytes]") -> bool:
     """Send a running child Ctrl-C; False when it has already ended."""
     if proc.poll() is not None:
         return False
-    proc.send_signal(signal.SIGINT)
+    try:  # sudo relays it to the core it started; a child we may not signal is cut off
+        proc.send_signal(signal.SIGINT)
+    except OSError:
+        return False
     return True
 
 
 def run_child(argv: List[str], stdin: bytes, timeout: float,
-              cap: int = OUTPUT_CAP, stream: Any = None) -> Tuple[bytearray, List[str], int]:
+              cap: int = OUTPUT_CAP, stream: Any = None,
+              become: "Optional[Handshake]" = None) -> Tuple[bytearray, List[str], int]:
     """Run ``argv`` with ``stdin``: its capped stdout, stderr tail and exit status.
 
     Both streams are read as they come (a child that fills its stderr first cannot
     stall), stdin is written by a thread of its own; past the deadline or the cap the
     child is killed and HostFailure raised. A ``progress.Stream`` sees stdout as it
     comes; the child then has a session of its own, and Ctrl-C reaches it only through
-    ``stream.stop``, as it reaches a remote core.
+    ``stream.stop``, as it reaches a remote core. With ``become`` (``argv`` runs sudo,
+    with no terminal to ask on), ``stdin`` is written only once sudo has let the command
+    start, after the password when sudo asks for it.
     """
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=stream is not None)
+                            stderr=subprocess.PIPE,
+                            start_new_session=stream is not None or become is not None)
     if stream is not None:
         stream.stop = lambda: _interrupt(proc)
     writer = threading.Thread(target=_feed, args=(proc, stdin), daemon=True)
-    writer.start()
+    if become is None:
+        writer.start()
     out, err = Stdout(cap), StderrTail()
     deadline = time.monotonic() + timeout
     try:
@@ -189,6 +212,8 @@ def run_child(argv: List[str], stdin: bytes, timeout: float,
                             stream.feed(chunk)
                     else:
                         sel.unregister(key.fileobj)
+                if become is not None and not become.done:
+                    _become_step(proc, become, out, err, writer, not sel.get_map(), deadline)
             remaining = max(0.0, deadline - time.monotonic())
             try:
                 status = proc.wait(remaining)
@@ -200,11 +225,42 @@ def run_child(argv: List[str], stdin: bytes, timeout: float,
         raise
     finally:
         if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            _end(proc)
         for stream in (proc.stdout, proc.stderr):
             stream.close()
     return out.data, err.lines(), status
+
+
+def _become_step(proc: "subprocess.Popen[bytes]", become: "Handshake", out: Stdout,
+                 err: StderrTail, writer: threading.Thread, ended: bool,
+                 deadline: float) -> None:
+    """sudo's part of a child's output: answer its prompt on stdin, start the writer of
+    the request once its marker came; its end before that is a ``become`` failure."""
+    answer = become.step(out.data, bytes(err.data))
+    if become.done:
+        err.clear()
+        writer.start()
+    elif answer:
+        assert proc.stdin is not None  # PIPE above
+        os.write(proc.stdin.fileno(), answer)
+    elif ended:
+        try:
+            status = proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            status = -1
+        raise become.failure(bytes(err.data), status)
+
+
+def _end(proc: "subprocess.Popen[bytes]") -> None:
+    """Stop a child still running: its stdin closed (sudo, which a user may not signal,
+    then stops asking), then killed."""
+    with contextlib.suppress(OSError, ValueError):
+        if proc.stdin is not None:
+            proc.stdin.close()
+    with contextlib.suppress(OSError):
+        proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(5)
 
 
 def _feed(proc: "subprocess.Popen[bytes]", data: bytes) -> None:

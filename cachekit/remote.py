@@ -19,6 +19,7 @@ import paramiko
 from fabric import Connection
 
 from cachekit import protocol
+from cachekit.become import Handshake
 from cachekit.inventory import Host
 from cachekit.jumps import JumpSessions
 from cachekit.progress import Stream
@@ -53,13 +54,17 @@ def connect(route: Route, settings: Settings, jumps: JumpSessions) -> Connection
 
 
 def run_core(conn: Connection, host: Host, request: Dict[str, Any],
-             settings: Settings, stream: Optional[Stream] = None) -> Dict[str, Any]:
+             settings: Settings, stream: Optional[Stream] = None,
+             become: Optional[Handshake] = None) -> Dict[str, Any]:
     """Run the shipped core once on an open connection and return its parsed result.
 
     ``stream`` sees the core's stdout as it arrives (its ``@`` lines: progress), and gets
-    a way to send the core Ctrl-C (``stream.stop``).
+    a way to send the core Ctrl-C (``stream.stop``). With ``become``, the core starts
+    through sudo, and the request is sent only once sudo has let it start.
     """
     command = command_line(host)
+    if become is not None:
+        command = become.command(command)
     cap = protocol.output_cap(host.vars, settings.output_cap)
     transport = conn.client.get_transport()
     if transport is None or not transport.is_active():
@@ -74,7 +79,9 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
     try:
         channel.exec_command(command)
         if stream is not None:
-            stream.stop = lambda: interrupt(conn, stream.pid)
+            stream.stop = lambda: interrupt(conn, stream.pid, become)
+        if become is not None:
+            _become(channel, reader, become)
         # A host gone at once (no such interpreter) may close before the request is
         # written: its exit status, not the failed write, says why.
         _send(channel, request_line(request), reader)
@@ -110,22 +117,44 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
     return parse_output(out, tail, status, request.get("op"))
 
 
-def interrupt(conn: Connection, pid: Optional[int]) -> bool:
+def interrupt(conn: Connection, pid: Optional[int], become: Optional[Handshake] = None) -> bool:
     """Ctrl-C for the core on the host: ``kill -INT`` from a second session on the same
     connection, so that the core stops between two removals and still sends its result.
     (SSH's own "signal" request is refused by OpenSSH for root logins.) Only a core that
-    applies a plan says its pid; one that only reads is simply cut off."""
+    applies a plan says its pid; one that only reads is simply cut off. A core started
+    through sudo is another user's: the kill goes through sudo too, as that user."""
     transport = conn.client.get_transport()
     if pid is None or transport is None:
         return False
+    command = f"kill -INT {int(pid)}"
+    shake = become.again() if become is not None else None
     try:
         channel = transport.open_session(timeout=5)
-        channel.exec_command(f"kill -INT {int(pid)}")
+        channel.exec_command(shake.command(command) if shake is not None else command)
+        if shake is not None:
+            _become(channel, _Reader(channel, time.monotonic() + 5, 5, 1024 * 1024), shake)
         sent = channel.status_event.wait(5) and channel.exit_status == 0
         channel.close()
         return sent
-    except (OSError, paramiko.SSHException, EOFError):  # the connection is gone already
+    except (OSError, paramiko.SSHException, EOFError, HostFailure):  # gone, or sudo said no
         return False
+
+
+def _become(channel: paramiko.Channel, reader: "_Reader", shake: Handshake) -> None:
+    """sudo's part of the session: answer its prompt (the password crosses only here, on
+    the session's stdin), until its marker says the core starts; sudo's own words then
+    leave the stderr tail. sudo ending first is a ``become`` failure in its words."""
+    while True:
+        answer = shake.step(reader.out.data, bytes(reader.err.data))
+        if shake.done:
+            reader.err.clear()
+            return
+        if answer:
+            _send(channel, answer, reader)
+            continue
+        if reader.out_done and reader.err_done:
+            raise shake.failure(bytes(reader.err.data), reader.exit_status())
+        reader.more()
 
 
 def _send(channel: paramiko.Channel, data: bytes, reader: "_Reader") -> None:
@@ -185,6 +214,11 @@ class _Reader:
         if not self.channel.status_event.wait(max(0.0, self.deadline - time.monotonic())):
             self._timeout()
         return self.channel.recv_exit_status()
+
+    def more(self) -> None:
+        """Wait for more of either stream (or their end); past the deadline, time out."""
+        if not self._pump(self.deadline):
+            self._timeout()
 
     def pump_briefly(self) -> None:
         """Read what came, waiting a moment for something (while stdin cannot be sent)."""

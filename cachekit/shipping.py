@@ -28,7 +28,12 @@ CORE_DIR = Path(__file__).resolve().parent / "core"
 # XDG_CACHE_HOME), so that Python reuses compiled .pyc files instead of compiling 50 kB
 # of source on every run (about 10 ms a host); it imports from memory when that
 # directory cannot be written. The copy is trusted as the user's own files are: whoever
-# can write there can already edit that user's shell start-up files.
+# can write there can already edit that user's shell start-up files. So it is kept only
+# where the user the core runs as (the effective user, under become) owns the way: a
+# base that is another user's, or that someone else could swap (a login user's HOME or
+# XDG_CACHE_HOME passed through sudo, a symlink or directory of theirs on the way), is
+# replaced by the effective user's own home from the passwd database; when that is not
+# theirs either, the core imports from memory.
 BOOTSTRAP = """\
 import json, os, sys, time, zlib
 if sys.version_info < (3, 8):
@@ -39,8 +44,26 @@ base = (request.get("environ") or {}).get("XDG_CACHE_HOME") or os.environ.get("X
 base = base.strip()
 if not base.startswith("/"):
     base = os.path.join(os.path.expanduser("~"), ".cache")
-target = os.path.join(base, "cachekit", "core-" + request["core_digest"])
-ready = os.path.isfile(os.path.join(target, "COMPLETE"))
+def ours(path):  # the nearest existing part ours; it and all above it (as written and
+    uid, path = os.geteuid(), os.path.normpath(path)  # resolved) ours or root's
+    while not os.path.lexists(path):
+        path = os.path.dirname(path)
+    real = os.path.realpath(path)
+    if os.stat(real).st_uid != uid:
+        return False
+    for part in (path, real):
+        while True:
+            if os.lstat(part).st_uid not in (0, uid):
+                return False
+            if part == os.path.dirname(part):
+                break
+            part = os.path.dirname(part)
+    return True
+if not ours(base):  # e.g. the login user's XDG_CACHE_HOME or HOME, seen through sudo
+    import pwd
+    base = os.path.join(pwd.getpwuid(os.geteuid()).pw_dir, ".cache")
+target = os.path.join(base, "cachekit", "core-" + request["core_digest"]) if ours(base) else ""
+ready = bool(target) and os.path.isfile(os.path.join(target, "COMPLETE"))
 if ready:
     try:
         os.utime(target)  # in use: not an old copy another version may clear
@@ -49,7 +72,7 @@ if ready:
 sys.stdout.write("@ready\\n" if ready else "@need\\n")  # the sources come only if needed
 sys.stdout.flush()
 body = b"" if ready else sys.stdin.buffer.read()
-if not ready:
+if not ready and target:
     blob = json.loads(zlib.decompress(body).decode("utf-8"))
     tmp = "%s.tmp%d" % (target, os.getpid())
     try:
@@ -70,7 +93,7 @@ if not ready:
     except OSError:
         import shutil
         shutil.rmtree(tmp, ignore_errors=True)  # read-only, full, or another run won
-if os.path.isfile(os.path.join(target, "COMPLETE")):
+if target and os.path.isfile(os.path.join(target, "COMPLETE")):
     sys.path.insert(0, target)
     request["core_copy"] = target
 else:

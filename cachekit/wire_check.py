@@ -252,6 +252,8 @@ def _result(op: Optional[str]) -> Check:
 
     return record(
         {"schema": INT, "op": one_of(op) if op else null_or(STR),
+         # what a core may say; "become", "auth", "hostkey", "unreachable" and "timeout"
+         # are the controller's own (protocol.FAILURE_STATUSES), never a host's to claim
          "status": one_of("ok", "refused", "failed", "interrupted"), "error": null_or(STR),
          "caches": list_of(MEASURED_CACHE if op == "info" else CACHE),
          "removed": list_of(REMOVED_ROW), "warnings": STRINGS},

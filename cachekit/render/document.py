@@ -12,7 +12,7 @@ from cachekit.errors import EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_OK
 from cachekit.protocol import SCHEMA
 from cachekit.render import human_bytes
 
-FAILED_STATUSES = ("failed", "unreachable", "timeout", "hostkey", "auth")
+FAILED_STATUSES = ("failed", "unreachable", "timeout", "hostkey", "auth", "become")
 
 
 def document(command: str, dry_run: bool, hosts: List[Dict[str, Any]]) -> Dict[str, Any]:

@@ -1,0 +1,97 @@
+"""Become settings as Ansible resolves them, and the sudo command line (real sudo, real
+users and sshd: tests/fleet/test_become.py)."""
+
+import shlex
+
+import pytest
+
+from cachekit import become
+from cachekit.inventory import Host
+from cachekit.protocol import HostFailure
+
+ON = become.Options(become=True)
+
+
+def settings(options: become.Options = ON, **host_vars: object) -> become.Become:
+    found = become.for_host(Host("h", dict(host_vars)), options)
+    assert found is not None
+    return found
+
+
+def test_defaults_are_ansibles() -> None:
+    b = settings()
+    assert (b.user, b.method, b.flags, b.exe) == ("root", "sudo", "-H -S -n", "sudo")
+    assert become.for_host(Host("h", {}), become.Options()) is None  # off by default
+
+
+@pytest.mark.parametrize("value, enabled", [(True, True), ("yes", True), ("1", True),
+                                            (False, False), ("no", False), ("off", False)])
+def test_the_inventory_beats_the_command_line(value: object, enabled: bool) -> None:
+    """As in Ansible, a host's variables win over --become and --become-user (only
+    extra-vars, which cachekit has not, would beat them)."""
+    for flag in (True, False):
+        found = become.for_host(Host("h", {"ansible_become": value}),
+                                become.Options(become=flag, user="cli"))
+        assert (found is not None) == enabled
+    b = settings(become.Options(True, "cli"), ansible_become_user="inv")
+    assert b.user == "inv" and b.sources["user"] == "ansible_become_user"
+    assert settings(become.Options(True, "cli")).user == "cli"
+    assert settings(ansible_sudo_user="old").user == "old"  # the older spelling
+
+
+def test_bad_settings_are_the_hosts_become_failure() -> None:
+    with pytest.raises(HostFailure) as bad:
+        settings(ansible_become_method="su")
+    assert bad.value.status == "become" and "unsupported become method 'su'" in bad.value.reason
+    with pytest.raises(HostFailure, match="not a boolean"):
+        become.for_host(Host("h", {"ansible_become": "maybe"}), ON)
+    with pytest.raises(HostFailure, match="does not split"):
+        settings(ansible_become_flags="-H 'unclosed")
+
+
+def test_an_inventory_password_is_named_and_never_used() -> None:
+    host = Host("h", {"ansible_become_pass": "hunter2", "ansible_become": True})
+    assert "ansible_become_pass in the inventory is not used" in become.warnings(host)[0]
+    shake = become.Handshake(become.for_host(host, become.Options()), None)
+    assert "hunter2" not in shake.command("python3 -c pass")
+
+
+def test_the_command_line_never_holds_the_password() -> None:
+    shake = become.Handshake(settings(ansible_become_user="ci runner"), "s3cret -n")
+    words = shlex.split(shake.command("exec python3 -c 'print(1)'"))
+    assert "s3cret" not in " ".join(words)
+    # with a password, sudo may ask: -n goes, as Ansible drops it; our prompt is set
+    assert words[:7] == ["sudo", "-H", "-S", "-p", shake.prompt, "-u", "ci runner"]
+    assert words[7:9] == ["/bin/sh", "-c"]
+    assert words[9] == f"echo {shake.marker}; exec python3 -c 'print(1)'"
+    no_password = shlex.split(become.Handshake(settings(), None).command("true"))
+    assert no_password[:4] == ["sudo", "-H", "-S", "-n"]
+
+
+def test_the_handshake_answers_once_and_hands_over_at_the_marker() -> None:
+    shake = become.Handshake(settings(), "pw")
+    out = bytearray()
+    assert shake.step(out, b"") is None
+    assert shake.step(out, shake.prompt.encode()) == b"pw\n"
+    assert shake.step(out, shake.prompt.encode()) is None  # the same prompt: answered
+    out += shake.marker.encode() + b"\n@need\n"
+    assert shake.step(out, shake.prompt.encode()) is None and shake.done
+    assert bytes(out) == b"@need\n"  # sudo's part gone, the core's first line left
+
+    again = become.Handshake(settings(), "pw")
+    again.step(bytearray(), again.prompt.encode())
+    with pytest.raises(HostFailure, match=r"refused the password .*Sorry, try again\."):
+        again.step(bytearray(), (again.prompt + "\nSorry, try again.\n" + again.prompt)
+                   .encode())
+    silent = become.Handshake(settings(), None)
+    with pytest.raises(HostFailure, match="none was given"):
+        silent.step(bytearray(), silent.prompt.encode())
+
+
+def test_sudos_own_reason_is_the_rows() -> None:
+    shake = become.Handshake(settings(), None)
+    failure = shake.failure(b"sudo: a password is required\n", 1)
+    assert failure.status == "become"
+    assert failure.reason == ("become root with sudo: sudo: a password is required (use "
+                              "--ask-become-pass, or a NOPASSWD sudo rule)")
+    assert shake.failure(b"", 127).reason == "become root with sudo: exit 127"
