@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 from invoke import Collection, Context
 from invoke.exceptions import Exit
 
-from cachekit import catalog, fleet, policy_input, runs, session
+from cachekit import catalog, fleet, policy_input, route, runs, session, text
 from cachekit._invoke_compat import optional_positional
 from cachekit.errors import (
     EXIT_BAD_INPUT,
@@ -293,13 +293,17 @@ def trend(c: Context, history: Optional[str] = None, threshold: Optional[str] = 
                                "wide": HELP["wide"]})
 def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
            format: str = "table", wide: bool = False) -> None:
-    """List the hosts a --hosts pattern selects, with their connection settings."""
+    """List the hosts a --hosts pattern selects, with where and how each is reached."""
     fmt = check_format(format, ["table", "json"])
     selected = fleet.select_hosts(hosts, inventory)
+    rows = [document.host_settings(h, route.resolve(h)) for h in selected]
     if fmt == "json":
-        print(document.to_json({"hosts": [document.host_settings(h) for h in selected]}))
+        print(document.to_json({"hosts": rows}))
     else:
-        print(tables.render_hosts([document.host_settings(h) for h in selected], width(wide)))
+        print(tables.render_hosts(rows, width(wide)))
+    for row in rows:
+        for line in row["warnings"]:
+            session.say(text.printable(f"cachekit: warning: {row['host']}: {line}"))
 
 
 def collection() -> Collection:

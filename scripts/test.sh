@@ -11,9 +11,10 @@ if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
 fi
-if [ ! -x /usr/sbin/sshd ]; then
-    # The fleet tests start real OpenSSH servers on loopback. A policy-rc.d that says 101
-    # keeps the package from starting (or enabling) a system-wide sshd service.
+if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null 2>&1; then
+    # The fleet tests start real OpenSSH servers on loopback, and the route tests ask the
+    # client (`ssh -G`). A policy-rc.d that says 101 keeps the package from starting (or
+    # enabling) a system-wide sshd service.
     echo "scripts/test.sh: installing openssh-server for the SSH tests" >&2
     made_policy=
     if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -23,7 +24,7 @@ if [ ! -x /usr/sbin/sshd ]; then
     fi
     as_root apt-get update -qq
     status=0
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server \
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client \
         >/dev/null || status=$?
     [ -z "$made_policy" ] || as_root rm -f /usr/sbin/policy-rc.d
     [ "$status" = 0 ] || exit "$status"

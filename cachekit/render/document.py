@@ -5,6 +5,8 @@ the Ctrl-C summary use (``entries_in``), the hosts over ``--fail-above``.
 """
 
 import json
+import os
+import pwd
 from typing import Any, Dict, Iterable, List
 
 from cachekit import text
@@ -102,8 +104,27 @@ def over_threshold(hosts: List[Dict[str, Any]], threshold: Any) -> List[str]:
     return out
 
 
-def host_settings(host: Any) -> Dict[str, Any]:
-    """What ``cachekit hosts`` shows of an inventory host."""
-    return {"host": host.name, "local": host.local, "address": host.address,
-            "port": host.port, "user": host.user, "python": host.python,
-            "groups": host.groups, "cachekit_vars": host.cachekit_vars()}
+def host_settings(host: Any, way: Any) -> Dict[str, Any]:
+    """What ``cachekit hosts`` shows of an inventory host: its variables' summary and its
+    ``route.Route``: where and how it is reached (jump hosts nearest the controller
+    first), which source set each value, and what could not be honoured."""
+    row: Dict[str, Any] = {"host": host.name, "local": host.local, "address": host.address,
+                           "port": None, "user": None, "key_files": [], "known_hosts": [],
+                           "jumps": [], "proxy_command": None, "accept_new_host_key": False}
+    if not host.local:
+        row.update({k: v for k, v in _hop(way.target).items() if k not in ("name", "sources")})
+        row["jumps"] = [_hop(j) for j in way.target.jumps]
+    row.update(python=host.python, groups=host.groups, cachekit_vars=host.cachekit_vars(),
+               sources=dict(way.sources), ssh_config=list(way.config_files),
+               warnings=list(way.warnings),
+               failure=dict(zip(("status", "reason"), way.failure)) if way.failure else None)
+    return row
+
+
+def _hop(hop: Any) -> Dict[str, Any]:
+    """One hop as JSON; the user ssh would log in as (the local one unless one is set)."""
+    return {"name": hop.name, "address": hop.address, "port": hop.port,
+            "user": hop.user or pwd.getpwuid(os.getuid()).pw_name,
+            "key_files": list(hop.key_files), "known_hosts": list(hop.known_hosts),
+            "proxy_command": hop.proxy_command, "accept_new_host_key": hop.accept_new,
+            "sources": dict(hop.sources)}

@@ -3,6 +3,7 @@ relocation, trend and hosts."""
 
 import csv
 import io
+import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from cachekit import text
@@ -371,8 +372,23 @@ def _csv(rows: List[List[Any]], headers: List[str]) -> str:
 
 
 def render_hosts(rows: List[Dict[str, Any]], width: Width = None) -> str:
-    table = [[r["host"], "local (in-process)" if r["local"] else r["address"],
-              r["port"] or ("-" if r["local"] else "22 / ssh_config"), r["user"] or "-",
-              r["python"], ",".join(r["groups"]) or "-"] for r in rows]
-    return format_table(table, ["HOST", "ADDRESS", "PORT", "USER", "PYTHON", "GROUPS"], width=width,
-                        shrink={1: END, 4: MIDDLE, 5: END})
+    """``cachekit hosts``: each host's route as ssh would take it (``--format json`` says
+    which source set each value)."""
+    table = []
+    for r in rows:
+        if r["local"]:
+            table.append([r["host"], "local (in-process)", "-", "-", "-", "-", r["python"],
+                          ",".join(r["groups"]) or "-", ""])
+            continue
+        via = " -> ".join(j["name"] for j in r["jumps"])
+        if r["proxy_command"]:
+            via = f"ProxyCommand {r['proxy_command']}"
+        keys = ",".join(os.path.basename(k) for k in r["key_files"])
+        note = f"{r['failure']['status']}: {r['failure']['reason']}" if r["failure"] else ""
+        table.append([r["host"], r["address"], r["port"], r["user"], keys or "-", via or "-",
+                      r["python"], ",".join(r["groups"]) or "-", note])
+    headers = ["HOST", "ADDRESS", "PORT", "USER", "KEY", "VIA", "PYTHON", "GROUPS", "NOTE"]
+    if not any(row[-1] for row in table):
+        headers, table = headers[:-1], [row[:-1] for row in table]
+    return format_table(table, headers, width=width,
+                        shrink={1: END, 4: END, 5: END, 7: END, 8: END})
