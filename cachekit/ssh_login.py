@@ -82,8 +82,7 @@ def login(hop: Hop, settings: Settings, sock: Optional[Sock] = None) -> Connecti
         if os.path.isfile(path):
             conn.client.load_system_host_keys(path)
     # --accept-new-host-keys, or StrictHostKeyChecking=accept-new for this hop in ssh_config
-    # (Hop.accept_new, which the ssh_config reader adds: read so until both have landed)
-    accept_new = settings.accept_new_host_keys or bool(getattr(hop, "accept_new", False))
+    accept_new = settings.accept_new_host_keys or hop.accept_new
     conn.client.set_missing_host_key_policy(_AcceptNew(files[0]) if accept_new
                                             else _UnknownKey())
     try:
