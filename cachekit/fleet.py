@@ -16,13 +16,15 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from cachekit import become, inventory, protocol
+from cachekit import become, inventory, protocol, route
 from cachekit.core import wire
 from cachekit.errors import CachekitError
 from cachekit.progress import Board, Stream
 
 if TYPE_CHECKING:
     from fabric import Connection
+
+    from cachekit.jumps import JumpSessions
 
 DEFAULT_WORKERS = 16
 STOP_WAIT_S = 10.0  # after Ctrl-C, how long a running core has to stop and send its result
@@ -96,6 +98,8 @@ class Fleet:
         self.workers = workers
         self.progress = progress
         self._conns: Dict[str, Connection] = {}
+        self._routes: Dict[str, route.Route] = {}
+        self._jumps: Optional[JumpSessions] = None  # made with the first remote connection
         self._lock = threading.Lock()
         self._removed: Dict[str, List[Dict[str, Any]]] = {}  # as each host reports it
         self._started: Dict[str, float] = {}
@@ -111,10 +115,14 @@ class Fleet:
         self.close()
 
     def close(self) -> None:
+        """Close every host's connection, then the jump hosts' sessions they went through."""
         with self._lock:
             conns, self._conns = list(self._conns.values()), {}
+            jumps, self._jumps = self._jumps, None
         for conn in conns:
             conn.close()
+        if jumps is not None:
+            jumps.close()
 
     def run(self, request: Dict[str, Any],
             per_host: Optional[Dict[str, Dict[str, Any]]] = None,
@@ -213,6 +221,14 @@ class Fleet:
     def _run_one(self, host: inventory.Host, request: Dict[str, Any]) -> Dict[str, Any]:
         if host.local:
             return self._run_local(host, request, in_process=False)
+        row = self._run_remote(host, request)
+        with self._lock:
+            way = self._routes.get(host.name)
+        if way is not None and way.warnings:  # what its route could not honour: never silent
+            row["warnings"] = [*way.warnings, *(row.get("warnings") or [])]
+        return row
+
+    def _run_remote(self, host: inventory.Host, request: Dict[str, Any]) -> Dict[str, Any]:
         from cachekit import remote  # Fabric loads only when a host is remote
 
         started = self._started[host.name] = time.monotonic()
@@ -235,14 +251,31 @@ class Fleet:
         result["elapsed_s"] = round(time.monotonic() - started, 3)
         return result
 
+    def route_of(self, host: inventory.Host) -> route.Route:
+        """How ``host`` is reached (resolved once per fleet)."""
+        with self._lock:
+            found = self._routes.get(host.name)
+        if found is None:
+            found = route.resolve(host)  # ~/.ssh/config, or CACHEKIT_SSH_CONFIG
+            with self._lock:
+                self._routes[host.name] = found
+        return found
+
     def _connection(self, host: inventory.Host) -> "Connection":
         with self._lock:
             conn = self._conns.get(host.name)
         if conn is not None and conn.is_connected:
             return conn
-        from cachekit import remote
+        from cachekit import jumps, remote
 
-        conn = remote.connect(host, self.settings)
+        way = self.route_of(host)
+        if way.failure is not None:
+            raise protocol.HostFailure(*way.failure)
+        with self._lock:
+            if self._jumps is None:
+                self._jumps = jumps.JumpSessions(self.settings)
+            sessions = self._jumps
+        conn = remote.connect(way, self.settings, sessions)
         with self._lock:
             self._conns[host.name] = conn
         return conn

@@ -4,18 +4,16 @@ What travels (the bootstrap, the request, the core's sources) is ``shipping``'s;
 module carries it over one SSH session per run, written to the remote ``python3``'s stdin
 in one piece (Invoke's ``in_stream`` would trickle it one character per 10 ms), and reads
 both output streams together until the deadline.
-Host keys are checked against known_hosts (and ``UserKnownHostsFile`` from ssh_config);
-an unknown or changed key is refused unless ``accept_new`` records a new one, as
-OpenSSH's ``StrictHostKeyChecking=accept-new`` does. Every failure becomes a status.
+Where and how to log in is the host's ``route.Route``; ``ssh_login`` logs in to each SSH
+server on the way (host keys checked) and ``jumps`` shares the sessions to jump hosts.
+Every failure becomes a status.
 """
 
 import contextlib
-import os
 import select
-import shlex
 import socket
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
 import paramiko
 from fabric import Connection
@@ -23,6 +21,7 @@ from fabric import Connection
 from cachekit import protocol
 from cachekit.become import Handshake
 from cachekit.inventory import Host
+from cachekit.jumps import JumpSessions
 from cachekit.progress import Stream
 from cachekit.protocol import (
     READY,
@@ -33,6 +32,7 @@ from cachekit.protocol import (
     Stdout,
     parse_output,
 )
+from cachekit.route import Route
 from cachekit.shipping import (
     MARKER_WAIT_S,
     command_line,
@@ -41,90 +41,16 @@ from cachekit.shipping import (
     request_line,
     take_marker,
 )
+from cachekit.ssh_login import login
 
 __all__ = ["STDERR_TAIL", "HostFailure", "Settings", "connect", "parse_output", "run_core"]
 
 
-class _UnknownKey(paramiko.MissingHostKeyPolicy):
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str,
-                         key: paramiko.PKey) -> None:
-        raise HostFailure("hostkey", f"unknown host key for {hostname} ({key.get_name()}); "
-                          "refusing to connect (verify it, then add it to known_hosts, e.g. "
-                          "with ssh-keyscan, or pass --accept-new-host-keys)")
-
-
-class _AcceptNew(paramiko.MissingHostKeyPolicy):
-    """Record a key never seen before in the user's known_hosts; a changed key still fails."""
-
-    def __init__(self, known_hosts: str) -> None:
-        self.known_hosts = known_hosts
-
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str,
-                         key: paramiko.PKey) -> None:
-        client.get_host_keys().add(hostname, key.get_name(), key)
-        os.makedirs(os.path.dirname(self.known_hosts), mode=0o700, exist_ok=True)
-        with open(self.known_hosts, "a", encoding="utf-8") as fh:
-            fh.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
-
-
-def _known_hosts_files(conn: Connection) -> List[str]:
-    configured = conn.ssh_config.get("userknownhostsfile")
-    if configured:
-        files = configured if isinstance(configured, list) else shlex.split(configured)
-        return [os.path.expanduser(f) for f in files]
-    return [os.path.expanduser("~/.ssh/known_hosts"), os.path.expanduser("~/.ssh/known_hosts2")]
-
-
-def connect(host: Host, settings: Settings) -> Connection:
-    """An open Fabric connection with host keys checked; failures raise HostFailure."""
-    connect_kwargs: Dict[str, Any] = {"allow_agent": True, "look_for_keys": True}
-    if host.key_file:
-        connect_kwargs["key_filename"] = [host.key_file]
-    conn = Connection(host.address, user=host.user, port=host.port,
-                      connect_timeout=int(max(1, settings.connect_timeout)),
-                      connect_kwargs=connect_kwargs)
-    files = _known_hosts_files(conn)
-    for path in ["/etc/ssh/ssh_known_hosts"] + files:
-        if os.path.isfile(path):
-            conn.client.load_system_host_keys(path)
-    conn.client.set_missing_host_key_policy(
-        _AcceptNew(files[0]) if settings.accept_new_host_keys else _UnknownKey())
-    try:
-        conn.open()
-    except HostFailure:
-        conn.close()
-        raise
-    except paramiko.BadHostKeyException as exc:
-        conn.close()
-        where = exc.hostname
-        raise HostFailure("hostkey", f"the host key of {where} CHANGED ({exc.key.get_name()}); "
-                          "refusing to connect. If the change is expected, remove the old "
-                          f"key with `ssh-keygen -R '{where}'`") from None
-    except paramiko.AuthenticationException as exc:
-        conn.close()
-        raise HostFailure("auth", f"authentication failed for {conn.user}@{host.address}: "
-                          f"{exc}") from None
-    except (socket.timeout, TimeoutError):
-        conn.close()
-        raise HostFailure("unreachable", f"no answer from {host.address}:{conn.port} within "
-                          f"{settings.connect_timeout:g} s") from None
-    except (OSError, paramiko.SSHException, EOFError) as exc:
-        conn.close()
-        raise HostFailure("unreachable", f"cannot connect to {host.address}:{conn.port}: "
-                          f"{_why(exc)}") from None
-    return conn
-
-
-def _why(exc: BaseException) -> str:
-    """A short cause: "connection refused" rather than paramiko's "[Errno None] ..."."""
-    causes = getattr(exc, "errors", None)  # NoValidConnectionsError: one error per address
-    if causes:
-        exc = next(iter(causes.values()))
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return str(exc) or type(exc).__name__
+def connect(route: Route, settings: Settings, jumps: JumpSessions) -> Connection:
+    """An open Fabric connection to the host exactly as ``route`` says (through its jump
+    hosts or ProxyCommand, whose sessions ``jumps`` shares between the hosts of a fleet),
+    every host key checked; failures raise HostFailure."""
+    return login(route.target, settings, jumps.socket_to(route.target))
 
 
 def run_core(conn: Connection, host: Host, request: Dict[str, Any],

@@ -29,6 +29,12 @@ if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null 2>&1; then
     [ -z "$made_policy" ] || as_root rm -f /usr/sbin/policy-rc.d
     [ "$status" = 0 ] || exit "$status"
 fi
+if ! command -v ip >/dev/null 2>&1 && [ ! -x /usr/sbin/ip ] && [ ! -x /sbin/ip ]; then
+    # The jump-host tests build network namespaces (a bastion, hosts only it can reach)
+    echo "scripts/test.sh: installing iproute2 for the jump-host tests" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+fi
 if ! command -v sudo >/dev/null 2>&1 || ! command -v visudo >/dev/null 2>&1; then
     # The become tests run the real sudo as test users (and cachekit's `local` through it).
     echo "scripts/test.sh: installing sudo for the become tests" >&2

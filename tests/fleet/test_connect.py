@@ -1,0 +1,140 @@
+"""``remote.connect`` on routes built by hand, against real sshd's on loopback: it opens
+what the route says (never what Fabric would read in ~/.ssh/config), and the hosts behind
+one jump host share one login to it, however many threads ask at once.
+
+(The jump-host tests through the inventory, in network namespaces, are in
+``test_jump_hosts.py``.)
+"""
+
+import threading
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+
+from cachekit import remote
+from cachekit.jumps import JumpSessions
+from cachekit.protocol import HostFailure, Settings
+from cachekit.route import Hop, Route
+from tests.fixtures.sshd_lab import PORT, SshLab, _wait_listening
+
+pytestmark = pytest.mark.ssh
+
+JUMP, TARGET, STRANGER = "127.0.0.51", "127.0.0.52", "127.0.0.53"
+SETTINGS = Settings(connect_timeout=5)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshLab]:
+    lab = SshLab(tmp_path_factory.mktemp("sshlab"))
+    try:
+        for name, address in (("jump", JUMP), ("target", TARGET), ("stranger", STRANGER)):
+            lab.launch(name, address, log_level="INFO")
+        for name, host in lab.hosts.items():
+            assert host.proc is not None
+            _wait_listening(host.address, PORT, host.proc, lab.base / name / "log")
+        yield lab
+    finally:
+        lab.stop_all()
+
+
+def hop(lab: SshLab, name: str, address: str, known: Path, **more: Any) -> Hop:
+    return Hop(name, address, PORT, "root", (str(lab.client_key),), (str(known),), **more)
+
+
+def logins(lab: SshLab, name: str) -> int:
+    return (lab.base / name / "log").read_text().count("Accepted publickey")
+
+
+def address_seen(conn) -> str:
+    """The address the server was reached at, as it saw it."""
+    return str(conn.run("echo $SSH_CONNECTION", hide=True, in_stream=False).stdout.split()[2])
+
+
+def test_the_route_is_opened_not_fabrics_ssh_config(lab: SshLab, home: Path) -> None:
+    known = lab.write_known_hosts(home, ["target"])
+    # Fabric would connect to nowhere with this; the route says where to go
+    (home / ".ssh" / "config").write_text(
+        f"Host {TARGET}\n    HostName 127.0.0.250\n    Port 1\n    ProxyCommand false\n")
+    sessions = JumpSessions(SETTINGS)
+    conn = remote.connect(Route("target", hop(lab, "target", TARGET, known)), SETTINGS, sessions)
+    try:
+        assert address_seen(conn) == TARGET
+    finally:
+        conn.close()
+        sessions.close()
+
+
+def test_hosts_behind_one_jump_host_share_one_login(lab: SshLab, home: Path) -> None:
+    known = lab.write_known_hosts(home, ["jump", "target"])
+    bastion = hop(lab, "bastion", JUMP, known)
+    routes = [Route(f"t{n}", hop(lab, f"t{n}", TARGET, known, jumps=(bastion,)))
+              for n in range(16)]
+    sessions = JumpSessions(SETTINGS)
+    before = logins(lab, "jump"), logins(lab, "target")
+    conns: Dict[str, Any] = {}
+    start = threading.Barrier(16)
+
+    def one(route: Route) -> None:
+        start.wait()  # all 16 ask at the same moment
+        conns[route.host] = remote.connect(route, SETTINGS, sessions)
+
+    threads = [threading.Thread(target=one, args=(r,)) for r in routes]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(conns) == 16
+        assert {address_seen(c) for c in conns.values()} == {TARGET}
+        assert sessions.logins() == 1
+        assert logins(lab, "jump") - before[0] == 1
+        assert logins(lab, "target") - before[1] == 16
+    finally:
+        for c in conns.values():
+            c.close()
+        sessions.close()
+
+
+def test_a_jump_host_with_an_unknown_key_is_named_once(lab: SshLab, home: Path) -> None:
+    known = lab.write_known_hosts(home, ["target"])  # the jump host's key is not there
+    bastion = hop(lab, "stranger", STRANGER, known)
+    sessions = JumpSessions(SETTINGS)
+    reasons: List[str] = []
+    try:
+        for n in range(3):
+            with pytest.raises(HostFailure) as failed:
+                remote.connect(Route(f"t{n}", hop(lab, f"t{n}", TARGET, known,
+                                                  jumps=(bastion,))), SETTINGS, sessions)
+            assert failed.value.status == "hostkey"
+            reasons.append(failed.value.reason)
+    finally:
+        sessions.close()
+    assert reasons[0].startswith(f"jump host stranger (root@{STRANGER}:{PORT}): unknown host "
+                                 f"key for [{STRANGER}]:{PORT}")
+    assert reasons == reasons[:1] * 3  # the same reason for each, from one attempt
+    accepting = Settings(connect_timeout=5, accept_new_host_keys=True)
+    sessions = JumpSessions(accepting)
+    conn = remote.connect(Route("t", hop(lab, "t", TARGET, known, jumps=(bastion,))),
+                          accepting, sessions)
+    try:
+        assert address_seen(conn) == TARGET
+        assert lab.hosts["stranger"].known_hosts_line() in known.read_text()
+    finally:
+        conn.close()
+        sessions.close()
+
+
+def test_a_target_the_jump_host_cannot_reach_is_named(lab: SshLab, home: Path) -> None:
+    known = lab.write_known_hosts(home, ["jump"])
+    bastion = hop(lab, "bastion", JUMP, known)
+    sessions = JumpSessions(SETTINGS)
+    try:
+        with pytest.raises(HostFailure) as failed:
+            remote.connect(Route("gone", Hop("gone", "127.0.0.54", 1, "root",
+                                             jumps=(bastion,))), SETTINGS, sessions)
+    finally:
+        sessions.close()
+    assert failed.value.status == "unreachable"
+    assert failed.value.reason == (f"cannot reach 127.0.0.54:1 through jump host bastion "
+                                   f"(root@{JUMP}:{PORT}): connect failed")
