@@ -33,7 +33,7 @@ CORE_DIR = Path(__file__).resolve().parent / "core"
 # base that is another user's, or that someone else could swap (a login user's HOME or
 # XDG_CACHE_HOME passed through sudo, a symlink or directory of theirs on the way), is
 # replaced by the effective user's own home from the passwd database; when that is not
-# theirs either, the core imports from memory.
+# theirs either (or ~/.cache is a dangling symlink), the core imports from memory.
 BOOTSTRAP = """\
 import json, os, sys, time, zlib
 if sys.version_info < (3, 8):
@@ -46,18 +46,21 @@ if not base.startswith("/"):
     base = os.path.join(os.path.expanduser("~"), ".cache")
 def ours(path):  # the nearest existing part ours; it and all above it (as written and
     uid, path = os.geteuid(), os.path.normpath(path)  # resolved) ours or root's
-    while not os.path.lexists(path):
-        path = os.path.dirname(path)
-    real = os.path.realpath(path)
-    if os.stat(real).st_uid != uid:
+    try:
+        while not os.path.lexists(path):
+            path = os.path.dirname(path)
+        real = os.path.realpath(path)
+        if os.stat(real).st_uid != uid:
+            return False
+        for part in (path, real):
+            while True:
+                if os.lstat(part).st_uid not in (0, uid):
+                    return False
+                if part == os.path.dirname(part):
+                    break
+                part = os.path.dirname(part)
+    except OSError:  # a dangling symlink, a directory we may not search: not ours
         return False
-    for part in (path, real):
-        while True:
-            if os.lstat(part).st_uid not in (0, uid):
-                return False
-            if part == os.path.dirname(part):
-                break
-            part = os.path.dirname(part)
     return True
 if not ours(base):  # e.g. the login user's XDG_CACHE_HOME or HOME, seen through sudo
     import pwd

@@ -394,3 +394,38 @@ def test_the_bootstrap_keeps_its_copy_only_where_no_other_user_can_swap_the_way(
     finally:
         shutil.rmtree(shared, ignore_errors=True)
         shutil.rmtree(homes["ckbtarget"] / "xdg", ignore_errors=True)
+
+
+def _bootstrap_as(user: str, home: Path, environ: Dict[str, str]) -> Dict:
+    """The real bootstrap run as ``user`` (HOME ``home``), given ``environ``: its result."""
+    from cachekit import shipping
+
+    python = shutil.which("python3", path="/usr/bin:/bin")
+    assert python
+    done = subprocess.run(
+        ["runuser", "-u", user, "--", "env", f"HOME={home}", python, "-I", "-S", "-c",
+         shipping.BOOTSTRAP],
+        input=shipping.request_line({"op": "dir", "environ": environ})
+        + shipping.compressed_core()[1], capture_output=True, timeout=60, cwd="/")
+    assert done.returncode == 0, done.stderr.decode()
+    return json.loads(done.stdout.decode().splitlines()[-1])
+
+
+def test_a_dangling_cache_symlink_means_the_core_runs_from_memory(
+        homes: Dict[str, Path]) -> None:
+    """~/.cache a symlink to nowhere (as the effective user's HOME, and in the passwd
+    database): the bootstrap keeps no copy and serves from memory; it does not fail."""
+    cache = homes["ckbtarget"] / ".cache"
+    moved = homes["ckbtarget"] / ".cache-moved"
+    if cache.exists() or cache.is_symlink():
+        cache.rename(moved)
+    try:
+        cache.symlink_to(homes["ckbtarget"] / "gone")
+        os.lchown(cache, owner("ckbtarget"), owner("ckbtarget"))
+        result = _bootstrap_as("ckbtarget", homes["ckbtarget"], {})
+        assert result["status"] == "ok" and result["core_copy"] is None, result
+    finally:
+        cache.unlink()
+        if moved.exists():
+            moved.rename(cache)
+
