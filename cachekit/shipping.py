@@ -31,9 +31,11 @@ CORE_DIR = Path(__file__).resolve().parent / "core"
 # can write there can already edit that user's shell start-up files. So it is kept only
 # where the user the core runs as (the effective user, under become) owns the way: a
 # base that is another user's, or that someone else could swap (a login user's HOME or
-# XDG_CACHE_HOME passed through sudo, a symlink or directory of theirs on the way), is
-# replaced by the effective user's own home from the passwd database; when that is not
-# theirs either (or ~/.cache is a dangling symlink), the core imports from memory.
+# XDG_CACHE_HOME passed through sudo, a symlink or directory of theirs on the way, a
+# directory others may write: OpenSSH's safe_path rule, but for a root-owned sticky
+# directory such as /tmp above it), is replaced by the effective user's own home from the
+# passwd database; when that is not safe either (or ~/.cache is a dangling symlink), the
+# core imports from memory. The copy is checked again before it is used.
 BOOTSTRAP = """\
 import json, os, sys, time, zlib
 if sys.version_info < (3, 8):
@@ -44,17 +46,24 @@ base = (request.get("environ") or {}).get("XDG_CACHE_HOME") or os.environ.get("X
 base = base.strip()
 if not base.startswith("/"):
     base = os.path.join(os.path.expanduser("~"), ".cache")
-def ours(path):  # the nearest existing part ours; it and all above it (as written and
-    uid, path = os.geteuid(), os.path.normpath(path)  # resolved) ours or root's
+# ours: the nearest existing part is ours and no one else may write it; every part above
+# it (as written and resolved) is ours or root's, and writable by no one else but a
+# root-owned sticky directory (/tmp: there only an entry's owner can move it)
+def ours(path):
+    uid, path = os.geteuid(), os.path.normpath(path)
     try:
         while not os.path.lexists(path):
             path = os.path.dirname(path)
         real = os.path.realpath(path)
-        if os.stat(real).st_uid != uid:
+        if os.stat(real).st_uid != uid or os.stat(real).st_mode & 0o022:
             return False
         for part in (path, real):
             while True:
-                if os.lstat(part).st_uid not in (0, uid):
+                st = os.lstat(part)
+                if st.st_uid not in (0, uid):
+                    return False
+                if st.st_mode & 0o022 and not (st.st_mode & 0o1000 and st.st_uid == 0) \
+                        and (st.st_mode & 0o170000) != 0o120000:  # a symlink's mode is 777
                     return False
                 if part == os.path.dirname(part):
                     break
@@ -66,7 +75,7 @@ if not ours(base):  # e.g. the login user's XDG_CACHE_HOME or HOME, seen through
     import pwd
     base = os.path.join(pwd.getpwuid(os.geteuid()).pw_dir, ".cache")
 target = os.path.join(base, "cachekit", "core-" + request["core_digest"]) if ours(base) else ""
-ready = bool(target) and os.path.isfile(os.path.join(target, "COMPLETE"))
+ready = bool(target) and os.path.isfile(os.path.join(target, "COMPLETE")) and ours(target)
 if ready:
     try:
         os.utime(target)  # in use: not an old copy another version may clear
@@ -96,7 +105,7 @@ if not ready and target:
     except OSError:
         import shutil
         shutil.rmtree(tmp, ignore_errors=True)  # read-only, full, or another run won
-if target and os.path.isfile(os.path.join(target, "COMPLETE")):
+if target and os.path.isfile(os.path.join(target, "COMPLETE")) and ours(target):
     sys.path.insert(0, target)
     request["core_copy"] = target
 else:

@@ -429,3 +429,26 @@ def test_a_dangling_cache_symlink_means_the_core_runs_from_memory(
         if moved.exists():
             moved.rename(cache)
 
+
+@pytest.mark.parametrize("where", ["world-writable", "group-writable-parent", "sticky-parent"])
+def test_the_core_copy_is_never_kept_where_others_may_write(
+        homes: Dict[str, Path], where: str) -> None:
+    """An XDG_CACHE_HOME of the effective user's own that others may write (0777), or below
+    a root-owned directory that its group may write: not kept there (others could plant or
+    swap the copy), but in the user's home. Below a root-owned sticky directory (/tmp),
+    where only an entry's owner can move it, the copy is kept."""
+    shared = Path(tempfile.mkdtemp(prefix="ckb-xdg-"))
+    try:
+        xdg = shared / "cache"
+        xdg.mkdir()
+        chown_tree(xdg, "ckbtarget")
+        shared.chmod({"world-writable": 0o755, "group-writable-parent": 0o775,
+                      "sticky-parent": 0o1777}[where])
+        if where == "world-writable":
+            xdg.chmod(0o777)
+        copy = _bootstrap_as("ckbtarget", homes["ckbtarget"],
+                             {"XDG_CACHE_HOME": str(xdg)})["core_copy"]
+        expected = xdg if where == "sticky-parent" else homes["ckbtarget"] / ".cache"
+        assert copy.startswith(f"{expected}/cachekit/core-"), copy
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
