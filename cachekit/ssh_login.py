@@ -10,22 +10,25 @@ refused unless ``accept_new`` records a new one, as OpenSSH's
 ``StrictHostKeyChecking=accept-new`` does. Every failure becomes a ``HostFailure``.
 """
 
+import contextlib
 import logging
 import os
 import select
 import signal
 import socket
 import subprocess
+import threading
 from typing import Any, Dict, List, Optional, Union
 
 import paramiko
 from fabric import Config, Connection
 
-from cachekit.protocol import HostFailure, Settings
+from cachekit.protocol import HostFailure, Settings, StderrTail
 from cachekit.route import Hop
 
 Sock = Union[paramiko.Channel, paramiko.ProxyCommand]
 SYSTEM_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
+PROXY_STDERR_KEEP = 8 * 1024  # bytes of a ProxyCommand's stderr kept for its reason
 # paramiko logs a traceback on stderr for a server that breaks off before its banner (a
 # ProxyCommand that failed, a jump host that dropped the channel): the host's row says
 # why, so its log stays quiet
@@ -113,11 +116,32 @@ def login(hop: Hop, settings: Settings, sock: Optional[Sock] = None) -> Connecti
 
 
 class ProxySocket(paramiko.ProxyCommand):
-    """paramiko's ProxyCommand, but a command that exits is an end of file at once (the
-    original spins until its timeout on a closed pipe), closing it reaps it, and what it
-    said on stderr before it exited by itself is kept for the reason."""
+    """paramiko's ProxyCommand, but started as OpenSSH starts it (``$SHELL -c "exec
+    command"``: redirections, pipes and quotes work), its stderr drained as it comes into
+    a bounded tail (a chatty ``ssh -v -W`` cannot fill the pipe and stall), a command
+    that exits is an end of file at once (the original spins until its timeout on a
+    closed pipe), closing it reaps it, and what it said on stderr before it exited by
+    itself is kept for the reason."""
 
     note: Optional[str] = None
+
+    def __init__(self, command: str) -> None:  # not paramiko's: it splits, with no shell
+        self.cmd = [os.environ.get("SHELL") or "/bin/sh", "-c", "exec " + command]
+        self.process = subprocess.Popen(self.cmd, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        bufsize=0)
+        self.timeout: Optional[float] = None
+        self.said = StderrTail(PROXY_STDERR_KEEP)
+        self._drain = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._drain.start()
+
+    def _drain_stderr(self) -> None:
+        stderr = self.process.stderr
+        assert stderr is not None  # a pipe: Popen(stderr=PIPE)
+        with contextlib.suppress(OSError, ValueError):
+            for chunk in iter(lambda: os.read(stderr.fileno(), 65536), b""):
+                self.said.add(chunk)
+        stderr.close()
 
     def recv(self, size: int) -> bytes:
         stdout = self.process.stdout
@@ -140,9 +164,11 @@ class ProxySocket(paramiko.ProxyCommand):
                 self.process.wait()
         if self.note is None:
             self.note = self._last_words() if ended else ""
-        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+        for pipe in (self.process.stdin, self.process.stdout):
             if pipe is not None:
                 pipe.close()
+        # stderr is the drain's to close: it ends when the command (and what it started
+        # with the same stderr) is gone
 
     def exit_note(self) -> str:
         """" (ProxyCommand exited N: its last stderr line)" once it has exited by itself
@@ -156,13 +182,10 @@ class ProxySocket(paramiko.ProxyCommand):
         return self.note
 
     def _last_words(self) -> str:
-        stderr, lines = self.process.stderr, []
-        if stderr is not None and not stderr.closed and select.select([stderr], [], [], 0.2)[0]:
-            text = stderr.read(8192).decode("utf-8", "replace")  # one read: never blocks
-            lines = [line.strip() for line in text.splitlines() if line.strip()]
-        said = f": {lines[-1]}" if lines else ""
+        self._drain.join(0.2)  # what it wrote before it exited
+        lines = self.said.lines()
+        said = f": {lines[-1].strip()}" if lines else ""
         return f" (ProxyCommand exited {self.process.returncode}{said})"
-
 
 def proxy(command: str) -> ProxySocket:
     """The socket a ProxyCommand gives; one that cannot be started is ``unreachable``."""
@@ -187,6 +210,8 @@ def why(exc: BaseException) -> str:
     causes = getattr(exc, "errors", None)  # NoValidConnectionsError: one error per address
     if causes:
         exc = next(iter(causes.values()))
+    if isinstance(exc, paramiko.ProxyCommandFailure):  # not its whole command line again
+        return f"the ProxyCommand ended ({str(exc.error).lower()})"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
     if isinstance(exc, OSError) and exc.strerror:

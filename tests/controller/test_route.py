@@ -611,6 +611,9 @@ def test_a_typical_workstation_config(tmp_path: Path, name: str,
     {"ansible_user": "-u"}, {"ansible_user": "a b"}, {"ansible_user": "a -b"},
     {"ansible_user": "a$b"}, {"ansible_user": "a\\"},
     {"ansible_ssh_common_args": "-J 'x;y'"}, {"ansible_ssh_common_args": "-J 'u;v@x'"},
+    # every way a user name reaches ProxyCommand's %r from the command line
+    {"ansible_ssh_common_args": "-l 'a;b'"}, {"ansible_ssh_common_args": "-o 'User=a;b'"},
+    {"ansible_ssh_user": "a`b`"}, {"ansible_ssh_host": "a|b"},
 ])
 def test_names_ssh_refuses_on_its_command_line(tmp_path: Path,
                                                variables: Dict[str, Any]) -> None:

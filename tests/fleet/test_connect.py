@@ -6,6 +6,7 @@ one jump host share one login to it, however many threads ask at once.
 ``test_jump_hosts.py``.)
 """
 
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
@@ -138,3 +139,58 @@ def test_a_target_the_jump_host_cannot_reach_is_named(lab: SshLab, home: Path) -
     assert failed.value.status == "unreachable"
     assert failed.value.reason == (f"cannot reach 127.0.0.54:1 through jump host bastion "
                                    f"(root@{JUMP}:{PORT}): connect failed")
+
+
+def proxy_ssh(lab: SshLab, known: Path, dest: str) -> str:
+    """The OpenSSH client as a ProxyCommand to ``dest`` through the jump server."""
+    return (f"ssh -F none -i {lab.client_key} -o BatchMode=yes -o UserKnownHostsFile={known} "
+            f"-W {dest}:{PORT} -p {PORT} root@{JUMP}")
+
+
+def test_a_proxycommand_runs_in_a_shell_as_openssh_runs_it(lab: SshLab, home: Path,
+                                                           tmp_path: Path) -> None:
+    """``$SHELL -c "exec command"``, as the OpenSSH client (the oracle) runs it: a
+    redirection works, a command that writes a lot on stderr (``ssh -vvv`` and more) does
+    not stall on a full pipe, and an ``exec`` of its own fails in both."""
+    known = lab.write_known_hosts(home, ["jump", "target"])
+    chatty = tmp_path / "chatty"
+    chatty.write_text("#!/bin/sh\nhead -c 400000 /dev/zero | tr '\\0' x >&2\necho >&2\n"
+                      'exec "$@"\n')
+    chatty.chmod(0o755)
+    proxy = proxy_ssh(lab, known, TARGET)
+    for command, works in ((f"{proxy} 2>/dev/null", True), (f"{chatty} {proxy} -vvv", True),
+                           (f"exec {proxy}", False)):
+        openssh = subprocess.run(
+            ["ssh", "-F", "none", "-i", str(lab.client_key), "-o", "BatchMode=yes",
+             "-o", f"UserKnownHostsFile={known}", "-o", f"ProxyCommand={command}",
+             "-p", str(PORT), f"root@{TARGET}", "true"], capture_output=True, timeout=30)
+        assert (openssh.returncode == 0) is works, (command, openssh.stderr[-300:])
+        sessions = JumpSessions(SETTINGS)
+        way = Route("target", hop(lab, "target", TARGET, known, proxy_command=command))
+        try:
+            conn = remote.connect(way, SETTINGS, sessions)
+        except HostFailure as exc:
+            assert not works, (command, exc.reason)
+            sessions.close()
+            continue
+        try:
+            assert works, command
+            assert conn.run("head -c 300000 /dev/zero | wc -c", hide=True,
+                            in_stream=False).stdout.strip() == "300000"
+        finally:
+            conn.close()
+            sessions.close()
+
+
+def test_a_proxycommand_that_fails_says_its_last_stderr_line(lab: SshLab, home: Path) -> None:
+    known = lab.write_known_hosts(home, ["jump", "target"])
+    command = "sh -c \"echo one >&2; echo 'the last words' >&2; exit 3\""
+    sessions = JumpSessions(SETTINGS)
+    with pytest.raises(HostFailure) as failed:
+        remote.connect(Route("target", hop(lab, "target", TARGET, known, proxy_command=command)),
+                       SETTINGS, sessions)
+    sessions.close()
+    assert failed.value.status == "unreachable"
+    assert failed.value.reason.endswith("(ProxyCommand exited 3: the last words)"), \
+        failed.value.reason
+    assert "sh -c" not in failed.value.reason  # the cause, not the command line again
