@@ -179,7 +179,7 @@ class Handshake:
         token = secrets.token_hex(12)
         self.prompt = f"[cachekit become {token}] password:"
         self.marker = f"BECOME-SUCCESS-{token}"
-        self.answered = 0
+        self.answered_at = 0  # how far into stderr the prompt last answered ended
         self.done = False
 
     def again(self) -> "Handshake":
@@ -194,10 +194,15 @@ class Handshake:
                  "-u", b.user, "/bin/sh", "-c", f"echo {self.marker}; {inner}"]
         return " ".join(shlex.quote(w) for w in words)
 
-    def step(self, out: bytearray, err: bytes) -> Optional[bytes]:
+    def step(self, out: bytearray, err: bytes, end: Optional[int] = None) -> Optional[bytes]:
         """Look at what came so far: take sudo's part out of ``out`` once the marker is
         there (``done``); the bytes to write to sudo's stdin when it asks for the password.
-        A prompt without a password, or a second one (the password was refused), raises."""
+        A prompt without a password, or a second one (the password was refused), raises.
+
+        sudo asks by writing the prompt with no newline and waiting: only a stderr that
+        ends with it is asked (the prompt inside a line, a shell's ``set -x`` or a
+        wrapper echoing the command, is not). ``err`` may be the tail of a longer stderr
+        that ends ``end`` bytes in (default: all of it)."""
         if self.done:
             return None
         marker = self.marker.encode()
@@ -206,16 +211,16 @@ class Handshake:
             del out[:at + len(marker) + 1]
             self.done = True
             return None
-        asked = err.count(self.prompt.encode())
-        if asked <= self.answered:
+        end = len(err) if end is None else end
+        if not err.endswith(self.prompt.encode()) or end <= self.answered_at:
             return None
         if self._password is None:
             raise HostFailure("become", f"{self._who()}: sudo asked for a password and none "
                               "was given (use --ask-become-pass, or a NOPASSWD sudo rule)")
-        if self.answered:
+        if self.answered_at:
             raise HostFailure("become", f"{self._who()}: sudo refused the password given "
                               f"with --ask-become-pass ({self.reason(err) or 'asked again'})")
-        self.answered = asked
+        self.answered_at = end
         return self._password.encode("utf-8") + b"\n"
 
     def failure(self, err: bytes, status: int) -> HostFailure:

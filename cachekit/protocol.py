@@ -138,9 +138,11 @@ class StderrTail:
         self.data = bytearray()
         self.keep = keep
         self.dropped = False
+        self.total = 0  # bytes ever added: where the tail ends
 
     def add(self, chunk: bytes) -> None:
         self.data += chunk
+        self.total += len(chunk)
         if len(self.data) > 2 * self.keep:  # trim in batches, not on every chunk
             del self.data[:-self.keep]
             self.dropped = True
@@ -236,7 +238,7 @@ def _become_step(proc: "subprocess.Popen[bytes]", become: "Handshake", out: Stdo
                  deadline: float) -> None:
     """sudo's part of a child's output: answer its prompt on stdin, start the writer of
     the request once its marker came; its end before that is a ``become`` failure."""
-    answer = become.step(out.data, bytes(err.data))
+    answer = become.step(out.data, bytes(err.data), err.total)
     if become.done:
         err.clear()
         writer.start()

@@ -145,7 +145,7 @@ def _become(channel: paramiko.Channel, reader: "_Reader", shake: Handshake) -> N
     the session's stdin), until its marker says the core starts; sudo's own words then
     leave the stderr tail. sudo ending first is a ``become`` failure in its words."""
     while True:
-        answer = shake.step(reader.out.data, bytes(reader.err.data))
+        answer = shake.step(reader.out.data, bytes(reader.err.data), reader.err.total)
         if shake.done:
             reader.err.clear()
             return

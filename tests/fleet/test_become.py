@@ -452,3 +452,40 @@ def test_the_core_copy_is_never_kept_where_others_may_write(
         assert copy.startswith(f"{expected}/cachekit/core-"), copy
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def become_exe(script: str) -> Iterator[str]:
+    """An ``ansible_become_exe`` every test user may run: ``script`` after a shebang."""
+    where = Path(tempfile.mkdtemp(prefix="ckb-exe-"))
+    try:
+        where.chmod(0o755)
+        exe = where / "become"
+        exe.write_text("#!/bin/sh\n" + script)
+        exe.chmod(0o755)
+        yield str(exe)
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+# a wrapper that says what it runs on stderr (as `set -x` in a login shell does), then sudo:
+# the prompt it was given appears in a line, and only sudo's own asks
+ECHOING_SUDO = 'echo "+ sudo $*" >&2\nexec sudo "$@"\n'
+
+
+def test_the_prompt_echoed_in_a_command_line_is_not_sudo_asking(
+        tmp_path: Path, lab: SshLab, home: Path) -> None:
+    with become_exe(ECHOING_SUDO) as exe:
+        inv = inventory(tmp_path, lab, home,
+                        nopw={"ansible_user": "ckbnopw", "ansible_become_exe": exe,
+                              "cachekit_env": core_env(tmp_path)},
+                        pw={"ansible_user": "ckbpass", "ansible_become_exe": exe,
+                            "cachekit_env": core_env(tmp_path)})
+        plain = run(["report", "--hosts", "nopw", "--become", "--format", "json"], home, inv)
+        row = by_host(json.loads(plain.stdout))["nopw"]
+        assert row["status"] == "ok", row
+        done, _ = ask_and_run(["report", "--hosts", "all", "--become", "--ask-become-pass",
+                               "--format", "json"], home, inv, PASSWORD)
+    rows = by_host(json.loads(done.stdout))
+    assert rows["nopw"]["status"] == "ok", rows["nopw"]  # NOPASSWD: never asked
+    assert rows["pw"]["status"] == "ok", rows["pw"]  # answered once, when sudo asked
