@@ -15,8 +15,8 @@ host never waits for a password that will not come. The shell sudo starts prints
 one-time marker before the core starts: what comes before it is sudo's, what comes after
 it the core's.
 
-Bytes and strings only: ``remote`` (over SSH) and ``protocol.run_child`` (``local``) drive
-the same ``Handshake`` over their own streams.
+Bytes and strings only: ``remote`` (over SSH) and ``protocol.run_child`` (``local``) read
+their own streams and hand them to the same ``Handshake.advance``.
 """
 
 import getpass
@@ -24,11 +24,11 @@ import os
 import secrets
 import shlex
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from cachekit.errors import CachekitError
 from cachekit.inventory import Host
-from cachekit.protocol import HostFailure
+from cachekit.protocol import HostFailure, StderrTail
 
 METHODS = ("sudo",)  # su needs a terminal for its password; not supported (yet)
 DEFAULT_USER = "root"
@@ -222,6 +222,21 @@ class Handshake:
                               f"with --ask-become-pass ({self.reason(err) or 'asked again'})")
         self.answered_at = end
         return self._password.encode("utf-8") + b"\n"
+
+    def advance(self, out: bytearray, err: StderrTail, ended: bool,
+                status: Callable[[], int]) -> Optional[bytes]:
+        """One look at a session sudo runs in, whatever carries it (``remote``'s SSH
+        channel, ``protocol.run_child``'s pipes): what to write to sudo's stdin, if
+        anything. Once the marker came (``done``), sudo's words leave the stderr tail;
+        sudo ending first (``ended``: both streams closed) is a ``become`` failure in its
+        words, with ``status()`` its exit status."""
+        answer = self.step(out, bytes(err.data), err.total)
+        if self.done:
+            err.clear()
+            return None
+        if answer is None and ended:
+            raise self.failure(bytes(err.data), status())
+        return answer
 
     def failure(self, err: bytes, status: int) -> HostFailure:
         """sudo (or the shell) ended before the core started: its own reason, one line."""

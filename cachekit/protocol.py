@@ -236,21 +236,20 @@ def run_child(argv: List[str], stdin: bytes, timeout: float,
 def _become_step(proc: "subprocess.Popen[bytes]", become: "Handshake", out: Stdout,
                  err: StderrTail, writer: threading.Thread, ended: bool,
                  deadline: float) -> None:
-    """sudo's part of a child's output: answer its prompt on stdin, start the writer of
-    the request once its marker came; its end before that is a ``become`` failure."""
-    answer = become.step(out.data, bytes(err.data), err.total)
+    """sudo's part of a child's output (``Handshake.advance``): its prompt answered on
+    stdin, the writer of the request started once its marker came."""
+    def status() -> int:
+        try:
+            return proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return -1
+
+    answer = become.advance(out.data, err, ended, status)
     if become.done:
-        err.clear()
         writer.start()
     elif answer:
         assert proc.stdin is not None  # PIPE above
         os.write(proc.stdin.fileno(), answer)
-    elif ended:
-        try:
-            status = proc.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            status = -1
-        raise become.failure(bytes(err.data), status)
 
 
 def _end(proc: "subprocess.Popen[bytes]") -> None:

@@ -141,20 +141,18 @@ def interrupt(conn: Connection, pid: Optional[int], become: Optional[Handshake] 
 
 
 def _become(channel: paramiko.Channel, reader: "_Reader", shake: Handshake) -> None:
-    """sudo's part of the session: answer its prompt (the password crosses only here, on
-    the session's stdin), until its marker says the core starts; sudo's own words then
-    leave the stderr tail. sudo ending first is a ``become`` failure in its words."""
+    """sudo's part of the session (``Handshake.advance``): its prompt answered on the
+    session's stdin (the password crosses only here), until its marker says the core
+    starts."""
     while True:
-        answer = shake.step(reader.out.data, bytes(reader.err.data), reader.err.total)
+        answer = shake.advance(reader.out.data, reader.err, reader.out_done and reader.err_done,
+                               reader.exit_status)
         if shake.done:
-            reader.err.clear()
             return
         if answer:
             _send(channel, answer, reader)
-            continue
-        if reader.out_done and reader.err_done:
-            raise shake.failure(bytes(reader.err.data), reader.exit_status())
-        reader.more()
+        else:
+            reader.more()
 
 
 def _send(channel: paramiko.Channel, data: bytes, reader: "_Reader") -> None:
