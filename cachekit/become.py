@@ -23,17 +23,19 @@ import getpass
 import os
 import secrets
 import shlex
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from cachekit.errors import CachekitError
 from cachekit.inventory import Host
-from cachekit.protocol import HostFailure, StderrTail
+from cachekit.protocol import CONNECT_TIMEOUT_S, HostFailure, StderrTail
 
 METHODS = ("sudo",)  # su needs a terminal for its password; not supported (yet)
 DEFAULT_USER = "root"
 DEFAULT_FLAGS = "-H -S -n"  # Ansible's: target user's HOME, password on stdin, never ask
 DEFAULT_EXE = "sudo"
+HANDSHAKE_MIN_S = 15.0  # at least this long for sudo to start the command
 # Each setting's variables, the first one set wins (Ansible's sudo plugin order).
 VARIABLES: Dict[str, Tuple[str, ...]] = {
     "become": ("ansible_become", "ansible_sudo"),
@@ -173,9 +175,15 @@ class Handshake:
     """One run's sudo: its command line, and the reading of what sudo says before the core
     starts (the prompt, answered once; the marker, after which the core's output begins)."""
 
-    def __init__(self, become: Become, password: Optional[str]) -> None:
+    def __init__(self, become: Become, password: Optional[str],
+                 connect_timeout: float = CONNECT_TIMEOUT_S) -> None:
         self.become = become
         self._password = password or None
+        self.connect_timeout = connect_timeout
+        # sudo has this long to start the command (a prompt it did not recognise waits
+        # for ever): the run's --timeout is for the core, not for a stuck sudo
+        self.wait = max(HANDSHAKE_MIN_S, 2 * connect_timeout)
+        self.deadline = float("inf")
         token = secrets.token_hex(12)
         self.prompt = f"[cachekit become {token}] password:"
         self.marker = f"BECOME-SUCCESS-{token}"
@@ -185,7 +193,11 @@ class Handshake:
     def again(self) -> "Handshake":
         """A new handshake (its own prompt and marker) for another command on the same
         host as the same user: the Ctrl-C that must reach a core running as root."""
-        return Handshake(self.become, self._password)
+        return Handshake(self.become, self._password, self.connect_timeout)
+
+    def begin(self, run_deadline: float) -> None:
+        """sudo starts now: it has ``wait`` seconds, and never past the run's deadline."""
+        self.deadline = min(run_deadline, time.monotonic() + self.wait)
 
     def command(self, inner: str) -> str:
         """``inner`` (a shell command) wrapped in sudo, announcing itself with the marker."""
@@ -236,6 +248,11 @@ class Handshake:
             return None
         if answer is None and ended:
             raise self.failure(bytes(err.data), status())
+        if answer is None and time.monotonic() >= self.deadline:
+            said = self.reason(bytes(err.data))
+            raise HostFailure("become", f"{self._who()}: sudo did not start the command "
+                              f"within {self.wait:g} s" + (f": {said}" if said else "")
+                              + " (a prompt cachekit does not know?)")
         return answer
 
     def failure(self, err: bytes, status: int) -> HostFailure:

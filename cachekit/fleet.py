@@ -284,8 +284,8 @@ class Fleet:
         """The host's sudo, when its core runs as another user; bad settings raise
         HostFailure (status ``become``)."""
         settings = become.for_host(host, self.escalation)
-        return None if settings is None else become.Handshake(settings,
-                                                              self.escalation.password)
+        return None if settings is None else become.Handshake(
+            settings, self.escalation.password, self.settings.connect_timeout)
 
     def _becomes(self, host: inventory.Host) -> bool:
         try:

@@ -196,6 +196,8 @@ def run_child(argv: List[str], stdin: bytes, timeout: float,
         writer.start()
     out, err = Stdout(cap), StderrTail()
     deadline = time.monotonic() + timeout
+    if become is not None:
+        become.begin(deadline)
     try:
         with selectors.DefaultSelector() as sel:
             assert proc.stdout is not None and proc.stderr is not None  # both PIPE above

@@ -143,7 +143,8 @@ def interrupt(conn: Connection, pid: Optional[int], become: Optional[Handshake] 
 def _become(channel: paramiko.Channel, reader: "_Reader", shake: Handshake) -> None:
     """sudo's part of the session (``Handshake.advance``): its prompt answered on the
     session's stdin (the password crosses only here), until its marker says the core
-    starts."""
+    starts; a sudo that does not start it within ``shake.wait`` fails the host."""
+    shake.begin(reader.deadline)
     while True:
         answer = shake.advance(reader.out.data, reader.err, reader.out_done and reader.err_done,
                                reader.exit_status)
@@ -152,7 +153,7 @@ def _become(channel: paramiko.Channel, reader: "_Reader", shake: Handshake) -> N
         if answer:
             _send(channel, answer, reader)
         else:
-            reader.more()
+            reader.more(shake.deadline)
 
 
 def _send(channel: paramiko.Channel, data: bytes, reader: "_Reader") -> None:
@@ -213,9 +214,10 @@ class _Reader:
             self._timeout()
         return self.channel.recv_exit_status()
 
-    def more(self) -> None:
-        """Wait for more of either stream (or their end); past the deadline, time out."""
-        if not self._pump(self.deadline):
+    def more(self, until: float = float("inf")) -> None:
+        """Wait for more of either stream (or their end), until ``until`` at most; past
+        the run's deadline, time out."""
+        if not self._pump(min(until, self.deadline)) and time.monotonic() >= self.deadline:
             self._timeout()
 
     def pump_briefly(self) -> None:

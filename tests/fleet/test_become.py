@@ -489,3 +489,28 @@ def test_the_prompt_echoed_in_a_command_line_is_not_sudo_asking(
     rows = by_host(json.loads(done.stdout))
     assert rows["nopw"]["status"] == "ok", rows["nopw"]  # NOPASSWD: never asked
     assert rows["pw"]["status"] == "ok", rows["pw"]  # answered once, when sudo asked
+
+
+def test_a_prompt_sudo_did_not_show_fails_the_host_without_waiting_for_the_timeout(
+        tmp_path: Path, lab: SshLab, home: Path) -> None:
+    """A prompt cachekit does not know (PAM's own, a second factor) is never answered:
+    the host is a ``become`` row in that prompt's words once the handshake's own time
+    (15 s here) is up, not after the whole --timeout; over SSH and for ``local``."""
+    with become_exe('printf "Verification code for %s: " "$(id -un)" >&2\nread answer\n'
+                    'echo "never here" >&2\n') as exe:
+        inv = inventory(tmp_path, lab, home,
+                        nopw={"ansible_user": "ckbnopw", "ansible_become_exe": exe},
+                        here={"ansible_connection": "local", "ansible_become_exe": exe})
+        started = time.monotonic()
+        done = run(["report", "--hosts", "all", "--become", "--format", "json",
+                    "--timeout", "240", "--connect-timeout", "2"], home, inv, timeout=200)
+    took = time.monotonic() - started
+    rows = by_host(json.loads(done.stdout))
+    assert took < 60
+    assert rows["nopw"]["error"] == ("become root with sudo: sudo did not start the command "
+                                     "within 15 s: Verification code for ckbnopw: (a prompt "
+                                     "cachekit does not know?)")
+    assert rows["here"]["error"] == ("become root with sudo: sudo did not start the command "
+                                     "within 15 s: Verification code for root: (a prompt "
+                                     "cachekit does not know?)")
+    assert rows["nopw"]["status"] == rows["here"]["status"] == "become"
