@@ -3,8 +3,9 @@ that starts it there, and the handshake that answers sudo's password prompt.
 
 Settings come from the inventory (``ansible_become``, ``ansible_become_user``,
 ``ansible_become_method``, ``ansible_become_flags``, ``ansible_become_exe``, and the older
-``ansible_sudo_*`` spellings) and from the command line (``--become``, ``--become-user``,
-``--ask-become-pass``). As in Ansible, a host's inventory variables beat the command line.
+``ansible_sudo_user/flags/exe`` spellings: the last one set wins, as in ansible-core
+2.19) and from the command line (``--become``, ``--become-user``, ``--ask-become-pass``).
+As in Ansible, a host's inventory variables beat the command line.
 
 The password is asked once on the terminal (``--ask-become-pass``), kept in memory, and
 crosses only the stdin of the session that runs sudo, when sudo shows the prompt this run
@@ -28,17 +29,22 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from cachekit.errors import CachekitError
-from cachekit.inventory import Host
+from cachekit.inventory import Host, boolean
 from cachekit.protocol import CONNECT_TIMEOUT_S, HostFailure, StderrTail
 
 METHODS = ("sudo",)  # su needs a terminal for its password; not supported (yet)
+# the names Ansible loads the sudo plugin by (become_loader.get)
+METHOD_NAMES = {"sudo": "sudo", "ansible.builtin.sudo": "sudo", "ansible.legacy.sudo": "sudo"}
 DEFAULT_USER = "root"
 DEFAULT_FLAGS = "-H -S -n"  # Ansible's: target user's HOME, password on stdin, never ask
 DEFAULT_EXE = "sudo"
 HANDSHAKE_MIN_S = 15.0  # at least this long for sudo to start the command
-# Each setting's variables, the first one set wins (Ansible's sudo plugin order).
+# Each setting's variables; as in ansible-core 2.19 (the config manager's _loop_entries
+# over the sudo plugin's vars), the LAST one set in this order wins. Whether become is
+# on, and its method, are ansible_become and ansible_become_method alone (the task
+# executor reads them); the old ``ansible_sudo`` no longer turns it on.
 VARIABLES: Dict[str, Tuple[str, ...]] = {
-    "become": ("ansible_become", "ansible_sudo"),
+    "become": ("ansible_become",),
     "user": ("ansible_become_user", "ansible_sudo_user"),
     "method": ("ansible_become_method",),
     "flags": ("ansible_become_flags", "ansible_sudo_flags"),
@@ -46,8 +52,6 @@ VARIABLES: Dict[str, Tuple[str, ...]] = {
 }
 PASSWORD_VARIABLES = ("ansible_become_password", "ansible_become_pass", "ansible_sudo_pass",
                       "ansible_sudo_password")
-_TRUE = {"true", "yes", "on", "1", "y", "t"}
-_FALSE = {"false", "no", "off", "0", "n", "f", ""}
 
 
 @dataclass(frozen=True)
@@ -71,23 +75,20 @@ class Become:
 
 
 def _lookup(host: Host, setting: str) -> Tuple[Any, Optional[str]]:
+    found: Tuple[Any, Optional[str]] = (None, None)
     for name in VARIABLES[setting]:
         if host.vars.get(name) is not None:
-            return host.vars[name], name
-    return None, None
+            found = (host.vars[name], name)
+    return found
 
 
 def _boolean(value: Any, host: Host, variable: str) -> bool:
-    """Ansible's boolean: YAML true/false, or yes/no/on/off/1/0 as text."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise HostFailure("become", f"{variable} {value!r} of host {host.name} is not a boolean "
-                      "(use true or false)")
+    """Ansible's boolean (strict, as its task executor reads ansible_become)."""
+    found = boolean(value)
+    if found is None:
+        raise HostFailure("become", f"{variable} {value!r} of host {host.name} is not a "
+                          "boolean (use true or false)")
+    return found
 
 
 def for_host(host: Host, options: Options) -> Optional[Become]:
@@ -104,8 +105,8 @@ def for_host(host: Host, options: Options) -> Optional[Become]:
     user, variable = _lookup(host, "user")
     sources["user"] = variable or ("--become-user" if options.user else "default")
     user = str(user if variable else options.user or DEFAULT_USER)
-    method, variable = _lookup(host, "method")
-    method = str(method or "sudo")
+    given, variable = _lookup(host, "method")
+    method = METHOD_NAMES.get(str(given or "sudo"), str(given))
     if method not in METHODS:
         raise HostFailure("become", f"unsupported become method {method!r} "
                           f"({variable} of host {host.name}); cachekit supports "
@@ -128,12 +129,16 @@ def for_host(host: Host, options: Options) -> Optional[Become]:
 
 def warnings(host: Host) -> List[str]:
     """What the inventory asks of become that cachekit will not do (said, never ignored)."""
+    said = []
     found = [name for name in PASSWORD_VARIABLES if name in host.vars]
-    if not found:
-        return []
-    return [f"host {host.name}: {found[0]} in the inventory is not used: cachekit never "
-            "reads a password from the inventory; give it with --ask-become-pass, or let "
-            "the login user run sudo without one (NOPASSWD)"]
+    if found:
+        said.append(f"host {host.name}: {found[0]} in the inventory is not used: cachekit "
+                    "never reads a password from the inventory; give it with "
+                    "--ask-become-pass, or let the login user run sudo without one (NOPASSWD)")
+    if "ansible_sudo" in host.vars:
+        said.append(f"host {host.name}: ansible_sudo is not used (Ansible 2.19 does not read "
+                    "it either): write ansible_become")
+    return said
 
 
 def ask_password() -> Optional[str]:

@@ -105,6 +105,21 @@ class Inventory:
         return chosen
 
 
+BOOLEANS_TRUE = ("y", "yes", "on", "1", "true", "t")  # Ansible's, compared lowercased
+BOOLEANS_FALSE = ("n", "no", "off", "0", "false", "f")
+
+
+def boolean(value: Any) -> Optional[bool]:
+    """An inventory value as Ansible's ``boolean()`` reads it: YAML true/false, 1/0, or
+    yes/no/on/off/y/n/t/f/1/0 as text (any case); None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return True if value == 1 else False if value == 0 else None
+    text = str(value).strip().lower()
+    return True if text in BOOLEANS_TRUE else False if text in BOOLEANS_FALSE else None
+
+
 def _check_port(host: Host) -> None:
     port = host.vars.get("ansible_port")
     if port is None:

@@ -95,3 +95,51 @@ def test_sudos_own_reason_is_the_rows() -> None:
     assert failure.reason == ("become root with sudo: sudo: a password is required (use "
                               "--ask-become-pass, or a NOPASSWD sudo rule)")
     assert shake.failure(b"", 127).reason == "become root with sudo: exit 127"
+
+
+ALIAS_CASES = [
+    {"ansible_become_user": "new", "ansible_sudo_user": "old"},
+    {"ansible_sudo_user": "old"},
+    {"ansible_become_user": "new"},
+    {"ansible_become_flags": "-H -S", "ansible_sudo_flags": "-S -n -E"},
+    {"ansible_sudo_flags": "-S"},
+    {"ansible_become_exe": "/usr/bin/sudo", "ansible_sudo_exe": "/opt/sudo"},
+    {"ansible_become_user": "a", "ansible_sudo_user": None},
+    {},
+]
+
+
+@pytest.mark.parametrize("variables", ALIAS_CASES)
+def test_the_aliases_resolve_as_ansibles_sudo_plugin_resolves_them(variables: dict) -> None:
+    """ansible-core itself is the oracle: its sudo plugin's options from the same
+    variables (the config manager keeps the last alias set)."""
+    loader = pytest.importorskip("ansible.plugins.loader")
+    plugin = loader.become_loader.get("sudo")
+    plugin.set_options(var_options={k: v for k, v in variables.items() if v is not None})
+    b = settings(**variables)
+    assert (b.user, b.flags, b.exe) == (plugin.get_option("become_user"),
+                                        plugin.get_option("become_flags"),
+                                        plugin.get_option("become_exe"))
+
+
+@pytest.mark.parametrize("value", [True, False, "yes", "No", " TRUE ", "t", "F", "on", "off",
+                                   "1", "0", 1, 0, 1.0, "", "maybe", 2, "2"])
+def test_ansible_become_is_read_as_ansibles_boolean(value: object) -> None:
+    convert = pytest.importorskip("ansible.module_utils.parsing.convert_bool")
+    try:
+        theirs = convert.boolean(value)
+    except TypeError:
+        with pytest.raises(HostFailure, match="not a boolean"):
+            become.for_host(Host("h", {"ansible_become": value}), ON)
+        return
+    assert (become.for_host(Host("h", {"ansible_become": value}), ON) is not None) is theirs
+
+
+def test_ansible_sudo_no_longer_turns_become_on_and_the_fully_qualified_name_is_sudo() -> None:
+    host = Host("h", {"ansible_sudo": True})
+    assert become.for_host(host, become.Options()) is None  # as in Ansible 2.19
+    assert any("ansible_sudo is not used" in w for w in become.warnings(host))
+    for name in ("ansible.builtin.sudo", "ansible.legacy.sudo"):
+        assert settings(ansible_become_method=name).method == "sudo"
+    with pytest.raises(HostFailure, match="unsupported become method 'ansible.builtin.su'"):
+        settings(ansible_become_method="ansible.builtin.su")
