@@ -13,7 +13,6 @@ from the ProxyJump entry.
 
 import hashlib
 import os
-import pwd
 import socket
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
@@ -27,6 +26,7 @@ from cachekit.ssh_config import (
     SshConfigError,
     expand,
     expand_env,
+    local_user,
 )
 
 DEFAULT_PORT = 22
@@ -167,10 +167,6 @@ def _config_files(given: Optional[str], dash_f: Optional[Tuple[str, str]]
             if os.path.isfile(path)]
 
 
-def _local_user() -> str:
-    return pwd.getpwuid(os.getuid()).pw_name
-
-
 def _hop(name: str, destination: str, source: str, options: Options,
          files: List[ConfigFile], warnings: List[str], depth: int) -> Hop:
     """One hop as ssh resolves ``ssh [command-line options] destination``."""
@@ -181,7 +177,7 @@ def _hop(name: str, destination: str, source: str, options: Options,
         given, host = host.rsplit("@", 1)
         options.set("user", given, source)
     ssh_args.check_destination(host, source, options.get("user"), options.source("user"))
-    reader = Reader(options, host, host, _local_user())
+    reader = Reader(options, host, host, local_user())
     for path, kind in files:
         reader.read(path, kind == "system", kind == "user")
     if reader.wants_final:  # Match canonical/final: a second pass, Host matching HostName
@@ -192,7 +188,7 @@ def _hop(name: str, destination: str, source: str, options: Options,
     address = _address(options, host)
     port = int(options.get("port") or DEFAULT_PORT)
     user = options.get("user")
-    tokens = _tokens(address, port, user or _local_user(), host, options)
+    tokens = _tokens(address, port, user or local_user(), host, options)
     keys = tuple(_path(raw, tokens, "IdentityFile") for raw, _ in options.identity_files)
     sources = {"address": options.source("hostname") if options.get("hostname") else source,
                "port": options.source("port"),
@@ -211,7 +207,7 @@ def _hop(name: str, destination: str, source: str, options: Options,
     elif command is not None and command != "none":
         sources["proxy_command"] = options.source("proxycommand")
         proxy = expand(command, {"h": address, "n": host, "p": str(port),
-                                 "r": user or _local_user()}, "ProxyCommand")
+                                 "r": user or local_user()}, "ProxyCommand")
     return Hop(name, address, port, user, keys, known, jumps, proxy, accept_new,
                tuple(sources.items()))
 
@@ -246,7 +242,7 @@ def _tokens(address: str, port: int, user: str, original: str,
     """The tokens of IdentityFile and UserKnownHostsFile (ssh_config(5), TOKENS)."""
     local = socket.gethostname()
     tokens = {"h": address, "p": str(port), "r": user, "n": original, "k": original,
-              "u": _local_user(), "d": os.path.expanduser("~"), "i": str(os.getuid()),
+              "u": local_user(), "d": os.path.expanduser("~"), "i": str(os.getuid()),
               "l": local, "L": local.split(".")[0], "j": options.get("proxyjump") or ""}
     tokens["C"] = hashlib.sha1(f"{local}{address}{port}{user}".encode()).hexdigest()
     return tokens

@@ -73,8 +73,12 @@ def ours(path):
     return True
 if not ours(base):  # e.g. the login user's XDG_CACHE_HOME or HOME, seen through sudo
     import pwd
-    base = os.path.join(pwd.getpwuid(os.geteuid()).pw_dir, ".cache")
-target = os.path.join(base, "cachekit", "core-" + request["core_digest"]) if ours(base) else ""
+    try:
+        base = os.path.join(pwd.getpwuid(os.geteuid()).pw_dir, ".cache")
+    except KeyError:  # a uid with no passwd entry (a container's): from memory
+        base = ""
+target = os.path.join(base, "cachekit", "core-" + request["core_digest"]) \
+    if base and ours(base) else ""
 ready = bool(target) and os.path.isfile(os.path.join(target, "COMPLETE")) and ours(target)
 if ready:
     try:

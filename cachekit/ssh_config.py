@@ -14,6 +14,7 @@ criteria are not evaluated: a warning says so and the block is skipped.
 import functools
 import glob
 import os
+import pwd
 import re
 from typing import Dict, List, Optional, Tuple
 
@@ -246,6 +247,16 @@ class Reader:
         if criterion == "user":
             return self.options.get("user") or self.local_user
         return self.local_user
+
+
+def local_user() -> str:
+    """The local user name as ssh takes it (for User, %r, %u, Match localuser): the
+    passwd entry of the real uid, not $USER. A uid with no entry (a container's) is
+    $USER, else $LOGNAME, else the uid's number (where ssh itself would stop)."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return os.environ.get("USER") or os.environ.get("LOGNAME") or str(os.getuid())
 
 
 def parse_port(text: str, where: str) -> int:

@@ -25,6 +25,7 @@ from fabric import Config, Connection
 
 from cachekit.protocol import HostFailure, Settings, StderrTail
 from cachekit.route import Hop
+from cachekit.ssh_config import local_user
 
 Sock = Union[paramiko.Channel, paramiko.ProxyCommand]
 SYSTEM_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
@@ -77,7 +78,8 @@ def login(hop: Hop, settings: Settings, sock: Optional[Sock] = None) -> Connecti
         # the TCP connect timeout does not cover a forwarded channel or a proxy: the
         # server's first words must come within the same time
         connect_kwargs.update(sock=sock, banner_timeout=settings.connect_timeout)
-    conn = Connection(hop.address, user=hop.user, port=hop.port, config=_config(),
+    # ssh's user, not Fabric's default (getpass.getuser(): $LOGNAME or $USER first)
+    conn = Connection(hop.address, user=hop.user or local_user(), port=hop.port, config=_config(),
                       gateway=False, connect_timeout=int(max(1, settings.connect_timeout)),
                       connect_kwargs=connect_kwargs)
     files = known_hosts_files(hop)

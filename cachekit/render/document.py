@@ -5,14 +5,13 @@ the Ctrl-C summary use (``entries_in``), the hosts over ``--fail-above``.
 """
 
 import json
-import os
-import pwd
 from typing import Any, Dict, Iterable, List
 
 from cachekit import text
 from cachekit.errors import EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_OK
 from cachekit.protocol import SCHEMA
 from cachekit.render import human_bytes
+from cachekit.ssh_config import local_user
 
 FAILED_STATUSES = ("failed", "unreachable", "timeout", "hostkey", "auth", "become")
 
@@ -133,7 +132,7 @@ def host_settings(host: Any, way: Any) -> Dict[str, Any]:
 def _hop(hop: Any) -> Dict[str, Any]:
     """One hop as JSON; the user ssh would log in as (the local one unless one is set)."""
     return {"name": hop.name, "address": hop.address, "port": hop.port,
-            "user": hop.user or pwd.getpwuid(os.getuid()).pw_name,
+            "user": hop.user or local_user(),
             "key_files": list(hop.key_files), "known_hosts": list(hop.known_hosts),
             "proxy_command": hop.proxy_command, "accept_new_host_key": hop.accept_new,
             "sources": dict(hop.sources)}

@@ -641,3 +641,27 @@ def test_hosts_behind_one_bastion_share_one_equal_hop(tmp_path: Path) -> None:
     other_user = route.resolve(Host("db2", {"ansible_ssh_common_args": "-J root@bastion"}),
                                str(config)).jumps
     assert other_user != via_config
+
+
+@pytest.mark.root
+def test_the_local_user_of_a_uid_with_no_passwd_entry() -> None:
+    """A uid with no passwd entry (a container's) is $USER, else $LOGNAME, else its number:
+    never a KeyError."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: runs as a uid with no passwd entry")
+    uid = 54321
+    with pytest.raises(KeyError):
+        pwd.getpwuid(uid)
+    source = Path(route.__file__).with_name("ssh_config.py")
+    script = ("import importlib.util as u\n"
+              f"spec = u.spec_from_file_location('ssh_config', {str(source)!r})\n"
+              "m = u.module_from_spec(spec); spec.loader.exec_module(m)\n"
+              "print(m.local_user())\n")
+    python = shutil.which("python3", path="/usr/bin:/bin")
+    for env, expected in (({}, str(uid)), ({"LOGNAME": "lg"}, "lg"),
+                          ({"USER": "us", "LOGNAME": "lg"}, "us")):
+        done = subprocess.run([python, "-I", "-c", script], env=env, user=uid, group=uid,
+                              extra_groups=[], capture_output=True, text=True, cwd="/",
+                              timeout=30)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == expected

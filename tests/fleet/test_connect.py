@@ -194,3 +194,20 @@ def test_a_proxycommand_that_fails_says_its_last_stderr_line(lab: SshLab, home: 
     assert failed.value.reason.endswith("(ProxyCommand exited 3: the last words)"), \
         failed.value.reason
     assert "sh -c" not in failed.value.reason  # the cause, not the command line again
+
+
+def test_with_no_user_given_the_login_is_the_local_users_as_ssh_takes_it(
+        lab: SshLab, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The passwd entry's name, as ssh (and the route, and ``cachekit hosts``) take it,
+    not $LOGNAME or $USER (Fabric's default)."""
+    known = lab.write_known_hosts(home, ["target"])
+    for variable in ("LOGNAME", "USER"):
+        monkeypatch.setenv(variable, "ckfx-nobody")
+    sessions = JumpSessions(SETTINGS)
+    target = Hop("target", TARGET, PORT, None, (str(lab.client_key),), (str(known),))
+    conn = remote.connect(Route("target", target), SETTINGS, sessions)
+    try:
+        assert conn.run("id -un", hide=True, in_stream=False).stdout.strip() == "root"
+    finally:
+        conn.close()
+        sessions.close()
