@@ -8,7 +8,8 @@ adds up; ``Host`` patterns with ``*``, ``?`` and ``!`` negation, matched against
 as given; ``Match host|originalhost|user|localuser|all|canonical|final`` (``canonical``
 and ``final`` in a second pass, as ssh does); ``Include`` (relative to ~/.ssh, or to
 /etc/ssh for the system file), conditional inside a block. ``Match exec`` and other
-criteria are not evaluated: a warning says so and the block is skipped.
+criteria are not evaluated: where the block's outcome hangs on one, a warning says so
+and the block is skipped.
 """
 
 import functools
@@ -24,6 +25,8 @@ MAX_FILE_BYTES = 1 << 20
 # what a Route is made of; every other keyword is OpenSSH's business, not a route's
 KEYWORDS = {"hostname", "port", "user", "identityfile", "proxyjump", "proxycommand",
             "userknownhostsfile", "stricthostkeychecking"}
+# Match criteria with an argument that are not evaluated (exec runs a command)
+UNEVALUATED = ("exec", "localnetwork", "tagged", "version", "sessiontype", "command")
 _KEYWORD = re.compile(r"\s*([^\s=]+)\s*(?:=\s*)?(.*)$", re.S)
 
 
@@ -213,8 +216,11 @@ class Reader:
                 self._file(path, system, active, depth + 1)
 
     def _match(self, args: List[str], where: str) -> bool:
-        """Every criterion of a ``Match`` line holds (``!`` negates one)."""
-        result, i = True, 0
+        """Every criterion of a ``Match`` line holds (``!`` negates one). One cachekit does
+        not evaluate (``exec``, ...) is a warning, and the block is skipped, only when the
+        line's outcome hangs on it: after a criterion that failed, ssh does not run an
+        ``exec`` either, and a line that fails anyway says nothing."""
+        result, i, unevaluated = True, 0, []
         while i < len(args):
             word = args[i].lower()
             negate = word.startswith("!")
@@ -228,14 +234,19 @@ class Reader:
                 patterns = args[i].split(",")
                 i += 1
                 hit = match_list(self._subject(word), patterns)
-            else:
-                if word == "exec" or word in ("localnetwork", "tagged"):
-                    i += 1
-                self.options.warnings.append(f"{where}: Match {word} is not evaluated by "
-                                             "cachekit: the block is skipped")
-                return False
+            elif word in UNEVALUATED and i < len(args):
+                i += 1
+                unevaluated.append(word)
+                continue
+            else:  # not a criterion this reader knows the shape of: nothing after it is read
+                unevaluated.append(word)
+                break
             if hit == negate:
                 result = False
+        if result and unevaluated:
+            self.options.warnings.append(f"{where}: Match {unevaluated[0]} is not evaluated "
+                                         "by cachekit: the block is skipped")
+            return False
         return result
 
     def _subject(self, criterion: str) -> str:

@@ -665,3 +665,21 @@ def test_the_local_user_of_a_uid_with_no_passwd_entry() -> None:
                               timeout=30)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == expected
+
+
+def test_match_exec_after_a_failed_criterion_is_skipped_silently_as_ssh_skips_it(
+        tmp_path: Path) -> None:
+    """ssh -G (the oracle) does not run an ``exec`` after a criterion that failed; a line
+    whose outcome does not hang on the exec is no warning either (the block is off)."""
+    config = tmp_path / "config"
+    config.write_text(f"Match host other exec \"touch {tmp_path}/after-a-failure\"\n  Port 9\n"
+                      f"Match exec \"touch {tmp_path}/first\" !host h\n  Port 8\n"
+                      f"Match !user nobody,root exec \"touch {tmp_path}/user\"\n  Port 7\n"
+                      "Host *\n  Port 10\n")
+    got = like_ssh(config, "h", {"ansible_user": "root"})
+    assert not (tmp_path / "after-a-failure").exists() and not (tmp_path / "user").exists()
+    assert (tmp_path / "first").exists()  # ssh ran it (before !host failed): cachekit not
+    (tmp_path / "first").unlink()
+    assert got.target.port == 10 and got.warnings == []
+    route.resolve(Host("h", {"ansible_user": "root"}), str(config))
+    assert not (tmp_path / "first").exists()
