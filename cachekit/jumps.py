@@ -13,7 +13,9 @@ A hop that fails is named in the reason of every host behind it ("jump host bast
 fail at once instead of each waiting for the same timeout again.
 """
 
+import socket
 import threading
+import time
 from typing import Dict, List, Optional, Tuple
 
 import paramiko
@@ -85,6 +87,7 @@ class JumpSessions:
         via = chain[-1]
         conn = self._session(chain)
         transport = conn.client.get_transport()
+        started = time.monotonic()
         try:
             if transport is None or not transport.is_active():
                 raise EOFError("the session to it was lost")
@@ -95,8 +98,11 @@ class JumpSessions:
             raise HostFailure("unreachable", f"cannot reach {dest.address}:{dest.port} "
                               f"through {named(via)}: {exc.text.lower()}") from None
         except (OSError, paramiko.SSHException, EOFError) as exc:
+            # paramiko's timeout is a bare SSHException: known by the time it took
+            waited = time.monotonic() - started >= self.settings.connect_timeout
             cause = (f"no channel within {self.settings.connect_timeout:g} s"
-                     if "Timeout" in str(exc) else str(exc) or type(exc).__name__)
+                     if waited or isinstance(exc, socket.timeout)
+                     else str(exc) or type(exc).__name__)
             raise HostFailure("unreachable", f"cannot reach {dest.address}:{dest.port} "
                               f"through {named(via)}: {cause}") from None
 

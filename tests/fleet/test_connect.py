@@ -6,6 +6,7 @@ one jump host share one login to it, however many threads ask at once.
 ``test_jump_hosts.py``.)
 """
 
+import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -211,3 +212,28 @@ def test_with_no_user_given_the_login_is_the_local_users_as_ssh_takes_it(
     finally:
         conn.close()
         sessions.close()
+
+
+def test_a_channel_the_jump_host_cannot_open_in_time_is_a_timeout(lab: SshLab,
+                                                                  home: Path) -> None:
+    """A target whose accept queue is full (its SYNs dropped): the jump host's connect
+    hangs, and the channel is refused after --connect-timeout, said as such."""
+    known = lab.write_known_hosts(home, ["jump"])
+    bastion = hop(lab, "bastion", JUMP, known)
+    settings = Settings(connect_timeout=2)
+    full = socket.socket()
+    full.bind(("127.0.0.55", 0))
+    full.listen(0)
+    port = full.getsockname()[1]
+    queued = socket.create_connection(("127.0.0.55", port), timeout=5)  # fills the queue
+    sessions = JumpSessions(settings)
+    try:
+        with pytest.raises(HostFailure) as failed:
+            remote.connect(Route("slow", Hop("slow", "127.0.0.55", port, "root",
+                                             jumps=(bastion,))), settings, sessions)
+    finally:
+        sessions.close()
+        queued.close()
+        full.close()
+    assert failed.value.reason == (f"cannot reach 127.0.0.55:{port} through jump host bastion "
+                                   f"(root@{JUMP}:{PORT}): no channel within 2 s")
