@@ -9,11 +9,9 @@ from typing import Any, Dict, Iterable, List
 
 from cachekit import text
 from cachekit.errors import EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_OK
-from cachekit.protocol import SCHEMA
+from cachekit.protocol import FAILURE_STATUSES, SCHEMA
 from cachekit.render import human_bytes
 from cachekit.ssh_config import local_user
-
-FAILED_STATUSES = ("failed", "unreachable", "timeout", "hostkey", "auth", "become")
 
 
 def document(command: str, dry_run: bool, hosts: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -40,7 +38,7 @@ def exit_code(hosts: Iterable[Dict[str, Any]]) -> int:
     failed_rows = any(r.get("ok") is False and "kept" not in (r.get("note") or "")
                       for h in hosts for r in h.get("removed", []))
     failed_users = any(u.get("status") != "ok" for h in hosts for u in h.get("users") or [])
-    if any(s in FAILED_STATUSES for s in statuses) or cache_errors or failed_rows \
+    if any(s in FAILURE_STATUSES for s in statuses) or cache_errors or failed_rows \
             or failed_users:
         return EXIT_HOST_FAILED
     if statuses and all(s == "refused" for s in statuses):
