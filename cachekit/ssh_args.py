@@ -15,6 +15,7 @@ import re
 import shlex
 from typing import Any, Dict, List, Optional, Tuple
 
+from cachekit.inventory import boolean
 from cachekit.ssh_config import (
     KEYWORDS,
     Options,
@@ -49,10 +50,6 @@ def setting(variables: Dict[str, Any], name: str) -> Tuple[Optional[str], Option
     return found
 
 
-def _false(value: str) -> bool:
-    return value.strip().lower() in ("false", "no", "n", "f", "0", "off")
-
-
 def command_line(variables: Dict[str, Any]) -> List[Piece]:
     """The options Ansible puts on ssh's command line for a host, in Ansible's order."""
     pieces: List[Piece] = []
@@ -60,7 +57,8 @@ def command_line(variables: Dict[str, Any]) -> List[Piece]:
         pieces.append(("ansible_ssh_args", _split("ansible_ssh_args",
                                                   variables["ansible_ssh_args"])))
     checking, var = setting(variables, "host_key_checking")
-    if checking is not None and var and _false(checking):
+    # off only when Ansible's boolean says false: anything else keeps the keys checked
+    if checking is not None and var and boolean(checking) is False:
         pieces.append((var, ["-o", "StrictHostKeyChecking=no"]))
     port, var = setting(variables, "port")
     if port is not None and var:
