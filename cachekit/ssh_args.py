@@ -22,7 +22,7 @@ from cachekit.ssh_config import (
     SshConfigError,
     keyword_value,
     parse_port,
-    split_args,
+    set_keyword,
 )
 
 # Ansible reads each setting from several variables; the last one set in this list wins
@@ -168,18 +168,8 @@ def _dash_o(var: str, text: str, options: Options, parsed: Parsed) -> None:
     if key not in KEYWORDS:
         parsed.warnings.append(f"{var}: -o {text} is not honoured by cachekit: ignored")
         return
-    if key == "proxycommand":
-        options.set(key, rest, source)
-        return
-    args = split_args(rest)
-    if not args:
+    if not set_keyword(options, key, rest, source):
         raise SshConfigError(f"{var}: -o {text}: no argument after the keyword (ssh stops)")
-    if key == "port":
-        options.set(key, str(parse_port(args[0], source)), source)
-    elif key == "userknownhostsfile":
-        options.set(key, " ".join(args), source)
-    else:
-        options.set(key, args[0], source)
 
 
 def check_destination(host: str, source: str, user: Optional[str], user_source: str) -> None:

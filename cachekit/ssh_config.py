@@ -187,21 +187,7 @@ class Reader:
                 self._include(split_args(rest), system, may_match and active, depth,
                               self._where(path, number))
             elif active and key in KEYWORDS:
-                self._setting(key, rest, self._where(path, number))
-
-    def _setting(self, key: str, rest: str, where: str) -> None:
-        if key == "proxycommand":  # the rest of the line, as a shell would get it
-            self.options.set(key, rest, where)
-            return
-        args = split_args(rest)
-        if not args:
-            return
-        if key == "userknownhostsfile":
-            self.options.set(key, " ".join(args), where)
-        elif key == "port":
-            self.options.set(key, str(parse_port(args[0], where)), where)
-        else:
-            self.options.set(key, args[0], where)
+                set_keyword(self.options, key, rest, self._where(path, number))
 
     def _include(self, args: List[str], system: bool, active: bool, depth: int,
                  where: str) -> None:
@@ -268,6 +254,24 @@ def local_user() -> str:
         return pwd.getpwuid(os.getuid()).pw_name
     except KeyError:
         return os.environ.get("USER") or os.environ.get("LOGNAME") or str(os.getuid())
+
+
+def set_keyword(options: Options, key: str, rest: str, source: str) -> bool:
+    """One of the route's ``KEYWORDS`` with its value as ssh reads it (from a config line
+    or ``-o``); False when the value holds no argument at all."""
+    if key == "proxycommand":  # the rest of the line, as a shell would get it
+        options.set(key, rest, source)
+        return True
+    args = split_args(rest)
+    if not args:
+        return False
+    if key == "userknownhostsfile":
+        options.set(key, " ".join(args), source)
+    elif key == "port":
+        options.set(key, str(parse_port(args[0], source)), source)
+    else:
+        options.set(key, args[0], source)
+    return True
 
 
 def parse_port(text: str, where: str) -> int:
