@@ -55,8 +55,10 @@ PASSWORD_VARIABLES = ("ansible_become_password", "ansible_become_pass", "ansible
 
 
 @dataclass(frozen=True)
-class Options:
-    """The command line's become settings, and the password asked on the terminal."""
+class Escalation:
+    """What the command line asks of become (``--become``, ``--become-user``), and the
+    password asked on the terminal; each host's ``Become`` comes from it and the host's
+    variables."""
 
     become: bool = False
     user: Optional[str] = None
@@ -91,20 +93,21 @@ def _boolean(value: Any, host: Host, variable: str) -> bool:
     return found
 
 
-def for_host(host: Host, options: Options) -> Optional[Become]:
-    """The host's become settings, or None when its core runs as the login user.
+def for_host(host: Host, asked: Escalation) -> Optional[Become]:
+    """The host's become settings (its variables, else what the command line ``asked``),
+    or None when its core runs as the login user.
 
     A bad value (an unsupported method, flags that do not split) is this host's failure,
     with status ``become``.
     """
     value, variable = _lookup(host, "become")
-    enabled = options.become if variable is None else _boolean(value, host, variable)
+    enabled = asked.become if variable is None else _boolean(value, host, variable)
     if not enabled:
         return None
     sources = {"become": variable or "--become"}
     user, variable = _lookup(host, "user")
-    sources["user"] = variable or ("--become-user" if options.user else "default")
-    user = str(user if variable else options.user or DEFAULT_USER)
+    sources["user"] = variable or ("--become-user" if asked.user else "default")
+    user = str(user if variable else asked.user or DEFAULT_USER)
     given, variable = _lookup(host, "method")
     method = METHOD_NAMES.get(str(given or "sudo"), str(given))
     if method not in METHODS:

@@ -84,21 +84,25 @@ class Interrupted(Exception):
         self.partial = partial or []
 
 
+_UNRESOLVED = object()  # a host whose become settings were not asked for yet
+
+
 class Fleet:
     """The selected hosts, their open connections, and a bounded pool to run them."""
 
     def __init__(self, hosts: List[inventory.Host], settings: Optional[protocol.Settings] = None,
                  workers: int = DEFAULT_WORKERS, progress: Optional[Board] = None,
-                 escalation: Optional[become.Options] = None) -> None:
+                 escalation: Optional[become.Escalation] = None) -> None:
         if workers < 1:
             raise CachekitError(f"--workers must be at least 1 (got {workers})")
         self.hosts = hosts
         self.settings = settings or protocol.Settings()
-        self.escalation = escalation or become.Options()  # --become, its user, the password
+        self.escalation = escalation or become.Escalation()  # --become, its user, the password
         self.workers = workers
         self.progress = progress
         self._conns: Dict[str, Connection] = {}
         self._routes: Dict[str, route.Route] = {}
+        self._becomes_of: Dict[str, object] = {}  # a Become, None, or its HostFailure
         self._jumps: Optional[JumpSessions] = None  # made with the first remote connection
         self._lock = threading.Lock()
         self._removed: Dict[str, List[Dict[str, Any]]] = {}  # as each host reports it
@@ -280,16 +284,33 @@ class Fleet:
             self._conns[host.name] = conn
         return conn
 
+    def become_of(self, host: inventory.Host) -> Optional[become.Become]:
+        """Whom ``host``'s core runs as (resolved once per fleet, as its route is); bad
+        settings raise HostFailure (status ``become``), each time they are asked for."""
+        with self._lock:
+            found = self._becomes_of.get(host.name, _UNRESOLVED)
+        if found is _UNRESOLVED:
+            try:
+                found = become.for_host(host, self.escalation)
+            except protocol.HostFailure as exc:
+                found = exc
+            with self._lock:
+                self._becomes_of[host.name] = found
+        if isinstance(found, protocol.HostFailure):
+            raise protocol.HostFailure(found.status, found.reason)
+        assert found is None or isinstance(found, become.Become)
+        return found
+
     def _handshake(self, host: inventory.Host) -> Optional[become.Handshake]:
         """The host's sudo, when its core runs as another user; bad settings raise
         HostFailure (status ``become``)."""
-        settings = become.for_host(host, self.escalation)
+        settings = self.become_of(host)
         return None if settings is None else become.Handshake(
             settings, self.escalation.password, self.settings.connect_timeout)
 
     def _becomes(self, host: inventory.Host) -> bool:
         try:
-            return become.for_host(host, self.escalation) is not None
+            return self.become_of(host) is not None
         except protocol.HostFailure:
             return True  # its row says why, from the child path
 

@@ -164,7 +164,7 @@ class Target:
                 print(text.printable(f"cachekit: warning: {warning}"), file=sys.stderr)
         # asked once, before any host runs (and before a plan's question)
         password = become.ask_password() if self.ask_become_pass else None
-        escalation = become.Options(self.become, self.become_user, password)
+        escalation = become.Escalation(self.become, self.become_user, password)
         board = progress.Board(len(selected)) if progress.wanted(self.quiet) else None
         return fleet.Fleet(selected, settings, self.workers, board, escalation)
 

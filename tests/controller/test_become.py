@@ -9,10 +9,10 @@ from cachekit import become
 from cachekit.inventory import Host
 from cachekit.protocol import HostFailure
 
-ON = become.Options(become=True)
+ON = become.Escalation(become=True)
 
 
-def settings(options: become.Options = ON, **host_vars: object) -> become.Become:
+def settings(options: become.Escalation = ON, **host_vars: object) -> become.Become:
     found = become.for_host(Host("h", dict(host_vars)), options)
     assert found is not None
     return found
@@ -21,7 +21,7 @@ def settings(options: become.Options = ON, **host_vars: object) -> become.Become
 def test_defaults_are_ansibles() -> None:
     b = settings()
     assert (b.user, b.method, b.flags, b.exe) == ("root", "sudo", "-H -S -n", "sudo")
-    assert become.for_host(Host("h", {}), become.Options()) is None  # off by default
+    assert become.for_host(Host("h", {}), become.Escalation()) is None  # off by default
 
 
 @pytest.mark.parametrize("value, enabled", [(True, True), ("yes", True), ("1", True),
@@ -31,11 +31,11 @@ def test_the_inventory_beats_the_command_line(value: object, enabled: bool) -> N
     extra-vars, which cachekit has not, would beat them)."""
     for flag in (True, False):
         found = become.for_host(Host("h", {"ansible_become": value}),
-                                become.Options(become=flag, user="cli"))
+                                become.Escalation(become=flag, user="cli"))
         assert (found is not None) == enabled
-    b = settings(become.Options(True, "cli"), ansible_become_user="inv")
+    b = settings(become.Escalation(True, "cli"), ansible_become_user="inv")
     assert b.user == "inv" and b.sources["user"] == "ansible_become_user"
-    assert settings(become.Options(True, "cli")).user == "cli"
+    assert settings(become.Escalation(True, "cli")).user == "cli"
     assert settings(ansible_sudo_user="old").user == "old"  # the older spelling
 
 
@@ -52,7 +52,7 @@ def test_bad_settings_are_the_hosts_become_failure() -> None:
 def test_an_inventory_password_is_named_and_never_used() -> None:
     host = Host("h", {"ansible_become_pass": "hunter2", "ansible_become": True})
     assert "ansible_become_pass in the inventory is not used" in become.warnings(host)[0]
-    shake = become.Handshake(become.for_host(host, become.Options()), None)
+    shake = become.Handshake(become.for_host(host, become.Escalation()), None)
     assert "hunter2" not in shake.command("python3 -c pass")
 
 
@@ -137,7 +137,7 @@ def test_ansible_become_is_read_as_ansibles_boolean(value: object) -> None:
 
 def test_ansible_sudo_no_longer_turns_become_on_and_the_fully_qualified_name_is_sudo() -> None:
     host = Host("h", {"ansible_sudo": True})
-    assert become.for_host(host, become.Options()) is None  # as in Ansible 2.19
+    assert become.for_host(host, become.Escalation()) is None  # as in Ansible 2.19
     assert any("ansible_sudo is not used" in w for w in become.warnings(host))
     for name in ("ansible.builtin.sudo", "ansible.legacy.sudo"):
         assert settings(ansible_become_method=name).method == "sudo"
