@@ -84,6 +84,7 @@ class Route:
 
     @property
     def jumps(self) -> Tuple[Hop, ...]:
+        """The jump hosts on the way to the target, nearest the controller first."""
         return self.target.jumps
 
 
@@ -115,16 +116,6 @@ def resolve(host: Host, ssh_config: Optional[str] = None) -> Route:
         failure = failure or ("failed", str(exc))
     return Route(host.name, target, dict(target.sources), _unique(warnings), failure,
                  config_files=files)
-
-
-def warnings_for(route: Route) -> List[str]:
-    """What a run says about a host's route: its warnings, for the host's result row."""
-    return list(route.warnings)
-
-
-def chain(hop: Hop) -> str:
-    """``bastion -> jump2``: the jump hosts on the way, by the names they were given."""
-    return " -> ".join(j.name for j in hop.jumps)
 
 
 def ssh_config_path(explicit: Optional[str] = None) -> Optional[str]:

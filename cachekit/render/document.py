@@ -119,7 +119,7 @@ def host_settings(host: Any, way: Any) -> Dict[str, Any]:
                            "jumps": [], "proxy_command": None, "accept_new_host_key": False}
     if not host.local:
         row.update({k: v for k, v in _hop(way.target).items() if k not in ("name", "sources")})
-        row["jumps"] = [_hop(j) for j in way.target.jumps]
+        row["jumps"] = [_hop(j) for j in way.jumps]
     row.update(python=host.python, groups=host.groups, cachekit_vars=host.cachekit_vars(),
                sources=dict(way.sources), ssh_config=list(way.config_files),
                warnings=list(way.warnings),

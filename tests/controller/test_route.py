@@ -291,7 +291,8 @@ def test_sources_say_where_each_value_came_from(world: Dict[str, Any]) -> None:
     assert sources("m2")["port"] == f"{config} line 33"
     jump = route.resolve(inv.hosts["jump-common"], config)
     assert jump.sources["jumps"] == "ansible_ssh_common_args -o ProxyJump"
-    assert route.chain(jump.target) == "bastion -> jump2"  # -J beats jump2's own ProxyJump
+    # -J beats jump2's own ProxyJump
+    assert [j.name for j in jump.jumps] == ["bastion", "jump2"]
     first = dict(jump.jumps[0].sources)
     assert first["user"] == first["port"] == "ansible_ssh_common_args -o ProxyJump " \
         "(ops2@bastion:2022)"
@@ -424,7 +425,6 @@ def test_options_cachekit_does_not_honour_are_warnings_naming_variable_and_optio
         "ansible_ssh_common_args: -A is not honoured by cachekit: ignored",
         "ansible_ssh_extra_args: -L 8080:localhost:80 is not honoured by cachekit: ignored",
         "ansible_ssh_extra_args: 'stray' is not an option: not honoured by cachekit: ignored"]
-    assert route.warnings_for(got) == got.warnings
 
 
 def test_turning_host_key_checking_off_is_refused(tmp_path: Path) -> None:
