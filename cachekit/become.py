@@ -16,7 +16,7 @@ host never waits for a password that will not come. The shell sudo starts prints
 one-time marker before the core starts: what comes before it is sudo's, what comes after
 it the core's.
 
-Bytes and strings only: ``remote`` (over SSH) and ``protocol.run_child`` (``local``) read
+Bytes and strings only: ``remote`` (over SSH) and ``child.run_child`` (``local``) read
 their own streams and hand them to the same ``Handshake.advance``.
 """
 
@@ -246,7 +246,7 @@ class Handshake:
     def advance(self, out: bytearray, err: StderrTail, ended: bool,
                 status: Callable[[], int]) -> Optional[bytes]:
         """One look at a session sudo runs in, whatever carries it (``remote``'s SSH
-        channel, ``protocol.run_child``'s pipes): what to write to sudo's stdin, if
+        channel, ``child.run_child``'s pipes): what to write to sudo's stdin, if
         anything. Once the marker came (``done``), sudo's words leave the stderr tail;
         sudo ending first (``ended``: both streams closed) is a ``become`` failure in its
         words, with ``status()`` its exit status."""

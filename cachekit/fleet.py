@@ -16,7 +16,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from cachekit import become, inventory, protocol, route
+from cachekit import become, child, inventory, protocol, route
 from cachekit.core import wire
 from cachekit.errors import CachekitError
 from cachekit.progress import Board, Stream
@@ -328,7 +328,7 @@ class Fleet:
             try:  # read as a remote host's output is: capped, stderr drained alongside
                 shake = self._handshake(host)
                 argv, stdin = _local_child(host, request, shake)
-                out, tail, status = protocol.run_child(
+                out, tail, status = child.run_child(
                     argv, stdin, self.settings.timeout,
                     protocol.output_cap(host.vars, self.settings.output_cap), stream, shake)
                 if shake is not None:

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from cachekit import protocol
+from cachekit import child, protocol
 from tests.fixtures.fleet import by_host, fake_python, host_entry, write_inventory
 from tests.fixtures.pip_cache import pip_env
 from tests.fixtures.sshd_lab import SshLab, copy_tree, one_host_lab
@@ -375,7 +375,7 @@ def test_an_old_python_is_named(tmp_path: Path, lab: SshLab, home: Path, run_cac
 
 def test_a_child_flooding_stdout_is_stopped_at_the_cap() -> None:
     with pytest.raises(protocol.HostFailure) as failed:
-        protocol.run_child([sys.executable, "-c", "import sys\nwhile True: sys.stdout.write"
+        child.run_child([sys.executable, "-c", "import sys\nwhile True: sys.stdout.write"
                            "('x' * 65536)"], b"", timeout=120, cap=4 * 1024 * 1024)
     assert failed.value.status == "failed" and "more than 4 MiB" in failed.value.reason
 
@@ -383,7 +383,7 @@ def test_a_child_flooding_stdout_is_stopped_at_the_cap() -> None:
 def test_a_child_writing_stderr_first_is_not_stalled() -> None:
     script = ("import sys\nsys.stdin.read()\nsys.stderr.write('e' * 8000000 + '\\nbye\\n')\n"
               "sys.stderr.flush()\nprint('{\"done\": 1}')")
-    out, tail, status = protocol.run_child([sys.executable, "-c", script], b"x" * 5000000,
+    out, tail, status = child.run_child([sys.executable, "-c", script], b"x" * 5000000,
                                           timeout=120)
     assert status == 0 and bytes(out) == b'{"done": 1}\n'
     assert tail[-1] == "bye" and sum(map(len, tail)) < 5000
@@ -391,5 +391,5 @@ def test_a_child_writing_stderr_first_is_not_stalled() -> None:
 
 def test_a_child_that_never_ends_times_out() -> None:
     with pytest.raises(protocol.HostFailure) as failed:
-        protocol.run_child([sys.executable, "-c", "import time; time.sleep(60)"], b"", timeout=1)
+        child.run_child([sys.executable, "-c", "import time; time.sleep(60)"], b"", timeout=1)
     assert failed.value.status == "timeout"
