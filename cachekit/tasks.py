@@ -296,7 +296,7 @@ def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
     """List the hosts a --hosts pattern selects, with where and how each is reached."""
     fmt = check_format(format, ["table", "json"])
     selected = fleet.select_hosts(hosts, inventory)
-    rows = [document.host_settings(h, route.resolve(h)) for h in selected]
+    rows = [document.host_settings(h, route.resolve(h), _inventory_become(h)) for h in selected]
     if fmt == "json":
         print(document.to_json({"hosts": rows}))
     else:
@@ -304,6 +304,17 @@ def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
     for row in rows:
         for line in row["warnings"]:
             session.say(text.printable(f"cachekit: warning: {row['host']}: {line}"))
+
+
+def _inventory_become(host: Any) -> Any:
+    """Whom the inventory says ``host``'s core runs as (``ansible_become*``; --become is a
+    run's flag): a ``become.Become``, None, or the ``HostFailure`` its settings make."""
+    from cachekit import become, protocol
+
+    try:
+        return become.for_host(host, become.Escalation())
+    except protocol.HostFailure as exc:
+        return exc
 
 
 def collection() -> Collection:

@@ -110,10 +110,12 @@ def over_threshold(hosts: List[Dict[str, Any]], threshold: Any) -> List[str]:
     return out
 
 
-def host_settings(host: Any, way: Any) -> Dict[str, Any]:
+def host_settings(host: Any, way: Any, becomes: Any = None) -> Dict[str, Any]:
     """What ``cachekit hosts`` shows of an inventory host: its variables' summary and its
     ``route.Route``: where and how it is reached (jump hosts nearest the controller
-    first), which source set each value, and what could not be honoured."""
+    first), which source set each value, and what could not be honoured; and whom its
+    core runs as (``becomes``: a ``become.Become``, None, or the failure its settings
+    make)."""
     row: Dict[str, Any] = {"host": host.name, "local": host.local, "address": host.address,
                            "port": None, "user": None, "key_files": [], "known_hosts": [],
                            "jumps": [], "proxy_command": None, "accept_new_host_key": False}
@@ -123,8 +125,20 @@ def host_settings(host: Any, way: Any) -> Dict[str, Any]:
     row.update(python=host.python, groups=host.groups, cachekit_vars=host.cachekit_vars(),
                sources=dict(way.sources), ssh_config=list(way.config_files),
                warnings=list(way.warnings),
-               failure=dict(zip(("status", "reason"), way.failure)) if way.failure else None)
+               failure=dict(zip(("status", "reason"), way.failure)) if way.failure else None,
+               become=_become(becomes))
     return row
+
+
+def _become(becomes: Any) -> Any:
+    """A host's become settings as JSON: user, method, flags, exe and the variable (or
+    flag, or default) that set each; ``{"error": ...}`` for settings it cannot run with."""
+    if becomes is None:
+        return None
+    if isinstance(becomes, Exception):
+        return {"error": getattr(becomes, "reason", str(becomes))}
+    return {"user": becomes.user, "method": becomes.method, "flags": becomes.flags,
+            "exe": becomes.exe, "sources": dict(becomes.sources)}
 
 
 def _hop(hop: Any) -> Dict[str, Any]:

@@ -424,23 +424,33 @@ def _csv(rows: List[List[Any]], headers: List[str]) -> str:
 
 
 def render_hosts(rows: List[Dict[str, Any]], width: Width = None) -> str:
-    """``cachekit hosts``: each host's route as ssh would take it (``--format json`` says
-    which source set each value)."""
+    """``cachekit hosts``: each host's route as ssh would take it, and whom its core runs
+    as when the inventory says become (``--format json`` says which source set each
+    value)."""
     table = []
     for r in rows:
+        becomes = r.get("become") or {}
+        runs_as = f"{becomes['user']} ({becomes['method']})" if "user" in becomes else "-"
+        notes = [f"become: {becomes['error']}"] if "error" in becomes else []
         if r["local"]:
-            table.append([r["host"], "local (in-process)", "-", "-", "-", "-", r["python"],
-                          ",".join(r["groups"]) or "-", ""])
+            table.append([r["host"], "local (in-process)", "-", "-", runs_as, "-", "-",
+                          r["python"], ",".join(r["groups"]) or "-", "; ".join(notes)])
             continue
         via = " -> ".join(j["name"] for j in r["jumps"])
         if r["proxy_command"]:
             via = f"ProxyCommand {r['proxy_command']}"
         keys = ",".join(os.path.basename(k) for k in r["key_files"])
-        note = f"{r['failure']['status']}: {r['failure']['reason']}" if r["failure"] else ""
-        table.append([r["host"], r["address"], r["port"], r["user"], keys or "-", via or "-",
-                      r["python"], ",".join(r["groups"]) or "-", note])
-    headers = ["HOST", "ADDRESS", "PORT", "USER", "KEY", "VIA", "PYTHON", "GROUPS", "NOTE"]
+        if r["failure"]:
+            notes.insert(0, f"{r['failure']['status']}: {r['failure']['reason']}")
+        table.append([r["host"], r["address"], r["port"], r["user"], runs_as, keys or "-",
+                      via or "-", r["python"], ",".join(r["groups"]) or "-", "; ".join(notes)])
+    headers = ["HOST", "ADDRESS", "PORT", "USER", "BECOME", "KEY", "VIA", "PYTHON", "GROUPS",
+               "NOTE"]
+    shrink = {1: END, 5: END, 6: END, 8: END, 9: END}
     if not any(row[-1] for row in table):
         headers, table = headers[:-1], [row[:-1] for row in table]
-    return format_table(table, headers, width=width,
-                        shrink={1: END, 4: END, 5: END, 7: END, 8: END})
+    if all(row[4] == "-" for row in table):  # no host becomes anyone: no column for it
+        del headers[4]
+        table = [row[:4] + row[5:] for row in table]
+        shrink = {k - (k > 4): v for k, v in shrink.items()}
+    return format_table(table, headers, width=width, shrink=shrink)

@@ -1,9 +1,12 @@
 """Become settings as Ansible resolves them, and the sudo command line (real sudo, real
 users and sshd: tests/fleet/test_become.py)."""
 
+import json
 import shlex
+from pathlib import Path
 
 import pytest
+import yaml
 
 from cachekit import become
 from cachekit.inventory import Host
@@ -143,3 +146,32 @@ def test_ansible_sudo_no_longer_turns_become_on_and_the_fully_qualified_name_is_
         assert settings(ansible_become_method=name).method == "sudo"
     with pytest.raises(HostFailure, match="unsupported become method 'ansible.builtin.su'"):
         settings(ansible_become_method="ansible.builtin.su")
+
+
+def test_cachekit_hosts_shows_whom_each_core_runs_as(tmp_path: Path, run_cachekit) -> None:
+    inv = tmp_path / "inv.yml"
+    inv.write_text(yaml.safe_dump({"all": {"hosts": {
+        "plain": {"ansible_host": "192.0.2.1"},
+        "ci": {"ansible_host": "192.0.2.2", "ansible_become": True,
+               "ansible_sudo_user": "runner", "ansible_become_flags": "-H -S"},
+        "odd": {"ansible_host": "192.0.2.3", "ansible_become": "yes",
+                "ansible_become_method": "su"}}}}))
+    table = run_cachekit(["hosts", "--inventory", str(inv)])
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].split()[:6] == ["HOST", "ADDRESS", "PORT", "USER", "BECOME", "KEY"]
+    ci = next(line for line in lines if line.startswith("ci "))
+    assert "runner (sudo)" in ci
+    odd = next(line for line in lines if line.startswith("odd "))
+    assert "become: unsupported become method 'su'" in odd
+    doc = json.loads(run_cachekit(["hosts", "--inventory", str(inv), "--format", "json"]).stdout)
+    rows = {r["host"]: r for r in doc["hosts"]}
+    assert rows["plain"]["become"] is None
+    assert rows["ci"]["become"] == {
+        "user": "runner", "method": "sudo", "flags": "-H -S", "exe": "sudo",
+        "sources": {"become": "ansible_become", "user": "ansible_sudo_user",
+                    "flags": "ansible_become_flags", "exe": "default"}}
+    assert "unsupported become method 'su'" in rows["odd"]["become"]["error"]
+    # no host that becomes anyone: no BECOME column (as before)
+    inv.write_text(yaml.safe_dump({"all": {"hosts": {"plain": {"ansible_host": "192.0.2.1"}}}}))
+    assert "BECOME" not in run_cachekit(["hosts", "--inventory", str(inv)]).stdout
