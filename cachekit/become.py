@@ -205,7 +205,9 @@ class Handshake:
 
     def begin(self, run_deadline: float) -> None:
         """sudo starts now: it has ``wait`` seconds, and never past the run's deadline."""
-        self.deadline = min(run_deadline, time.monotonic() + self.wait)
+        now = time.monotonic()
+        self.deadline = min(run_deadline, now + self.wait)
+        self.wait = max(0.0, self.deadline - now)  # what it gets, as the failure says
 
     def command(self, inner: str) -> str:
         """``inner`` (a shell command) wrapped in sudo, announcing itself with the marker."""
@@ -259,8 +261,8 @@ class Handshake:
         if answer is None and time.monotonic() >= self.deadline:
             said = self.reason(bytes(err.data))
             raise HostFailure("become", f"{self._who()}: sudo did not start the command "
-                              f"within {self.wait:g} s" + (f": {said}" if said else "")
-                              + " (a prompt cachekit does not know?)")
+                              f"within {self.wait:.0f} s" + (f": {said} (a prompt cachekit "
+                                                             "does not know?)" if said else ""))
         return answer
 
     def failure(self, err: bytes, status: int) -> HostFailure:
