@@ -22,7 +22,6 @@ their own streams and hand them to the same ``Handshake.advance``.
 
 import getpass
 import os
-import secrets
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -192,7 +191,7 @@ class Handshake:
         # for ever): the run's --timeout is for the core, not for a stuck sudo
         self.wait = max(HANDSHAKE_MIN_S, 2 * connect_timeout)
         self.deadline = float("inf")
-        token = secrets.token_hex(12)
+        token = os.urandom(12).hex()  # what `secrets` does, without its imports
         self.prompt = f"[cachekit become {token}] password:"
         self.marker = f"BECOME-SUCCESS-{token}"
         self.answered_at = 0  # how far into stderr the prompt last answered ended

@@ -16,7 +16,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from cachekit import become, child, inventory, protocol, route
+from cachekit import become, child, inventory, protocol
 from cachekit.core import wire
 from cachekit.errors import CachekitError
 from cachekit.progress import Board, Stream
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from fabric import Connection
 
     from cachekit.jumps import JumpSessions
+    from cachekit.route import Route
 
 DEFAULT_WORKERS = 16
 STOP_WAIT_S = 10.0  # after Ctrl-C, how long a running core has to stop and send its result
@@ -101,7 +102,7 @@ class Fleet:
         self.workers = workers
         self.progress = progress
         self._conns: Dict[str, Connection] = {}
-        self._routes: Dict[str, route.Route] = {}
+        self._routes: Dict[str, Route] = {}
         self._becomes_of: Dict[str, object] = {}  # a Become, None, or its HostFailure
         self._jumps: Optional[JumpSessions] = None  # made with the first remote connection
         self._lock = threading.Lock()
@@ -255,11 +256,14 @@ class Fleet:
         result["elapsed_s"] = round(time.monotonic() - started, 3)
         return result
 
-    def route_of(self, host: inventory.Host) -> route.Route:
-        """How ``host`` is reached (resolved once per fleet)."""
+    def route_of(self, host: inventory.Host) -> "Route":
+        """How ``host`` is reached (resolved once per fleet; ssh_config is read only when
+        a host is remote, so a local run never loads it)."""
         with self._lock:
             found = self._routes.get(host.name)
         if found is None:
+            from cachekit import route
+
             found = route.resolve(host)  # ~/.ssh/config, or CACHEKIT_SSH_CONFIG
             with self._lock:
                 self._routes[host.name] = found

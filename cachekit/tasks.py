@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 from invoke import Collection, Context
 from invoke.exceptions import Exit
 
-from cachekit import catalog, fleet, policy_input, route, runs, session, text
+from cachekit import catalog, fleet, policy_input, runs, session, text
 from cachekit._invoke_compat import optional_positional
 from cachekit.errors import (
     EXIT_BAD_INPUT,
@@ -296,6 +296,8 @@ def hosts_(c: Context, hosts: str = "all", inventory: Optional[str] = None,
     """List the hosts a --hosts pattern selects, with where and how each is reached."""
     fmt = check_format(format, ["table", "json"])
     selected = fleet.select_hosts(hosts, inventory)
+    from cachekit import route  # ssh_config is read only by the tasks that need it
+
     rows = [document.host_settings(h, route.resolve(h), _inventory_become(h)) for h in selected]
     if fmt == "json":
         print(document.to_json({"hosts": rows}))
