@@ -29,7 +29,7 @@ from cachekit.options import (
     plain_task,
     width,
 )
-from cachekit.render import document, tables
+from cachekit.render import document, report, tables
 from cachekit.render.info import render_info
 
 PATTERN_HELP = {
@@ -225,13 +225,13 @@ def _prune_log(results: List[Dict[str, Any]], dry_run: bool) -> str:
 def report_(c: Context, target: Target, attribute: bool = False,
             fail_above: Optional[str] = None) -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
-    fmt = check_format(target.format, tables.report_formats())
+    fmt = check_format(target.format, report.report_formats())
     threshold = policy_input.parse_threshold(fail_above) if fail_above is not None else None
     results = session.query(target, {"op": "report", "attribute": attribute})
     over = document.over_threshold(results, threshold) if threshold else []
     try:
         session.finish("report", fmt, results,
-                       lambda: tables.render_report(results, fmt, target.width()))
+                       lambda: report.render_report(results, fmt, target.width()))
     finally:
         if over:
             session.say(f"cachekit: over --fail-above {fail_above}: {', '.join(over)}")

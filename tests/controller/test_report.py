@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from cachekit.render import tables
+from cachekit.render import report
 
 
 def host(name, status="ok", pip=0, reclaimable=0, free=1000, error=None):
@@ -21,7 +21,7 @@ HOSTS = [host("build10", pip=5_000_000, reclaimable=4_000_000), host("build2", p
 
 
 def test_csv_has_exact_bytes_sorted_rows_and_totals() -> None:
-    rows = list(csv.reader(io.StringIO(tables.render_report(HOSTS, "csv"))))
+    rows = list(csv.reader(io.StringIO(report.render_report(HOSTS, "csv"))))
     assert rows[0][:4] == ["host", "status", "pip", "total"]
     assert [r[0] for r in rows[1:]] == ["build2", "build10", "dead", "TOTAL (3 hosts)"]
     assert rows[2][2] == "5000000" and rows[-1][3] == "5001500" and rows[-1][1] == "1 failed"
@@ -31,10 +31,10 @@ def test_csv_has_exact_bytes_sorted_rows_and_totals() -> None:
 @pytest.mark.parametrize("fmt,marker", [("markdown", "|---"), ("table", "-----"),
                                         ("grid", "+===")])
 def test_table_formats(fmt: str, marker: str) -> None:
-    text = tables.render_report(HOSTS, fmt)
+    text = report.render_report(HOSTS, fmt)
     assert marker in text and "5.0 MB" in text and "TOTAL (3 hosts)" in text
 
 
 def test_report_formats_include_tabulate_ones() -> None:
-    formats = tables.report_formats()
+    formats = report.report_formats()
     assert formats[:4] == ["table", "json", "markdown", "csv"] and "grid" in formats

@@ -11,7 +11,7 @@ from cachekit.core.wire import skeleton
 from cachekit.errors import CachekitError
 from cachekit.inventory import Host
 from cachekit.options import parse_users
-from cachekit.render.tables import render_report
+from cachekit.render.report import render_report
 
 
 def test_users_parse_as_all_none_or_names() -> None:
