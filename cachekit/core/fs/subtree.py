@@ -2,7 +2,9 @@
 
 Used where a cache's entries are directories (a conda package, a runner tool install).
 ``freed`` is honest about hard links: a file counts only when every link to it lies
-inside the walked directory. Symlinked directories are never entered.
+inside the walked directory. Symlinked directories are never entered; with
+``os_walk_files`` they are not counted either, as ``os.walk`` lists them among the
+directories (conda sums the files of ``os.walk``).
 """
 
 import os
@@ -37,15 +39,17 @@ class Stats(NamedTuple):
     last_mtime_ns: int = 0  # directory); of any file when there is no payload
 
 
-# (root, rel, meta, suffixes): ``meta`` names a subdirectory whose files do not count
-# as use unless nothing else is there (conda reads a package's ``info/`` on every run);
-# files ending in ``suffixes`` are listed in ``marked``. One tuple, for ``walk.fan_out``.
-Job = Tuple[str, str, str, Tuple[str, ...]]
+# (root, rel, meta, suffixes, os_walk_files): ``meta`` names a subdirectory whose files
+# do not count as use unless nothing else is there (conda reads a package's ``info/`` on
+# every run); files ending in ``suffixes`` are listed in ``marked``; ``os_walk_files``
+# leaves out symlinks to directories, as ``os.walk``'s file lists do. One tuple, for
+# ``walk.fan_out``.
+Job = Tuple[str, str, str, Tuple[str, ...], bool]
 
 
 def walk_dir(job: Job) -> Stats:
     """Walk ``root/rel`` with ``lstat`` only."""
-    root, rel, meta, suffixes = job
+    root, rel, meta, suffixes, os_walk_files = job
     files = size = freed = linked_count = 0
     linked: List[Tuple[str, int]] = []
     marked: List[Marked] = []
@@ -78,6 +82,8 @@ def walk_dir(job: Job) -> Stats:
                     if stat.S_ISDIR(st.st_mode):
                         stack.append(here + "/" + entry.name)
                         continue
+                    if os_walk_files and stat.S_ISLNK(st.st_mode) and _links_to_dir(entry):
+                        continue
                     files += 1
                     size += st.st_size
                     if in_meta:
@@ -109,3 +115,11 @@ def walk_dir(job: Job) -> Stats:
         last_atime, last_mtime = meta_use, meta_mtime
     return Stats(rel, files, size, freed, linked, linked_count, marked, errors,
                  max(last_atime, last_mtime), last_mtime)
+
+
+def _links_to_dir(entry: "os.DirEntry[str]") -> bool:
+    """A symlink ``os.walk`` lists among the directories (a dangling one is a file)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False

@@ -7,7 +7,8 @@ environment records it in ``conda-meta`` (whatever the link type) *and* none of 
 has another hard link (``usage``). conda's rule is the second half alone, which removes
 packages that environments use through symlinks or copies.
 
-Sizes are ``lstat`` sizes as conda reports them (a symlink counts its link length);
+Sizes are conda's: the ``lstat`` sizes of the files ``os.walk`` lists (a symlink to a file
+counts its link length, a symlink to a directory is a directory and counts nothing);
 "freed" bytes count only regular files whose last link would go.
 """
 
@@ -244,12 +245,12 @@ def _list_logs(listing: Listing, rel: str) -> None:
 def walk_dir(root: str, rel: str) -> Stats:
     """Walk one directory of a cache: ``info/`` counts as use only in a metapackage, and
     the temp files of interrupted transactions inside it are noted."""
-    return subtree.walk_dir((root, rel, "info", TEMPFILE_SUFFIXES))
+    return subtree.walk_dir((root, rel, "info", TEMPFILE_SUFFIXES, True))
 
 
 def walk_many(root: str, rels: List[str], parallel: Optional[bool] = None) -> Dict[str, Stats]:
     """Walk several directories of one cache, in parallel when that pays."""
-    jobs = [(root, r, "info", TEMPFILE_SUFFIXES) for r in rels]
+    jobs = [(root, r, "info", TEMPFILE_SUFFIXES, True) for r in rels]
     return {s.rel: s for s in walk.fan_out(subtree.walk_dir, jobs, parallel)}
 
 

@@ -99,7 +99,7 @@ def scan(root: str) -> Tuple[List[Install], List[Tuple[str, str]]]:
     from cachekit.core.fs import subtree  # its directory walk counts links honestly
 
     stats = {s.rel: s for s in walk.fan_out(subtree.walk_dir, [
-        (root, f"{t}/{v}/{a}", "", ()) for t, v, a, _ in jobs], None)}
+        (root, f"{t}/{v}/{a}", "", (), False) for t, v, a, _ in jobs], None)}
     for tool, version, arch, complete in jobs:
         s = stats[f"{tool}/{version}/{arch}"]
         errors += s.errors

@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 from tests.fixtures import REPO
-from tests.fixtures.conda_cache import CondaFixture, extract, install
+from tests.fixtures.conda_cache import CHANNEL, CondaFixture, Dist, extract, install, make_archive
 
 
 def cache_of(result: Dict[str, Any], path: Path) -> Dict[str, Any]:
@@ -234,3 +234,35 @@ def test_unreadable_caches_as_another_user(shared_tmp: Path) -> None:
     assert (partial / "old-1.0-0.conda").exists()
     assert not (fine / "old-1.0-0.conda").exists() and not (fine / "old-1.0-0").exists()
     assert {os.path.dirname(r["path"]) for r in result["removed"]} == {str(fine)}
+
+
+def conda_package_size(package: Path) -> int:
+    """``conda clean --packages``'s figure, its rule written out: the ``lstat`` size of every
+    name in the file lists of ``os.walk`` (a symlink to a directory is listed among the
+    directories and counts nothing; a symlink to a file, or a dangling one, counts its length)."""
+    return sum(os.lstat(os.path.join(top, name)).st_size
+               for top, _dirs, names in os.walk(package) for name in names)
+
+
+def test_a_symlink_to_a_directory_counts_nothing_as_in_conda(conda: CondaFixture, core_run,
+                                                              conda_archives: Path) -> None:
+    dist = Dist("linky-1.0-0", {"lib/linky/data.txt": b"linky data\n"},
+                symlinks={"lib/linky-current": "linky", "lib/data-current.txt": "linky/data.txt",
+                          "lib/gone.txt": "no-such-file"})
+    archive = make_archive(dist, conda_archives / "linky", ".conda")
+    package = extract(archive, conda.pkgs, dist.dist, f"{CHANNEL}/{archive.name}")
+    assert (package / "lib/linky-current").is_symlink() and (package / "lib/linky-current").is_dir()
+    expected = conda_package_size(package)
+    every = sum(p.lstat().st_size for p in package.rglob("*") if not p.is_dir() or p.is_symlink())
+    assert every - expected == len(os.readlink(package / "lib/linky-current")) == 5
+
+    info = cache_of(core_run("info", ["conda"], conda.environ), conda.pkgs)
+    others = [p for p in conda.pkgs.iterdir() if (p / "info").is_dir() and p != package]
+    assert info["packages_bytes"] == expected + sum(conda_package_size(p) for p in others)
+    plan = core_run("clean", ["conda"], conda.environ, flags=["packages"])
+    [row] = [r for r in plan["removed"] if r["path"] == str(package)]
+    assert row["bytes"] == expected
+    removal = core_run("remove", ["conda"], conda.environ, pattern="linky")
+    assert [r["bytes"] for r in removal["removed"] if r["path"] == str(package)] == [expected]
+    listed = core_run("list", ["conda"], conda.environ, pattern="linky")["entries"]
+    assert [e["bytes"] for e in listed if e["kind"] == "extracted"] == [None]  # not measured
