@@ -195,7 +195,8 @@ def main() -> int:
                       file=sys.stderr)
             home = conda_base / "home"
             conda_env = clean_env(("CONDA", "MAMBA_", "PIP_", "XDG_", "UV_"), HOME=str(home),
-                                  CONDA_ROOT=str(home / "miniforge3"), PYTHONPATH=str(source))
+                                  CONDA_ROOT_PREFIX=str(home / "miniforge3"),
+                                  PYTHONPATH=str(source))
             for name, argv in {"conda info": ["info", "--managers", "conda"],
                                "conda clean --all --dry-run": ["clean", "--all", "--dry-run"],
                                "conda purge --dry-run": ["purge", "--managers", "conda",

@@ -134,7 +134,7 @@ def build(base: Path, layout: str = "root", scale: float = 1.0, seed: int = 0
                 json.dumps(record, indent=2, sort_keys=True))
     (home / ".conda").mkdir(parents=True, exist_ok=True)
     (home / ".conda/environments.txt").write_text("".join(f"{e}\n" for e in envs))
-    environ = {"HOME": str(home), "CONDA_ROOT": str(root)}
+    environ = {"HOME": str(home), "CONDA_ROOT_PREFIX": str(root)}
     if layout == "shared":
         environ["CONDA_PKGS_DIRS"] = str(pkgs)
     return {"layout": layout, "packages": packages, "files": files, "used": used,

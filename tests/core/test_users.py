@@ -70,7 +70,7 @@ class Lab:
         path.write_text(yaml.safe_dump({"all": {"hosts": {"local": {
             "ansible_connection": "local",
             "cachekit_env": {"CONDA_PKGS_DIRS": str(self.shared_pkgs),
-                             "CONDA_ROOT": str(self.shared_root)}}}}}))
+                             "CONDA_ROOT_PREFIX": str(self.shared_root)}}}}}))
         return path
 
 
@@ -361,7 +361,7 @@ def test_conda_shared_cache_keeps_what_user_environments_use(lab: Lab, home: Pat
         f"used by {env} (copy)"]
     # a plan made without the owner (alpha in it) is applied with the owner selected: the
     # owner's environments are read again at the apply, and alpha stays
-    environ = {"CONDA_PKGS_DIRS": str(lab.shared_pkgs), "CONDA_ROOT": str(lab.shared_root)}
+    environ = {"CONDA_PKGS_DIRS": str(lab.shared_pkgs), "CONDA_ROOT_PREFIX": str(lab.shared_root)}
     planned = agent.run({"op": "clean", "flags": ["packages"], "managers": ["conda"],
                          "users": ["root"], "environ": environ})
     assert {Path(r["path"]).name for r in planned["removed"]} == alone

@@ -351,7 +351,7 @@ def test_conda_clean_over_ssh_matches_the_local_plan(tmp_path: Path, lab: SshLab
     fleet = healthy_fleet(tmp_path, lab, home, pip_cache_master[0])
     entry = fleet["hosts"]["h2"]
     entry["cachekit_env"].update(CONDA_PKGS_DIRS=conda.environ["CONDA_PKGS_DIRS"],
-                                 CONDA_ROOT=conda.environ["CONDA_ROOT"])
+                                 CONDA_ROOT_PREFIX=conda.environ["CONDA_ROOT_PREFIX"])
     inv = write_inventory(tmp_path / "inv.yml", lab, {"h2": entry})
     local = agent.run({"op": "clean", "managers": ["conda"], "flags": ["all"],
                        "environ": conda.environ})

@@ -89,7 +89,7 @@ def test_relocate_conda_prepends_and_keeps_the_caches_in_use(conda: CondaFixture
                                                              tmp_path: Path, core_run) -> None:
     condarc = home / ".condarc"
     condarc.write_text("# channels first\nchannels:\n  - conda-forge\n")
-    environ = {"CONDA_ROOT": conda.environ["CONDA_ROOT"]}
+    environ = {"CONDA_ROOT_PREFIX": conda.environ["CONDA_ROOT_PREFIX"]}
     target = tmp_path / "new-pkgs"
     done = core_run("relocate", managers=["conda"], to=str(target), apply=True,
                     environ={**environ, "HOME": str(home)}, ok=False)
@@ -107,7 +107,7 @@ def test_relocate_conda_prepends_and_keeps_the_caches_in_use(conda: CondaFixture
 
 def test_moving_a_conda_cache_used_through_symlinks_is_refused(conda: CondaFixture, home: Path,
                                                               tmp_path: Path, core_run) -> None:
-    environ = {"CONDA_ROOT": conda.environ["CONDA_ROOT"]}
+    environ = {"CONDA_ROOT_PREFIX": conda.environ["CONDA_ROOT_PREFIX"]}
     refused = core_run("relocate", managers=["conda"], to=str(tmp_path / "p"), move=True,
                        apply=True, environ={**environ, "HOME": str(home)}, ok=False)
     assert refused["status"] == "refused"
@@ -187,7 +187,7 @@ def test_locations_show_sources_and_traps(home: Path, tmp_path: Path, run_cachek
 def test_locations_flag_dropped_conda_defaults(conda: CondaFixture, home: Path, core_run) -> None:
     (home / ".condarc").write_text(f"pkgs_dirs:\n  - {home}/elsewhere\n")
     result = core_run("locations", managers=["conda"],
-                      environ={"CONDA_ROOT": conda.environ["CONDA_ROOT"],
+                      environ={"CONDA_ROOT_PREFIX": conda.environ["CONDA_ROOT_PREFIX"],
                                "HOME": str(home)}, ok=False)
     [loc] = result["locations"]
     assert loc["path"] == f"{home}/elsewhere"

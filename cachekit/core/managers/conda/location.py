@@ -6,10 +6,13 @@ after them, and ``pkgs_dirs`` lists merge with later sources first, honouring
 ``#!final``, ``#!top`` and ``#!bottom``. Without a ``pkgs_dirs`` setting the caches are
 ``ROOT/pkgs`` then ``~/.conda/pkgs``.
 
-Where conda knows one installation (its own ``sys.prefix``), a host may have several:
-cachekit finds every root it can (``CONDA_ROOT``, ``CONDA_EXE``, ``MAMBA_ROOT_PREFIX``,
-``CONDA_PREFIX``, the usual install places). The first one found is "the" root whose
-config conda would read; the ``pkgs`` of the others are reported too, marked as found.
+conda's root prefix is its ``root_prefix`` setting (a condarc key, or
+``CONDA_ROOT_PREFIX``), else the prefix conda is installed in; ``CONDA_ROOT`` only names
+a config directory (it defaults to that install prefix). Where conda knows one
+installation, a host may have several: cachekit finds every root it can (``root_prefix``,
+``CONDA_EXE``, ``MAMBA_ROOT_PREFIX``, ``CONDA_PREFIX``, the usual install places). The
+first one is "the" root conda would use; the ``pkgs`` of the others are reported too,
+marked as found.
 
 Environments are gathered more widely than conda gathers them, because a package an
 undiscovered environment uses could otherwise be cleaned: ``envs_dirs``,
@@ -67,9 +70,11 @@ def _is_prefix(path: str) -> bool:
         os.path.join(path, "pkgs"))
 
 
-def find_roots(environ: Mapping[str, str],
-               usual: Tuple[str, ...] = USUAL_ROOTS) -> List[Tuple[str, str]]:
-    """Every conda/mamba installation on this host, the one conda would use first."""
+def find_roots(environ: Mapping[str, str], usual: Tuple[str, ...] = USUAL_ROOTS,
+               root_prefix: Optional[Tuple[str, str]] = None) -> List[Tuple[str, str]]:
+    """Every conda/mamba installation on this host, the one conda would use first:
+    ``root_prefix`` (the setting and where it was set) when it names a prefix, then the
+    installations found by their signs. ``CONDA_ROOT`` is not one of them."""
     found: List[Tuple[str, str]] = []
 
     def add(path: Optional[str], source: str) -> None:
@@ -79,7 +84,8 @@ def find_roots(environ: Mapping[str, str],
         if _is_prefix(path) and path not in [p for p, _ in found]:
             found.append((path, source))
 
-    add(environ.get("CONDA_ROOT"), "CONDA_ROOT")
+    if root_prefix:
+        add(*root_prefix)
     exe = environ.get("CONDA_EXE")
     if exe:  # ROOT/bin/conda or ROOT/condabin/conda; a standalone micromamba has no root
         add(os.path.dirname(os.path.dirname(_expand(exe, environ))), "CONDA_EXE")
@@ -123,6 +129,28 @@ def _config_files(environ: Mapping[str, str], root: Optional[str],
         if (os.path.isfile(f) or f in (overrides or {})) and f not in seen:
             seen.append(f)
     return seen
+
+
+def root_prefix_setting(environ: Mapping[str, str], docs: "Docs", errors: List[str]
+                        ) -> Optional[Tuple[str, str]]:
+    """conda's ``root_prefix`` (alias ``root_dir``) and where it was set: the last config
+    file that sets it, then ``CONDA_ROOT_PREFIX``; a ``#!final`` key stops later sources."""
+    chosen: Optional[Tuple[str, str]] = None
+    for path, doc in docs:
+        for key in ("root_prefix", "root_dir"):
+            value = doc.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value.strip():
+                errors.append(f"{path}: {key} must be a path, found "
+                              f"{type(value).__name__} {value!r}")
+                continue
+            chosen = (value.strip(), f"{key} in {path}")
+            if key in getattr(doc, "final", set()):
+                return chosen
+    if environ.get("CONDA_ROOT_PREFIX"):
+        chosen = (environ["CONDA_ROOT_PREFIX"], "CONDA_ROOT_PREFIX")
+    return chosen
 
 
 def _dir_files(d: str) -> List[str]:
@@ -368,9 +396,11 @@ def locate(environ: Mapping[str, str], system_dirs: Tuple[str, ...] = SYSTEM_CON
            overrides: Optional[Dict[str, str]] = None) -> CondaLocation:
     """Every package cache and environment of this host, each with where it came from."""
     errors: List[str] = []
-    roots = find_roots(environ, usual)
-    files = _config_files(environ, roots[0][0] if roots else None, system_dirs, overrides)
+    installed = find_roots(environ, usual)  # CONDA_ROOT's default: where conda is installed
+    files = _config_files(environ, installed[0][0] if installed else None, system_dirs,
+                          overrides)
     docs = load_configs(files, errors, overrides)
+    roots = find_roots(environ, usual, root_prefix_setting(environ, docs, errors))
     caches = _pkgs_dirs(environ, roots, docs, errors)
     envs = _envs(environ, roots, docs, errors)
     return CondaLocation(roots, caches, envs, files, errors)

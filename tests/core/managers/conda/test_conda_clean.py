@@ -437,3 +437,18 @@ def test_clean_lock_removes_stale_locks_and_keeps_held_ones(conda: CondaFixture,
         for proc in holders:
             proc.kill()
             proc.wait()
+
+
+def test_tempfiles_without_paths_walk_conda_s_root_prefix(conda: CondaFixture, home: Path,
+                                                          core_run) -> None:
+    only_config = {k: v for k, v in conda.environ.items() if k != "CONDA_ROOT_PREFIX"}
+    only_config["CONDA_ROOT"] = str(conda.root)  # a config directory, not the root
+    plan = core_run("clean", ["conda"], only_config, flags=["tempfiles"])
+    assert selected(plan, conda) == set()
+    assert any("no conda root prefix found" in w for w in plan["warnings"])
+
+    (home / ".condarc").write_text(f"root_prefix: {conda.root}\n")
+    plan = core_run("clean", ["conda"], only_config, flags=["tempfiles"])
+    assert selected(plan, conda) == TEMPFILES
+    by_var = core_run("clean", ["conda"], conda.environ, flags=["tempfiles"])
+    assert selected(by_var, conda) == TEMPFILES

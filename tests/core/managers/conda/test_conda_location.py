@@ -80,8 +80,8 @@ def test_config_files_are_read_in_conda_order_and_merged(home: Path, tmp_path: P
     write(home / ".config/conda/condarc", "pkgs_dirs: [/x1]\n")
     write(home / ".condarc", "pkgs_dirs:\n- /u1\n- /s1\n")
     condarc = write(tmp_path / "explicit.yml", "pkgs_dirs: ['/c1']\n")
-    loc = locate(home, system, CONDA_ROOT=str(root), CONDARC=str(condarc),
-                 CONDA_PKGS_DIRS="/e1")
+    loc = locate(home, system, CONDA_ROOT=str(root), CONDA_ROOT_PREFIX=str(root),
+                 CONDARC=str(condarc), CONDA_PKGS_DIRS="/e1")
     assert loc.config_files == [str(system / ".condarc"), str(system / "condarc.d/a.yaml"),
                                 str(system / "condarc.d/b.yml"), str(root / ".condarc"),
                                 str(home / ".config/conda/condarc"), str(home / ".condarc"),
@@ -129,7 +129,7 @@ def test_environments_from_every_source(home: Path, tmp_path: Path) -> None:
     by_var = env(tmp_path / "var-envs/d")
     in_home = env(home / ".conda/envs/e")
     (root / "envs/not-an-env").mkdir()
-    loc = locate(home, CONDA_ROOT=str(root), CONDA_ENVS_DIRS=str(tmp_path / "var-envs"))
+    loc = locate(home, CONDA_ROOT_PREFIX=str(root), CONDA_ENVS_DIRS=str(tmp_path / "var-envs"))
     found: Dict[str, str] = {e.path: e.source for e in loc.envs}
     assert set(found) == {str(p) for p in (root, in_root, registered, configured, by_var,
                                             in_home)}
@@ -194,3 +194,33 @@ def test_a_missing_envs_dir_is_not_an_error(home: Path, tmp_path: Path) -> None:
     afile = write(tmp_path / "envs-file", "x")
     write(home / ".condarc", f"envs_dirs: [{afile}/sub, {tmp_path}/nowhere]\n")
     assert locate(home).errors == []
+
+
+def test_conda_root_alone_is_a_config_directory_not_the_root(home: Path, tmp_path: Path) -> None:
+    root = install(tmp_path / "looks-like-a-root")
+    write(root / ".condarc", "envs_dirs: [/r-envs]\npkgs_dirs: [/r1]\n")
+    loc = locate(home, CONDA_ROOT=str(root))
+    assert loc.roots == []  # conda's root is root_prefix or where conda is installed
+    assert loc.config_files == [str(root / ".condarc")]  # still on conda's search path
+    assert paths(loc) == ["/r1"] and loc.caches[0].source == f"pkgs_dirs in {root / '.condarc'}"
+    assert str(root) not in [e.path for e in loc.envs]
+
+
+def test_root_prefix_from_the_condarc_and_conda_root_prefix(home: Path, tmp_path: Path) -> None:
+    installed = install(tmp_path / "installed")  # where CONDA_EXE points
+    chosen = install(tmp_path / "chosen")
+    # CONDA_ROOT defaults to the install prefix: its .condarc is read, and sets root_prefix
+    write(installed / ".condarc", f"root_prefix: {chosen}\n")
+    loc = locate(home, CONDA_EXE=str(installed / "bin/conda"))
+    assert loc.roots == [(str(chosen), f"root_prefix in {installed / '.condarc'}"),
+                         (str(installed), "CONDA_EXE")]
+    assert paths(loc)[:2] == [str(chosen / "pkgs"), str(home / ".conda/pkgs")]
+    assert str(chosen) in [e.path for e in loc.envs]
+
+    by_var = install(tmp_path / "by-var")  # the environment variable comes after the files
+    loc = locate(home, CONDA_EXE=str(installed / "bin/conda"), CONDA_ROOT_PREFIX=str(by_var))
+    assert loc.roots[0] == (str(by_var), "CONDA_ROOT_PREFIX")
+    assert paths(loc)[0] == str(by_var / "pkgs")
+    write(home / ".condarc", f"root_dir: {chosen}\n")  # conda's alias, in a later file
+    loc = locate(home, CONDA_EXE=str(installed / "bin/conda"))
+    assert loc.roots[0] == (str(chosen), f"root_dir in {home / '.condarc'}")
