@@ -37,8 +37,9 @@ def conda_record(environ: Mapping[str, str]) -> Dict[str, Any]:
     defaults = [os.path.join(r, "pkgs") for r, _ in loc.roots[:1]] + [
         os.path.join(home, ".conda", "pkgs")]
     set_somewhere = len(sources) > 0
-    sources.append(source("default", ", ".join(defaults), "ROOT/pkgs, then ~/.conda/pkgs",
-                          not set_somewhere))
+    why = "ROOT/pkgs, then ~/.conda/pkgs" + "".join(
+        f" (ROOT found by {how})" for _r, how in loc.roots[:1])
+    sources.append(source("default", ", ".join(defaults), why, not set_somewhere))
     if set_somewhere:
         for d in defaults:
             if d not in rec["caches"] and os.path.isfile(os.path.join(d, "urls.txt")):

@@ -13,6 +13,7 @@ import yaml
 
 from cachekit.core import miniyaml
 from cachekit.core.managers.conda import location as conda_location
+from cachekit.core.managers.conda.sources import conda_record
 
 
 def install(prefix: Path, cache: bool = True) -> Path:
@@ -216,6 +217,9 @@ def test_root_prefix_from_the_condarc_and_conda_root_prefix(home: Path, tmp_path
                          (str(installed), "CONDA_EXE")]
     assert paths(loc)[:2] == [str(chosen / "pkgs"), str(home / ".conda/pkgs")]
     assert str(chosen) in [e.path for e in loc.envs]
+    record = conda_record({"HOME": str(home), "CONDA_EXE": str(installed / "bin/conda")})
+    [default] = [s for s in record["sources"] if s["setting"] == "default"]
+    assert default["where"].endswith(f"(ROOT found by root_prefix in {installed / '.condarc'})")
 
     by_var = install(tmp_path / "by-var")  # the environment variable comes after the files
     loc = locate(home, CONDA_EXE=str(installed / "bin/conda"), CONDA_ROOT_PREFIX=str(by_var))
