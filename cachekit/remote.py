@@ -95,13 +95,13 @@ def run_core(conn: Connection, host: Host, request: Dict[str, Any],
                 channel.shutdown_write()
         reader.to_end()
         status = reader.exit_status()
-        channel.close()
+        close_session(channel)
     except (OSError, paramiko.SSHException, EOFError) as exc:
-        channel.close()
+        close_session(channel)
         raise HostFailure("failed", f"the SSH session broke off: {exc}",
                           reader.err.lines()) from None
     except HostFailure as exc:
-        channel.close()
+        close_session(channel)
         exc.stderr_tail = exc.stderr_tail or reader.err.lines()
         raise
     out, tail = reader.out.data, reader.err.lines()
@@ -154,6 +154,14 @@ def _become(channel: paramiko.Channel, reader: "_Reader", shake: Handshake) -> N
             _send(channel, answer, reader)
         else:
             reader.more(shake.deadline)
+
+
+def close_session(channel: paramiko.Channel) -> None:
+    """Close a session whose connection may be gone already: paramiko then raises
+    EOFError from close() itself, which would turn a host's clear failure (the output
+    cap, a timeout) into an "internal error"."""
+    with contextlib.suppress(OSError, paramiko.SSHException, EOFError):
+        channel.close()
 
 
 def _send(channel: paramiko.Channel, data: bytes, reader: "_Reader") -> None:
@@ -228,7 +236,7 @@ class _Reader:
             time.sleep(0.05)
 
     def _timeout(self) -> None:
-        self.channel.close()
+        close_session(self.channel)
         raise HostFailure("timeout", f"no result within {self.limit:g} s (--timeout)",
                           self.err.lines())
 

@@ -237,3 +237,27 @@ def test_a_channel_the_jump_host_cannot_open_in_time_is_a_timeout(lab: SshLab,
         full.close()
     assert failed.value.reason == (f"cannot reach 127.0.0.55:{port} through jump host bastion "
                                    f"(root@{JUMP}:{PORT}): no channel within 2 s")
+
+
+
+def test_a_session_on_a_connection_that_can_no_longer_write_closes_without_raising(
+        lab: SshLab, home: Path) -> None:
+    """When a connection's write side is gone while paramiko still thinks it alive (a host
+    flooding its output at the cap, under load), paramiko's own close() raises EOFError;
+    that turned a host's clear failure into "internal error: EOFError". remote closes
+    sessions so that it cannot."""
+    known = lab.write_known_hosts(home, ["target"])
+    sessions = JumpSessions(SETTINGS)
+    conn = remote.connect(Route("target", hop(lab, "target", TARGET, known)), SETTINGS, sessions)
+    try:
+        transport = conn.client.get_transport()
+        ours, plain = transport.open_session(), transport.open_session()
+        for channel in (ours, plain):
+            channel.exec_command("sleep 5")
+        transport.sock.shutdown(socket.SHUT_WR)
+        with pytest.raises(EOFError):
+            plain.close()
+        remote.close_session(ours)
+    finally:
+        conn.close()
+        sessions.close()
