@@ -28,9 +28,10 @@ def find_tempfiles(top: str, skip: Set[str], suffixes: Tuple[str, ...] = TEMPFIL
                    parallel: Optional[bool] = None) -> Tuple[List[str], List[Tuple[str, str]]]:
     """``conda clean --tempfiles``: files named ``*.c~`` or ``*.trash`` under ``top``.
 
-    Names only (no ``stat`` of a file); symlinked directories are not entered, as
-    ``os.walk`` does not. Directories in ``skip`` (absolute) are left out. A root
-    prefix holds every environment's files, so the subtrees are searched in parallel.
+    Names only (no ``stat`` of a file, except a symlink whose name matches); symlinked
+    directories are neither entered nor taken, as ``os.walk`` lists them. Directories in
+    ``skip`` (absolute) are left out. A root prefix holds every environment's files, so
+    the subtrees are searched in parallel.
     """
     found: List[str] = []
     errors: List[Tuple[str, str]] = []
@@ -71,9 +72,18 @@ def _find_level(here: str, skip: Set[str], suffixes: Tuple[str, ...], found: Lis
                     continue
             except OSError:
                 continue
-            if entry.name.endswith(suffixes):
+            if entry.name.endswith(suffixes) and not _links_to_a_directory(entry):
                 found.append(entry.path)
     return subdirs
+
+
+def _links_to_a_directory(entry: "os.DirEntry[str]") -> bool:
+    """A symlink to a directory: ``os.walk`` lists it among the directories, so conda's
+    ``--tempfiles`` (which takes the files) leaves it; asked only of matching names."""
+    try:
+        return entry.is_symlink() and entry.is_dir()
+    except OSError:
+        return False
 
 
 def _find_below(args: Tuple[str, Set[str], Tuple[str, ...]]

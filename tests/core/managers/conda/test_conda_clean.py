@@ -452,3 +452,22 @@ def test_tempfiles_without_paths_walk_conda_s_root_prefix(conda: CondaFixture, h
     assert selected(plan, conda) == TEMPFILES
     by_var = core_run("clean", ["conda"], conda.environ, flags=["tempfiles"])
     assert selected(by_var, conda) == TEMPFILES
+
+
+def test_tempfiles_are_files_as_os_walk_lists_them(conda: CondaFixture, core_run) -> None:
+    """conda's find_tempfiles takes the names ``os.walk`` lists as files: a symlink to a file
+    (or a dangling one) named ``*.c~`` is a temp file; a symlink to a directory, or a
+    directory, named ``*.trash`` is listed among the directories and stays."""
+    lib = conda.root / "lib"
+    (lib / "target-dir").mkdir()
+    (lib / "target.txt").write_text("x")
+    os.symlink(lib / "target-dir", lib / "dir-link.trash")
+    (lib / "real-dir.trash").mkdir()
+    os.symlink(lib / "target.txt", lib / "file-link.c~")
+    os.symlink(lib / "nowhere", lib / "dangling.c~")
+    conda_walk = {os.path.relpath(os.path.join(top, f), conda.root)
+                  for top, _dirs, files in os.walk(conda.root)
+                  for f in files if f.endswith((".c~", ".trash"))}
+    plan = core_run("clean", ["conda"], conda.environ, flags=["tempfiles"])
+    assert selected(plan, conda) == conda_walk == TEMPFILES | {"lib/file-link.c~",
+                                                              "lib/dangling.c~"}
