@@ -34,7 +34,14 @@ from typing import Any
 
 import make_synthetic_pip_cache as synth
 from bench_info import code_identity
-from benchkit import BenchError, clean_env, run, time_rounds
+from benchkit import (
+    BenchError,
+    clean_env,
+    run,
+    synthetic_cache_options,
+    time_rounds,
+    timing_options,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GROUP = "inner"
@@ -145,11 +152,9 @@ def render(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hosts", type=int, default=16, help="hosts behind the bastion (1-16)")
-    ap.add_argument("--scale", type=float, default=0.04,
-                    help="size of each host's synthetic cache (0.04: about 4,000 files)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the first host's cache")
-    ap.add_argument("--runs", type=int, default=5, help="timed runs per command (median counts)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    synthetic_cache_options(ap, 0.04, "size of each host's synthetic cache (0.04: about 4,000 "
+                            "files)", "seed of the first host's cache")
+    timing_options(ap)
     args = ap.parse_args(argv)
     if not 1 <= args.hosts <= 16 or args.runs < 1 or not 0 < args.scale <= 1:
         ap.error("--hosts must be 1-16, --runs at least 1, --scale in (0, 1]")

@@ -42,6 +42,7 @@ from typing import Any
 
 import make_synthetic_pip_cache as synth
 from bench_info import code_identity
+from benchkit import synthetic_cache_options, timing_options
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(os.path.dirname(HERE), "tests", "fixtures")  # sshd_lab.py: the sshd servers
@@ -468,14 +469,12 @@ def main(argv: list[str] | None = None) -> int:
     """Set up, measure, report and always tear down; exit 0, 1 or 2."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hosts", type=int, default=16, help="loopback hosts (default 16)")
-    ap.add_argument("--scale", type=float, default=0.04,
-                    help="size of each host's synthetic cache (0.04: about 4,000 files)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the first host's cache")
-    ap.add_argument("--runs", type=int, default=5, help="timed runs per command (median counts)")
+    synthetic_cache_options(ap, 0.04, "size of each host's synthetic cache (0.04: about 4,000 "
+                            "files)", "seed of the first host's cache")
+    timing_options(ap)
     ap.add_argument("--login-rc", action="store_true",
                     help="let SSH sessions keep the user's real HOME, so its shell rc files run "
                          "on every session (default: an empty HOME, no rc file)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs must be at least 1")

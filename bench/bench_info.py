@@ -37,6 +37,7 @@ import time
 from typing import Any
 
 import make_synthetic_pip_cache as synth
+from benchkit import synthetic_cache_options, timing_options
 
 CACHEKIT_VS_DU_MAX = 0.80  # cachekit median / du median must be at most this
 PIP_VS_CACHEKIT_MIN = 5.0  # pip median / cachekit median must be at least this
@@ -227,11 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     """Generate or pick the cache, check correctness, time, report; exit 0, 1 or 2."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", help="pip cache to measure (default: generate one in a temp dir)")
-    ap.add_argument("--scale", type=float, default=1.0,
-                    help="size of a generated cache, in (0, 1] (1.0: 100,001 files; 0.01: quick)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of a generated cache")
-    ap.add_argument("--runs", type=int, default=5, help="timed runs per command (median counts)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    synthetic_cache_options(ap, 1.0, "size of a generated cache, in (0, 1] (1.0: 100,001 files; "
+                            "0.01: quick)", "seed of a generated cache")
+    timing_options(ap)
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs must be at least 1")

@@ -29,7 +29,7 @@ import sys
 import tempfile
 
 import make_synthetic_pip_cache as synth
-from benchkit import BenchError, clean_env, run, time_rounds
+from benchkit import BenchError, clean_env, run, time_rounds, timing_options
 
 TARGET = 1.2  # cachekit median / du median must be at most this
 REFERENCE_FILES = 100_001  # the synthetic cache at scale 1.0
@@ -85,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--files", type=int, default=5000, help="files in each user's cache")
-    ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--json", action="store_true")
+    timing_options(ap, runs=7)
     args = ap.parse_args(argv)
     if os.geteuid() != 0 or not shutil.which("useradd") or not shutil.which("unshare"):
         print("bench_users: needs root, useradd and unshare", file=sys.stderr)

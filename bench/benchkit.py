@@ -3,6 +3,7 @@ interleaved rounds after a warm-up, so each benchmark states only what it measur
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import time
@@ -43,3 +44,17 @@ def time_rounds(cmds: dict[str, tuple[list[str], dict[str, str]]], runs: int
             run(argv, env)
             times[name].append(time.perf_counter() - started)
     return times
+
+
+def timing_options(ap: argparse.ArgumentParser, runs: int = 5) -> None:
+    """``--runs`` and ``--json``, which every timing benchmark takes."""
+    ap.add_argument("--runs", type=int, default=runs,
+                    help=f"timed runs per command (median counts; default {runs})")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+
+
+def synthetic_cache_options(ap: argparse.ArgumentParser, scale: float, scale_help: str,
+                            seed_help: str) -> None:
+    """``--scale`` and ``--seed`` of the synthetic pip caches a benchmark generates."""
+    ap.add_argument("--scale", type=float, default=scale, help=scale_help)
+    ap.add_argument("--seed", type=int, default=0, help=seed_help)
