@@ -11,7 +11,7 @@ does not list (pip has no ``clean``), and the optional capabilities' defaults re
 with a clear message when called anyway.
 """
 
-from typing import Any, ClassVar, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, ClassVar, Dict, FrozenSet, List, Optional, Tuple, Type
 
 from cachekit.core import Refused
 from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, Row, Run
@@ -154,25 +154,6 @@ class Settings:
         """The cache the manager would use if ``path`` said ``text``."""
         raise NotImplementedError
 
-    def tried_in_scratch(self, path: str, relpath: str, text: str, locate: Any,
-                         errors: Any) -> Optional[str]:
-        """``would_be`` for a manager whose user config lives in ``XDG_CONFIG_HOME``:
-        ``text`` written as ``relpath`` in a scratch config home, and ``locate`` asked
-        there; ``errors`` (what ``locate`` raises) become the refusal."""
-        import os
-        import tempfile
-
-        with tempfile.TemporaryDirectory(prefix="cachekit-relocate-") as scratch:
-            os.makedirs(os.path.dirname(os.path.join(scratch, relpath)))
-            with open(os.path.join(scratch, relpath), "w", encoding="utf-8") as fh:
-                fh.write(text)
-            try:
-                found: Optional[str] = locate(dict(self.environ, XDG_CONFIG_HOME=scratch)).path
-                return found
-            except errors as exc:
-                raise Refused(f"{path}: would not load after the edit ({exc}); nothing "
-                              "changed") from None
-
     def warnings(self) -> List[str]:
         """Anything else that would still override the new setting."""
         return []
@@ -183,3 +164,42 @@ class Settings:
     def move(self, source: str, target: str, move: Any) -> Dict[str, Any]:
         """Move the cache (``move`` is relocate's generic mover); uv's holds uv's lock."""
         return move(source, target)
+
+
+class ScratchTriedSettings(Settings):
+    """A manager with one cache found by one ``locate`` and a user config under
+    ``XDG_CONFIG_HOME`` (pip, uv): the cache in use and its source come from ``locate``,
+    and ``would_be`` writes the edited text as ``relpath`` in a scratch config home and
+    asks ``locate`` there. ``config_errors`` (what ``locate`` raises) become refusals."""
+
+    relpath = ""  # the user config file under XDG_CONFIG_HOME, e.g. "pip/pip.conf"
+    config_errors: Tuple[Type[Exception], ...] = ()
+
+    def locate(self, environ: Dict[str, str]) -> Any:
+        """The manager's own lookup: an object with ``path`` and ``source``."""
+        raise NotImplementedError
+
+    def current(self) -> Tuple[Optional[str], List[str]]:
+        try:
+            return self.locate(self.environ).path, []
+        except self.config_errors as exc:
+            raise Refused(str(exc)) from None
+
+    def source(self, current: str) -> str:
+        return str(self.locate(self.environ).source)
+
+    def would_be(self, path: str, text: str) -> Optional[str]:
+        import os
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="cachekit-relocate-") as scratch:
+            os.makedirs(os.path.dirname(os.path.join(scratch, self.relpath)))
+            with open(os.path.join(scratch, self.relpath), "w", encoding="utf-8") as fh:
+                fh.write(text)
+            try:
+                found: Optional[str] = self.locate(dict(self.environ,
+                                                        XDG_CONFIG_HOME=scratch)).path
+                return found
+            except self.config_errors as exc:
+                raise Refused(f"{path}: would not load after the edit ({exc}); nothing "
+                              "changed") from None

@@ -3,10 +3,10 @@ pip at another cache by editing the user's ``pip.conf`` (``relocate``)."""
 
 import os
 import re
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping
 
-from cachekit.core import Refused, env
-from cachekit.core.managers.base import Settings
+from cachekit.core import env
+from cachekit.core.managers.base import ScratchTriedSettings
 from cachekit.core.managers.pip import location as pip_location
 
 
@@ -76,18 +76,15 @@ def edit_pip(text: str, target: str) -> str:
     return "".join(lines)
 
 
-class PipSettings(Settings):
+class PipSettings(ScratchTriedSettings):
     def config_file(self) -> str:
         return os.path.join(_xdg_config(self.environ), "pip", "pip.conf")
 
-    def current(self) -> Tuple[Optional[str], List[str]]:
-        try:
-            return pip_location.locate(self.environ).path, []
-        except pip_location.PipConfigError as exc:
-            raise Refused(str(exc)) from None
+    relpath = "pip/pip.conf"
+    config_errors = (pip_location.PipConfigError,)
 
-    def source(self, current: str) -> str:
-        return pip_location.locate(self.environ).source
+    def locate(self, environ: Dict[str, str]) -> Any:
+        return pip_location.locate(environ)
 
     def edit(self, text: str, target: str, previous: List[str]) -> str:
         return edit_pip(text, target)
@@ -96,10 +93,6 @@ class PipSettings(Settings):
         import configparser
 
         configparser.RawConfigParser().read_string(text)
-
-    def would_be(self, path: str, text: str) -> Optional[str]:
-        return self.tried_in_scratch(path, "pip/pip.conf", text, pip_location.locate,
-                                     pip_location.PipConfigError)
 
     def warnings(self) -> List[str]:
         """``cache-dir`` in sections ``pip cache`` ignores but other pip commands read."""

@@ -9,11 +9,11 @@ cache: the cache moves only while no uv process uses it.
 import json
 import os
 import re
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping
 
 from cachekit.core import Refused, env
 from cachekit.core.fs import lock
-from cachekit.core.managers.base import Settings
+from cachekit.core.managers.base import ScratchTriedSettings
 from cachekit.core.managers.uv import location as uv_location
 from cachekit.core.miniyaml import bracket_depth
 
@@ -49,20 +49,17 @@ def edit_uv(text: str, target: str) -> str:
     return entry + text
 
 
-class UvSettings(Settings):
+class UvSettings(ScratchTriedSettings):
     """Where uv's cache is configured, and how ``relocate`` changes it."""
 
     def config_file(self) -> str:
         return config_file(self.environ)
 
-    def current(self) -> Tuple[Optional[str], List[str]]:
-        try:
-            return uv_location.locate(self.environ).path, []
-        except uv_location.UvConfigError as exc:
-            raise Refused(str(exc)) from None
+    relpath = "uv/uv.toml"
+    config_errors = (uv_location.UvConfigError,)
 
-    def source(self, current: str) -> str:
-        return uv_location.locate(self.environ).source
+    def locate(self, environ: Dict[str, str]) -> Any:
+        return uv_location.locate(environ)
 
     def edit(self, text: str, target: str, previous: List[str]) -> str:
         return edit_uv(text, target)
@@ -75,11 +72,6 @@ class UvSettings(Settings):
             uv_location.cache_dir_setting_text(text, path)
         else:
             tomllib.loads(text)
-
-    def would_be(self, path: str, text: str) -> Optional[str]:
-        """uv's cache with ``text`` as the user's uv.toml, tried in a scratch config home."""
-        return self.tried_in_scratch(path, "uv/uv.toml", text, uv_location.locate,
-                                     uv_location.UvConfigError)
 
     def move(self, source: str, target: str, move: Callable[[str, str], Dict[str, Any]]
              ) -> Dict[str, Any]:
