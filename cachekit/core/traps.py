@@ -114,6 +114,25 @@ def source(setting: str, value: str, where: str, won: bool, note: str = "") -> D
     return {"setting": setting, "value": value, "where": where, "won": won, "note": note}
 
 
+def location_record(manager: str, environ: Mapping[str, str], locate: Any, error: Any,
+                    variables: Tuple[str, ...], won_by: Any) -> Tuple[Dict[str, Any], Any]:
+    """A single-cache manager's record (pip, uv): the cache ``locate`` finds and each set
+    variable of ``variables`` as a source (``won_by(var, source)`` marks the winner).
+    Returns the record and the location, or the record with the error and None."""
+    rec: Dict[str, Any] = {"manager": manager, "sources": [], "traps": []}
+    try:
+        loc = locate(environ)
+    except error as exc:
+        rec.update(path=None, source="", error=str(exc))
+        return rec, None
+    rec.update(path=loc.path, source=loc.source, error=None)
+    for var in variables:
+        if environ.get(var):
+            rec["sources"].append(source(var, environ[var], f"environment variable {var}",
+                                         won_by(var, loc.source)))
+    return rec, loc
+
+
 def var_trap(rec: Dict[str, Any], var: str, environ: Mapping[str, str],
               locate: Any, error: Any) -> None:
     """The trap of a cache set by ``var``, naming the cache used where ``var`` is unset."""

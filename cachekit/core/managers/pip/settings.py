@@ -12,21 +12,16 @@ from cachekit.core.managers.pip import location as pip_location
 
 def location_record(environ: Mapping[str, str]) -> Dict[str, Any]:
     """The cache in effect, every source that could set it (the winner marked), traps."""
+    from cachekit.core.traps import location_record as record
     from cachekit.core.traps import source, var_trap
 
-    rec: Dict[str, Any] = {"manager": "pip", "sources": [], "traps": []}
-    try:
-        loc = pip_location.locate(environ)
-    except pip_location.PipConfigError as exc:
-        rec.update(path=None, source="", error=str(exc))
+    rec, loc = record("pip", environ, pip_location.locate, pip_location.PipConfigError,
+                      ("PIP_NO_CACHE_DIR", "PIP_CACHE_DIR"),
+                      lambda var, won: won in (f"environment variable {var}",
+                                               f"disabled by environment variable {var}"))
+    if loc is None:
         return rec
-    rec.update(path=loc.path, source=loc.source, error=None)
     sources = rec["sources"]
-    for var in ("PIP_NO_CACHE_DIR", "PIP_CACHE_DIR"):
-        if environ.get(var):
-            sources.append(source(var, environ[var], f"environment variable {var}",
-                                  loc.source == f"environment variable {var}" or
-                                  loc.source == f"disabled by environment variable {var}"))
     for path, section, value in pip_location.cache_dir_settings(environ):
         where = f"{path} [{section}] cache-dir"
         ignored = section not in ("cache", "global")

@@ -157,21 +157,16 @@ def _default(environ: Mapping[str, str]) -> Tuple[str, str]:
 def record(environ: Mapping[str, str]) -> Dict[str, Any]:
     """``locations``: every place that could set uv's cache, the winner marked, and the
     trap of a cache set only in shells' environment."""
+    from cachekit.core.traps import location_record
     from cachekit.core.traps import source as _source
     from cachekit.core.traps import var_trap as _var_trap
 
-    rec: Dict[str, Any] = {"manager": "uv", "sources": [], "traps": []}
-    try:
-        loc = locate(environ)
-    except UvConfigError as exc:
-        rec.update(path=None, source="", error=str(exc))
+    rec, loc = location_record("uv", environ, locate, UvConfigError,
+                               ("UV_NO_CACHE", "UV_CACHE_DIR"),
+                               lambda var, won: won.startswith(var))
+    if loc is None:
         return rec
-    rec.update(path=loc.path, source=loc.source, error=None)
     sources = rec["sources"]
-    for var in ("UV_NO_CACHE", "UV_CACHE_DIR"):
-        if environ.get(var):
-            sources.append(_source(var, environ[var], f"environment variable {var}",
-                                   loc.source.startswith(var)))
     for path in loc.config_files:
         try:
             value = cache_dir_setting(path)
