@@ -322,7 +322,7 @@ class Fleet:
                    in_process: bool) -> Dict[str, Any]:
         started = self._started[host.name] = time.monotonic()
         request = dict(request, environ=environment(host))
-        if in_process and not self._becomes(host):
+        if in_process:  # never for a host that becomes another user (run)
             from cachekit.core import agent  # only a local host runs the core here
 
             # Ctrl-C is the core's to handle here: it stops between two removals

@@ -54,11 +54,12 @@ def _verdict(rec: CacheRecord, name: str, uid: int, environ: Dict[str, str]) -> 
             f"refusing {path} for user {name}: it is {why} (set by {setter})")
     if default and owner == 0:
         return "root's"
-    return (f"refusing {path} for user {name}: it belongs to {_name_of(owner)}, not to "
+    return (f"refusing {path} for user {name}: it belongs to {name_of(owner)}, not to "
             f"{name} (set by {setter}); a user's run cleans only that user's own cache")
 
 
-def _name_of(uid: int) -> Any:
+def name_of(uid: int) -> Any:
+    """A user's name, or ``uid N`` for a uid the passwd database does not know."""
     try:
         import pwd
 

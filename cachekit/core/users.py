@@ -107,12 +107,11 @@ def _serve(request: Dict[str, Any], result: Result, progress: Progress) -> None:
         raise Refused("relocate changes one user's settings: run it as that user, "
                       "without --users")
     if os.geteuid() != 0:
-        import pwd
+        from cachekit.core.ownership import name_of
 
         raise Refused(f"--users needs the core to run as root; it runs as "
-                      f"{pwd.getpwuid(os.geteuid()).pw_name} (log in as root, or use become)")
+                      f"{name_of(os.geteuid())} (log in as root, or use become)")
     accounts = select_accounts(request.get("users"))
-    preload()
     plans: Dict[str, List[Any]] = {}
     if op == "apply":
         names = {a.name for a in accounts}
@@ -129,6 +128,8 @@ def _serve(request: Dict[str, Any], result: Result, progress: Progress) -> None:
                                             for p in plans.get(a.name, []))
                          for a in accounts)
         accounts = [a for a in accounts if a.name in plans or root_conda]
+    if any(a.uid != 0 for a in accounts):  # a child that drops root cannot import later
+        preload()
     # root last: its conda run keeps what the users' environments use
     shared: List[Dict[str, Any]] = []
     wants_usage = any(a.uid == 0 for a in accounts) and _conda_asked(request)
@@ -184,8 +185,6 @@ def merge(result: Result, account: Account, got: Dict[str, Any]) -> None:
     result["reclaimed_bytes"] += got.get("reclaimed_bytes") or 0
     if result.get("disk") is None:
         result["disk"] = got.get("disk")
-    if "relocation" in got:
-        result["relocation"] = got["relocation"]
     status = got.get("status") or "failed"
     result["users"].append({"user": name, "uid": account.uid, "home": account.home,
                             "status": status, "error": got.get("error"),

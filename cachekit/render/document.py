@@ -11,7 +11,6 @@ from cachekit import text
 from cachekit.errors import EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_OK
 from cachekit.protocol import FAILURE_STATUSES, SCHEMA
 from cachekit.render import human_bytes
-from cachekit.ssh_config import local_user
 
 
 def document(command: str, dry_run: bool, hosts: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -144,7 +143,14 @@ def _become(becomes: Any) -> Any:
 def _hop(hop: Any) -> Dict[str, Any]:
     """One hop as JSON; the user ssh would log in as (the local one unless one is set)."""
     return {"name": hop.name, "address": hop.address, "port": hop.port,
-            "user": hop.user or local_user(),
+            "user": hop.user or _local_user(),
             "key_files": list(hop.key_files), "known_hosts": list(hop.known_hosts),
             "proxy_command": hop.proxy_command, "accept_new_host_key": hop.accept_new,
             "sources": dict(hop.sources)}
+
+
+def _local_user() -> str:
+    """ssh's local user name; the ssh_config reader loads only when a route is shown."""
+    from cachekit.ssh_config import local_user
+
+    return local_user()

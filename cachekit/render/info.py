@@ -17,6 +17,11 @@ Column = Tuple[str, str, str]
 Note = Tuple[str, str, str]
 
 
+def per_user_rows(hosts: List[Dict[str, Any]], key: str) -> bool:
+    """Whether the rows under ``key`` carry a user (``--users``): a USER column."""
+    return any("user" in r for h in hosts for r in h.get(key) or [])
+
+
 def _count_bytes(c: Mapping[str, Any], key: str) -> str:
     count, size = key.split()
     return f"{c.get(count, 0)} ({human_bytes(c.get(size, 0))})"
@@ -82,7 +87,7 @@ def _table(manager: str, cols: List[Column], hosts: List[Dict[str, Any]], width:
            missing_row: bool) -> str:
     if not cols:
         return ""
-    per_user = any("user" in c for h in hosts for c in h.get("caches", []))  # --users
+    per_user = per_user_rows(hosts, "caches")
     heads = ["HOST"] + (["USER"] if per_user else []) + [c[0] for c in cols]
     by_rows = cols[0][2] == "rows"
     rows: List[List[str]] = []

@@ -16,13 +16,13 @@ from cachekit.render import (
     plural,
 )
 from cachekit.render.document import planned_entries
-from cachekit.render.info import Note, note_lines
+from cachekit.render.info import Note, note_lines, per_user_rows
 
 
 def render_dir(hosts: List[Dict[str, Any]], width: Width = None,
                notes: Optional[Mapping[str, Sequence[Note]]] = None) -> str:
     rows = []
-    per_user = _per_user(hosts, "caches")
+    per_user = per_user_rows(hosts, "caches")
     for h in hosts:
         for c in h.get("caches", []):
             where = c.get("path") or "(disabled)"
@@ -41,11 +41,6 @@ def render_dir(hosts: List[Dict[str, Any]], width: Width = None,
         out += "\n\n" + format_table(envs, ["HOST", "MANAGER", "ENVIRONMENT", "FOUND THROUGH"],
                                       width=width, shrink={2: MIDDLE, 3: MIDDLE})
     return "\n".join([out] + note_lines(hosts, notes or {}, width))
-
-
-def _per_user(hosts: List[Dict[str, Any]], key: str) -> bool:
-    """Whether the rows under ``key`` carry a user (``--users``): a USER column."""
-    return any("user" in r for h in hosts for r in h.get(key) or [])
 
 
 def render_locations(hosts: List[Dict[str, Any]], width: Width = None) -> str:
@@ -120,7 +115,7 @@ def render_list(hosts: List[Dict[str, Any]], fmt: str, width: Width = None,
         return "No cached packages match."
     many = many_hosts(hosts)
     mixed = len({e.get("manager") for _host, e in entries}) > 1
-    per_user = _per_user(hosts, "entries")
+    per_user = per_user_rows(hosts, "entries")
     rows = []
     for host, e in sorted(entries, key=lambda he: (he[0], he[1].get("user") or "",
                                                    he[1]["path"].rsplit("/", 1)[-1])):
@@ -247,7 +242,7 @@ def render_prune(hosts: List[Dict[str, Any]], dry_run: bool, width: Width = None
     # HOST when the plan spans hosts, MANAGER when it mixes managers: room for the entry
     many = len({host for host, _e in planned}) > 1
     mixed = len({e.get("manager") for _host, e in planned}) > 1
-    per_user = _per_user(hosts, "removed")
+    per_user = per_user_rows(hosts, "removed")
     rows = [([host] if many else []) + ([e.get("user") or "-"] if per_user else [])
             + ([e.get("manager") or "-"] if mixed else [])
             + [e.get("entry") or e.get("path"), _when(e.get("last_use_ns")),

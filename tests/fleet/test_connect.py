@@ -44,10 +44,6 @@ def hop(lab: SshLab, name: str, address: str, known: Path, **more: Any) -> Hop:
     return Hop(name, address, PORT, "root", (str(lab.client_key),), (str(known),), **more)
 
 
-def logins(lab: SshLab, name: str) -> int:
-    return (lab.base / name / "log").read_text().count("Accepted publickey")
-
-
 def address_seen(conn) -> str:
     """The address the server was reached at, as it saw it."""
     return str(conn.run("echo $SSH_CONNECTION", hide=True, in_stream=False).stdout.split()[2])
@@ -73,7 +69,7 @@ def test_hosts_behind_one_jump_host_share_one_login(lab: SshLab, home: Path) -> 
     routes = [Route(f"t{n}", hop(lab, f"t{n}", TARGET, known, jumps=(bastion,)))
               for n in range(16)]
     sessions = JumpSessions(SETTINGS)
-    before = logins(lab, "jump"), logins(lab, "target")
+    before = lab.logins("jump"), lab.logins("target")
     conns: Dict[str, Any] = {}
     start = threading.Barrier(16)
 
@@ -90,8 +86,8 @@ def test_hosts_behind_one_jump_host_share_one_login(lab: SshLab, home: Path) -> 
         assert len(conns) == 16
         assert {address_seen(c) for c in conns.values()} == {TARGET}
         assert sessions.logins() == 1
-        assert logins(lab, "jump") - before[0] == 1
-        assert logins(lab, "target") - before[1] == 16
+        assert lab.logins("jump") - before[0] == 1
+        assert lab.logins("target") - before[1] == 16
     finally:
         for c in conns.values():
             c.close()

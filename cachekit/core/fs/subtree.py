@@ -82,7 +82,7 @@ def walk_dir(job: Job) -> Stats:
                     if stat.S_ISDIR(st.st_mode):
                         stack.append(here + "/" + entry.name)
                         continue
-                    if os_walk_files and stat.S_ISLNK(st.st_mode) and _links_to_dir(entry):
+                    if os_walk_files and stat.S_ISLNK(st.st_mode) and links_to_dir(entry):
                         continue
                     files += 1
                     size += st.st_size
@@ -117,7 +117,7 @@ def walk_dir(job: Job) -> Stats:
                  max(last_atime, last_mtime), last_mtime)
 
 
-def _links_to_dir(entry: "os.DirEntry[str]") -> bool:
+def links_to_dir(entry: "os.DirEntry[str]") -> bool:
     """A symlink ``os.walk`` lists among the directories (a dangling one is a file)."""
     try:
         return entry.is_dir()

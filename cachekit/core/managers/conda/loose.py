@@ -9,7 +9,7 @@ import os
 from typing import Dict, List, Optional, Set, Tuple
 
 from cachekit.core import Refused, safety
-from cachekit.core.fs import walk
+from cachekit.core.fs import subtree, walk
 from cachekit.core.managers.conda import location
 from cachekit.core.managers.conda.cache import _NESTED_DEPTH, TEMPFILE_SUFFIXES, TRASH_SUFFIXES
 from cachekit.core.managers.conda.clean import CachePlan, Item
@@ -72,18 +72,10 @@ def _find_level(here: str, skip: Set[str], suffixes: Tuple[str, ...], found: Lis
                     continue
             except OSError:
                 continue
-            if entry.name.endswith(suffixes) and not _links_to_a_directory(entry):
+            if entry.name.endswith(suffixes) and not (entry.is_symlink()
+                                                     and subtree.links_to_dir(entry)):
                 found.append(entry.path)
     return subdirs
-
-
-def _links_to_a_directory(entry: "os.DirEntry[str]") -> bool:
-    """A symlink to a directory: ``os.walk`` lists it among the directories, so conda's
-    ``--tempfiles`` (which takes the files) leaves it; asked only of matching names."""
-    try:
-        return entry.is_symlink() and entry.is_dir()
-    except OSError:
-        return False
 
 
 def _find_below(args: Tuple[str, Set[str], Tuple[str, ...]]
