@@ -50,14 +50,12 @@ def core_settings(host: inventory.Host, request: Optional[Dict[str, Any]] = None
                   ) -> Dict[str, Any]:
     """Inventory variables the core reads from the request: ``cachekit_uv``, the uv to use;
     ``cachekit_users``, whose caches (``--users`` on the command line wins, ``none`` too)."""
-    from cachekit.options import parse_users
-
     out: Dict[str, Any] = {}
     if host.vars.get("cachekit_uv"):
         out["uv_inventory"] = str(host.vars["cachekit_uv"])
     users = host.vars.get("cachekit_users")
     if users is not None and "users" not in (request or {}):
-        chosen = parse_users(users, f"cachekit_users of host {host.name}")
+        chosen = inventory.parse_users(users, f"cachekit_users of host {host.name}")
         if chosen is not None:
             out["users"] = chosen
     return out

@@ -120,6 +120,23 @@ def boolean(value: Any) -> Optional[bool]:
     return True if text in BOOLEANS_TRUE else False if text in BOOLEANS_FALSE else None
 
 
+def parse_users(value: Any, where: str) -> Any:
+    """``all``, a list of user names, or None (``none``): what a request's ``users`` is."""
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    if not isinstance(value, str):
+        raise CachekitError(f"{where} must be 'all', 'none' or a comma list of user names "
+                            f"(got {value!r})")
+    if value.strip() in ("all", "none"):
+        return None if value.strip() == "none" else "all"
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    bad = [n for n in names if n.startswith("-") or not all(
+        c.isalnum() or c in "._-$" for c in n)]
+    if not names or bad:
+        raise CachekitError(f"{where} {value!r}: not a user name: {(bad or [value])[0]!r}",
+                            hint="give all, none, or NAME[,NAME] as in the passwd database")
+    return list(dict.fromkeys(names))
+
 def _check_port(host: Host) -> None:
     port = host.vars.get("ansible_port")
     if port is None:

@@ -26,6 +26,7 @@ from cachekit import become, fleet, progress, protocol, text
 from cachekit._invoke_compat import refuse_invoke_dry
 from cachekit.core import KNOWN_MANAGERS
 from cachekit.errors import EXIT_INTERRUPTED, CachekitError
+from cachekit.inventory import parse_users
 
 
 @dataclass(frozen=True)
@@ -101,24 +102,6 @@ def parse_managers(managers: Optional[str]) -> Optional[List[str]]:
             raise CachekitError(f"unknown manager {m!r} in --managers",
                                 hint=f"choose from {', '.join(KNOWN_MANAGERS)}")
     return chosen
-
-
-def parse_users(value: Any, where: str) -> Any:
-    """``all``, a list of user names, or None (``none``): what a request's ``users`` is."""
-    if isinstance(value, list):
-        value = ",".join(str(v) for v in value)
-    if not isinstance(value, str):
-        raise CachekitError(f"{where} must be 'all', 'none' or a comma list of user names "
-                            f"(got {value!r})")
-    if value.strip() in ("all", "none"):
-        return None if value.strip() == "none" else "all"
-    names = [n.strip() for n in value.split(",") if n.strip()]
-    bad = [n for n in names if n.startswith("-") or not all(
-        c.isalnum() or c in "._-$" for c in n)]
-    if not names or bad:
-        raise CachekitError(f"{where} {value!r}: not a user name: {(bad or [value])[0]!r}",
-                            hint="give all, none, or NAME[,NAME] as in the passwd database")
-    return list(dict.fromkeys(names))
 
 
 def check_format(fmt: str, allowed: List[str]) -> str:

@@ -8,7 +8,6 @@ bastion's sshd log (LogLevel INFO) says how many times it was logged in to.
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,11 +41,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NetnsLab]:
 def user_ssh(home: Path, net: NetnsLab) -> Path:
     """The test user's ~/.ssh: the lab's client key as their default key, and every
     server's key in known_hosts (each test removes what it must not know)."""
-    ssh = home / ".ssh"
-    ssh.mkdir(mode=0o700, exist_ok=True)
-    shutil.copy(net.client_key, ssh / "id_ed25519")
-    net.known_hosts(ssh / "known_hosts", ["bastion", "inner", "deep"], targets=True)
-    return ssh
+    return net.user_ssh(home, ["bastion", "inner", "deep"])
 
 
 def inventory(path: Path, hosts: Dict[str, Dict[str, Any]], **group_vars: Any) -> Path:
@@ -62,9 +57,7 @@ def entry(address: str, cache: Path, **extra: Any) -> Dict[str, Any]:
 def run(net: NetnsLab, args: List[str], home: Path, inv: Path,
         timeout: float = 120) -> "subprocess.CompletedProcess[str]":
     """cachekit inside the controller's namespace, as a user runs it."""
-    return subprocess.run(net.in_controller(cachekit_command(args, inv)), env=cachekit_env(home),
-                          text=True, capture_output=True, stdin=subprocess.DEVNULL,
-                          timeout=timeout)
+    return net.run_cachekit(args, home, inv, timeout)
 
 
 def report(net: NetnsLab, home: Path, inv: Path, *extra: str) -> Dict[str, Dict[str, Any]]:

@@ -14,14 +14,13 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, Tuple
 
 import pytest
 import yaml
 
 from tests.fixtures.fleet import by_host
 from tests.fixtures.netns_lab import BASTION, TARGETS, NetnsLab, netns_lab
-from tests.fixtures.program import cachekit_command, cachekit_env
 from tests.fixtures.unix_users import chown_tree, users
 
 pytestmark = [pytest.mark.ssh, pytest.mark.root]
@@ -66,10 +65,7 @@ def tree_bytes(path: Path) -> int:
 def setup(tmp_path: Path, net: NetnsLab, home: Path) -> Path:
     """The operator's ~/.ssh (the lab's key, every server's host key) and an inventory of
     two targets behind the bastion, reached and escalated as an Ansible user writes it."""
-    ssh = home / ".ssh"
-    ssh.mkdir(mode=0o700, exist_ok=True)
-    shutil.copy(net.client_key, ssh / "id_ed25519")
-    net.known_hosts(ssh / "known_hosts", ["bastion"], targets=True)
+    net.user_ssh(home, ["bastion"])
     inv = tmp_path / "inv.yml"
     inv.write_text(yaml.safe_dump({"all": {"children": {"gpu": {
         "vars": {"ansible_user": OPERATOR, "ansible_port": 22, "ansible_become": True,
@@ -80,12 +76,6 @@ def setup(tmp_path: Path, net: NetnsLab, home: Path) -> Path:
         "hosts": {"gpu01": {"ansible_host": TARGETS[0]},
                   "gpu02": {"ansible_host": TARGETS[1]}}}}}}))
     return inv
-
-
-def run(net: NetnsLab, args: List[str], home: Path,
-        inv: Path) -> "subprocess.CompletedProcess[str]":
-    return subprocess.run(net.in_controller(cachekit_command(args, inv)), env=cachekit_env(home),
-                          text=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
 
 
 def per_user(row: Dict[str, Any]) -> Dict[Tuple[str, str], Dict[str, Any]]:
@@ -100,7 +90,7 @@ def test_bastion_become_and_every_user_in_one_run(
     inv = setup(tmp_path, net, home)
     bastion_logins = net.logins("bastion")
 
-    out = run(net, ["report", "--hosts", "gpu", "--users", "all", "--managers", "pip",
+    out = net.run_cachekit(["report", "--hosts", "gpu", "--users", "all", "--managers", "pip",
                     "--format", "json"], home, inv)
     assert out.returncode == 0, out.stderr
     rows = by_host(json.loads(out.stdout))
@@ -117,7 +107,7 @@ def test_bastion_become_and_every_user_in_one_run(
     assert net.logins("bastion") == bastion_logins + 1
 
     # a purge of one user's pip cache, through the same bastion and sudo, as that user
-    gone = run(net, ["purge", "--hosts", "gpu01", "--users", ANA, "--managers", "pip",
+    gone = net.run_cachekit(["purge", "--hosts", "gpu01", "--users", ANA, "--managers", "pip",
                      "--yes", "--format", "json"], home, inv)
     assert gone.returncode == 0, gone.stderr
     removed = by_host(json.loads(gone.stdout))["gpu01"]["removed"]
@@ -138,12 +128,12 @@ def test_bastion_become_and_every_user_in_one_run(
 def test_the_operator_without_become_is_refused_per_host(
         tmp_path: Path, net: NetnsLab, homes: Dict[str, Path], home: Path) -> None:
     inv = setup(tmp_path, net, home)
-    out = run(net, ["report", "--hosts", "gpu01", "--users", "all", "--managers", "pip",
+    out = net.run_cachekit(["report", "--hosts", "gpu01", "--users", "all", "--managers", "pip",
                     "--format", "json"], home, inv)
     doc = yaml.safe_load(inv.read_text())
     doc["all"]["children"]["gpu"]["vars"]["ansible_become"] = False
     inv.write_text(yaml.safe_dump(doc))
-    refused = run(net, ["report", "--hosts", "gpu01", "--users", "all", "--managers", "pip",
+    refused = net.run_cachekit(["report", "--hosts", "gpu01", "--users", "all", "--managers", "pip",
                         "--format", "json"], home, inv)
     assert out.returncode == 0, out.stderr
     row = by_host(json.loads(refused.stdout))["gpu01"]

@@ -70,11 +70,11 @@ def _is_prefix(path: str) -> bool:
         os.path.join(path, "pkgs"))
 
 
-def find_roots(environ: Mapping[str, str], usual: Tuple[str, ...] = USUAL_ROOTS,
-               root_prefix: Optional[Tuple[str, str]] = None) -> List[Tuple[str, str]]:
-    """Every conda/mamba installation on this host, the one conda would use first:
-    ``root_prefix`` (the setting and where it was set) when it names a prefix, then the
-    installations found by their signs. ``CONDA_ROOT`` is not one of them."""
+def find_roots(environ: Mapping[str, str], usual: Tuple[str, ...] = USUAL_ROOTS
+               ) -> List[Tuple[str, str]]:
+    """Every conda/mamba installation on this host found by its signs, in the order conda
+    prefers them. ``CONDA_ROOT`` is not one of them (``locate`` puts the
+    ``root_prefix`` setting in front)."""
     found: List[Tuple[str, str]] = []
 
     def add(path: Optional[str], source: str) -> None:
@@ -84,8 +84,6 @@ def find_roots(environ: Mapping[str, str], usual: Tuple[str, ...] = USUAL_ROOTS,
         if _is_prefix(path) and path not in [p for p, _ in found]:
             found.append((path, source))
 
-    if root_prefix:
-        add(*root_prefix)
     exe = environ.get("CONDA_EXE")
     if exe:  # ROOT/bin/conda or ROOT/condabin/conda; a standalone micromamba has no root
         add(os.path.dirname(os.path.dirname(_expand(exe, environ))), "CONDA_EXE")
@@ -400,7 +398,11 @@ def locate(environ: Mapping[str, str], system_dirs: Tuple[str, ...] = SYSTEM_CON
     files = _config_files(environ, installed[0][0] if installed else None, system_dirs,
                           overrides)
     docs = load_configs(files, errors, overrides)
-    roots = find_roots(environ, usual, root_prefix_setting(environ, docs, errors))
+    roots = installed
+    setting = root_prefix_setting(environ, docs, errors)
+    if setting and _is_prefix(_expand(setting[0], environ)):  # conda's root comes first
+        chosen = _expand(setting[0], environ)
+        roots = [(chosen, setting[1])] + [(p, s) for p, s in installed if p != chosen]
     caches = _pkgs_dirs(environ, roots, docs, errors)
     envs = _envs(environ, roots, docs, errors)
     return CondaLocation(roots, caches, envs, files, errors)
