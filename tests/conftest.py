@@ -30,7 +30,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     for key in list(os.environ):
-        if key.startswith(("PIP_", "XDG_", "CACHEKIT_", "CONDA", "MAMBA_", "_CONDA", "UV_")):
+        if key.startswith(("PIP_", "XDG_", "CACHEKIT_", "CONDA", "MAMBA_", "_CONDA", "UV_",
+                           "PIXI_", "RATTLER_", "POETRY_", "PDM_")):
             monkeypatch.delenv(key)
     monkeypatch.delenv("COLUMNS", raising=False)  # tables as wide as they need, unless a test says
     return home
