@@ -1,0 +1,97 @@
+"""``relocate`` for PDM: ``cache_dir`` at the top of the user's ``config.toml``.
+
+The file is the one ``pdm config --global`` writes (``PDM_CONFIG_FILE``, else
+``~/.config/pdm/config.toml``). It is edited as text (comments and everything else stay),
+read back as TOML, and tried as PDM would read it before anything is written, so
+``PDM_CACHE_DIR`` (which wins over the file) is found first.
+"""
+
+import json
+import os
+import re
+import tempfile
+from typing import Dict, List, Optional, Tuple
+
+from cachekit.core import Refused, minitoml
+from cachekit.core.managers.base import Settings
+from cachekit.core.managers.pdm import location
+from cachekit.core.miniyaml import bracket_depth
+
+_KEY = re.compile(r"""^(cache_dir|"cache_dir"|'cache_dir')\s*=""")
+
+
+def _strip_comment(line: str) -> str:
+    """The line without its comment (a ``#`` inside a one-line string stays)."""
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == "\\" and quote == '"':
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            return line[:i]
+    return line
+
+
+def edit_config(text: str, target: str) -> str:
+    """Set the top-level ``cache_dir`` (before any table), everything else as it was."""
+    lines = text.splitlines(keepends=True)
+    entry = f"cache_dir = {json.dumps(target)}\n"
+    depth, multiline = 0, None
+    for i, line in enumerate(lines):
+        if multiline:  # inside a multi-line string: nothing here is a key or a table
+            if multiline in line:
+                multiline = None
+            continue
+        bare = _strip_comment(line).strip()
+        if depth == 0 and bare.startswith("["):
+            break  # the first table: the top level is over
+        if depth == 0 and _KEY.match(bare):
+            lines[i] = entry
+            return "".join(lines)
+        for quotes in ('"""', "'''"):
+            if bare.count(quotes) % 2:
+                multiline = quotes
+        depth += bracket_depth(bare)
+    return entry + text
+
+
+class PdmSettings(Settings):
+    """Where PDM's cache is configured, and how ``relocate`` changes it."""
+
+    def config_file(self) -> str:
+        return location.user_config_file(self.environ)
+
+    def _locate(self, environ: Dict[str, str]) -> location.PdmLocation:
+        try:
+            return location.locate(environ)
+        except location.PdmConfigError as exc:
+            raise Refused(str(exc)) from None
+
+    def current(self) -> Tuple[Optional[str], List[str]]:
+        return self._locate(self.environ).path, []
+
+    def source(self, current: str) -> str:
+        return self._locate(self.environ).source
+
+    def edit(self, text: str, target: str, previous: List[str]) -> str:
+        return edit_config(text, target)
+
+    def parse(self, path: str, text: str) -> None:
+        minitoml.loads(text, path)
+
+    def would_be(self, path: str, text: str) -> Optional[str]:
+        """The cache PDM would use with ``text`` as its user config (tried in a scratch
+        file named by ``PDM_CONFIG_FILE``, which is where PDM looks first)."""
+        with tempfile.TemporaryDirectory(prefix="cachekit-relocate-") as scratch:
+            tried = os.path.join(scratch, "config.toml")
+            with open(tried, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            try:
+                return location.locate(dict(self.environ, PDM_CONFIG_FILE=tried)).path
+            except location.PdmConfigError as exc:
+                raise Refused(f"{path}: would not load after the edit ({exc}); nothing "
+                              "changed") from None
