@@ -11,14 +11,16 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Iterator, Tuple
 
 import pytest
 
 from tests.fixtures import program
 from tests.fixtures.conda_cache import CondaFixture
 from tests.fixtures.conda_cache import build as build_conda_fixture
-from tests.fixtures.pip_cache import populate_pip_cache
+from tests.fixtures.pdm_cache import populate_pdm_cache
+from tests.fixtures.pdm_cache import serve_dir as pdm_served
+from tests.fixtures.pip_cache import LoopbackIndex, populate_pip_cache
 from tests.fixtures.program import run_core
 from tests.fixtures.uv_cache import populate_uv_cache
 
@@ -78,6 +80,26 @@ def uv_cache(tmp_path: Path, uv_cache_master: Tuple[Path, Path]) -> Path:
     """A private copy of the real uv cache (symlinks kept as symlinks)."""
     dest = tmp_path / "uvcache"
     shutil.copytree(uv_cache_master[0], dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def pdm_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
+    """A real PDM cache made by the real PDM (``fixtures/pdm_cache.py``), built once; its
+    loopback index is served for the whole session (the projects' lock files name it)."""
+    base = tmp_path_factory.mktemp("pdmcache")
+    with LoopbackIndex(pdm_served(base / "work")) as index:
+        projects = populate_pdm_cache(base / "cache", base / "work", index.url)
+        yield {"cache": base / "cache", "work": base / "work", "index": index.url,
+               **projects}
+
+
+@pytest.fixture
+def pdm_cache(tmp_path: Path, pdm_master: Dict[str, Any]) -> Path:
+    """A private copy of the real PDM cache (symlinks kept as symlinks). Its packages'
+    ``.referrers`` still name the master's environments: ``a``'s exist, ``b``'s not."""
+    dest = tmp_path / "pdmcache"
+    shutil.copytree(pdm_master["cache"], dest, symlinks=True)
     return dest
 
 
