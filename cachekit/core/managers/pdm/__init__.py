@@ -178,10 +178,13 @@ class Pdm(Manager):
         apply.execute(self.run, cast(Any, wire), os.path.normpath(wire["root"]))
 
     def prune_scopes(self, caches: List[CacheRecord]) -> List[Any]:
+        from cachekit.core import safety
         from cachekit.core.managers.pdm import prune
 
         out: List[Any] = []
         for rec in self._existing(caches):
+            # before the walk that measures it: `/` is never walked for a prune
+            safety.refuse("pdm", rec["path"] or "", self.run.environ, "prune", rec["source"])
             self._measure(rec, disk=False)
             out += prune.scopes(rec, self.run)
         return out

@@ -4,7 +4,9 @@ An entry is what goes as a whole: a built wheel of ``wheels/`` (one file), a pac
 ``packages/`` that no installation uses (its directory), a metadata file, and the
 ``http/`` and ``hashes/`` buckets, each one entry (neither is per package: the HTTP cache
 is one SQLite file, a hash file is named by the hash of a URL). Last use is the newest
-access (or, on a ``noatime`` mount, modification) of the entry's files. ``--ci`` takes
+access (or, on a ``noatime`` mount, modification) of the entry's files; a package's own
+``.referrers``, ``.lock`` and ``.checksum`` count by modification only (``.referrers``
+is rewritten by each install that links to the package, and read by cachekit itself). ``--ci`` takes
 what is cheap to fetch again (the HTTP and hash caches, metadata, unpacked packages) and
 keeps the wheels PDM built from sdists, as ``uv cache prune --ci`` keeps uv's.
 """
@@ -56,7 +58,9 @@ def scopes(record: CacheRecord, run: Run) -> List[policy.Scope]:
             kept.append({"manager": "pdm", "path": os.path.join(root, pkg.entry),
                          "reason": why})
             continue
-        last = max((walk.last_use(f, clock) for f in files),
+        # PDM's own files count by their writes only: cachekit reads .referrers itself
+        last = max((f.mtime_ns if f.path.rsplit("/", 1)[-1] in pdmcache.PACKAGE_META
+                    else walk.last_use(f, clock) for f in files),
                    default=os.lstat(os.path.join(root, pkg.entry)).st_mtime_ns)
         candidates.append(policy.Candidate(
             "pdm", root, pkg.entry, pkg.name, sum(f.size for f in files),
