@@ -151,8 +151,6 @@ class Pdm(Manager):
             self.run.result.setdefault("kept", []).extend(
                 {"manager": "pdm", "path": os.path.join(root, entry), "reason": why}
                 for entry, why in kept)
-            for entry, why in kept:
-                rec["warnings"].append(f"kept {os.path.join(root, entry)}: {why}")
             rec["reclaimable_bytes"] = wire["freed_bytes"]
             if pdmplan.is_empty(wire):
                 continue

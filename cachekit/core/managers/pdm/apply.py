@@ -42,7 +42,7 @@ def recognise(plan: Any, root: str, root_id: List[int]) -> None:
         if not isinstance(sweep, dict) or sweep.get("bucket") not in pdmcache.FILE_BUCKETS:
             raise Refused("the plan sweeps something that is not a PDM bucket; plan again")
     for row in plan["packages"]:
-        rel = row[0] if isinstance(row, list) and len(row) == 6 else None
+        rel = row[0] if isinstance(row, list) and len(row) == 8 else None
         parts = rel.split("/") if isinstance(rel, str) else []
         if len(parts) != 2 or parts[0] != pdmcache.PACKAGES or \
                 not parts[1].endswith(pdmcache.PACKAGE_SUFFIX) or not isinstance(row[2], int):

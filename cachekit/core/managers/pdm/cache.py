@@ -65,6 +65,7 @@ class Package(NamedTuple):
     version: str
     users: List[str]  # the referrers that exist (PDM's rule), or the reason it is in use
     linked: int  # files with another hard link (a hardlink install, PDM does not track)
+    dirs: int = 1  # its directories, itself included (once walked)
 
 
 def package_users(root: str, entry: str) -> List[str]:
@@ -225,6 +226,7 @@ def scan_packages(root: str, only: Optional[Set[str]] = None
     ``walk.scan`` sees them, and its users; one whose files could not all be read is in
     use (what it holds is unknown)."""
     files: Dict[str, List[walk.FileStat]] = {}
+    dirs: Dict[str, int] = {}
     broken: Set[str] = set()
     names = [n for n in package_names(root) if only is None or n in only]
     if only is None:
@@ -237,12 +239,16 @@ def scan_packages(root: str, only: Optional[Set[str]] = None
             parts = f.path.split("/", 2)
             if len(parts) == 3:
                 files.setdefault(parts[1], []).append(f)
+        for d in tree.dirs:
+            parts = d.path.split("/", 2)
+            if len(parts) >= 2:
+                dirs[parts[1]] = dirs.get(parts[1], 0) + 1
         broken |= {rel.split("/", 2)[1] for rel, _why in tree.errors if "/" in rel}
     out = []
     for name in names:
         mine = files.get(name, [])
         linked = sum(1 for f in mine if f.nlink > 1 and f.kind == "f")
-        pkg = package(root, name, linked)
+        pkg = package(root, name, linked)._replace(dirs=dirs.get(name, 1))
         if name in broken:
             pkg = pkg._replace(users=pkg.users + ["(some of its files could not be read)"])
         out.append((pkg, mine))

@@ -30,7 +30,7 @@ class PdmPlan(PlanWire, total=False):
     files: List[List[Any]]  # [rel, size, ino, mtime_ns, reason, package]
     sweeps: List[Dict[str, Any]]  # {"bucket", "files", "bytes", "freed", "reason"}
     planned_at_ns: int
-    packages: List[List[Any]]  # [rel, bytes, ino, reason, name, freed]
+    packages: List[List[Any]]  # [rel, bytes, ino, reason, name, freed, files, dirs]
 
 
 def new_plan(root: str, root_id: List[int]) -> PdmPlan:
@@ -62,10 +62,12 @@ def add_sweep(plan: PdmPlan, root: str, bucket: str, reason: str = "") -> None:
     plan["freed_bytes"] += size - shared
 
 
-def add_package(plan: PdmPlan, root: str, pkg: pdmcache.Package, size: int, freed: int,
-                reason: str = UNUSED) -> None:
+def add_package(plan: PdmPlan, root: str, pkg: pdmcache.Package,
+                files: List[walk.FileStat], reason: str = UNUSED) -> None:
     st = os.lstat(os.path.join(root, pkg.entry))
-    plan["packages"].append([pkg.entry, size, st.st_ino, reason, pkg.name, freed])
+    freed = walk.freed_bytes(files)
+    plan["packages"].append([pkg.entry, sum(f.size for f in files), st.st_ino, reason,
+                             pkg.name, freed, len(files), pkg.dirs])
     plan["freed_bytes"] += freed
 
 
@@ -83,8 +85,8 @@ def rows(plan: PdmPlan) -> List[Row]:
              "files": s["files"], "freed": s["freed"], "reason": s["reason"], "package": ""}
             for s in plan["sweeps"]]
     out += [{"path": os.path.join(root, rel), "manager": "pdm", "bytes": size, "freed": freed,
-             "reason": reason, "package": name}
-            for rel, size, _ino, reason, name, freed in plan["packages"]]
+             "files": files, "dirs": dirs, "reason": reason, "package": name}
+            for rel, size, _ino, reason, name, freed, files, dirs in plan["packages"]]
     return out
 
 
@@ -114,7 +116,7 @@ def remove_plan(root: str, root_id: List[int], pattern: str, kept: List[Tuple[st
         if why:
             kept.append((pkg.entry, why))
             continue
-        add_package(plan, root, pkg, sum(f.size for f in files), walk.freed_bytes(files),
+        add_package(plan, root, pkg, files,
                     f"matched {chosen[pkg.entry.split('/', 1)[1]]}; {UNUSED}")
     return plan
 
@@ -131,5 +133,5 @@ def purge_plan(root: str, root_id: List[int], kept: List[Tuple[str, str]]) -> Pd
         if why:
             kept.append((pkg.entry, why))
             continue
-        add_package(plan, root, pkg, sum(f.size for f in files), walk.freed_bytes(files))
+        add_package(plan, root, pkg, files)
     return plan

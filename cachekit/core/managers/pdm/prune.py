@@ -78,8 +78,7 @@ def scopes(record: CacheRecord, run: Run) -> List[policy.Scope]:
                 pdmplan.add_sweep(wire, root, ref[1],
                                   f"{pdmplan.SWEEP_REASONS[ref[1]]}: {s.rule}")
             else:
-                pdmplan.add_package(wire, root, ref[1], s.candidate.bytes, s.candidate.freed,
-                                    f"{pdmplan.UNUSED}: {s.rule}")
+                pdmplan.add_package(wire, root, ref[1], ref[2], f"{pdmplan.UNUSED}: {s.rule}")
         return wire
 
     scope = policy.Scope("pdm", root, cast(Dict[str, Any], record),

@@ -90,7 +90,7 @@ def test_a_cache_that_is_not_pdm_s_is_refused(where: str, home: Path, tmp_path: 
     ({"files": [["../elsewhere/x", 1, 1, 1, "r", ""]]}, "not a file of a PDM bucket"),
     ({"files": [["plugins/x/y", 1, 1, 1, "r", ""]]}, "not a file of a PDM bucket"),
     ({"sweeps": [{"bucket": "plugins"}]}, "not a PDM bucket"),
-    ({"packages": [["packages/../../x.whl.cache", 1, 1, "r", "x", 1]]},
+    ({"packages": [["packages/../../x.whl.cache", 1, 1, "r", "x", 1, 1, 1]]},
      "not a PDM package directory"),
     ({"planned_at_ns": None}, "no time it was planned"),
 ])
