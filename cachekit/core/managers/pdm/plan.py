@@ -19,10 +19,8 @@ from cachekit.core.fs import walk
 from cachekit.core.managers.pdm import cache as pdmcache
 from cachekit.core.wire import PlanWire, Row
 
-SWEEP_REASONS = {"hashes": "file hash cache (pdm cache clear hashes)",
-                 "http": "HTTP cache (pdm cache clear http)",
-                 "wheels": "built wheels (pdm cache clear wheels)",
-                 "metadata": "metadata cache (pdm cache clear metadata)"}
+SWEEP_REASONS = {b: f"every file, directories kept (pdm cache clear {b})"
+                 for b in ("hashes", "http", "wheels", "metadata")}
 UNUSED = "unpacked wheel no installation uses"
 
 
