@@ -244,7 +244,8 @@ def test_the_refusal_comes_before_any_listing(fake_home: Path,
     for var, manager, op in (("PIP_CACHE_DIR", "pip", "purge"),
                              ("CONDA_PKGS_DIRS", "conda", "purge"),
                              ("UV_CACHE_DIR", "uv", "purge"),
-                             ("AGENT_TOOLSDIRECTORY", "toolcache", "prune")):
+                             ("AGENT_TOOLSDIRECTORY", "toolcache", "prune"),
+                             ("PDM_CACHE_DIR", "pdm", "purge"), ("PDM_CACHE_DIR", "pdm", "prune")):
         result = agent.run({"op": op, "managers": [manager], "apply": True,
                             "policy": {"keep": [], "max_size_bytes": 0},
                             "environ": {var: "/etc", "HOME": str(fake_home),
@@ -307,7 +308,7 @@ def test_a_manager_that_forgets_its_own_check_is_still_stopped(
     assert home_tree(fake_home) == before
 
 
-@pytest.mark.parametrize("manager", ["pip", "uv", "conda", "toolcache"])
+@pytest.mark.parametrize("manager", ["pip", "uv", "conda", "toolcache", "pdm"])
 def test_a_plan_naming_the_home_is_refused_at_apply(fake_home: Path, manager: str) -> None:
     """Whatever a (forged or stale) plan says, its root passes the same refusal."""
     before = home_tree(fake_home)
