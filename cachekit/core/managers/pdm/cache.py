@@ -87,8 +87,8 @@ def package_users(root: str, entry: str) -> List[str]:
             continue
         try:
             os.stat(path)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
+        except (FileNotFoundError, NotADirectoryError, ValueError):
+            continue  # gone, or not a path at all (a NUL byte): PDM's exists() says False
         except OSError:
             pass
         users.append(path)
