@@ -11,12 +11,12 @@ every host loads this module to ask ``present()``; the rest loads when an op nee
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple, cast
 
-from cachekit.core import Refused
-from cachekit.core.managers.base import READ_OPS, Manager
-from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, Row
+from ... import Refused
+from ...wire import CacheRecord, EntryRow, PlanWire, Row
+from ..base import READ_OPS, Manager
 
 if TYPE_CHECKING:
-    from cachekit.core.managers.pdm.settings import PdmSettings
+    from .settings import PdmSettings
 
 
 class Pdm(Manager):
@@ -45,7 +45,7 @@ class Pdm(Manager):
     def present(self) -> bool:
         """PDM is in use where its cache directory or its config file exists, or a PDM
         variable is set (a few stat calls; a broken config file reports itself)."""
-        from cachekit.core.managers.pdm import location
+        from . import location
 
         environ = self.run.environ
         if any(k.startswith(self.env_prefixes) for k in environ):
@@ -57,8 +57,8 @@ class Pdm(Manager):
         return bool(loc.config_files) or os.path.isdir(loc.path)
 
     def caches(self) -> List[CacheRecord]:
-        from cachekit.core.managers.pdm import location
-        from cachekit.core.wire import cache_record
+        from ...wire import cache_record
+        from . import location
 
         try:
             loc = location.locate(self.run.environ)
@@ -77,8 +77,8 @@ class Pdm(Manager):
     # Reading --------------------------------------------------------------------------
 
     def _measure(self, rec: CacheRecord, disk: bool = True) -> None:
-        from cachekit.core.managers.pdm import cache as pdmcache
-        from cachekit.core.wire import unreadable
+        from ...wire import unreadable
+        from . import cache as pdmcache
 
         root = rec["path"] or ""
         figures = pdmcache.measure(root, disk)
@@ -101,7 +101,7 @@ class Pdm(Manager):
     def entries(self, caches: List[CacheRecord]) -> List[EntryRow]:
         """Built wheels (``pdm cache list``'s files) and unpacked packages matching the
         pattern (PDM's file-name glob, or the normalised project name)."""
-        from cachekit.core.managers.pdm import cache as pdmcache
+        from . import cache as pdmcache
 
         pattern = self.run.request.get("pattern") or "*"
         out: List[EntryRow] = []
@@ -131,8 +131,8 @@ class Pdm(Manager):
 
     def plan(self, caches: List[CacheRecord]) -> List[PlanWire]:
         """``remove PATTERN`` or ``purge``; rows to the result as a dry run's."""
-        from cachekit.core import safety
-        from cachekit.core.managers.pdm import plan as pdmplan
+        from ... import safety
+        from . import plan as pdmplan
 
         op = self.run.op
         if op not in ("remove", "purge"):
@@ -159,8 +159,8 @@ class Pdm(Manager):
         return plans
 
     def recognise(self, wire: PlanWire, caches: List[CacheRecord]) -> None:
-        from cachekit.core import safety
-        from cachekit.core.managers.pdm import apply
+        from ... import safety
+        from . import apply
 
         existing = self._existing(caches)
         if not existing:
@@ -171,13 +171,13 @@ class Pdm(Manager):
         apply.recognise(wire, root, rec["root_id"])
 
     def apply(self, wire: PlanWire) -> None:
-        from cachekit.core.managers.pdm import apply
+        from . import apply
 
         apply.execute(self.run, cast(Any, wire), os.path.normpath(wire["root"]))
 
     def prune_scopes(self, caches: List[CacheRecord]) -> List[Any]:
-        from cachekit.core import safety
-        from cachekit.core.managers.pdm import prune
+        from ... import safety
+        from . import prune
 
         out: List[Any] = []
         for rec in self._existing(caches):
@@ -190,12 +190,12 @@ class Pdm(Manager):
     # Settings -------------------------------------------------------------------------
 
     def location(self) -> Row:
-        from cachekit.core.managers.pdm import location
+        from . import location
 
         return location.record(self.run.environ)
 
     def settings(self) -> "PdmSettings":
-        from cachekit.core.managers.pdm.settings import PdmSettings
+        from .settings import PdmSettings
 
         return PdmSettings(self.run.environ)
 
@@ -203,7 +203,7 @@ class Pdm(Manager):
 
     @classmethod
     def layout_problem(cls, root: str, kind: str = "") -> str:
-        from cachekit.core.managers.pdm.cache import layout_problem
+        from .cache import layout_problem
 
         return layout_problem(root)
 

@@ -13,12 +13,12 @@ import os
 import stat
 from typing import Any, Iterator, List, Optional, Tuple
 
-from cachekit.core import Refused, stopping
-from cachekit.core.fs import remove as fsremove
-from cachekit.core.fs import walk
-from cachekit.core.managers.pdm import cache as pdmcache
-from cachekit.core.managers.pdm.plan import PdmPlan, rows
-from cachekit.core.wire import Run
+from ... import Refused, stopping
+from ...fs import remove as fsremove
+from ...fs import walk
+from ...wire import Run
+from . import cache as pdmcache
+from .plan import PdmPlan, rows
 
 
 def recognise(plan: Any, root: str, root_id: List[int]) -> None:
@@ -152,7 +152,7 @@ def _package(rm: fsremove.SafeRemover, root: str, rel: str, ino: int
         return [], fsremove.why(exc)
     if not stat.S_ISDIR(st.st_mode) or st.st_ino != ino:
         return [], "replaced since the plan; kept"
-    from cachekit.core.fs import lock
+    from ...fs import lock
 
     try:
         with _package_lock(rm, rel):
@@ -178,7 +178,7 @@ def _package_lock(rm: fsremove.SafeRemover, rel: str) -> Iterator[None]:
     ``.lock`` that is not a regular file is never opened (no symlink is followed)."""
     import fcntl
 
-    from cachekit.core.fs import lock
+    from ...fs import lock
 
     try:
         fd = os.open(".lock", os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK,

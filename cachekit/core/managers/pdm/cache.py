@@ -21,7 +21,7 @@ import os
 import re
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core.fs import walk
+from ...fs import walk
 
 BUCKETS = ("hashes", "http", "wheels", "metadata", "packages")
 # The buckets whose every file ``pdm cache clear`` unlinks (``packages`` goes by package).
@@ -71,7 +71,7 @@ class Package(NamedTuple):
 def package_users(root: str, entry: str) -> List[str]:
     """The installs of ``.referrers`` that still exist (PDM's rule). A path that cannot be
     looked at (another user's) counts as existing: cachekit never guesses it gone."""
-    from cachekit.core import bounded
+    from ... import bounded
 
     try:
         text = bounded.read_text(os.path.join(root, entry, ".referrers"), bounded.LIST_CAP,

@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
-from cachekit.core import env
+from ... import env
 
 VARIABLE = "PDM_CACHE_DIR"
 
@@ -85,7 +85,7 @@ def default_cache_dir(environ: Mapping[str, str], platform: str = sys.platform
 def read_config(path: str) -> Dict[str, Any]:
     """A PDM config.toml as a dict ({} when there is none); one that PDM could not load
     is a ``PdmConfigError`` naming the file and line."""
-    from cachekit.core import bounded, minitoml
+    from ... import bounded, minitoml
 
     try:
         text = bounded.read_text(path, bounded.CONFIG_CAP)
@@ -135,7 +135,7 @@ def locate(environ: Mapping[str, str], platform: str = sys.platform) -> PdmLocat
 def record(environ: Mapping[str, str]) -> Dict[str, Any]:
     """``locations``: every place that could set PDM's cache, the winner marked, and the
     trap of a cache set only in shells' environment."""
-    from cachekit.core.traps import location_record, source, var_trap
+    from ...traps import location_record, source, var_trap
 
     rec, loc = location_record("pdm", environ, locate, PdmConfigError, (VARIABLE,),
                                lambda var, won: won == var)

@@ -14,10 +14,10 @@ import os
 import time
 from typing import Any, Dict, List, Tuple
 
-from cachekit.core import Refused
-from cachekit.core.fs import walk
-from cachekit.core.managers.pdm import cache as pdmcache
-from cachekit.core.wire import PlanWire, Row
+from ... import Refused
+from ...fs import walk
+from ...wire import PlanWire, Row
+from . import cache as pdmcache
 
 SWEEP_REASONS = {b: f"every file, directories kept (pdm cache clear {b})"
                  for b in ("hashes", "http", "wheels", "metadata")}

@@ -14,11 +14,11 @@ keeps the wheels PDM built from sdists, as ``uv cache prune --ci`` keeps uv's.
 import os
 from typing import Any, Dict, List, Tuple, cast
 
-from cachekit.core import policy, safety
-from cachekit.core.fs import mounts, walk
-from cachekit.core.managers.pdm import cache as pdmcache
-from cachekit.core.managers.pdm import plan as pdmplan
-from cachekit.core.wire import CacheRecord, Run, not_fully_read
+from ... import policy, safety
+from ...fs import mounts, walk
+from ...wire import CacheRecord, Run, not_fully_read
+from . import cache as pdmcache
+from . import plan as pdmplan
 
 
 def scopes(record: CacheRecord, run: Run) -> List[policy.Scope]:

@@ -12,10 +12,10 @@ import re
 import tempfile
 from typing import Dict, List, Optional, Tuple
 
-from cachekit.core import Refused, minitoml
-from cachekit.core.managers.base import Settings
-from cachekit.core.managers.pdm import location
-from cachekit.core.miniyaml import bracket_depth
+from ... import Refused, minitoml
+from ...miniyaml import bracket_depth
+from ..base import Settings
+from . import location
 
 _KEY = re.compile(r"""^(cache_dir|"cache_dir"|'cache_dir')\s*=""")
 
