@@ -203,21 +203,22 @@ def summarize(root: str, figures: Figures, packages: List[Package]) -> Dict[str,
 
 
 def layout_problem(root: str) -> str:
-    """PDM's signature: one of its bucket directories (``wheels``, ``http``, ``hashes``,
-    ``metadata``, ``packages``), or nothing but its own files (a new or emptied cache)."""
+    """PDM's signature: nothing at the top but PDM's buckets and PDM's own files, and at
+    least one bucket directory (or nothing at all: a new or emptied cache). The bucket
+    names are plain words (``http``, ``metadata``), so one alone is no proof: a project
+    directory with an ``http/`` folder also holds other things, and is refused."""
     try:
         names = os.listdir(root)
     except OSError as exc:
         return f"cannot be listed ({exc.strerror})"
-    for name in names:
-        path = os.path.join(root, name)
-        if name in BUCKETS and os.path.isdir(path) and not os.path.islink(path):
-            return ""
-    strangers = sorted(n for n in names if n not in PDM_OWN)
-    if not strangers:
-        return ""
-    return (f"does not look like a PDM cache (no bucket such as wheels/, http/ or packages/, "
-            f"and {strangers[0]!r} is not PDM's)")
+    strangers = sorted(n for n in names if n not in BUCKETS and n not in PDM_OWN)
+    if strangers:
+        return (f"does not look like a PDM cache ({strangers[0]!r} is not one of PDM's "
+                f"buckets {', '.join(BUCKETS)} or its own files)")
+    if names and not any(n in BUCKETS and os.path.isdir(os.path.join(root, n))
+                         and not os.path.islink(os.path.join(root, n)) for n in names):
+        return "does not look like a PDM cache (no bucket directory such as wheels/ or http/)"
+    return ""
 
 
 def scan_packages(root: str, only: Optional[Set[str]] = None

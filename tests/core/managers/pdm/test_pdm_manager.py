@@ -71,18 +71,23 @@ def test_prune_policies(pdm_cache: Path) -> None:
     assert done["caches"][0]["after_bytes"] < rec["bytes"]
 
 
-@pytest.mark.parametrize("where", ["root", "home", "stranger"])
+@pytest.mark.parametrize("where", ["root", "home", "stranger", "project"])
 def test_a_cache_that_is_not_pdm_s_is_refused(where: str, home: Path, tmp_path: Path) -> None:
     stranger = tmp_path / "photos"
     stranger.mkdir()
     (stranger / "cat.jpg").write_text("meow")
-    path = {"root": "/", "home": str(home), "stranger": str(stranger)}[where]
+    project = tmp_path / "webapp"  # a bucket's name alone is no proof
+    (project / "http").mkdir(parents=True)
+    (project / "http/server.py").write_text("print('hi')")
+    (project / "pyproject.toml").write_text("")
+    path = {"root": "/", "home": str(home), "stranger": str(stranger),
+            "project": str(project)}[where]
     for op in ("purge", "prune"):
         refused = run_core(op, ["pdm"], {"PDM_CACHE_DIR": path}, ok=False,
                            policy={"keep": [], "ci": True})
         assert refused["status"] == "refused", refused
         assert "PDM_CACHE_DIR" in refused["error"] and "\n" not in refused["error"]
-    assert (stranger / "cat.jpg").exists()
+    assert (stranger / "cat.jpg").exists() and (project / "http/server.py").exists()
 
 
 @pytest.mark.parametrize("bent,why", [
