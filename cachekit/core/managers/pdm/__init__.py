@@ -86,7 +86,7 @@ class Pdm(Manager):
         mine: Dict[str, Any] = cast(Dict[str, Any], rec)
         mine.update(pdmcache.summarize(root, figures, packages))
         purgeable = sum(mine["buckets"][b]["bytes"] for b in pdmcache.FILE_BUCKETS)
-        rec["reclaimable_bytes"] = purgeable + mine["packages_bytes"] - mine["in_use_bytes"]
+        rec["reclaimable_bytes"] = purgeable + mine["unused_bytes"]  # what purge takes
         if mine["unknown"]:
             rec["warnings"].append(f"not PDM's (or a newer PDM's): {', '.join(mine['unknown'])}")
         if figures.errors:
@@ -114,7 +114,8 @@ class Pdm(Manager):
                     continue
                 name, version = pdmcache.wheel_parts(filename)
                 out.append({"manager": "pdm", "name": name, "version": version,
-                            "kind": "built wheel", "rule": rule, "bytes": f.size,
+                            "kind": "built wheel" if filename.endswith(".whl") else "file",
+                            "rule": rule, "bytes": f.size,
                             "path": os.path.join(root, f.path)})
             chosen = {n: rule for n in pdmcache.package_names(root)
                       for rule in [pdmcache.matches(pattern, n[:-len(".cache")])] if rule}

@@ -31,8 +31,6 @@ PACKAGE_SUFFIX = ".whl.cache"
 # PDM's own files beside the buckets: never a cache entry, never removed.
 PDM_OWN = ("plugins", ".compat_libs", ".compat_libs.lock", "self-check", "use_cache.json")
 PACKAGE_META = (".lock", ".checksum", ".referrers")  # PDM's, in every package directory
-DESCRIPTIONS = {"hashes": "File Hash Cache", "http": "HTTP Cache", "wheels": "Wheels Cache",
-                "metadata": "Metadata Cache", "packages": "Package Cache"}
 
 
 def normalize(name: str) -> str:
@@ -191,8 +189,8 @@ def summarize(root: str, figures: Figures, packages: List[Package]) -> Dict[str,
                     for name in BUCKETS},
         "packages": len(packages),
         "in_use": sum(1 for p in packages if in_use_reason(p)),
-        "in_use_bytes": sum(figures.packages.get(p.entry.split("/", 1)[1], [0, 0])[1]
-                            for p in packages if in_use_reason(p)),
+        "in_use_bytes": sum(_bytes_of(figures, p) for p in packages if in_use_reason(p)),
+        "unused_bytes": sum(_bytes_of(figures, p) for p in packages if not in_use_reason(p)),
         "unknown": sorted(n for n in b if n not in BUCKETS and n not in PDM_OWN),
         "not_cache_bytes": sum(v[1] for n, v in b.items() if n not in BUCKETS),
     }
@@ -200,6 +198,10 @@ def summarize(root: str, figures: Figures, packages: List[Package]) -> Dict[str,
         out[f"{name}_files"], out[f"{name}_bytes"] = b.get(name, [0, 0])
     out["packages_bytes"] = b.get(PACKAGES, [0, 0])[1]
     return out
+
+
+def _bytes_of(figures: Figures, pkg: Package) -> int:
+    return figures.packages.get(pkg.entry.split("/", 1)[1], [0, 0])[1]
 
 
 def layout_problem(root: str) -> str:
