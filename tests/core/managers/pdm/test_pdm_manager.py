@@ -178,3 +178,20 @@ def test_a_host_without_pdm_loads_none_of_it(home: Path) -> None:
     assert status == "ok" and loaded == ["cachekit.core.managers.pdm",
                                          "cachekit.core.managers.pdm.location"]
     assert not registry.load("pdm")(agent.Run({"op": "info"}, dict(env), {})).present()
+
+
+def test_a_package_pdm_holds_the_lock_of_stays(pdm_cache: Path) -> None:
+    """PDM unpacks a package holding ``filelock`` on its ``.lock``: while it does, the
+    package is kept, with the reason; once the lock is free it goes."""
+    import fcntl
+
+    dry = core("purge", pdm_cache)
+    with open(pdm_cache / ZETA / ".lock", "r+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        done = run_core("apply", ["pdm"], {"PDM_CACHE_DIR": str(pdm_cache)},
+                        plans=dry["plans"])
+    row = next(r for r in done["removed"] if r["path"].endswith(ZETA))
+    assert row["ok"] is False and "its .lock is held" in row["note"]
+    assert (pdm_cache / ZETA).is_dir() and not (pdm_cache / EPSILON).exists()
+    core("purge", pdm_cache, apply=True)
+    assert not (pdm_cache / ZETA).exists()
