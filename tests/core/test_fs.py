@@ -249,3 +249,21 @@ def test_forked_redoes_the_jobs_of_a_child_that_dies() -> None:
         return n
 
     assert sorted(forked.run(worker, list(range(200)), 2)) == list(range(200))
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_scan_totals_counts_by_the_first_two_components_when_asked(tmp_path: Path,
+                                                                   parallel: bool) -> None:
+    """``key_depth=2``: one walk from the root, counted per entry of a bucket (PDM's
+    ``packages/<package>``), while the rest of the tree counts as before."""
+    for rel, size in (("packages/a.whl.cache/a.py", 3), ("packages/a.whl.cache/x/y.py", 4),
+                      ("packages/b.whl.cache/b.py", 5), ("packages/stray", 6),
+                      ("hashes/ab/cd/ef", 7), ("top.json", 8)):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x" * size)
+    totals = walk.scan_totals(str(tmp_path), lambda top, name, kind: top or name,
+                              parallel=parallel, key_depth=2)
+    assert totals.counts == {"packages/a.whl.cache": [2, 7], "packages/b.whl.cache": [1, 5],
+                             "packages": [1, 6], "hashes/ab": [1, 7], "top.json": [1, 8]}
+    assert walk.scan_totals(str(tmp_path), lambda t, n, k: t or n, parallel=parallel
+                            ).counts["packages"] == [4, 18]  # depth 1, as before

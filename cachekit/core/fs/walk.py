@@ -214,7 +214,9 @@ def scan(root: str, parallel: Optional[bool] = None) -> Tree:
 
 # Totals only: what ``info`` needs -------------------------------------------------------
 
-# classify(top-level name, file name, kind) -> a key to count under, or None to skip
+# classify(top-level name, file name, kind) -> a key to count under, or None to skip; with
+# ``scan_totals(..., key_depth=2)`` the "top-level name" is the first two components
+# ("packages/<one package>"), so a cache's entries can be counted apart in one walk
 Classifier = Callable[[str, str, str], Optional[str]]
 
 
@@ -258,13 +260,14 @@ class Totals:
         self.errors.extend(other.errors)
 
 
-def _total_dir(root: str, rel: str, classify: Classifier, acc: Totals) -> List[str]:
+def _total_dir(root: str, rel: str, classify: Classifier, acc: Totals, key_depth: int = 1
+               ) -> List[str]:
     """Fold one directory's entries into ``acc``; return its subdirectories.
 
     The hot loop of ``info`` and ``report``: it spells out the ``lstat`` loop and
     ``_kind_and_size``, because a helper call per file costs a fifth of the walk.
     """
-    top = rel.split("/", 1)[0]
+    top = rel.split("/", 1)[0] if key_depth == 1 else "/".join(rel.split("/")[:key_depth])
     prefix = rel + "/" if rel else ""
     subdirs: List[str] = []
     blocks = 0
@@ -319,29 +322,31 @@ def _total_dir(root: str, rel: str, classify: Classifier, acc: Totals) -> List[s
     return subdirs
 
 
-def _total_subtree(args: Tuple[str, str, Classifier, bool]) -> Totals:
-    root, rel, classify, count_blocks = args
+def _total_subtree(args: Tuple[str, str, Classifier, bool, int]) -> Totals:
+    root, rel, classify, count_blocks, key_depth = args
     acc = Totals()
     acc.count_blocks = count_blocks
     stack = [rel]
     while stack:
-        stack.extend(_total_dir(root, stack.pop(), classify, acc))
+        stack.extend(_total_dir(root, stack.pop(), classify, acc, key_depth))
     return acc
 
 
 def scan_totals(root: str, classify: Classifier, parallel: Optional[bool] = None,
-                disk: bool = True) -> Totals:
+                disk: bool = True, key_depth: int = 1) -> Totals:
     """Like ``scan``, but folding files into ``classify``'s keys as the workers go.
 
     ``disk=False`` skips what only ``disk_bytes`` needs (a stat of every directory).
+    ``key_depth=2`` hands ``classify`` the first two components as its "top" (see
+    ``Classifier``).
     """
     acc = Totals()
     acc.count_blocks = disk
     acc.blocks = os.lstat(root).st_blocks * 512
-    tasks = _two_levels(lambda rel: _total_dir(root, rel, classify, acc))
+    tasks = _two_levels(lambda rel: _total_dir(root, rel, classify, acc, key_depth))
     if METER.on:
         METER.add(*figures(acc))
-    jobs = [(root, t, classify, disk) for t in tasks]
+    jobs = [(root, t, classify, disk, key_depth) for t in tasks]
     for sub in fan_out(_total_subtree, jobs, parallel):
         acc.merge(sub)
     return acc

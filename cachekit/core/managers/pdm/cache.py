@@ -119,13 +119,17 @@ def in_use_reason(pkg: Package) -> str:
     return ""
 
 
-def _count(top: str, name: str, kind: str) -> Optional[str]:
-    """``pdm cache info``'s files: regular files and symlinks (not sockets or FIFOs)."""
-    return None if kind == "o" else "all"
-
-
-def _per_package(top: str, name: str, kind: str) -> Optional[str]:
-    return None if kind == "o" else top
+def _classify(top: str, name: str, kind: str) -> Optional[str]:
+    """``pdm cache info``'s files (regular files and symlinks, not sockets or FIFOs), keyed
+    by bucket, a package's by ``packages/<its directory>``, a file at the top by its name
+    (``top`` is the first two components of the directory: ``walk``'s ``key_depth=2``)."""
+    if kind == "o":
+        return None
+    if not top:
+        return name
+    if top.startswith(PACKAGES + "/"):
+        return top
+    return top.split("/", 1)[0]
 
 
 class Figures(NamedTuple):
@@ -138,39 +142,20 @@ class Figures(NamedTuple):
 
 
 def measure(root: str, disk: bool = True) -> Figures:
-    """One walk of the cache, bucket by bucket; ``packages/`` folded per package (who uses
-    it and what it holds). Totals only: no record per file."""
+    """One walk of the whole cache (the shared walker, its work shared out from the
+    cache's root), files counted per bucket and per package. Totals only: no record per
+    file."""
+    totals = walk.scan_totals(root, _classify, disk=disk, key_depth=2)
     buckets: Dict[str, List[int]] = {}
     packages: Dict[str, List[int]] = {}
-    errors: List[Tuple[str, str]] = []
-    linked: Dict[Tuple[int, int], int] = {}
-    blocks = os.lstat(root).st_blocks * 512
-    with os.scandir(root) as it:
-        entries = [(e.name, e.stat(follow_symlinks=False), e) for e in it]
-    for name, st, entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            per = name == PACKAGES
-            totals = walk.scan_totals(os.path.join(root, name),
-                                      _per_package if per else _count, disk=disk)
-            counts = totals.counts
-            buckets[name] = [sum(c[0] for c in counts.values()),
-                             sum(c[1] for c in counts.values())]
-            if per:
-                for key, (files, size) in counts.items():
-                    packages[key] = [files, size, totals.shared.get(key, [0, 0])[0]]
-            blocks += totals.blocks
-            linked.update(totals.linked)
-            errors += [(os.path.join(name, rel), why) for rel, why in totals.errors]
-            continue
-        kind, size = ("f", st.st_size) if entry.is_file(follow_symlinks=False) else \
-            (("l", 0) if entry.is_symlink() else ("o", st.st_size))
-        if kind != "o":
-            buckets[name] = [1, size]
-        if st.st_nlink > 1:
-            linked[(st.st_dev, st.st_ino)] = st.st_blocks * 512
-        else:
-            blocks += st.st_blocks * 512
-    return Figures(buckets, packages, blocks + sum(linked.values()) if disk else None, errors)
+    for key, (files, size) in totals.counts.items():
+        top, _, rest = key.partition("/")
+        count = buckets.setdefault(top, [0, 0])
+        count[0] += files
+        count[1] += size
+        if rest:
+            packages[rest] = [files, size, totals.shared.get(key, [0, 0])[0]]
+    return Figures(buckets, packages, totals.disk_bytes, totals.errors)
 
 
 def packages_of(root: str, figures: Figures) -> List[Package]:
