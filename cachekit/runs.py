@@ -333,7 +333,8 @@ def host_totals(lines: List[Dict[str, Any]], rows: List[Dict[str, Any]],
                 timespec="seconds")
         last = latest.get(host, {})
         out.append({"host": host, "runs": len(points), "bytes": size,
-                    "growth_per_week": growth, "over_threshold": over if threshold is not None else None,
+                    "growth_per_week": growth,
+                    "over_threshold": over if threshold is not None else None,
                     "crosses_threshold": crosses, "last_run": last.get("time"),
                     "last_status": last.get("status"), "last_error": last.get("error")})
     return out

@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Iterator, Tuple
 
 import pytest
 
@@ -95,3 +95,26 @@ def run_cachekit(home: Path) -> Callable[..., subprocess.CompletedProcess]:
     ``run_cachekit(args, cache=None, *, env=None, inventory=None, timeout=120, expect=None,
     **environ)`` (``cache`` is the pip cache; see ``tests/fixtures/program.py``)."""
     return functools.partial(program.run_cachekit, home=home)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the session (tests/fixtures/browser.py), stopped at the
+    end. It never skips: scripts/test.sh installs Debian's chromium."""
+    from tests.fixtures.browser import Browser
+
+    chromium = Browser()
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The screenshots the browser tests wrote, where a reviewer looks for them."""
+    from tests.fixtures.browser import SHOTS
+
+    if SHOTS:
+        terminalreporter.write_sep("-", "screenshots written")
+        for path in SHOTS:
+            terminalreporter.write_line(str(path))

@@ -42,7 +42,7 @@ def environment() -> Any:
 PLAIN_MAX = 200_000  # characters of JSON embedded as they are; a larger document is gzipped
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _asset(name: str) -> str:
     """The page's stylesheet or script, as written (not a template: CSS and JavaScript
     braces would read as Jinja's)."""
@@ -66,6 +66,11 @@ def embedded_json(doc: Dict[str, Any]) -> Tuple[str, str]:
     return base64.b64encode(packed).decode("ascii"), "application/gzip+base64"
 
 
+def written_at(stamp: str) -> str:
+    """'2026-12-05T08:25:28+00:00' -> '2026-12-05 08:25 UTC' (the page's subtitle)."""
+    return stamp[:16].replace("T", " ") + (" UTC" if stamp.endswith("+00:00") else "")
+
+
 def _page(template: str, title: str, view: Dict[str, Any], doc: Dict[str, Any],
           generated: str) -> str:
     from markupsafe import Markup
@@ -75,7 +80,8 @@ def _page(template: str, title: str, view: Dict[str, Any], doc: Dict[str, Any],
     script = _asset("page.js")
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     return env.get_template(template).render(
-        title=title, v=view, generated=generated, script=Markup(script),
+        title=title, v=view, generated=written_at(generated) if generated else "",
+        script=Markup(script),
         style=Markup(_asset("page.css")),
         data=Markup(data), data_type=data_type, script_hash=f"sha256-{digest}")
 

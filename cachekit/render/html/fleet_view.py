@@ -45,7 +45,7 @@ def over_limit(host: Dict[str, Any], total: int, threshold: Threshold) -> bool:
     if kind == "bytes":
         return total > value
     disk = (host.get("disk") or {}).get("total_bytes")
-    return bool(disk) and total * 100.0 / disk > value
+    return isinstance(disk, int) and disk > 0 and total * 100.0 / disk > value
 
 
 def _by_manager(caches: Iterable[Dict[str, Any]]) -> Tuple[Dict[str, int], Dict[str, int]]:
@@ -118,7 +118,7 @@ def _host_row(h: Dict[str, Any], threshold: Threshold) -> Dict[str, Any]:
     sizes, reclaimable = _by_manager(caches)
     total = sum(sizes.values())
     disk = h.get("disk") or {}
-    users = []
+    users: List[Dict[str, Any]] = []
     for u in h.get("users") or []:
         mine = [c for c in caches if c.get("user") == u.get("user")]
         u_sizes, u_free = _by_manager(mine)

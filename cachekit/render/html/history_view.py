@@ -74,7 +74,8 @@ def trend_view(doc: Dict[str, Any], series: Series, known: Sequence[str]) -> Dic
         hosts.append({
             "host": name, "total": total["bytes"], "human": human_bytes(total["bytes"]),
             "growth": growth, "growth_text": signed(growth), "runs": total["runs"],
-            "over": bool(total.get("over_threshold")), "crosses": day(total.get("crosses_threshold")),
+            "over": bool(total.get("over_threshold")),
+            "crosses": day(total.get("crosses_threshold")),
             "crosses_s": crosses,
             "last_prune": f"{human_bytes(prunes[-1][0])} → {human_bytes(prunes[-1][1])}"
             if prunes else "", "prunes": len(prunes),
