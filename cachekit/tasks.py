@@ -301,7 +301,8 @@ def trend(c: Context, history: Optional[str] = None, threshold: Optional[str] = 
     if html:
         from cachekit.render import html as pages
 
-        pages.write(html, pages.trend_page(doc, lines, catalog.order(), runs.now_iso()))
+        pages.write(html, pages.trend_page(doc, runs.host_series(lines), catalog.order(),
+                                           runs.now_iso()))
     if fmt == "json":
         print(document.to_json(doc))
     elif not html or fmt != "table":

@@ -217,7 +217,7 @@ def test_500_hosts_with_90_days_stay_under_a_megabyte() -> None:
     assert report.count('<div class="host') == sum(h["status"] == "ok" for h in doc["hosts"])
     lines = history(500, 90)
     tdoc = trend_doc(lines, 50 * GB)
-    trend = pages.trend_page(tdoc, lines, catalog.order())
+    trend = pages.trend_page(tdoc, runs.host_series(lines), catalog.order())
     assert len(trend.encode()) < 1_000_000, len(trend.encode())
     assert embedded(trend) == json.loads(json.dumps(tdoc))
     self_contained(report)

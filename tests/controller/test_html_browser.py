@@ -68,7 +68,7 @@ def test_200_host_trend_in_the_browser(browser: Any, tmp_path: Path) -> None:
     doc: Dict[str, Any] = {"hosts": rows, "threshold_bytes": 60 * GB,
                            "host_totals": runs.host_totals(lines, rows, 60 * GB)}
     path = tmp_path / "trend-200.html"
-    pages.write(str(path), pages.trend_page(doc, lines, catalog.order()))
+    pages.write(str(path), pages.trend_page(doc, runs.host_series(lines), catalog.order()))
     page = browser.new_page()
     page.open(path)
     facts = page_facts(page)

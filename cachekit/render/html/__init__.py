@@ -95,13 +95,13 @@ def report_page(doc: Dict[str, Any], known: Sequence[str], threshold: Any = None
     return _page("report.html.j2", "cachekit report", view, doc, generated)
 
 
-def trend_page(doc: Dict[str, Any], lines: Sequence[Dict[str, Any]], known: Sequence[str],
+def trend_page(doc: Dict[str, Any], series: Dict[str, Any], known: Sequence[str],
                generated: str = "") -> str:
-    """The trend page of ``trend``'s JSON document and the history's lines."""
+    """The trend page of ``trend``'s JSON document and each host's runs
+    (``runs.host_series``: host -> (time, size, size after) of each real run)."""
     from cachekit.render.html.history_view import trend_view
-    from cachekit.runs import host_series
 
-    view = trend_view(doc, host_series(list(lines)), known)
+    view = trend_view(doc, series, known)
     return _page("trend.html.j2", "cachekit trend", view, doc, generated)
 
 
