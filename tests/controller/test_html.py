@@ -64,10 +64,11 @@ def self_contained(page: str) -> None:
         "http://www.w3.org", "") and "https://" not in page
     csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1)
     assert "default-src 'none'" in csp
-    script = re.findall(r"<script>(.*?)</script>", page, re.S)
-    assert len(script) == 1
-    digest = base64.b64encode(hashlib.sha256(script[0].encode()).digest()).decode()
-    assert f"script-src 'sha256-{digest}'" in csp
+    for kind in ("script", "style"):  # only the page's own, each by its hash
+        [own] = re.findall(rf"<{kind}>(.*?)</{kind}>", page, re.S)
+        digest = base64.b64encode(hashlib.sha256(own.encode()).digest()).decode()
+        assert f"{kind}-src 'sha256-{digest}'" in csp
+    assert "unsafe" not in csp
 
 
 def test_report_html_holds_the_json_report_prints(pip_cache: Path, home: Path, tmp_path: Path,

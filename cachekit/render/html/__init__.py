@@ -4,8 +4,8 @@ One file per page, with its stylesheet, its script, its charts (SVG) and its dat
 same JSON ``--format json`` prints) inside: it opens from a file share on a site with no
 network, and requests nothing. Jinja2 lays the page out with autoescaping on, so host
 names, paths and errors from hosts are text, never markup. The page's Content Security
-Policy allows no request at all and only its own script (by hash): even markup that got
-past the escaping could neither run nor fetch anything.
+Policy allows no request at all and only its own script and stylesheet (by hash): even
+markup that got past the escaping could neither run, restyle the page, nor fetch anything.
 """
 
 import base64
@@ -77,13 +77,17 @@ def _page(template: str, title: str, view: Dict[str, Any], doc: Dict[str, Any],
 
     env = environment()
     data, data_type = embedded_json(doc)
-    script = _asset("page.js")
-    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    script, style = _asset("page.js"), _asset("page.css")
     return env.get_template(template).render(
         title=title, v=view, generated=written_at(generated) if generated else "",
         script=Markup(script),
-        style=Markup(_asset("page.css")),
-        data=Markup(data), data_type=data_type, script_hash=f"sha256-{digest}")
+        style=Markup(style), data=Markup(data), data_type=data_type,
+        script_hash=_sha256(script), style_hash=_sha256(style))
+
+
+def _sha256(text: str) -> str:
+    """A Content Security Policy source for an inline element holding exactly ``text``."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
 
 
 def report_page(doc: Dict[str, Any], known: Sequence[str], threshold: Any = None,
