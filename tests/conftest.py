@@ -95,3 +95,21 @@ def run_cachekit(home: Path) -> Callable[..., subprocess.CompletedProcess]:
     ``run_cachekit(args, cache=None, *, env=None, inventory=None, timeout=120, expect=None,
     **environ)`` (``cache`` is the pip cache; see ``tests/fixtures/program.py``)."""
     return functools.partial(program.run_cachekit, home=home)
+
+
+@pytest.fixture(scope="session")
+def poetry_cache_master(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Dict]:
+    """A real Poetry cache dir (two projects locked and installed), built once."""
+    from tests.fixtures.poetry_cache import populate_poetry_cache
+
+    base = tmp_path_factory.mktemp("poetrycache")
+    made = populate_poetry_cache(base / "cache", base / "work")
+    return base / "cache", made
+
+
+@pytest.fixture
+def poetry_cache(tmp_path: Path, poetry_cache_master: Tuple[Path, Dict]) -> Path:
+    """A private copy of the real Poetry cache dir (symlinks kept as symlinks)."""
+    dest = tmp_path / "poetrycache"
+    shutil.copytree(poetry_cache_master[0], dest, symlinks=True)
+    return dest

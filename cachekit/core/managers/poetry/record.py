@@ -1,0 +1,121 @@
+"""Poetry's cache record: where the cache dir is, and its figures (``info``, ``report``).
+
+``bytes`` and ``files`` are the cache's own: ``cache/repositories`` and ``artifacts``.
+``virtualenvs`` and ``src`` are shown apart (``info`` only measures them) and are never
+in ``reclaimable_bytes``: they hold environments and the checkouts editable installs
+run from.
+"""
+
+import os
+from typing import Dict, List, Mapping, Optional
+
+from cachekit.core import wire
+from cachekit.core.fs import walk
+from cachekit.core.managers.poetry import cache as pcache
+from cachekit.core.managers.poetry.location import PoetryConfigError, locate
+
+
+class PoetryCache(wire.CacheRecord, total=False):
+    """Poetry's cache record (README, schema 1)."""
+
+    shown: str  # as ``poetry config cache-dir`` prints it
+    config_file: Optional[str]
+    releases: int  # release metadata files
+    releases_bytes: int
+    http_files: int
+    http_bytes: int
+    artifacts: int  # archives (wheels and sdists) in artifacts/
+    artifacts_bytes: int  # everything in artifacts/
+    other_files: int  # files in repositories that are neither
+    repositories: Dict[str, Dict[str, int]]  # repository -> files, bytes
+    virtualenvs: int  # environments (never cache)
+    virtualenvs_bytes: Optional[int]  # None where the op does not measure them
+    src_bytes: Optional[int]  # git checkouts (never cache)
+    unknown: List[str]  # top-level names that are not Poetry's
+    packages: int
+    last_use: str
+
+
+def cache_record(environ: Mapping[str, str]) -> PoetryCache:
+    """Where Poetry's cache dir is, before it is measured."""
+    try:
+        loc = locate(environ)
+    except PoetryConfigError as exc:
+        return {"manager": "poetry", "path": None, "source": "", "exists": False,
+                "enabled": False, "error": str(exc), "warnings": []}
+    exists = os.path.isdir(loc.path)
+    record: PoetryCache = {"manager": "poetry", "path": loc.path, "source": loc.source,
+                           "shown": loc.shown, "exists": exists, "enabled": True,
+                           "config_file": loc.config_file, "warnings": [], "error": None}
+    if not exists and os.path.lexists(loc.path):
+        record["warnings"].append(f"{loc.path} exists but is not a directory")
+    if exists:
+        st = os.lstat(loc.path)
+        record["root_id"] = [st.st_dev, st.st_ino]
+    return record
+
+
+def _totals(root: str, rel: str, classify: walk.Classifier) -> walk.Totals:
+    path = os.path.join(root, rel)
+    if not os.path.isdir(path) or os.path.islink(path):
+        return walk.Totals()
+    return walk.scan_totals(path, classify, disk=False)
+
+
+def measure(record: PoetryCache, op: str) -> None:
+    """One totals walk of each part: the figures, and what a purge would free."""
+    root = record["path"] or ""
+    repos = _totals(root, pcache.REPOS, pcache.classify_repo)
+    arts = _totals(root, pcache.ARTIFACTS, pcache.classify_artifact)
+    per_repo: Dict[str, Dict[str, int]] = {}
+    kinds: Dict[str, List[int]] = {}
+    for key, (files, size) in repos.counts.items():
+        repo, _, kind = key.partition("\0")
+        if repo:
+            got = per_repo.setdefault(repo, {"files": 0, "bytes": 0})
+            got["files"] += files
+            got["bytes"] += size
+        tally = kinds.setdefault(kind, [0, 0])
+        tally[0] += files
+        tally[1] += size
+    for repo in _subdirs(os.path.join(root, pcache.REPOS)):
+        per_repo.setdefault(repo, {"files": 0, "bytes": 0})
+    art_files = sum(n for n, _ in arts.counts.values())
+    art_bytes = sum(b for _, b in arts.counts.values())
+    cache_bytes = sum(b for _, b in repos.counts.values()) + art_bytes
+    shared = sum(b for _, b in repos.shared.values()) + sum(b for _, b in arts.shared.values())
+    envs = _subdirs(os.path.join(root, "virtualenvs"))
+    record.update({
+        "bytes": cache_bytes,
+        "files": sum(n for n, _ in repos.counts.values()) + art_files,
+        "releases": kinds.get("release", [0, 0])[0],
+        "releases_bytes": kinds.get("release", [0, 0])[1],
+        "http_files": kinds.get("http", [0, 0])[0], "http_bytes": kinds.get("http", [0, 0])[1],
+        "other_files": kinds.get("other", [0, 0])[0],
+        "artifacts": arts.counts.get("archive", [0, 0])[0], "artifacts_bytes": art_bytes,
+        "repositories": dict(sorted(per_repo.items())), "virtualenvs": len(envs),
+        "virtualenvs_bytes": None, "src_bytes": None, "unknown": pcache.unknown_tops(root),
+        "reclaimable_bytes": cache_bytes - shared, "disk_bytes": None})
+    if op == "info":  # the environments' size is shown, never counted as cache
+        record["virtualenvs_bytes"] = _size(root, "virtualenvs")
+        record["src_bytes"] = _size(root, "src")
+    errors = repos.errors + arts.errors
+    if errors:
+        record["warnings"].append(wire.unreadable(len(errors), errors[0][0], errors[0][1]))
+    if record["unknown"]:
+        record["warnings"].append("not Poetry's (left alone): " + ", ".join(record["unknown"]))
+
+
+def _size(root: str, rel: str) -> Optional[int]:
+    if not os.path.isdir(os.path.join(root, rel)):
+        return None
+    totals = _totals(root, rel, pcache.classify_any)
+    return sum(b for _, b in totals.counts.values())
+
+
+def _subdirs(path: str) -> List[str]:
+    try:
+        with os.scandir(path) as it:
+            return sorted(e.name for e in it if e.is_dir(follow_symlinks=False))
+    except OSError:
+        return []
