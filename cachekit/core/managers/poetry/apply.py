@@ -63,10 +63,15 @@ def execute(plan: PoetryPlan, run: Run) -> None:
     with fsremove.SafeRemover(root, expect=(plan["root_id"][0], plan["root_id"][1])) as rm:
         for rel, what, ino, mtime_ns, _size, _freed, _reason, _package, group in plan["items"]:
             got = state.setdefault(group, [True, []])
-            try:
-                st = os.lstat(os.path.join(root, rel))
+            try:  # reached from the root, never through a symlink swapped in since
+                parent, _, leaf = rel.rpartition("/")
+                st = os.lstat(leaf, dir_fd=rm.dir_fd(parent))
             except FileNotFoundError:
                 got[1].append("already gone")
+                continue
+            except OSError as exc:
+                got[0] = False
+                got[1].append(fsremove.why(exc))
                 continue
             if what == "file":
                 outcome = rm.unlink(rel, expect=(ino, mtime_ns))
