@@ -35,7 +35,8 @@ class Poetry(Manager):
         ("HTTP FILES", "http_files http_bytes", "count_bytes"),
         ("ARTIFACTS", "artifacts artifacts_bytes", "count_bytes"),
         ("REPOSITORIES", "repositories", "top_bytes"),
-        ("VIRTUALENVS (NOT CACHE)", "virtualenvs virtualenvs_bytes", "count_bytes"),
+        ("VIRTUALENVS (NOT CACHE)", "virtualenvs", "int"),
+        ("THEIR SIZE", "virtualenvs_bytes", "bytes"),
     )
     notes = {
         "info": (("src_bytes", "{host}: poetry {path}: src/ holds {value} of git checkouts "
@@ -74,11 +75,10 @@ class Poetry(Manager):
                 kinds = ([f"metadata({','.join(rel.repos)})"] if rel.metadata else []) + (
                     ["http"] if rel.http else []) + (
                     ["built wheel" if rel.built else "artifact"] if rel.artifacts else [])
-                first = (rel.artifacts or [f.path for f in rel.metadata + rel.http])[0]
                 out.append({"manager": "poetry", "name": key[0],
                             "version": key[1] or "(index pages)", "kind": "+".join(kinds),
                             "bytes": sum(f.size for f in rel.files),
-                            "path": os.path.join(root, first)})
+                            "path": os.path.join(root, pcache.shown_path(rel))})
         return out
 
     # Removing -------------------------------------------------------------------------

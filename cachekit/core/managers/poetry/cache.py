@@ -91,6 +91,16 @@ class Release(NamedTuple):
     built: bool  # an artifact directory holds a wheel built from an sdist
 
 
+def shown_path(rel: Release) -> str:
+    """The one file that names a release best: its archive, else its metadata, else its
+    index page's body (relative to the cache dir)."""
+    archives = sorted(f.path for f in rel.files if f.path.startswith(ARTIFACTS + "/")
+                      and archive_of(f.path.rsplit("/", 1)[-1]))
+    bodies = sorted(f.path for f in rel.http if f.path.endswith(".body"))
+    return (archives + sorted(f.path for f in rel.metadata) + bodies
+            + sorted(f.path for f in rel.files))[0]
+
+
 class Layout(NamedTuple):
     releases: Dict[Tuple[str, str], Release]
     repos: List[str]  # repository directories

@@ -14,7 +14,6 @@ from cachekit.core import policy, safety
 from cachekit.core.fs import mounts, walk
 from cachekit.core.managers.poetry import cache as pcache
 from cachekit.core.managers.poetry import plan as pplan
-from cachekit.core.managers.poetry.cache import http_stem
 from cachekit.core.managers.poetry.record import PoetryCache
 from cachekit.core.wire import Run, not_fully_read
 
@@ -35,7 +34,7 @@ def scopes(record: PoetryCache, run: Run) -> List[policy.Scope]:
     candidates = []
     for key, rel in sorted(lay.releases.items()):
         last = max((walk.last_use(f, clock) for f in rel.files), default=0)
-        entry = (rel.artifacts or [http_stem(f.path) for f in rel.metadata + rel.http])[0]
+        entry = pcache.shown_path(rel)
         candidates.append(policy.Candidate(
             "poetry", root, entry, key[0], sum(f.size for f in rel.files),
             walk.freed_bytes(rel.files), last, not rel.built, ("release", key)))
