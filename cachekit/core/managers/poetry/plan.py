@@ -69,7 +69,7 @@ def purge_items(root: str) -> List[Item]:
     the two directories themselves stay."""
     items: List[Item] = []
     for base, reason in ((pcache.REPOS, "repository (poetry cache clear {} --all)"),
-                         (pcache.ARTIFACTS, "artifacts (no Poetry command clears them)")):
+                         (pcache.ARTIFACTS, "artifacts/ emptied (no Poetry command clears it)")):
         tree = pcache.tree_of(root, base)
         children = sorted({p.path[len(base) + 1:].split("/", 1)[0]
                            for p in list(tree.files) + list(tree.dirs)
