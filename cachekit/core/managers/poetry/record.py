@@ -55,18 +55,25 @@ def cache_record(environ: Mapping[str, str]) -> PoetryCache:
     return record
 
 
-def _totals(root: str, rel: str, classify: walk.Classifier) -> walk.Totals:
-    path = os.path.join(root, rel)
-    if not os.path.isdir(path) or os.path.islink(path):
-        return walk.Totals()
-    return walk.scan_totals(path, classify, disk=False)
+def _walked(root: str, parts: Dict[str, walk.Classifier]) -> Dict[str, walk.Totals]:
+    """One fan-out over the parts that are directories (a symlink is never entered)."""
+    real = [(rel, how) for rel, how in parts.items()
+            if os.path.isdir(os.path.join(root, rel))
+            and not os.path.islink(os.path.join(root, rel))
+            and not os.path.islink(os.path.dirname(os.path.join(root, rel)))]
+    found = walk.scan_totals_parts(root, real, disk=False) if real else {}
+    return {rel: found.get(rel) or walk.Totals() for rel in parts}
 
 
 def measure(record: PoetryCache, op: str) -> None:
     """One totals walk of each part: the figures, and what a purge would free."""
     root = record["path"] or ""
-    repos = _totals(root, pcache.REPOS, pcache.classify_repo)
-    arts = _totals(root, pcache.ARTIFACTS, pcache.classify_artifact)
+    parts: Dict[str, walk.Classifier] = {pcache.REPOS: pcache.classify_repo,
+                                         pcache.ARTIFACTS: pcache.classify_artifact}
+    if op == "info":  # the environments' size is shown, never counted as cache
+        parts.update({"virtualenvs": pcache.classify_any, "src": pcache.classify_any})
+    walked = _walked(root, parts)
+    repos, arts = walked[pcache.REPOS], walked[pcache.ARTIFACTS]
     per_repo: Dict[str, Dict[str, int]] = {}
     kinds: Dict[str, List[int]] = {}
     for key, (files, size) in repos.counts.items():
@@ -96,9 +103,9 @@ def measure(record: PoetryCache, op: str) -> None:
         "repositories": dict(sorted(per_repo.items())), "virtualenvs": len(envs),
         "virtualenvs_bytes": None, "src_bytes": None, "unknown": pcache.unknown_tops(root),
         "reclaimable_bytes": cache_bytes - shared, "disk_bytes": None})
-    if op == "info":  # the environments' size is shown, never counted as cache
-        record["virtualenvs_bytes"] = _size(root, "virtualenvs")
-        record["src_bytes"] = _size(root, "src")
+    if op == "info":
+        record["virtualenvs_bytes"] = _size(root, "virtualenvs", walked)
+        record["src_bytes"] = _size(root, "src", walked)
     errors = repos.errors + arts.errors
     if errors:
         record["warnings"].append(wire.unreadable(len(errors), errors[0][0], errors[0][1]))
@@ -106,11 +113,10 @@ def measure(record: PoetryCache, op: str) -> None:
         record["warnings"].append("not Poetry's (left alone): " + ", ".join(record["unknown"]))
 
 
-def _size(root: str, rel: str) -> Optional[int]:
+def _size(root: str, rel: str, walked: Dict[str, walk.Totals]) -> Optional[int]:
     if not os.path.isdir(os.path.join(root, rel)):
         return None
-    totals = _totals(root, rel, pcache.classify_any)
-    return sum(b for _, b in totals.counts.values())
+    return sum(b for _, b in walked[rel].counts.values())
 
 
 def _subdirs(path: str) -> List[str]:
