@@ -112,10 +112,20 @@ class Layout(NamedTuple):
     errors: List[Tuple[str, str]]
 
 
+def real_dir(root: str, rel: str) -> bool:
+    """``root/rel`` is a directory reached without a symlink on the way."""
+    path = root
+    for part in rel.split("/"):
+        path = os.path.join(path, part)
+        if os.path.islink(path) or not os.path.isdir(path):
+            return False
+    return True
+
+
 def tree_of(root: str, rel: str) -> walk.Tree:
     """Walk ``root/rel`` (when it is a directory), paths relative to ``root``."""
     path = os.path.join(root, rel)
-    if not os.path.isdir(path) or os.path.islink(path):
+    if not real_dir(root, rel):
         return walk.Tree([], [], [])
     tree = walk.scan(path)
     prefix = rel + "/"
@@ -306,11 +316,8 @@ def layout_problem(root: str) -> str:
         return f"cannot be listed ({exc.strerror})"
     if not names:
         return ""
-    for rel in (REPOS, ARTIFACTS, "virtualenvs"):
-        path = os.path.join(root, rel)
-        if os.path.isdir(path) and not os.path.islink(path) and not os.path.islink(
-                os.path.dirname(path)):
-            return ""
+    if any(real_dir(root, rel) for rel in (REPOS, ARTIFACTS, "virtualenvs")):
+        return ""
     return ("does not look like a Poetry cache dir (no cache/repositories, artifacts or "
             "virtualenvs inside)")
 

@@ -78,8 +78,7 @@ def purge_items(root: str) -> List[Item]:
             rel = f"{base}/{name}"
             group = rel if base == pcache.REPOS else base
             text = reason.format(name)
-            if os.path.isdir(os.path.join(root, rel)) and not os.path.islink(
-                    os.path.join(root, rel)):
+            if pcache.real_dir(root, rel):
                 items.append(_tree_item(root, rel, _under(tree.files, rel), text, "", group))
             else:
                 f = next(f for f in tree.files if f.path == rel)

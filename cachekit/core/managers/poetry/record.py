@@ -57,10 +57,7 @@ def cache_record(environ: Mapping[str, str]) -> PoetryCache:
 
 def _walked(root: str, parts: Dict[str, walk.Classifier]) -> Dict[str, walk.Totals]:
     """One fan-out over the parts that are directories (a symlink is never entered)."""
-    real = [(rel, how) for rel, how in parts.items()
-            if os.path.isdir(os.path.join(root, rel))
-            and not os.path.islink(os.path.join(root, rel))
-            and not os.path.islink(os.path.dirname(os.path.join(root, rel)))]
+    real = [(rel, how) for rel, how in parts.items() if pcache.real_dir(root, rel)]
     found = walk.scan_totals_parts(root, real, disk=False) if real else {}
     return {rel: found.get(rel) or walk.Totals() for rel in parts}
 
@@ -85,13 +82,13 @@ def measure(record: PoetryCache, op: str) -> None:
         tally = kinds.setdefault(kind, [0, 0])
         tally[0] += files
         tally[1] += size
-    for repo in _subdirs(os.path.join(root, pcache.REPOS)):
+    for repo in _subdirs(root, pcache.REPOS):
         per_repo.setdefault(repo, {"files": 0, "bytes": 0})
     art_files = sum(n for n, _ in arts.counts.values())
     art_bytes = sum(b for _, b in arts.counts.values())
     cache_bytes = sum(b for _, b in repos.counts.values()) + art_bytes
     shared = sum(b for _, b in repos.shared.values()) + sum(b for _, b in arts.shared.values())
-    envs = _subdirs(os.path.join(root, "virtualenvs"))
+    envs = _subdirs(root, "virtualenvs")
     record.update({
         "bytes": cache_bytes,
         "files": sum(n for n, _ in repos.counts.values()) + art_files,
@@ -119,7 +116,10 @@ def _size(root: str, rel: str, walked: Dict[str, walk.Totals]) -> Optional[int]:
     return sum(b for _, b in walked[rel].counts.values())
 
 
-def _subdirs(path: str) -> List[str]:
+def _subdirs(root: str, rel: str) -> List[str]:
+    if not pcache.real_dir(root, rel):
+        return []
+    path = os.path.join(root, rel)
     try:
         with os.scandir(path) as it:
             return sorted(e.name for e in it if e.is_dir(follow_symlinks=False))

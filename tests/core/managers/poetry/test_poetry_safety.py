@@ -65,6 +65,23 @@ def test_a_symlinked_artifacts_dir_is_never_followed(poetry_cache: Path, home: P
     assert not list((poetry_cache / "cache/repositories").iterdir())
 
 
+def test_a_symlinked_cache_dir_inside_is_neither_counted_nor_followed(
+        poetry_cache: Path, home: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    (victim / "repositories/local/aa").mkdir(parents=True)
+    (victim / "repositories/local/aa/notes").write_text("not Poetry's")
+    os.rename(poetry_cache / "cache", tmp_path / "real-cache")
+    (poetry_cache / "cache").symlink_to(victim)
+    env = env_for(str(poetry_cache), home)
+    info = agent.run({"op": "info", "managers": ["poetry"], "environ": env})["caches"][0]
+    assert info["repositories"] == {} and info["releases"] == 0
+    before = tree_digest(victim)
+    done = agent.run({"op": "purge", "managers": ["poetry"], "apply": True, "environ": env})
+    assert done["status"] == "ok", done["error"]
+    assert tree_digest(victim) == before
+    assert not list((poetry_cache / "artifacts").iterdir())
+
+
 def test_a_plan_whose_path_became_a_symlink_removes_nothing_outside(
         poetry_cache: Path, home: Path, tmp_path: Path) -> None:
     env = env_for(str(poetry_cache), home)
