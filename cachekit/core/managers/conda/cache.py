@@ -16,12 +16,12 @@ import os
 import stat
 from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Tuple, TypedDict
 
-from cachekit.core.fs import subtree, walk
-from cachekit.core.fs.subtree import Stats
-from cachekit.core.wire import CacheRecord
+from ...fs import subtree, walk
+from ...fs.subtree import Stats
+from ...wire import CacheRecord
 
 if TYPE_CHECKING:
-    from cachekit.core.managers.conda.usage import Usage
+    from .usage import Usage
 
 PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")
 TEMPFILE_SUFFIXES = (".c~", ".trash")  # `conda clean --tempfiles`

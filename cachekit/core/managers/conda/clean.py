@@ -8,9 +8,9 @@ package directory, the index cache, a log file.
 import fnmatch
 from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core.fs.subtree import Stats
-from cachekit.core.managers.conda.cache import Entry, Listing, dist_name, split_dist
-from cachekit.core.managers.conda.usage import Usage
+from ...fs.subtree import Stats
+from .cache import Entry, Listing, dist_name, split_dist
+from .usage import Usage
 
 CLEAN_FLAGS = ("tarballs", "index_cache", "packages", "tempfiles", "logfiles", "trash", "lock",
                "force")

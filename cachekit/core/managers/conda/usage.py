@@ -10,8 +10,8 @@ import json
 import os
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from cachekit.core import bounded
-from cachekit.core.managers.conda.cache import dist_name, dist_path
+from ... import bounded
+from .cache import dist_name, dist_path
 
 LINK_TYPES = {1: "hard link", 2: "symlink", 3: "copy", 4: "directory"}
 

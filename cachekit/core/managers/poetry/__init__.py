@@ -12,14 +12,14 @@ all ``present()`` needs), ``location`` (where the cache is), ``record`` (its fig
 import os
 from typing import TYPE_CHECKING, Any, List, cast
 
-from cachekit.core import Refused
-from cachekit.core.managers.base import READ_OPS, Manager
-from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, Row, not_fully_read
+from ... import Refused
+from ...wire import CacheRecord, EntryRow, PlanWire, Row, not_fully_read
+from ..base import READ_OPS, Manager
 
 if TYPE_CHECKING:
-    from cachekit.core.managers.poetry.plan import PoetryPlan
-    from cachekit.core.managers.poetry.record import PoetryCache
-    from cachekit.core.managers.poetry.settings import PoetrySettings
+    from .plan import PoetryPlan
+    from .record import PoetryCache
+    from .settings import PoetrySettings
 
 
 class Poetry(Manager):
@@ -46,25 +46,25 @@ class Poetry(Manager):
     def present(self) -> bool:
         """Poetry is in use where its variables are set, or its config file or default
         cache dir exists."""
-        from cachekit.core.managers.poetry import place
+        from . import place
 
         return place.signs(self.run.environ)
 
     def caches(self) -> List[CacheRecord]:
-        from cachekit.core.managers.poetry import record
+        from . import record
 
         return [record.cache_record(self.run.environ)]
 
     # Reading --------------------------------------------------------------------------
 
     def measure(self, caches: List[CacheRecord]) -> None:
-        from cachekit.core.managers.poetry import record
+        from . import record
 
         for rec in self._existing(caches):
             record.measure(rec, self.run.op)
 
     def entries(self, caches: List[CacheRecord]) -> List[EntryRow]:
-        from cachekit.core.managers.poetry import cache as pcache
+        from . import cache as pcache
 
         out: List[EntryRow] = []
         for rec in self._existing(caches):
@@ -84,9 +84,9 @@ class Poetry(Manager):
     # Removing -------------------------------------------------------------------------
 
     def plan(self, caches: List[CacheRecord]) -> List[PlanWire]:
-        from cachekit.core import safety
-        from cachekit.core.managers.poetry import cache as pcache
-        from cachekit.core.managers.poetry import plan as pplan
+        from ... import safety
+        from . import cache as pcache
+        from . import plan as pplan
 
         op = self.run.op
         if op not in ("remove", "purge"):
@@ -119,8 +119,8 @@ class Poetry(Manager):
         return plans
 
     def recognise(self, wire: PlanWire, caches: List[CacheRecord]) -> None:
-        from cachekit.core import safety
-        from cachekit.core.managers.poetry.apply import recognise
+        from ... import safety
+        from .apply import recognise
 
         found = self._existing(caches)
         if not found:
@@ -131,24 +131,24 @@ class Poetry(Manager):
         recognise(cast("PoetryPlan", wire), rec["path"] or "", rec.get("root_id") or [])
 
     def apply(self, wire: PlanWire) -> None:
-        from cachekit.core.managers.poetry.apply import execute
+        from .apply import execute
 
         execute(cast("PoetryPlan", wire), self.run)
 
     def prune_scopes(self, caches: List[CacheRecord]) -> List[Any]:
-        from cachekit.core.managers.poetry.prune import scopes
+        from .prune import scopes
 
         return [s for rec in self._existing(caches) for s in scopes(rec, self.run)]
 
     # Settings -------------------------------------------------------------------------
 
     def location(self) -> Row:
-        from cachekit.core.managers.poetry.location import record
+        from .location import record
 
         return record(self.run.environ)
 
     def settings(self) -> "PoetrySettings":
-        from cachekit.core.managers.poetry.settings import PoetrySettings
+        from .settings import PoetrySettings
 
         return PoetrySettings(self.run.environ)
 
@@ -156,7 +156,7 @@ class Poetry(Manager):
 
     @classmethod
     def layout_problem(cls, root: str, kind: str = "") -> str:
-        from cachekit.core.managers.poetry.cache import layout_problem
+        from .cache import layout_problem
 
         return layout_problem(root)
 

@@ -10,11 +10,11 @@ to the repository or ``artifacts/``, which stay.
 import os
 from typing import Any, Dict, List
 
-from cachekit.core import Refused
-from cachekit.core.fs import remove as fsremove
-from cachekit.core.fs import walk
-from cachekit.core.managers.poetry.plan import PoetryPlan, rows
-from cachekit.core.wire import Run
+from ... import Refused
+from ...fs import remove as fsremove
+from ...fs import walk
+from ...wire import Run
+from .plan import PoetryPlan, rows
 
 
 def _allowed(rel: Any) -> bool:

@@ -22,7 +22,7 @@ import os
 import re
 from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core.fs import walk
+from ...fs import walk
 
 REPOS = "cache/repositories"
 ARTIFACTS = "artifacts"

@@ -12,9 +12,9 @@ that project; cachekit reports the cache Poetry uses everywhere else.
 import os
 from typing import Any, Dict, Mapping, NamedTuple, Optional
 
-from cachekit.core import env
-from cachekit.core.bounded import CONFIG_CAP, read_text
-from cachekit.core.managers.poetry import place
+from ... import env
+from ...bounded import CONFIG_CAP, read_text
+from . import place
 
 
 class PoetryLocation(NamedTuple):
@@ -42,7 +42,7 @@ def read_config(path: str) -> Optional[Dict[str, Any]]:
 
 
 def parse(text: str, path: str) -> Dict[str, Any]:
-    from cachekit.core import minitoml
+    from ... import minitoml
 
     try:
         return minitoml.loads(text, path)
@@ -86,7 +86,7 @@ def locate(environ: Mapping[str, str]) -> PoetryLocation:
 def record(environ: Mapping[str, str]) -> Dict[str, Any]:
     """``locations``: every place that could set Poetry's cache, the winner marked, and
     the trap of a cache set only in shells' environment."""
-    from cachekit.core.traps import location_record, source, var_trap
+    from ...traps import location_record, source, var_trap
 
     rec, loc = location_record("poetry", environ, locate, PoetryConfigError,
                                ("POETRY_CACHE_DIR",), lambda var, won: won.startswith(var))

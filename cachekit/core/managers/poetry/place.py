@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Mapping, Tuple
 
-from cachekit.core import env
+from ... import env
 
 APP = "pypoetry"
 

@@ -9,9 +9,9 @@ named; ``virtualenvs/`` and ``src/`` are never walked for a removal.
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from cachekit.core import wire
-from cachekit.core.fs import walk
-from cachekit.core.managers.poetry import cache as pcache
+from ... import wire
+from ...fs import walk
+from . import cache as pcache
 
 Item = List[Any]
 

@@ -10,12 +10,12 @@ whose artifacts hold a wheel Poetry built from an sdist.
 
 from typing import Any, Dict, List, cast
 
-from cachekit.core import policy, safety
-from cachekit.core.fs import mounts, walk
-from cachekit.core.managers.poetry import cache as pcache
-from cachekit.core.managers.poetry import plan as pplan
-from cachekit.core.managers.poetry.record import PoetryCache
-from cachekit.core.wire import Run, not_fully_read
+from ... import policy, safety
+from ...fs import mounts, walk
+from ...wire import Run, not_fully_read
+from . import cache as pcache
+from . import plan as pplan
+from .record import PoetryCache
 
 
 def scopes(record: PoetryCache, run: Run) -> List[policy.Scope]:

@@ -9,10 +9,10 @@ run from.
 import os
 from typing import Dict, List, Mapping, Optional
 
-from cachekit.core import wire
-from cachekit.core.fs import walk
-from cachekit.core.managers.poetry import cache as pcache
-from cachekit.core.managers.poetry.location import PoetryConfigError, locate
+from ... import wire
+from ...fs import walk
+from . import cache as pcache
+from .location import PoetryConfigError, locate
 
 
 class PoetryCache(wire.CacheRecord, total=False):

@@ -10,9 +10,9 @@ import os
 import re
 from typing import Dict, List, Optional, Tuple
 
-from cachekit.core import Refused
-from cachekit.core.managers.base import Settings
-from cachekit.core.managers.poetry import location, place
+from ... import Refused
+from ..base import Settings
+from . import location, place
 
 _KEY = re.compile(r"""^\s*(["']?)cache-dir\1\s*=""")
 
