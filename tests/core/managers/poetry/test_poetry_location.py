@@ -166,3 +166,26 @@ def test_relocate_move_never_moves_environments(poetry_cache: Path, home: Path,
     assert done["status"] == "ok", done["error"]
     assert (tmp_path / "moved/artifacts").is_dir() and not poetry_cache.exists()
     assert poetry_says(env).stdout.strip() == str(tmp_path / "moved")
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "# only a comment",
+    'cache-dir = "/old"',
+    "'cache-dir' = '/old' # quoted key\n[installer]\nparallel = true\n",
+    'sources = [\n  "a",  # cache-dir = "/not/a/key"\n]\ncache-dir = "/old"\n',
+    'motd = """\ncache-dir = "/inside/a/string"\n"""\n[virtualenvs]\ncache-dir = "/x"\n',
+    '[virtualenvs]\nin-project = true\n',
+])
+def test_the_edit_sets_the_top_level_key_and_keeps_everything_else(text: str) -> None:
+    import tomllib
+
+    from cachekit.core.managers.poetry.settings import edit_config
+
+    edited = edit_config(text, "/new/cache")
+    before, after = tomllib.loads(text), tomllib.loads(edited)
+    assert after["cache-dir"] == "/new/cache"
+    assert {k: v for k, v in after.items() if k != "cache-dir"} == {
+        k: v for k, v in before.items() if k != "cache-dir"}
+    kept = [line for line in text.splitlines() if "/old" not in line]
+    assert all(line in edited.splitlines() for line in kept)
