@@ -126,3 +126,22 @@ def test_a_host_without_poetry_loads_only_its_signs(home: Path, tmp_path: Path) 
         assert "poetry" in _modules_loaded(dict(env, **sign))["managers"]
     (home / ".cache/pypoetry").mkdir(parents=True)
     assert "poetry" in _modules_loaded(env)["managers"]
+
+
+def test_src_checkouts_and_strangers_are_shown_and_never_removed(poetry_cache: Path,
+                                                                 home: Path) -> None:
+    """``src/`` holds the git checkouts editable installs run from: measured apart, kept."""
+    (poetry_cache / "src/mylib/.git").mkdir(parents=True)
+    (poetry_cache / "src/mylib/setup.py").write_text("x" * 1000)
+    (poetry_cache / "notes").write_text("mine")
+    env = env_for(str(poetry_cache), home)
+    info = agent.run({"op": "info", "managers": ["poetry"], "environ": env})["caches"][0]
+    assert info["src_bytes"] == 1000 and info["unknown"] == ["notes"]
+    assert any("notes" in w for w in info["warnings"])
+    kept = tree_digest(poetry_cache / "src")
+    for op in ("purge", "prune", "remove"):
+        done = agent.run({"op": op, "managers": ["poetry"], "environ": env, "apply": True,
+                          "pattern": "*", "policy": {"keep": [], "max_size_bytes": 0}})
+        assert done["status"] == "ok", done["error"]
+    assert tree_digest(poetry_cache / "src") == kept
+    assert (poetry_cache / "notes").read_text() == "mine"
