@@ -62,15 +62,47 @@ def _walked(root: str, parts: Dict[str, walk.Classifier]) -> Dict[str, walk.Tota
     return {rel: found.get(rel) or walk.Totals() for rel in parts}
 
 
+def _repo_classifier(repo: str) -> walk.Classifier:
+    def classify(_top: str, name: str, kind: str) -> Optional[str]:
+        return pcache.classify_repo(repo, name, kind)
+
+    return classify
+
+
+def _loose_files(root: str, rel: str) -> walk.Totals:
+    """Files directly in ``root/rel`` (no repository's), as ``other``."""
+    acc = walk.Totals()
+    if not pcache.real_dir(root, rel):
+        return acc
+    try:
+        with os.scandir(os.path.join(root, rel)) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                size = st.st_size if not entry.is_symlink() else 0
+                acc.add("\0other", 1, size)
+                if st.st_nlink > 1 and entry.is_file(follow_symlinks=False):
+                    acc.add("\0other", 1, size, acc.shared)
+    except OSError as exc:
+        acc.errors.append((rel, exc.strerror or str(exc)))
+    return acc
+
+
 def measure(record: PoetryCache, op: str) -> None:
     """One totals walk of each part: the figures, and what a purge would free."""
     root = record["path"] or ""
-    parts: Dict[str, walk.Classifier] = {pcache.REPOS: pcache.classify_repo,
-                                         pcache.ARTIFACTS: pcache.classify_artifact}
+    # each repository a part of its own: its _http_ is split among the workers too
+    repo_parts = {f"{pcache.REPOS}/{repo}": _repo_classifier(repo)
+                  for repo in _subdirs(root, pcache.REPOS)}
+    parts: Dict[str, walk.Classifier] = dict(repo_parts)
+    parts[pcache.ARTIFACTS] = pcache.classify_artifact
     if op == "info":  # the environments' size is shown, never counted as cache
         parts.update({"virtualenvs": pcache.classify_any, "src": pcache.classify_any})
     walked = _walked(root, parts)
-    repos, arts = walked[pcache.REPOS], walked[pcache.ARTIFACTS]
+    repos, arts = _loose_files(root, pcache.REPOS), walked[pcache.ARTIFACTS]
+    for rel in repo_parts:
+        repos.merge(walked[rel])
     per_repo: Dict[str, Dict[str, int]] = {}
     kinds: Dict[str, List[int]] = {}
     for key, (files, size) in repos.counts.items():
@@ -82,8 +114,8 @@ def measure(record: PoetryCache, op: str) -> None:
         tally = kinds.setdefault(kind, [0, 0])
         tally[0] += files
         tally[1] += size
-    for repo in _subdirs(root, pcache.REPOS):
-        per_repo.setdefault(repo, {"files": 0, "bytes": 0})
+    for rel in repo_parts:
+        per_repo.setdefault(rel.rsplit("/", 1)[1], {"files": 0, "bytes": 0})
     art_files = sum(n for n, _ in arts.counts.values())
     art_bytes = sum(b for _, b in arts.counts.values())
     cache_bytes = sum(b for _, b in repos.counts.values()) + art_bytes

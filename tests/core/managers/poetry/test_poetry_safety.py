@@ -135,7 +135,10 @@ def test_src_checkouts_and_strangers_are_shown_and_never_removed(poetry_cache: P
     (poetry_cache / "src/mylib/setup.py").write_text("x" * 1000)
     (poetry_cache / "notes").write_text("mine")
     env = env_for(str(poetry_cache), home)
+    before = agent.run({"op": "info", "managers": ["poetry"], "environ": env})["caches"][0]
+    (poetry_cache / "cache/repositories/stray").write_text("12345")  # in no repository
     info = agent.run({"op": "info", "managers": ["poetry"], "environ": env})["caches"][0]
+    assert (info["files"], info["bytes"]) == (before["files"] + 1, before["bytes"] + 5)
     assert info["src_bytes"] == 1000 and info["unknown"] == ["notes"]
     assert any("notes" in w for w in info["warnings"])
     kept = tree_digest(poetry_cache / "src")
@@ -145,3 +148,4 @@ def test_src_checkouts_and_strangers_are_shown_and_never_removed(poetry_cache: P
         assert done["status"] == "ok", done["error"]
     assert tree_digest(poetry_cache / "src") == kept
     assert (poetry_cache / "notes").read_text() == "mine"
+    assert not (poetry_cache / "cache/repositories/stray").exists()  # purge took it
