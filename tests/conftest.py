@@ -118,3 +118,21 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_sep("-", "screenshots written")
         for path in SHOTS:
             terminalreporter.write_line(str(path))
+
+
+@pytest.fixture(scope="session")
+def poetry_cache_master(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Dict]:
+    """A real Poetry cache dir (two projects locked and installed), built once."""
+    from tests.fixtures.poetry_cache import populate_poetry_cache
+
+    base = tmp_path_factory.mktemp("poetrycache")
+    made = populate_poetry_cache(base / "cache", base / "work")
+    return base / "cache", made
+
+
+@pytest.fixture
+def poetry_cache(tmp_path: Path, poetry_cache_master: Tuple[Path, Dict]) -> Path:
+    """A private copy of the real Poetry cache dir (symlinks kept as symlinks)."""
+    dest = tmp_path / "poetrycache"
+    shutil.copytree(poetry_cache_master[0], dest, symlinks=True)
+    return dest

@@ -20,6 +20,7 @@ MANAGERS: Dict[str, str] = {
     "conda": ".managers.conda",
     "uv": ".managers.uv",
     "toolcache": ".managers.toolcache",
+    "poetry": ".managers.poetry",
 }
 
 
