@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from cachekit.core.managers.conda.location import CondaLocation
     from cachekit.core.managers.conda.plans import CondaPlan
     from cachekit.core.managers.conda.settings import CondaSettings
-    from cachekit.core.managers.conda.usage import Usage
+    from cachekit.core.managers.conda_format import Usage
 
 
 class Conda(Manager):
@@ -93,7 +93,7 @@ class Conda(Manager):
 
     def apply(self, wire: PlanWire) -> None:
         from cachekit.core.managers.conda import apply
-        from cachekit.core.managers.conda.usage import read_usage
+        from cachekit.core.managers.conda_format import read_usage
 
         if self._usage is None:  # read now: an environment made since the plan counts
             from cachekit.core.managers.conda import location

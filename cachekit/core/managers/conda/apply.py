@@ -18,7 +18,7 @@ from cachekit.core.managers.conda import location
 from cachekit.core.managers.conda.clean import Item, package_verdict
 from cachekit.core.managers.conda.loose import LOOSE, known_tops
 from cachekit.core.managers.conda.plans import CondaPlan, users, wire_rows
-from cachekit.core.managers.conda.usage import Usage
+from cachekit.core.managers.conda_format import Usage
 from cachekit.core.wire import Run
 
 

@@ -10,7 +10,7 @@ from cachekit.core import Refused
 from cachekit.core.managers.conda import cache as condacache
 from cachekit.core.managers.conda.cache import CondaRecord
 from cachekit.core.managers.conda.clean import CachePlan, Item
-from cachekit.core.managers.conda.usage import Usage
+from cachekit.core.managers.conda_format import Usage
 from cachekit.core.wire import PlanWire, Result, Row
 
 
