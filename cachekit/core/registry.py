@@ -18,6 +18,7 @@ MANAGERS: Dict[str, str] = {
     "conda": "cachekit.core.managers.conda",
     "uv": "cachekit.core.managers.uv",
     "toolcache": "cachekit.core.managers.toolcache",
+    "pixi": "cachekit.core.managers.pixi",
 }
 
 
