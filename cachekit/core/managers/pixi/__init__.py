@@ -34,6 +34,7 @@ class Pixi(Manager):
     label = "pixi package cache"
     ops = READ_OPS | {"remove", "purge", "prune", "locations", "relocate"}
     env_prefixes = ("PIXI_", "RATTLER_")
+    shown_when_absent = False  # ``dir`` shows it where pixi left a sign, or when asked
     info_columns = (
         ("PIXI CACHE", "path", "path"), ("SIZE", "bytes", "bytes"), ("FILES", "files", "int"),
         ("PACKAGES", "packages packages_bytes", "count_bytes"),
