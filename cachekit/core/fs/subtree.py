@@ -86,12 +86,15 @@ def walk_dir(job: Job) -> Stats:
                         continue
                     files += 1
                     size += st.st_size
+                    # a symlink's access time moves whenever a path through it is resolved
+                    # (this walk's own is_dir() too): only its modification counts as use
+                    atime = st.st_mtime_ns if stat.S_ISLNK(st.st_mode) else st.st_atime_ns
                     if in_meta:
-                        meta_use = max(meta_use, st.st_atime_ns, st.st_mtime_ns)
+                        meta_use = max(meta_use, atime, st.st_mtime_ns)
                         meta_mtime = max(meta_mtime, st.st_mtime_ns)
                     else:
-                        if st.st_atime_ns > last_atime:
-                            last_atime = st.st_atime_ns
+                        if atime > last_atime:
+                            last_atime = atime
                         if st.st_mtime_ns > last_mtime:
                             last_mtime = st.st_mtime_ns
                     if st.st_nlink > 1:

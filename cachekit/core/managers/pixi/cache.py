@@ -117,7 +117,16 @@ def walk_packages(root: str, rels: List[str], parallel: Optional[bool] = None
 
 def layout_problem(root: str) -> str:
     """rattler's signature: ``.cache.lock``, or an extracted package with its ``.lock``
-    beside it, or nothing at all (a new or emptied cache)."""
+    beside it, or nothing at all (a new or emptied cache); or a cache root whose ``pkgs``
+    carries that signature (``relocate --move`` moves the root)."""
+    problem = _package_cache_problem(root)
+    if problem and os.path.isdir(os.path.join(root, "pkgs")) and not os.path.islink(
+            os.path.join(root, "pkgs")) and os.listdir(os.path.join(root, "pkgs")):
+        return _package_cache_problem(os.path.join(root, "pkgs"))
+    return problem
+
+
+def _package_cache_problem(root: str) -> str:
     try:
         names = os.listdir(root)
     except OSError as exc:

@@ -125,6 +125,26 @@ class PixiSettings(Settings):
                     "not follow the cache root"]
         return []
 
+    def refuse_move(self, current: str) -> None:
+        """Environments that use its packages through symlinks would break: refused."""
+        from cachekit.core.managers import conda_format
+        from cachekit.core.managers.pixi.cache import list_cache
+        from cachekit.core.managers.pixi.record import environments
+
+        loc = self._locate()
+        if not os.path.isdir(loc.pkgs):
+            return
+        usage = conda_format.read_usage(environments(loc, self.environ).envs)
+        listing = list_cache(os.path.realpath(loc.pkgs))
+        broken = sorted({reason.split(" (", 1)[0].replace("used by ", "")
+                         for e in listing.of("package")
+                         for reason in usage.reasons(listing.root, e.rel)
+                         if reason.endswith("(symlink)") or "not recorded" in reason})
+        if broken:
+            raise Refused(f"{', '.join(broken)} use packages of {loc.pkgs} through symlinks: "
+                          "moving the cache would break them; move without --move, or "
+                          "reinstall them after")
+
     def move(self, source: str, target: str, move: Callable[[str, str], Dict[str, Any]]
              ) -> Dict[str, Any]:
         """Move the cache root holding rattler's cache lock: never while pixi installs."""
