@@ -266,6 +266,8 @@ def test_prune_by_age_budget_keep_and_ci(pixi: PixiFixture, core_run: Any) -> No
     assert ci["caches"][0]["after_bytes"] < ci["caches"][0]["bytes"]
     assert sorted(os.listdir(pixi.pkgs)) == sorted(
         [".cache.lock"] + [d + s for d in pixi.used + [dist("zeta")] for s in ("", ".lock")])
+    assert cache_index(pixi.pkgs, pixi.channel, ["epsilon", "eta", "zeta"]) == {
+        "epsilon": False, "eta": False, "zeta": True}
 
 
 def test_prune_min_free_evicts_the_least_recently_used(pixi: PixiFixture, core_run: Any
