@@ -15,6 +15,6 @@ class RootError(Exception):
     """The root to remove from is not the directory that was scanned."""
 
 
-from cachekit.core.registry import known as _known  # noqa: E402  (needs Refused above)
+from .registry import known as _known  # noqa: E402  (needs Refused above)
 
 KNOWN_MANAGERS = _known()  # the registry's names; each manager loads only when asked

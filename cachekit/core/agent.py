@@ -7,7 +7,8 @@ plan first; with ``apply`` true they execute that same plan in the same process.
 ``apply`` op executes plans computed earlier (shown to the user and confirmed), after
 checking that each still names this host's recognised cache root.
 
-Run as a script (``python3 agent.py < request.json``) it prints the result as JSON.
+Run as a module (``python3 -m cachekit.core.agent < request.json``) it prints the result as
+JSON.
 """
 
 import json
@@ -16,9 +17,9 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
-from cachekit.core import Refused, RootError, env, registry, stopping
-from cachekit.core.fs import mounts
-from cachekit.core.wire import DESTRUCTIVE, PROGRESS_MARK, Progress, Request, Run, new_result
+from . import Refused, RootError, env, registry, stopping
+from .fs import mounts
+from .wire import DESTRUCTIVE, PROGRESS_MARK, Progress, Request, Run, new_result
 
 OPS = ("dir", "info", "list", "remove", "purge", "report", "apply", "clean", "prune",
        "locations", "relocate")
@@ -34,14 +35,14 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
     ends the run with status ``interrupted`` and what was removed until then.
     """
     if request.get("users"):  # every user's caches, each served as that user
-        from cachekit.core import users
+        from . import users
 
         return users.serve(request, progress)
     started = time.monotonic()
     op = request.get("op")
     asked: Request = request  # type: ignore[assignment]  # checked below, key by key
     result = new_result(op, asked)
-    from cachekit.core.meter import METER
+    from .meter import METER
 
     METER.start(progress if request.get("progress") else None)
     applying = op == "apply" or (op == "prune" and bool(request.get("apply")))
@@ -58,7 +59,7 @@ def run(request: Dict[str, Any], progress: Progress = None) -> Dict[str, Any]:
         result["disk"] = _disk([c.get("path") for c in result["caches"]]
                                + [c.get("path") for c in result.get("locations", [])], environ)
         if op in ("apply", "prune") and result["status"] == "ok" and not stopping.requested():
-            from cachekit.core.ops import remeasure  # a prune's caches, measured after it
+            from .ops import remeasure  # a prune's caches, measured after it
 
             remeasure.after_apply(request, result)
     except Refused as exc:
@@ -94,7 +95,7 @@ def _serve(here: Run, request: Dict[str, Any]) -> None:
     # Modules only some ops need load only for them: every host imports the core on
     # every run, and a fleet of them shares a controller's CPUs.
     if op == "relocate":
-        from cachekit.core.ops import relocate
+        from .ops import relocate
 
         relocate.serve(here, [cls(here) for cls in registry.load_all(names)])
         return
@@ -102,24 +103,24 @@ def _serve(here: Run, request: Dict[str, Any]) -> None:
     managers = [cls(here) for cls in registry.load_all(ordered)
                 if op == "apply" or op in cls.ops]
     if op == "locations":
-        from cachekit.core.ops import locations
+        from .ops import locations
 
         locations.serve(here, managers)
     elif op == "prune":
-        from cachekit.core.ops import prune, remove
+        from .ops import prune, remove
 
         prune.serve(here, managers)
         remove.check_then_apply(here, managers, op)
     elif op == "apply":
-        from cachekit.core.ops import remove
+        from .ops import remove
 
         remove.apply_plans(here, managers)
     elif op in DESTRUCTIVE:
-        from cachekit.core.ops import remove
+        from .ops import remove
 
         remove.serve(here, managers)
     else:
-        from cachekit.core.ops import measure
+        from .ops import measure
 
         measure.serve(here, managers)
 

@@ -15,8 +15,8 @@ import select
 import signal
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
-from cachekit.core import stopping
-from cachekit.core.wire import Progress, Row
+from . import stopping
+from .wire import Progress, Row
 
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -54,15 +54,15 @@ def preload() -> None:
     while root can still read them."""
     import importlib
 
-    import cachekit.core
-
+    # this package, under whatever name it was embedded (cachekit.core, a collection's copy)
+    core = importlib.import_module(__name__.rpartition(".")[0])
     for name in LAZY_STDLIB:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    for top in cachekit.core.__path__:  # a copy on disk; one in memory loads as anyone
+    for top in core.__path__:  # a copy on disk; one in memory loads as anyone
         for folder, dirs, files in os.walk(top):
             dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
-            package = "cachekit.core" + folder[len(top):].replace("/", ".")
+            package = core.__name__ + folder[len(top):].replace("/", ".")
             for f in sorted(files):
                 if f.endswith(".py") and f != "__main__.py":
                     name = package if f == "__init__.py" else f"{package}.{f[:-3]}"
@@ -100,7 +100,7 @@ def start(account: Account, request: Dict[str, Any], extra: Dict[str, str], shar
         code = 1
         try:
             os.close(reply)
-            from cachekit.core.fs import forked
+            from .fs import forked
 
             forked.share_cpus(side_by_side)
             code = _child(account, request, extra, send, share, others)
@@ -176,7 +176,7 @@ def drop_to(account: Account) -> None:
 
 def _child(account: Account, request: Dict[str, Any], extra: Dict[str, str], fd: int,
            share: bool, others: List[Dict[str, Any]]) -> int:
-    from cachekit.core import agent
+    from . import agent
 
     def send(kind: str, row: Row) -> None:
         data = (kind + json.dumps(row) + "\n").encode()
@@ -190,7 +190,7 @@ def _child(account: Account, request: Dict[str, Any], extra: Dict[str, str], fd:
         os.environ.clear()  # subprocesses (uv) see the user's environment, not root's
         os.environ.update(environ_for(account, extra))
         if others:
-            from cachekit.core.managers import conda_format as usage
+            from .managers import conda_format as usage
 
             usage.OTHERS[:] = [usage.from_wire(u) for u in others]
         result = agent.run(dict(request, users=None, environ={},
@@ -208,8 +208,8 @@ def _child(account: Account, request: Dict[str, Any], extra: Dict[str, str], fd:
 def _own_usage() -> Optional[Dict[str, Any]]:
     """What this user's conda environments record (read as this user)."""
     try:
-        from cachekit.core.managers import conda_format as usage
-        from cachekit.core.managers.conda import location
+        from .managers import conda_format as usage
+        from .managers.conda import location
 
         loc = location.locate(os.environ)
         return usage.to_wire(usage.read_usage(e.path for e in loc.envs))

@@ -11,7 +11,7 @@ import struct
 import time
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from cachekit.core import stopping
+from . import stopping
 
 INTERVAL_S = 0.25
 _SLOT = struct.Struct("qq")  # files, bytes of one forked walker

@@ -11,9 +11,9 @@ user's at all: it is left out of their rows and shown in root's.
 import os
 from typing import Any, Dict, List
 
-from cachekit.core import safety
-from cachekit.core.managers.base import Manager
-from cachekit.core.wire import CacheRecord, Run
+from . import safety
+from .managers.base import Manager
+from .wire import CacheRecord, Run
 
 
 def caches_of(run: Run, manager: Manager) -> List[CacheRecord]:

@@ -12,7 +12,7 @@ import contextlib
 import os
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from cachekit.core import Refused
+from . import Refused
 
 # The system directories themselves (and, through the parent rule, everything holding
 # one). What lies below them stays allowed: /var/cache/pip, /opt/conda/pkgs, /tmp/x.
@@ -88,7 +88,7 @@ def _who(label: str, setting: str) -> str:
 
 def _manager(name: str) -> Any:
     """The registered manager class; one cachekit does not know can remove nothing."""
-    from cachekit.core import registry
+    from . import registry
 
     if name not in registry.known():
         raise Refused(f"refusing to remove anything for {name!r}: cachekit knows no "

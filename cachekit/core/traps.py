@@ -15,8 +15,8 @@ import os
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from cachekit.core import bounded, env
-from cachekit.core.fs import mounts as fsmounts
+from . import bounded, env
+from .fs import mounts as fsmounts
 
 # Files that set variables for every session, unattended ones included (pam_env).
 SESSION_FILES = ("/etc/environment", "~/.pam_environment")

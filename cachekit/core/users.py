@@ -19,9 +19,9 @@ import os
 import time
 from typing import Any, Dict, List, Optional, cast
 
-from cachekit.core import Refused, stopping
-from cachekit.core.as_user import Account, Job, preload, run_all
-from cachekit.core.wire import Progress, Request, Result, new_result
+from . import Refused, stopping
+from .as_user import Account, Job, preload, run_all
+from .wire import Progress, Request, Result, new_result
 
 NOT_LOGIN = ("nologin", "false", "sync", "shutdown", "halt")
 # Where every user's records, rows and plans are merged into the host's result.
@@ -107,7 +107,7 @@ def _serve(request: Dict[str, Any], result: Result, progress: Progress) -> None:
         raise Refused("relocate changes one user's settings: run it as that user, "
                       "without --users")
     if os.geteuid() != 0:
-        from cachekit.core.ownership import name_of
+        from .ownership import name_of
 
         raise Refused(f"--users needs the core to run as root; it runs as "
                       f"{name_of(os.geteuid())} (log in as root, or use become)")
@@ -135,7 +135,7 @@ def _serve(request: Dict[str, Any], result: Result, progress: Progress) -> None:
     wants_usage = any(a.uid == 0 for a in accounts) and _conda_asked(request)
     base = {k: v for k, v in request.items() if k not in ("users", "environ", "plans")}
 
-    from cachekit.core.fs.forked import usable_cpus
+    from .fs.forked import usable_cpus
 
     side_by_side = min(usable_cpus(), len(accounts))
 

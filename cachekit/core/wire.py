@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any, Callable, Dict, List, Optional, TypedDict
 
-from cachekit.core import SCHEMA
+from . import SCHEMA
 
 PROGRESS_MARK = "@"  # a line of progress on a core's stdout starts with it
 

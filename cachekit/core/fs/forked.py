@@ -18,7 +18,7 @@ import signal
 import struct
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
-from cachekit.core.meter import INTERVAL_S, METER
+from ..meter import INTERVAL_S, METER
 
 _INDEX = struct.Struct("I")
 _PIPE_SLOTS = 1024  # 4 KiB of indices: one page

@@ -16,8 +16,8 @@ import stat
 import tempfile
 from typing import Any, Dict, List, Optional, Tuple
 
-from cachekit.core import Refused
-from cachekit.core.fs import remove, walk
+from .. import Refused
+from . import remove, walk
 
 # Writing the file ----------------------------------------------------------------------
 

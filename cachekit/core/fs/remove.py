@@ -9,8 +9,8 @@ import os
 import stat
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from cachekit.core import RootError, stopping
-from cachekit.core.fs.walk import FileStat
+from .. import RootError, stopping
+from .walk import FileStat
 
 
 class Removal(NamedTuple):

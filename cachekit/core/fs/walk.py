@@ -23,8 +23,8 @@ from typing import (
     Tuple,
 )
 
-from cachekit.core.fs import forked
-from cachekit.core.meter import METER, figures
+from ..meter import METER, figures
+from . import forked
 
 S_ISDIR, S_ISREG = stat.S_ISDIR, stat.S_ISREG
 

@@ -13,8 +13,8 @@ with a clear message when called anyway.
 
 from typing import Any, ClassVar, Dict, FrozenSet, List, Optional, Tuple, Type
 
-from cachekit.core import Refused
-from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, Row, Run
+from .. import Refused
+from ..wire import CacheRecord, EntryRow, PlanWire, Row, Run
 
 # Every op a manager can serve. dir, info, list and report only read; remove, purge and
 # clean plan removals that ``apply`` carries out; prune gives candidates to the policy;

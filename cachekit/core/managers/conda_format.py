@@ -12,10 +12,10 @@ import json
 import os
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from cachekit.core import bounded
+from .. import bounded
 
 if TYPE_CHECKING:
-    from cachekit.core.fs.subtree import Stats
+    from ..fs.subtree import Stats
 
 PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")
 

@@ -5,12 +5,12 @@
 import os
 from typing import List
 
-from cachekit.core.managers.base import Manager
-from cachekit.core.wire import Run
+from ..managers.base import Manager
+from ..wire import Run
 
 
 def serve(run: Run, managers: List[Manager]) -> None:
-    from cachekit.core.traps import file_system, full_trap
+    from ..traps import file_system, full_trap
 
     out = []
     for manager in managers:

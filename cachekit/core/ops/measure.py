@@ -3,9 +3,9 @@ them. Nothing is removed."""
 
 from typing import List
 
-from cachekit.core import ownership
-from cachekit.core.managers.base import Manager
-from cachekit.core.wire import Run
+from .. import ownership
+from ..managers.base import Manager
+from ..wire import Run
 
 
 def serve(run: Run, managers: List[Manager]) -> None:

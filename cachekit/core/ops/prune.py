@@ -14,10 +14,10 @@ import os
 import time
 from typing import Any, Dict, List, Tuple
 
-from cachekit.core import ownership, policy
-from cachekit.core.fs import mounts
-from cachekit.core.managers.base import Manager
-from cachekit.core.wire import Run
+from .. import ownership, policy
+from ..fs import mounts
+from ..managers.base import Manager
+from ..wire import Run
 
 
 def gather(run: Run, managers: List[Manager]) -> List[policy.Scope]:

@@ -11,13 +11,13 @@ import difflib
 import os
 from typing import Any, Dict, List
 
-from cachekit.core import Refused, bounded, env, registry, safety
-from cachekit.core.managers.base import Manager
-from cachekit.core.wire import Run
+from .. import Refused, bounded, env, registry, safety
+from ..managers.base import Manager
+from ..wire import Run
 
 
 def serve(run: Run, managers: List[Manager]) -> None:
-    from cachekit.core.fs import move as moving
+    from ..fs import move as moving
 
     request, environ, result = run.request, run.environ, run.result
     if len(managers) != 1 or "relocate" not in managers[0].ops:

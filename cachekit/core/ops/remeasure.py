@@ -8,7 +8,7 @@ plans carry ``measure_after``; the agent calls ``after_apply`` once they are app
 
 from typing import Any, Dict, List
 
-from cachekit.core.wire import Result
+from ..wire import Result
 
 
 def wanted(request: Dict[str, Any], result: Result) -> List[Dict[str, Any]]:
@@ -24,7 +24,7 @@ def wanted(request: Dict[str, Any], result: Result) -> List[Dict[str, Any]]:
 
 def after_apply(request: Dict[str, Any], result: Result) -> None:
     """Set ``after_bytes`` on each cache record of a manager whose plans were applied."""
-    from cachekit.core import agent
+    from .. import agent
 
     plans = wanted(request, result)
     managers = sorted({p["manager"] for p in plans})

@@ -7,9 +7,9 @@ safety's refusal before the first removal, whichever manager made it.
 
 from typing import Dict, List
 
-from cachekit.core import Refused, ownership, safety
-from cachekit.core.managers.base import Manager
-from cachekit.core.wire import CacheRecord, PlanWire, Run
+from .. import Refused, ownership, safety
+from ..managers.base import Manager
+from ..wire import CacheRecord, PlanWire, Run
 
 
 def serve(run: Run, managers: List[Manager]) -> None:

@@ -27,10 +27,10 @@ import fnmatch
 import os
 from typing import Any, List
 
-from cachekit.core import Refused, policy, safety
-from cachekit.core.fs import remove as fsremove
-from cachekit.core.managers.base import Manager
-from cachekit.core.wire import cache_record
+from ... import Refused, policy, safety
+from ...fs import remove as fsremove
+from ...wire import cache_record
+from ..base import Manager
 
 
 class Fake(Manager):
@@ -152,7 +152,7 @@ class Fake(Manager):
 MANAGER = Fake
 '''
 
-REGISTRY_LINE = '    "toolcache": "cachekit.core.managers.toolcache",\n'
+REGISTRY_LINE = '    "toolcache": ".managers.toolcache",\n'
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +168,7 @@ def fifth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = registry.read_text()
     assert text.count(REGISTRY_LINE) == 1
     registry.write_text(text.replace(
-        REGISTRY_LINE, REGISTRY_LINE + '    "fake": "cachekit.core.managers.fake",\n'))
+        REGISTRY_LINE, REGISTRY_LINE + '    "fake": ".managers.fake",\n'))
     return base
 
 

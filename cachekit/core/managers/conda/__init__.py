@@ -8,16 +8,16 @@ this class is what the generic ops call, and imports them only when called.
 
 from typing import TYPE_CHECKING, Any, ClassVar, FrozenSet, List, Optional, Tuple, cast
 
-from cachekit.core import env
-from cachekit.core.managers.base import ALL_OPS, Column, Manager
-from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, Row
+from ... import env
+from ...wire import CacheRecord, EntryRow, PlanWire, Row
+from ..base import ALL_OPS, Column, Manager
 
 if TYPE_CHECKING:
-    from cachekit.core.managers.conda.cache import CondaRecord
-    from cachekit.core.managers.conda.location import CondaLocation
-    from cachekit.core.managers.conda.plans import CondaPlan
-    from cachekit.core.managers.conda.settings import CondaSettings
-    from cachekit.core.managers.conda_format import Usage
+    from ..conda_format import Usage
+    from .cache import CondaRecord
+    from .location import CondaLocation
+    from .plans import CondaPlan
+    from .settings import CondaSettings
 
 
 class Conda(Manager):
@@ -44,7 +44,7 @@ class Conda(Manager):
         """A CONDA*/MAMBA_* variable, or a usual install place, config or cache."""
         import os
 
-        from cachekit.core.managers.conda.places import SYSTEM_CONFIG_DIRS, USUAL_ROOTS
+        from .places import SYSTEM_CONFIG_DIRS, USUAL_ROOTS
 
         environ = self.run.environ
         if any(k.startswith(self.env_prefixes) for k in environ):
@@ -56,47 +56,47 @@ class Conda(Manager):
 
     def _location(self) -> "CondaLocation":
         if self._loc is None:
-            from cachekit.core.managers.conda import location
+            from . import location
 
             self._loc = location.locate(self.run.environ)
         return self._loc
 
     def caches(self) -> List[CacheRecord]:
-        from cachekit.core.managers.conda import serve
+        from . import serve
 
         return list(serve.records(self._location(), self.run.result))
 
     def measure(self, caches: List[CacheRecord]) -> None:
-        from cachekit.core.managers.conda import serve
+        from . import serve
 
         loc = self._location()
         serve.measure(loc, _mine(caches), serve.read_usage_of(loc, self.run.result))
 
     def entries(self, caches: List[CacheRecord]) -> List[EntryRow]:
-        from cachekit.core.managers.conda import serve
+        from . import serve
 
         loc = self._location()
         return serve.entries(loc, _mine(caches), serve.read_usage_of(loc, self.run.result),
                              self.run.request.get("pattern"))
 
     def plan(self, caches: List[CacheRecord]) -> List[PlanWire]:
-        from cachekit.core.managers.conda import serve
+        from . import serve
 
         return list(serve.plan(self.run, self._location(), _mine(caches)))
 
     def recognise(self, wire: PlanWire, caches: List[CacheRecord]) -> None:
-        from cachekit.core.managers.conda import apply
+        from . import apply
 
         loc = self._location()
         apply.recognise(_plan(wire), loc)
         apply.refuse_root(_plan(wire), loc, self.run.environ)
 
     def apply(self, wire: PlanWire) -> None:
-        from cachekit.core.managers.conda import apply
-        from cachekit.core.managers.conda_format import read_usage
+        from ..conda_format import read_usage
+        from . import apply
 
         if self._usage is None:  # read now: an environment made since the plan counts
-            from cachekit.core.managers.conda import location
+            from . import location
 
             # located afresh too: an environment registered while a long plan was made
             # (prune --yes plans and applies in one request) protects its packages
@@ -105,24 +105,24 @@ class Conda(Manager):
         apply.execute(_plan(wire), self.run, self._usage)
 
     def prune_scopes(self, caches: List[CacheRecord]) -> List[Any]:
-        from cachekit.core.managers.conda import prune
+        from . import prune
 
         return list(prune.scopes(self.run, self._location(), _mine(caches)))
 
     def location(self) -> Row:
-        from cachekit.core.managers.conda.sources import conda_record
+        from .sources import conda_record
 
         return conda_record(self.run.environ)
 
     def settings(self) -> "CondaSettings":
-        from cachekit.core.managers.conda.settings import CondaSettings
+        from .settings import CondaSettings
 
         return CondaSettings(self.run.environ)
 
     @classmethod
     def layout_problem(cls, root: str, kind: str = "") -> str:
         """A package cache's signature; temp and trash files live in any prefix."""
-        from cachekit.core.managers.conda import location
+        from . import location
 
         if kind in ("tempfiles", "trash"):
             return location.prefix_problem(root)

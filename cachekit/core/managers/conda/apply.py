@@ -10,16 +10,16 @@ import os
 import stat
 from typing import Dict, List, Tuple
 
-from cachekit.core import Refused, safety
-from cachekit.core.fs import remove as fsremove
-from cachekit.core.fs import walk
-from cachekit.core.managers.conda import cache as condacache
-from cachekit.core.managers.conda import location
-from cachekit.core.managers.conda.clean import Item, package_verdict
-from cachekit.core.managers.conda.loose import LOOSE, known_tops
-from cachekit.core.managers.conda.plans import CondaPlan, users, wire_rows
-from cachekit.core.managers.conda_format import Usage
-from cachekit.core.wire import Run
+from ... import Refused, safety
+from ...fs import remove as fsremove
+from ...fs import walk
+from ...wire import Run
+from ..conda_format import Usage
+from . import cache as condacache
+from . import location
+from .clean import Item, package_verdict
+from .loose import LOOSE, known_tops
+from .plans import CondaPlan, users, wire_rows
 
 
 def refuse_root(wire: CondaPlan, loc: location.CondaLocation, environ: Dict[str, str]) -> None:

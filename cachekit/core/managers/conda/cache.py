@@ -16,13 +16,13 @@ import os
 import stat
 from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Tuple, TypedDict
 
-from cachekit.core.fs import subtree, walk
-from cachekit.core.fs.subtree import Stats
-from cachekit.core.managers.conda_format import PACKAGE_EXTENSIONS
-from cachekit.core.wire import CacheRecord
+from ...fs import subtree, walk
+from ...fs.subtree import Stats
+from ...wire import CacheRecord
+from ..conda_format import PACKAGE_EXTENSIONS
 
 if TYPE_CHECKING:
-    from cachekit.core.managers.conda_format import Usage
+    from ..conda_format import Usage
 
 TEMPFILE_SUFFIXES = (".c~", ".trash")  # `conda clean --tempfiles`
 TRASH_SUFFIXES = (".mamba_trash", ".conda_trash")

@@ -7,9 +7,9 @@ package directory, the index cache, a log file.
 
 from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core.fs.subtree import Stats
-from cachekit.core.managers.conda.cache import Entry, Listing
-from cachekit.core.managers.conda_format import Usage, dist_name, matches, verdict
+from ...fs.subtree import Stats
+from ..conda_format import Usage, dist_name, matches, verdict
+from .cache import Entry, Listing
 
 CLEAN_FLAGS = ("tarballs", "index_cache", "packages", "tempfiles", "logfiles", "trash", "lock",
                "force")

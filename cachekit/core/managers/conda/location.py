@@ -24,8 +24,8 @@ import os
 import re
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
-from cachekit.core import bounded, env, miniyaml
-from cachekit.core.managers.conda.places import SYSTEM_CONFIG_DIRS, USUAL_ROOTS
+from ... import bounded, env, miniyaml
+from .places import SYSTEM_CONFIG_DIRS, USUAL_ROOTS
 
 MAGIC_FILE = "urls.txt"
 
@@ -255,8 +255,8 @@ def layout_problem(root: str) -> str:
     package directory, an archive, micromamba's channel tree), or a fresh cache conda
     made or emptied (``urls.txt``, ``urls``, the index cache, logs, lock and trash files,
     nothing else)."""
-    from cachekit.core.managers.conda.cache import URL_SCHEMES
-    from cachekit.core.managers.conda_format import PACKAGE_EXTENSIONS
+    from ..conda_format import PACKAGE_EXTENSIONS
+    from .cache import URL_SCHEMES
 
     try:
         names = os.listdir(root)

@@ -8,13 +8,13 @@ cache cachekit found, never in a home or a system directory.
 import os
 from typing import Dict, List, Optional, Set, Tuple
 
-from cachekit.core import Refused, safety
-from cachekit.core.fs import subtree, walk
-from cachekit.core.managers.conda import location
-from cachekit.core.managers.conda.cache import _NESTED_DEPTH, TEMPFILE_SUFFIXES, TRASH_SUFFIXES
-from cachekit.core.managers.conda.clean import CachePlan, Item
-from cachekit.core.managers.conda.plans import CondaPlan, offer, plan_to_wire
-from cachekit.core.wire import Request, Result
+from ... import Refused, safety
+from ...fs import subtree, walk
+from ...wire import Request, Result
+from . import location
+from .cache import _NESTED_DEPTH, TEMPFILE_SUFFIXES, TRASH_SUFFIXES
+from .clean import CachePlan, Item
+from .plans import CondaPlan, offer, plan_to_wire
 
 _SPLIT_BELOW = 8  # see find_tempfiles
 

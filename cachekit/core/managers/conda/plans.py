@@ -6,12 +6,12 @@ import os
 import stat
 from typing import Any, Dict, List, Optional
 
-from cachekit.core import Refused
-from cachekit.core.managers.conda import cache as condacache
-from cachekit.core.managers.conda.cache import CondaRecord
-from cachekit.core.managers.conda.clean import CachePlan, Item
-from cachekit.core.managers.conda_format import Usage
-from cachekit.core.wire import PlanWire, Result, Row
+from ... import Refused
+from ...wire import PlanWire, Result, Row
+from ..conda_format import Usage
+from . import cache as condacache
+from .cache import CondaRecord
+from .clean import CachePlan, Item
 
 
 class CondaPlan(PlanWire, total=False):

@@ -8,17 +8,17 @@ Selection is the policy's; the plan is conda's own wire format, applied as a ``c
 import os
 from typing import Any, Dict, List, cast
 
-from cachekit.core import policy
-from cachekit.core.fs.mounts import last_use_clock
-from cachekit.core.fs.subtree import Stats
-from cachekit.core.managers.conda import cache as condacache
-from cachekit.core.managers.conda import location
-from cachekit.core.managers.conda.cache import CondaRecord, Entry, Listing
-from cachekit.core.managers.conda.clean import CachePlan, Item, package_verdict
-from cachekit.core.managers.conda.loose import refuse_unsafe_roots
-from cachekit.core.managers.conda.plans import CondaPlan, plan_to_wire
-from cachekit.core.managers.conda_format import Usage, dist_name, dist_path, read_usage, split_dist
-from cachekit.core.wire import Run, not_fully_read
+from ... import policy
+from ...fs.mounts import last_use_clock
+from ...fs.subtree import Stats
+from ...wire import Run, not_fully_read
+from ..conda_format import Usage, dist_name, dist_path, read_usage, split_dist
+from . import cache as condacache
+from . import location
+from .cache import CondaRecord, Entry, Listing
+from .clean import CachePlan, Item, package_verdict
+from .loose import refuse_unsafe_roots
+from .plans import CondaPlan, plan_to_wire
 
 
 def conda_candidates(root: str, listing: Listing,

@@ -8,12 +8,14 @@ settings name is counted and cleaned once.
 import os
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
-from cachekit.core import Refused
-from cachekit.core.fs.subtree import Stats
-from cachekit.core.managers.conda import cache as condacache
-from cachekit.core.managers.conda import location
-from cachekit.core.managers.conda.cache import CondaRecord
-from cachekit.core.managers.conda.clean import (
+from ... import Refused
+from ...fs.subtree import Stats
+from ...wire import EntryRow, Request, Result, Run, not_fully_read, unreadable
+from ..conda_format import Usage, dist_name, read_usage, split_dist
+from . import cache as condacache
+from . import location
+from .cache import CondaRecord
+from .clean import (
     ALL_FLAGS,
     CLEAN_FLAGS,
     PURGE_FLAGS,
@@ -21,15 +23,13 @@ from cachekit.core.managers.conda.clean import (
     matches,
     plan_cache,
 )
-from cachekit.core.managers.conda.loose import (
+from .loose import (
     check_prefix,
     loose_files,
     real_dir,
     refuse_unsafe_roots,
 )
-from cachekit.core.managers.conda.plans import CondaPlan, force_plan, offer, plan_to_wire
-from cachekit.core.managers.conda_format import Usage, dist_name, read_usage, split_dist
-from cachekit.core.wire import EntryRow, Request, Result, Run, not_fully_read, unreadable
+from .plans import CondaPlan, force_plan, offer, plan_to_wire
 
 
 class CondaEntry(EntryRow, total=False):

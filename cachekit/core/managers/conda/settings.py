@@ -11,9 +11,9 @@ import os
 import re
 from typing import List, Mapping, Optional, Tuple
 
-from cachekit.core import Refused, env, miniyaml
-from cachekit.core.managers.base import Settings
-from cachekit.core.managers.conda import location
+from ... import Refused, env, miniyaml
+from ..base import Settings
+from . import location
 
 
 class CondaSettings(Settings):
@@ -93,8 +93,8 @@ def _yaml_str(path: str) -> str:
 
 def symlinked_users(cache: str, environ: Mapping[str, str]) -> List[str]:
     """Environments that use packages of a conda cache through symlinks (a move breaks them)."""
-    from cachekit.core.managers.conda.cache import list_cache
-    from cachekit.core.managers.conda_format import read_usage
+    from ..conda_format import read_usage
+    from .cache import list_cache
 
     loc = location.locate(environ)
     usage = read_usage(e.path for e in loc.envs)

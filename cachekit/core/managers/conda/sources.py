@@ -6,9 +6,9 @@ the traps (a ``pkgs_dirs`` that dropped a default cache still holding packages, 
 import os
 from typing import Any, Dict, List, Mapping
 
-from cachekit.core import env
-from cachekit.core.managers.conda import location
-from cachekit.core.traps import env_trap, source
+from ... import env
+from ...traps import env_trap, source
+from . import location
 
 
 def home_of(environ: Mapping[str, str]) -> str:

@@ -8,11 +8,11 @@ Every host has pip's cache (it may just not exist yet), so pip is always present
 import os
 from typing import Any, List, cast
 
-from cachekit.core import Refused
-from cachekit.core.fs import walk
-from cachekit.core.managers.base import Manager, Settings
-from cachekit.core.managers.pip import cache as pipcache
-from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, Row, cache_record, unreadable
+from ... import Refused
+from ...fs import walk
+from ...wire import CacheRecord, EntryRow, PlanWire, Row, cache_record, unreadable
+from ..base import Manager, Settings
+from . import cache as pipcache
 
 
 class Pip(Manager):
@@ -31,7 +31,7 @@ class Pip(Manager):
     info_missing_row = True  # where pip's cache would be, even before pip made it
 
     def caches(self) -> List[CacheRecord]:
-        from cachekit.core.managers.pip.location import PipConfigError, locate
+        from .location import PipConfigError, locate
 
         try:
             loc = locate(self.run.environ)
@@ -64,7 +64,7 @@ class Pip(Manager):
                 cache["reclaimable_bytes"] = pipcache.reclaimable_totals(totals)
 
     def entries(self, caches: List[CacheRecord]) -> List[EntryRow]:
-        from cachekit.core.managers.pip import pattern as picking
+        from . import pattern as picking
 
         out: List[EntryRow] = []
         for cache in self._existing(caches):
@@ -86,7 +86,7 @@ class Pip(Manager):
         return out
 
     def plan(self, caches: List[CacheRecord]) -> List[PlanWire]:
-        from cachekit.core.managers.pip import apply
+        from . import apply
 
         op, request = self.run.op, self.run.request
         plans: List[PlanWire] = []
@@ -109,7 +109,7 @@ class Pip(Manager):
         return plans
 
     def recognise(self, wire: PlanWire, caches: List[CacheRecord]) -> None:
-        from cachekit.core.managers.pip import apply
+        from . import apply
 
         existing = self._existing(caches)
         if not existing:
@@ -123,23 +123,23 @@ class Pip(Manager):
         apply.recognise(root, cache["root_id"], wire)
 
     def apply(self, wire: PlanWire) -> None:
-        from cachekit.core.managers.pip import apply
+        from . import apply
 
         apply.execute(self.run, wire)
 
     def prune_scopes(self, caches: List[CacheRecord]) -> List[Any]:
-        from cachekit.core.managers.pip import pool
+        from . import pool
 
         found = [pool.scope(self.run, c) for c in self._existing(caches)]
         return [s for s in found if s is not None]
 
     def location(self) -> Row:
-        from cachekit.core.managers.pip import settings
+        from . import settings
 
         return settings.location_record(self.run.environ)
 
     def settings(self) -> Settings:
-        from cachekit.core.managers.pip import settings
+        from . import settings
 
         return settings.PipSettings(self.run.environ)
 
@@ -183,7 +183,7 @@ def _report_attributed(root: str, cache: CacheRecord) -> None:
 
 def _purge_wire(root: str, cache: CacheRecord) -> PlanWire:
     """A purge as one row per bucket (see ``sweep``): counts, not a record per file."""
-    from cachekit.core.managers.pip import sweep
+    from . import sweep
 
     _figures(cache, root)
     wire: Any = sweep.plan_wire(root, cache["root_id"])
@@ -192,11 +192,11 @@ def _purge_wire(root: str, cache: CacheRecord) -> PlanWire:
 
 def _remove_wire(pattern: Any, downloads: bool, root: str, root_id: List[int]) -> PlanWire:
     """``remove PATTERN``: each file pip 26.2+ deletes, and the directories it clears."""
-    from cachekit.core.managers.pip import sweep
+    from . import sweep
 
     if not pattern:
         raise Refused("remove needs a pattern (use purge to remove everything)")
-    from cachekit.core.managers.pip import pattern as picking
+    from . import pattern as picking
 
     acc = picking.explicit(root, pipcache.BUCKETS,
                            picking.pattern_pick(root, pattern, downloads))

@@ -8,11 +8,11 @@ recognised root, so a symlink swapped in anywhere stops the removal.
 import os
 from typing import Any, Dict, List
 
-from cachekit.core import Refused
-from cachekit.core.fs import remove as fsremove
-from cachekit.core.fs import walk
-from cachekit.core.managers.pip import cache as pipcache
-from cachekit.core.wire import PlanWire, Row, Run
+from ... import Refused
+from ...fs import remove as fsremove
+from ...fs import walk
+from ...wire import PlanWire, Row, Run
+from . import cache as pipcache
 
 
 def planned_rows(root: str, wire: Any) -> List[Row]:
@@ -77,12 +77,12 @@ def execute(run: Run, plan: PlanWire) -> None:
             elif outcome.reason:
                 run.warn(f"kept {os.path.join(root, rel)}: {outcome.reason}")
         if wire.get("prune"):
-            from cachekit.core.managers.pip import prune
+            from . import prune
 
             result["reclaimed_bytes"] += prune.apply(remover, root, wire, result,
                                                      run.progress)
         if sweep:
-            from cachekit.core.managers.pip import sweep as sweeper
+            from . import sweep as sweeper
 
             done = sweeper.apply(remover, root, wire, run.progress)
             result["removed"] += done

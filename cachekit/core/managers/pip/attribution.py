@@ -14,7 +14,7 @@ import os
 import re
 from typing import Dict, NamedTuple, Optional
 
-from cachekit.core import bounded
+from ... import bounded
 
 _SNIFF = 4096
 _NAME_VERSION = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-/]*)(?:-[^/]*)?$")

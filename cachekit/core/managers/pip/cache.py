@@ -12,12 +12,12 @@ import os
 import re
 from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core import safety, wire
-from cachekit.core.fs import walk
-from cachekit.core.managers.pip import attribution as pip_attribution
-from cachekit.core.managers.pip.attribution import Attribution, canonical
-from cachekit.core.managers.pip.location import PipLocation
-from cachekit.core.wire import CacheRecord
+from ... import safety, wire
+from ...fs import walk
+from ...wire import CacheRecord
+from . import attribution as pip_attribution
+from .attribution import Attribution, canonical
+from .location import PipLocation
 
 WHEELS = "wheels"
 HTTP_BUCKETS = ("http", "http-v2")

@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Dict, List, Mapping, NamedTuple, Optional, Tuple
 
-from cachekit.core import bounded
+from ... import bounded
 
 _TRUE = ("y", "yes", "t", "true", "on", "1")
 _FALSE = ("n", "no", "f", "false", "off", "0")

@@ -6,14 +6,14 @@ import fnmatch
 import os
 from typing import List, Optional, Tuple
 
-from cachekit.core.managers.pip.sweep import WHEELS, Fold, Found, Pick, Picked, fold_bucket
+from .sweep import WHEELS, Fold, Found, Pick, Picked, fold_bucket
 
 
 def pattern_pick(root: str, pattern: str, downloads: bool) -> Pick:
     """``pip cache remove PATTERN``: wheels by pip's glob or by normalised name; with
     ``downloads``, HTTP entries whose body names a matching package."""
-    from cachekit.core.managers.pip import attribution as pip_attribution
-    from cachekit.core.managers.pip import cache as pipcache
+    from . import attribution as pip_attribution
+    from . import cache as pipcache
 
     glob = pipcache.pip_glob(pattern)
 

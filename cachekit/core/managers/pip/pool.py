@@ -4,9 +4,9 @@ object per file), and the plan as the rule that selects (``prune``)."""
 import os
 from typing import Any, Dict, List, Optional
 
-from cachekit.core import policy
-from cachekit.core.managers.pip import prune
-from cachekit.core.wire import Run, not_fully_read
+from ... import policy
+from ...wire import Run, not_fully_read
+from . import prune
 
 
 def scope(run: Run, record: Any) -> Optional[policy.Scope]:
@@ -15,8 +15,8 @@ def scope(run: Run, record: Any) -> Optional[policy.Scope]:
     could not be read fully (the record says so)."""
     import time
 
-    from cachekit.core.fs import mounts
-    from cachekit.core.managers.pip import cache as pipcache
+    from ...fs import mounts
+    from . import cache as pipcache
 
     keep = list((run.request.get("policy") or {}).get("keep") or [])
     root = record["path"]

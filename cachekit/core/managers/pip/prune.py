@@ -14,10 +14,10 @@ import os
 import stat
 from typing import Any, Dict, List, Optional, Tuple
 
-from cachekit.core import policy, stopping
-from cachekit.core.fs import remove
-from cachekit.core.fs import walk as fswalk
-from cachekit.core.wire import Result
+from ... import policy, stopping
+from ...fs import remove
+from ...fs import walk as fswalk
+from ...wire import Result
 
 # An entry file: path, size, ino, mtime_ns, atime_ns, nlink, dev, kind, ctime_ns
 EntryFile = Tuple[str, int, int, int, int, int, int, str, int]
@@ -154,7 +154,7 @@ def _name_of_download(root: str, files: List[EntryFile]) -> str:
     Read with ``O_NOATIME`` where this user may: putting the access time back would
     change the body's ``ctime``, and apply keeps whatever changed after the plan began.
     """
-    from cachekit.core.managers.pip import attribution as pip_attribution
+    from . import attribution as pip_attribution
 
     body = next((f for f in files if f[0].endswith(".body")), None)
     if body is None:

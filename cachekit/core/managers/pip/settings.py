@@ -5,15 +5,15 @@ import os
 import re
 from typing import Any, Dict, List, Mapping
 
-from cachekit.core import env
-from cachekit.core.managers.base import ScratchTriedSettings
-from cachekit.core.managers.pip import location as pip_location
+from ... import env
+from ..base import ScratchTriedSettings
+from . import location as pip_location
 
 
 def location_record(environ: Mapping[str, str]) -> Dict[str, Any]:
     """The cache in effect, every source that could set it (the winner marked), traps."""
-    from cachekit.core.traps import location_record as record
-    from cachekit.core.traps import source, var_trap
+    from ...traps import location_record as record
+    from ...traps import source, var_trap
 
     rec, loc = record("pip", environ, pip_location.locate, pip_location.PipConfigError,
                       ("PIP_NO_CACHE_DIR", "PIP_CACHE_DIR"),

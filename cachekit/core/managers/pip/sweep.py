@@ -25,8 +25,8 @@ import stat
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from cachekit.core import stopping
-from cachekit.core.fs import remove, walk
+from ... import stopping
+from ...fs import remove, walk
 
 WHEELS = "wheels"
 HTTP_BUCKETS = ("http", "http-v2")

@@ -16,15 +16,15 @@ Only ``base`` and ``wire`` are imported here: every host loads this module to as
 import os
 from typing import TYPE_CHECKING, Any, List, Optional, cast
 
-from cachekit.core import Refused
-from cachekit.core.managers.base import READ_OPS, Manager
-from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, Row
+from ... import Refused
+from ...wire import CacheRecord, EntryRow, PlanWire, Row
+from ..base import READ_OPS, Manager
 
 if TYPE_CHECKING:
-    from cachekit.core.managers.pixi.cache import PixiRecord
-    from cachekit.core.managers.pixi.location import PixiLocation
-    from cachekit.core.managers.pixi.plan import PixiPlan
-    from cachekit.core.managers.pixi.settings import PixiSettings
+    from .cache import PixiRecord
+    from .location import PixiLocation
+    from .plan import PixiPlan
+    from .settings import PixiSettings
 
 
 class Pixi(Manager):
@@ -54,12 +54,12 @@ class Pixi(Manager):
 
     def present(self) -> bool:
         """A PIXI_*/RATTLER_* variable, ~/.pixi, a pixi config file or a default cache."""
-        from cachekit.core.managers.pixi.places import signs
+        from .places import signs
 
         return signs(self.run.environ)
 
     def caches(self) -> List[CacheRecord]:
-        from cachekit.core.managers.pixi.record import cache_record
+        from .record import cache_record
 
         record, self._loc = cache_record(self.run.environ)
         return [cast(CacheRecord, record)]
@@ -67,13 +67,13 @@ class Pixi(Manager):
     # Reading --------------------------------------------------------------------------
 
     def measure(self, caches: List[CacheRecord]) -> None:
-        from cachekit.core.managers.pixi.record import measure
+        from .record import measure
 
         for record in self._existing(caches):
             measure(self._location(), self.run.environ, record)
 
     def entries(self, caches: List[CacheRecord]) -> List[EntryRow]:
-        from cachekit.core.managers.pixi.record import entry_rows, read
+        from .record import entry_rows, read
 
         out: List[EntryRow] = []
         for record in self._existing(caches):
@@ -87,9 +87,9 @@ class Pixi(Manager):
 
     def plan(self, caches: List[CacheRecord]) -> List[PlanWire]:
         """``remove PATTERN`` or ``purge``: refused roots first, then the plan."""
-        from cachekit.core.managers.pixi import plan as pixiplan
-        from cachekit.core.managers.pixi.record import read
-        from cachekit.core.wire import not_fully_read
+        from ...wire import not_fully_read
+        from . import plan as pixiplan
+        from .record import read
 
         op = self.run.op
         if op not in ("remove", "purge"):
@@ -112,20 +112,20 @@ class Pixi(Manager):
         return plans
 
     def recognise(self, wire: PlanWire, caches: List[CacheRecord]) -> None:
-        from cachekit.core.managers.pixi.apply import recognise
+        from .apply import recognise
 
         for record in self._existing(caches):
             self._refuse(record, "apply a plan to")
         recognise(cast("PixiPlan", wire), self._loc)
 
     def apply(self, wire: PlanWire) -> None:
-        from cachekit.core.managers.pixi.apply import execute, recognise
+        from .apply import execute, recognise
 
         recognise(cast("PixiPlan", wire), self._location())
         execute(cast("PixiPlan", wire), self.run, self._location(), self.run.environ)
 
     def prune_scopes(self, caches: List[CacheRecord]) -> List[Any]:
-        from cachekit.core.managers.pixi.prune import scopes
+        from .prune import scopes
 
         out: List[Any] = []
         for record in self._existing(caches):
@@ -136,12 +136,12 @@ class Pixi(Manager):
     # Settings -------------------------------------------------------------------------
 
     def location(self) -> Row:
-        from cachekit.core.managers.pixi.location import record
+        from .location import record
 
         return record(self.run.environ)
 
     def settings(self) -> "PixiSettings":
-        from cachekit.core.managers.pixi.settings import PixiSettings
+        from .settings import PixiSettings
 
         return PixiSettings(self.run.environ)
 
@@ -149,14 +149,14 @@ class Pixi(Manager):
 
     @classmethod
     def layout_problem(cls, root: str, kind: str = "") -> str:
-        from cachekit.core.managers.pixi.cache import layout_problem
+        from .cache import layout_problem
 
         return layout_problem(root)
 
     def _refuse(self, record: "PixiRecord", verb: str) -> None:
         """safety's refusal, before anything is read: the cache root may not be ``/``, a
         home or a system directory, and the package cache must be rattler's."""
-        from cachekit.core import safety
+        from ... import safety
 
         loc = self._location()
         safety.refuse_place(loc.path or "", self.run.environ, verb, "pixi cache root",
@@ -166,7 +166,7 @@ class Pixi(Manager):
 
     def _location(self) -> "PixiLocation":
         if self._loc is None:
-            from cachekit.core.managers.pixi.location import locate
+            from .location import locate
 
             self._loc = locate(self.run.environ)
         return self._loc

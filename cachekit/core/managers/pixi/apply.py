@@ -11,15 +11,15 @@ import os
 import stat
 from typing import List, Mapping, Optional
 
-from cachekit.core import Refused
-from cachekit.core.fs import lock, subtree, walk
-from cachekit.core.fs import remove as fsremove
-from cachekit.core.managers import conda_format
-from cachekit.core.managers.pixi.cache import CACHE_LOCK, LOCK
-from cachekit.core.managers.pixi.location import PixiLocation
-from cachekit.core.managers.pixi.plan import KINDS, PixiPlan, rows
-from cachekit.core.managers.pixi.record import environments
-from cachekit.core.wire import Run
+from ... import Refused
+from ...fs import lock, subtree, walk
+from ...fs import remove as fsremove
+from ...wire import Run
+from .. import conda_format
+from .cache import CACHE_LOCK, LOCK
+from .location import PixiLocation
+from .plan import KINDS, PixiPlan, rows
+from .record import environments
 
 
 def recognise(wire: PixiPlan, loc: Optional[PixiLocation]) -> None:

@@ -16,9 +16,9 @@ import os
 import stat
 from typing import Dict, List, NamedTuple, Optional, Tuple, TypedDict
 
-from cachekit.core.fs import subtree, walk
-from cachekit.core.fs.subtree import Stats
-from cachekit.core.wire import CacheRecord
+from ...fs import subtree, walk
+from ...fs.subtree import Stats
+from ...wire import CacheRecord
 
 CACHE_LOCK = ".cache.lock"
 LOCK = ".lock"

@@ -25,7 +25,7 @@ An environment is a directory holding ``conda-meta``.
 import os
 from typing import List, Mapping, NamedTuple, Set
 
-from cachekit.core import env
+from ... import env
 
 DEPTH = 3
 DIR_BUDGET = 20000
@@ -53,7 +53,7 @@ def _prefixes(parent: str) -> List[str]:
 
 def registered(home: str, problems: List[str]) -> List[str]:
     """The workspaces ``pixi workspace register`` recorded: their directories."""
-    from cachekit.core import bounded, minitoml
+    from ... import bounded, minitoml
 
     path = os.path.join(home, "workspaces.toml")
     try:

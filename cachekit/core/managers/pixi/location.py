@@ -24,7 +24,7 @@ import os
 import sys
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
-from cachekit.core import env
+from ... import env
 
 _TRUE = ("y", "yes", "t", "true", "on", "1")
 _FALSE = ("n", "no", "f", "false", "off", "0", "")
@@ -106,7 +106,7 @@ def command_files(environ: Mapping[str, str]) -> Tuple[List[str], str]:
 
 def _read(path: str, texts: Mapping[str, str]) -> Optional[Dict[str, Any]]:
     """One config file as TOML (None when there is none); errors name the file."""
-    from cachekit.core import bounded, minitoml
+    from ... import bounded, minitoml
 
     try:
         text = texts[path] if path in texts else bounded.read_text(path, bounded.CONFIG_CAP,
@@ -218,7 +218,7 @@ def kind_dir(kind: str, environ: Mapping[str, str], settings: Mapping[str, Setti
 
 def _network_fs(path: str, environ: Mapping[str, str]) -> bool:
     """``is_network_filesystem``: NFS, SMB/CIFS, FUSE or autofs under ``path``."""
-    from cachekit.core.fs import mounts
+    from ...fs import mounts
 
     if "PIXI_DISABLE_NETFS_REDIRECT" in environ:
         return False
@@ -260,8 +260,8 @@ def locate(environ: Mapping[str, str], texts: Optional[Mapping[str, str]] = None
 def record(environ: Mapping[str, str]) -> Dict[str, Any]:
     """``locations``: every setting that could place pixi's cache root, the winner marked,
     the package cache beside it, and the trap of a root set only in shells."""
-    from cachekit.core.traps import location_record, var_trap
-    from cachekit.core.traps import source as _source
+    from ...traps import location_record, var_trap
+    from ...traps import source as _source
 
     rec, loc = location_record("pixi", environ, locate, PixiConfigError,
                                ("PIXI_CACHE_DIR", "RATTLER_CACHE_DIR"),

@@ -7,7 +7,7 @@ needs none of the rest.
 import os
 from typing import Mapping
 
-from cachekit.core import env
+from ... import env
 
 
 def signs(environ: Mapping[str, str]) -> bool:

@@ -10,12 +10,12 @@ always stays, as ``uv cache clean`` keeps uv's ``.lock``.
 import os
 from typing import Any, List, Optional, Tuple
 
-from cachekit.core import Refused
-from cachekit.core.managers import conda_format
-from cachekit.core.managers.pixi.cache import PixiRecord
-from cachekit.core.managers.pixi.location import PixiLocation
-from cachekit.core.managers.pixi.record import Reading
-from cachekit.core.wire import PlanWire, Result, Row
+from ... import Refused
+from ...wire import PlanWire, Result, Row
+from .. import conda_format
+from .cache import PixiRecord
+from .location import PixiLocation
+from .record import Reading
 
 # [rel, kind, bytes, freed, ino, mtime_ns, reason, package]; kind: package, lock, orphan_lock
 Item = List[Any]

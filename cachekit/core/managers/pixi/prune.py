@@ -10,13 +10,13 @@ again (no archives, no builds in ``pkgs``).
 
 from typing import Any, Dict, List, Mapping, cast
 
-from cachekit.core import policy
-from cachekit.core.fs.mounts import last_use_clock
-from cachekit.core.managers.pixi.cache import PixiRecord, figures
-from cachekit.core.managers.pixi.location import PixiLocation
-from cachekit.core.managers.pixi.plan import PixiPlan, package_items, plan_wire
-from cachekit.core.managers.pixi.record import measure
-from cachekit.core.wire import not_fully_read
+from ... import policy
+from ...fs.mounts import last_use_clock
+from ...wire import not_fully_read
+from .cache import PixiRecord, figures
+from .location import PixiLocation
+from .plan import PixiPlan, package_items, plan_wire
+from .record import measure
 
 
 def scopes(loc: PixiLocation, environ: Mapping[str, str], record: PixiRecord

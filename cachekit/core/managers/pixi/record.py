@@ -8,13 +8,13 @@ hard link, or a ``conda-meta`` record of an environment ``envs`` finds that name
 import os
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
-from cachekit.core import wire
-from cachekit.core.fs.subtree import Stats
-from cachekit.core.managers import conda_format
-from cachekit.core.managers.pixi import cache as pixicache
-from cachekit.core.managers.pixi import envs as pixienvs
-from cachekit.core.managers.pixi.cache import PixiRecord
-from cachekit.core.managers.pixi.location import (
+from ... import wire
+from ...fs.subtree import Stats
+from .. import conda_format
+from . import cache as pixicache
+from . import envs as pixienvs
+from .cache import PixiRecord
+from .location import (
     PixiConfigError,
     PixiLocation,
     cache_root,

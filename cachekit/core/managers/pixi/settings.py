@@ -13,11 +13,11 @@ import os
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from cachekit.core import Refused
-from cachekit.core.fs import lock
-from cachekit.core.managers.base import Settings
-from cachekit.core.managers.pixi import location
-from cachekit.core.miniyaml import bracket_depth
+from ... import Refused
+from ...fs import lock
+from ...miniyaml import bracket_depth
+from ..base import Settings
+from . import location
 
 _HEADER = re.compile(r"\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
 _ROOT = re.compile(r"\s*[\"']?root[\"']?\s*=")
@@ -127,9 +127,9 @@ class PixiSettings(Settings):
 
     def refuse_move(self, current: str) -> None:
         """Environments that use its packages through symlinks would break: refused."""
-        from cachekit.core.managers import conda_format
-        from cachekit.core.managers.pixi.cache import list_cache
-        from cachekit.core.managers.pixi.record import environments
+        from .. import conda_format
+        from .cache import list_cache
+        from .record import environments
 
         loc = self._locate()
         if not os.path.isdir(loc.pkgs):

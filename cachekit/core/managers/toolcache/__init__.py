@@ -5,12 +5,12 @@ downloads that never completed). It is pruned only: ``remove`` and ``purge`` pas
 import os
 from typing import TYPE_CHECKING, Any, List, cast
 
-from cachekit.core import Refused, safety
-from cachekit.core.managers.base import Manager
-from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, not_fully_read, unreadable
+from ... import Refused, safety
+from ...wire import CacheRecord, EntryRow, PlanWire, not_fully_read, unreadable
+from ..base import Manager
 
 if TYPE_CHECKING:  # the cache module loads only where a tool cache is (see present)
-    from cachekit.core.managers.toolcache.cache import Install, ToolcacheRecord
+    from .cache import Install, ToolcacheRecord
 
 
 class Toolcache(Manager):
@@ -23,18 +23,18 @@ class Toolcache(Manager):
                     ("SIZE", "", "row_bytes"), ("EACH VERSION", "", "row_sizes"))
 
     def present(self) -> bool:
-        from cachekit.core.managers.toolcache.place import locate
+        from .place import locate
 
         return locate(self.run.environ)[0] is not None
 
     def caches(self) -> List[CacheRecord]:
-        from cachekit.core.managers.toolcache import cache
+        from . import cache
 
         record: CacheRecord = cache.cache_record(self.run.environ)
         return [record]
 
     def _read(self, record: CacheRecord) -> "List[Install]":
-        from cachekit.core.managers.toolcache import cache
+        from . import cache
 
         installs, errors = cache.scan(str(record["path"]))
         _mine(record).update(cache.summarize(installs))
@@ -44,14 +44,14 @@ class Toolcache(Manager):
         return installs
 
     def measure(self, caches: List[CacheRecord]) -> None:
-        from cachekit.core.managers.toolcache import cache
+        from . import cache
 
         for record in [c for c in caches if c.get("exists")]:
             installs = self._read(record)
             record["reclaimable_bytes"] = sum(i.freed for i, _ in cache.selection(installs))
 
     def entries(self, caches: List[CacheRecord]) -> List[EntryRow]:
-        from cachekit.core.managers.toolcache import cache
+        from . import cache
 
         out: List[EntryRow] = []
         for record in [c for c in caches if c.get("exists")]:
@@ -65,7 +65,7 @@ class Toolcache(Manager):
         return out
 
     def recognise(self, wire: PlanWire, caches: List[CacheRecord]) -> None:
-        from cachekit.core.managers.toolcache import apply
+        from . import apply
 
         record = self._root(caches)
         safety.refuse("toolcache", str(record["path"]), self.run.environ, "apply a plan to",
@@ -73,7 +73,7 @@ class Toolcache(Manager):
         apply.recognise(wire, str(record["path"]))
 
     def apply(self, wire: PlanWire) -> None:
-        from cachekit.core.managers.toolcache import apply
+        from . import apply
 
         record = self._root(self.caches())
         safety.refuse("toolcache", str(record["path"]), self.run.environ, "apply a plan to",
@@ -87,8 +87,8 @@ class Toolcache(Manager):
         return found[0]
 
     def prune_scopes(self, caches: List[CacheRecord]) -> List[Any]:
-        from cachekit.core import policy  # only a prune ranks entries
-        from cachekit.core.managers.toolcache import cache
+        from ... import policy  # only a prune ranks entries
+        from . import cache
 
         scopes = []
         for record in [c for c in caches if c.get("exists")]:
@@ -113,7 +113,7 @@ class Toolcache(Manager):
 
     @classmethod
     def layout_problem(cls, root: str, kind: str = "") -> str:
-        from cachekit.core.managers.toolcache import cache
+        from . import cache
 
         return cache.layout_problem(root)
 

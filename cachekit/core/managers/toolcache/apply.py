@@ -4,10 +4,10 @@ tools left empty. Every row, kept or removed, goes through ``run.report``."""
 import os
 from typing import Any, List
 
-from cachekit.core import Refused
-from cachekit.core.fs import remove, walk
-from cachekit.core.managers.toolcache.cache import rows
-from cachekit.core.wire import Run
+from ... import Refused
+from ...fs import remove, walk
+from ...wire import Run
+from .cache import rows
 
 
 def recognise(wire: Any, root: str) -> None:

@@ -14,10 +14,10 @@ import os
 import re
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
-from cachekit.core import wire
-from cachekit.core.fs import walk
-from cachekit.core.managers.toolcache.place import locate
-from cachekit.core.wire import CacheRecord
+from ... import wire
+from ...fs import walk
+from ...wire import CacheRecord
+from .place import locate
 
 
 class Install(NamedTuple):
@@ -96,7 +96,7 @@ def scan(root: str) -> Tuple[List[Install], List[Tuple[str, str]]]:
                 continue
             for arch in _dirs(root, here, errors):
                 jobs.append((tool, version, arch, f"{arch}.complete" in names))
-    from cachekit.core.fs import subtree  # its directory walk counts links honestly
+    from ...fs import subtree  # its directory walk counts links honestly
 
     stats = {s.rel: s for s in walk.fan_out(subtree.walk_dir, [
         (root, f"{t}/{v}/{a}", "", (), False) for t, v, a, _ in jobs], None)}

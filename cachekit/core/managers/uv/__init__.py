@@ -14,14 +14,14 @@ Only ``base`` and ``wire`` are imported here: every host loads this module to as
 import os
 from typing import TYPE_CHECKING, Any, List, cast
 
-from cachekit.core import Refused
-from cachekit.core.managers.base import READ_OPS, Manager
-from cachekit.core.wire import CacheRecord, EntryRow, PlanWire, Row, not_fully_read
+from ... import Refused
+from ...wire import CacheRecord, EntryRow, PlanWire, Row, not_fully_read
+from ..base import READ_OPS, Manager
 
 if TYPE_CHECKING:
-    from cachekit.core.managers.uv.plan import UvPlan
-    from cachekit.core.managers.uv.record import UvCache
-    from cachekit.core.managers.uv.settings import UvSettings
+    from .plan import UvPlan
+    from .record import UvCache
+    from .settings import UvSettings
 
 
 class Uv(Manager):
@@ -47,7 +47,7 @@ class Uv(Manager):
     def present(self) -> bool:
         """uv is in use where its cache directory exists (or its settings are broken:
         then its record says why)."""
-        from cachekit.core.managers.uv import location
+        from . import location
 
         try:
             path = location.locate(self.run.environ).path
@@ -57,7 +57,7 @@ class Uv(Manager):
 
     def caches(self) -> List[CacheRecord]:
         """The one uv cache, with the uv binary removals would go through."""
-        from cachekit.core.managers.uv import binary, record
+        from . import binary, record
 
         rec = record.cache_record(self.run.environ)
         binary.binary_for(self.run.request, self.run.environ, rec)
@@ -66,9 +66,9 @@ class Uv(Manager):
     # Reading --------------------------------------------------------------------------
 
     def measure(self, caches: List[CacheRecord]) -> None:
-        from cachekit.core.fs import walk
-        from cachekit.core.managers.uv import cache as uvcache
-        from cachekit.core.managers.uv.record import scan
+        from ...fs import walk
+        from . import cache as uvcache
+        from .record import scan
 
         for rec in self._existing(caches):
             _root, tree, _lay = scan(rec)
@@ -76,9 +76,9 @@ class Uv(Manager):
                 f for f in tree.files if "/" in f.path or f.path not in uvcache.ROOT_FILES)
 
     def entries(self, caches: List[CacheRecord]) -> List[EntryRow]:
-        from cachekit.core.fs import walk
-        from cachekit.core.managers.uv import cache as uvcache
-        from cachekit.core.managers.uv.record import UvEntry, scan
+        from ...fs import walk
+        from . import cache as uvcache
+        from .record import UvEntry, scan
 
         out: List[EntryRow] = []
         for rec in self._existing(caches):
@@ -100,9 +100,9 @@ class Uv(Manager):
     def plan(self, caches: List[CacheRecord]) -> List[PlanWire]:
         """``remove PATTERN`` (through uv) or ``purge``; the plan's rows go to the result
         as a dry run's, its figures on the cache's record."""
-        from cachekit.core import safety
-        from cachekit.core.managers.uv import plan as uvplan
-        from cachekit.core.managers.uv.record import scan
+        from ... import safety
+        from . import plan as uvplan
+        from .record import scan
 
         op = self.run.op
         if op not in ("remove", "purge"):
@@ -128,30 +128,30 @@ class Uv(Manager):
         return plans
 
     def recognise(self, wire: PlanWire, caches: List[CacheRecord]) -> None:
-        from cachekit.core.managers.uv.apply import recognise
+        from .apply import recognise
 
         found = [cast("UvCache", c) for c in caches if c.get("manager") == "uv"]
         recognise(cast("UvPlan", wire), found[0] if found else None, self.run.environ)
 
     def apply(self, wire: PlanWire) -> None:
-        from cachekit.core.managers.uv.apply import execute
+        from .apply import execute
 
         execute(cast("UvPlan", wire), self.run)
 
     def prune_scopes(self, caches: List[CacheRecord]) -> List[Any]:
-        from cachekit.core.managers.uv.prune import scopes
+        from .prune import scopes
 
         return [s for rec in self._existing(caches) for s in scopes(rec, self.run)]
 
     # Settings -------------------------------------------------------------------------
 
     def location(self) -> Row:
-        from cachekit.core.managers.uv.location import record
+        from .location import record
 
         return record(self.run.environ)
 
     def settings(self) -> "UvSettings":
-        from cachekit.core.managers.uv.settings import UvSettings
+        from .settings import UvSettings
 
         return UvSettings(self.run.environ)
 
@@ -159,7 +159,7 @@ class Uv(Manager):
 
     @classmethod
     def layout_problem(cls, root: str, kind: str = "") -> str:
-        from cachekit.core.managers.uv.cache import layout_problem
+        from .cache import layout_problem
 
         return layout_problem(root)
 

@@ -10,13 +10,13 @@ host's uv cache, and only paths inside it.
 import os
 from typing import Any, Dict, List, Optional
 
-from cachekit.core import Refused, safety
-from cachekit.core.fs import lock, walk
-from cachekit.core.fs import remove as fsremove
-from cachekit.core.managers.uv.binary import NOT_FOUND
-from cachekit.core.managers.uv.plan import ACTIONS, UvPlan, rows
-from cachekit.core.managers.uv.record import UvCache
-from cachekit.core.wire import Result, Run
+from ... import Refused, safety
+from ...fs import lock, walk
+from ...fs import remove as fsremove
+from ...wire import Result, Run
+from .binary import NOT_FOUND
+from .plan import ACTIONS, UvPlan, rows
+from .record import UvCache
 
 UV_TIMEOUT_S = 600
 
@@ -121,7 +121,7 @@ def _record_removed(wire: UvPlan, gone: List[List[Any]], result: Result) -> None
     A package counts once all its planned paths are gone; bytes links keep are the
     plan's, for the paths that went (their holders as the plan found them).
     """
-    from cachekit.core.managers.uv import figures
+    from . import figures
 
     planned = wire.get("figures")
     if planned is None:  # a plan from a cachekit without figures

@@ -10,11 +10,11 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
-from cachekit.core import env
-from cachekit.core.managers.uv import cache as uvcache
+from ... import env
+from . import cache as uvcache
 
 if TYPE_CHECKING:
-    from cachekit.core.managers.uv.record import UvCache
+    from .record import UvCache
 
 # The bucket set of the uv releases cachekit knows (uv's `CacheBucket::to_str`):
 # `uv cache prune` deletes every top-level entry outside its own set.

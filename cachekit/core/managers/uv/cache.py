@@ -15,7 +15,7 @@ import os
 import re
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from cachekit.core.fs import walk
+from ...fs import walk
 
 BUCKET = re.compile(r"^(?P<name>[a-z][a-z-]*?)-v(?P<version>\d+)$")
 KNOWN_BUCKETS = ("archive", "binaries", "builds", "built-wheels", "environments", "files",

@@ -10,9 +10,9 @@ environments that hold them where they are found.
 import os
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
-from cachekit.core import env as userenv
-from cachekit.core.fs import walk
-from cachekit.core.managers.uv import cache as uvcache
+from ... import env as userenv
+from ...fs import walk
+from . import cache as uvcache
 
 Inode = Tuple[int, int]
 ENV_FILE_BUDGET = 200000  # files looked at in environments, at most, per plan

@@ -16,9 +16,9 @@ import json
 import os
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
-from cachekit.core import env
-from cachekit.core.bounded import CONFIG_CAP, read_text
-from cachekit.core.miniyaml import bracket_depth
+from ... import env
+from ...bounded import CONFIG_CAP, read_text
+from ...miniyaml import bracket_depth
 
 _TRUE = ("y", "yes", "t", "true", "on", "1")
 _FALSE = ("n", "no", "f", "false", "off", "0")
@@ -157,9 +157,9 @@ def _default(environ: Mapping[str, str]) -> Tuple[str, str]:
 def record(environ: Mapping[str, str]) -> Dict[str, Any]:
     """``locations``: every place that could set uv's cache, the winner marked, and the
     trap of a cache set only in shells' environment."""
-    from cachekit.core.traps import location_record
-    from cachekit.core.traps import source as _source
-    from cachekit.core.traps import var_trap as _var_trap
+    from ...traps import location_record
+    from ...traps import source as _source
+    from ...traps import var_trap as _var_trap
 
     rec, loc = location_record("uv", environ, locate, UvConfigError,
                                ("UV_NO_CACHE", "UV_CACHE_DIR"),

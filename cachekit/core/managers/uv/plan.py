@@ -8,11 +8,11 @@ path with its rule, its bytes, its packages and the figures that say what really
 import os
 from typing import Any, Dict, List, Optional
 
-from cachekit.core import Refused, wire
-from cachekit.core.fs import walk
-from cachekit.core.managers.uv import cache as uvcache
-from cachekit.core.managers.uv.binary import NOT_FOUND
-from cachekit.core.managers.uv.record import UvCache
+from ... import Refused, wire
+from ...fs import walk
+from . import cache as uvcache
+from .binary import NOT_FOUND
+from .record import UvCache
 
 # what uv does for a plan: `uv cache clean [PKG...]` (purge: no names), `uv cache prune --ci`
 ACTIONS = ("clean", "purge", "prune-ci")
@@ -36,7 +36,7 @@ def plan_wire(record: UvCache, action: str, names: List[str], tops: List[str],
               environ: Optional[Dict[str, str]] = None) -> UvPlan:
     """A uv plan: the uv action, the paths it removes (each with its rule), their bytes,
     and its figures (``figures``); ``packages`` names each path's packages."""
-    from cachekit.core.managers.uv import figures
+    from . import figures
 
     rules = rules or {}
     under: Dict[str, List[walk.FileStat]] = {t: [] for t in tops}

@@ -8,14 +8,14 @@ Ranked by ``policy`` like every manager's; the chosen ones become uv plans (``pl
 import time
 from typing import Any, Dict, List, cast
 
-from cachekit.core import policy, safety
-from cachekit.core.fs import mounts, walk
-from cachekit.core.managers.uv import binary as uv_binary
-from cachekit.core.managers.uv import cache as uvcache
-from cachekit.core.managers.uv import figures
-from cachekit.core.managers.uv.plan import UvPlan, plan_wire
-from cachekit.core.managers.uv.record import UvCache, scan
-from cachekit.core.wire import Run, not_fully_read
+from ... import policy, safety
+from ...fs import mounts, walk
+from ...wire import Run, not_fully_read
+from . import binary as uv_binary
+from . import cache as uvcache
+from . import figures
+from .plan import UvPlan, plan_wire
+from .record import UvCache, scan
 
 
 def scopes(record: UvCache, run: Run) -> List[policy.Scope]:

@@ -8,10 +8,10 @@ packages, the names that are not uv's and the bytes hard links from outside keep
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
-from cachekit.core import wire
-from cachekit.core.fs import walk
-from cachekit.core.managers.uv import cache as uvcache
-from cachekit.core.managers.uv.location import UvConfigError, locate
+from ... import wire
+from ...fs import walk
+from . import cache as uvcache
+from .location import UvConfigError, locate
 
 
 class UvCache(wire.CacheRecord, total=False):
@@ -59,7 +59,7 @@ def scan(record: UvCache) -> Tuple[str, walk.Tree, uvcache.Layout]:
     record["packages"] = len(lay.packages)
     record["buckets"] = lay.buckets
     record["unknown"] = lay.unknown
-    from cachekit.core.managers.uv import figures
+    from . import figures
 
     # files that hard links from outside the cache (environments) keep on disk anyway
     record["linked_bytes"] = sum(figures.linked_out(tree.files).values())

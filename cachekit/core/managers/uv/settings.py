@@ -11,11 +11,11 @@ import os
 import re
 from typing import Any, Callable, Dict, List, Mapping
 
-from cachekit.core import Refused, env
-from cachekit.core.fs import lock
-from cachekit.core.managers.base import ScratchTriedSettings
-from cachekit.core.managers.uv import location as uv_location
-from cachekit.core.miniyaml import bracket_depth
+from ... import Refused, env
+from ...fs import lock
+from ...miniyaml import bracket_depth
+from ..base import ScratchTriedSettings
+from . import location as uv_location
 
 
 def config_file(environ: Mapping[str, str]) -> str:
