@@ -45,7 +45,7 @@ class Pixi(Manager):
     notes = {
         "dir": (("packages_dir", "{host}: pixi packages: {packages_dir} (from "
                  "{packages_source})", ""),),
-        "info": (("packages_dir", "{host}: pixi packages: {packages_dir}; UNUSED: no "
+        "info": (("buckets", "{host}: pixi packages: {packages_dir}; UNUSED: no "
                   "environment cachekit found records them, and no file of theirs has another "
                   "hard link", ""),),
     }

@@ -73,6 +73,7 @@ def read(loc: PixiLocation, environ: Mapping[str, str], record: Optional[PixiRec
         if record is not None:
             record.update(pixicache.PixiFigures(packages=0, packages_bytes=0, unused_packages=0,
                                                 unused_bytes=0))
+            record["environments"] = 0  # nothing to keep: not looked for
         return None
     root = os.path.realpath(loc.pkgs)
     found = environments(loc, environ)

@@ -52,6 +52,25 @@ def test_info_counts_every_package_and_what_only_unused_ones_free(pixi: PixiFixt
     assert record["buckets"]["pkgs"]["bytes"] == record["bytes"]
 
 
+def test_a_root_without_packages_and_a_missing_root(pixi: PixiFixture, core_run: Any,
+                                                   run_cachekit: Any, tmp_path: Path) -> None:
+    root = tmp_path / "bare"
+    (root / "repodata").mkdir(parents=True)
+    (root / "repodata" / "x.json").write_text("{}")
+    environ = dict(pixi.environ, PIXI_CACHE_DIR=str(root))
+    record = core_run("info", ["pixi"], environ)["caches"][0]
+    assert (record["packages"], record["bytes"], record["environments"]) == (0, 2, 0)
+    assert core_run("purge", ["pixi"], environ, apply=True)["removed"] == []
+    assert (root / "repodata" / "x.json").exists()
+    shown = run_cachekit(["info", "--managers", "pixi"], env={**os.environ, **environ},
+                         expect=0)
+    assert shown.stdout.splitlines()[2].split()[1:5] == [str(root), "2", "B", "1"]
+    missing = dict(environ, PIXI_CACHE_DIR=str(tmp_path / "missing"))
+    assert run_cachekit(["info", "--managers", "pixi"], env={**os.environ, **missing},
+                        expect=0).stdout == ""
+    assert core_run("dir", ["pixi"], missing)["caches"][0]["exists"] is False
+
+
 def test_list_names_each_package_and_whether_it_is_in_use(pixi: PixiFixture,
                                                           core_run: Any) -> None:
     rows = core_run("list", ["pixi"], pixi.environ, pattern="*")["entries"]
