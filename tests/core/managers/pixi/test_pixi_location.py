@@ -195,3 +195,32 @@ def test_locations_lists_every_source_and_marks_the_winner(home: Path, core_run:
     assert settings["cache.root"] == "/from/config"
     assert rec["packages_dir"] == str(tmp_path / "pkgs")
     assert any("PIXI_CACHE_DIR is set in this session only" in t for t in rec["traps"])
+
+
+@pytest.mark.parametrize("before, after", [
+    ("", '[cache]\nroot = "/new"\n'),
+    ('# only a comment', '# only a comment\n\n[cache]\nroot = "/new"\n'),
+    ('default-channels = [\n  "conda-forge",  # [cache] in a comment\n]\n',
+     'default-channels = [\n  "conda-forge",  # [cache] in a comment\n]\n\n[cache]\n'
+     'root = "/new"\n'),
+    ('[cache]\nroot = "/old"  # was\n[mirrors]\nroot = "not this"\n',
+     '[cache]\nroot = "/new"\n[mirrors]\nroot = "not this"\n'),
+    ('[ cache ]\n# c\n', '[ cache ]\nroot = "/new"\n# c\n'),
+    ('[shell]\nx = """\n[cache]\nroot = 1\n"""\n',
+     '[shell]\nx = """\n[cache]\nroot = 1\n"""\n\n[cache]\nroot = "/new"\n'),
+])
+def test_relocate_edits_the_config_as_text(before: str, after: str) -> None:
+    from cachekit.core.managers.pixi.settings import edit_config
+
+    edited = edit_config(before, "/new", "config.toml")
+    assert edited == after
+    from cachekit.core import minitoml
+
+    assert minitoml.loads(edited)["cache"]["root"] == "/new"
+
+
+def test_relocate_refuses_an_inline_cache_table(home: Path, core_run: Any) -> None:
+    path = _write(home / ".config/pixi/config.toml", 'cache = { netfs-redirect = "never" }\n')
+    refused = core_run("relocate", ["pixi"], _env(home), to=str(home / "c"), ok=False)
+    assert refused["status"] == "refused" and "inline table" in refused["error"]
+    assert path.read_text() == 'cache = { netfs-redirect = "never" }\n'
