@@ -19,6 +19,8 @@ from tests.fixtures import program
 from tests.fixtures.conda_cache import CondaFixture
 from tests.fixtures.conda_cache import build as build_conda_fixture
 from tests.fixtures.pip_cache import populate_pip_cache
+from tests.fixtures.pixi_cache import PixiFixture, make_channel
+from tests.fixtures.pixi_cache import build as build_pixi_fixture
 from tests.fixtures.program import run_core
 from tests.fixtures.uv_cache import populate_uv_cache
 
@@ -79,6 +81,19 @@ def uv_cache(tmp_path: Path, uv_cache_master: Tuple[Path, Path]) -> Path:
     dest = tmp_path / "uvcache"
     shutil.copytree(uv_cache_master[0], dest, symlinks=True)
     return dest
+
+
+@pytest.fixture(scope="session")
+def pixi_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local conda channel of tiny packages, indexed by rattler, made once."""
+    return make_channel(tmp_path_factory.mktemp("pixi-channel"))
+
+
+@pytest.fixture
+def pixi(tmp_path: Path, home: Path, pixi_channel: Path) -> PixiFixture:
+    """A real rattler package cache with environments where pixi puts them (made by
+    py-rattler for each test: the environments hard-link into the cache)."""
+    return build_pixi_fixture(tmp_path / "pixi", home, pixi_channel)
 
 
 @pytest.fixture
