@@ -360,7 +360,7 @@ def scan_totals_parts(root: str, parts: Sequence[Tuple[str, Classifier]],
     classifier, keys as that part's tops) in one fan-out: one pool of workers shares the
     whole tree, where a pool per part would leave cores idle at each part's tail."""
     out: Dict[str, Totals] = {}
-    jobs: List[Tuple[str, Tuple[str, str, Classifier, bool]]] = []
+    jobs: List[Tuple[str, Tuple[str, str, Classifier, bool, int]]] = []
     for rel, classify in parts:
         path = root + "/" + rel
         acc = Totals()
@@ -375,13 +375,13 @@ def scan_totals_parts(root: str, parts: Sequence[Tuple[str, Classifier]],
         tasks = _two_levels(list_dir)
         if METER.on:
             METER.add(*figures(acc))
-        jobs += [(rel, (path, t, classify, disk)) for t in tasks]
+        jobs += [(rel, (path, t, classify, disk, 1)) for t in tasks]
     for sub in fan_out(_total_part, jobs, parallel):
         out[sub.part].merge(sub)
     return out
 
 
-def _total_part(job: Tuple[str, Tuple[str, str, Classifier, bool]]) -> Totals:
+def _total_part(job: Tuple[str, Tuple[str, str, Classifier, bool, int]]) -> Totals:
     acc = _total_subtree(job[1])
     acc.part = job[0]
     return acc
