@@ -83,6 +83,20 @@ class PdmSettings(Settings):
     def parse(self, path: str, text: str) -> None:
         minitoml.loads(text, path)
 
+    def refuse_move(self, current: str) -> None:
+        """Installations made with ``install.cache = true`` are symlinks into
+        ``packages/``: moving the cache would break every one of them."""
+        from .cache import package_names, package_users
+
+        used = [(name, users) for name in package_names(current)
+                for users in [package_users(current, f"packages/{name}")] if users]
+        if used:
+            name, users = used[0]
+            raise Refused(f"{len(used)} package(s) of the PDM cache {current} are linked into "
+                          f"installations (e.g. {name}, by {users[0]}): moving it would break "
+                          "them; relocate without --move (PDM unpacks anew into the new "
+                          "cache), then remove the old one once nothing uses it")
+
     def would_be(self, path: str, text: str) -> Optional[str]:
         """The cache PDM would use with ``text`` as its user config (tried in a scratch
         file named by ``PDM_CONFIG_FILE``, which is where PDM looks first)."""

@@ -150,6 +150,18 @@ def test_locations_and_relocate_keep_the_config_s_comments(pdm_cache: Path, home
     assert any("PDM_CACHE_DIR" in t for t in located["traps"])
 
 
+def test_relocate_never_moves_a_cache_installations_link_into(pdm_cache: Path,
+                                                              tmp_path: Path) -> None:
+    (pdm_cache.parent / "config").mkdir()
+    environ = {"PDM_CONFIG_FILE": str(pdm_cache.parent / "config/config.toml")}
+    (pdm_cache.parent / "config/config.toml").write_text(f'cache_dir = "{pdm_cache}"\n')
+    refused = run_core("relocate", ["pdm"], environ, ok=False, to=str(tmp_path / "moved"),
+                       move=True, apply=True)
+    assert refused["status"] == "refused" and "would break them" in refused["error"]
+    assert (pdm_cache / ZETA).is_dir() and not (tmp_path / "moved").exists()
+    assert (pdm_cache.parent / "config/config.toml").read_text() == f'cache_dir = "{pdm_cache}"\n'
+
+
 def test_the_program_shows_pdm_s_tables(pdm_cache: Path,
                                         run_cachekit: Callable[..., Any]) -> None:
     info = run_cachekit(["info", "--managers", "pdm"], expect=0, PDM_CACHE_DIR=str(pdm_cache))
