@@ -1,5 +1,6 @@
-"""The Ansible collection cachekit.caches as it is built: its copy of the core is the core,
-AnsiballZ ships all of it, each module's documentation says what its argument spec
+"""The Ansible collection cachekit.caches as it is built: its copy of the core (one
+compressed string in module_utils/core_payload.py) is the core, AnsiballZ ships all of it
+and every manager loads from it, each module's documentation says what its argument spec
 takes, and ansible-test's sanity tests that run offline pass."""
 
 import ast
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
@@ -31,9 +33,24 @@ OFFLINE_SANITY = ("action-plugin-docs", "changelog", "compile", "empty-init", "i
                   "symlinks", "use-argspec-type-path", "use-compat-six")
 
 
-def core_files() -> Dict[str, bytes]:
-    return {str(p.relative_to(CORE)): p.read_bytes() for p in sorted(CORE.rglob("*.py"))
-            if "__pycache__" not in p.parts}
+def core_files() -> Dict[str, str]:
+    """The core's sources by dotted name ("" is the package), as the payload holds them."""
+    out = {}
+    for path in sorted(CORE.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        parts = path.relative_to(CORE).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path.read_text()
+    return out
+
+
+def payload_sources(text: str) -> Dict[str, str]:
+    """The core a core_payload.py carries, read without running it."""
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "SOURCES":
+            blob = zlib.decompress(base64.b64decode(ast.literal_eval(node.value)))
+            return dict(json.loads(blob)["modules"])
+    raise AssertionError("no SOURCES in core_payload.py")
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +69,11 @@ def test_invoke_collection_builds_a_tarball_holding_the_core_as_it_is(tmp_path: 
     (tarball,) = tmp_path.glob("cachekit-caches-*.tar.gz")
     with tarfile.open(tarball) as tar:
         names = tar.getnames()
-        copied = {n[len("plugins/module_utils/core/"):]: tar.extractfile(n).read()  # type: ignore[union-attr]
-                  for n in names if n.startswith("plugins/module_utils/core/")
-                  and n.endswith(".py")}
+        payload = tar.extractfile("plugins/module_utils/core_payload.py")
+        assert payload is not None
+        copied = payload_sources(payload.read().decode())
         manifest = json.load(tar.extractfile("MANIFEST.json"))  # type: ignore[arg-type]
-    assert copied == core_files()
+    assert copied == core_files()  # byte for byte, every module of the core
     assert {f"plugins/modules/{m}.py" for m in MODULES} <= set(names)
     assert manifest["collection_info"]["namespace"] == "cachekit"
     assert manifest["collection_info"]["name"] == "caches"
@@ -66,15 +83,17 @@ def test_a_stale_tree_is_named_file_by_file(tmp_path: Path) -> None:
     tree = tree_of(build_collection(tmp_path))
     check = [sys.executable, str(BUILD), "--check", str(tree)]
     assert subprocess.run(check, capture_output=True).returncode == 0
-    (tree / "plugins/module_utils/core/agent.py").write_text("# edited by hand\n")
-    (tree / "plugins/module_utils/core/gone.py").write_text("")  # a module the core lost
-    (tree / "plugins/module_utils/core/wire.py").unlink()
+    payload = tree / "plugins/module_utils/core_payload.py"
+    payload.write_text(payload.read_text().replace('DIGEST = "', 'DIGEST = "0'))  # an older core
+    (tree / "plugins/module_utils/core").mkdir()
+    (tree / "plugins/module_utils/core/agent.py").write_text("")  # a copy someone made
+    (tree / "plugins/modules/info.py").unlink()
     done = subprocess.run(check, capture_output=True, text=True)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
-        "stale collection tree: changed plugins/module_utils/core/agent.py",
-        "stale collection tree: missing plugins/module_utils/core/wire.py",
-        "stale collection tree: left over plugins/module_utils/core/gone.py"]
+        "stale collection tree: missing plugins/modules/info.py",
+        "stale collection tree: changed plugins/module_utils/core_payload.py",
+        "stale collection tree: left over plugins/module_utils/core/agent.py"]
     build_collection(tmp_path)  # a fresh assembly leaves nothing of the old one
     assert subprocess.run(check, capture_output=True).returncode == 0
 
@@ -110,9 +129,11 @@ def test_ansiballz_ships_every_module_of_the_core(tmp_path: Path, collections: P
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     (wrapper,) = (tmp_path / "rt").rglob("AnsiballZ_info.py")
-    prefix = "ansible_collections/cachekit/caches/plugins/module_utils/core/"
-    shipped = {n[len(prefix):] for n in _payload(wrapper).namelist() if n.startswith(prefix)}
-    assert shipped == set(core_files())
+    shipped = _payload(wrapper)
+    utils = "ansible_collections/cachekit/caches/plugins/module_utils/"
+    assert sorted(n[len(utils):] for n in shipped.namelist() if n.startswith(utils)) == \
+        ["__init__.py", "core_payload.py", "runner.py"]  # the core once, in the payload
+    assert payload_sources(shipped.read(utils + "core_payload.py").decode()) == core_files()
     assert {c["manager"] for c in json.loads(done.stdout.split("=>", 1)[1])["caches"]} == \
         set(KNOWN_MANAGERS)
 

@@ -3,21 +3,22 @@
 """What every cachekit module shares: argument types that check sizes, durations and
 patterns with cachekit's own messages, the request sent to the core, and the result.
 
-The core (``module_utils/core``) is cachekit's own, copied unchanged by the collection's
+The core is cachekit's own, copied unchanged into ``core_payload`` by the collection's
 build; it runs here exactly as it runs on a host cachekit reaches over SSH.
 """
 
 from __future__ import annotations
 
-from ansible_collections.cachekit.caches.plugins.module_utils import core_payload  # noqa: F401
-from ansible_collections.cachekit.caches.plugins.module_utils.core import (
-    KNOWN_MANAGERS,
-    agent,
-    policy_text,
-)
+import importlib
 
-# core_payload is imported only so that AnsiballZ ships every module of the core.
-del core_payload
+from ansible_collections.cachekit.caches.plugins.module_utils import core_payload
+
+# The core comes from core_payload (one string; see its docstring), imported by name, so
+# that AnsiballZ neither parses nor ships a second copy.
+core = core_payload.load()
+agent = importlib.import_module(core.__name__ + ".agent")
+policy_text = importlib.import_module(core.__name__ + ".policy_text")
+KNOWN_MANAGERS = core.KNOWN_MANAGERS
 
 
 def _checked(parse, flag, what):

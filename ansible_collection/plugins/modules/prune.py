@@ -129,7 +129,6 @@ cachekit:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cachekit.caches.plugins.module_utils import runner
-from ansible_collections.cachekit.caches.plugins.module_utils.core import policy_text
 
 
 def main():
@@ -142,12 +141,12 @@ def main():
     )
     params = module.params
     given = {k: v for k, v in (params["policy"] or {}).items() if v is not None}
-    flags = {k: params[k] for k in policy_text.POLICY_KEYS}
+    flags = {k: params[k] for k in runner.policy_text.POLICY_KEYS}
     try:
-        rules = policy_text.merged(flags, given)
-    except policy_text.BadValue as exc:
+        rules = runner.policy_text.merged(flags, given)
+    except runner.policy_text.BadValue as exc:
         module.fail_json(msg=str(exc))
-    if not policy_text.has_rule(rules):
+    if not runner.policy_text.has_rule(rules):
         module.fail_json(msg="no prune policy (give older_than, max_size, min_free or ci, "
                              "or policy: the group's cachekit_policy)")
     runner.destroy(module, runner.request(module, "prune", policy=rules))
