@@ -89,8 +89,12 @@ def run(module, req):
     one-line reason (and the whole result, for the record)."""
     result = agent.run(req)
     if result.get("status") != "ok":
+        # an apply stopped part-way (interrupted, a file that would not go) removed what
+        # its rows say: changed tells the truth about that too
+        gone = [_path(r) for r in result.get("removed", []) if r.get("ok")]
         module.fail_json(msg=f"cachekit {req['op']}: {result.get('status')}: "
-                             f"{result.get('error')}", cachekit=result, changed=False)
+                             f"{result.get('error')}", cachekit=result, removed=gone,
+                         changed=bool(gone))
     return result
 
 
