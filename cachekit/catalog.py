@@ -31,3 +31,8 @@ def info_missing_row() -> List[str]:
 def notes(op: str) -> Dict[str, Sequence[Note]]:
     """The lines each manager's caches add under ``op``'s table."""
     return {name: registry.load(name).notes.get(op, ()) for name in registry.known()}
+
+
+def order() -> Tuple[str, ...]:
+    """Every manager's name in the registry's order: the order pages show them in."""
+    return registry.known()

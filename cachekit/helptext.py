@@ -34,6 +34,7 @@ PLACEHOLDERS = {
     "tempfiles": "PATH,...",
     "uv": "PATH",
     "become_user": "USER",
+    "html": "FILE",
 }
 KIND_PLACEHOLDERS = {str: "STRING", int: "N", float: "NUMBER", list: "STRING"}
 

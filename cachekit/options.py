@@ -49,7 +49,7 @@ FLEET: Tuple[Option, ...] = (
            "inventory file or directory (default: inventory/ or $CACHEKIT_INVENTORY)"),
     Option("managers", Optional[str], None,
            f"comma list of {', '.join(KNOWN_MANAGERS)} (default: every one a host has: pip; "
-           "conda and uv where found; toolcache where RUNNER_TOOL_CACHE or "
+           "conda, uv, pixi and poetry where found; toolcache where RUNNER_TOOL_CACHE or "
            "AGENT_TOOLSDIRECTORY is set)"),
     Option("format", str, "table", "table or json"),
     Option("workers", int, fleet.DEFAULT_WORKERS, "hosts run in parallel"),

@@ -279,3 +279,62 @@ def trend(lines: List[Dict[str, Any]], last: int = 20) -> List[Dict[str, Any]]:
                     "host_bytes": totals.get(host, 0),
                     "spark": sparkline([v for _t, _s, v, _a in points[-last:]])})
     return out
+
+
+WEEK_S = 7 * 86400
+
+
+def host_series(lines: List[Dict[str, Any]]) -> Dict[str, List[Tuple[float, int, Optional[int]]]]:
+    """host -> (time, size, size after) of each real run, oldest first: the host's whole
+    caches as each run measured them (dry and failed runs left out, as ``trend`` does)."""
+    out: Dict[str, List[Tuple[float, int, Optional[int]]]] = {}
+    for line in lines:
+        size = line.get("bytes")
+        if line.get("status") != "ok" or line.get("dry_run") or not isinstance(size, int):
+            continue
+        try:
+            when = _seconds(str(line["time"]))
+        except (ValueError, TypeError):
+            continue
+        after = line.get("after_bytes")
+        out.setdefault(str(line["host"]), []).append(
+            (when, size, after if isinstance(after, int) else None))
+    for points in out.values():
+        points.sort()
+    return out
+
+
+def host_totals(lines: List[Dict[str, Any]], rows: List[Dict[str, Any]],
+                threshold: Optional[int]) -> List[Dict[str, Any]]:
+    """Per host: its latest total (``host_bytes`` of its rows), the growth per week of its
+    whole caches, and when that growth takes it over ``threshold`` (``crosses_threshold``,
+    an ISO time; None when it shrinks, has too little history, or is over already).
+    The latest run's status and error are kept too, failed or not."""
+    series = host_series(lines)
+    latest: Dict[str, Dict[str, Any]] = {}
+    for line in lines:
+        host = str(line.get("host"))
+        if not line.get("dry_run") and str(line.get("time")) >= str(
+                latest.get(host, {}).get("time", "")):
+            latest[host] = line
+    totals = {r["host"]: r["host_bytes"] for r in rows}
+    out = []
+    for host in sorted(set(series) | set(latest)):
+        points = series.get(host, [])
+        span = points[-1][0] - points[0][0] if points else 0.0
+        enough = len(points) >= MIN_RUNS and span >= MIN_SPAN_S
+        growth = weekly_growth([(t, v) for t, v, _a in points]) if enough else None
+        size = totals.get(host, points[-1][1] if points else 0)
+        over = threshold is not None and size > threshold
+        crosses = None
+        if threshold is not None and not over and growth and growth > 0 and points:
+            when = points[-1][0] + (threshold - size) / growth * WEEK_S
+            crosses = datetime.datetime.fromtimestamp(when, datetime.timezone.utc).isoformat(
+                timespec="seconds")
+        last = latest.get(host, {})
+        out.append({"host": host, "runs": len(points), "bytes": size,
+                    "growth_per_week": growth,
+                    "over_threshold": over if threshold is not None else None,
+                    "crosses_threshold": crosses, "last_run": last.get("time"),
+                    "last_status": last.get("status"), "last_error": last.get("error")})
+    return out

@@ -215,6 +215,10 @@ def _prune_log(results: List[Dict[str, Any]], dry_run: bool) -> str:
     return "\n".join(lines)
 
 
+HTML_HELP = ("also write a self-contained HTML page (charts, a sortable table, the JSON "
+             "inside) to this file; the terminal table is then left out (default: none)")
+
+
 @fleet_task(name="report", uv=True,
             help={"format": "table, json, markdown, csv, or any tabulate format",
                   "attribute": "also read downloaded bodies to split the HTTP cache into "
@@ -224,9 +228,11 @@ def _prune_log(results: List[Dict[str, Any]], dry_run: bool) -> str:
                                 "no limit)",
                   "from_ansible": "render what Ansible collected instead of asking hosts: the "
                                   "--tree DIR of `ansible -m cachekit.caches.info`, or a JSON "
-                                  "file of registered results (default: ask the hosts)"})
+                                  "file of registered results (default: ask the hosts)",
+                  "html": HTML_HELP})
 def report_(c: Context, target: Target, attribute: bool = False,
-            fail_above: Optional[str] = None, from_ansible: Optional[str] = None) -> None:
+            fail_above: Optional[str] = None, html: Optional[str] = None,
+            from_ansible: Optional[str] = None) -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
     fmt = check_format(target.format, report.report_formats())
     threshold = policy_input.parse_threshold(fail_above) if fail_above is not None else None
@@ -237,9 +243,16 @@ def report_(c: Context, target: Target, attribute: bool = False,
     else:
         results = session.query(target, {"op": "report", "attribute": attribute})
     over = document.over_threshold(results, threshold) if threshold else []
+    if html:
+        from cachekit.render import html as pages
+
+        pages.write(html, pages.report_page(document.document("report", False, results),
+                                            catalog.order(), threshold, fail_above,
+                                            runs.now_iso()))
     try:
         session.finish("report", fmt, results,
-                       lambda: report.render_report(results, fmt, target.width()))
+                       lambda: "" if html and fmt == "table" else
+                       report.render_report(results, fmt, target.width()))
     finally:
         if over:
             session.say(f"cachekit: over --fail-above {fail_above}: {', '.join(over)}")
@@ -283,16 +296,25 @@ def relocate(c: Context, target: Target, to: str = "", move: bool = False) -> No
     "threshold": "mark and list the hosts whose caches are over this size, e.g. 20GB "
                  "(default: none)",
     "last": "how many runs the HISTORY sparkline shows",
-    "format": "table, markdown or json"})
+    "format": "table, markdown or json",
+    "html": HTML_HELP})
 def trend(c: Context, history: Optional[str] = None, threshold: Optional[str] = None,
-          last: int = 20, format: str = "table") -> None:
+          last: int = 20, format: str = "table", html: Optional[str] = None) -> None:
     """Each host's cache size over time, from the runs' history: sparkline, growth per week."""
     fmt = check_format(format, ["table", "markdown", "json"])
     limit = policy_input.parse_size(threshold, "--threshold") if threshold is not None else None
-    rows = runs.trend(runs.read(history or runs.default_history()), last)
+    lines = runs.read(history or runs.default_history())
+    rows = runs.trend(lines, last)
+    doc = {"hosts": rows, "threshold_bytes": limit,
+           "host_totals": runs.host_totals(lines, rows, limit)}
+    if html:
+        from cachekit.render import html as pages
+
+        pages.write(html, pages.trend_page(doc, runs.host_series(lines), catalog.order(),
+                                           runs.now_iso()))
     if fmt == "json":
-        print(document.to_json({"hosts": rows, "threshold_bytes": limit}))
-    else:
+        print(document.to_json(doc))
+    elif not html or fmt != "table":
         print(tables.render_trend(rows, limit, fmt))
 
 

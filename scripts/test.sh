@@ -41,6 +41,13 @@ if ! command -v sudo >/dev/null 2>&1 || ! command -v visudo >/dev/null 2>&1; the
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sudo >/dev/null
 fi
+if ! command -v chromium >/dev/null 2>&1; then
+    # The HTML pages (report --html, trend --html) are opened in headless Chromium
+    # (tests/fixtures/browser.py drives it over the DevTools pipe).
+    echo "scripts/test.sh: installing chromium for the HTML page tests" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -U pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'

@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Iterator, Tuple
 
 import pytest
 
@@ -19,6 +19,8 @@ from tests.fixtures import program
 from tests.fixtures.conda_cache import CondaFixture
 from tests.fixtures.conda_cache import build as build_conda_fixture
 from tests.fixtures.pip_cache import populate_pip_cache
+from tests.fixtures.pixi_cache import PixiFixture, make_channel
+from tests.fixtures.pixi_cache import build as build_pixi_fixture
 from tests.fixtures.program import run_core
 from tests.fixtures.uv_cache import populate_uv_cache
 
@@ -81,6 +83,19 @@ def uv_cache(tmp_path: Path, uv_cache_master: Tuple[Path, Path]) -> Path:
     return dest
 
 
+@pytest.fixture(scope="session")
+def pixi_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local conda channel of tiny packages, indexed by rattler, made once."""
+    return make_channel(tmp_path_factory.mktemp("pixi-channel"))
+
+
+@pytest.fixture
+def pixi(tmp_path: Path, home: Path, pixi_channel: Path) -> PixiFixture:
+    """A real rattler package cache with environments where pixi puts them (made by
+    py-rattler for each test: the environments hard-link into the cache)."""
+    return build_pixi_fixture(tmp_path / "pixi", home, pixi_channel)
+
+
 @pytest.fixture
 def core_run() -> Callable[..., Dict[str, Any]]:
     """The core in-process: ``core_run(op, managers, environ, **request)`` returns the
@@ -95,3 +110,44 @@ def run_cachekit(home: Path) -> Callable[..., subprocess.CompletedProcess]:
     ``run_cachekit(args, cache=None, *, env=None, inventory=None, timeout=120, expect=None,
     **environ)`` (``cache`` is the pip cache; see ``tests/fixtures/program.py``)."""
     return functools.partial(program.run_cachekit, home=home)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the session (tests/fixtures/browser.py), stopped at the
+    end. It never skips: scripts/test.sh installs Debian's chromium."""
+    from tests.fixtures.browser import Browser
+
+    chromium = Browser()
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The screenshots the browser tests wrote, where a reviewer looks for them."""
+    from tests.fixtures.browser import SHOTS
+
+    if SHOTS:
+        terminalreporter.write_sep("-", "screenshots written")
+        for path in SHOTS:
+            terminalreporter.write_line(str(path))
+
+
+@pytest.fixture(scope="session")
+def poetry_cache_master(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Dict]:
+    """A real Poetry cache dir (two projects locked and installed), built once."""
+    from tests.fixtures.poetry_cache import populate_poetry_cache
+
+    base = tmp_path_factory.mktemp("poetrycache")
+    made = populate_poetry_cache(base / "cache", base / "work")
+    return base / "cache", made
+
+
+@pytest.fixture
+def poetry_cache(tmp_path: Path, poetry_cache_master: Tuple[Path, Dict]) -> Path:
+    """A private copy of the real Poetry cache dir (symlinks kept as symlinks)."""
+    dest = tmp_path / "poetrycache"
+    shutil.copytree(poetry_cache_master[0], dest, symlinks=True)
+    return dest

@@ -190,7 +190,7 @@ def _child(account: Account, request: Dict[str, Any], extra: Dict[str, str], fd:
         os.environ.clear()  # subprocesses (uv) see the user's environment, not root's
         os.environ.update(environ_for(account, extra))
         if others:
-            from .managers.conda import usage
+            from .managers import conda_format as usage
 
             usage.OTHERS[:] = [usage.from_wire(u) for u in others]
         result = agent.run(dict(request, users=None, environ={},
@@ -208,7 +208,8 @@ def _child(account: Account, request: Dict[str, Any], extra: Dict[str, str], fd:
 def _own_usage() -> Optional[Dict[str, Any]]:
     """What this user's conda environments record (read as this user)."""
     try:
-        from .managers.conda import location, usage
+        from .managers import conda_format as usage
+        from .managers.conda import location
 
         loc = location.locate(os.environ)
         return usage.to_wire(usage.read_usage(e.path for e in loc.envs))

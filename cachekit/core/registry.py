@@ -20,6 +20,8 @@ MANAGERS: Dict[str, str] = {
     "conda": ".managers.conda",
     "uv": ".managers.uv",
     "toolcache": ".managers.toolcache",
+    "pixi": ".managers.pixi",
+    "poetry": ".managers.poetry",
 }
 
 

@@ -91,6 +91,33 @@ def test_the_action_prunes_and_reports_before_and_after(pip_cache: Path, home: P
     assert "| toolcache |" in summary and "| **total** |" in summary
 
 
+def test_the_action_writes_an_html_report_to_keep_as_an_artifact(pip_cache: Path, home: Path,
+                                                                  tmp_path: Path) -> None:
+    """With ``html``, the runner's caches after the prune as one page; Jinja2, which the
+    runner's python3 lacks, goes into RUNNER_TEMP for that step only (not the pip cache)."""
+    import json
+
+    from tests.controller.test_html import embedded, self_contained
+
+    page = tmp_path / "artifacts" / "caches.html"
+    cached = sorted(p.name for p in pip_cache.rglob("*"))
+    done = run_action({"max-size": "1GB", "html": str(page)},
+                      {"HOME": str(home), "PIP_CACHE_DIR": str(pip_cache),
+                       "RUNNER_NAME": "runner <7>"}, tmp_path)
+    assert done["code"] == 0, done.get("stderr")
+    text = page.read_text()
+    self_contained(text)
+    doc = embedded(text)
+    [host] = doc["hosts"]
+    assert host["host"] == "runner <7>" and "runner &lt;7&gt;" in text
+    assert [c["path"] for c in host["caches"] if c["manager"] == "pip"] == [str(pip_cache)]
+    assert host["caches"][0]["bytes"] > 0 and json.loads(json.dumps(doc)) == doc
+    assert f"HTML report of the caches: `{page}`" in done["summary"]
+    assert done["stdout"].startswith("cachekit: HTML report written to")
+    assert sorted(p.name for p in pip_cache.rglob("*")) == cached  # no jinja2 wheel in it
+    assert (tmp_path / "cachekit-html" / "jinja2").is_dir()
+
+
 def test_the_action_on_a_runner_with_nothing_cached(home: Path, tmp_path: Path) -> None:
     done = run_action({"ci": "true"}, {"HOME": str(home)}, tmp_path)
     assert done["code"] == 0, done.get("stderr")

@@ -31,6 +31,11 @@ def test_registered_results_render_as_a_local_report(tmp_path: Path, home: Path,
     assert hosts["web1"]["caches"] == by_host(json.loads(local.stdout))["local"]["caches"]
     assert hosts["web2"]["status"] == "failed"
     assert hosts["web2"]["error"] == "Ansible skipped the host: conditional false"
+    page = tmp_path / "report.html"  # the HTML page takes the same results
+    html = run_cachekit(["report", "--from-ansible", str(out), "--html", str(page)], pip_cache,
+                        home=home)
+    assert html.returncode == 2, html.stderr
+    assert "web1" in page.read_text() and "web2" in page.read_text()
 
 
 def test_one_file_mapping_hosts_to_results(tmp_path: Path, pip_cache: Path,

@@ -104,7 +104,8 @@ def readme_commands() -> List[str]:
     """The commands of the README and of every docs page but the generated reference."""
     pages = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
     text = "\n".join(p.read_text() for p in pages if p != REPO / "docs/reference/cli.md")
-    return [m.group(0) for m in re.finditer(r"(?:cachekit|invoke) ([a-z]+)((?: +[^ `\n|]+)*)",
+    # a command ends at a `;` too (the nightly line runs prune; then trend --html)
+    return [m.group(0) for m in re.finditer(r"(?:cachekit|invoke) ([a-z]+)((?: +[^ `\n|;]+)*)",
                                             text) if m.group(1) in TASKS]
 
 

@@ -23,8 +23,9 @@ def imports(path: Path) -> Set[str]:
 
 
 def test_the_renderer_does_not_import_the_core() -> None:
-    for path in (CACHEKIT / "render").glob("*.py"):
-        core = sorted(m for m in imports(path) if m.startswith("cachekit.core"))
+    for path in (CACHEKIT / "render").rglob("*.py"):  # the HTML pages (render/html/) too
+        core = sorted(m for m in imports(path) if m.startswith("cachekit.core")
+                      or m == "cachekit.runs")  # runs reads the history through the core's bounds
         assert not core, f"render/{path.name} imports {core}"
 
 
@@ -45,6 +46,17 @@ def test_shipping_the_core_does_not_import_fabric() -> None:
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["[]"]
+
+
+def test_only_the_html_pages_import_jinja2() -> None:
+    """Jinja2 (and its MarkupSafe) load only when a page is written, never for a table."""
+    for path in CACHEKIT.rglob("*.py"):
+        if {"jinja2", "markupsafe"} & {m.split(".")[0] for m in imports(path)}:
+            assert path.parent.name == "html", f"{path.relative_to(CACHEKIT)} imports jinja2"
+    code = "import sys, cachekit.tasks\nprint('jinja2' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=CACHEKIT.parent,
+                         capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["False"], out.stderr
 
 
 def test_only_the_renderer_imports_tabulate() -> None:

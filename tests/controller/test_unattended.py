@@ -201,6 +201,8 @@ def test_the_readme_crontab_line_runs_as_cron_runs_it(pip_cache: Path, home: Pat
     env_lines = [line for line in block.splitlines() if re.match(r"^[A-Z_]+=", line)]
     [job] = [line for line in block.splitlines() if line and line[0].isdigit()]
     command = job.split(None, 5)[5]
+    assert "--html /var/www/caches/index.html" in command
+    command = command.replace("/var/www/caches", str(tmp_path / "www"))  # the test's web root
     installed_cachekit(home)
     inv = inventory(tmp_path, {"max_size": "4kB"})
     env = {"HOME": str(home), "LOGNAME": "root", "SHELL": "/bin/sh", "PATH": "/usr/bin:/bin",
@@ -214,6 +216,8 @@ def test_the_readme_crontab_line_runs_as_cron_runs_it(pip_cache: Path, home: Pat
     assert run.stdout == "" and run.stderr == ""  # quiet: cron mails nothing
     assert "removed " in (home / ".local/state/cachekit/prune.log").read_text()
     assert history_lines(home)[0]["host"] == "localhost"
+    page = (tmp_path / "www/index.html").read_text()  # published after the prune
+    assert 'data-host="localhost"' in page and "cachekit trend" in page
 
 
 def test_the_readme_systemd_service_line_runs(pip_cache: Path, home: Path,
@@ -231,6 +235,14 @@ def test_the_readme_systemd_service_line_runs(pip_cache: Path, home: Path,
     run = subprocess.run(argv, env=env, capture_output=True, text=True, cwd="/", timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout == "" and (home / ".local/state/cachekit/history.jsonl").exists()
+    post = next(line for line in block.splitlines() if line.startswith("ExecStopPost="))
+    assert "--html /var/www/caches/index.html" in post
+    post_argv = shlex.split(post.split("=", 1)[1].replace("%h", str(home))
+                            .replace("/var/www/caches", str(tmp_path / "www")))
+    published = subprocess.run(post_argv, env=env, capture_output=True, text=True, cwd="/",
+                               timeout=120)
+    assert published.returncode == 0 and published.stdout == "", published.stderr
+    assert 'data-host="localhost"' in (tmp_path / "www/index.html").read_text()
     timer = readme_block("ini", "[Timer]")
     assert "OnCalendar=*-*-* 03:17" in timer and "WantedBy=timers.target" in timer
 

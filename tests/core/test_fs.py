@@ -219,6 +219,23 @@ def test_totals_walk_agrees_with_the_record_walk(pip_cache: Path, parallel: bool
     assert no_disk == dict(full, disk_bytes=None)
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+def test_scan_totals_parts_is_scan_totals_of_each_part(pip_cache: Path, parallel: bool) -> None:
+    """Several parts in one fan-out give each part's own ``scan_totals``."""
+    from cachekit.core.managers.pip import cache as pipcache
+
+    os.link(pip_cache / "README-stray.txt", pip_cache / "wheels" / "hard")
+    parts = [("wheels", pipcache.classify), ("http-v2", lambda top, name, kind: top)]
+    together = walk.scan_totals_parts(str(pip_cache), parts, parallel=parallel)
+    assert sorted(together) == ["http-v2", "wheels"]
+    for rel, classify in parts:
+        alone = walk.scan_totals(str(pip_cache / rel), classify, parallel=parallel)
+        got = together[rel]
+        assert (got.counts, got.shared, got.disk_bytes, got.errors) == (
+            alone.counts, alone.shared, alone.disk_bytes, alone.errors)
+        assert got.counts
+
+
 def test_wheel_classification_is_pips_glob() -> None:
     """classify replaces fnmatch('*-*.whl') on the hot path; it must agree with it."""
     import fnmatch

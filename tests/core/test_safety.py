@@ -276,15 +276,21 @@ def test_a_parent_of_the_home_is_refused(home: Path) -> None:
 # The shared mechanism -------------------------------------------------------------------
 
 def test_a_manager_without_a_layout_signature_can_remove_nothing(tmp_path: Path) -> None:
+    # "spack": a name cachekit does not know (this test named pixi before pixi was added)
     with pytest.raises(Refused, match="no layout signature"):
-        safety.layout_check("pixi")
+        safety.layout_check("spack")
     victim = tmp_path / "victim"
     victim.mkdir()
     (victim / "f").write_text("x")
-    forged = {"manager": "pixi", "root": str(victim), "root_id": [0, 0], "files": [],
+    forged = {"manager": "spack", "root": str(victim), "root_id": [0, 0], "files": [],
               "dirs": []}
     done = agent.run({"op": "apply", "plans": [forged], "environ": {"HOME": str(tmp_path)}})
     assert done["status"] == "refused" and "no layout signature" in done["error"]
+    assert (victim / "f").exists()
+    # pixi, known now, refuses the same forged plan by its own layout signature
+    done = agent.run({"op": "apply", "plans": [dict(forged, manager="pixi")],
+                      "environ": {"HOME": str(tmp_path)}})
+    assert done["status"] == "refused" and "rattler package cache" in done["error"]
     assert (victim / "f").exists()
 
 

@@ -231,6 +231,7 @@ class Totals:
         self.count_blocks = True  # False: directories were not stat-ed, blocks are unknown
         self.linked: Dict[Tuple[int, int], int] = {}  # hard-linked (dev, ino) -> blocks
         self.errors: List[Tuple[str, str]] = []
+        self.part = ""  # which part of a ``scan_totals_parts`` it belongs to
 
     @property
     def disk_bytes(self) -> Optional[int]:
@@ -344,6 +345,40 @@ def scan_totals(root: str, classify: Classifier, parallel: Optional[bool] = None
     jobs = [(root, t, classify, disk) for t in tasks]
     for sub in fan_out(_total_subtree, jobs, parallel):
         acc.merge(sub)
+    return acc
+
+
+def scan_totals_parts(root: str, parts: Sequence[Tuple[str, Classifier]],
+                      parallel: Optional[bool] = None, disk: bool = True
+                      ) -> Dict[str, Totals]:
+    """``scan_totals`` of several directories under ``root`` (each ``rel`` with its own
+    classifier, keys as that part's tops) in one fan-out: one pool of workers shares the
+    whole tree, where a pool per part would leave cores idle at each part's tail."""
+    out: Dict[str, Totals] = {}
+    jobs: List[Tuple[str, Tuple[str, str, Classifier, bool]]] = []
+    for rel, classify in parts:
+        path = root + "/" + rel
+        acc = Totals()
+        acc.count_blocks = disk
+        acc.blocks = os.lstat(path).st_blocks * 512
+        out[rel] = acc
+
+        def list_dir(sub: str, path: str = path, classify: Classifier = classify,
+                     acc: Totals = acc) -> List[str]:
+            return _total_dir(path, sub, classify, acc)
+
+        tasks = _two_levels(list_dir)
+        if METER.on:
+            METER.add(*figures(acc))
+        jobs += [(rel, (path, t, classify, disk)) for t in tasks]
+    for sub in fan_out(_total_part, jobs, parallel):
+        out[sub.part].merge(sub)
+    return out
+
+
+def _total_part(job: Tuple[str, Tuple[str, str, Classifier, bool]]) -> Totals:
+    acc = _total_subtree(job[1])
+    acc.part = job[0]
     return acc
 
 

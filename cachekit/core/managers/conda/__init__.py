@@ -13,11 +13,11 @@ from ...wire import CacheRecord, EntryRow, PlanWire, Row
 from ..base import ALL_OPS, Column, Manager
 
 if TYPE_CHECKING:
+    from ..conda_format import Usage
     from .cache import CondaRecord
     from .location import CondaLocation
     from .plans import CondaPlan
     from .settings import CondaSettings
-    from .usage import Usage
 
 
 class Conda(Manager):
@@ -92,8 +92,8 @@ class Conda(Manager):
         apply.refuse_root(_plan(wire), loc, self.run.environ)
 
     def apply(self, wire: PlanWire) -> None:
+        from ..conda_format import read_usage
         from . import apply
-        from .usage import read_usage
 
         if self._usage is None:  # read now: an environment made since the plan counts
             from . import location

@@ -14,12 +14,12 @@ from ... import Refused, safety
 from ...fs import remove as fsremove
 from ...fs import walk
 from ...wire import Run
+from ..conda_format import Usage
 from . import cache as condacache
 from . import location
 from .clean import Item, package_verdict
 from .loose import LOOSE, known_tops
 from .plans import CondaPlan, users, wire_rows
-from .usage import Usage
 
 
 def refuse_root(wire: CondaPlan, loc: location.CondaLocation, environ: Dict[str, str]) -> None:

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Tuple, Typed
 from ...fs import subtree, walk
 from ...fs.subtree import Stats
 from ...wire import CacheRecord
+from ..conda_format import PACKAGE_EXTENSIONS
 
 if TYPE_CHECKING:
-    from .usage import Usage
+    from ..conda_format import Usage
 
-PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")
 TEMPFILE_SUFFIXES = (".c~", ".trash")  # `conda clean --tempfiles`
 TRASH_SUFFIXES = (".mamba_trash", ".conda_trash")
 # micromamba 2.6+ keeps packages under PKGS/<scheme>/<host>/<channel>/<subdir>/
@@ -85,25 +85,6 @@ class Listing(NamedTuple):
 
     def of(self, *kinds: str) -> List[Entry]:
         return [e for e in self.entries if e.kind in kinds]
-
-
-def dist_name(rel: str) -> str:
-    """``a/b/numpy-1.26.4-py311_0.conda`` -> ``numpy-1.26.4-py311_0``."""
-    base = rel.rsplit("/", 1)[-1]
-    if base.endswith(".partial"):
-        base = base[:-len(".partial")]
-    for ext in PACKAGE_EXTENSIONS:
-        if base.lower().endswith(ext):
-            return base[:-len(ext)]
-    return base
-
-
-def split_dist(dist: str) -> Tuple[str, str, str]:
-    """``name-version-build``; names may hold dashes, version and build never do."""
-    parts = dist.rsplit("-", 2)
-    if len(parts) < 3:
-        return dist, "", ""
-    return parts[0], parts[1], parts[2]
 
 
 def _file_kind(name: str) -> str:
@@ -252,14 +233,6 @@ def walk_many(root: str, rels: List[str], parallel: Optional[bool] = None) -> Di
     """Walk several directories of one cache, in parallel when that pays."""
     jobs = [(root, r, "info", TEMPFILE_SUFFIXES, True) for r in rels]
     return {s.rel: s for s in walk.fan_out(subtree.walk_dir, jobs, parallel)}
-
-
-def dist_path(tarball: str) -> str:
-    """The extracted directory an archive unpacks to (``strip_pkg_extension``)."""
-    for ext in PACKAGE_EXTENSIONS:
-        if tarball.lower().endswith(ext):
-            return tarball[:-len(ext)]
-    return tarball
 
 
 # Figures for info and report --------------------------------------------------------------

@@ -5,12 +5,11 @@ touches the file system. Each selected item is a whole entry: an archive, an ext
 package directory, the index cache, a log file.
 """
 
-import fnmatch
 from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
 from ...fs.subtree import Stats
-from .cache import Entry, Listing, dist_name, split_dist
-from .usage import Usage
+from ..conda_format import Usage, dist_name, matches, verdict
+from .cache import Entry, Listing
 
 CLEAN_FLAGS = ("tarballs", "index_cache", "packages", "tempfiles", "logfiles", "trash", "lock",
                "force")
@@ -53,28 +52,8 @@ def _dir_item(e: Entry, s: Stats, reason: str) -> Item:
 
 def package_verdict(listing: Listing, e: Entry, stats: Dict[str, Stats], usage: Usage
                     ) -> Tuple[bool, str]:
-    """(removable, why): cachekit's rule for an extracted package."""
-    used = usage.reasons(listing.root, e.rel)
-    if used:
-        return False, "; ".join(used)
-    s = stats.get(e.rel)
-    if s is None:
-        return False, "not examined"
-    if s.errors:
-        rel, err = s.errors[0]
-        return False, f"could not be read fully ({rel}: {err}); kept"
-    if s.linked_count:
-        sample = ", ".join(f"{rel.split('/', 1)[-1]} ({n} links)" for rel, n in s.linked[:2])
-        return False, (f"{s.linked_count} file(s) with more than one hard link (linked "
-                       f"elsewhere or within the package), e.g. {sample}")
-    return True, "unused package (no environment records it, no file hard-linked elsewhere)"
-
-
-def matches(rel: str, pattern: str) -> bool:
-    """A conda-style pattern: a package name, or a glob over ``name-version-build``."""
-    dist = dist_name(rel).lower()
-    pattern = pattern.lower()
-    return fnmatch.fnmatchcase(dist, pattern) or fnmatch.fnmatchcase(split_dist(dist)[0], pattern)
+    """(removable, why): cachekit's rule for an extracted package (``conda_format``)."""
+    return verdict(listing.root, e.rel, stats.get(e.rel), usage)
 
 
 def plan_cache(listing: Listing, stats: Dict[str, Stats], usage: Usage, flags: Tuple[str, ...],

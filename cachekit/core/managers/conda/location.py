@@ -255,7 +255,8 @@ def layout_problem(root: str) -> str:
     package directory, an archive, micromamba's channel tree), or a fresh cache conda
     made or emptied (``urls.txt``, ``urls``, the index cache, logs, lock and trash files,
     nothing else)."""
-    from .cache import PACKAGE_EXTENSIONS, URL_SCHEMES
+    from ..conda_format import PACKAGE_EXTENSIONS
+    from .cache import URL_SCHEMES
 
     try:
         names = os.listdir(root)

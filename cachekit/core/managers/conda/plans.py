@@ -8,10 +8,10 @@ from typing import Any, Dict, List, Optional
 
 from ... import Refused
 from ...wire import PlanWire, Result, Row
+from ..conda_format import Usage
 from . import cache as condacache
 from .cache import CondaRecord
 from .clean import CachePlan, Item
-from .usage import Usage
 
 
 class CondaPlan(PlanWire, total=False):

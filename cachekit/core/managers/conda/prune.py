@@ -12,13 +12,13 @@ from ... import policy
 from ...fs.mounts import last_use_clock
 from ...fs.subtree import Stats
 from ...wire import Run, not_fully_read
+from ..conda_format import Usage, dist_name, dist_path, read_usage, split_dist
 from . import cache as condacache
 from . import location
 from .cache import CondaRecord, Entry, Listing
 from .clean import CachePlan, Item, package_verdict
 from .loose import refuse_unsafe_roots
 from .plans import CondaPlan, plan_to_wire
-from .usage import Usage, read_usage
 
 
 def conda_candidates(root: str, listing: Listing,
@@ -33,7 +33,7 @@ def conda_candidates(root: str, listing: Listing,
     packages = {e.rel: e for e in listing.of("package")}
     archives: Dict[str, List[Entry]] = {}
     for e in listing.of("tarball"):
-        archives.setdefault(condacache.dist_path(e.rel), []).append(e)
+        archives.setdefault(dist_path(e.rel), []).append(e)
     for rel, e in packages.items():
         removable, _why = package_verdict(listing, e, stats, usage)
         if not removable:
@@ -42,10 +42,10 @@ def conda_candidates(root: str, listing: Listing,
         mine = [] if ci else [a for a in archives.pop(rel, []) if a.nlink <= 1]
         last = s.last_atime_ns if clock == "atime" else s.last_mtime_ns
         items = [Item(rel, "package", s.bytes, s.freed, e.ino, e.mtime_ns, "", True,
-                      condacache.dist_name(rel))]
+                      dist_name(rel))]
         items += [_archive_item(a) for a in mine]
         out.append(policy.Candidate(
-            "conda", root, rel, condacache.split_dist(condacache.dist_name(rel))[0],
+            "conda", root, rel, split_dist(dist_name(rel))[0],
             sum(i.bytes for i in items), sum(i.freed for i in items), last, False, items))
     for stem, entries in archives.items():
         for a in entries:
@@ -59,14 +59,14 @@ def conda_candidates(root: str, listing: Listing,
             except OSError:
                 continue
             out.append(policy.Candidate(
-                "conda", root, a.rel, condacache.split_dist(condacache.dist_name(a.rel))[0],
+                "conda", root, a.rel, split_dist(dist_name(a.rel))[0],
                 a.size, a.size, last, cheap, [_archive_item(a)]))
     return out
 
 
 def _archive_item(a: Entry) -> Item:
     return Item(a.rel, "tarball", a.size, a.size if a.nlink <= 1 else 0, a.ino, a.mtime_ns,
-                "", False, condacache.dist_name(a.rel))
+                "", False, dist_name(a.rel))
 
 
 def scopes(run: Run, loc: location.CondaLocation, caches: List[CondaRecord]

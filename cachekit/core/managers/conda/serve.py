@@ -1,7 +1,7 @@
 """What the conda manager serves: each cache's figures (``info``, ``report``), its
 entries (``list``) and the plans of ``remove``, ``purge`` and ``clean``.
 
-Every method starts from ``location.locate`` and ``usage.read_usage``; a directory two
+Every method starts from ``location.locate`` and ``conda_format.read_usage``; a directory two
 settings name is counted and cleaned once.
 """
 
@@ -11,6 +11,7 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple
 from ... import Refused
 from ...fs.subtree import Stats
 from ...wire import EntryRow, Request, Result, Run, not_fully_read, unreadable
+from ..conda_format import Usage, dist_name, read_usage, split_dist
 from . import cache as condacache
 from . import location
 from .cache import CondaRecord
@@ -29,7 +30,6 @@ from .loose import (
     refuse_unsafe_roots,
 )
 from .plans import CondaPlan, force_plan, offer, plan_to_wire
-from .usage import Usage, read_usage
 
 
 class CondaEntry(EntryRow, total=False):
@@ -108,7 +108,7 @@ def entries(loc: location.CondaLocation, caches: List[CondaRecord], usage: Usage
         for e in listing.of("tarball", "partial", "package"):
             if not matches(e.rel, pattern or "*"):
                 continue
-            name, version, build = condacache.split_dist(condacache.dist_name(e.rel))
+            name, version, build = split_dist(dist_name(e.rel))
             used = usage.reasons(root, e.rel) if e.kind == "package" else []
             row: CondaEntry = {
                 "manager": "conda", "name": name, "version": version, "build": build,

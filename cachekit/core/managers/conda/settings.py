@@ -93,8 +93,8 @@ def _yaml_str(path: str) -> str:
 
 def symlinked_users(cache: str, environ: Mapping[str, str]) -> List[str]:
     """Environments that use packages of a conda cache through symlinks (a move breaks them)."""
+    from ..conda_format import read_usage
     from .cache import list_cache
-    from .usage import read_usage
 
     loc = location.locate(environ)
     usage = read_usage(e.path for e in loc.envs)

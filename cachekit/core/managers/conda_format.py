@@ -1,19 +1,59 @@
-"""Which cached packages conda environments use: every environment's ``conda-meta``, read.
+"""What conda-format package caches share (conda, mamba, micromamba, and pixi's rattler):
+package names, the environments' ``conda-meta`` records, and the rule that keeps a package.
 
 A package is kept when any discoverable environment records it, whatever the link type
 (conda's own rule looks at hard links only, and removes packages that environments use
-through symlinks or copies). A record whose package path is gone keeps every package of
-that name.
+through symlinks or copies), or when a file of it has another hard link. A record whose
+package path is gone keeps every package of that name.
 """
 
+import fnmatch
 import json
 import os
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from ... import bounded
-from .cache import dist_name, dist_path
+from .. import bounded
+
+if TYPE_CHECKING:
+    from ..fs.subtree import Stats
+
+PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")
 
 LINK_TYPES = {1: "hard link", 2: "symlink", 3: "copy", 4: "directory"}
+
+
+def dist_name(rel: str) -> str:
+    """``a/b/numpy-1.26.4-py311_0.conda`` -> ``numpy-1.26.4-py311_0``."""
+    base = rel.rsplit("/", 1)[-1]
+    if base.endswith(".partial"):
+        base = base[:-len(".partial")]
+    for ext in PACKAGE_EXTENSIONS:
+        if base.lower().endswith(ext):
+            return base[:-len(ext)]
+    return base
+
+
+def split_dist(dist: str) -> Tuple[str, str, str]:
+    """``name-version-build``; names may hold dashes, version and build never do."""
+    parts = dist.rsplit("-", 2)
+    if len(parts) < 3:
+        return dist, "", ""
+    return parts[0], parts[1], parts[2]
+
+
+def dist_path(tarball: str) -> str:
+    """The extracted directory an archive unpacks to (``strip_pkg_extension``)."""
+    for ext in PACKAGE_EXTENSIONS:
+        if tarball.lower().endswith(ext):
+            return tarball[:-len(ext)]
+    return tarball
+
+
+def matches(rel: str, pattern: str) -> bool:
+    """A conda-style pattern: a package name, or a glob over ``name-version-build``."""
+    dist = dist_name(rel).lower()
+    pattern = pattern.lower()
+    return fnmatch.fnmatchcase(dist, pattern) or fnmatch.fnmatchcase(split_dist(dist)[0], pattern)
 
 
 class Usage:
@@ -182,3 +222,21 @@ def read_usage(envs: Iterable[str]) -> Usage:
                 usage.by_name.setdefault(dist, []).append(
                     f"recorded by {env} (by name: its recorded package path is not found)")
     return usage
+
+
+def verdict(root: str, rel: str, walked: "Optional[Stats]", usage: Usage) -> Tuple[bool, str]:
+    """(removable, why) for the extracted package ``root/rel``: cachekit's rule, whose walk
+    (``subtree.walk_dir``) is ``walked``."""
+    used = usage.reasons(root, rel)
+    if used:
+        return False, "; ".join(used)
+    if walked is None:
+        return False, "not examined"
+    if walked.errors:
+        where, err = walked.errors[0]
+        return False, f"could not be read fully ({where}: {err}); kept"
+    if walked.linked_count:
+        sample = ", ".join(f"{r.split('/', 1)[-1]} ({n} links)" for r, n in walked.linked[:2])
+        return False, (f"{walked.linked_count} file(s) with more than one hard link (linked "
+                       f"elsewhere or within the package), e.g. {sample}")
+    return True, "unused package (no environment records it, no file hard-linked elsewhere)"
