@@ -30,6 +30,7 @@ PLACEHOLDERS = {
     "threshold": "SIZE",
     "last": "N",
     "fail_above": "SIZE|PCT",
+    "from_ansible": "PATH",
     "tempfiles": "PATH,...",
     "uv": "PATH",
     "become_user": "USER",

@@ -226,13 +226,22 @@ HTML_HELP = ("also write a self-contained HTML page (charts, a sortable table, t
                   "fail_above": "exit 3 and name the hosts whose caches are over SIZE (20GB) "
                                 "or over PCT of their disk (80%): for monitoring (default: "
                                 "no limit)",
+                  "from_ansible": "render what Ansible collected instead of asking hosts: the "
+                                  "--tree DIR of `ansible -m cachekit.caches.info`, or a JSON "
+                                  "file of registered results (default: ask the hosts)",
                   "html": HTML_HELP})
 def report_(c: Context, target: Target, attribute: bool = False,
-            fail_above: Optional[str] = None, html: Optional[str] = None) -> None:
+            fail_above: Optional[str] = None, html: Optional[str] = None,
+            from_ansible: Optional[str] = None) -> None:
     """One row per host: cache sizes, reclaimable bytes, disk free, status."""
     fmt = check_format(target.format, report.report_formats())
     threshold = policy_input.parse_threshold(fail_above) if fail_above is not None else None
-    results = session.query(target, {"op": "report", "attribute": attribute})
+    if from_ansible is not None:
+        from cachekit import from_ansible as ansible_results
+
+        results = ansible_results.read(from_ansible)
+    else:
+        results = session.query(target, {"op": "report", "attribute": attribute})
     over = document.over_threshold(results, threshold) if threshold else []
     if html:
         from cachekit.render import html as pages

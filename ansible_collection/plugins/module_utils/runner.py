@@ -1,0 +1,141 @@
+# Copyright: cachekit contributors
+# MIT License (see the cachekit repository)
+"""What every cachekit module shares: argument types that check sizes, durations and
+patterns with cachekit's own messages, the request sent to the core, and the result.
+
+The core is cachekit's own, copied unchanged into ``core_payload`` by the collection's
+build; it runs here exactly as it runs on a host cachekit reaches over SSH.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ansible_collections.cachekit.caches.plugins.module_utils import core_payload
+
+# The core comes from core_payload (one string; see its docstring), imported by name, so
+# that AnsiballZ neither parses nor ships a second copy.
+core = core_payload.load()
+agent = importlib.import_module(core.__name__ + ".agent")
+policy_text = importlib.import_module(core.__name__ + ".policy_text")
+KNOWN_MANAGERS = core.KNOWN_MANAGERS
+
+
+def _checked(parse, flag, what):
+    """An argument type: cachekit's parser, its message as the argument's error."""
+    def check(value):
+        try:
+            parse(value, flag)
+        except policy_text.BadValue as exc:
+            raise ValueError(str(exc)) from None
+        return str(value).strip()
+    check.__name__ = what  # Ansible's message: "... unable to convert to <what>: <ours>"
+    return check
+
+
+older_than = _checked(policy_text.parse_duration, "older_than", "a duration")
+max_size = _checked(policy_text.parse_size, "max_size", "a size")
+min_free = _checked(policy_text.parse_min_free, "min_free", "a size or a percentage")
+
+
+def keep(value):
+    """A keep pattern: a package name or glob, never empty."""
+    try:
+        return policy_text.parse_keep([value], "keep")[0]
+    except policy_text.BadValue as exc:
+        raise ValueError(str(exc)) from None
+
+
+def pattern(value):
+    """remove's package pattern, as pip takes it; never empty."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("remove needs a pattern (use purge to remove everything)")
+    return value.strip()
+
+
+POLICY_OPTIONS = dict(
+    older_than=dict(type=older_than),
+    max_size=dict(type=max_size),
+    keep=dict(type="list", elements=keep),
+    min_free=dict(type=min_free),
+    ci=dict(type="bool"),
+)
+
+
+def common_spec(**own):
+    """The options every module takes, and the module's own."""
+    spec = dict(
+        managers=dict(type="list", elements="str", choices=list(KNOWN_MANAGERS)),
+        environ=dict(type="dict", default={}),
+        uv=dict(type="str"),
+    )
+    spec.update(own)
+    return spec
+
+
+def request(module, op, **extra):
+    """The core's request: the op, its options, and the common ones."""
+    params = module.params
+    out = dict(op=op, managers=params.get("managers"),
+               environ={str(k): str(v) for k, v in (params.get("environ") or {}).items()})
+    if params.get("uv"):
+        out["uv"] = params["uv"]
+    out.update(extra)
+    return out
+
+
+def run(module, req):
+    """The core's result for ``req``; a refusal or a failure fails the module with its
+    one-line reason (and the whole result, for the record)."""
+    result = agent.run(req)
+    if result.get("status") != "ok":
+        # an apply stopped part-way (interrupted, a file that would not go) removed what
+        # its rows say: changed tells the truth about that too
+        gone = [_path(r) for r in result.get("removed", []) if r.get("ok")]
+        module.fail_json(msg=f"cachekit {req['op']}: {result.get('status')}: "
+                             f"{result.get('error')}", cachekit=result, removed=gone,
+                         changed=bool(gone))
+    return result
+
+
+def _path(row):
+    return row.get("path") or row.get("entry") or ""
+
+
+def destroy(module, req):
+    """Plan; in check mode stop there (the dry run); else apply exactly that plan, as
+    cachekit's own run does after its confirmation. ``changed`` when something went."""
+    planned = run(module, req)
+    plan = [dict(r) for r in planned.get("removed", [])]
+    out = dict(plan=plan, planned_bytes=sum(c.get("reclaimable_bytes") or 0
+                                            for c in planned.get("caches", [])))
+    going = [_path(r) for r in plan] + list(planned.get("dirs_removed", []))
+    if module.check_mode or not planned.get("plans"):
+        # check mode: changed says whether a real run would remove something
+        changed = bool(going) and module.check_mode
+        out.update(changed=changed, cachekit=planned, removed=[], reclaimed_bytes=0)
+        done = planned
+    else:
+        applied = run(module, dict(req, op="apply", plans=planned["plans"]))
+        applied["caches_before"] = planned.get("caches", [])
+        gone = [r for r in applied.get("removed", []) if r.get("ok")]
+        going = [_path(r) for r in gone] + list(applied.get("dirs_removed", []))
+        out.update(changed=bool(going), cachekit=applied, removed=[_path(r) for r in gone],
+                   dirs_removed=list(applied.get("dirs_removed", [])),
+                   reclaimed_bytes=applied.get("reclaimed_bytes", 0))
+        done = applied
+    if module._diff and going:
+        out["diff"] = dict(before="".join(p + "\n" for p in going), after="",
+                           before_header=f"cachekit {req['op']}: the paths that go",
+                           after_header="after")
+    warn(module, done)
+    module.exit_json(**out)
+
+
+def warn(module, result):
+    """The result's warnings as Ansible's, one line each, as cachekit prints them."""
+    for c in result.get("caches", []):
+        for line in c.get("warnings") or []:
+            module.warn(f"{c.get('manager')}: {line}")
+    for line in result.get("warnings") or []:
+        module.warn(str(line))
