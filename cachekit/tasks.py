@@ -270,19 +270,19 @@ def locations_(c: Context, target: Target) -> None:
 
 
 @fleet_task(destructive=True, help={
-    "managers": "the one manager whose cache moves: pip, conda or uv (required)",
+    "managers": "the one manager whose cache moves: pip, conda, uv, pixi, poetry or pdm (required)",
     "to": "the new cache directory, created if missing (required)",
     "dry_run": "print what relocate would change (the setting in each file, and with "
                "--move the content that moves), change nothing",
     "move": "also move the current cache's content there (rename, or copy, verify, remove)",
     "format": "table or json"})
 def relocate(c: Context, target: Target, to: str = "", move: bool = False) -> None:
-    """Move where pip, conda or uv keeps its cache: the setting, and with --move the content."""
+    """Move where a package manager keeps its cache: the setting, and with --move the content."""
     fmt = check_format(target.format, ["table", "json"])
     chosen = parse_managers(target.managers) or []
     if len(chosen) != 1:
         raise CachekitError("relocate moves one manager's cache at a time",
-                            hint="give --managers pip, --managers conda or --managers uv")
+                            hint="give one manager, e.g. --managers pip")
     if not to:
         raise CachekitError("relocate needs --to PATH")
     results = session.relocate(target, {"op": "relocate", "to": to, "move": move})

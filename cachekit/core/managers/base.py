@@ -106,7 +106,8 @@ class Manager:
 
     def settings(self) -> "Settings":
         """``relocate``: how to point the manager at another cache."""
-        raise Refused(f"cachekit relocates pip, conda or uv caches, not {self.name}")
+        raise Refused(f"the {self.label_for()} has no setting cachekit can move; relocate "
+                      "moves pip, conda, uv, pixi, Poetry and PDM caches")
 
     # Safety ---------------------------------------------------------------------------
 
