@@ -99,8 +99,11 @@ class Poetry(Manager):
             root = rec["path"] or ""
             safety.refuse("poetry", root, self.run.environ, op, rec["source"])
             if op == "purge":
-                items = pplan.purge_items(root)
+                items, left = pplan.purge_items(root)
                 names: List[str] = []
+                if left:
+                    rec["warnings"].append("not shaped as Poetry's (left alone): "
+                                           + ", ".join(left))
             else:
                 lay = pcache.layout(root)
                 if lay.errors:

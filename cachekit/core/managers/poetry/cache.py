@@ -28,6 +28,14 @@ REPOS = "cache/repositories"
 ARTIFACTS = "artifacts"
 HTTP = "_http_"
 NEVER = ("virtualenvs", "src")  # Poetry's, but not cache: never touched
+# Everything Poetry 2.5 writes at the top of its cache dir (``repository_cache_directory``,
+# ``artifacts_cache_directory``, ``virtualenvs.path``'s default and git's ``src``).
+TOPS = ("cache", ARTIFACTS) + NEVER
+# What a repository directory holds: FileCache's first level (2 hex) and the HTTP cache
+# (``_http_``; ``_http`` before Poetry 2.4).
+REPO_NAMES = re.compile(r"^(?:[0-9a-f]{2}|_http_?)$")
+# ``artifacts/<2>/<2>/<2>/<58>``: a sha256 split as ArtifactCache does.
+ARTIFACT_DIR = re.compile(r"^artifacts/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{58}$")
 ARCHIVES = (".whl", ".tar.gz", ".tar.bz2", ".bz2", ".zip")  # Poetry's archive types
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HTTP_SUFFIXES = (".body.lock", ".body", ".lock")
@@ -207,10 +215,11 @@ def layout(root: str) -> Layout:
     http_stems: Dict[str, List[walk.FileStat]] = {}
     url_keys: Dict[str, Tuple[str, str]] = {}
     repos = sorted({d.path.split("/")[2] for d in repos_tree.dirs if d.path.count("/") >= 2})
+    poetry_repos = {r for r in repos if poetry_repo(root, f"{REPOS}/{r}")}
     for f in repos_tree.files:
         parts = f.path.split("/")
-        if len(parts) < 4:
-            continue  # a file directly in repositories/: no repository's
+        if len(parts) < 4 or parts[2] not in poetry_repos:
+            continue  # directly in repositories/, or in a directory not shaped as Poetry's
         leaf = parts[-1]
         if parts[3] == HTTP:
             http_stems.setdefault(f.path[:len(f.path) - len(leaf)] + http_stem(leaf),
@@ -239,7 +248,7 @@ def layout(root: str) -> Layout:
     art_dirs: Dict[str, List[walk.FileStat]] = {}
     for f in art_tree.files:
         parts = f.path.split("/")
-        if len(parts) >= 6:
+        if len(parts) >= 6 and ARTIFACT_DIR.match("/".join(parts[:5])):
             art_dirs.setdefault("/".join(parts[:5]), []).append(f)
     for entry_dir, files in sorted(art_dirs.items()):
         keys = {archive_of(f.path.rsplit("/", 1)[-1]) for f in files}
@@ -259,7 +268,7 @@ def layout(root: str) -> Layout:
                 for key, e in by_key.items()}
     return Layout(releases, repos, repos_tree.files, art_tree.files, stray,
                   sorted({"/".join(d.path.split("/")[:5]) for d in art_tree.dirs
-                          if d.path.count("/") >= 4}),
+                          if ARTIFACT_DIR.match("/".join(d.path.split("/")[:5]))}),
                   unknown_tops(root), repos_tree.errors + art_tree.errors)
 
 
@@ -269,7 +278,20 @@ def unknown_tops(root: str) -> List[str]:
         names = os.listdir(root)
     except OSError:
         return []
-    return sorted(n for n in names if n not in ("cache", ARTIFACTS) + NEVER)
+    return sorted(n for n in names if n not in TOPS)
+
+
+def poetry_repo(root: str, rel: str) -> bool:
+    """``root/rel`` (a repository under ``cache/repositories``) holds only what Poetry puts
+    there: directories named as FileCache's first level or the HTTP cache."""
+    if not real_dir(root, rel):
+        return False
+    try:
+        with os.scandir(os.path.join(root, rel)) as it:
+            return all(REPO_NAMES.match(e.name) and e.is_dir(follow_symlinks=False)
+                       for e in it)
+    except OSError:
+        return False
 
 
 # Patterns ----------------------------------------------------------------------------------
@@ -308,14 +330,21 @@ def matching(lay: Layout, pattern: str) -> List[Tuple[str, str]]:
 
 
 def layout_problem(root: str) -> str:
-    """Poetry's signature: ``cache/repositories``, ``artifacts`` or ``virtualenvs`` as
-    directories, or nothing at all yet."""
+    """Poetry's signature: nothing at the top but what Poetry writes there (``cache``,
+    ``artifacts``, ``virtualenvs``, ``src``), and ``cache/repositories``, ``artifacts`` or
+    ``virtualenvs`` as directories (or nothing at all yet). ``artifacts`` and ``src`` are
+    common words: a project or CI workspace holding them also holds other things, and is
+    refused."""
     try:
         names = os.listdir(root)
     except OSError as exc:
         return f"cannot be listed ({exc.strerror})"
     if not names:
         return ""
+    strangers = sorted(n for n in names if n not in TOPS)
+    if strangers:
+        return (f"does not look like a Poetry cache dir ({strangers[0]!r} is not one of "
+                f"Poetry's {', '.join(TOPS)})")
     if any(real_dir(root, rel) for rel in (REPOS, ARTIFACTS, "virtualenvs")):
         return ""
     return ("does not look like a Poetry cache dir (no cache/repositories, artifacts or "

@@ -64,26 +64,49 @@ def stray_items(stem: str, files: List[walk.FileStat], reason: str) -> List[Item
     return [_file_item(f, reason, "", stem) for f in sorted(files, key=lambda f: f.path)]
 
 
-def purge_items(root: str) -> List[Item]:
-    """Every repository (as ``poetry cache clear REPO --all``) and all of ``artifacts/``;
-    the two directories themselves stay."""
+def purge_items(root: str) -> Tuple[List[Item], List[str]]:
+    """Every repository (as ``poetry cache clear REPO --all``) and every artifact
+    directory; the two directories themselves stay. Only what is shaped as Poetry's is
+    taken: a repository holding only FileCache and HTTP cache directories, an
+    ``artifacts/<2>/<2>/<2>/<58 hex>`` directory, a file loose in ``cache/repositories``
+    (``poetry cache clear --all`` takes it too). The rest is left, and named."""
     items: List[Item] = []
-    for base, reason in ((pcache.REPOS, "repository (poetry cache clear {} --all)"),
-                         (pcache.ARTIFACTS, "artifacts/ emptied (no Poetry command clears it)")):
-        tree = pcache.tree_of(root, base)
-        children = sorted({p.path[len(base) + 1:].split("/", 1)[0]
-                           for p in list(tree.files) + list(tree.dirs)
-                           if p.path.startswith(base + "/")})
-        for name in children:
-            rel = f"{base}/{name}"
-            group = rel if base == pcache.REPOS else base
-            text = reason.format(name)
-            if pcache.real_dir(root, rel):
-                items.append(_tree_item(root, rel, _under(tree.files, rel), text, "", group))
-            else:
-                f = next(f for f in tree.files if f.path == rel)
-                items.append(_file_item(f, text, "", group))
-    return items
+    left: List[str] = []
+    reason = "repository (poetry cache clear {} --all)"
+    tree = pcache.tree_of(root, pcache.REPOS)
+    children = sorted({p.path.split("/")[2] for p in list(tree.files) + list(tree.dirs)
+                       if p.path.count("/") >= 2})
+    for name in children:
+        rel = f"{pcache.REPOS}/{name}"
+        if pcache.poetry_repo(root, rel):
+            items.append(_tree_item(root, rel, _under(tree.files, rel), reason.format(name),
+                                    "", rel))
+            continue
+        f = next((f for f in tree.files if f.path == rel), None)
+        if f is not None and f.kind == "f":
+            items.append(_file_item(f, reason.format(name), "", rel))
+        else:
+            left.append(rel)
+    tree = pcache.tree_of(root, pcache.ARTIFACTS)
+    entries = sorted({"/".join(p.path.split("/")[:5]) for p in list(tree.files)
+                      + list(tree.dirs) if p.path.count("/") >= 1})
+    taken = {rel for rel in entries if pcache.ARTIFACT_DIR.match(rel)
+             and pcache.real_dir(root, rel)}
+    above = {rel.rsplit("/", n)[0] for rel in taken for n in (1, 2, 3)}
+    files: Dict[str, List[walk.FileStat]] = {}
+    for f in tree.files:
+        files.setdefault("/".join(f.path.split("/")[:5]), []).append(f)
+    strays = set()
+    for rel in entries:
+        if rel in taken:
+            items.append(_tree_item(root, rel, files.get(rel, []),
+                                    "artifacts/ emptied (no Poetry command clears it)", "",
+                                    pcache.ARTIFACTS))
+        elif rel not in above:
+            if rel.rsplit("/", 1)[0] not in strays:
+                left.append(rel)  # named once, at its top
+            strays.add(rel)
+    return items, sorted(left)
 
 
 def plan_wire(root: str, root_id: List[int], kind: str, items: List[Item],

@@ -130,7 +130,8 @@ def test_a_host_without_poetry_loads_only_its_signs(home: Path, tmp_path: Path) 
 
 def test_src_checkouts_and_strangers_are_shown_and_never_removed(poetry_cache: Path,
                                                                  home: Path) -> None:
-    """``src/`` holds the git checkouts editable installs run from: measured apart, kept."""
+    """``src/`` holds the git checkouts editable installs run from: measured apart, kept.
+    A name at the top Poetry never writes is shown, and refuses every removal."""
     (poetry_cache / "src/mylib/.git").mkdir(parents=True)
     (poetry_cache / "src/mylib/setup.py").write_text("x" * 1000)
     (poetry_cache / "notes").write_text("mine")
@@ -145,7 +146,62 @@ def test_src_checkouts_and_strangers_are_shown_and_never_removed(poetry_cache: P
     for op in ("purge", "prune", "remove"):
         done = agent.run({"op": op, "managers": ["poetry"], "environ": env, "apply": True,
                           "pattern": "*", "policy": {"keep": [], "max_size_bytes": 0}})
+        assert done["status"] == "refused" and "'notes' is not one of Poetry's" in \
+            done["error"], done["error"]
+    assert (poetry_cache / "notes").read_text() == "mine"
+    (poetry_cache / "notes").unlink()  # a stranger at the top refuses every removal
+    for op in ("purge", "prune", "remove"):
+        done = agent.run({"op": op, "managers": ["poetry"], "environ": env, "apply": True,
+                          "pattern": "*", "policy": {"keep": [], "max_size_bytes": 0}})
         assert done["status"] == "ok", done["error"]
     assert tree_digest(poetry_cache / "src") == kept
-    assert (poetry_cache / "notes").read_text() == "mine"
     assert not (poetry_cache / "cache/repositories/stray").exists()  # purge took it
+
+
+def test_a_workspace_holding_artifacts_is_refused(home: Path, tmp_path: Path) -> None:
+    """POETRY_CACHE_DIR="" is the working directory: a CI workspace with ``artifacts/``
+    beside its own files is no Poetry cache."""
+    work = tmp_path / "work"
+    (work / "artifacts/ci").mkdir(parents=True)
+    (work / "artifacts/ci/build-output.tar").write_text("the build")
+    (work / "src").mkdir()
+    (work / "Makefile").write_text("all:")
+    before = tree_digest(work)
+    for op in ("purge", "prune", "remove"):
+        done = agent.run({"op": op, "managers": ["poetry"], "pattern": "*",
+                          "environ": env_for("", home, PWD=str(work)),
+                          "policy": {"keep": [], "max_size_bytes": 0}})
+        assert done["status"] == "refused", done
+        assert "'Makefile' is not one of Poetry's" in done["error"]
+    assert tree_digest(work) == before
+
+
+def test_purge_takes_only_what_is_shaped_as_poetry_s(poetry_cache: Path, home: Path) -> None:
+    """Inside Poetry's own names, only a repository of FileCache and HTTP cache
+    directories and ``artifacts/<2>/<2>/<2>/<58 hex>`` directories are taken; the rest
+    stays and is named."""
+    (poetry_cache / "artifacts/ci").mkdir()
+    (poetry_cache / "artifacts/ci/build-output.tar").write_text("the build")
+    shaped = next(p for p in (poetry_cache / "artifacts").glob("*/*/*/*"))
+    (shaped.parent / "not-a-hash").mkdir()
+    (shaped.parent / "not-a-hash/keep.whl").write_text("mine")
+    (poetry_cache / "cache/repositories/mine").mkdir()
+    (poetry_cache / "cache/repositories/mine/notes.txt").write_text("mine")
+    strangers = {p: tree_digest(poetry_cache / p) for p in
+                 ("artifacts/ci", "cache/repositories/mine", shaped.parent / "not-a-hash")}
+    env = env_for(str(poetry_cache), home)
+    dry = agent.run({"op": "purge", "managers": ["poetry"], "environ": env})
+    assert dry["status"] == "ok", dry["error"]
+    named = " ".join(dry["caches"][0]["warnings"])
+    assert "artifacts/ci" in named and "cache/repositories/mine" in named
+    assert str((shaped.parent / "not-a-hash").relative_to(poetry_cache)) in named
+    done = agent.run({"op": "purge", "managers": ["poetry"], "environ": env, "apply": True})
+    assert done["status"] == "ok", done["error"]
+    for path, digest in strangers.items():
+        assert tree_digest(poetry_cache / path) == digest
+    assert not (poetry_cache / "cache/repositories/local").exists()
+    assert not shaped.exists()
+    left = {str(p.relative_to(poetry_cache)) for p in (poetry_cache / "artifacts").rglob("*")
+            if p.is_file()}
+    assert left == {"artifacts/ci/build-output.tar",
+                    str((shaped.parent / "not-a-hash/keep.whl").relative_to(poetry_cache))}
