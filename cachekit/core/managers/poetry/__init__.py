@@ -87,6 +87,7 @@ class Poetry(Manager):
         from ... import safety
         from . import cache as pcache
         from . import plan as pplan
+        from .record import real_root
 
         op = self.run.op
         if op not in ("remove", "purge"):
@@ -96,8 +97,8 @@ class Poetry(Manager):
             raise Refused("remove needs a pattern (use purge to remove everything)")
         plans: List[PlanWire] = []
         for rec in self._existing(caches):
-            root = rec["path"] or ""
-            safety.refuse("poetry", root, self.run.environ, op, rec["source"])
+            safety.refuse("poetry", rec["path"] or "", self.run.environ, op, rec["source"])
+            root = real_root(rec)
             if op == "purge":
                 items, left = pplan.purge_items(root)
                 names: List[str] = []
@@ -124,6 +125,7 @@ class Poetry(Manager):
     def recognise(self, wire: PlanWire, caches: List[CacheRecord]) -> None:
         from ... import safety
         from .apply import recognise
+        from .record import real_root
 
         found = self._existing(caches)
         if not found:
@@ -131,7 +133,7 @@ class Poetry(Manager):
         rec = found[0]
         safety.refuse("poetry", rec["path"] or "", self.run.environ, "apply a plan to",
                       rec["source"])
-        recognise(cast("PoetryPlan", wire), rec["path"] or "", rec.get("root_id") or [])
+        recognise(cast("PoetryPlan", wire), real_root(rec), rec.get("root_id") or [])
 
     def apply(self, wire: PlanWire) -> None:
         from .apply import execute

@@ -15,12 +15,12 @@ from ...fs import mounts, walk
 from ...wire import Run, not_fully_read
 from . import cache as pcache
 from . import plan as pplan
-from .record import PoetryCache
+from .record import PoetryCache, real_root
 
 
 def scopes(record: PoetryCache, run: Run) -> List[policy.Scope]:
-    root = record["path"] or ""
-    safety.refuse("poetry", root, run.environ, "prune", record["source"])
+    safety.refuse("poetry", record["path"] or "", run.environ, "prune", record["source"])
+    root = real_root(record)
     lay = pcache.layout(root)
     record["bytes"] = sum(f.size for f in lay.repo_files) + sum(
         f.size for f in lay.artifact_files)

@@ -49,10 +49,16 @@ def cache_record(environ: Mapping[str, str]) -> PoetryCache:
                            "config_file": loc.config_file, "warnings": [], "error": None}
     if not exists and os.path.lexists(loc.path):
         record["warnings"].append(f"{loc.path} exists but is not a directory")
-    if exists:
-        st = os.lstat(loc.path)
+    if exists:  # the real dir's identity: a removal never goes through a symlink
+        st = os.lstat(real_root(record))
         record["root_id"] = [st.st_dev, st.st_ino]
     return record
+
+
+def real_root(record: PoetryCache) -> str:
+    """The cache dir with every symlink resolved (``~/.cache/pypoetry -> /data/...``):
+    what plans name and removals open, as pip's and pixi's do."""
+    return os.path.realpath(record["path"] or "")
 
 
 def _walked(root: str, parts: Dict[str, walk.Classifier]) -> Dict[str, walk.Totals]:

@@ -205,3 +205,25 @@ def test_purge_takes_only_what_is_shaped_as_poetry_s(poetry_cache: Path, home: P
             if p.is_file()}
     assert left == {"artifacts/ci/build-output.tar",
                     str((shaped.parent / "not-a-hash/keep.whl").relative_to(poetry_cache))}
+
+
+def test_a_cache_dir_that_is_a_symlink_is_resolved(poetry_cache: Path, home: Path,
+                                                   tmp_path: Path) -> None:
+    """``~/.cache/pypoetry -> /data/...`` is common: ``dir`` shows it as Poetry does,
+    every removal works on the real dir (as pip's and pixi's do), and the link stays."""
+    link = home / ".cache/pypoetry"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(poetry_cache)
+    env = env_for(str(link), home)
+    info = agent.run({"op": "info", "managers": ["poetry"], "environ": env})["caches"][0]
+    assert info["path"] == str(link) and info["files"] > 0
+    for op, extra in (("remove", {"pattern": "delta"}),
+                      ("prune", {"policy": {"keep": ["gamma"], "max_size_bytes": 0}}),
+                      ("purge", {})):
+        done = agent.run({"op": op, "managers": ["poetry"], "environ": env, "apply": True,
+                          **extra})
+        assert done["status"] == "ok", done["error"]
+        assert done["removed"] and all(r["ok"] for r in done["removed"]), done["removed"]
+        assert all(r["path"].startswith(f"{poetry_cache}/") for r in done["removed"])
+    assert link.is_symlink() and not list((poetry_cache / "artifacts").iterdir())
+    assert not list((poetry_cache / "cache/repositories").iterdir())
