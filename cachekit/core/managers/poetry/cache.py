@@ -60,7 +60,11 @@ def archive_of(filename: str) -> Optional[Tuple[str, str]]:
 # Totals (info, report) ------------------------------------------------------------------
 
 def classify_repo(repo: str, name: str, kind: str) -> Optional[str]:
-    """A file under ``cache/repositories`` (``repo`` is its repository)."""
+    """A file under ``cache/repositories`` (``repo`` is its repository), counted as the
+    ``os.walk`` of ``poetry cache clear REPO --all`` counts: a symlink to a directory is
+    not a file."""
+    if kind == "L":
+        return None
     if _HEX64.match(name):
         return repo + "\0release"
     stem = http_stem(name)
@@ -70,6 +74,8 @@ def classify_repo(repo: str, name: str, kind: str) -> Optional[str]:
 
 
 def classify_artifact(_top: str, name: str, kind: str) -> Optional[str]:
+    if kind == "L":  # as os.walk: a symlink to a directory is no file
+        return None
     return "archive" if archive_of(name) else "other"
 
 

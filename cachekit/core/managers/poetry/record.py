@@ -83,7 +83,7 @@ def _loose_files(root: str, rel: str) -> walk.Totals:
     try:
         with os.scandir(os.path.join(root, rel)) as it:
             for entry in it:
-                if entry.is_dir(follow_symlinks=False):
+                if entry.is_dir():  # and a symlink to one: os.walk's rule, no file
                     continue
                 st = entry.stat(follow_symlinks=False)
                 size = st.st_size if not entry.is_symlink() else 0

@@ -183,3 +183,26 @@ def test_prune_policies(poetry_cache: Path, home: Path, rules: Dict[str, Any],
     left = {n for n, _v in releases(poetry_cache, home)}
     assert not left & expected
     assert left | expected == {n for n, _v in RELEASES}
+
+
+def test_symlinks_count_as_poetry_s_os_walk_counts_them(poetry_cache: Path, home: Path,
+                                                        tmp_path: Path) -> None:
+    """"Delete N entries?" is os.walk's file count: a symlink to a directory is not a file
+    (and is not entered), a symlink to a file or a dangling one is."""
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "sub").mkdir(parents=True)
+    (elsewhere / "sub/inside").write_text("x")
+    local = poetry_cache / "cache/repositories/local"
+    (local / "_http_/to-dir").symlink_to(elsewhere)
+    (local / "_http_/to-file").symlink_to(elsewhere / "sub/inside")
+    (local / "_http_/dangling").symlink_to(tmp_path / "nowhere")
+    (poetry_cache / "artifacts/to-dir").symlink_to(elsewhere)
+    (poetry_cache / "cache/repositories/loose-link").symlink_to(elsewhere)
+    info = run("info", poetry_cache, home)["caches"][0]
+    asked = poetry(poetry_cache, home, "cache", "clear", "local", "--all", answer="no\n")
+    assert f"Delete {info['repositories']['local']['files']} entries?" in asked
+    asked = poetry(poetry_cache, home, "cache", "clear", "--all", answer="no\n")
+    assert f"Delete {info['files'] - len(files_under(poetry_cache / 'artifacts'))} " \
+        "entries?" in asked
+    repos, arts = poetry_cache / "cache/repositories", poetry_cache / "artifacts"
+    assert info["files"] == len(files_under(repos)) + len(files_under(arts))
