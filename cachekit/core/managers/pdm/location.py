@@ -5,8 +5,8 @@ Order: ``PDM_CACHE_DIR`` (set at all, even empty), then ``cache_dir`` in the use
 dir: ``$XDG_CONFIG_HOME/pdm`` when that is absolute, else ``~/.config/pdm``), then in the
 site ``config.toml`` (the first absolute entry of ``$XDG_CONFIG_DIRS``, else ``/etc/xdg``,
 plus ``/pdm``), then platformdirs' user cache dir (``$XDG_CACHE_HOME/pdm`` when absolute,
-else ``~/.cache/pdm``; macOS: ``~/Library/Caches/pdm``). Like PDM, ``~`` is expanded and a
-relative path is relative to the working directory.
+else ``~/.cache/pdm``; macOS: ``~/Library/Caches/pdm``). Like PDM, ``~`` and ``~user``
+are expanded and a relative path is relative to the working directory.
 
 A project's own ``pdm.toml`` cannot set ``cache_dir`` (PDM calls it global-only);
 cachekit reports the cache PDM uses everywhere.
@@ -36,12 +36,6 @@ def _xdg(environ: Mapping[str, str], name: str) -> Optional[str]:
     """platformdirs (4.x) takes an XDG variable only when it is an absolute path."""
     value = environ.get(name, "")
     return value if value.startswith("/") else None
-
-
-def _expand(path: str, environ: Mapping[str, str]) -> str:
-    if path == "~" or path.startswith("~/"):
-        return env.home(environ).rstrip("/") + path[1:] or "/"
-    return path
 
 
 def user_config_file(environ: Mapping[str, str], platform: str = sys.platform) -> str:
@@ -122,11 +116,12 @@ def locate(environ: Mapping[str, str], platform: str = sys.platform) -> PdmLocat
     files = [f for f in config_files(environ, platform) if os.path.isfile(f)]
     if VARIABLE in environ:
         given = environ[VARIABLE]
-        return PdmLocation(_absolute(_expand(given, environ), environ), VARIABLE, given, files)
+        return PdmLocation(_absolute(env.expanduser(given, environ), environ), VARIABLE,
+                           given, files)
     for path in files:
         setting = cache_dir_setting(path)
         if setting is not None:
-            return PdmLocation(_absolute(_expand(setting, environ), environ),
+            return PdmLocation(_absolute(env.expanduser(setting, environ), environ),
                                f"cache_dir in {path}", setting, files)
     default, how = default_cache_dir(environ, platform)
     return PdmLocation(default, how, default, files)

@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Dict, List, Mapping, NamedTuple, Optional, Tuple
 
-from ... import bounded
+from ... import bounded, env
 
 _TRUE = ("y", "yes", "t", "true", "on", "1")
 _FALSE = ("n", "no", "f", "false", "off", "0")
@@ -49,26 +49,9 @@ def _xdg_dir(environ: Mapping[str, str], name: str) -> Optional[str]:
     return value if value.startswith("/") else None
 
 
-def _passwd_home() -> str:
-    try:
-        import pwd
-
-        return pwd.getpwuid(os.getuid()).pw_dir
-    except (ImportError, KeyError):
-        return os.path.expanduser("~")
-
-
 def _home(environ: Mapping[str, str]) -> str:
     """The home platformdirs uses for defaults: an empty HOME counts as unset."""
-    return environ.get("HOME") or _passwd_home()
-
-
-def _expanduser(path: str, environ: Mapping[str, str]) -> str:
-    """``os.path.expanduser`` against ``environ``: an empty HOME stays empty, as in pip."""
-    if path != "~" and not path.startswith("~/"):
-        return os.path.expanduser(path) if path.startswith("~") else path
-    home = environ["HOME"].rstrip("/") if "HOME" in environ else _passwd_home()
-    return (home + path[1:]) or "/"
+    return environ.get("HOME") or env.passwd_home()
 
 
 def default_cache_dir(environ: Mapping[str, str], platform: str = sys.platform) -> Tuple[str, str]:
@@ -102,7 +85,7 @@ def config_files(
     elif platform == "darwin":
         files.append(("global", "/Library/Application Support/pip/pip.conf"))
     if not (env_file and os.path.exists(env_file)):
-        legacy_dir = _expanduser("~", environ)
+        legacy_dir = env.expanduser("~", environ)
         legacy = os.path.join(legacy_dir, "pip" if platform == "win32" else ".pip", "pip.conf")
         files.append(("user", legacy))
         xdg_config = (_xdg_dir(environ, "XDG_CONFIG_HOME")
@@ -205,10 +188,10 @@ def locate(
     if disabled_by:
         return PipLocation(None, f"disabled by {disabled_by}", seen_files, warnings)
     if cache_dir is not None:
-        raw, source = _expanduser(cache_dir[0], environ), cache_dir[1]
+        raw, source = env.expanduser(cache_dir[0], environ), cache_dir[1]
     else:
         raw, source = default_cache_dir(environ, platform)
-    path = os.path.normcase(os.path.realpath(_expanduser(raw, environ)))
+    path = os.path.normcase(os.path.realpath(env.expanduser(raw, environ)))
     if not _owned(path):
         warnings.append(
             f"{path} or its nearest existing parent is not writable (or, for root, not owned) "

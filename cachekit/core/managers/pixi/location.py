@@ -127,8 +127,7 @@ def _path_value(value: Any, key: str, path: str, environ: Mapping[str, str]) -> 
     """A ``[cache]`` path as pixi takes it: ``~`` expanded, and it must be absolute."""
     if not isinstance(value, str):
         raise PixiConfigError(f"{path}: {key} must be a path (a string), found {value!r}")
-    if value == "~" or value.startswith("~/"):
-        value = env.home(environ) + value[1:]
+    value = env.expanduser(value, environ, users=False, home_dir=env.home(environ))
     if not value.startswith("/"):
         raise PixiConfigError(f"{path}: `{key}` must be an absolute path, got: {value}")
     return os.path.normpath(value)

@@ -3,8 +3,8 @@
 Order: ``POETRY_CACHE_DIR`` (set, even empty: Poetry then uses the working directory),
 then ``cache-dir`` at the top of the user's ``config.toml`` (``place.config_file``), then
 the platform default (``place.default_cache``). Poetry reads ``config.toml`` on every
-start, so a file it cannot parse is an error even when the variable is set. ``~`` is
-expanded and a relative path is taken from the working directory, as Poetry's
+start, so a file it cannot parse is an error even when the variable is set. ``~`` and
+``~user`` are expanded and a relative path is taken from the working directory, as Poetry's
 ``Path(cache-dir).expanduser()`` does. A project's ``poetry.toml`` applies only inside
 that project; cachekit reports the cache Poetry uses everywhere else.
 """
@@ -61,8 +61,8 @@ def cache_dir_setting(config: Optional[Dict[str, Any]], path: str) -> Optional[s
 
 
 def absolute(given: str, environ: Mapping[str, str]) -> str:
-    if given == "~" or given.startswith("~/"):
-        given = env.home(environ).rstrip("/") + given[1:]
+    """As ``Path(cache-dir).expanduser()`` (``~`` and ``~user``), from the working dir."""
+    given = env.expanduser(given, environ)
     return os.path.normpath(os.path.join(environ.get("PWD") or os.getcwd(), given))
 
 

@@ -2,6 +2,7 @@
 default, XDG_CACHE_HOME, PDM_CACHE_DIR, the user's config.toml, PDM_CONFIG_FILE, the site
 config, ``~`` and relative values; a config file that does not parse is one line."""
 
+import getpass
 import os
 import subprocess
 from pathlib import Path
@@ -30,6 +31,9 @@ CASES = {
     "variable-relative": ({"PDM_CACHE_DIR": "rel/cache"}, None, "PDM_CACHE_DIR"),
     "user-config": ({}, 'cache_dir = "~/from-config"  # a comment\n',
                     "cache_dir in {home}/.config/pdm/config.toml"),
+    "user-tilde": ({}, 'cache_dir = "~{user}/from-user"\n',
+                   "cache_dir in {home}/.config/pdm/config.toml"),
+    "variable-tilde": ({"PDM_CACHE_DIR": "~{user}"}, None, "PDM_CACHE_DIR"),
     "xdg-config": ({"XDG_CONFIG_HOME": "{tmp}/xdg-config"}, "cache_dir = '{tmp}/lit'\n",
                    "cache_dir in {tmp}/xdg-config/pdm/config.toml"),
     "config-file": ({"PDM_CONFIG_FILE": "{tmp}/elsewhere.toml"}, 'cache_dir = "rel2"\n',
@@ -42,7 +46,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_dir_is_pdm_config_cache_dir(case: str, home: Path, tmp_path: Path) -> None:
     extra, config, source = CASES[case]
-    fill = {"tmp": str(tmp_path), "home": str(home)}
+    fill = {"tmp": str(tmp_path), "home": str(home), "user": getpass.getuser()}
     extra = {k: v.format(**fill) for k, v in extra.items()}
     work = tmp_path / "work"
     work.mkdir()

@@ -224,3 +224,15 @@ def test_relocate_refuses_an_inline_cache_table(home: Path, core_run: Any) -> No
     refused = core_run("relocate", ["pixi"], _env(home), to=str(home / "c"), ok=False)
     assert refused["status"] == "refused" and "inline table" in refused["error"]
     assert path.read_text() == 'cache = { netfs-redirect = "never" }\n'
+
+
+def test_pixi_expands_a_bare_tilde_only(home: Path) -> None:
+    """pixi (``CacheConfig::expand_paths``) joins HOME to what follows ``~``: ``~user`` is
+    not a user's home there, so the value is no absolute path and the file is refused."""
+    import getpass
+
+    _write(home / ".config/pixi/config.toml", f'[cache]\nroot = "~{getpass.getuser()}/c"\n')
+    with pytest.raises(location.PixiConfigError, match="must be an absolute path"):
+        locate(_env(home))
+    _write(home / ".config/pixi/config.toml", '[cache]\nroot = "~"\n')
+    assert locate(_env(home)).path == str(home)

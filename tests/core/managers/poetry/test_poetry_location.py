@@ -189,3 +189,21 @@ def test_the_edit_sets_the_top_level_key_and_keeps_everything_else(text: str) ->
         k: v for k, v in before.items() if k != "cache-dir"}
     kept = [line for line in text.splitlines() if "/old" not in line]
     assert all(line in edited.splitlines() for line in kept)
+
+
+@pytest.mark.parametrize("value", ["~{user}/pc", "~{user}", "~/pc"])
+def test_tilde_user_is_expanded_as_poetry_expands_it(home: Path, value: str) -> None:
+    """``~user`` is that user's passwd home (Poetry's ``Path.expanduser()``), not a
+    directory named ``~user`` in the working directory; Poetry's own Config is the
+    oracle (``poetry config cache-dir`` prints the value as written)."""
+    import getpass
+
+    write(home / ".config/pypoetry/config.toml",
+          f'cache-dir = "{value.format(user=getpass.getuser())}"\n')
+    env = base_env(home)
+    script = ("from poetry.config.config import Config; "
+              "print(Config.create().artifacts_cache_directory.parent)")
+    done = subprocess.run([str(Path(POETRY).parent / "python"), "-c", script], env=env,
+                          cwd=home, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert cachekit_dir(env)["path"] == done.stdout.strip()
