@@ -57,7 +57,9 @@ def older_rule(seconds: int) -> str:
     return f"older than {_span(seconds)}"
 
 
-def _normalize(name: str) -> str:
+def normalize(name: str) -> str:
+    """PEP 503: ``Foo.Bar``, ``foo_bar`` and ``foo-bar`` are one project (the managers'
+    one normaliser: this module imports only the standard library)."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -71,12 +73,12 @@ def kept_by(candidate: Candidate, patterns: List[str]) -> Optional[str]:
 
 
 def kept_by_name(package: str, entry: str, patterns: List[str]) -> Optional[str]:
-    name = _normalize(package)
+    name = normalize(package)
     for pattern in patterns:
         if "/" in pattern:
             if fnmatch.fnmatchcase(entry.lower(), pattern.lower() + "*"):
                 return pattern
-        elif fnmatch.fnmatchcase(name, _normalize(pattern)):
+        elif fnmatch.fnmatchcase(name, normalize(pattern)):
             return pattern
     return None
 

@@ -18,10 +18,10 @@ hard links once per path; a package is a ``*.whl.cache`` directory.
 
 import fnmatch
 import os
-import re
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from ...fs import walk
+from ...policy import normalize
 
 BUCKETS = ("hashes", "http", "wheels", "metadata", "packages")
 # The buckets whose every file ``pdm cache clear`` unlinks (``packages`` goes by package).
@@ -31,10 +31,6 @@ PACKAGE_SUFFIX = ".whl.cache"
 # PDM's own files beside the buckets: never a cache entry, never removed.
 PDM_OWN = ("plugins", ".compat_libs", ".compat_libs.lock", "self-check", "use_cache.json")
 PACKAGE_META = (".lock", ".checksum", ".referrers")  # PDM's, in every package directory
-
-
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def wheel_parts(filename: str) -> Tuple[str, str]:

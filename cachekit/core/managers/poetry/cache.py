@@ -23,6 +23,7 @@ import re
 from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
 from ...fs import walk
+from ...policy import normalize
 
 REPOS = "cache/repositories"
 ARTIFACTS = "artifacts"
@@ -41,19 +42,15 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HTTP_SUFFIXES = (".body.lock", ".body", ".lock")
 
 
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def archive_of(filename: str) -> Optional[Tuple[str, str]]:
     """(canonical name, version) a wheel or sdist file name gives; None for others."""
     if filename.endswith(".whl"):
         parts = filename[:-4].split("-")
-        return (canonical(parts[0]), parts[1]) if len(parts) >= 5 else None
+        return (normalize(parts[0]), parts[1]) if len(parts) >= 5 else None
     for ext in ARCHIVES[1:]:
         if filename.endswith(ext):
             name, dash, version = filename[:-len(ext)].rpartition("-")
-            return (canonical(name), version) if dash and name else None
+            return (normalize(name), version) if dash and name else None
     return None
 
 
@@ -176,7 +173,7 @@ def release_of(root: str, f: walk.FileStat) -> Optional[Tuple[str, str, List[str
         return None
     if not isinstance(name, str) or not isinstance(version, str):
         return None
-    return canonical(name), version, urls
+    return normalize(name), version, urls
 
 
 _HREF = re.compile(rb'(?:href="|"filename":\s*")([^"#?]+)')
@@ -313,10 +310,10 @@ def parse_pattern(pattern: str) -> Pattern:
     names compared normalised."""
     parts = pattern.split(":")
     if len(parts) == 3:
-        return Pattern(parts[0], canonical(parts[1]), parts[2])
+        return Pattern(parts[0], normalize(parts[1]), parts[2])
     if len(parts) == 2:
-        return Pattern(None, canonical(parts[0]), parts[1])
-    return Pattern(None, canonical(pattern), None)
+        return Pattern(None, normalize(parts[0]), parts[1])
+    return Pattern(None, normalize(pattern), None)
 
 
 def matching(lay: Layout, pattern: str) -> List[Tuple[str, str]]:
