@@ -206,11 +206,17 @@ def _scalar_or_flow(lines: List[Line], pos: int, text: Optional[str] = None) -> 
 
 
 def bracket_depth(text: str) -> int:
-    """How many ``[`` and ``{`` outside quotes stay open at the end of ``text``."""
-    depth, quote = 0, None
+    """How many ``[`` and ``{`` outside quotes stay open at the end of ``text`` (in a
+    double-quoted string ``\\"`` is an escape, as in YAML and TOML)."""
+    depth, quote, escaped = 0, None, False
     for ch in text:
-        if quote:
-            quote = None if ch == quote else quote
+        if escaped:
+            escaped = False
+        elif quote:
+            if ch == "\\" and quote == '"':
+                escaped = True
+            elif ch == quote:
+                quote = None
         elif ch in "\"'":
             quote = ch
         elif ch in "[{":

@@ -6,57 +6,18 @@ read back as TOML, and tried as PDM would read it before anything is written, so
 ``PDM_CACHE_DIR`` (which wins over the file) is found first.
 """
 
-import json
 import os
-import re
 import tempfile
 from typing import Dict, List, Optional, Tuple
 
-from ... import Refused, minitoml
-from ...miniyaml import bracket_depth
+from ... import Refused, minitoml, tomledit
 from ..base import Settings
 from . import location
-
-_KEY = re.compile(r"""^(cache_dir|"cache_dir"|'cache_dir')\s*=""")
-
-
-def _strip_comment(line: str) -> str:
-    """The line without its comment (a ``#`` inside a one-line string stays)."""
-    quote = None
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == "\\" and quote == '"':
-                continue
-            if ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#":
-            return line[:i]
-    return line
 
 
 def edit_config(text: str, target: str) -> str:
     """Set the top-level ``cache_dir`` (before any table), everything else as it was."""
-    lines = text.splitlines(keepends=True)
-    entry = f"cache_dir = {json.dumps(target)}\n"
-    depth, multiline = 0, None
-    for i, line in enumerate(lines):
-        if multiline:  # inside a multi-line string: nothing here is a key or a table
-            if multiline in line:
-                multiline = None
-            continue
-        bare = _strip_comment(line).strip()
-        if depth == 0 and bare.startswith("["):
-            break  # the first table: the top level is over
-        if depth == 0 and _KEY.match(bare):
-            lines[i] = entry
-            return "".join(lines)
-        for quotes in ('"""', "'''"):
-            if bare.count(quotes) % 2:
-                multiline = quotes
-        depth += bracket_depth(bare)
-    return entry + text
+    return tomledit.set_top_level(text, "cache_dir", target)
 
 
 class PdmSettings(Settings):

@@ -13,52 +13,14 @@ import os
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ... import Refused
+from ... import Refused, tomledit
 from ...fs import lock
-from ...miniyaml import bracket_depth
 from ..base import Settings
 from . import location
 
-_HEADER = re.compile(r"\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
-_ROOT = re.compile(r"\s*[\"']?root[\"']?\s*=")
-_DOTTED = re.compile(r"\s*[\"']?cache[\"']?\s*\.\s*[\"']?root[\"']?\s*=")
-_INLINE = re.compile(r"\s*[\"']?cache[\"']?\s*=")
-
-
-def _bare(line: str) -> str:
-    """The line without its comment (a ``#`` outside quotes)."""
-    quote = None
-    for i, ch in enumerate(line):
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#":
-            return line[:i]
-    return line
-
-
-def _lines(text: str) -> List[Tuple[int, str, str]]:
-    """(index, the line, its table) for each line that starts a key or a header; lines
-    inside multi-line strings and arrays are left out."""
-    out = []
-    table, depth, multiline = "", 0, None
-    for i, line in enumerate(text.splitlines(keepends=True)):
-        if multiline:
-            if multiline in line:
-                multiline = None
-            continue
-        bare = _bare(line)
-        if depth == 0:
-            header = _HEADER.match(bare)
-            if header and not bare.strip().startswith("[["):
-                table = header.group(1).replace(" ", "").replace('"', "")
-            out.append((i, line, table))
-        for quotes in ('"""', "'''"):
-            if bare.count(quotes) % 2:
-                multiline = quotes
-        depth += bracket_depth(bare)
-    return out
+_ROOT = tomledit.key_pattern("root")
+_DOTTED = re.compile(r"[\"']?cache[\"']?\s*\.\s*[\"']?root[\"']?\s*=")
+_INLINE = tomledit.key_pattern("cache")
 
 
 def edit_config(text: str, target: str, path: str) -> str:
@@ -66,14 +28,14 @@ def edit_config(text: str, target: str, path: str) -> str:
     lines = text.splitlines(keepends=True)
     entry = f"root = {json.dumps(target)}\n"
     header_at = None
-    for i, line, table in _lines(text):
-        bare = _bare(line)
+    for found in tomledit.key_lines(text):
+        i, bare, table = found.at, found.bare, found.table
         if table == "" and _DOTTED.match(bare):
             lines[i] = f"cache.{entry}"
             return "".join(lines)
         if table == "" and _INLINE.match(bare):
             raise Refused(f"{path}: cache is an inline table there; set its root by hand")
-        if table == "cache" and _HEADER.match(bare):
+        if table == "cache" and found.header:
             header_at = i
         elif table == "cache" and _ROOT.match(bare):
             lines[i] = entry

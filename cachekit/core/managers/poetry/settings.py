@@ -5,54 +5,18 @@ before anything is written. ``virtualenvs/`` moves with the cache dir: Poetry fi
 environments under the new one (``virtualenvs.path`` defaults to ``{cache-dir}/virtualenvs``).
 """
 
-import json
 import os
-import re
 from typing import Dict, List, Optional, Tuple
 
-from ... import Refused
+from ... import Refused, tomledit
 from ..base import Settings
 from . import location, place
-
-_KEY = re.compile(r"""^\s*(["']?)cache-dir\1\s*=""")
-
-
-def _strip_comment(line: str) -> str:
-    quote = None
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#":
-            return line[:i]
-    return line
 
 
 def edit_config(text: str, target: str) -> str:
     """Set the top-level ``cache-dir`` (before any table): the line is replaced where
     it is, or added at the top."""
-    entry = f"cache-dir = {json.dumps(target)}\n"
-    lines = text.splitlines(keepends=True)
-    multiline: Optional[str] = None
-    depth = 0
-    for i, line in enumerate(lines):
-        if multiline:
-            if multiline in line:
-                multiline = None
-            continue
-        bare = _strip_comment(line).strip()
-        if depth == 0 and bare.startswith("["):
-            break
-        if depth == 0 and _KEY.match(bare):
-            lines[i] = entry
-            return "".join(lines)
-        for quotes in ('"""', "'''"):
-            if bare.count(quotes) % 2:
-                multiline = quotes
-        depth += bare.count("[") + bare.count("{") - bare.count("]") - bare.count("}")
-    return entry + text
+    return tomledit.set_top_level(text, "cache-dir", target)
 
 
 class PoetrySettings(Settings):

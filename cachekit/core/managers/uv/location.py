@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 from ... import env
 from ...bounded import CONFIG_CAP, read_text
 from ...miniyaml import bracket_depth
+from ...tomledit import strip_comment
 
 _TRUE = ("y", "yes", "t", "true", "on", "1")
 _FALSE = ("n", "no", "f", "false", "off", "0")
@@ -80,7 +81,7 @@ def cache_dir_setting(path: str) -> Optional[str]:
 def cache_dir_setting_text(text: str, path: str) -> Optional[str]:
     depth = 0
     for number, raw in enumerate(text.splitlines(), 1):
-        line = _strip_comment(raw).strip()
+        line = strip_comment(raw).strip()
         if not line:
             continue
         if depth == 0 and line.startswith("["):
@@ -95,19 +96,6 @@ def cache_dir_setting_text(text: str, path: str) -> Optional[str]:
         else:
             depth += bracket_depth(line)
     return None
-
-
-def _strip_comment(line: str) -> str:
-    quote = None
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#":
-            return line[:i]
-    return line
 
 
 def _string(value: str, path: str, number: int) -> str:

@@ -6,14 +6,11 @@ setting of higher precedence (``UV_CACHE_DIR``) is found first. uv holds a lock 
 cache: the cache moves only while no uv process uses it.
 """
 
-import json
 import os
-import re
 from typing import Any, Callable, Dict, List, Mapping
 
-from ... import Refused, env
+from ... import Refused, env, tomledit
 from ...fs import lock
-from ...miniyaml import bracket_depth
 from ..base import ScratchTriedSettings
 from . import location as uv_location
 
@@ -28,25 +25,7 @@ def config_file(environ: Mapping[str, str]) -> str:
 
 def edit_uv(text: str, target: str) -> str:
     """Set the top-level ``cache-dir`` (before any table)."""
-    lines = text.splitlines(keepends=True)
-    entry = f"cache-dir = {json.dumps(target)}\n"
-    depth, multiline = 0, None
-    for i, line in enumerate(lines):
-        if multiline:  # inside a multi-line string: nothing here is a key or a table
-            if multiline in line:
-                multiline = None
-            continue
-        bare = uv_location._strip_comment(line).strip()
-        if depth == 0 and bare.startswith("["):
-            break  # the first table: the top level is over
-        if depth == 0 and re.match(r"[\"']?cache-dir[\"']?\s*=", bare):
-            lines[i] = entry
-            return "".join(lines)
-        for quotes in ('"""', "'''"):
-            if bare.count(quotes) % 2:
-                multiline = quotes
-        depth += bracket_depth(bare)
-    return entry + text
+    return tomledit.set_top_level(text, "cache-dir", target)
 
 
 class UvSettings(ScratchTriedSettings):

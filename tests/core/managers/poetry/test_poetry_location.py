@@ -137,6 +137,13 @@ def test_relocate_edits_config_toml_keeping_comments_and_poetry_follows(
                       "to": str(tmp_path / "other"), "apply": True})
     assert done["status"] == "ok", done["error"]
     assert poetry_says(env).stdout.strip() == str(tmp_path / "other")
+    # a bracket inside a string opens no array: the key below it is still replaced
+    cfg.write_text('x = "a[b"\ncache-dir = "/old"\n')
+    done = agent.run({"op": "relocate", "managers": ["poetry"], "environ": env,
+                      "to": str(tmp_path / "third"), "apply": True})
+    assert done["status"] == "ok", done["error"]
+    assert cfg.read_text() == f'x = "a[b"\ncache-dir = "{tmp_path / "third"}"\n'
+    assert poetry_says(env).stdout.strip() == str(tmp_path / "third")
 
 
 def test_relocate_is_refused_while_the_variable_wins_or_the_file_is_broken(
