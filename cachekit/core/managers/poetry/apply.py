@@ -1,8 +1,8 @@
 """Carry out a Poetry plan: each planned path, through one ``SafeRemover`` on the cache dir.
 
 ``recognise`` checks the whole plan before the first removal: the same cache dir (path
-and inode), and only paths under ``cache/repositories/<repo>/`` or ``artifacts/`` (never
-``virtualenvs/``, ``src/`` or anything else). A path that changed since the plan
+and inode), and only paths under ``cache/repositories/<repo>/`` or an artifact
+directory (never ``virtualenvs/``, ``src/`` or anything else). A path that changed since the plan
 (another inode, a newer file) is kept. Directories a removal leaves empty are cleared up
 to the repository or ``artifacts/``, which stay.
 """
@@ -14,11 +14,13 @@ from ... import Refused
 from ...fs import remove as fsremove
 from ...fs import walk
 from ...wire import Run
+from .cache import ARTIFACT_DIR
 from .plan import PoetryPlan, rows
 
 
 def _allowed(rel: Any) -> bool:
-    """A path a Poetry plan may name: inside one repository, or inside ``artifacts/``."""
+    """A path a Poetry plan may name: inside one repository, or an artifact directory
+    (``artifacts/<2>/<2>/<2>/<58 hex>``) or inside one."""
     if not isinstance(rel, str):
         return False
     try:
@@ -27,7 +29,7 @@ def _allowed(rel: Any) -> bool:
         return False
     if parts[:2] == ["cache", "repositories"]:
         return len(parts) >= 3
-    return parts[0] == "artifacts" and len(parts) >= 2
+    return parts[0] == "artifacts" and bool(ARTIFACT_DIR.match("/".join(parts[:5])))
 
 
 def recognise(plan: PoetryPlan, root: str, root_id: List[int]) -> None:
@@ -43,7 +45,7 @@ def recognise(plan: PoetryPlan, root: str, root_id: List[int]) -> None:
             raise Refused("the Poetry plan has an item of another shape; plan again")
         if not _allowed(item[0]):
             raise Refused(f"the plan names {item[0]!r}, which is not in a Poetry repository "
-                          "cache or artifacts/ (virtualenvs and src are never touched)")
+                          "cache or an artifact directory (virtualenvs and src are never touched)")
 
 
 def _tidy(remover: fsremove.SafeRemover, rel: str) -> None:

@@ -103,6 +103,9 @@ def test_every_declared_op_works_on_a_real_poetry_cache(poetry_cache: Path, home
     ({"items": [["cache/repositories/../../x", "file", 1, 1, 0, 0, "r", "", "g"]]},
      "never touched"),
     ({"items": [["artifacts", "tree", 1, 1, 0, 0, "r", "", "g"]]}, "never touched"),
+    ({"items": [["artifacts/ci/build.tar", "file", 1, 1, 0, 0, "r", "", "g"]]},
+     "never touched"),
+    ({"items": [["artifacts/ab/cd/ef", "tree", 1, 1, 0, 0, "r", "", "g"]]}, "never touched"),
     ({"items": [["artifacts/x"]]}, "another shape"),
     ({"root_id": [0, 0]}, "not this host's"),
 ])
