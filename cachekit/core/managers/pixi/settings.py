@@ -20,6 +20,9 @@ from ...miniyaml import bracket_depth
 from ..base import Settings
 from . import location
 
+# What pixi keeps under the cache root that holds environments (absolute paths inside)
+ROOT_ENVIRONMENTS = ("envs", "cached-envs-v0", "cached-build-tool-envs-v0",
+                     "cached-build-envs-v0")
 _HEADER = re.compile(r"\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
 _ROOT = re.compile(r"\s*[\"']?root[\"']?\s*=")
 _DOTTED = re.compile(r"\s*[\"']?cache[\"']?\s*\.\s*[\"']?root[\"']?\s*=")
@@ -127,11 +130,22 @@ class PixiSettings(Settings):
         return []
 
     def refuse_move(self, current: str) -> None:
-        """Environments that use its packages through symlinks would break: refused."""
+        """Environments kept in the cache root (detached projects' ``envs/``, the cached
+        environments of ``pixi exec`` and of build tools) keep absolute paths, and
+        environments that use its packages through symlinks would break: refused."""
         from .. import conda_format
         from .cache import list_cache
         from .record import environments
 
+        for sub in ROOT_ENVIRONMENTS:
+            try:
+                held = os.listdir(os.path.join(current, sub))
+            except OSError:
+                continue
+            if held:
+                raise Refused(f"{os.path.join(current, sub)} holds {len(held)} environments "
+                              "that would break if moved (they keep absolute paths); "
+                              "relocate without --move, or remove them first")
         loc = self._locate()
         if not os.path.isdir(loc.pkgs):
             return

@@ -63,3 +63,24 @@ def test_a_missing_cache_lock_is_created_as_the_caches_owner(pixi: PixiFixture,
     assert done["status"] == "ok" and not any((pixi.pkgs / d).exists() for d in pixi.unused)
     st = os.lstat(pixi.pkgs / ".cache.lock")
     assert (st.st_uid, st.st_gid) == (NOBODY, NOBODY)  # pixi, as that user, can open it
+
+
+def test_move_is_refused_while_the_root_holds_environments(pixi: PixiFixture, core_run: Any,
+                                                           tmp_path: Path) -> None:
+    """Detached project environments and pixi's cached ones keep absolute paths."""
+    config = pixi.home / ".pixi" / "config.toml"
+    config.write_text(f'[cache]\nroot = "{pixi.root}"\n')
+    environ = {k: v for k, v in pixi.environ.items() if k != "PIXI_CACHE_DIR"}
+    for sub in ("envs", "cached-envs-v0", "cached-build-tool-envs-v0"):
+        held = pixi.root / sub / "some-env-0123abcd"
+        held.mkdir(parents=True)
+        refused = core_run("relocate", ["pixi"], environ, to=str(tmp_path / "moved"),
+                           move=True, apply=True, ok=False)
+        assert refused["status"] == "refused", refused
+        assert f"{pixi.root / sub} holds 1 environments" in refused["error"]
+        assert pixi.root.is_dir() and not (tmp_path / "moved").exists()
+        assert config.read_text() == f'[cache]\nroot = "{pixi.root}"\n'
+        held.rmdir()  # an empty one is nothing to break
+    done = core_run("relocate", ["pixi"], environ, to=str(tmp_path / "moved"), move=True,
+                    apply=True)
+    assert done["status"] == "ok" and (tmp_path / "moved" / "envs").is_dir()
