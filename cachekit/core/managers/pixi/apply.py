@@ -61,7 +61,7 @@ def _still_unused(root: str, rel: str, ino: int, usage: conda_format.Usage) -> s
     if not stat.S_ISDIR(st.st_mode) or st.st_ino != ino:
         return "kept: replaced since the plan"
     walked = subtree.walk_dir((root, rel, "", (), True))
-    removable, why = conda_format.verdict(root, rel, walked, usage)
+    removable, why = conda_format.verdict(root, rel, walked, usage, rattler=True)
     return "" if removable else f"kept: now {why}"
 
 

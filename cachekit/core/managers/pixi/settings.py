@@ -153,7 +153,7 @@ class PixiSettings(Settings):
         listing = list_cache(os.path.realpath(loc.pkgs))
         broken = sorted({reason.split(" (", 1)[0].replace("used by ", "")
                          for e in listing.of("package")
-                         for reason in usage.reasons(listing.root, e.rel)
+                         for reason in usage.reasons(listing.root, e.rel, rattler=True)
                          if reason.endswith("(symlink)") or "not recorded" in reason})
         if broken:
             raise Refused(f"{', '.join(broken)} use packages of {loc.pkgs} through symlinks: "
