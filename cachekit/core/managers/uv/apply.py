@@ -67,9 +67,17 @@ def _malformed(plan: UvPlan) -> str:
     return ""
 
 
-def _lock_is_free(root: str) -> bool:
-    """Can uv's exclusive lock be had right now (no uv process is using the cache)?"""
-    return lock.is_free(os.path.join(root, ".lock"))
+def _refuse_unless_free(root: str) -> None:
+    """uv's exclusive lock can be had right now (no uv process is using the cache), and
+    is a regular file (uv, run as root, would follow a symlink there)."""
+    try:
+        with lock.exclusive(os.path.join(root, ".lock"), create=False):
+            return
+    except lock.Busy:
+        raise Refused(f"the uv cache {root} is in use by a uv process; try again later"
+                      ) from None
+    except OSError as exc:
+        raise Refused(f"{root}/.lock: cannot be locked: {exc.strerror}") from None
 
 
 def execute(wire: UvPlan, run: Run) -> None:
@@ -80,8 +88,7 @@ def execute(wire: UvPlan, run: Run) -> None:
     root = wire["root"]
     before = {p[0]: os.path.lexists(os.path.join(root, p[0])) for p in wire["paths"]}
     if wire.get("binary"):
-        if not _lock_is_free(root):
-            raise Refused(f"the uv cache {root} is in use by a uv process; try again later")
+        _refuse_unless_free(root)
         argv = [str(wire["binary"]), "cache", "clean" if wire["action"] in ("clean", "purge")
                 else "prune"]
         argv += (["--ci"] if wire["action"] == "prune-ci" else []) + list(wire["names"])
