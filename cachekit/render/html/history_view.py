@@ -9,6 +9,7 @@ quarter past the last run, where the projections are drawn.
 import datetime
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from cachekit import runs
 from cachekit.render import human_bytes, natural
 from cachekit.render.html import svg
 from cachekit.render.html.fleet_view import colours, manager_order
@@ -103,13 +104,9 @@ def trend_view(doc: Dict[str, Any], series: Series, known: Sequence[str]) -> Dic
                    "failed": len(failed), "over": sum(h["over"] for h in hosts),
                    "crossing": sum(h["crosses_s"] is not None for h in hosts),
                    "threshold": human_bytes(threshold) if threshold is not None else None,
-                   "since": day(_iso(start)) if times else "", "until": day(_iso(last))
-                   if times else ""},
+                   "since": day(runs.iso_time(start)) if times else "",
+                   "until": day(runs.iso_time(last)) if times else ""},
         "hosts": hosts, "failed": sorted(failed, key=lambda f: natural(f["host"])),
         "table": sorted(rows, key=lambda r: (natural(r["host"]), r["manager"])),
         "scale": human_bytes(scale),
     }
-
-
-def _iso(seconds: float) -> str:
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat()
