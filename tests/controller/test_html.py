@@ -239,3 +239,40 @@ def test_an_installed_wheel_carries_the_templates(tmp_path: Path) -> None:
         assert f"cachekit/render/html/templates/{name}" in names
     meta = next(n for n in names if n.endswith("METADATA"))
     assert "Requires-Dist: jinja2>=3.1" in zipfile.ZipFile(wheel).read(meta).decode()
+
+
+def test_undecodable_bytes_are_escaped_on_the_page_and_kept_in_its_data(
+        tmp_path: Path, pip_cache: Path, run_cachekit) -> None:
+    """A host's name and error with a byte that is not UTF-8 (kept by the core as a
+    surrogate), a right-to-left override, an ESC and a tab: the page shows them as the
+    terminal does (``\\xff``, ``\\u202e``, ``\\x1b``, ``\\t``), its data is still what
+    ``--format json`` prints, and the page is written (it was a UnicodeEncodeError that
+    left ``.cachekit-*.html`` behind)."""
+    results = tmp_path / "ansible.json"
+    results.write_text(json.dumps({
+        "web\udcff01": {"unreachable": True,
+                        "msg": "ssh: no route to db\udcfe\u202egpj.exe\x1b[31m\tnow"}}))
+    site = tmp_path / "site"
+    page_path = site / "r.html"
+    done = run_cachekit(["report", "--from-ansible", str(results), "--format", "json",
+                         "--html", str(page_path)], pip_cache)
+    assert done.returncode == 2, done.stderr  # every host failed, as over SSH
+    assert done.stdout.isascii() and "\\udcff" in done.stdout
+    assert sorted(p.name for p in site.iterdir()) == ["r.html"]
+    page = page_path.read_text()
+    assert embedded(page) == json.loads(done.stdout)
+    assert embedded(page)["hosts"][0]["host"] == "web\udcff01"
+    shown = page.split('id="cachekit-data"')[0]  # the page's text, not its data
+    assert 'data-host="web\\xff01"' in shown and "<td>web\\xff01</td>" in shown
+    assert "db\\xfe\\u202egpj.exe\\x1b[31m\\tnow" in shown
+    assert not re.search("[\udc80-\udcff\u202e\x1b\t]", shown)
+    self_contained(page)
+
+
+def test_a_page_that_cannot_be_written_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """Whatever stops the write (here text no encoding can write), the temporary file
+    beside the target goes, and the target is not made."""
+    site = tmp_path / "site"
+    with pytest.raises(UnicodeEncodeError):
+        pages.write(str(site / "r.html"), "<p>\udcff</p>")
+    assert list(site.iterdir()) == []
