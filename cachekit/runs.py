@@ -180,8 +180,13 @@ def read(path: str) -> List[Dict[str, Any]]:
     return out
 
 
-def _seconds(stamp: str) -> float:
-    return datetime.datetime.fromisoformat(stamp).timestamp()
+def stamp_seconds(stamp: Any) -> Optional[float]:
+    """A history line's ISO ``time`` as seconds since the epoch; None for anything that
+    is not one (a missing time, a typo, a date outside the calendar)."""
+    try:
+        return datetime.datetime.fromisoformat(str(stamp)).timestamp()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
 
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -235,9 +240,8 @@ def _points(lines: List[Dict[str, Any]]) -> Dict[Tuple[str, str], List[Tuple[flo
     for line in lines:
         if line.get("status") != "ok" or line.get("dry_run"):
             continue
-        try:
-            when = _seconds(str(line["time"]))
-        except (ValueError, TypeError):
+        when = stamp_seconds(line["time"])
+        if when is None:
             continue
         managers = line.get("managers")
         after = line["after_managers"] if isinstance(line.get("after_managers"), dict) \
@@ -303,9 +307,8 @@ def host_series(lines: List[Dict[str, Any]]) -> Dict[str, List[Tuple[float, int,
         size = line.get("bytes")
         if line.get("status") != "ok" or line.get("dry_run") or not isinstance(size, int):
             continue
-        try:
-            when = _seconds(str(line["time"]))
-        except (ValueError, TypeError):
+        when = stamp_seconds(line["time"])
+        if when is None:
             continue
         after = line.get("after_bytes")
         out.setdefault(str(line["host"]), []).append(

@@ -276,3 +276,24 @@ def test_a_page_that_cannot_be_written_leaves_no_temporary_file(tmp_path: Path) 
     with pytest.raises(UnicodeEncodeError):
         pages.write(str(site / "r.html"), "<p>\udcff</p>")
     assert list(site.iterdir()) == []
+
+
+def test_both_pages_draw_the_managers_section_from_one_place() -> None:
+    """report and trend pages: the same managers, totals, shares and bar for the same
+    sizes, from fleet_view.manager_shares."""
+    from cachekit.render.html.fleet_view import manager_shares, report_view
+    from cachekit.render.html.history_view import trend_view
+
+    shares = manager_shares({"b": 3 * GB, "a": GB}, {"a": 0, "b": 1})
+    assert [(m["name"], m["human"], m["share"]) for m in shares["managers"]] == [
+        ("b", human_bytes(3 * GB), 75.0), ("a", human_bytes(GB), 25.0)]
+    assert str(shares["share_bar"]).count("<rect") == 2
+    assert manager_shares({"a": 0}, {"a": 0})["managers"][0]["share"] == 0.0
+    hosts = [{"host": "h", "status": "ok", "caches": [
+        {"manager": "pip", "bytes": 3 * GB, "reclaimable_bytes": 0},
+        {"manager": "uv", "bytes": GB, "reclaimable_bytes": 0}]}]
+    report = report_view(document.document("report", False, hosts), catalog.order())
+    lines = [run("h", d, {"pip": 3 * GB, "uv": GB}) for d in (0, 7, 14)]
+    trend = trend_view(trend_doc(lines, 10 * GB), runs.host_series(lines), catalog.order())
+    for key in ("managers", "share_bar"):
+        assert report[key] == trend[key]

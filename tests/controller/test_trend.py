@@ -184,3 +184,20 @@ def test_times_at_the_end_of_the_calendar_do_not_crash_the_page(tmp_path: Path,
     [late] = json.loads(done.stdout)["host_totals"]
     assert late["growth_per_week"] > 0 and late["crosses_threshold"] is None
     assert 'data-host="late"' in page.read_text()
+
+
+def test_one_reading_of_history_times() -> None:
+    """runs.stamp_seconds and runs.iso_time are the one place times are read and written
+    (trend, its host totals and the trend page): anything that is not a time is None."""
+    assert runs.stamp_seconds("2026-10-01T03:17:00+00:00") == 1790824620.0
+    for bad in (None, "", "yesterday", "0001-01-01T00:00:00", 17):
+        assert runs.stamp_seconds(bad) is None
+    assert runs.iso_time(1790824620.0) == "2026-10-01T03:17:00+00:00"
+    for far in (1e20, -1e20, 253402318799.0):  # the last: 9999-12-31 23:59:59 at -05:00
+        assert runs.iso_time(far) is None
+    lines = [run("a", d, {"pip": (1 + d) * GB}) for d in (0, 7, 14)]
+    lines.insert(1, dict(run("a", 3, {"pip": 500 * GB}), time="0001-01-01T00:00:00"))
+    [row] = runs.trend(lines)
+    assert row["runs"] == 3 and round(row["growth_per_week"] / GB, 6) == 7.0
+    assert list(runs.host_series(lines)["a"]) == [
+        (runs.stamp_seconds(stamp(d)), (1 + d) * GB, None) for d in (0, 7, 14)]

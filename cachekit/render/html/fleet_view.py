@@ -37,6 +37,17 @@ def colours(managers: Sequence[str], known: Sequence[str]) -> Dict[str, int]:
     return {m: slot % svg.PALETTE for m, slot in out.items()}
 
 
+def manager_shares(per_manager: Dict[str, int], slot: Dict[str, int]) -> Dict[str, Any]:
+    """The "By manager" section of either page: each manager's fleet total (in the
+    order of ``per_manager``) and share, and the bar of those shares."""
+    total = sum(per_manager.values())
+    return {"managers": [{"name": m, "slot": slot[m], "bytes": b, "human": human_bytes(b),
+                          "share": b * 100.0 / total if total else 0.0}
+                         for m, b in per_manager.items()],
+            "share_bar": svg.stacked_bar([(slot[m], b, 0) for m, b in per_manager.items()],
+                                         max(total, 1))}
+
+
 def over_limit(host: Dict[str, Any], total: int, threshold: Threshold) -> bool:
     """``--fail-above``: the host's caches over a size, or over a share of its disk."""
     if not threshold or host.get("status") != "ok":
@@ -94,12 +105,7 @@ def report_view(doc: Dict[str, Any], known: Sequence[str], threshold: Threshold 
             u["bar"] = svg.stacked_bar(_segments(u, managers, slot), scale)
     return {
         "command": doc.get("command", "report"),
-        "managers": [{"name": m, "slot": slot[m], "bytes": per_manager[m],
-                      "human": human_bytes(per_manager[m]),
-                      "share": per_manager[m] * 100.0 / total if total else 0.0}
-                     for m in managers],
-        "share_bar": svg.stacked_bar([(slot[m], per_manager[m], 0) for m in managers],
-                                     max(total, 1)),
+        **manager_shares(per_manager, slot),
         "glance": {"hosts": len(rows), "total": human_bytes(total),
                    "reclaimable": human_bytes(reclaimable),
                    "reclaimable_share": reclaimable * 100.0 / total if total else 0.0,

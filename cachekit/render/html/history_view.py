@@ -6,23 +6,15 @@ it over ``--threshold``. The time axis is the fleet's, so the charts line up; it
 quarter past the last run, where the projections are drawn.
 """
 
-import datetime
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from cachekit import runs
 from cachekit.render import human_bytes, natural
 from cachekit.render.html import svg
-from cachekit.render.html.fleet_view import colours, manager_order
+from cachekit.render.html.fleet_view import colours, manager_order, manager_shares
 
 Series = Dict[str, List[Tuple[float, int, Optional[int]]]]
 FUTURE = 0.25  # the share of the time axis after the last run, for the projections
-
-
-def _seconds(stamp: Optional[str]) -> Optional[float]:
-    try:
-        return datetime.datetime.fromisoformat(str(stamp)).timestamp()
-    except (TypeError, ValueError):
-        return None
 
 
 def day(stamp: Optional[str]) -> str:
@@ -61,7 +53,7 @@ def trend_view(doc: Dict[str, Any], series: Series, known: Sequence[str]) -> Dic
             continue
         sizes = latest[name]
         growth = total.get("growth_per_week")
-        crosses = _seconds(total.get("crosses_threshold"))
+        crosses = runs.stamp_seconds(total.get("crosses_threshold"))
         points = series.get(name, [])
         top = top_of[name]
         if threshold and threshold <= 2 * top:
@@ -92,12 +84,7 @@ def trend_view(doc: Dict[str, Any], series: Series, known: Sequence[str]) -> Dic
     growth = sum(h["growth"] or 0 for h in hosts)
     return {
         "command": "trend",
-        "managers": [{"name": m, "slot": slot[m], "bytes": per_manager[m],
-                      "human": human_bytes(per_manager[m]),
-                      "share": per_manager[m] * 100.0 / total if total else 0.0}
-                     for m in managers],
-        "share_bar": svg.stacked_bar([(slot[m], per_manager[m], 0) for m in managers],
-                                     max(total, 1)),
+        **manager_shares(per_manager, slot),
         "glance": {"hosts": len(hosts), "total": human_bytes(total),
                    "growth": signed(growth) if any(h["growth"] is not None for h in hosts)
                    else "-",
