@@ -297,3 +297,55 @@ def test_both_pages_draw_the_managers_section_from_one_place() -> None:
     trend = trend_view(trend_doc(lines, 10 * GB), runs.host_series(lines), catalog.order())
     for key in ("managers", "share_bar"):
         assert report[key] == trend[key]
+
+
+def test_every_figure_a_view_computes_is_drawn() -> None:
+    """Nothing computed for the page and left unshown: every field of the report's and
+    the trend's views (top level, glance, host rows, user rows, failed hosts) is named in
+    that page's template, but for the few the view itself works from (listed here)."""
+    from cachekit.render.html.fleet_view import report_view
+    from cachekit.render.html.history_view import trend_view
+
+    folder = REPO / "cachekit/render/html/templates"
+    internal = {("r", "sizes"), ("r", "reclaimables"), ("r", "disk_total"), ("u", "sizes"),
+                ("u", "reclaimables"), ("u", "total"), ("h", "growth"), ("h", "crosses_s")}
+    hosts = report_hosts(3, seed=3, failures=0)
+    hosts.append({"host": "dead", "status": "unreachable", "error": "no answer",
+                  "elapsed_s": 3.0, "disk": None, "caches": [], "removed": [],
+                  "reclaimed_bytes": 0})
+    for c, user in zip(hosts[0]["caches"], ["ana", "bob", "ana", "bob"]):
+        c["user"] = user
+    hosts[0]["users"] = [{"user": "ana", "status": "ok", "error": None, "elapsed_s": 1}]
+    report = report_view(document.document("report", False, hosts), catalog.order(),
+                         ("bytes", GB), "1GB")
+    lines = history(3, 30)
+    lines.append(dict(lines[-1], time="2026-12-05T03:17:00+00:00", status="unreachable",
+                      error="no answer"))
+    trend = trend_view(trend_doc(lines, 50 * GB), runs.host_series(lines), catalog.order())
+    for view, name, row in ((report, "report", "r"), (trend, "trend", "h")):
+        template = (folder / "base.html.j2").read_text() + (
+            folder / f"{name}.html.j2").read_text()
+        assert view["hosts"] and view["failed"]
+        scopes = [("v", view), ("v.glance", view["glance"]), (row, view["hosts"][0]),
+                  ("r", view["failed"][0]), ("m", view["managers"][0])]
+        if view is report:  # trend's table rows are its --format json rows, as they are
+            scopes += [("r", view["table"][0]), ("u", view["hosts"][0]["users"][0])]
+        for prefix, fields in scopes:
+            unshown = [k for k in fields if (prefix, k) not in internal
+                       and not re.search(rf"\b{re.escape(prefix)}\.{k}\b", template)]
+            assert not unshown, (name, prefix, unshown)
+
+
+@pytest.mark.root
+def test_users_bars_in_a_real_report(pip_cache: Path, tmp_path: Path, run_cachekit) -> None:
+    """``report --users root --html``: the host's bar, and under it one bar per user the
+    core read (the view's ``users`` of each host row feed them)."""
+    page_path = tmp_path / "u.html"
+    done = run_cachekit(["report", "--users", "root", "--format", "json", "--html",
+                         str(page_path)], pip_cache)
+    assert done.returncode == 0, done.stderr
+    page = page_path.read_text()
+    assert [u["user"] for u in json.loads(done.stdout)["hosts"][0]["users"]] == ["root"]
+    assert embedded(page) == json.loads(done.stdout)
+    assert re.search(r'<div class="host[^"]*" data-host="local".*?</div>\n'
+                     r'<div class="user" data-host="local" data-user="root">', page, re.S)

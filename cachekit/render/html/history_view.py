@@ -66,16 +66,15 @@ def trend_view(doc: Dict[str, Any], series: Series, known: Sequence[str]) -> Dic
         prunes = [(b, a) for _t, b, a in points if a is not None and a < b]
         hosts.append({
             "host": name, "total": total["bytes"], "human": human_bytes(total["bytes"]),
-            "growth": growth, "growth_text": signed(growth), "runs": total["runs"],
+            "growth": growth, "growth_text": signed(growth),
             "over": bool(total.get("over_threshold")),
             "crosses": day(total.get("crosses_threshold")),
             "crosses_s": crosses,
             "last_prune": f"{human_bytes(prunes[-1][0])} → {human_bytes(prunes[-1][1])}"
-            if prunes else "", "prunes": len(prunes),
+            if prunes else "",
             "bar": svg.stacked_bar([(slot[m], sizes[m], 0) for m in managers if sizes.get(m)],
                                    scale),
-            "chart": svg.history_chart(points, start, end, top, threshold, projection),
-            "top": human_bytes(top)})
+            "chart": svg.history_chart(points, start, end, top, threshold, projection)})
     # the soonest to cross first, then those over already, then by size
     hosts.sort(key=lambda h: (not h["over"], h["crosses_s"] is None, h["crosses_s"] or 0,
                               -h["total"], natural(h["host"])))
@@ -83,7 +82,6 @@ def trend_view(doc: Dict[str, Any], series: Series, known: Sequence[str]) -> Dic
     total = sum(per_manager.values())
     growth = sum(h["growth"] or 0 for h in hosts)
     return {
-        "command": "trend",
         **manager_shares(per_manager, slot),
         "glance": {"hosts": len(hosts), "total": human_bytes(total),
                    "growth": signed(growth) if any(h["growth"] is not None for h in hosts)
