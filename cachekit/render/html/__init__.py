@@ -30,28 +30,25 @@ def environment() -> Any:
     if _env is None:
         import jinja2
 
+        from cachekit.text import printable
+
+        def shown(value: Any) -> Any:
+            """Every text the page shows, as the terminal shows it: an undecodable byte
+            from a host as ``\\xff`` (UTF-8 cannot even encode it), control,
+            bidirectional and invisible characters escaped, so a name reads as it is.
+            The page's own markup (script, style, data, charts) is left as it is."""
+            if value.__class__ is str:  # not Markup; called for every {{ }} of the page
+                return printable(value)
+            return value
+
         _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                                   trim_blocks=True, lstrip_blocks=True,
-                                  undefined=jinja2.StrictUndefined, finalize=_shown)
+                                  undefined=jinja2.StrictUndefined, finalize=shown)
         from cachekit.render import human_bytes
         from cachekit.render.html.history_view import signed
 
         _env.filters.update(pct=lambda x: f"{x:.1f}%", human=human_bytes, signed=signed)
     return _env
-
-
-def _shown(value: Any) -> Any:
-    """Every text the page shows, as the terminal shows it (``text.printable``): an
-    undecodable byte from a host as ``\\xff`` (UTF-8 cannot even encode it), control,
-    bidirectional and invisible characters escaped, so a name reads as it is. The page's
-    own markup (its script, style, data and charts) is left as it is."""
-    from markupsafe import Markup
-
-    from cachekit.text import printable
-
-    if isinstance(value, str) and not isinstance(value, Markup):
-        return printable(value)
-    return value
 
 
 PLAIN_MAX = 200_000  # characters of JSON embedded as they are; a larger document is gzipped
