@@ -87,6 +87,10 @@ class Pdm(Manager):
         mine.update(pdmcache.summarize(root, figures, packages))
         purgeable = sum(mine["buckets"][b]["bytes"] for b in pdmcache.FILE_BUCKETS)
         rec["reclaimable_bytes"] = purgeable + mine["unused_bytes"]  # what purge takes
+        for bucket in pdmcache.not_entered(root):
+            rec["warnings"].append(f"{os.path.join(root, bucket)} is not a directory itself "
+                                   "(a symlink is never followed): not entered, nothing in "
+                                   "it is listed or removed")
         if mine["unknown"]:
             rec["warnings"].append(f"not PDM's (or a newer PDM's): {', '.join(mine['unknown'])}")
         if figures.errors:
