@@ -3,13 +3,16 @@ outside the cache is listed, planned or removed), and a cache directory that is 
 symlink (``~/.cache/pdm -> /data/pdm``) is worked on where it is, with the real PDM's
 figures."""
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any, Dict, Set
 
 import pytest
+from pdm.cli.commands.cache import format_size
 
 from tests.core.managers.pdm.test_pdm_parity import tree
+from tests.fixtures.pdm_cache import pdm_env, run_pdm
 from tests.fixtures.program import run_core
 
 
@@ -46,3 +49,36 @@ def test_a_bucket_that_is_a_symlink_is_never_entered(pdm_cache: Path, tmp_path: 
     done = core("purge", pdm_cache, apply=True)
     assert all(r["ok"] for r in done["removed"])
     assert tree(outside) == before and (pdm_cache / bucket).is_symlink()
+
+
+def test_a_cache_dir_that_is_a_symlink_is_worked_on_where_it_is(
+        pdm_cache: Path, home: Path, tmp_path: Path) -> None:
+    """``~/.cache/pdm -> /data/pdm`` (the default place, a link to another disk): figures
+    are ``pdm cache info``'s through the link; remove, prune and purge work and leave what
+    ``pdm cache clear`` leaves."""
+    link = home / ".cache/pdm"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(pdm_cache)
+    oracle = tmp_path / "pdm-oracle"
+    shutil.copytree(pdm_cache, oracle, symlinks=True)
+    oracle_link = tmp_path / "oracle-link"
+    oracle_link.symlink_to(oracle)
+    said = run_pdm(["cache", "info"], pdm_env(home), cwd=home).stdout
+    rec = run_core("info", ["pdm"])["caches"][0]
+    assert rec["path"] == os.path.realpath(pdm_cache) and rec["source"] == "default (~/.cache/pdm)"
+    assert f"Cache Root: {link}, Total size: {format_size(rec['bytes'])}" in said
+    assert f"Packages: {rec['packages']}, Size: {format_size(rec['packages_bytes'])}" in said
+    removed = run_core("remove", ["pdm"], pattern="zeta*", apply=True)["removed"]
+    assert removed and all(r["ok"] for r in removed)
+    assert not list(pdm_cache.glob("packages/zeta-*")) and not list(pdm_cache.rglob("zeta*.whl"))
+    pruned = run_core("prune", ["pdm"], apply=True, policy={"keep": [], "ci": True})["removed"]
+    assert pruned and all(r["ok"] for r in pruned)
+    dry = run_core("purge", ["pdm"])
+    assert all(r["path"].startswith(os.path.realpath(pdm_cache) + "/") for r in dry["removed"])
+    done = run_core("purge", ["pdm"], apply=True)
+    assert done["removed"] and all(r["ok"] for r in done["removed"])
+    run_pdm(["cache", "clear"], pdm_env(home, PDM_CACHE_DIR=str(oracle_link)), cwd=home)
+    assert tree(pdm_cache) == tree(oracle) and link.is_symlink()
+    after = run_pdm(["cache", "info"], pdm_env(home), cwd=home).stdout
+    rec = run_core("info", ["pdm"])["caches"][0]
+    assert f"Total size: {format_size(rec['bytes'])}" in after and rec["packages"] == 4
