@@ -38,8 +38,8 @@ class Pdm(Manager):
     )
     notes = {
         "info": (("not_cache_bytes", "{host}: PDM {path}: {value} of SIZE is PDM's own "
-                  "(plugins/, .compat_libs/, self-check/...): counted as `pdm cache info` "
-                  "counts it, never removed", ""),),
+                  "(plugins/, .compat_libs/, pip.whl, self-check/...): counted as "
+                  "`pdm cache info` counts it, never removed", ""),),
     }
 
     def present(self) -> bool:

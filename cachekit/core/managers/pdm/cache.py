@@ -8,8 +8,9 @@ true``: each wheel unpacked once as ``packages/<wheel file name>.cache/``, insta
 per-file symlinks into it, and ``.referrers`` lists the ``.dist-info`` of every install).
 
 Beside them PDM keeps ``plugins/`` (the project plugins ``pdm install --plugins`` puts
-there: environments), ``.compat_libs/`` (a library PDM itself imports), ``self-check/``
-and ``use_cache.json``: counted in the total as ``pdm cache info`` counts them, never
+there: environments), ``.compat_libs/`` (a library PDM itself imports), ``pip.whl`` (the
+pip wheel PDM downloads to run pip where none is installed), ``self-check/`` and
+``use_cache.json``: counted in the total as ``pdm cache info`` counts them, never
 removed.
 
 Counting is ``pdm cache info``'s: every file and symlink (a symlink counts 0 bytes),
@@ -30,7 +31,12 @@ FILE_BUCKETS = ("hashes", "http", "wheels", "metadata")
 PACKAGES = "packages"
 PACKAGE_SUFFIX = ".whl.cache"
 # PDM's own files beside the buckets: never a cache entry, never removed.
-PDM_OWN = ("plugins", ".compat_libs", ".compat_libs.lock", "self-check", "use_cache.json")
+# Every name PDM 2.29 itself writes at the top of its cache, by its source: plugins/
+# (project/core.py), .compat_libs/ and .compat_libs.lock, pip.whl (environments/base.py;
+# the pip wheel it downloads when neither the environment nor PDM has pip), self-check/
+# (cli/actions.py), use_cache.json (cli/commands/use.py).
+PDM_OWN = ("plugins", ".compat_libs", ".compat_libs.lock", "pip.whl", "self-check",
+           "use_cache.json")
 PACKAGE_META = (".lock", ".checksum", ".referrers")  # PDM's, in every package directory
 
 

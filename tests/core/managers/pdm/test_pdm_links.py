@@ -82,3 +82,40 @@ def test_a_cache_dir_that_is_a_symlink_is_worked_on_where_it_is(
     after = run_pdm(["cache", "info"], pdm_env(home), cwd=home).stdout
     rec = run_core("info", ["pdm"])["caches"][0]
     assert f"Total size: {format_size(rec['bytes'])}" in after and rec["packages"] == 4
+
+
+def pip_wheel(dest: Path) -> None:
+    """A pip wheel where PDM keeps the one it downloads (``<cache>/pip.whl``, a file), taken
+    from the interpreter's bundled ones (a minimal one when there is none)."""
+    import glob
+    import sysconfig
+    import zipfile
+
+    bundled = sorted(glob.glob(os.path.join(sysconfig.get_paths()["stdlib"], "ensurepip",
+                                            "_bundled", "pip-*.whl")))
+    if bundled:
+        shutil.copyfile(bundled[-1], dest)
+        return
+    with zipfile.ZipFile(dest, "w") as zf:  # pragma: no cover
+        zf.writestr("pip/__init__.py", "")
+
+
+def test_the_pip_wheel_pdm_downloads_is_its_own(pdm_cache: Path, home: Path,
+                                                tmp_path: Path) -> None:
+    """PDM downloads ``pip.whl`` to the top of its cache: such a cache is PDM's (never
+    refused), the wheel counts in SIZE as ``pdm cache info`` counts it, and stays."""
+    pip_wheel(pdm_cache / "pip.whl")
+    size = (pdm_cache / "pip.whl").stat().st_size
+    said = run_pdm(["cache", "info"], pdm_env(home, PDM_CACHE_DIR=str(pdm_cache)),
+                   cwd=home).stdout
+    rec = core("info", pdm_cache)["caches"][0]
+    assert f"Total size: {format_size(rec['bytes'])}" in said
+    assert rec["unknown"] == [] and rec["not_cache_bytes"] >= size
+    assert not [w for w in rec["warnings"] if "pip.whl" in w]
+    for op, request in (("remove", {"pattern": "zeta*"}), ("purge", {}),
+                        ("prune", {"policy": {"keep": [], "ci": True}})):
+        dry = core(op, pdm_cache, **request)
+        assert dry["removed"] and str(pdm_cache / "pip.whl") not in shown(dry), op
+    done = core("purge", pdm_cache, apply=True)
+    assert all(r["ok"] for r in done["removed"])
+    assert (pdm_cache / "pip.whl").stat().st_size == size
