@@ -5,6 +5,8 @@ figures."""
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Dict, Set
 
@@ -13,6 +15,7 @@ from pdm.cli.commands.cache import format_size
 
 from tests.core.managers.pdm.test_pdm_parity import tree
 from tests.fixtures.pdm_cache import pdm_env, run_pdm
+from tests.fixtures.pip_cache import LoopbackIndex, make_wheel
 from tests.fixtures.program import run_core
 
 
@@ -84,27 +87,51 @@ def test_a_cache_dir_that_is_a_symlink_is_worked_on_where_it_is(
     assert f"Total size: {format_size(rec['bytes'])}" in after and rec["packages"] == 4
 
 
-def pip_wheel(dest: Path) -> None:
-    """A pip wheel where PDM keeps the one it downloads (``<cache>/pip.whl``, a file), taken
-    from the interpreter's bundled ones (a minimal one when there is none)."""
-    import glob
-    import sysconfig
-    import zipfile
 
-    bundled = sorted(glob.glob(os.path.join(sysconfig.get_paths()["stdlib"], "ensurepip",
-                                            "_bundled", "pip-*.whl")))
-    if bundled:
-        shutil.copyfile(bundled[-1], dest)
-        return
-    with zipfile.ZipFile(dest, "w") as zf:  # pragma: no cover
-        zf.writestr("pip/__init__.py", "")
+# Hides pip from an interpreter unless it runs a pip wheel (as PDM runs pip.whl/pip).
+HIDE_PIP = '''import sys
+if not any(arg.endswith("pip.whl/pip") for arg in sys.orig_argv):
+    sys.modules["pip"] = None
+'''
+
+
+def python_without_pip(where: Path) -> Path:
+    """An interpreter that sees PDM (this one's packages) but no pip: PDM then downloads a
+    pip wheel to ``<cache>/pip.whl`` and runs pip from it."""
+    import site
+    import venv
+
+    venv.EnvBuilder(with_pip=False).create(where)
+    lib = next(where.glob("lib/python3*/site-packages"))
+    (lib / "cachekit_test_hide_pip.py").write_text(HIDE_PIP)
+    (lib / "cachekit_test_hide_pip.pth").write_text(
+        "\n".join(site.getsitepackages()) + "\nimport cachekit_test_hide_pip\n")
+    return where / "bin" / "python"
 
 
 def test_the_pip_wheel_pdm_downloads_is_its_own(pdm_cache: Path, home: Path,
                                                 tmp_path: Path) -> None:
-    """PDM downloads ``pip.whl`` to the top of its cache: such a cache is PDM's (never
-    refused), the wheel counts in SIZE as ``pdm cache info`` counts it, and stays."""
-    pip_wheel(pdm_cache / "pip.whl")
+    """The real PDM, with no pip at hand, downloads ``pip.whl`` to the top of its cache:
+    such a cache is PDM's (never refused), the wheel counts in SIZE as ``pdm cache info``
+    counts it, and purge leaves it as ``pdm cache clear`` does."""
+    import glob
+    import sysconfig
+
+    bundled = sorted(glob.glob(os.path.join(sysconfig.get_paths()["stdlib"], "ensurepip",
+                                            "_bundled", "pip-*.whl")))
+    if sys.version_info < (3, 10) or not bundled:
+        pytest.skip("needs a bundled pip wheel to serve and sys.orig_argv (3.10+)")
+    served = tmp_path / "served"
+    make_wheel(served, "beta", "1.0")
+    shutil.copy(bundled[-1], served)
+    python = python_without_pip(tmp_path / "nopip")
+    with LoopbackIndex(served) as index:
+        env = pdm_env(home, PDM_CACHE_DIR=str(pdm_cache), PDM_PYPI_URL=index.url,
+                      PIP_INDEX_URL=index.url)
+        added = subprocess.run([str(python), "-m", "pdm", "self", "add", "beta"], env=env,
+                               cwd=home, capture_output=True, text=True, timeout=300)
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert (pdm_cache / "pip.whl").is_file()  # written by PDM itself
     size = (pdm_cache / "pip.whl").stat().st_size
     said = run_pdm(["cache", "info"], pdm_env(home, PDM_CACHE_DIR=str(pdm_cache)),
                    cwd=home).stdout
@@ -116,6 +143,9 @@ def test_the_pip_wheel_pdm_downloads_is_its_own(pdm_cache: Path, home: Path,
                         ("prune", {"policy": {"keep": [], "ci": True}})):
         dry = core(op, pdm_cache, **request)
         assert dry["removed"] and str(pdm_cache / "pip.whl") not in shown(dry), op
+    oracle = tmp_path / "pdm-oracle"
+    shutil.copytree(pdm_cache, oracle, symlinks=True)
+    run_pdm(["cache", "clear"], pdm_env(home, PDM_CACHE_DIR=str(oracle)), cwd=home)
     done = core("purge", pdm_cache, apply=True)
     assert all(r["ok"] for r in done["removed"])
-    assert (pdm_cache / "pip.whl").stat().st_size == size
+    assert tree(pdm_cache) == tree(oracle) and "pip.whl" in tree(pdm_cache)
