@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from cachekit import wire_check
-from cachekit.core import SCHEMA
+from cachekit.core import SCHEMA, outcome
 from cachekit.errors import CachekitError
 
 STDERR_TAIL = 10  # lines of a host's stderr kept for its row
@@ -64,6 +64,10 @@ def check_schema(result: Dict[str, Any], host: str) -> None:
 # "refused", "failed" and "interrupted"): no connection, its key, its login, its sudo
 # (become), no answer in time.
 FAILURE_STATUSES = ("failed", "unreachable", "timeout", "hostkey", "auth", "become")
+
+# What fails a host that answered (a cache not served, a removal that failed): the core's
+# rule, which the Ansible modules apply too; the renderer's exit code takes it from here.
+host_problems = outcome.problems
 
 
 class HostFailure(Exception):

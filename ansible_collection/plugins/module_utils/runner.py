@@ -18,7 +18,9 @@ from ansible_collections.cachekit.caches.plugins.module_utils import core_payloa
 core = core_payload.load()
 agent = importlib.import_module(core.__name__ + ".agent")
 policy_text = importlib.import_module(core.__name__ + ".policy_text")
+outcome = importlib.import_module(core.__name__ + ".outcome")
 KNOWN_MANAGERS = core.KNOWN_MANAGERS
+MAX_REASONS = 5  # a failed task's message names this many problems, then counts the rest
 
 
 def _checked(parse, flag, what):
@@ -129,6 +131,19 @@ def destroy(module, req):
                            before_header=f"cachekit {req['op']}: the paths that go",
                            after_header="after")
     warn(module, done)
+    finish(module, req["op"], done, out)
+
+
+def finish(module, op, result, out):
+    """Exit with ``out``; or fail with the one-line reasons when the result holds what
+    makes cachekit's own run exit 2 (a cache not served, a removal that failed), keeping
+    ``out``: what was removed stays in the result, and ``changed`` says so."""
+    problems = outcome.problems(result)
+    if problems:
+        shown = problems[:MAX_REASONS]
+        more = len(problems) - len(shown)
+        module.fail_json(msg=f"cachekit {op}: " + "; ".join(shown)
+                         + (f"; and {more} more" if more else ""), **out)
     module.exit_json(**out)
 
 

@@ -127,7 +127,7 @@ def main():
                total_bytes=sum(c.get("bytes") or 0 for c in result.get("caches", [])))
     if module.params["facts"]:
         out["ansible_facts"] = dict(cachekit=result)
-    module.exit_json(**out)
+    runner.finish(module, view, result, out)
 
 
 if __name__ == "__main__":
