@@ -58,3 +58,35 @@ def test_a_removal_that_fails_fails_the_task_and_keeps_what_went(
     assert result["removed"] == [r["path"] for r in rows if r.get("ok")] != []
     assert pinned.exists() and str(pinned) not in result["removed"]
     assert not any(Path(p).exists() for p in result["removed"])
+
+
+def planned(tmp_path: Path, collections: Path, home: Path, cache: Path,
+            **task: Any) -> List[Dict[str, Any]]:
+    """prune's plan (check mode) for ``cache`` with the task's options ``task``."""
+    done, result = local_module(tmp_path, collections, home, "cachekit.caches.prune",
+                                {"managers": ["pip"], **task,
+                                 "environ": {"HOME": str(home), "PIP_CACHE_DIR": str(cache)}},
+                                "--check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return result["plan"]
+
+
+def gammas(plan: List[Dict[str, Any]]) -> List[str]:
+    return [r["path"] for r in plan if "gamma" in Path(r["path"]).name]
+
+
+def test_an_option_given_on_the_task_overrides_the_policy_even_false_or_empty(
+        tmp_path: Path, collections: Path, home: Path, pip_cache: Path) -> None:
+    """`keep: []` and `ci: false` on the task override the group's cachekit_policy; an
+    option not given leaves the policy's key, and a given one sets it."""
+    kept = {"max_size": "0", "keep": ["gamma*"]}
+    assert not gammas(planned(tmp_path, collections, home, pip_cache, policy=kept))
+    assert gammas(planned(tmp_path, collections, home, pip_cache, policy=kept, keep=[]))
+    assert not gammas(planned(tmp_path, collections, home, pip_cache,
+                              policy={"max_size": "0"}, keep=["gamma*"]))
+
+    far = {"older_than": "36500d"}  # selects nothing by age: what goes is ci's
+    assert planned(tmp_path, collections, home, pip_cache, policy=dict(far, ci=True))
+    assert not planned(tmp_path, collections, home, pip_cache, policy=dict(far, ci=True),
+                       ci=False)
+    assert planned(tmp_path, collections, home, pip_cache, policy=far, ci=True)

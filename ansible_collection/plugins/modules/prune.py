@@ -52,7 +52,8 @@ options:
     description:
       - A whole policy, such as the inventory's C(cachekit_policy) - the keys
         C(older_than), C(max_size), C(keep), C(min_free), C(ci). The options above
-        override it key by key.
+        override it key by key, whenever they are given - C(ci=false) and C(keep=[])
+        too; an option not given leaves the policy's key.
     type: dict
     suboptions:
       older_than:
@@ -141,9 +142,10 @@ def main():
     )
     params = module.params
     given = {k: v for k, v in (params["policy"] or {}).items() if v is not None}
-    flags = {k: params[k] for k in runner.policy_text.POLICY_KEYS}
+    # an option given on the task overrides the policy's key, even false or empty
+    flags = {k: params[k] for k in runner.policy_text.POLICY_KEYS if params[k] is not None}
     try:
-        rules = runner.policy_text.merged(flags, given)
+        rules = runner.policy_text.merged(flags, given, is_set=lambda value: value is not None)
     except runner.policy_text.BadValue as exc:
         module.fail_json(msg=str(exc))
     if not runner.policy_text.has_rule(rules):
