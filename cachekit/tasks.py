@@ -239,6 +239,15 @@ def report_(c: Context, target: Target, attribute: bool = False,
     if from_ansible is not None:
         from cachekit import from_ansible as ansible_results
 
+        ignored = [flag for flag, given in (("--hosts", target.hosts != "local"),
+                                            ("--managers", target.managers is not None),
+                                            ("--users", target.users is not None),
+                                            ("--attribute", attribute)) if given]
+        if ignored:
+            raise CachekitError(f"--from-ansible renders what Ansible collected: "
+                                f"{', '.join(ignored)} cannot apply to it",
+                                hint="give the hosts (the play's pattern), managers and "
+                                     "attribute to the cachekit.caches.info task")
         results = ansible_results.read(from_ansible)
     else:
         results = session.query(target, {"op": "report", "attribute": attribute})
