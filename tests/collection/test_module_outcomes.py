@@ -1,7 +1,10 @@
 """The modules' results against the real ansible-core on this machine (connection local):
 a task fails exactly when cachekit's own run would exit 2, and says why in one line."""
 
+import os
+import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -90,3 +93,57 @@ def test_an_option_given_on_the_task_overrides_the_policy_even_false_or_empty(
     assert not planned(tmp_path, collections, home, pip_cache, policy=dict(far, ci=True),
                        ci=False)
     assert planned(tmp_path, collections, home, pip_cache, policy=far, ci=True)
+
+
+def many_wheels(root: Path, count: int) -> Path:
+    """A pip cache of ``count`` built wheels last used 90 days ago."""
+    old = time.time() - 90 * 86400
+    for i in range(count):
+        folder = root / "wheels" / f"{i % 7:02x}" / f"{i % 11:02x}" / f"{i:056x}"
+        folder.mkdir(parents=True)
+        wheel = folder / f"pkg{i:04d}-1.0-py3-none-any.whl"
+        wheel.write_bytes(b"x" * 10)
+        os.utime(wheel, (old, old))
+    return root
+
+
+def test_a_large_removal_returns_its_first_rows_and_counts(tmp_path: Path, collections: Path,
+                                                           home: Path) -> None:
+    """1,200 files removed: the result lists 1,000 of them once each (removed, the core's
+    rows), with the whole counts, and not the plan handed to apply; --diff the same."""
+    cache = many_wheels(tmp_path / "cache", 1200)
+    args = {"managers": ["pip"], "pattern": "pkg*",
+            "environ": {"HOME": str(home), "PIP_CACHE_DIR": str(cache)}}
+    done, result = local_module(tmp_path, collections, home, "cachekit.caches.remove", args,
+                                "--check")
+    assert done.returncode == 0, done.stderr
+    assert len(result["plan"]) == 1000 and result["plan_count"] == 1200
+    assert "plans" not in result["cachekit"]
+    done, result = local_module(tmp_path, collections, home, "cachekit.caches.remove", args,
+                                "--diff")
+    assert done.returncode == 0, done.stderr
+    assert result["changed"] is True and result["removed_count"] == 1200
+    assert len(result["removed"]) == 1000 and len(result["cachekit"]["removed"]) == 1000
+    assert result["cachekit"]["removed_count"] == 1200
+    assert not list((cache / "wheels").rglob("*.whl"))
+    more = re.search(r"^-\.\.\. and (\d+) more$", done.stdout, re.M)  # files, then dirs
+    assert more and int(more[1]) == 200 + result["dirs_removed_count"], done.stdout[-2000:]
+    written = (tmp_path / "tree" / "localhost").read_bytes()  # the same 1,000 in every list
+    assert len(set(re.findall(rb"pkg\d{4}-1\.0", written))) == 1000
+
+
+def test_diff_shows_a_large_prunes_rows_as_counts_not_the_root(
+        tmp_path: Path, collections: Path, home: Path) -> None:
+    """A plan of over 1,000 entries is one row per cache whose path is the root: --diff
+    says "<root>: N entries", never the root as a path that goes."""
+    cache = many_wheels(tmp_path / "cache", 1200)
+    done, result = local_module(tmp_path, collections, home, "cachekit.caches.prune",
+                                {"managers": ["pip"], "older_than": "30d",
+                                 "environ": {"HOME": str(home), "PIP_CACHE_DIR": str(cache)}},
+                                "--check", "--diff")
+    assert done.returncode == 0, done.stderr
+    assert [r.get("entries") for r in result["plan"]] == [1200]
+    assert f"+{cache}: 1200 entries" in done.stdout or f"-{cache}: 1200 entries" in done.stdout, \
+        done.stdout
+    assert not [line for line in done.stdout.splitlines() if line.rstrip() in
+                (f"-{cache}", f"+{cache}")]

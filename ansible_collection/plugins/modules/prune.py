@@ -102,28 +102,43 @@ plan:
   returned: always
   type: list
   elements: dict
+plan_count:
+  description: How many rows the plan has; RV(plan) lists the first 1,000 of them.
+  returned: always
+  type: int
 planned_bytes:
   description: The bytes the plan would free.
   returned: always
   type: int
 removed:
-  description: The paths removed (empty in check mode).
+  description: The paths removed (empty in check mode), the first 1,000.
   returned: always
   type: list
   elements: str
   sample: ["/home/ci/.cache/pip/wheels/ab/cd/ef/old-1.0-py3-none-any.whl"]
 dirs_removed:
-  description: Directories removed once empty.
+  description: Directories removed once empty, the first 1,000 (all of them in
+    RV(dirs_removed_count)).
   returned: when something was removed
   type: list
   elements: str
+dirs_removed_count:
+  description: How many directories were removed once empty.
+  returned: when something was removed
+  type: int
+removed_count:
+  description: How many paths were removed; RV(removed) lists the first 1,000 of them.
+  returned: always
+  type: int
 reclaimed_bytes:
   description: The bytes freed.
   returned: always
   type: int
 cachekit:
   description: The core's result for this host (the plan's in check mode, the apply's
-    otherwise, with the sizes before it as C(caches_before)), as cachekit's runs collect it.
+    otherwise, with the sizes before it as C(caches_before)), as cachekit's runs collect
+    it. Its C(removed) rows stop at 1,000 (all of them in C(removed_count)); the plans it
+    hands back to apply are left out.
   returned: always
   type: dict
 """
