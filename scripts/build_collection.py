@@ -162,8 +162,27 @@ def expected_files(src: Path = SOURCES) -> Dict[str, bytes]:
     return out
 
 
+def previous_build(tree: Path) -> bool:
+    """Whether ``tree`` holds a collection tree of ours: a galaxy.yml naming namespace
+    cachekit and name caches (what assemble wrote there before)."""
+    try:
+        text = (tree / "galaxy.yml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    found = dict(re.findall(r"^(namespace|name):\s*(\S+)\s*$", text, re.M))
+    return found.get("namespace") == NAMESPACE and found.get("name") == NAME
+
+
 def assemble(tree: Path = DEFAULT_TREE) -> Path:
-    """Write the collection tree afresh (a file left from an older core cannot linger)."""
+    """Write the collection tree afresh (a file left from an older core cannot linger).
+    Only an empty directory or a previous build is emptied first: anything else given as
+    --tree (a checkout, a home) is refused before a file is touched."""
+    if tree.exists() and not tree.is_dir():
+        raise SystemExit(f"refusing to assemble into {tree}: it is not a directory")
+    if tree.exists() and any(tree.iterdir()) and not previous_build(tree):
+        raise SystemExit(f"refusing to assemble into {tree}: it is not empty and not a "
+                         f"{NAMESPACE}.{NAME} build (no galaxy.yml naming namespace "
+                         f"{NAMESPACE} and name {NAME}); give an empty or new directory")
     for child in sorted(tree.iterdir()) if tree.exists() else []:
         inside = sorted(child.iterdir()) if child.name == "tests" else [child]
         for path in inside:

@@ -232,3 +232,30 @@ def test_the_offline_sanity_tests_pass(tmp_path: Path, home: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     ran = [line for line in done.stdout.splitlines() if line.startswith("Running sanity test")]
     assert len(ran) == len(OFFLINE_SANITY), done.stdout
+
+
+def test_a_tree_that_is_no_previous_build_is_refused_untouched(tmp_path: Path) -> None:
+    """--tree . --tree-only in a checkout would have emptied it: a non-empty directory that
+    is not a cachekit.caches build (its galaxy.yml says so) is refused, nothing removed."""
+    checkout = tmp_path / "checkout"
+    (checkout / "src").mkdir(parents=True)
+    (checkout / "src" / "work.py").write_text("precious\n")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "galaxy.yml").write_text("namespace: someone\nname: caches\n")
+    (other / "plugins").mkdir()
+    for tree in (checkout, other):
+        before = sorted(p.name for p in tree.rglob("*"))
+        done = subprocess.run([sys.executable, str(BUILD), "--tree-only", "--tree", str(tree)],
+                              capture_output=True, text=True)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert done.stderr.splitlines() == [
+            f"refusing to assemble into {tree}: it is not empty and not a cachekit.caches "
+            "build (no galaxy.yml naming namespace cachekit and name caches); give an empty "
+            "or new directory"]
+        assert sorted(p.name for p in tree.rglob("*")) == before
+    assert (checkout / "src" / "work.py").read_text() == "precious\n"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    build_collection(empty)  # a new or empty directory is fine, and so is a rebuild over it
+    build_collection(empty)
