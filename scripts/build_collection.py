@@ -54,6 +54,15 @@ def managers() -> List[str]:
     return names
 
 
+def manager_lists() -> Dict[str, str]:
+    """The placeholders the collection's text lists managers with, and the registry's
+    names for them: every one, and those found by default besides pip and toolcache."""
+    names = managers()
+    found = [n for n in names if n not in ("pip", "toolcache")]
+    return {"@KNOWN_MANAGERS@": ", ".join(names),
+            "@FOUND_MANAGERS@": ", ".join(found[:-1]) + " and " + found[-1]}
+
+
 def core_sources() -> Dict[str, Any]:
     """Every module of the core by dotted name relative to the core package ("" is the
     package itself), and which of them are packages."""
@@ -156,8 +165,10 @@ def expected_files(src: Path = SOURCES) -> Dict[str, bytes]:
             out[str(rel)] = path.read_bytes()
     galaxy = out["galaxy.yml"].decode().replace("version: 0.0.0", f"version: {version()}")
     out["galaxy.yml"] = galaxy.encode()
-    fragment = "plugins/doc_fragments/common.py"
-    out[fragment] = out[fragment].replace(b"@KNOWN_MANAGERS@", ", ".join(managers()).encode())
+    for rel, data in out.items():  # the registry's names wherever the text lists managers
+        for mark, text in manager_lists().items():
+            data = data.replace(mark.encode(), text.encode())
+        out[rel] = data
     out["plugins/module_utils/core_payload.py"] = payload_source().encode()
     return out
 

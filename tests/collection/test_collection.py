@@ -9,6 +9,7 @@ import importlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -141,6 +142,27 @@ def test_ansiballz_ships_every_module_of_the_core(tmp_path: Path, collections: P
 def test_the_managers_choices_are_the_registrys(collections: Path) -> None:
     fragment = (tree_of(collections) / "plugins/doc_fragments/common.py").read_text()
     assert f"choices: [{', '.join(KNOWN_MANAGERS)}]" in fragment
+
+
+def test_every_text_that_lists_managers_lists_the_registrys(collections: Path) -> None:
+    """The default of managers, info's short description, the README and galaxy.yml name
+    every manager of the registry (pixi, Poetry and PDM were missing), no placeholder is
+    left, and nothing says the core is copied to module_utils/core any more."""
+    tree = tree_of(collections)
+    fragment = (tree / "plugins/doc_fragments/common.py").read_text()
+    default = fragment[fragment.index("By default"):fragment.index("type: list")]
+    info = next(line for line in (tree / "plugins/modules/info.py").read_text().splitlines()
+                if line.startswith("short_description:"))
+    readme = (tree / "README.md").read_text()
+    galaxy = (tree / "galaxy.yml").read_text()
+    for text in (default, info, readme, galaxy[galaxy.index("description:"):]):
+        assert [m for m in KNOWN_MANAGERS if m not in text] == [], text
+    assert "conda, uv, pixi, poetry and pdm where found" in " ".join(default.split())
+    for path in tree.rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".md", ".yml"):
+            text = path.read_text()
+            assert "_MANAGERS@" not in text, path
+            assert not re.search(r"module_utils/core\b(?!_payload)", text), path
 
 
 class _Spec(Exception):

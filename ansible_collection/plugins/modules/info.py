@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: info
-short_description: Report a host's Python package caches (pip, conda, uv, tool cache)
+short_description: Report a host's Python package caches (@KNOWN_MANAGERS@)
 description:
   - Finds and measures the host's package caches with cachekit's core, and returns the
     result of C(cachekit report) (or C(info), C(dir), C(list), C(locations)) for it.
