@@ -9,8 +9,12 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
+import yaml
 
-from tests.fixtures.ansible_lab import build_collection, local_module
+from cachekit import from_ansible
+from tests.fixtures import REPO
+from tests.fixtures.ansible_lab import BIN, PYTHON, build_collection, local_env, local_module
+from tests.fixtures.sshd_lab import PORT, free_port_address
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +151,36 @@ def test_diff_shows_a_large_prunes_rows_as_counts_not_the_root(
         done.stdout
     assert not [line for line in done.stdout.splitlines() if line.rstrip() in
                 (f"-{cache}", f"+{cache}")]
+
+
+def test_the_guides_registered_results_play_writes_every_host_even_unreachable(
+        tmp_path: Path, collections: Path, home: Path, pip_cache: Path) -> None:
+    """The playbook of docs/guide/ansible.md, run from another directory: it makes
+    reports/ beside itself and writes a file for each host, the unreachable one included,
+    which --from-ansible reads as a failed row."""
+    guide = (REPO / "docs" / "guide" / "ansible.md").read_text()
+    after = guide[guide.index("Registered results work too."):]
+    play = after[after.index("```yaml\n") + 8:after.index("```\n", after.index("```yaml\n"))]
+    plays = tmp_path / "plays"
+    plays.mkdir()
+    (plays / "measure.yml").write_text(play)
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {
+        "localhost": {"ansible_connection": "local", "ansible_python_interpreter": PYTHON,
+                      "cachekit_env": {"PIP_CACHE_DIR": str(pip_cache), "HOME": str(home)}},
+        "ckoutdead": {"ansible_host": free_port_address(190), "ansible_port": PORT,
+                      "ansible_ssh_common_args": "-o ConnectTimeout=3 -o StrictHostKeyChecking=no "
+                                                 "-o UserKnownHostsFile=/dev/null"}}}}))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory),
+                           str(plays / "measure.yml")], cwd=elsewhere, text=True,
+                          capture_output=True, env=local_env(tmp_path, collections, home),
+                          stdin=subprocess.DEVNULL, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr  # ignore_unreachable: the play goes on
+    assert sorted(p.name for p in (plays / "reports").iterdir()) == ["ckoutdead.json",
+                                                                      "localhost.json"]
+    assert not list(elsewhere.iterdir())
+    rows = {r["host"]: r for r in from_ansible.read(str(plays / "reports"))}
+    assert rows["localhost"]["status"] == "ok" and rows["localhost"]["caches"][0]["bytes"] > 0
+    assert rows["ckoutdead"]["status"] == "unreachable"
