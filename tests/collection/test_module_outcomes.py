@@ -184,3 +184,26 @@ def test_the_guides_registered_results_play_writes_every_host_even_unreachable(
     rows = {r["host"]: r for r in from_ansible.read(str(plays / "reports"))}
     assert rows["localhost"]["status"] == "ok" and rows["localhost"]["caches"][0]["bytes"] > 0
     assert rows["ckoutdead"]["status"] == "unreachable"
+
+
+def test_clean_refuses_managers_other_than_conda_and_says_its_targets_rules(
+        tmp_path: Path, collections: Path, home: Path) -> None:
+    """managers: [pip] on clean was silently replaced by conda: refused now; the target
+    rules are the core's (clean_targets), spelled as the module's options."""
+    cases = (({"managers": ["pip", "conda"], "tarballs": True},
+              "clean is conda's command: managers takes only conda (or nothing), not pip"),
+             ({}, "clean needs at least one target (tarballs, packages, index_cache, "
+                  "tempfiles, logfiles, all, trash, lock or force_pkgs_dirs)"),
+             ({"force_pkgs_dirs": True, "lock": True},
+              "force_pkgs_dirs removes whole caches; give it alone"),
+             ({"break_environments": True, "all": True},
+              "break_environments only goes with force_pkgs_dirs"))
+    for args, msg in cases:
+        done, result = local_module(tmp_path, collections, home, "cachekit.caches.clean",
+                                    dict(args, environ={"HOME": str(home)}), "--check")
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert result["msg"] == msg
+    done, result = local_module(tmp_path, collections, home, "cachekit.caches.clean",
+                                {"managers": ["conda"], "tarballs": True,
+                                 "environ": {"HOME": str(home)}}, "--check")
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -19,6 +19,7 @@ core = core_payload.load()
 agent = importlib.import_module(core.__name__ + ".agent")
 policy_text = importlib.import_module(core.__name__ + ".policy_text")
 outcome = importlib.import_module(core.__name__ + ".outcome")
+clean_targets = importlib.import_module(core.__name__ + ".clean_targets")
 KNOWN_MANAGERS = core.KNOWN_MANAGERS
 ROW_LIMIT = 1000  # rows a result lists (plan, removed, the core's); the counts are whole
 MAX_REASONS = 5  # a failed task's message names this many problems, then counts the rest
