@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from cachekit.core import bounded
 from cachekit.errors import CachekitError
+from cachekit.stamps import iso_time, stamp_seconds
 
 
 def state_dir() -> str:
@@ -180,15 +181,6 @@ def read(path: str) -> List[Dict[str, Any]]:
     return out
 
 
-def stamp_seconds(stamp: Any) -> Optional[float]:
-    """A history line's ISO ``time`` as seconds since the epoch; None for anything that
-    is not one (a missing time, a typo, a date outside the calendar)."""
-    try:
-        return datetime.datetime.fromisoformat(str(stamp)).timestamp()
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-
-
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
@@ -287,16 +279,6 @@ def trend(lines: List[Dict[str, Any]], last: int = 20) -> List[Dict[str, Any]]:
 
 WEEK_S = 7 * 86400
 IN_SIGHT_S = 100 * 365.25 * 86400  # a crossing further away is "not in sight": None
-
-
-def iso_time(seconds: float) -> Optional[str]:
-    """``seconds`` since the epoch as an ISO time in UTC; None for one outside the
-    calendar ``datetime`` knows (years 1 to 9999) or the platform's ``time_t``."""
-    try:
-        return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat(
-            timespec="seconds")
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 def host_series(lines: List[Dict[str, Any]]) -> Dict[str, List[Tuple[float, int, Optional[int]]]]:

@@ -8,7 +8,7 @@ quarter past the last run, where the projections are drawn.
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from cachekit import runs
+from cachekit import stamps
 from cachekit.render import human_bytes, natural
 from cachekit.render.html import svg
 from cachekit.render.html.fleet_view import colours, manager_order, manager_shares
@@ -53,7 +53,7 @@ def trend_view(doc: Dict[str, Any], series: Series, known: Sequence[str]) -> Dic
             continue
         sizes = latest[name]
         growth = total.get("growth_per_week")
-        crosses = runs.stamp_seconds(total.get("crosses_threshold"))
+        crosses = stamps.stamp_seconds(total.get("crosses_threshold"))
         points = series.get(name, [])
         top = top_of[name]
         if threshold and threshold <= 2 * top:
@@ -89,8 +89,8 @@ def trend_view(doc: Dict[str, Any], series: Series, known: Sequence[str]) -> Dic
                    "failed": len(failed), "over": sum(h["over"] for h in hosts),
                    "crossing": sum(h["crosses_s"] is not None for h in hosts),
                    "threshold": human_bytes(threshold) if threshold is not None else None,
-                   "since": day(runs.iso_time(start)) if times else "",
-                   "until": day(runs.iso_time(last)) if times else ""},
+                   "since": day(stamps.iso_time(start)) if times else "",
+                   "until": day(stamps.iso_time(last)) if times else ""},
         "hosts": hosts, "failed": sorted(failed, key=lambda f: natural(f["host"])),
         "table": sorted(rows, key=lambda r: (natural(r["host"]), r["manager"])),
         "scale": human_bytes(scale),
