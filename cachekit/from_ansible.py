@@ -11,27 +11,35 @@ checked as a remote host's answer is (``wire_check``): a file is not trusted mor
 host.
 """
 
+import os
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Set, Tuple
 
 from cachekit import protocol, wire_check
+from cachekit.core import bounded
 from cachekit.errors import CachekitError
 from cachekit.fleet import failed_result
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # one host's result; a report of thousands stays far below
+MAX_FILES = 100_000  # a --tree directory's files: one per host, far more than any fleet
+# what only a module's result holds as a plain value (a mapping's values are all results)
+RESULT_FLAGS = ("changed", "unreachable", "failed", "skipped", "msg")
+HINT = ("give the --tree directory of ansible -m cachekit.caches.info, or a JSON file "
+        "mapping hosts to registered results")
 
 
 def read(source: str, op: str = "report") -> List[Dict[str, Any]]:
     """Every host's result from ``source`` (a ``--tree`` directory or a JSON file), sorted
-    by host name; bad input (no such path, nothing in it, not JSON) is a CachekitError."""
+    by host name; bad input (no such path, nothing in it, not JSON, a host twice) is a
+    CachekitError."""
     path = Path(source).expanduser()
     if path.is_dir():
-        pairs = [(_host_name(p), _load(p)) for p in sorted(path.iterdir())
-                 if p.is_file() and not p.name.startswith(".")]
+        pairs = [(_host_name(p), _load(p)) for p in _files(path, source)]
         if not pairs:
             raise CachekitError(f"--from-ansible {source}: the directory holds no results",
                                 hint="write them with: ansible HOSTS -m cachekit.caches.info "
                                      "--tree DIR")
+        _refuse_twice([name for name, _doc in pairs], source)
     elif path.is_file():
         pairs = _pairs(_load(path), path)
     else:
@@ -39,21 +47,51 @@ def read(source: str, op: str = "report") -> List[Dict[str, Any]]:
     return [host_result(name, doc, op) for name, doc in sorted(pairs, key=lambda p: p[0])]
 
 
+def _files(folder: Path, source: str) -> List[Path]:
+    """The directory's result files (not hidden ones), at most MAX_FILES, sorted."""
+    out: List[Path] = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") or not entry.is_file():
+                continue
+            if len(out) == MAX_FILES:
+                raise CachekitError(f"--from-ansible {source}: more than {MAX_FILES:,} files",
+                                    hint="give a directory holding one result per host")
+            out.append(folder / entry.name)
+    return sorted(out)
+
+
+def _refuse_twice(names: List[str], source: str) -> None:
+    """HOST and HOST.json are the same host: refused, not counted twice."""
+    seen: Set[str] = set()
+    twice: List[str] = []
+    for name in names:
+        if name in seen and name not in twice:
+            twice.append(name)
+        seen.add(name)
+    if twice:
+        raise CachekitError(f"--from-ansible {source}: the same host twice: "
+                            + ", ".join(f"{n} and {n}.json" for n in sorted(twice)),
+                            hint="keep one result per host")
+
+
 def _host_name(path: Path) -> str:
     return path.name[:-5] if path.name.endswith(".json") else path.name
 
 
 def _load(path: Path) -> Any:
+    """A file's JSON, read within MAX_FILE_BYTES (a regular file only: a FIFO would hang),
+    an object naming a key twice refused."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise CachekitError(f"--from-ansible: {path} is larger than "
-                                f"{protocol.mib(MAX_FILE_BYTES)}")
-        with path.open("rb") as fh:
-            return protocol.loads(fh.read())
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        return protocol.loads(bounded.read_bytes(str(path), MAX_FILE_BYTES), unique_keys=True)
+    except bounded.TooLarge:
+        raise CachekitError(f"--from-ansible: {path} is larger than "
+                            f"{bounded.describe(MAX_FILE_BYTES)}") from None
+    except OSError as exc:
+        raise CachekitError(f"--from-ansible: cannot read {path}: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
         raise CachekitError(f"--from-ansible: {path} is not a JSON result ({exc})",
-                            hint="give the --tree directory of ansible -m cachekit.caches.info, "
-                                 "or a JSON file mapping hosts to registered results") from None
+                            hint=HINT) from None
 
 
 def _pairs(doc: Any, path: Path) -> List[Tuple[str, Any]]:
@@ -70,7 +108,12 @@ def _pairs(doc: Any, path: Path) -> List[Tuple[str, Any]]:
 
 
 def _is_module_result(doc: Dict[str, Any]) -> bool:
-    return any(k in doc for k in ("cachekit", "unreachable", "failed", "skipped", "msg"))
+    """One module's result, not a mapping of hosts: a flag or message as a plain value
+    (in a mapping every value is a host's result, an object, whatever the host is called),
+    or the core's own result under ``cachekit``."""
+    core = doc.get("cachekit")
+    return any(k in doc and not isinstance(doc[k], dict) for k in RESULT_FLAGS) or (
+        isinstance(core, dict) and "schema" in core)
 
 
 def host_result(name: str, doc: Any, op: str = "report") -> Dict[str, Any]:
@@ -94,14 +137,14 @@ def host_result(name: str, doc: Any, op: str = "report") -> Dict[str, Any]:
         protocol.check_schema(core, name)
     except CachekitError as exc:
         return failed(name, "failed", str(exc))
+    if core.get("op") != op:  # a refused prune is no report's row either
+        return failed(name, "failed", f"the result is cachekit {core.get('op')}, not {op} "
+                                      f"(run cachekit.caches.info with view={op})")
     try:
-        wire_check.check_result(core, None)
+        wire_check.check_result(core, op)
     except wire_check.WireError as exc:
         return failed(name, "failed", f"the Ansible result holds an invalid cachekit result: "
                                       f"{exc}")
-    if core.get("status") == "ok" and core.get("op") != op:
-        return failed(name, "failed", f"the result is cachekit {core.get('op')}, not {op} "
-                                      f"(run cachekit.caches.info with view={op})")
     return dict(core, host=name)
 
 

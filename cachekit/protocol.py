@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from cachekit import wire_check
-from cachekit.core import SCHEMA
+from cachekit.core import SCHEMA, outcome
 from cachekit.errors import CachekitError
 
 STDERR_TAIL = 10  # lines of a host's stderr kept for its row
@@ -64,6 +64,10 @@ def check_schema(result: Dict[str, Any], host: str) -> None:
 # "refused", "failed" and "interrupted"): no connection, its key, its login, its sudo
 # (become), no answer in time.
 FAILURE_STATUSES = ("failed", "unreachable", "timeout", "hostkey", "auth", "become")
+
+# What fails a host that answered (a cache not served, a removal that failed): the core's
+# rule, which the Ansible modules apply too; the renderer's exit code takes it from here.
+host_problems = outcome.problems
 
 
 class HostFailure(Exception):
@@ -163,8 +167,10 @@ def _finite(text: str) -> float:
     return value
 
 
-def loads(data: bytes) -> Any:
-    """Strict JSON from a host: no NaN or Infinity, bounded values and nesting.
+def loads(data: bytes, unique_keys: bool = False) -> Any:
+    """Strict JSON from a host: no NaN or Infinity, bounded values and nesting; with
+    ``unique_keys``, an object naming a key twice is refused too (a file, where the second
+    would silently win).
 
     The bounds are counted on the bytes before parsing (a comma, brace or bracket inside
     a string counts too, which only errs on the safe side).
@@ -175,11 +181,21 @@ def loads(data: bytes) -> Any:
         raise ValueError(f"more than {MAX_VALUES:,} values or {MAX_CONTAINERS:,} objects "
                          "and lists")
     try:
-        doc = json.loads(data, parse_constant=_no_constant, parse_float=_finite)
+        doc = json.loads(data, parse_constant=_no_constant, parse_float=_finite,
+                         object_pairs_hook=_unique if unique_keys else None)
     except RecursionError:
         raise ValueError("nested too deeply") from None
     _check_depth(doc)
     return doc
+
+
+def _unique(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} twice in one object")
+        out[key] = value
+    return out
 
 
 def _check_depth(doc: Any) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from cachekit.core import bounded
 from cachekit.errors import CachekitError
+from cachekit.stamps import iso_time, stamp_seconds
 
 
 def state_dir() -> str:
@@ -180,10 +181,6 @@ def read(path: str) -> List[Dict[str, Any]]:
     return out
 
 
-def _seconds(stamp: str) -> float:
-    return datetime.datetime.fromisoformat(stamp).timestamp()
-
-
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
@@ -235,9 +232,8 @@ def _points(lines: List[Dict[str, Any]]) -> Dict[Tuple[str, str], List[Tuple[flo
     for line in lines:
         if line.get("status") != "ok" or line.get("dry_run"):
             continue
-        try:
-            when = _seconds(str(line["time"]))
-        except (ValueError, TypeError):
+        when = stamp_seconds(line["time"])
+        if when is None:
             continue
         managers = line.get("managers")
         after = line["after_managers"] if isinstance(line.get("after_managers"), dict) \
@@ -282,6 +278,7 @@ def trend(lines: List[Dict[str, Any]], last: int = 20) -> List[Dict[str, Any]]:
 
 
 WEEK_S = 7 * 86400
+IN_SIGHT_S = 100 * 365.25 * 86400  # a crossing further away is "not in sight": None
 
 
 def host_series(lines: List[Dict[str, Any]]) -> Dict[str, List[Tuple[float, int, Optional[int]]]]:
@@ -292,9 +289,8 @@ def host_series(lines: List[Dict[str, Any]]) -> Dict[str, List[Tuple[float, int,
         size = line.get("bytes")
         if line.get("status") != "ok" or line.get("dry_run") or not isinstance(size, int):
             continue
-        try:
-            when = _seconds(str(line["time"]))
-        except (ValueError, TypeError):
+        when = stamp_seconds(line["time"])
+        if when is None:
             continue
         after = line.get("after_bytes")
         out.setdefault(str(line["host"]), []).append(
@@ -308,7 +304,8 @@ def host_totals(lines: List[Dict[str, Any]], rows: List[Dict[str, Any]],
                 threshold: Optional[int]) -> List[Dict[str, Any]]:
     """Per host: its latest total (``host_bytes`` of its rows), the growth per week of its
     whole caches, and when that growth takes it over ``threshold`` (``crosses_threshold``,
-    an ISO time; None when it shrinks, has too little history, or is over already).
+    an ISO time; None when it shrinks, has too little history, is over already, or would
+    cross more than ``IN_SIGHT_S`` (a hundred years) from its last run).
     The latest run's status and error are kept too, failed or not."""
     series = host_series(lines)
     latest: Dict[str, Dict[str, Any]] = {}
@@ -328,9 +325,9 @@ def host_totals(lines: List[Dict[str, Any]], rows: List[Dict[str, Any]],
         over = threshold is not None and size > threshold
         crosses = None
         if threshold is not None and not over and growth and growth > 0 and points:
-            when = points[-1][0] + (threshold - size) / growth * WEEK_S
-            crosses = datetime.datetime.fromtimestamp(when, datetime.timezone.utc).isoformat(
-                timespec="seconds")
+            wait = (threshold - size) / growth * WEEK_S
+            if wait <= IN_SIGHT_S:
+                crosses = iso_time(points[-1][0] + wait)
         last = latest.get(host, {})
         out.append({"host": host, "runs": len(points), "bytes": size,
                     "growth_per_week": growth,

@@ -14,6 +14,7 @@ from invoke.exceptions import Exit
 
 from cachekit import catalog, fleet, policy_input, runs, session, text
 from cachekit._invoke_compat import optional_positional
+from cachekit.core import clean_targets
 from cachekit.errors import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
@@ -119,16 +120,12 @@ def clean(c: Context, target: Target, tarballs: bool = False, packages: bool = F
     """Clean conda/mamba package caches like `conda clean`, never breaking an environment."""
     chosen = {"tarballs": tarballs, "packages": packages, "index_cache": index_cache,
               "tempfiles": tempfiles not in (None, False), "logfiles": logfiles, "all": all,
-              "trash": trash, "lock": lock, "force": force_pkgs_dirs}
-    flags = [name for name, on in chosen.items() if on]
-    if not flags:
-        raise CachekitError("clean needs at least one target",
-                            hint="--tarballs, --packages, --index-cache, --tempfiles, "
-                                 "--logfiles, --all, --trash, --lock or --force-pkgs-dirs")
-    if force_pkgs_dirs and len(flags) > 1:
-        raise CachekitError("--force-pkgs-dirs removes whole caches; give it alone")
-    if break_environments and not force_pkgs_dirs:
-        raise CachekitError("--break-environments only goes with --force-pkgs-dirs")
+              "trash": trash, "lock": lock}
+    try:
+        flags = clean_targets.flags(chosen, force_pkgs_dirs, break_environments,
+                                    lambda name: "--" + name.replace("_", "-"))
+    except clean_targets.BadValue as exc:
+        raise CachekitError(exc.message, hint=exc.hint) from None
     paths = []
     if isinstance(tempfiles, str):
         paths = [p.strip() for p in tempfiles.split(",") if p.strip()]
@@ -239,6 +236,15 @@ def report_(c: Context, target: Target, attribute: bool = False,
     if from_ansible is not None:
         from cachekit import from_ansible as ansible_results
 
+        ignored = [flag for flag, given in (("--hosts", target.hosts != "local"),
+                                            ("--managers", target.managers is not None),
+                                            ("--users", target.users is not None),
+                                            ("--attribute", attribute)) if given]
+        if ignored:
+            raise CachekitError(f"--from-ansible renders what Ansible collected: "
+                                f"{', '.join(ignored)} cannot apply to it",
+                                hint="give the hosts (the play's pattern), managers and "
+                                     "attribute to the cachekit.caches.info task")
         results = ansible_results.read(from_ansible)
     else:
         results = session.query(target, {"op": "report", "attribute": attribute})

@@ -54,6 +54,15 @@ def managers() -> List[str]:
     return names
 
 
+def manager_lists() -> Dict[str, str]:
+    """The placeholders the collection's text lists managers with, and the registry's
+    names for them: every one, and those found by default besides pip and toolcache."""
+    names = managers()
+    found = [n for n in names if n not in ("pip", "toolcache")]
+    return {"@KNOWN_MANAGERS@": ", ".join(names),
+            "@FOUND_MANAGERS@": ", ".join(found[:-1]) + " and " + found[-1]}
+
+
 def core_sources() -> Dict[str, Any]:
     """Every module of the core by dotted name relative to the core package ("" is the
     package itself), and which of them are packages."""
@@ -156,14 +165,35 @@ def expected_files(src: Path = SOURCES) -> Dict[str, bytes]:
             out[str(rel)] = path.read_bytes()
     galaxy = out["galaxy.yml"].decode().replace("version: 0.0.0", f"version: {version()}")
     out["galaxy.yml"] = galaxy.encode()
-    fragment = "plugins/doc_fragments/common.py"
-    out[fragment] = out[fragment].replace(b"@KNOWN_MANAGERS@", ", ".join(managers()).encode())
+    for rel, data in out.items():  # the registry's names wherever the text lists managers
+        for mark, text in manager_lists().items():
+            data = data.replace(mark.encode(), text.encode())
+        out[rel] = data
     out["plugins/module_utils/core_payload.py"] = payload_source().encode()
     return out
 
 
+def previous_build(tree: Path) -> bool:
+    """Whether ``tree`` holds a collection tree of ours: a galaxy.yml naming namespace
+    cachekit and name caches (what assemble wrote there before)."""
+    try:
+        text = (tree / "galaxy.yml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    found = dict(re.findall(r"^(namespace|name):\s*(\S+)\s*$", text, re.M))
+    return found.get("namespace") == NAMESPACE and found.get("name") == NAME
+
+
 def assemble(tree: Path = DEFAULT_TREE) -> Path:
-    """Write the collection tree afresh (a file left from an older core cannot linger)."""
+    """Write the collection tree afresh (a file left from an older core cannot linger).
+    Only an empty directory or a previous build is emptied first: anything else given as
+    --tree (a checkout, a home) is refused before a file is touched."""
+    if tree.exists() and not tree.is_dir():
+        raise SystemExit(f"refusing to assemble into {tree}: it is not a directory")
+    if tree.exists() and any(tree.iterdir()) and not previous_build(tree):
+        raise SystemExit(f"refusing to assemble into {tree}: it is not empty and not a "
+                         f"{NAMESPACE}.{NAME} build (no galaxy.yml naming namespace "
+                         f"{NAMESPACE} and name {NAME}); give an empty or new directory")
     for child in sorted(tree.iterdir()) if tree.exists() else []:
         inside = sorted(child.iterdir()) if child.name == "tests" else [child]
         for path in inside:

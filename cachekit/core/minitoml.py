@@ -43,6 +43,9 @@ class _Parser:
         self.pos = 0
         self.root: Dict[str, Any] = {}
         self.defined: set = set()  # ids of tables made by a [header] or a key's value
+        # ids of tables dotted keys made in this section: defined once the next [header]
+        # starts (neither a header nor a later section's dotted key may reopen them)
+        self.dotted: set = set()
         self.inline: set = set()  # ids of inline tables and static arrays: closed
 
     # Errors and positions ---------------------------------------------------------------
@@ -79,6 +82,9 @@ class _Parser:
             self.skip_blank(newlines=True)
             if self.pos >= len(self.text):
                 return self.root
+            if self.peek() == "[":
+                self.defined |= self.dotted
+                self.dotted = set()
             if self.peek(2) == "[[":
                 self.pos += 2
                 table = self.array_table(self.key(), "]]")
@@ -117,15 +123,23 @@ class _Parser:
         found.append(table)
         return table
 
-    def walk(self, table: Dict[str, Any], keys: List[str]) -> Dict[str, Any]:
+    def walk(self, table: Dict[str, Any], keys: List[str], dotted: bool = False
+             ) -> Dict[str, Any]:
         """The table ``keys`` names under ``table``, made implicitly where missing; the
-        last table of an array of tables stands for the array."""
+        last table of an array of tables stands for the array. ``dotted``: the keys of a
+        key/value line, which may not reach into a table already defined."""
         for key in keys:
             value = table.setdefault(key, {})
-            if isinstance(value, list) and value and id(value) not in self.inline:
+            if isinstance(value, list) and value and id(value) not in self.inline \
+                    and not dotted:
                 value = value[-1]
             if not isinstance(value, dict) or id(value) in self.inline:
                 raise self.fail(f"{key} is already a value, not a table")
+            if dotted:
+                if id(value) in self.defined:
+                    raise self.fail(f"table {key} is already defined: a dotted key cannot "
+                                    "add to it")
+                self.dotted.add(id(value))
             table = value
         return table
 
@@ -137,7 +151,7 @@ class _Parser:
         self.pos += 1
         self.skip_blank()
         value = self.value()
-        target = self.walk(table, keys[:-1])
+        target = self.walk(table, keys[:-1], dotted=True)
         if keys[-1] in target:
             raise self.fail(f"{'.'.join(keys)} is set twice")
         target[keys[-1]] = value

@@ -8,7 +8,7 @@ runs. ``BadValue`` carries the one-line cause and a hint; the callers name the i
 
 import math
 import re
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import Refused
 
@@ -115,9 +115,17 @@ def policy(older_than: Optional[str] = None, max_size: Optional[str] = None,
     return out
 
 
-def merged(flags: Dict[str, Any], given: Any) -> Dict[str, Any]:
+def flag_given(value: Any) -> bool:
+    """A command-line flag is set when it is not its default (absent, off, empty)."""
+    return value not in (None, False, [], ())
+
+
+def merged(flags: Dict[str, Any], given: Any,
+           is_set: Callable[[Any], bool] = flag_given) -> Dict[str, Any]:
     """The request's ``policy`` from a written policy (``cachekit_policy``: a mapping of
-    POLICY_KEYS), each flag that is set overriding its key."""
+    POLICY_KEYS), each flag that ``is_set`` overriding its key: the CLI cannot tell an
+    absent flag from its default, an Ansible task can (``ci: false``, ``keep: []`` there
+    override the policy, only an option not given leaves it)."""
     base: Dict[str, Any] = {}
     if given is not None:
         if not isinstance(given, dict):
@@ -128,7 +136,7 @@ def merged(flags: Dict[str, Any], given: Any) -> Dict[str, Any]:
                            hint=f"known keys: {', '.join(POLICY_KEYS)}")
         base = dict(given)
     for key, value in flags.items():
-        if value not in (None, False, [], ()):
+        if is_set(value):
             base[key] = value
     for key in ("older_than", "max_size", "min_free"):
         if key in base and base[key] is not None:

@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterable, List
 
 from cachekit import text
 from cachekit.errors import EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_OK
-from cachekit.protocol import FAILURE_STATUSES, SCHEMA
+from cachekit.protocol import FAILURE_STATUSES, SCHEMA, host_problems
 from cachekit.render import human_bytes
 
 
@@ -30,15 +30,10 @@ def document(command: str, dry_run: bool, hosts: List[Dict[str, Any]]) -> Dict[s
 
 def exit_code(hosts: Iterable[Dict[str, Any]]) -> int:
     """0 all done; 1 refused everywhere (nothing done); 2 some host failed."""
+    hosts = list(hosts)
     statuses = [h["status"] for h in hosts]
-    cache_errors = any(c.get("error") for h in hosts if h["status"] == "ok"
-                       for c in h.get("caches", []))
-    # a removal that failed (not one kept on purpose, whose note says "kept")
-    failed_rows = any(r.get("ok") is False and "kept" not in (r.get("note") or "")
-                      for h in hosts for r in h.get("removed", []))
-    failed_users = any(u.get("status") != "ok" for h in hosts for u in h.get("users") or [])
-    if any(s in FAILURE_STATUSES for s in statuses) or cache_errors or failed_rows \
-            or failed_users:
+    # a cache not served, a removal that failed, a user's part that failed: the core's rule
+    if any(s in FAILURE_STATUSES for s in statuses) or any(host_problems(h) for h in hosts):
         return EXIT_HOST_FAILED
     if statuses and all(s == "refused" for s in statuses):
         return EXIT_BAD_INPUT

@@ -9,6 +9,7 @@ import importlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -143,6 +144,27 @@ def test_the_managers_choices_are_the_registrys(collections: Path) -> None:
     assert f"choices: [{', '.join(KNOWN_MANAGERS)}]" in fragment
 
 
+def test_every_text_that_lists_managers_lists_the_registrys(collections: Path) -> None:
+    """The default of managers, info's short description, the README and galaxy.yml name
+    every manager of the registry (pixi, Poetry and PDM were missing), no placeholder is
+    left, and nothing says the core is copied to module_utils/core any more."""
+    tree = tree_of(collections)
+    fragment = (tree / "plugins/doc_fragments/common.py").read_text()
+    default = fragment[fragment.index("By default"):fragment.index("type: list")]
+    info = next(line for line in (tree / "plugins/modules/info.py").read_text().splitlines()
+                if line.startswith("short_description:"))
+    readme = (tree / "README.md").read_text()
+    galaxy = (tree / "galaxy.yml").read_text()
+    for text in (default, info, readme, galaxy[galaxy.index("description:"):]):
+        assert [m for m in KNOWN_MANAGERS if m not in text] == [], text
+    assert "conda, uv, pixi, poetry and pdm where found" in " ".join(default.split())
+    for path in tree.rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".md", ".yml"):
+            text = path.read_text()
+            assert "_MANAGERS@" not in text, path
+            assert not re.search(r"module_utils/core\b(?!_payload)", text), path
+
+
 class _Spec(Exception):
     pass
 
@@ -232,3 +254,30 @@ def test_the_offline_sanity_tests_pass(tmp_path: Path, home: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     ran = [line for line in done.stdout.splitlines() if line.startswith("Running sanity test")]
     assert len(ran) == len(OFFLINE_SANITY), done.stdout
+
+
+def test_a_tree_that_is_no_previous_build_is_refused_untouched(tmp_path: Path) -> None:
+    """--tree . --tree-only in a checkout would have emptied it: a non-empty directory that
+    is not a cachekit.caches build (its galaxy.yml says so) is refused, nothing removed."""
+    checkout = tmp_path / "checkout"
+    (checkout / "src").mkdir(parents=True)
+    (checkout / "src" / "work.py").write_text("precious\n")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "galaxy.yml").write_text("namespace: someone\nname: caches\n")
+    (other / "plugins").mkdir()
+    for tree in (checkout, other):
+        before = sorted(p.name for p in tree.rglob("*"))
+        done = subprocess.run([sys.executable, str(BUILD), "--tree-only", "--tree", str(tree)],
+                              capture_output=True, text=True)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert done.stderr.splitlines() == [
+            f"refusing to assemble into {tree}: it is not empty and not a cachekit.caches "
+            "build (no galaxy.yml naming namespace cachekit and name caches); give an empty "
+            "or new directory"]
+        assert sorted(p.name for p in tree.rglob("*")) == before
+    assert (checkout / "src" / "work.py").read_text() == "precious\n"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    build_collection(empty)  # a new or empty directory is fine, and so is a rebuild over it
+    build_collection(empty)

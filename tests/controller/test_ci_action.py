@@ -118,6 +118,28 @@ def test_the_action_writes_an_html_report_to_keep_as_an_artifact(pip_cache: Path
     assert (tmp_path / "cachekit-html" / "jinja2").is_dir()
 
 
+def test_the_action_s_html_report_with_names_that_are_not_utf8(pip_cache: Path, home: Path,
+                                                              tmp_path: Path) -> None:
+    """A runner name and a cache path holding bytes that are not UTF-8 (and a
+    right-to-left override): the page is written, shows them escaped as the terminal
+    does, and its data keeps them (the JSON escapes them, as ``--format json`` does)."""
+    from tests.controller.test_html import embedded
+
+    cache = tmp_path / "pip-\udcfe"
+    shutil.copytree(pip_cache, cache)
+    page = tmp_path / "artifacts" / "caches.html"
+    done = run_action({"max-size": "1GB", "html": str(page)},
+                      {"HOME": str(home), "PIP_CACHE_DIR": str(cache),
+                       "RUNNER_NAME": "runner-\udcff\u202e7"}, tmp_path)
+    assert done["code"] == 0, done.get("stderr")
+    assert sorted(p.name for p in page.parent.iterdir()) == ["caches.html"]
+    text = page.read_text()
+    [host] = embedded(text)["hosts"]
+    assert host["host"] == "runner-\udcff\u202e7"
+    assert [c["path"] for c in host["caches"] if c["manager"] == "pip"] == [str(cache)]
+    assert 'data-host="runner-\\xff\\u202e7"' in text
+
+
 def test_the_action_on_a_runner_with_nothing_cached(home: Path, tmp_path: Path) -> None:
     done = run_action({"ci": "true"}, {"HOME": str(home)}, tmp_path)
     assert done["code"] == 0, done.get("stderr")

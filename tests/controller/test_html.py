@@ -239,3 +239,113 @@ def test_an_installed_wheel_carries_the_templates(tmp_path: Path) -> None:
         assert f"cachekit/render/html/templates/{name}" in names
     meta = next(n for n in names if n.endswith("METADATA"))
     assert "Requires-Dist: jinja2>=3.1" in zipfile.ZipFile(wheel).read(meta).decode()
+
+
+def test_undecodable_bytes_are_escaped_on_the_page_and_kept_in_its_data(
+        tmp_path: Path, pip_cache: Path, run_cachekit) -> None:
+    """A host's name and error with a byte that is not UTF-8 (kept by the core as a
+    surrogate), a right-to-left override, an ESC and a tab: the page shows them as the
+    terminal does (``\\xff``, ``\\u202e``, ``\\x1b``, ``\\t``), its data is still what
+    ``--format json`` prints, and the page is written (it was a UnicodeEncodeError that
+    left ``.cachekit-*.html`` behind)."""
+    results = tmp_path / "ansible.json"
+    results.write_text(json.dumps({
+        "web\udcff01": {"unreachable": True,
+                        "msg": "ssh: no route to db\udcfe\u202egpj.exe\x1b[31m\tnow"}}))
+    site = tmp_path / "site"
+    page_path = site / "r.html"
+    done = run_cachekit(["report", "--from-ansible", str(results), "--format", "json",
+                         "--html", str(page_path)], pip_cache)
+    assert done.returncode == 2, done.stderr  # every host failed, as over SSH
+    assert done.stdout.isascii() and "\\udcff" in done.stdout
+    assert sorted(p.name for p in site.iterdir()) == ["r.html"]
+    page = page_path.read_text()
+    assert embedded(page) == json.loads(done.stdout)
+    assert embedded(page)["hosts"][0]["host"] == "web\udcff01"
+    shown = page.split('id="cachekit-data"')[0]  # the page's text, not its data
+    assert 'data-host="web\\xff01"' in shown and "<td>web\\xff01</td>" in shown
+    assert "db\\xfe\\u202egpj.exe\\x1b[31m\\tnow" in shown
+    assert not re.search("[\udc80-\udcff\u202e\x1b\t]", shown)
+    self_contained(page)
+
+
+def test_a_page_that_cannot_be_written_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """Whatever stops the write (here text no encoding can write), the temporary file
+    beside the target goes, and the target is not made."""
+    site = tmp_path / "site"
+    with pytest.raises(UnicodeEncodeError):
+        pages.write(str(site / "r.html"), "<p>\udcff</p>")
+    assert list(site.iterdir()) == []
+
+
+def test_both_pages_draw_the_managers_section_from_one_place() -> None:
+    """report and trend pages: the same managers, totals, shares and bar for the same
+    sizes, from fleet_view.manager_shares."""
+    from cachekit.render.html.fleet_view import manager_shares, report_view
+    from cachekit.render.html.history_view import trend_view
+
+    shares = manager_shares({"b": 3 * GB, "a": GB}, {"a": 0, "b": 1})
+    assert [(m["name"], m["human"], m["share"]) for m in shares["managers"]] == [
+        ("b", human_bytes(3 * GB), 75.0), ("a", human_bytes(GB), 25.0)]
+    assert str(shares["share_bar"]).count("<rect") == 2
+    assert manager_shares({"a": 0}, {"a": 0})["managers"][0]["share"] == 0.0
+    hosts = [{"host": "h", "status": "ok", "caches": [
+        {"manager": "pip", "bytes": 3 * GB, "reclaimable_bytes": 0},
+        {"manager": "uv", "bytes": GB, "reclaimable_bytes": 0}]}]
+    report = report_view(document.document("report", False, hosts), catalog.order())
+    lines = [run("h", d, {"pip": 3 * GB, "uv": GB}) for d in (0, 7, 14)]
+    trend = trend_view(trend_doc(lines, 10 * GB), runs.host_series(lines), catalog.order())
+    for key in ("managers", "share_bar"):
+        assert report[key] == trend[key]
+
+
+def test_every_figure_a_view_computes_is_drawn() -> None:
+    """Nothing computed for the page and left unshown: every field of the report's and
+    the trend's views (top level, glance, host rows, user rows, failed hosts) is named in
+    that page's template, but for the few the view itself works from (listed here)."""
+    from cachekit.render.html.fleet_view import report_view
+    from cachekit.render.html.history_view import trend_view
+
+    folder = REPO / "cachekit/render/html/templates"
+    internal = {("r", "sizes"), ("r", "reclaimables"), ("r", "disk_total"), ("u", "sizes"),
+                ("u", "reclaimables"), ("u", "total"), ("h", "growth"), ("h", "crosses_s")}
+    hosts = report_hosts(3, seed=3, failures=0)
+    hosts.append({"host": "dead", "status": "unreachable", "error": "no answer",
+                  "elapsed_s": 3.0, "disk": None, "caches": [], "removed": [],
+                  "reclaimed_bytes": 0})
+    for c, user in zip(hosts[0]["caches"], ["ana", "bob", "ana", "bob"]):
+        c["user"] = user
+    hosts[0]["users"] = [{"user": "ana", "status": "ok", "error": None, "elapsed_s": 1}]
+    report = report_view(document.document("report", False, hosts), catalog.order(),
+                         ("bytes", GB), "1GB")
+    lines = history(3, 30)
+    lines.append(dict(lines[-1], time="2026-12-05T03:17:00+00:00", status="unreachable",
+                      error="no answer"))
+    trend = trend_view(trend_doc(lines, 50 * GB), runs.host_series(lines), catalog.order())
+    for view, name, row in ((report, "report", "r"), (trend, "trend", "h")):
+        template = (folder / "base.html.j2").read_text() + (
+            folder / f"{name}.html.j2").read_text()
+        assert view["hosts"] and view["failed"]
+        scopes = [("v", view), ("v.glance", view["glance"]), (row, view["hosts"][0]),
+                  ("r", view["failed"][0]), ("m", view["managers"][0])]
+        if view is report:  # trend's table rows are its --format json rows, as they are
+            scopes += [("r", view["table"][0]), ("u", view["hosts"][0]["users"][0])]
+        for prefix, fields in scopes:
+            unshown = [k for k in fields if (prefix, k) not in internal
+                       and not re.search(rf"\b{re.escape(prefix)}\.{k}\b", template)]
+            assert not unshown, (name, prefix, unshown)
+
+
+@pytest.mark.root
+def test_users_bars_in_a_real_report(pip_cache: Path, tmp_path: Path, run_cachekit) -> None:
+    """``report --users root --html``: the host's bar, and under it one bar per user the
+    core read (the view's ``users`` of each host row feed them)."""
+    page_path = tmp_path / "u.html"
+    done = run_cachekit(["report", "--users", "root", "--format", "json", "--html",
+                         str(page_path)], pip_cache)
+    assert done.returncode == 0, done.stderr
+    page = page_path.read_text()
+    assert [u["user"] for u in json.loads(done.stdout)["hosts"][0]["users"]] == ["root"]
+    assert embedded(page) == json.loads(done.stdout)
+    assert re.search(r'<div class="host[^"]*" data-host="local".*?</div>\n'
+                     r'<div class="user" data-host="local" data-user="root">', page, re.S)

@@ -2,6 +2,7 @@
 manager, growth per week only over a history long enough, old records still read."""
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -142,3 +143,61 @@ def test_a_real_prune_records_sizes_measured_after_it(pip_cache: Path, home: Pat
 def test_history_units() -> None:
     assert runs.span_text(120) == "2 min" and runs.span_text(3 * DAY) == "3 days"
     assert runs.span_text(36 * 3600) == "36 h" and runs.span_text(5) == "5 s"
+
+
+def test_a_crossing_out_of_sight_is_none_not_a_crash(tmp_path: Path, pip_cache: Path,
+                                                     run_cachekit) -> None:
+    """100 bytes a week towards 20 GB is 380,000 years away, past the calendar's year
+    9999: no crossing in sight (null in the JSON, "-" on the page), whatever the format."""
+    lines = [run("slow", d, {"pip": 1_000_000 + 100 * i}) for i, d in enumerate((0, 7, 14))]
+    path = write(tmp_path / "h.jsonl", lines)
+    page = tmp_path / "t.html"
+    for fmt in ("table", "markdown", "json"):
+        done = run_cachekit(["trend", "--history", str(path), "--threshold", "20GB",
+                             "--format", fmt, "--html", str(page)], pip_cache)
+        assert done.returncode == 0, done.stderr
+    [slow] = json.loads(done.stdout)["host_totals"]
+    assert round(slow["growth_per_week"]) == 100 and slow["crosses_threshold"] is None
+    assert re.search(r'data-host="slow".*?<span class="num">-</span><span class="num small">',
+                     page.read_text())
+    plain = run_cachekit(["trend", "--history", str(path), "--threshold", "20GB"], pip_cache)
+    assert plain.returncode == 0 and plain.stdout.startswith("HOST"), plain.stderr
+    # within a hundred years it is still projected
+    near = run_cachekit(["trend", "--history", str(path), "--threshold", "1.4MB",
+                         "--format", "json"], pip_cache)
+    [slow] = json.loads(near.stdout)["host_totals"]
+    assert slow["crosses_threshold"].startswith("2103-")  # 3,800 weeks after day 14
+
+
+def test_times_at_the_end_of_the_calendar_do_not_crash_the_page(tmp_path: Path,
+                                                                pip_cache: Path,
+                                                                run_cachekit) -> None:
+    """A history whose clock ran to 9999 (a bad RTC): the projection past it and the
+    page's dates (UTC of 9999-12-31 at -05:00 is in year 10000) are left out, not fatal."""
+    lines = [dict(run("late", 0, {"pip": (1 + i) * GB}), time=f"9999-12-{d}T23:00:00-05:00")
+             for i, d in enumerate((17, 24, 31))]
+    path = write(tmp_path / "h.jsonl", lines)
+    page = tmp_path / "t.html"
+    done = run_cachekit(["trend", "--history", str(path), "--threshold", "10GB",
+                         "--format", "json", "--html", str(page)], pip_cache)
+    assert done.returncode == 0, done.stderr
+    [late] = json.loads(done.stdout)["host_totals"]
+    assert late["growth_per_week"] > 0 and late["crosses_threshold"] is None
+    assert 'data-host="late"' in page.read_text()
+
+
+def test_one_reading_of_history_times() -> None:
+    """runs.stamp_seconds and runs.iso_time are the one place times are read and written
+    (trend, its host totals and the trend page): anything that is not a time is None."""
+    assert runs.stamp_seconds("2026-10-01T03:17:00+00:00") == 1790824620.0
+    for bad in (None, "", "yesterday", "0001-01-01T00:00:00", 17):
+        assert runs.stamp_seconds(bad) is None
+    assert runs.iso_time(1790824620.0) == "2026-10-01T03:17:00+00:00"
+    for far in (1e20, -1e20, 253402318799.0):  # the last: 9999-12-31 23:59:59 at -05:00
+        assert runs.iso_time(far) is None
+    lines = [run("a", d, {"pip": (1 + d) * GB}) for d in (0, 7, 14)]
+    lines.insert(1, dict(run("a", 3, {"pip": 500 * GB}), time="0001-01-01T00:00:00"))
+    [row] = runs.trend(lines)
+    assert row["runs"] == 3 and round(row["growth_per_week"] / GB, 6) == 7.0
+    assert list(runs.host_series(lines)["a"]) == [
+        (runs.stamp_seconds(stamp(d)), (1 + d) * GB, None) for d in (0, 7, 14)]

@@ -284,3 +284,30 @@ def test_scan_totals_counts_by_the_first_two_components_when_asked(tmp_path: Pat
                              "packages": [1, 6], "hashes/ab": [1, 7], "top.json": [1, 8]}
     assert walk.scan_totals(str(tmp_path), lambda t, n, k: t or n, parallel=parallel
                             ).counts["packages"] == [4, 18]  # depth 1, as before
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_scan_totals_is_scan_totals_parts_of_the_root(pip_cache: Path, parallel: bool) -> None:
+    """One walker: ``scan_totals`` is the root as the one part (``""``), ``key_depth``
+    included, with the same figures; a part under the root counts as the root's own walk."""
+    from cachekit.core.managers.pip import cache as pipcache
+
+    os.link(pip_cache / "README-stray.txt", pip_cache / "wheels" / "hard")
+    (pip_cache / "http-v2" / "dirlink").symlink_to("../wheels")
+
+    def by_two(top: str, name: str, kind: str) -> str:
+        return top or name
+
+    for classify, depth in ((pipcache.classify, 1), (by_two, 2)):
+        alone = walk.scan_totals(str(pip_cache), classify, parallel=parallel, key_depth=depth)
+        parts = walk.scan_totals_parts(str(pip_cache), [("", classify)], parallel=parallel,
+                                       key_depth=depth)
+        assert list(parts) == [""]
+        got = parts[""]
+        assert (got.counts, got.shared, got.disk_bytes, got.errors) == (
+            alone.counts, alone.shared, alone.disk_bytes, alone.errors)
+        assert alone.counts and alone.disk_bytes
+    deep = walk.scan_totals_parts(str(pip_cache), [("wheels", by_two)], parallel=parallel,
+                                  key_depth=2)["wheels"]
+    assert deep.counts == walk.scan_totals(str(pip_cache / "wheels"), by_two,
+                                           parallel=parallel, key_depth=2).counts

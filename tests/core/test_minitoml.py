@@ -38,6 +38,9 @@ DOCUMENTS = [
     "in-project = false\npath = \"{cache-dir}/virtualenvs\"\n",
     "[install]\ncache = true\ncache_method = \"symlink_individual\"\n[python]\n"
     "use_venv = true\n",
+    "[x]\na.b = 1\na.c = 2\n[x.a.d]\ne = 3\n",  # a header below a dotted key's table
+    "[[x]]\na.b = 1\n[[x]]\na.b = 2\n",
+    "[a.b.c]\n[a]\nb.d = 1\n",  # b made implicitly by a header: dotted keys may add to it
 ]
 
 INVALID = [
@@ -55,6 +58,11 @@ INVALID = [
     "a = [1]\n[[a]]\n",
     "[tbl\n",
     "a = 1.2.3\n",
+    "a.b = 1\n[a]\n",  # a table a dotted key made is not opened again by a header
+    "[x]\na.b = 1\n[x.a]\n",
+    "a.b.c = 1\n[a.b]\n",
+    "[a.b]\nx = 1\n[a]\nb.y = 2\n",  # nor a header's table by a later dotted key
+    "[[x]]\na.b = 1\n[x.a]\n",
 ]
 
 

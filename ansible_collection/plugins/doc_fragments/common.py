@@ -1,7 +1,7 @@
 # Copyright: cachekit contributors
 # MIT License (see the cachekit repository)
-"""The options every cachekit module takes. The choices of ``managers`` are the registry's names,
-filled in by scripts/build_collection.py."""
+"""The options every cachekit module takes. The choices of ``managers`` and the default's
+names are the registry's, filled in by scripts/build_collection.py."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ options:
   managers:
     description:
       - The package managers whose caches to take, as cachekit's C(--managers).
-      - By default every one the host has (pip; conda and uv where found; the CI runner
-        tool cache where C(RUNNER_TOOL_CACHE) or C(AGENT_TOOLSDIRECTORY) is set).
+      - By default every one the host has - pip; @FOUND_MANAGERS@ where found; toolcache (the
+        CI runner tool cache) where C(RUNNER_TOOL_CACHE) or C(AGENT_TOOLSDIRECTORY) is set.
     type: list
     elements: str
     choices: [@KNOWN_MANAGERS@]

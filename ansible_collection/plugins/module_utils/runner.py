@@ -18,7 +18,11 @@ from ansible_collections.cachekit.caches.plugins.module_utils import core_payloa
 core = core_payload.load()
 agent = importlib.import_module(core.__name__ + ".agent")
 policy_text = importlib.import_module(core.__name__ + ".policy_text")
+outcome = importlib.import_module(core.__name__ + ".outcome")
+clean_targets = importlib.import_module(core.__name__ + ".clean_targets")
 KNOWN_MANAGERS = core.KNOWN_MANAGERS
+ROW_LIMIT = 1000  # rows a result lists (plan, removed, the core's); the counts are whole
+MAX_REASONS = 5  # a failed task's message names this many problems, then counts the rest
 
 
 def _checked(parse, flag, what):
@@ -86,15 +90,15 @@ def request(module, op, **extra):
 
 def run(module, req):
     """The core's result for ``req``; a refusal or a failure fails the module with its
-    one-line reason (and the whole result, for the record)."""
+    one-line reason (and the result, for the record)."""
     result = agent.run(req)
     if result.get("status") != "ok":
         # an apply stopped part-way (interrupted, a file that would not go) removed what
         # its rows say: changed tells the truth about that too
-        gone = [_path(r) for r in result.get("removed", []) if r.get("ok")]
+        gone, count = _first(_path(r) for r in result.get("removed", []) if r.get("ok"))
         module.fail_json(msg=f"cachekit {req['op']}: {result.get('status')}: "
-                             f"{result.get('error')}", cachekit=result, removed=gone,
-                         changed=bool(gone))
+                             f"{result.get('error')}", cachekit=_slim(result), removed=gone,
+                         removed_count=count, changed=bool(gone))
     return result
 
 
@@ -102,33 +106,76 @@ def _path(row):
     return row.get("path") or row.get("entry") or ""
 
 
+def _line(row):
+    """A row as --diff shows it: its path, or for a row standing for many entries (a
+    large prune's, whose path is the cache root, which stays) the root and the count."""
+    if "entries" in row:
+        return f"{_path(row)}: {row['entries']} entries"
+    return _path(row)
+
+
+def _first(items):
+    """At most ROW_LIMIT of ``items``, and how many there are in all."""
+    items = list(items)
+    return items[:ROW_LIMIT], len(items)
+
+
+def _slim(result):
+    """The core's result as the module returns it: its removal rows cut to ROW_LIMIT (the
+    count in ``removed_count``), without the plans it hands back to apply (the whole plan,
+    file by file: what made a large prune megabytes a host)."""
+    out = {k: v for k, v in result.items() if k != "plans"}
+    out["removed"], out["removed_count"] = _first(result.get("removed") or [])
+    return out
+
+
 def destroy(module, req):
     """Plan; in check mode stop there (the dry run); else apply exactly that plan, as
-    cachekit's own run does after its confirmation. ``changed`` when something went."""
+    cachekit's own run does after its confirmation. ``changed`` when something went.
+    Lists stop at ROW_LIMIT rows, with their full counts beside them."""
     planned = run(module, req)
     plan = [dict(r) for r in planned.get("removed", [])]
-    out = dict(plan=plan, planned_bytes=sum(c.get("reclaimable_bytes") or 0
-                                            for c in planned.get("caches", [])))
-    going = [_path(r) for r in plan] + list(planned.get("dirs_removed", []))
+    out = dict(planned_bytes=sum(c.get("reclaimable_bytes") or 0
+                                 for c in planned.get("caches", [])))
+    out["plan"], out["plan_count"] = _first(plan)
+    going = [_line(r) for r in plan] + list(planned.get("dirs_removed", []))
     if module.check_mode or not planned.get("plans"):
         # check mode: changed says whether a real run would remove something
         changed = bool(going) and module.check_mode
-        out.update(changed=changed, cachekit=planned, removed=[], reclaimed_bytes=0)
+        out.update(changed=changed, cachekit=_slim(planned), removed=[], removed_count=0,
+                   reclaimed_bytes=0)
         done = planned
     else:
         applied = run(module, dict(req, op="apply", plans=planned["plans"]))
         applied["caches_before"] = planned.get("caches", [])
         gone = [r for r in applied.get("removed", []) if r.get("ok")]
-        going = [_path(r) for r in gone] + list(applied.get("dirs_removed", []))
-        out.update(changed=bool(going), cachekit=applied, removed=[_path(r) for r in gone],
-                   dirs_removed=list(applied.get("dirs_removed", [])),
+        dirs = list(applied.get("dirs_removed", []))
+        going = [_line(r) for r in gone] + dirs
+        out["removed"], out["removed_count"] = _first(_path(r) for r in gone)
+        out["dirs_removed"], out["dirs_removed_count"] = _first(dirs)
+        out.update(changed=bool(going), cachekit=_slim(applied),
                    reclaimed_bytes=applied.get("reclaimed_bytes", 0))
         done = applied
     if module._diff and going:
-        out["diff"] = dict(before="".join(p + "\n" for p in going), after="",
+        shown, count = _first(going)
+        more = [f"... and {count - len(shown)} more\n"] if count > len(shown) else []
+        out["diff"] = dict(before="".join(p + "\n" for p in shown) + "".join(more), after="",
                            before_header=f"cachekit {req['op']}: the paths that go",
                            after_header="after")
     warn(module, done)
+    finish(module, req["op"], done, out)
+
+
+def finish(module, op, result, out):
+    """Exit with ``out``; or fail with the one-line reasons when the result holds what
+    makes cachekit's own run exit 2 (a cache not served, a removal that failed), keeping
+    ``out``: what was removed stays in the result, and ``changed`` says so."""
+    problems = outcome.problems(result)
+    if problems:
+        shown = problems[:MAX_REASONS]
+        more = len(problems) - len(shown)
+        module.fail_json(msg=f"cachekit {op}: " + "; ".join(shown)
+                         + (f"; and {more} more" if more else ""), **out)
     module.exit_json(**out)
 
 

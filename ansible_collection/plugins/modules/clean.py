@@ -16,6 +16,8 @@ description:
   - Unlike C(conda clean), it never removes an extracted package an environment still
     uses, whatever the link type.
   - Needs at least one target.
+  - O(managers) may only be C([conda]) or left out - clean is conda's command; another
+    manager is refused.
 version_added: 0.1.0
 author:
   - cachekit contributors
@@ -108,21 +110,31 @@ plan:
   returned: always
   type: list
   elements: dict
+plan_count:
+  description: How many rows the plan has; RV(plan) lists the first 1,000 of them.
+  returned: always
+  type: int
 planned_bytes:
   description: The bytes the plan would free.
   returned: always
   type: int
 removed:
-  description: The paths removed (empty in check mode).
+  description: The paths removed (empty in check mode), the first 1,000.
   returned: always
   type: list
   elements: str
+removed_count:
+  description: How many paths were removed; RV(removed) lists the first 1,000 of them.
+  returned: always
+  type: int
 reclaimed_bytes:
   description: The bytes freed.
   returned: always
   type: int
 cachekit:
-  description: The core's result for this host, as cachekit's runs collect it.
+  description: The core's result for this host, as cachekit's runs collect it. Its C(removed) rows
+    stop at 1,000 (all of them in C(removed_count)); the plans it hands back to apply are
+    left out.
   returned: always
   type: dict
 """
@@ -130,8 +142,7 @@ cachekit:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cachekit.caches.plugins.module_utils import runner
 
-TARGETS = ("tarballs", "packages", "index_cache", "tempfiles", "logfiles", "all", "trash",
-           "lock")
+TARGETS = runner.clean_targets.TARGETS
 
 
 def main():
@@ -148,16 +159,16 @@ def main():
     paths = [p.strip() for p in params["tempfile_paths"] or [] if p.strip()]
     if params["tempfile_paths"] is not None and not paths:
         module.fail_json(msg="tempfile_paths names no path")
-    flags = [name for name in TARGETS if params[name] or (name == "tempfiles" and paths)]
-    flags += ["force"] if params["force_pkgs_dirs"] else []
-    if not flags:
-        module.fail_json(msg="clean needs at least one target (tarballs, packages, "
-                             "index_cache, tempfiles, logfiles, all, trash, lock or "
-                             "force_pkgs_dirs)")
-    if params["force_pkgs_dirs"] and len(flags) > 1:
-        module.fail_json(msg="force_pkgs_dirs removes whole caches; give it alone")
-    if params["break_environments"] and not params["force_pkgs_dirs"]:
-        module.fail_json(msg="break_environments only goes with force_pkgs_dirs")
+    others = sorted(set(params["managers"] or []) - {"conda"})
+    if others:
+        module.fail_json(msg=f"clean is conda's command: managers takes only conda (or "
+                             f"nothing), not {', '.join(others)}")
+    chosen = {name: params[name] or (name == "tempfiles" and bool(paths)) for name in TARGETS}
+    try:
+        flags = runner.clean_targets.flags(chosen, params["force_pkgs_dirs"],
+                                           params["break_environments"], lambda name: name)
+    except runner.policy_text.BadValue as exc:
+        module.fail_json(msg=str(exc))
     req = runner.request(module, "clean", flags=flags, tempfile_paths=paths,
                          break_environments=params["break_environments"])
     req["managers"] = ["conda"]  # conda's command: the other managers have nothing to clean

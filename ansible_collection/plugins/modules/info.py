@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: info
-short_description: Report a host's Python package caches (pip, conda, uv, tool cache)
+short_description: Report a host's Python package caches (@KNOWN_MANAGERS@)
 description:
   - Finds and measures the host's package caches with cachekit's core, and returns the
     result of C(cachekit report) (or C(info), C(dir), C(list), C(locations)) for it.
@@ -127,7 +127,7 @@ def main():
                total_bytes=sum(c.get("bytes") or 0 for c in result.get("caches", [])))
     if module.params["facts"]:
         out["ansible_facts"] = dict(cachekit=result)
-    module.exit_json(**out)
+    runner.finish(module, view, result, out)
 
 
 if __name__ == "__main__":

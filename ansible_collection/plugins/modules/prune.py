@@ -52,7 +52,8 @@ options:
     description:
       - A whole policy, such as the inventory's C(cachekit_policy) - the keys
         C(older_than), C(max_size), C(keep), C(min_free), C(ci). The options above
-        override it key by key.
+        override it key by key, whenever they are given - C(ci=false) and C(keep=[])
+        too; an option not given leaves the policy's key.
     type: dict
     suboptions:
       older_than:
@@ -101,28 +102,43 @@ plan:
   returned: always
   type: list
   elements: dict
+plan_count:
+  description: How many rows the plan has; RV(plan) lists the first 1,000 of them.
+  returned: always
+  type: int
 planned_bytes:
   description: The bytes the plan would free.
   returned: always
   type: int
 removed:
-  description: The paths removed (empty in check mode).
+  description: The paths removed (empty in check mode), the first 1,000.
   returned: always
   type: list
   elements: str
   sample: ["/home/ci/.cache/pip/wheels/ab/cd/ef/old-1.0-py3-none-any.whl"]
 dirs_removed:
-  description: Directories removed once empty.
+  description: Directories removed once empty, the first 1,000 (all of them in
+    RV(dirs_removed_count)).
   returned: when something was removed
   type: list
   elements: str
+dirs_removed_count:
+  description: How many directories were removed once empty.
+  returned: when something was removed
+  type: int
+removed_count:
+  description: How many paths were removed; RV(removed) lists the first 1,000 of them.
+  returned: always
+  type: int
 reclaimed_bytes:
   description: The bytes freed.
   returned: always
   type: int
 cachekit:
   description: The core's result for this host (the plan's in check mode, the apply's
-    otherwise, with the sizes before it as C(caches_before)), as cachekit's runs collect it.
+    otherwise, with the sizes before it as C(caches_before)), as cachekit's runs collect
+    it. Its C(removed) rows stop at 1,000 (all of them in C(removed_count)); the plans it
+    hands back to apply are left out.
   returned: always
   type: dict
 """
@@ -141,9 +157,10 @@ def main():
     )
     params = module.params
     given = {k: v for k, v in (params["policy"] or {}).items() if v is not None}
-    flags = {k: params[k] for k in runner.policy_text.POLICY_KEYS}
+    # an option given on the task overrides the policy's key, even false or empty
+    flags = {k: params[k] for k in runner.policy_text.POLICY_KEYS if params[k] is not None}
     try:
-        rules = runner.policy_text.merged(flags, given)
+        rules = runner.policy_text.merged(flags, given, is_set=lambda value: value is not None)
     except runner.policy_text.BadValue as exc:
         module.fail_json(msg=str(exc))
     if not runner.policy_text.has_rule(rules):

@@ -34,21 +34,31 @@ plan:
   returned: always
   type: list
   elements: dict
+plan_count:
+  description: How many rows the plan has; RV(plan) lists the first 1,000 of them.
+  returned: always
+  type: int
 planned_bytes:
   description: The bytes the plan would free.
   returned: always
   type: int
 removed:
-  description: The paths removed (empty in check mode).
+  description: The paths removed (empty in check mode), the first 1,000.
   returned: always
   type: list
   elements: str
+removed_count:
+  description: How many paths were removed; RV(removed) lists the first 1,000 of them.
+  returned: always
+  type: int
 reclaimed_bytes:
   description: The bytes freed.
   returned: always
   type: int
 cachekit:
-  description: The core's result for this host, as cachekit's runs collect it.
+  description: The core's result for this host, as cachekit's runs collect it. Its C(removed) rows
+    stop at 1,000 (all of them in C(removed_count)); the plans it hands back to apply are
+    left out.
   returned: always
   type: dict
 """

@@ -341,28 +341,20 @@ def scan_totals(root: str, classify: Classifier, parallel: Optional[bool] = None
     ``key_depth=2`` hands ``classify`` the first two components as its "top" (see
     ``Classifier``).
     """
-    acc = Totals()
-    acc.count_blocks = disk
-    acc.blocks = os.lstat(root).st_blocks * 512
-    tasks = _two_levels(lambda rel: _total_dir(root, rel, classify, acc, key_depth))
-    if METER.on:
-        METER.add(*figures(acc))
-    jobs = [(root, t, classify, disk, key_depth) for t in tasks]
-    for sub in fan_out(_total_subtree, jobs, parallel):
-        acc.merge(sub)
-    return acc
+    return scan_totals_parts(root, [("", classify)], parallel, disk, key_depth)[""]
 
 
 def scan_totals_parts(root: str, parts: Sequence[Tuple[str, Classifier]],
-                      parallel: Optional[bool] = None, disk: bool = True
-                      ) -> Dict[str, Totals]:
+                      parallel: Optional[bool] = None, disk: bool = True,
+                      key_depth: int = 1) -> Dict[str, Totals]:
     """``scan_totals`` of several directories under ``root`` (each ``rel`` with its own
-    classifier, keys as that part's tops) in one fan-out: one pool of workers shares the
-    whole tree, where a pool per part would leave cores idle at each part's tail."""
+    classifier, keys as that part's tops; ``""`` is ``root`` itself) in one fan-out: one
+    pool of workers shares the whole tree, where a pool per part would leave cores idle
+    at each part's tail."""
     out: Dict[str, Totals] = {}
     jobs: List[Tuple[str, Tuple[str, str, Classifier, bool, int]]] = []
     for rel, classify in parts:
-        path = root + "/" + rel
+        path = root + "/" + rel if rel else root
         acc = Totals()
         acc.count_blocks = disk
         acc.blocks = os.lstat(path).st_blocks * 512
@@ -370,12 +362,12 @@ def scan_totals_parts(root: str, parts: Sequence[Tuple[str, Classifier]],
 
         def list_dir(sub: str, path: str = path, classify: Classifier = classify,
                      acc: Totals = acc) -> List[str]:
-            return _total_dir(path, sub, classify, acc)
+            return _total_dir(path, sub, classify, acc, key_depth)
 
         tasks = _two_levels(list_dir)
         if METER.on:
             METER.add(*figures(acc))
-        jobs += [(rel, (path, t, classify, disk, 1)) for t in tasks]
+        jobs += [(rel, (path, t, classify, disk, key_depth)) for t in tasks]
     for sub in fan_out(_total_part, jobs, parallel):
         out[sub.part].merge(sub)
     return out

@@ -19,18 +19,32 @@ if TYPE_CHECKING:
 
 PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")
 
+_HEX = frozenset("0123456789abcdef")
 LINK_TYPES = {1: "hard link", 2: "symlink", 3: "copy", 4: "directory"}
 
 
-def dist_name(rel: str) -> str:
-    """``a/b/numpy-1.26.4-py311_0.conda`` -> ``numpy-1.26.4-py311_0``."""
+def dist_name(rel: str, rattler: bool = False) -> str:
+    """``a/b/numpy-1.26.4-py311_0.conda`` -> ``numpy-1.26.4-py311_0``; with ``rattler``, an
+    origin hash rattler may append to a cache directory's name is dropped
+    (``without_origin_hash``)."""
     base = rel.rsplit("/", 1)[-1]
     if base.endswith(".partial"):
         base = base[:-len(".partial")]
     for ext in PACKAGE_EXTENSIONS:
         if base.lower().endswith(ext):
-            return base[:-len(ext)]
-    return base
+            base = base[:-len(ext)]
+            break
+    return without_origin_hash(base) if rattler else base
+
+
+def without_origin_hash(dist: str) -> str:
+    """rattler names a package from a URL or path ``name-version-build-<sha256 of the
+    origin>`` (``CacheKey``'s path segment): ``name-version-build``. Only for rattler's
+    caches: in conda's, ``a-b-c-<64 hex>`` is the package ``a-b``'s build ``<64 hex>``."""
+    head, _, tail = dist.rpartition("-")
+    if len(tail) == 64 and head.count("-") >= 2 and all(c in _HEX for c in tail):
+        return head
+    return dist
 
 
 def split_dist(dist: str) -> Tuple[str, str, str]:
@@ -49,9 +63,9 @@ def dist_path(tarball: str) -> str:
     return tarball
 
 
-def matches(rel: str, pattern: str) -> bool:
+def matches(rel: str, pattern: str, rattler: bool = False) -> bool:
     """A conda-style pattern: a package name, or a glob over ``name-version-build``."""
-    dist = dist_name(rel).lower()
+    dist = dist_name(rel, rattler).lower()
     pattern = pattern.lower()
     return fnmatch.fnmatchcase(dist, pattern) or fnmatch.fnmatchcase(split_dist(dist)[0], pattern)
 
@@ -66,15 +80,16 @@ class Usage:
         self.warnings: List[str] = []  # a record not read: cleaning stops until it is fixed
         self.notes: List[str] = []  # a record too large or malformed: kept by name, said
 
-    def reasons(self, root: str, rel: str) -> List[str]:
-        """Why the package at ``root/rel`` must stay (empty: no environment records it)."""
+    def reasons(self, root: str, rel: str, rattler: bool = False) -> List[str]:
+        """Why the package at ``root/rel`` must stay (empty: no environment records it).
+        ``rattler``: the directory's name may carry an origin hash (``dist_name``)."""
         out: List[str] = []
         try:
             st = os.stat(root + "/" + rel)
             out += self.by_id.get((st.st_dev, st.st_ino), [])
         except OSError:
             pass
-        out += self.by_name.get(dist_name(rel), [])
+        out += self.by_name.get(dist_name(rel, rattler), [])
         return out
 
     def envs_using(self, root: str, rels: Iterable[str]) -> Dict[str, List[str]]:
@@ -224,10 +239,11 @@ def read_usage(envs: Iterable[str]) -> Usage:
     return usage
 
 
-def verdict(root: str, rel: str, walked: "Optional[Stats]", usage: Usage) -> Tuple[bool, str]:
+def verdict(root: str, rel: str, walked: "Optional[Stats]", usage: Usage,
+            rattler: bool = False) -> Tuple[bool, str]:
     """(removable, why) for the extracted package ``root/rel``: cachekit's rule, whose walk
-    (``subtree.walk_dir``) is ``walked``."""
-    used = usage.reasons(root, rel)
+    (``subtree.walk_dir``) is ``walked`` (``rattler``: a rattler cache's directory name)."""
+    used = usage.reasons(root, rel, rattler)
     if used:
         return False, "; ".join(used)
     if walked is None:

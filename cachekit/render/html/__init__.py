@@ -9,6 +9,7 @@ markup that got past the escaping could neither run, restyle the page, nor fetch
 """
 
 import base64
+import contextlib
 import functools
 import gzip
 import hashlib
@@ -29,9 +30,20 @@ def environment() -> Any:
     if _env is None:
         import jinja2
 
+        from cachekit.text import printable
+
+        def shown(value: Any) -> Any:
+            """Every text the page shows, as the terminal shows it: an undecodable byte
+            from a host as ``\\xff`` (UTF-8 cannot even encode it), control,
+            bidirectional and invisible characters escaped, so a name reads as it is.
+            The page's own markup (script, style, data, charts) is left as it is."""
+            if value.__class__ is str:  # not Markup; called for every {{ }} of the page
+                return printable(value)
+            return value
+
         _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                                   trim_blocks=True, lstrip_blocks=True,
-                                  undefined=jinja2.StrictUndefined)
+                                  undefined=jinja2.StrictUndefined, finalize=shown)
         from cachekit.render import human_bytes
         from cachekit.render.html.history_view import signed
 
@@ -55,10 +67,12 @@ def embedded_json(doc: Dict[str, Any]) -> Tuple[str, str]:
 
     Up to ``PLAIN_MAX`` characters it is the JSON itself (``application/json``), with
     ``<``, ``>`` and ``&`` written as escapes so no text in it can close the element;
-    ``json.loads`` gives ``doc`` back. A larger one (a fleet of hundreds of hosts) is
+    ``json.loads`` gives ``doc`` back. It is ASCII, as ``--format json`` prints it: an
+    undecodable byte a host sent (a lone surrogate) stays ``\\udcff``, which UTF-8 could
+    not carry. A larger one (a fleet of hundreds of hosts) is
     gzipped and base64-encoded (``application/gzip+base64``, a tenth of the size), so
     the page stays under a megabyte; the page's ``cachekitData()`` reads either."""
-    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(doc, separators=(",", ":"))
     if len(text) <= PLAIN_MAX:
         safe = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         return safe, "application/json"
@@ -111,7 +125,8 @@ def trend_page(doc: Dict[str, Any], series: Dict[str, Any], known: Sequence[str]
 
 def write(path: str, page: str) -> None:
     """Write ``page`` to ``path`` whole or not at all (a web server never serves half a
-    page): a temporary file beside it, then a rename. Missing directories are made."""
+    page): a temporary file beside it, then a rename. Missing directories are made.
+    Whatever stops it, the temporary file goes."""
     target = os.path.abspath(path)
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -125,6 +140,9 @@ def write(path: str, page: str) -> None:
             fh.write(page)
         os.chmod(tmp, 0o644)  # a page to publish: readable by the web server
         os.replace(tmp, target)
-    except OSError as exc:
-        os.unlink(tmp)
-        raise CachekitError(f"cannot write --html {path}: {exc.strerror}") from None
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise CachekitError(f"cannot write --html {path}: {exc.strerror}") from None
+        raise

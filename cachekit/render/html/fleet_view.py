@@ -37,6 +37,17 @@ def colours(managers: Sequence[str], known: Sequence[str]) -> Dict[str, int]:
     return {m: slot % svg.PALETTE for m, slot in out.items()}
 
 
+def manager_shares(per_manager: Dict[str, int], slot: Dict[str, int]) -> Dict[str, Any]:
+    """The "By manager" section of either page: each manager's fleet total (in the
+    order of ``per_manager``) and share, and the bar of those shares."""
+    total = sum(per_manager.values())
+    return {"managers": [{"name": m, "slot": slot[m], "human": human_bytes(b),
+                          "share": b * 100.0 / total if total else 0.0}
+                         for m, b in per_manager.items()],
+            "share_bar": svg.stacked_bar([(slot[m], b, 0) for m, b in per_manager.items()],
+                                         max(total, 1))}
+
+
 def over_limit(host: Dict[str, Any], total: int, threshold: Threshold) -> bool:
     """``--fail-above``: the host's caches over a size, or over a share of its disk."""
     if not threshold or host.get("status") != "ok":
@@ -94,21 +105,14 @@ def report_view(doc: Dict[str, Any], known: Sequence[str], threshold: Threshold 
             u["bar"] = svg.stacked_bar(_segments(u, managers, slot), scale)
     return {
         "command": doc.get("command", "report"),
-        "managers": [{"name": m, "slot": slot[m], "bytes": per_manager[m],
-                      "human": human_bytes(per_manager[m]),
-                      "share": per_manager[m] * 100.0 / total if total else 0.0}
-                     for m in managers],
-        "share_bar": svg.stacked_bar([(slot[m], per_manager[m], 0) for m in managers],
-                                     max(total, 1)),
+        **manager_shares(per_manager, slot),
         "glance": {"hosts": len(rows), "total": human_bytes(total),
                    "reclaimable": human_bytes(reclaimable),
                    "reclaimable_share": reclaimable * 100.0 / total if total else 0.0,
                    "failed": len(failed), "over": sum(r["over"] for r in rows),
-                   "threshold": threshold_text,
-                   "free": human_bytes(sum(r["free"] or 0 for r in ok))},
+                   "threshold": threshold_text},
         "hosts": ok, "failed": failed,
         "table": sorted(rows, key=lambda r: natural(r["host"])),
-        "per_user": any(r["users"] for r in rows),
         "scale": human_bytes(scale),
     }
 
@@ -125,7 +129,7 @@ def _host_row(h: Dict[str, Any], threshold: Threshold) -> Dict[str, Any]:
         users.append({"user": str(u.get("user")), "status": str(u.get("status")),
                       "error": u.get("error") or "", "sizes": u_sizes,
                       "total": sum(u_sizes.values()), "human": human_bytes(sum(u_sizes.values())),
-                      "reclaimable": sum(u_free.values()), "reclaimables": u_free})
+                      "reclaimables": u_free})
     users.sort(key=lambda u: (-u["total"], u["user"]))
     free = disk.get("free_bytes") if isinstance(disk.get("free_bytes"), int) else None
     disk_total = disk.get("total_bytes") if isinstance(disk.get("total_bytes"), int) else None
@@ -133,7 +137,6 @@ def _host_row(h: Dict[str, Any], threshold: Threshold) -> Dict[str, Any]:
             "sizes": sizes, "reclaimables": reclaimable, "total": total,
             "reclaimable": sum(reclaimable.values()), "free": free, "disk_total": disk_total,
             "over": over_limit(h, total, threshold), "users": users,
-            "elapsed": h.get("elapsed_s") or 0,
             "human": {"total": human_bytes(total),
                       "reclaimable": human_bytes(sum(reclaimable.values())),
                       "free": human_bytes(free) if free is not None else "",

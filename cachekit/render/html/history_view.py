@@ -6,22 +6,15 @@ it over ``--threshold``. The time axis is the fleet's, so the charts line up; it
 quarter past the last run, where the projections are drawn.
 """
 
-import datetime
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from cachekit import stamps
 from cachekit.render import human_bytes, natural
 from cachekit.render.html import svg
-from cachekit.render.html.fleet_view import colours, manager_order
+from cachekit.render.html.fleet_view import colours, manager_order, manager_shares
 
 Series = Dict[str, List[Tuple[float, int, Optional[int]]]]
 FUTURE = 0.25  # the share of the time axis after the last run, for the projections
-
-
-def _seconds(stamp: Optional[str]) -> Optional[float]:
-    try:
-        return datetime.datetime.fromisoformat(str(stamp)).timestamp()
-    except (TypeError, ValueError):
-        return None
 
 
 def day(stamp: Optional[str]) -> str:
@@ -60,7 +53,7 @@ def trend_view(doc: Dict[str, Any], series: Series, known: Sequence[str]) -> Dic
             continue
         sizes = latest[name]
         growth = total.get("growth_per_week")
-        crosses = _seconds(total.get("crosses_threshold"))
+        crosses = stamps.stamp_seconds(total.get("crosses_threshold"))
         points = series.get(name, [])
         top = top_of[name]
         if threshold and threshold <= 2 * top:
@@ -73,16 +66,15 @@ def trend_view(doc: Dict[str, Any], series: Series, known: Sequence[str]) -> Dic
         prunes = [(b, a) for _t, b, a in points if a is not None and a < b]
         hosts.append({
             "host": name, "total": total["bytes"], "human": human_bytes(total["bytes"]),
-            "growth": growth, "growth_text": signed(growth), "runs": total["runs"],
+            "growth": growth, "growth_text": signed(growth),
             "over": bool(total.get("over_threshold")),
             "crosses": day(total.get("crosses_threshold")),
             "crosses_s": crosses,
             "last_prune": f"{human_bytes(prunes[-1][0])} → {human_bytes(prunes[-1][1])}"
-            if prunes else "", "prunes": len(prunes),
+            if prunes else "",
             "bar": svg.stacked_bar([(slot[m], sizes[m], 0) for m in managers if sizes.get(m)],
                                    scale),
-            "chart": svg.history_chart(points, start, end, top, threshold, projection),
-            "top": human_bytes(top)})
+            "chart": svg.history_chart(points, start, end, top, threshold, projection)})
     # the soonest to cross first, then those over already, then by size
     hosts.sort(key=lambda h: (not h["over"], h["crosses_s"] is None, h["crosses_s"] or 0,
                               -h["total"], natural(h["host"])))
@@ -90,26 +82,16 @@ def trend_view(doc: Dict[str, Any], series: Series, known: Sequence[str]) -> Dic
     total = sum(per_manager.values())
     growth = sum(h["growth"] or 0 for h in hosts)
     return {
-        "command": "trend",
-        "managers": [{"name": m, "slot": slot[m], "bytes": per_manager[m],
-                      "human": human_bytes(per_manager[m]),
-                      "share": per_manager[m] * 100.0 / total if total else 0.0}
-                     for m in managers],
-        "share_bar": svg.stacked_bar([(slot[m], per_manager[m], 0) for m in managers],
-                                     max(total, 1)),
+        **manager_shares(per_manager, slot),
         "glance": {"hosts": len(hosts), "total": human_bytes(total),
                    "growth": signed(growth) if any(h["growth"] is not None for h in hosts)
                    else "-",
                    "failed": len(failed), "over": sum(h["over"] for h in hosts),
                    "crossing": sum(h["crosses_s"] is not None for h in hosts),
                    "threshold": human_bytes(threshold) if threshold is not None else None,
-                   "since": day(_iso(start)) if times else "", "until": day(_iso(last))
-                   if times else ""},
+                   "since": day(stamps.iso_time(start)) if times else "",
+                   "until": day(stamps.iso_time(last)) if times else ""},
         "hosts": hosts, "failed": sorted(failed, key=lambda f: natural(f["host"])),
         "table": sorted(rows, key=lambda r: (natural(r["host"]), r["manager"])),
         "scale": human_bytes(scale),
     }
-
-
-def _iso(seconds: float) -> str:
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat()

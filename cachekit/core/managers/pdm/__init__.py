@@ -38,8 +38,8 @@ class Pdm(Manager):
     )
     notes = {
         "info": (("not_cache_bytes", "{host}: PDM {path}: {value} of SIZE is PDM's own "
-                  "(plugins/, .compat_libs/, self-check/...): counted as `pdm cache info` "
-                  "counts it, never removed", ""),),
+                  "(plugins/, .compat_libs/, pip.whl, self-check/...): counted as "
+                  "`pdm cache info` counts it, never removed", ""),),
     }
 
     def present(self) -> bool:
@@ -64,13 +64,17 @@ class Pdm(Manager):
             loc = location.locate(self.run.environ)
         except location.PdmConfigError as exc:
             return [cache_record("pdm", None, "", False, str(exc), enabled=False)]
-        exists = os.path.isdir(loc.path)
-        record = cache_record("pdm", loc.path, loc.source, exists, enabled=True,
+        # A cache dir that is a symlink (~/.cache/pdm -> /data/pdm) is worked on where it
+        # is, as pip's and pixi's are: every later step opens the root without following
+        # a symlink, and its identity is the directory's, not the link's.
+        path = os.path.realpath(loc.path)
+        exists = os.path.isdir(path)
+        record = cache_record("pdm", path, loc.source, exists, enabled=True,
                               shown=loc.shown, config_files=loc.config_files)
         if not exists and os.path.lexists(loc.path):
             record["warnings"].append(f"{loc.path} exists but is not a directory")
         if exists and self.run.op != "dir":
-            st = os.lstat(loc.path)
+            st = os.lstat(path)
             record["root_id"] = [st.st_dev, st.st_ino]
         return [record]
 
@@ -87,6 +91,10 @@ class Pdm(Manager):
         mine.update(pdmcache.summarize(root, figures, packages))
         purgeable = sum(mine["buckets"][b]["bytes"] for b in pdmcache.FILE_BUCKETS)
         rec["reclaimable_bytes"] = purgeable + mine["unused_bytes"]  # what purge takes
+        for bucket in pdmcache.not_entered(root):
+            rec["warnings"].append(f"{os.path.join(root, bucket)} is not a directory itself "
+                                   "(a symlink is never followed): not entered, nothing in "
+                                   "it is listed or removed")
         if mine["unknown"]:
             rec["warnings"].append(f"not PDM's (or a newer PDM's): {', '.join(mine['unknown'])}")
         if figures.errors:

@@ -176,25 +176,13 @@ def _package_lock(rm: fsremove.SafeRemover, rel: str) -> Iterator[None]:
     """Hold PDM's lock on a package (``filelock`` on its ``.lock``) while it is removed;
     ``lock.Busy`` while PDM holds it. A package without a ``.lock`` has none to hold; a
     ``.lock`` that is not a regular file is never opened (no symlink is followed)."""
-    import fcntl
-
     from ...fs import lock
 
-    try:
-        fd = os.open(".lock", os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK,
-                     dir_fd=rm.dir_fd(rel))
-    except FileNotFoundError:
-        yield
-        return
-    except OSError as exc:
-        raise lock.Busy(f"{rel}/.lock: {fsremove.why(exc)}") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise lock.Busy(f"{rel}/.lock is not a file")
+    with contextlib.ExitStack() as stack:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise lock.Busy(rel) from None
+            stack.enter_context(lock.exclusive(".lock", create=False, dir_fd=rm.dir_fd(rel)))
+        except FileNotFoundError:
+            pass  # the package is gone: nothing to hold
+        except OSError as exc:
+            raise lock.Busy(f"{rel}/.lock: {fsremove.why(exc)}") from None
         yield
-    finally:
-        os.close(fd)

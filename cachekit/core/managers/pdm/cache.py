@@ -8,8 +8,9 @@ true``: each wheel unpacked once as ``packages/<wheel file name>.cache/``, insta
 per-file symlinks into it, and ``.referrers`` lists the ``.dist-info`` of every install).
 
 Beside them PDM keeps ``plugins/`` (the project plugins ``pdm install --plugins`` puts
-there: environments), ``.compat_libs/`` (a library PDM itself imports), ``self-check/``
-and ``use_cache.json``: counted in the total as ``pdm cache info`` counts them, never
+there: environments), ``.compat_libs/`` (a library PDM itself imports), ``pip.whl`` (the
+pip wheel PDM downloads to run pip where none is installed), ``self-check/`` and
+``use_cache.json``: counted in the total as ``pdm cache info`` counts them, never
 removed.
 
 Counting is ``pdm cache info``'s: every file and symlink (a symlink counts 0 bytes),
@@ -18,6 +19,7 @@ hard links once per path; a package is a ``*.whl.cache`` directory.
 
 import fnmatch
 import os
+import stat
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from ...fs import walk
@@ -29,7 +31,12 @@ FILE_BUCKETS = ("hashes", "http", "wheels", "metadata")
 PACKAGES = "packages"
 PACKAGE_SUFFIX = ".whl.cache"
 # PDM's own files beside the buckets: never a cache entry, never removed.
-PDM_OWN = ("plugins", ".compat_libs", ".compat_libs.lock", "self-check", "use_cache.json")
+# Every name PDM 2.29 itself writes at the top of its cache, by its source: plugins/
+# (project/core.py), .compat_libs/ and .compat_libs.lock, pip.whl (environments/base.py;
+# the pip wheel it downloads when neither the environment nor PDM has pip), self-check/
+# (cli/actions.py), use_cache.json (cli/commands/use.py).
+PDM_OWN = ("plugins", ".compat_libs", ".compat_libs.lock", "pip.whl", "self-check",
+           "use_cache.json")
 PACKAGE_META = (".lock", ".checksum", ".referrers")  # PDM's, in every package directory
 
 
@@ -89,14 +96,38 @@ def package_users(root: str, entry: str) -> List[str]:
     return users
 
 
-def package_names(root: str) -> List[str]:
-    """The ``*.whl.cache`` directories of ``packages/`` (PDM's packages)."""
+def real_dir(root: str, bucket: str) -> bool:
+    """``root/bucket`` is a directory itself, not a symlink to one: a bucket is entered
+    only then (through a symlink cachekit would list, and plan, outside the cache)."""
     try:
-        with os.scandir(os.path.join(root, PACKAGES)) as it:
+        return stat.S_ISDIR(os.lstat(os.path.join(root, bucket)).st_mode)
+    except OSError:
+        return False
+
+
+def not_entered(root: str) -> List[str]:
+    """The buckets that exist but are not directories (a symlink to one, a file): never
+    entered, so nothing in them is counted as a bucket's, listed or removed."""
+    return [b for b in BUCKETS
+            if os.path.lexists(os.path.join(root, b)) and not real_dir(root, b)]
+
+
+def package_names(root: str) -> List[str]:
+    """The ``*.whl.cache`` directories of ``packages/`` (PDM's packages); none when
+    ``packages`` is not a directory itself (opened without following a symlink)."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(os.path.join(root, PACKAGES), flags)
+    except OSError:
+        return []
+    try:
+        with os.scandir(fd) as it:
             return sorted(e.name for e in it if e.name.endswith(PACKAGE_SUFFIX)
                           and e.is_dir(follow_symlinks=False))
     except OSError:
         return []
+    finally:
+        os.close(fd)
 
 
 def package(root: str, name: str, linked: int) -> Package:
@@ -241,10 +272,9 @@ def scan_packages(root: str, only: Optional[Set[str]] = None
 
 def tree_of(root: str, bucket: str) -> walk.Tree:
     """Every file of one bucket, paths relative to the cache root ("" tree when absent)."""
-    path = os.path.join(root, bucket)
-    if not os.path.isdir(path) or os.path.islink(path):
+    if not real_dir(root, bucket):
         return walk.Tree([], [], [])
-    tree = walk.scan(path)
+    tree = walk.scan(os.path.join(root, bucket))
     return walk.Tree([f._replace(path=f"{bucket}/{f.path}") for f in tree.files],
                      [d._replace(path=f"{bucket}/{d.path}".rstrip("/")) for d in tree.dirs],
                      [(f"{bucket}/{rel}".rstrip("/"), why) for rel, why in tree.errors])

@@ -45,9 +45,9 @@ def add_files(plan: PdmPlan, files: List[walk.FileStat], reason_of: Any) -> None
 
 def add_sweep(plan: PdmPlan, root: str, bucket: str, reason: str = "") -> None:
     """A whole bucket, in counts (``pdm cache clear BUCKET``)."""
+    if not pdmcache.real_dir(root, bucket):
+        return  # absent, or not a directory itself: a symlink is never followed
     path = os.path.join(root, bucket)
-    if not os.path.isdir(path) or os.path.islink(path):
-        return
     totals = walk.scan_totals(path, lambda top, name, kind: None if kind == "o" else "all",
                               disk=False)
     files, size = totals.counts.get("all", [0, 0])

@@ -7,6 +7,7 @@ found and read again, and the package walked again, so one that an environment s
 to use since the plan stays.
 """
 
+import contextlib
 import os
 import stat
 from typing import List, Mapping, Optional
@@ -60,7 +61,7 @@ def _still_unused(root: str, rel: str, ino: int, usage: conda_format.Usage) -> s
     if not stat.S_ISDIR(st.st_mode) or st.st_ino != ino:
         return "kept: replaced since the plan"
     walked = subtree.walk_dir((root, rel, "", (), True))
-    removable, why = conda_format.verdict(root, rel, walked, usage)
+    removable, why = conda_format.verdict(root, rel, walked, usage, rattler=True)
     return "" if removable else f"kept: now {why}"
 
 
@@ -76,16 +77,18 @@ def execute(wire: PixiPlan, run: Run, loc: PixiLocation, environ: Mapping[str, s
             row.update(ok=False, note=f"kept: {problems[0]}")
             run.report(row)
         return
-    try:
-        with lock.exclusive(os.path.join(root, CACHE_LOCK)):
-            _remove(wire, run, usage, shown)
-    except lock.Busy:
-        for row in shown:
-            row.update(ok=False, note="kept: a pixi process holds the package cache's lock "
-                                      "(.cache.lock); try again later")
-            run.report(row)
-    except OSError as exc:
-        raise Refused(f"{root}/{CACHE_LOCK}: cannot be locked: {exc.strerror}") from None
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(lock.exclusive(os.path.join(root, CACHE_LOCK)))
+        except lock.Busy:
+            for row in shown:
+                row.update(ok=False, note="kept: a pixi process holds the package cache's "
+                                          "lock (.cache.lock); try again later")
+                run.report(row)
+            return
+        except OSError as exc:
+            raise Refused(f"{root}/{CACHE_LOCK}: cannot be locked: {exc.strerror}") from None
+        _remove(wire, run, usage, shown)
 
 
 def _remove(wire: PixiPlan, run: Run, usage: conda_format.Usage, shown: List[dict]) -> None:

@@ -131,7 +131,7 @@ def _package_cache_problem(root: str) -> str:
         names = os.listdir(root)
     except OSError as exc:
         return f"cannot be listed ({exc.strerror})"
-    if not names or CACHE_LOCK in names:
+    if not names or (CACHE_LOCK in names and _is_file(os.path.join(root, CACHE_LOCK))):
         return ""
     listed = set(names)
     for name in names:
@@ -139,6 +139,14 @@ def _package_cache_problem(root: str) -> str:
             return ""
     return (f"does not look like a rattler package cache (no {CACHE_LOCK}, and no extracted "
             "package NAME-VERSION-BUILD/ with its NAME-VERSION-BUILD.lock beside it)")
+
+
+def _is_file(path: str) -> bool:
+    """A regular file, not a symlink to one (the lock is never opened through a link)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def figures(listing: Listing, stats: Dict[str, Stats], unused: List[str]) -> PixiFigures:

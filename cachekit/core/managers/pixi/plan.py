@@ -35,7 +35,7 @@ def package_items(reading: Reading, rel: str, reason: str) -> List[Item]:
     """One package's items: its directory, then its ``.lock``."""
     entry = next(e for e in reading.listing.entries if e.rel == rel)
     walked = reading.stats[rel]
-    name = conda_format.split_dist(rel)[0]
+    name = conda_format.split_dist(conda_format.dist_name(rel, rattler=True))[0]
     items = [[rel, "package", walked.bytes, walked.freed, entry.ino, entry.mtime_ns, reason,
               name]]
     lock = reading.listing.lock_of(rel)
@@ -53,7 +53,7 @@ def select(op: str, pattern: Optional[str], reading: Reading
     items: List[Item] = []
     kept: List[Tuple[str, str]] = []
     for e in reading.listing.of("package"):
-        if op == "remove" and not conda_format.matches(e.rel, pattern or ""):
+        if op == "remove" and not conda_format.matches(e.rel, pattern or "", rattler=True):
             continue
         removable, why = reading.verdicts[e.rel]
         if removable:

@@ -81,7 +81,7 @@ def read(loc: PixiLocation, environ: Mapping[str, str], record: Optional[PixiRec
     listing = pixicache.list_cache(root)
     rels = [e.rel for e in listing.of("package", "other_dir")]
     stats = pixicache.walk_packages(root, rels, parallel)
-    verdicts = {e.rel: conda_format.verdict(root, e.rel, stats.get(e.rel), usage)
+    verdicts = {e.rel: conda_format.verdict(root, e.rel, stats.get(e.rel), usage, rattler=True)
                 for e in listing.of("package")}
     problems = found.problems + usage.warnings
     reading = Reading(root, listing, stats, usage, found.envs, verdicts, problems)
@@ -128,9 +128,9 @@ def entry_rows(reading: Reading, pattern: str) -> List[Dict[str, Any]]:
     """``list``: the extracted packages matching ``pattern``, each with who keeps it."""
     out: List[Dict[str, Any]] = []
     for e in reading.listing.of("package"):
-        if not conda_format.matches(e.rel, pattern):
+        if not conda_format.matches(e.rel, pattern, rattler=True):
             continue
-        name, version, build = conda_format.split_dist(e.rel)
+        name, version, build = conda_format.split_dist(conda_format.dist_name(e.rel, rattler=True))
         removable, why = reading.verdicts[e.rel]
         s = reading.stats.get(e.rel)
         out.append({"manager": "pixi", "name": name, "version": version, "build": build,

@@ -8,6 +8,7 @@ anything is written, so a setting of higher precedence (``PIXI_CACHE_DIR``, a la
 is found first. The cache moves only while no pixi process holds ``pkgs/.cache.lock``.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -18,6 +19,9 @@ from ...fs import lock
 from ..base import Settings
 from . import location
 
+# What pixi keeps under the cache root that holds environments (absolute paths inside)
+ROOT_ENVIRONMENTS = ("envs", "cached-envs-v0", "cached-build-tool-envs-v0",
+                     "cached-build-envs-v0")
 _ROOT = tomledit.key_pattern("root")
 _DOTTED = re.compile(r"[\"']?cache[\"']?\s*\.\s*[\"']?root[\"']?\s*=")
 _INLINE = tomledit.key_pattern("cache")
@@ -88,11 +92,22 @@ class PixiSettings(Settings):
         return []
 
     def refuse_move(self, current: str) -> None:
-        """Environments that use its packages through symlinks would break: refused."""
+        """Environments kept in the cache root (detached projects' ``envs/``, the cached
+        environments of ``pixi exec`` and of build tools) keep absolute paths, and
+        environments that use its packages through symlinks would break: refused."""
         from .. import conda_format
         from .cache import list_cache
         from .record import environments
 
+        for sub in ROOT_ENVIRONMENTS:
+            try:
+                held = os.listdir(os.path.join(current, sub))
+            except OSError:
+                continue
+            if held:
+                raise Refused(f"{os.path.join(current, sub)} holds {len(held)} environments "
+                              "that would break if moved (they keep absolute paths); "
+                              "relocate without --move, or remove them first")
         loc = self._locate()
         if not os.path.isdir(loc.pkgs):
             return
@@ -100,7 +115,7 @@ class PixiSettings(Settings):
         listing = list_cache(os.path.realpath(loc.pkgs))
         broken = sorted({reason.split(" (", 1)[0].replace("used by ", "")
                          for e in listing.of("package")
-                         for reason in usage.reasons(listing.root, e.rel)
+                         for reason in usage.reasons(listing.root, e.rel, rattler=True)
                          if reason.endswith("(symlink)") or "not recorded" in reason})
         if broken:
             raise Refused(f"{', '.join(broken)} use packages of {loc.pkgs} through symlinks: "
@@ -113,9 +128,13 @@ class PixiSettings(Settings):
         pkgs = os.path.join(source, "pkgs")
         if not os.path.isdir(pkgs):
             return move(source, target)
-        try:
-            with lock.exclusive(os.path.join(pkgs, ".cache.lock")):
-                return move(source, target)
-        except lock.Busy:
-            raise Refused(f"the pixi cache {source} is in use by a pixi process; try later"
-                          ) from None
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(lock.exclusive(os.path.join(pkgs, ".cache.lock")))
+            except lock.Busy:
+                raise Refused(f"the pixi cache {source} is in use by a pixi process; try "
+                              "later") from None
+            except OSError as exc:
+                raise Refused(f"{pkgs}/.cache.lock: cannot be locked: {exc.strerror}"
+                              ) from None
+            return move(source, target)

@@ -7,6 +7,7 @@ A plan sent back from the controller is first recognised: it must still name thi
 host's uv cache, and only paths inside it.
 """
 
+import contextlib
 import os
 from typing import Any, Dict, List, Optional
 
@@ -66,9 +67,17 @@ def _malformed(plan: UvPlan) -> str:
     return ""
 
 
-def _lock_is_free(root: str) -> bool:
-    """Can uv's exclusive lock be had right now (no uv process is using the cache)?"""
-    return lock.is_free(os.path.join(root, ".lock"))
+def _refuse_unless_free(root: str) -> None:
+    """uv's exclusive lock can be had right now (no uv process is using the cache), and
+    is a regular file (uv, run as root, would follow a symlink there)."""
+    try:
+        with lock.exclusive(os.path.join(root, ".lock"), create=False):
+            return
+    except lock.Busy:
+        raise Refused(f"the uv cache {root} is in use by a uv process; try again later"
+                      ) from None
+    except OSError as exc:
+        raise Refused(f"{root}/.lock: cannot be locked: {exc.strerror}") from None
 
 
 def execute(wire: UvPlan, run: Run) -> None:
@@ -79,8 +88,7 @@ def execute(wire: UvPlan, run: Run) -> None:
     root = wire["root"]
     before = {p[0]: os.path.lexists(os.path.join(root, p[0])) for p in wire["paths"]}
     if wire.get("binary"):
-        if not _lock_is_free(root):
-            raise Refused(f"the uv cache {root} is in use by a uv process; try again later")
+        _refuse_unless_free(root)
         argv = [str(wire["binary"]), "cache", "clean" if wire["action"] in ("clean", "purge")
                 else "prune"]
         argv += (["--ci"] if wire["action"] == "prune-ci" else []) + list(wire["names"])
@@ -149,12 +157,15 @@ def _purge_under_lock(wire: UvPlan, root: str, run: Run) -> List[walk.FileStat]:
     """Empty the cache but its lock file, holding uv's exclusive lock, as `uv cache clean`."""
     if wire["action"] != "purge":
         raise Refused(f"{NOT_FOUND}: only a purge of the whole uv cache is done without it")
-    try:
-        with lock.exclusive(os.path.join(root, ".lock")):
-            return _purge_held(wire, root, run)
-    except lock.Busy:
-        raise Refused(f"the uv cache {root} is in use by a uv process (its lock is held); "
-                      "try again later") from None
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(lock.exclusive(os.path.join(root, ".lock")))
+        except lock.Busy:
+            raise Refused(f"the uv cache {root} is in use by a uv process (its lock is "
+                          "held); try again later") from None
+        except OSError as exc:
+            raise Refused(f"{root}/.lock: cannot be locked: {exc.strerror}") from None
+        return _purge_held(wire, root, run)
 
 
 def _purge_held(wire: UvPlan, root: str, run: Run) -> List[walk.FileStat]:

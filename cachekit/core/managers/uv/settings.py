@@ -6,6 +6,7 @@ setting of higher precedence (``UV_CACHE_DIR``) is found first. uv holds a lock 
 cache: the cache moves only while no uv process uses it.
 """
 
+import contextlib
 import os
 from typing import Any, Callable, Dict, List, Mapping
 
@@ -55,9 +56,12 @@ class UvSettings(ScratchTriedSettings):
     def move(self, source: str, target: str, move: Callable[[str, str], Dict[str, Any]]
              ) -> Dict[str, Any]:
         """Move the cache holding uv's exclusive lock: never while a uv process uses it."""
-        try:
-            with lock.exclusive(os.path.join(source, ".lock")):
-                return move(source, target)
-        except lock.Busy:
-            raise Refused(f"the uv cache {source} is in use by a uv process; try later"
-                          ) from None
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(lock.exclusive(os.path.join(source, ".lock")))
+            except lock.Busy:
+                raise Refused(f"the uv cache {source} is in use by a uv process; try later"
+                              ) from None
+            except OSError as exc:
+                raise Refused(f"{source}/.lock: cannot be locked: {exc.strerror}") from None
+            return move(source, target)

@@ -261,3 +261,30 @@ def test_locations_with_a_broken_uv_toml_is_one_line(home: Path, tmp_path: Path)
                         "environ": {"HOME": str(home), "UV_CACHE_DIR": str(tmp_path)}})
     assert result["status"] == "ok"
     assert "cache-dir must be a string" in result["locations"][0]["traps"][0]
+
+
+@pytest.mark.root
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3") or bool(shutil.which(
+    "uv", path="/usr/bin:/bin")), reason="needs a system python3 without a uv beside it")
+def test_a_symlinked_lock_is_never_followed(uv_cache: Path, home: Path, tmp_path: Path,
+                                            core_run) -> None:
+    """Root would have created the link's target (outside the cache) as uv's lock."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (uv_cache / ".lock").unlink()
+    (uv_cache / ".lock").symlink_to(outside / "evil")
+    before = tree_of(uv_cache)
+    why = f"{uv_cache}/.lock: cannot be locked: a symbolic link, not a regular file"
+    purged = without_uv({"op": "purge", "managers": ["uv"], "apply": True}, uv_cache, home)
+    assert (purged["status"], purged["error"]) == ("refused", why)
+    through_uv = core_run("purge", ["uv"], uv_environ(uv_cache, home), apply=True, ok=False)
+    assert (through_uv["status"], through_uv["error"]) == ("refused", why)
+    toml = home / ".config/uv/uv.toml"
+    toml.parent.mkdir(parents=True)
+    toml.write_text(f'cache-dir = "{uv_cache}"\n')
+    configured = {k: v for k, v in uv_environ(uv_cache, home).items() if k != "UV_CACHE_DIR"}
+    moved = core_run("relocate", ["uv"], configured, to=str(tmp_path / "moved"), move=True,
+                     apply=True, ok=False)
+    assert (moved["status"], moved["error"]) == ("refused", why), moved["error"]
+    assert os.listdir(outside) == [] and tree_of(uv_cache) == before
+    assert toml.read_text() == f'cache-dir = "{uv_cache}"\n'
