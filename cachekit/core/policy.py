@@ -16,7 +16,6 @@ The rules compose like this:
 import fnmatch
 import heapq
 import os
-import re
 from typing import (
     Any,
     Callable,
@@ -29,6 +28,8 @@ from typing import (
     Sequence,
     Tuple,
 )
+
+from .names import normalize
 
 
 class Candidate(NamedTuple):
@@ -55,12 +56,6 @@ FREE_RULE = "below --min-free (least recently used)"
 
 def older_rule(seconds: int) -> str:
     return f"older than {_span(seconds)}"
-
-
-def normalize(name: str) -> str:
-    """PEP 503: ``Foo.Bar``, ``foo_bar`` and ``foo-bar`` are one project (the managers'
-    one normaliser: this module imports only the standard library)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def kept_by(candidate: Candidate, patterns: List[str]) -> Optional[str]:

@@ -23,7 +23,7 @@ import stat
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from ...fs import walk
-from ...policy import normalize
+from ...names import normalize
 
 BUCKETS = ("hashes", "http", "wheels", "metadata", "packages")
 # The buckets whose every file ``pdm cache clear`` unlinks (``packages`` goes by package).

@@ -29,11 +29,6 @@ class Attribution(NamedTuple):
     kind: str  # "wheel", "sdist", "metadata", "index page"
 
 
-def canonical(name: str) -> str:
-    """PEP 503 normalisation: ``Foo.Bar``, ``foo_bar`` and ``foo-bar`` are one project."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def attribute(path: str, atime_ns: int, mtime_ns: int) -> Optional[Attribution]:
     """Read just enough of a cached body to name its package; restore its access time."""
     try:  # the scan saw a regular file: a FIFO or link swapped in since is not opened

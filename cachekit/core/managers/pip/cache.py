@@ -14,9 +14,10 @@ from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
 from ... import safety, wire
 from ...fs import walk
+from ...names import normalize as canonical
 from ...wire import CacheRecord
 from . import attribution as pip_attribution
-from .attribution import Attribution, canonical
+from .attribution import Attribution
 from .location import PipLocation
 
 WHEELS = "wheels"

@@ -23,7 +23,7 @@ import re
 from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
 from ...fs import walk
-from ...policy import normalize
+from ...names import normalize
 
 REPOS = "cache/repositories"
 ARTIFACTS = "artifacts"

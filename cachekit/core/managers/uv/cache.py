@@ -16,6 +16,7 @@ import re
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from ...fs import walk
+from ...names import normalize
 
 BUCKET = re.compile(r"^(?P<name>[a-z][a-z-]*?)-v(?P<version>\d+)$")
 KNOWN_BUCKETS = ("archive", "binaries", "builds", "built-wheels", "environments", "files",
@@ -24,10 +25,6 @@ KNOWN_BUCKETS = ("archive", "binaries", "builds", "built-wheels", "environments"
 ROOT_FILES = (".lock", "CACHEDIR.TAG", ".gitignore", ".git")
 # where the package name sits in each kind of wheel/sdist/simple entry
 _NAME_DEPTH = {"pypi": 2, "index": 3, "url": 3, "path": 3, "editable": 3, "git": 4}
-
-
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def bucket_of(rel: str) -> Tuple[str, str]:
