@@ -23,6 +23,7 @@ Usage: ``python bench/bench_poetry.py [--dir DIR] [--scale 1.0] [--runs 5] [--js
 from __future__ import annotations
 
 import argparse
+import atexit
 import hashlib
 import json
 import os
@@ -106,6 +107,7 @@ def commands(cache: str) -> dict[str, tuple[list[str], dict[str, str]]]:
         raise BenchError(f"no poetry at {POETRY} (install the test extra)")
     drop = ("POETRY_", "XDG_")
     config = tempfile.mkdtemp(prefix="cachekit-bench-poetry-config-")
+    atexit.register(shutil.rmtree, config, True)  # Poetry's empty config home, ours only
     return {
         "cachekit info": ([sys.executable, "-m", "cachekit", "info", "--managers", "poetry"],
                           clean_env(drop, POETRY_CACHE_DIR=cache, POETRY_CONFIG_DIR=config)),
