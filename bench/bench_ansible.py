@@ -42,6 +42,7 @@ from bench_fleet import (
     run_all,
     ssh_options,
     time_all,
+    write_inventory,
 )
 from benchkit import synthetic_cache_options, timing_options
 
@@ -52,22 +53,6 @@ FIRST_ADDRESS = 121  # 127.0.0.121 and up: clear of the tests and of bench_fleet
 PORT = 2223
 GROUP = "bench"
 INFO_VS_DU_MAX = 1.2  # 16 hosts: module median / du -sb median, at most
-
-
-def write_inventory(path: str, lab: Any, names: list[str], caches: dict[str, str],
-                    python: str) -> None:
-    """One Ansible YAML inventory that cachekit and Ansible both read unchanged."""
-    import yaml
-
-    hosts = {n: {"ansible_host": lab.hosts[n].address, "ansible_port": PORT,
-                 "cachekit_env": {"PIP_CACHE_DIR": caches[n],
-                                  "XDG_CACHE_HOME": caches[n] + ".xdg"}} for n in names}
-    inv = {"all": {"vars": {"ansible_user": "root",
-                            "ansible_ssh_private_key_file": str(lab.client_key),
-                            "ansible_python_interpreter": python},
-                   "children": {GROUP: {"hosts": hosts}}}}
-    with open(path, "w", encoding="utf-8") as fh:
-        yaml.safe_dump(inv, fh)
 
 
 def commands(work: str, home: str, lab: Any, inventory: str, known_hosts: str,
@@ -168,7 +153,7 @@ def bench(args: argparse.Namespace, work: str, lab: Any) -> dict[str, Any]:
     with open(os.path.join(work, "ansible.cfg"), "w", encoding="utf-8") as fh:
         fh.write("# empty: Ansible's defaults, plus the ANSIBLE_* variables the benchmark sets\n")
     inventory = os.path.join(work, "inventory.yml")
-    write_inventory(inventory, lab, names, caches, python)
+    write_inventory(inventory, lab, names, caches, python, PORT)
     cmds = commands(work, home, lab, inventory, known_hosts, collections)
     result: dict[str, Any] = {"hosts": args.hosts, "scale": args.scale, "runs": args.runs,
                               "machine": machine()}

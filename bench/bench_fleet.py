@@ -191,13 +191,14 @@ def remote_python() -> str:
 
 
 def write_inventory(path: str, lab: Any, names: list[str], caches: dict[str, str],
-                    python: str) -> None:
-    """An Ansible YAML inventory that both cachekit and Ansible read unchanged."""
+                    python: str, port: int = PORT) -> None:
+    """An Ansible YAML inventory that both cachekit and Ansible read unchanged (bench_ansible
+    writes its own servers' with ``port``)."""
     import yaml  # cachekit's own dependency, so present wherever cachekit is
 
     # XDG_CACHE_HOME: cachekit keeps its copy of the core next to the host's cache, not in
     # the real ~/.cache of the user the servers log in as.
-    hosts = {n: {"ansible_host": lab.hosts[n].address, "ansible_port": PORT,
+    hosts = {n: {"ansible_host": lab.hosts[n].address, "ansible_port": port,
                  "cachekit_env": {"PIP_CACHE_DIR": caches[n],
                                   "XDG_CACHE_HOME": caches[n] + ".xdg"}} for n in names}
     inv = {"all": {"vars": {"ansible_user": "root",
