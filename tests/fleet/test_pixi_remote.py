@@ -4,15 +4,11 @@ environment uses."""
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
-import yaml
 
-from tests.fixtures.pip_cache import pip_env
 from tests.fixtures.pixi_cache import PixiFixture
-from tests.fixtures.sshd_lab import PORT, SshLab, one_host_lab
+from tests.fixtures.sshd_lab import SshLab, one_host_lab
 
 pytestmark = pytest.mark.ssh  # every test here talks to a real sshd
 
@@ -27,22 +23,9 @@ def pixi_lab(tmp_path_factory: pytest.TempPathFactory):
 
 def test_a_remote_hosts_pixi_cache_is_measured_and_purged(pixi_lab: SshLab, pixi: PixiFixture,
                                                           home, tmp_path) -> None:
-    inv = tmp_path / "inv.yml"
-    inv.write_text(yaml.safe_dump({"all": {"hosts": {"pixihost": {
-        "ansible_host": ADDRESS, "ansible_port": PORT, "ansible_user": "root",
-        "ansible_ssh_private_key_file": str(pixi_lab.client_key),
-        "ansible_python_interpreter": "/usr/bin/python3",
-        "cachekit_env": {"HOME": str(pixi.home), "PIXI_CACHE_DIR": str(pixi.root),
-                         "PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(tmp_path / "xdg")}}}}}))
-    pixi_lab.write_known_hosts(home, ["pixihost"])
-    env = pip_env(home)
-    env.pop("SSH_AUTH_SOCK", None)
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "cachekit", *args, "--hosts", "pixihost",
-                               "--inventory", str(inv), "--managers", "pixi", "--format",
-                               "json"], env=env, text=True, capture_output=True,
-                              stdin=subprocess.DEVNULL, timeout=120)
+    run = pixi_lab.cachekit_over_ssh(home, tmp_path / "inv.yml", "pixihost", "pixi", {
+        "HOME": str(pixi.home), "PIXI_CACHE_DIR": str(pixi.root), "PATH": "/usr/bin:/bin",
+        "XDG_CACHE_HOME": str(tmp_path / "xdg")})
 
     shown = run("info")
     assert shown.returncode == 0, shown.stderr

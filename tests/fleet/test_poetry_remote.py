@@ -3,16 +3,12 @@ it through the inventory's environment, measures it as Poetry counts it, and pur
 leaving the environments as they were; the report has its row."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.fixtures.pip_cache import pip_env
 from tests.fixtures.poetry_cache import RELEASES, tree_digest
-from tests.fixtures.sshd_lab import PORT, SshLab, one_host_lab
+from tests.fixtures.sshd_lab import SshLab, one_host_lab
 
 pytestmark = pytest.mark.ssh  # every test here talks to a real sshd
 
@@ -27,22 +23,12 @@ def poetry_lab(tmp_path_factory: pytest.TempPathFactory):
 
 def test_a_remote_poetry_cache_is_measured_and_purged(poetry_lab: SshLab, poetry_cache: Path,
                                                       home: Path, tmp_path: Path) -> None:
-    inv = tmp_path / "inv.yml"
-    inv.write_text(yaml.safe_dump({"all": {"hosts": {"poetryhost": {
-        "ansible_host": ADDRESS, "ansible_port": PORT, "ansible_user": "root",
-        "ansible_ssh_private_key_file": str(poetry_lab.client_key),
-        "ansible_python_interpreter": "/usr/bin/python3",
-        "cachekit_env": {"POETRY_CACHE_DIR": str(poetry_cache), "PATH": "/usr/bin:/bin",
-                         "XDG_CACHE_HOME": str(tmp_path / "xdg")}}}}}))
-    poetry_lab.write_known_hosts(home, ["poetryhost"])
-    env = pip_env(home)
-    env.pop("SSH_AUTH_SOCK", None)
+    remote = poetry_lab.cachekit_over_ssh(home, tmp_path / "inv.yml", "poetryhost", "poetry", {
+        "POETRY_CACHE_DIR": str(poetry_cache), "PATH": "/usr/bin:/bin",
+        "XDG_CACHE_HOME": str(tmp_path / "xdg")})
 
     def run(*args: str) -> dict:
-        done = subprocess.run([sys.executable, "-m", "cachekit", *args, "--hosts",
-                               "poetryhost", "--inventory", str(inv), "--managers", "poetry",
-                               "--format", "json"], env=env, text=True, capture_output=True,
-                              stdin=subprocess.DEVNULL, timeout=120)
+        done = remote(*args)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
