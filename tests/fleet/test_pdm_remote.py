@@ -24,12 +24,12 @@ def pdm_lab(tmp_path_factory: pytest.TempPathFactory):
 
 def test_a_remote_pdm_cache_is_measured_and_purged(pdm_lab: SshLab, pdm_cache: Path,
                                                    home: Path, tmp_path: Path) -> None:
-    remote = pdm_lab.cachekit_over_ssh(home, tmp_path / "inv.yml", "pdmhost", "pdm", {
+    over_ssh = pdm_lab.cachekit_over_ssh(home, tmp_path / "inv.yml", "pdmhost", "pdm", {
         "PDM_CACHE_DIR": str(pdm_cache), "PATH": "/usr/bin:/bin",
         "XDG_CONFIG_HOME": str(tmp_path / "xdg")})
 
     def run(*args: str) -> dict:
-        done = remote(*args)
+        done = over_ssh(*args)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)["hosts"][0]
 

@@ -23,12 +23,12 @@ def poetry_lab(tmp_path_factory: pytest.TempPathFactory):
 
 def test_a_remote_poetry_cache_is_measured_and_purged(poetry_lab: SshLab, poetry_cache: Path,
                                                       home: Path, tmp_path: Path) -> None:
-    remote = poetry_lab.cachekit_over_ssh(home, tmp_path / "inv.yml", "poetryhost", "poetry", {
+    over_ssh = poetry_lab.cachekit_over_ssh(home, tmp_path / "inv.yml", "poetryhost", "poetry", {
         "POETRY_CACHE_DIR": str(poetry_cache), "PATH": "/usr/bin:/bin",
         "XDG_CACHE_HOME": str(tmp_path / "xdg")})
 
     def run(*args: str) -> dict:
-        done = remote(*args)
+        done = over_ssh(*args)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
