@@ -130,6 +130,79 @@ def _metered(worker: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return metered
 
 
+# Directories are opened relative to their parent's descriptor and their entries stat-ed
+# relative to their own (``fstatat``, as du's fts does): the kernel resolves one name, not
+# the whole path from the root, for every entry. O_NOFOLLOW: a directory swapped for a
+# symlink mid-walk is an error, never followed.
+_FIRST_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = _FIRST_DIR_FLAGS | getattr(os, "O_NOFOLLOW", 0)
+_BY_DESCRIPTOR = os.scandir in os.supports_fd and os.open in os.supports_dir_fd
+# A directory's descriptor stays open while its subdirectories wait on the stack; past
+# this many held at once (a hostile, very deep tree) the rest are opened by path.
+_MAX_HELD_FDS = 128
+
+# visit(where, rel) lists one directory (``where``: an open descriptor of it, or its path)
+# and returns its subdirectories as paths relative to the scanned root
+Visit = Callable[[Any, str], List[str]]
+
+
+def descend(root: str, rel: str, visit: Visit, errors: List[Tuple[str, str]]) -> None:
+    """Visit ``root/rel`` and everything below it, depth-first, without following symlinks.
+
+    A directory that vanished is skipped; one that cannot be opened is recorded in
+    ``errors`` as ``(rel, reason)``. Only ``root/rel`` itself may be reached through a
+    symlink, as the caller named it.
+    """
+    # (parent: [its descriptor, subdirectories not yet opened] or None, name or path, rel)
+    stack: List[Tuple[Optional[List[int]], str, str]] = [
+        (None, root + "/" + rel if rel else root, rel)]
+    first, held = True, 0
+    try:
+        while stack:
+            parent, name, rel = stack.pop()
+            try:
+                if parent is not None:
+                    try:
+                        fd = os.open(name, _DIR_FLAGS, dir_fd=parent[0])
+                    finally:
+                        parent[1] -= 1
+                        if not parent[1]:
+                            os.close(parent[0])
+                            held -= 1
+                elif not _BY_DESCRIPTOR:
+                    fd = -1
+                else:
+                    fd = os.open(name, _FIRST_DIR_FLAGS if first else _DIR_FLAGS)
+            except FileNotFoundError:
+                continue  # vanished while we looked
+            except OSError as exc:
+                errors.append((rel, exc.strerror or str(exc)))
+                continue
+            finally:
+                first = False
+            if fd < 0:  # no descriptor-relative calls on this platform: by path
+                subdirs = visit(name, rel)
+                stack.extend((None, root + "/" + sub, sub) for sub in subdirs)
+                continue
+            try:
+                subdirs = visit(fd, rel)
+            except BaseException:
+                os.close(fd)
+                raise
+            if not subdirs:
+                os.close(fd)
+            elif held < _MAX_HELD_FDS:
+                holder = [fd, len(subdirs)]
+                held += 1
+                stack.extend((holder, sub.rsplit("/", 1)[-1], sub) for sub in subdirs)
+            else:
+                os.close(fd)
+                stack.extend((None, root + "/" + sub, sub) for sub in subdirs)
+    finally:  # stopped early (Ctrl-C): close what the stack still holds
+        for holder in {id(p): p for p, _n, _r in stack if p is not None}.values():
+            os.close(holder[0])
+
+
 def _two_levels(list_dir: Callable[[str], List[str]]) -> List[str]:
     """List the root and its children here; return the depth-2 directories, one task each."""
     tasks: List[str] = []
@@ -140,7 +213,7 @@ def _two_levels(list_dir: Callable[[str], List[str]]) -> List[str]:
 
 # Full scan: a record per entry (list, remove, purge, report) ---------------------------
 
-def _list_into(tree: Tree, root: str, rel: str) -> List[str]:
+def _list_into(tree: Tree, where: Any, rel: str) -> List[str]:
     """Record one directory's entries in ``tree`` (as plain tuples); return its subdirs.
 
     Plain tuples cross from the workers several times faster than named ones; ``scan``
@@ -153,7 +226,7 @@ def _list_into(tree: Tree, root: str, rel: str) -> List[str]:
     errors = tree.errors
     prefix = rel + "/" if rel else ""
     try:
-        it = os.scandir(root + "/" + rel if rel else root)
+        it = os.scandir(where)
     except FileNotFoundError:
         return subdirs
     except OSError as exc:
@@ -190,9 +263,7 @@ def _walk_subtree(args: Tuple[str, str]) -> Tree:
     """Walk ``root/rel`` depth-first; paths in the result are relative to ``root``."""
     root, rel = args
     tree = Tree([], [], [])
-    stack = [rel]
-    while stack:
-        stack.extend(_list_into(tree, root, stack.pop()))
+    descend(root, rel, lambda where, sub: _list_into(tree, where, sub), tree.errors)
     return tree
 
 
@@ -200,7 +271,7 @@ def scan(root: str, parallel: Optional[bool] = None) -> Tree:
     """Walk everything under ``root`` (which must be a directory) without following symlinks."""
     st = os.lstat(root)
     raw = Tree([], [DirStat("", st.st_blocks * 512, True)], [])
-    tasks = _two_levels(lambda rel: _list_into(raw, root, rel))
+    tasks = _two_levels(lambda rel: _list_into(raw, root + "/" + rel if rel else root, rel))
     if METER.on:
         METER.add(*figures(raw))
     for sub in fan_out(_walk_subtree, [(root, t) for t in tasks], parallel):
@@ -261,7 +332,7 @@ class Totals:
         self.errors.extend(other.errors)
 
 
-def _total_dir(root: str, rel: str, classify: Classifier, acc: Totals, key_depth: int = 1
+def _total_dir(where: Any, rel: str, classify: Classifier, acc: Totals, key_depth: int = 1
                ) -> List[str]:
     """Fold one directory's entries into ``acc``; return its subdirectories.
 
@@ -274,7 +345,7 @@ def _total_dir(root: str, rel: str, classify: Classifier, acc: Totals, key_depth
     blocks = 0
     counts, errors, stat_dirs = acc.counts, acc.errors, acc.count_blocks
     try:
-        it = os.scandir(root + "/" + rel if rel else root)
+        it = os.scandir(where)
     except FileNotFoundError:
         return subdirs
     except OSError as exc:
@@ -327,9 +398,8 @@ def _total_subtree(args: Tuple[str, str, Classifier, bool, int]) -> Totals:
     root, rel, classify, count_blocks, key_depth = args
     acc = Totals()
     acc.count_blocks = count_blocks
-    stack = [rel]
-    while stack:
-        stack.extend(_total_dir(root, stack.pop(), classify, acc, key_depth))
+    descend(root, rel, lambda where, sub: _total_dir(where, sub, classify, acc, key_depth),
+            acc.errors)
     return acc
 
 
@@ -362,7 +432,7 @@ def scan_totals_parts(root: str, parts: Sequence[Tuple[str, Classifier]],
 
         def list_dir(sub: str, path: str = path, classify: Classifier = classify,
                      acc: Totals = acc) -> List[str]:
-            return _total_dir(path, sub, classify, acc, key_depth)
+            return _total_dir(path + "/" + sub if sub else path, sub, classify, acc, key_depth)
 
         tasks = _two_levels(list_dir)
         if METER.on:
