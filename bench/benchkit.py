@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
+import statistics
 import subprocess
 import time
 
@@ -44,6 +46,48 @@ def time_rounds(cmds: dict[str, tuple[list[str], dict[str, str]]], runs: int
             run(argv, env)
             times[name].append(time.perf_counter() - started)
     return times
+
+
+def run_timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall, user CPU and system CPU seconds of one run.
+
+    CPU comes from ``getrusage(RUSAGE_CHILDREN)`` before and after, so it includes the
+    processes the command forked and waited for (cachekit's walkers): what the machine
+    spent, beside what the user waited.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    run(argv, env)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+
+
+def time_rounds_cpu(cmds: dict[str, tuple[list[str], dict[str, str]]], runs: int
+                    ) -> dict[str, dict[str, list[float]]]:
+    """Like ``time_rounds``, with each run's user and system CPU beside its wall time:
+    ``{name: {"wall": [...], "user": [...], "sys": [...]}}``. The starting command rotates
+    from round to round, so none always runs first."""
+    names = list(cmds)
+    out: dict[str, dict[str, list[float]]] = {
+        name: {"wall": [], "user": [], "sys": []} for name in names}
+    for argv, env in cmds.values():
+        run(argv, env)
+    for r in range(runs):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            for key, value in zip(("wall", "user", "sys"), run_timed(*cmds[name])):
+                out[name][key].append(value)
+    return out
+
+
+def cpu_medians(samples: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
+    """Medians of wall, user and sys per command (each taken on its own), and the wall
+    time's spread: ``{name: {"wall", "user", "sys", "wall_min", "wall_max"}}``."""
+    return {name: {"wall": round(statistics.median(s["wall"]), 4),
+                   "user": round(statistics.median(s["user"]), 4),
+                   "sys": round(statistics.median(s["sys"]), 4),
+                   "wall_min": round(min(s["wall"]), 4), "wall_max": round(max(s["wall"]), 4)}
+            for name, s in samples.items()}
 
 
 def timing_options(ap: argparse.ArgumentParser, runs: int = 5) -> None:

@@ -3,9 +3,10 @@
 Removals of single packages go through the host's ``uv`` (``uv cache clean PKG``,
 ``uv cache prune --ci``): it takes its own lock and knows its own layout. Without a
 ``uv`` binary cachekit only purges, holding uv's exclusive lock. The modules, by job:
-``location`` (where the cache is), ``record`` (its record), ``cache`` (buckets and
-packages), ``binary`` (which uv), ``plan``, ``apply``, ``figures`` (what a removal
-really frees), ``prune`` (candidates), ``settings`` (``relocate``).
+``location`` (where the cache is), ``record`` (its record), ``totals`` (``info``'s
+figures without a record per file), ``cache`` (buckets and packages), ``binary`` (which
+uv), ``plan``, ``apply``, ``figures`` (what a removal really frees), ``prune``
+(candidates), ``settings`` (``relocate``).
 
 Only ``base`` and ``wire`` are imported here: every host loads this module to ask
 ``present()``; the rest loads when an op needs it.
@@ -66,14 +67,10 @@ class Uv(Manager):
     # Reading --------------------------------------------------------------------------
 
     def measure(self, caches: List[CacheRecord]) -> None:
-        from ...fs import walk
-        from . import cache as uvcache
-        from .record import scan
+        from . import totals
 
         for rec in self._existing(caches):
-            _root, tree, _lay = scan(rec)
-            rec["reclaimable_bytes"] = walk.freed_bytes(
-                f for f in tree.files if "/" in f.path or f.path not in uvcache.ROOT_FILES)
+            totals.measure(rec)
 
     def entries(self, caches: List[CacheRecord]) -> List[EntryRow]:
         from ...fs import walk

@@ -49,7 +49,8 @@ def cache_record(environ: Dict[str, str]) -> UvCache:
 
 
 def scan(record: UvCache) -> Tuple[str, walk.Tree, uvcache.Layout]:
-    """Walk the cache once: its figures and warnings go on ``record``."""
+    """Walk the cache once with a record per file: its figures and warnings go on
+    ``record`` (``info`` gets the same figures from ``totals.measure``)."""
     root = record["path"] or ""
     tree = walk.scan(root)
     lay = uvcache.layout(root, tree)
@@ -65,10 +66,15 @@ def scan(record: UvCache) -> Tuple[str, walk.Tree, uvcache.Layout]:
     record["linked_bytes"] = sum(figures.linked_out(tree.files).values())
     st = os.lstat(root)
     record["root_id"] = [st.st_dev, st.st_ino]
-    if lay.unknown:
-        record["warnings"].append(f"not uv's (or a newer uv's): {', '.join(lay.unknown)}")
-    if tree.errors:
-        record["warnings"].append(wire.unreadable(
-            len(tree.errors), os.path.join(root, tree.errors[0][0]), tree.errors[0][1],
-            skipped=False))
+    warn(record, root, lay.unknown, tree.errors)
     return root, tree, lay
+
+
+def warn(record: UvCache, root: str, unknown: List[str], errors: List[Tuple[str, str]]
+         ) -> None:
+    """The warnings a measured cache carries: names that are not uv's, unreadable paths."""
+    if unknown:
+        record["warnings"].append(f"not uv's (or a newer uv's): {', '.join(unknown)}")
+    if errors:
+        record["warnings"].append(wire.unreadable(
+            len(errors), os.path.join(root, errors[0][0]), errors[0][1], skipped=False))

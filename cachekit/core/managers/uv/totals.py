@@ -1,0 +1,145 @@
+"""``info`` and ``report`` on a uv cache from one records-free walk (``walk.scan_totals``).
+
+A record per file costs more than the walk itself, and ``info`` needs only sums: files
+and bytes per bucket, the package names, the bytes on disk, what a purge frees. Files are
+folded into keys (bucket, package, kind) as the workers walk. The figures are exactly
+``record.scan``'s (tested against it): where totals cannot say which hard-linked files
+have links outside the cache (``linked_bytes``, and what a purge frees), the cache is
+walked with records instead; a glance at one archive decides which walk to start with.
+"""
+
+import os
+from typing import Dict, List, Optional, Set
+
+from ...fs import walk
+from . import cache as uvcache
+from .record import UvCache, scan, warn
+
+# package names sit at most this many levels down (git wheels: wheels-vN/git/a/b/NAME):
+# the classifier sees a file's first KEY_DEPTH path components, so it can name them
+KEY_DEPTH = 5
+_NAMED = ("wheels", "sdists", "simple")  # the buckets whose entries name a package
+_PROBE_ARCHIVES = 3
+
+
+def classifier() -> walk.Classifier:
+    """A key per file: "bucket NUL package NUL o" (the last for a special file), or, for
+    an entry of the cache root, "NUL its name NUL ..."."""
+    memo: Dict[str, str] = {}  # a directory's key, where its files' names do not matter
+
+    def classify(top: str, name: str, kind: str) -> Optional[str]:
+        if kind != "o":
+            key = memo.get(top)
+            if key is not None:
+                return key
+        flag = "o" if kind == "o" else ""
+        if not top:
+            return "\0" + name + "\0" + flag
+        bucket = top.split("/", 1)[0]
+        if uvcache.bucket_of(bucket)[0] not in _NAMED:
+            key = bucket + "\0\0"
+            memo[top] = key
+            return key if not flag else key + flag
+        found = uvcache.package_of(top + "/" + name)
+        key = bucket + "\0" + (found[0] if found else "") + "\0"
+        if top.count("/") + 1 >= KEY_DEPTH:  # deep enough: the name never decides
+            memo[top] = key
+        return key + flag
+
+    return classify
+
+
+def measure(record: UvCache) -> None:
+    """Set ``record``'s figures and warnings, and ``reclaimable_bytes`` (what a purge
+    frees), from totals where they say it all, else from a walk with records."""
+    root = record["path"] or ""
+    if not _hard_linked_archive(root) and _from_totals(record, root):
+        return
+    _root, tree, _lay = scan(record)
+    record["reclaimable_bytes"] = walk.freed_bytes(
+        f for f in tree.files if "/" in f.path or f.path not in uvcache.ROOT_FILES)
+
+
+def _from_totals(record: UvCache, root: str) -> bool:
+    """The figures from one totals walk; False (record untouched) when the cache holds
+    hard-linked or special files, whose freed bytes depend on links totals do not count."""
+    totals = walk.scan_totals(root, classifier(), key_depth=KEY_DEPTH)
+    if totals.shared:
+        return False
+    files = size = root_bytes = 0
+    buckets: Dict[str, Dict[str, int]] = {}
+    names: Set[str] = set()
+    root_files: List[str] = []
+    for key, (count, apparent) in totals.counts.items():
+        bucket, package, flag = key.split("\0")
+        if flag:
+            return False
+        files += count
+        size += apparent
+        if not bucket:  # an entry of the root: "package" is its name
+            root_files.append(package)
+            if package in uvcache.ROOT_FILES:
+                root_bytes += apparent
+            continue
+        tally = buckets.setdefault(bucket, {"files": 0, "bytes": 0})
+        tally["files"] += count
+        tally["bytes"] += apparent
+        if package:
+            names.add(package)
+    tops = _top_dirs(root)
+    record["bytes"], record["files"] = size, files
+    record["disk_bytes"] = totals.disk_bytes or 0  # what `uv cache size` prints: du -sB1
+    record["packages"] = len(names)
+    # in the order the root lists them, as record.scan gives them
+    record["buckets"] = {top: buckets.get(top, {"files": 0, "bytes": 0}) for top in tops}
+    record["buckets"].update(buckets)
+    record["unknown"] = sorted({t for t in tops if uvcache.bucket_of(t)[0]
+                                not in uvcache.KNOWN_BUCKETS}
+                               | {f for f in root_files if f not in uvcache.ROOT_FILES})
+    record["linked_bytes"] = 0  # no file here has another link
+    st = os.lstat(root)
+    record["root_id"] = [st.st_dev, st.st_ino]
+    warn(record, root, record["unknown"], totals.errors)
+    record["reclaimable_bytes"] = size - root_bytes
+    return True
+
+
+def _top_dirs(root: str) -> List[str]:
+    """The directories in the cache root (the buckets, and any stranger)."""
+    try:
+        with os.scandir(root) as it:
+            return [e.name for e in it if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def _hard_linked_archive(root: str) -> bool:
+    """Whether the first files of the first few archives have other links: then the
+    cache is shared with environments and records are needed anyway (a guess that only
+    picks the walk to start with; the totals walk checks every file)."""
+    base = os.path.join(root, "archive-v0")
+    try:
+        with os.scandir(base) as it:
+            archives = [e.path for _i, e in zip(range(_PROBE_ARCHIVES), it)]
+    except OSError:
+        return False
+    for path in archives:
+        for _depth in range(4):
+            try:
+                with os.scandir(path) as it:
+                    entries = list(it)
+            except OSError:
+                break
+            regular = [e for e in entries if e.is_file(follow_symlinks=False)]
+            if regular:
+                try:
+                    if regular[0].stat(follow_symlinks=False).st_nlink > 1:
+                        return True
+                except OSError:
+                    pass
+                break
+            subdirs = [e.path for e in entries if e.is_dir(follow_symlinks=False)]
+            if not subdirs:
+                break
+            path = subdirs[0]
+    return False
