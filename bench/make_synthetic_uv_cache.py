@@ -210,8 +210,9 @@ def index_hash(seed: int) -> str:
 
 def others(seed: int, chosen: list[Dist], scale: float) -> list[Entry]:
     """Everything without an archive: index pages of the chosen projects, interpreters,
-    an older uv's built wheels, the buckets' marker files and the root's."""
-    rng = random.Random(f"{seed}:others")
+    an older uv's built wheels, the buckets' marker files and the root's (each drawn
+    from its own generator, as distributions are)."""
+    rng = random.Random(f"{seed}:interpreters")
     out = [Entry(".gitignore", b"*"), Entry(".lock"), Entry("CACHEDIR.TAG", CACHEDIR_TAG),
            Entry("sdists-v11/.git"), Entry("sdists-v11/.gitignore")]
     for _i in range(INTERPRETERS):
@@ -221,9 +222,12 @@ def others(seed: int, chosen: list[Dist], scale: float) -> list[Entry]:
     for d in chosen:
         where = (f"simple-v28/index/{index_hash(seed)}" if d.kind == "index"
                  else "simple-v28/pypi")
-        pages.setdefault(f"{where}/{d.project}.rkyv", _size(rng, 6000, 1.0, 400_000))
+        path = f"{where}/{d.project}.rkyv"
+        if path not in pages:
+            pages[path] = _size(random.Random(f"{seed}:{path}"), 6000, 1.0, 400_000)
     out += [Entry(path, b"", size) for path, size in pages.items()]
     for i in range(max(1, round(LEGACY_BUILDS * scale))):
+        rng = _dist_rng(seed, "legacy", i)
         project = f"old-build-{i:03d}"
         where = f"built-wheels-v3/pypi/{project}/1.0/{_id(rng)}"
         out += [Entry(f"{where}/manifest.msgpack", b"\x92", 60),
