@@ -39,7 +39,6 @@ from bench_info import code_identity
 from benchkit import (
     BenchError,
     clean_env,
-    cpu_medians,
     run,
     synthetic_cache_options,
     time_rounds_cpu,
@@ -98,10 +97,11 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"  {key:<10} cachekit {row['cachekit']!s:>14}   {row['by']} "
                      f"{row['reference']!s:>14}   {'ok' if row['ok'] else 'MISMATCH'}")
     lines.append("")
-    lines.append(f"{'command':<15} {'wall s':>8} {'user s':>8} {'sys s':>8}   wall min-max")
+    lines.append(f"{'command (medians)':<17} {'wall s':>8} {'user s':>8} {'sys s':>8}   "
+                 f"wall min-max")
     for name, t in result["timings"].items():
-        lines.append(f"{name:<15} {t['wall']:>8.3f} {t['user']:>8.3f} {t['sys']:>8.3f}   "
-                     f"{t['wall_min']:.3f}-{t['wall_max']:.3f}")
+        lines.append(f"{name:<17} {t['wall_s']:>8.3f} {t['user_s']:>8.3f} {t['sys_s']:>8.3f}"
+                     f"   {min(t['runs_s']):.3f}-{max(t['runs_s']):.3f}")
     lines.append("")
     r = result["ratios"]
     lines.append(f"cachekit/uv = {r['cachekit/uv']:.2f} (target <= {CACHEKIT_VS_UV_MAX}: "
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                              **code_identity()}
         result["correctness"] = check_figures(cmds, result.get("generated"))
         load_before = os.getloadavg()[0]
-        result["timings"] = cpu_medians(time_rounds_cpu(cmds, args.runs))
+        result["timings"] = time_rounds_cpu(cmds, args.runs)
         result["machine"]["load_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     except (BenchError, OSError, ValueError, KeyError, IndexError) as exc:
         print(f"bench_uv: error: {exc}", file=sys.stderr)
@@ -152,10 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
     t = result["timings"]
-    vs_uv = t["cachekit info"]["wall"] / t["uv cache size"]["wall"]
-    result["ratios"] = {"cachekit/uv": round(vs_uv, 3),
-                        "cachekit/du": round(t["cachekit info"]["wall"] / t["du -sb"]["wall"], 3),
-                        "uv/du": round(t["uv cache size"]["wall"] / t["du -sb"]["wall"], 3),
+    ck, uv, du = (t[name]["wall_s"] for name in ("cachekit info", "uv cache size", "du -sb"))
+    vs_uv = ck / uv
+    result["ratios"] = {"cachekit/uv": round(vs_uv, 3), "cachekit/du": round(ck / du, 3),
+                        "uv/du": round(uv / du, 3),
                         "target": CACHEKIT_VS_UV_MAX, "pass": vs_uv <= CACHEKIT_VS_UV_MAX}
     result["ok"] = result["correctness"]["ok"] and result["ratios"]["pass"]
     print(json.dumps(result, indent=2) if args.json else render(result))

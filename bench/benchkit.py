@@ -48,13 +48,9 @@ def time_rounds(cmds: dict[str, tuple[list[str], dict[str, str]]], runs: int
     return times
 
 
-def run_timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
-    """Wall, user CPU and system CPU seconds of one run.
-
-    CPU comes from ``getrusage(RUSAGE_CHILDREN)`` before and after, so it includes the
-    processes the command forked and waited for (cachekit's walkers): what the machine
-    spent, beside what the user waited.
-    """
+def run_cpu(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall, user and system seconds of one run, its forked workers included (what
+    ``/usr/bin/time`` prints): where the time goes, beside how long it took."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     run(argv, env)
@@ -64,30 +60,26 @@ def run_timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, float
 
 
 def time_rounds_cpu(cmds: dict[str, tuple[list[str], dict[str, str]]], runs: int
-                    ) -> dict[str, dict[str, list[float]]]:
-    """Like ``time_rounds``, with each run's user and system CPU beside its wall time:
-    ``{name: {"wall": [...], "user": [...], "sys": [...]}}``. The starting command rotates
-    from round to round, so none always runs first."""
-    names = list(cmds)
-    out: dict[str, dict[str, list[float]]] = {
-        name: {"wall": [], "user": [], "sys": []} for name in names}
+                    ) -> dict[str, dict[str, float]]:
+    """``time_rounds`` with CPU: per command, the medians of wall, user and sys seconds
+    (``wall_s``, ``user_s``, ``sys_s``) and every wall time (``runs_s``)."""
+    figures: dict[str, list[tuple[float, float, float]]] = {name: [] for name in cmds}
     for argv, env in cmds.values():
         run(argv, env)
-    for r in range(runs):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            for key, value in zip(("wall", "user", "sys"), run_timed(*cmds[name])):
-                out[name][key].append(value)
-    return out
+    for _ in range(runs):
+        for name, (argv, env) in cmds.items():
+            figures[name].append(run_cpu(argv, env))
+    return {name: {"wall_s": statistics.median(f[0] for f in got),
+                   "user_s": statistics.median(f[1] for f in got),
+                   "sys_s": statistics.median(f[2] for f in got),
+                   "runs_s": [round(f[0], 4) for f in got]}
+            for name, got in figures.items()}
 
 
-def cpu_medians(samples: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
-    """Medians of wall, user and sys per command (each taken on its own), and the wall
-    time's spread: ``{name: {"wall", "user", "sys", "wall_min", "wall_max"}}``."""
-    return {name: {"wall": round(statistics.median(s["wall"]), 4),
-                   "user": round(statistics.median(s["user"]), 4),
-                   "sys": round(statistics.median(s["sys"]), 4),
-                   "wall_min": round(min(s["wall"]), 4), "wall_max": round(max(s["wall"]), 4)}
-            for name, s in samples.items()}
+def cpu_line(name: str, figures: dict[str, float], width: int = 40) -> str:
+    """One command's medians as a table row: wall, user, sys."""
+    return (f"  {name:<{width}} {figures['wall_s']:8.3f} {figures['user_s']:8.3f} "
+            f"{figures['sys_s']:8.3f}")
 
 
 def timing_options(ap: argparse.ArgumentParser, runs: int = 5) -> None:
