@@ -3,17 +3,18 @@
 A record per file costs more than the walk itself, and ``info`` needs only sums: files
 and bytes per bucket, the package names, the bytes on disk, what a purge frees. Files are
 folded into keys (bucket, package, kind) as the workers walk. The figures are exactly
-``record.scan``'s (tested against it): where totals cannot say which hard-linked files
+``record.scan``'s (tested against it). Where totals cannot say which hard-linked files
 have links outside the cache (``linked_bytes``, and what a purge frees), the cache is
-walked with records instead; a glance at one archive decides which walk to start with.
+walked with a record per file (``walk.scan``) and folded into the same keys, without
+``record.scan``'s package layout; a glance at a few archives picks the walk to start with.
 """
 
 import os
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
 from ...fs import walk
 from . import cache as uvcache
-from .record import UvCache, scan, warn
+from .record import UvCache, warn
 
 # package names sit at most this many levels down (git wheels: wheels-vN/git/a/b/NAME):
 # the classifier sees a file's first KEY_DEPTH path components, so it can name them
@@ -53,27 +54,56 @@ def measure(record: UvCache) -> None:
     """Set ``record``'s figures and warnings, and ``reclaimable_bytes`` (what a purge
     frees), from totals where they say it all, else from a walk with records."""
     root = record["path"] or ""
-    if not _hard_linked_archive(root) and _from_totals(record, root):
-        return
-    _root, tree, _lay = scan(record)
-    record["reclaimable_bytes"] = walk.freed_bytes(
-        f for f in tree.files if "/" in f.path or f.path not in uvcache.ROOT_FILES)
+    if _hard_linked_archive(root) or not _from_totals(record, root):
+        _from_records(record, root)
 
 
 def _from_totals(record: UvCache, root: str) -> bool:
     """The figures from one totals walk; False (record untouched) when the cache holds
     hard-linked or special files, whose freed bytes depend on links totals do not count."""
     totals = walk.scan_totals(root, classifier(), key_depth=KEY_DEPTH)
-    if totals.shared:
+    if totals.shared or any(key.endswith("\0o") for key in totals.counts):
         return False
+    _set(record, root, totals.counts, totals.disk_bytes or 0, totals.errors, 0, None)
+    return True
+
+
+def _from_records(record: UvCache, root: str) -> None:
+    """The figures from a walk with a record per file, folded into the same keys: what
+    hard links keep and what a purge frees are counted per inode."""
+    from . import figures
+
+    tree = walk.scan(root)
+    classify = classifier()
+    counts: Dict[str, List[int]] = {}
+    for f in tree.files:
+        where, _, name = f.path.rpartition("/")
+        if where.count("/") >= KEY_DEPTH:  # the classifier's view: KEY_DEPTH components
+            where = "/".join(where.split("/")[:KEY_DEPTH])
+        key = classify(where, name, f.kind) or ""  # (never None: every file counts)
+        count = counts.get(key)
+        if count is None:
+            counts[key] = [1, f.size]
+        else:
+            count[0] += 1
+            count[1] += f.size
+    freed = walk.freed_bytes(
+        f for f in tree.files if "/" in f.path or f.path not in uvcache.ROOT_FILES)
+    # files that hard links from outside the cache (environments) keep on disk anyway
+    kept = sum(figures.linked_out(tree.files).values())
+    _set(record, root, counts, walk.disk_bytes(tree), tree.errors, kept, freed)
+
+
+def _set(record: UvCache, root: str, counts: Dict[str, List[int]], disk_bytes: int,
+         errors: List[Tuple[str, str]], linked_bytes: int, freed: Optional[int]) -> None:
+    """The record's figures from the per-key counts (``freed``: None when no file has
+    another link, so a purge frees all but the root's own files)."""
     files = size = root_bytes = 0
     buckets: Dict[str, Dict[str, int]] = {}
     names: Set[str] = set()
     root_files: List[str] = []
-    for key, (count, apparent) in totals.counts.items():
-        bucket, package, flag = key.split("\0")
-        if flag:
-            return False
+    for key, (count, apparent) in counts.items():
+        bucket, package, _flag = key.split("\0")
         files += count
         size += apparent
         if not bucket:  # an entry of the root: "package" is its name
@@ -88,7 +118,7 @@ def _from_totals(record: UvCache, root: str) -> bool:
             names.add(package)
     tops = _top_dirs(root)
     record["bytes"], record["files"] = size, files
-    record["disk_bytes"] = totals.disk_bytes or 0  # what `uv cache size` prints: du -sB1
+    record["disk_bytes"] = disk_bytes  # what `uv cache size` prints: du -sB1
     record["packages"] = len(names)
     # in the order the root lists them, as record.scan gives them
     record["buckets"] = {top: buckets.get(top, {"files": 0, "bytes": 0}) for top in tops}
@@ -96,12 +126,11 @@ def _from_totals(record: UvCache, root: str) -> bool:
     record["unknown"] = sorted({t for t in tops if uvcache.bucket_of(t)[0]
                                 not in uvcache.KNOWN_BUCKETS}
                                | {f for f in root_files if f not in uvcache.ROOT_FILES})
-    record["linked_bytes"] = 0  # no file here has another link
+    record["linked_bytes"] = linked_bytes
     st = os.lstat(root)
     record["root_id"] = [st.st_dev, st.st_ino]
-    warn(record, root, record["unknown"], totals.errors)
-    record["reclaimable_bytes"] = size - root_bytes
-    return True
+    warn(record, root, record["unknown"], errors)
+    record["reclaimable_bytes"] = size - root_bytes if freed is None else freed
 
 
 def _top_dirs(root: str) -> List[str]:
