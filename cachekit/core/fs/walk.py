@@ -25,6 +25,7 @@ from typing import (
 
 from ..meter import METER, figures
 from . import forked
+from .walker_choice import DECIDE_S, WORTH_DECIDING_S, find_pays, walker_choice
 
 S_ISDIR, S_ISREG = stat.S_ISDIR, stat.S_ISREG
 
@@ -86,39 +87,8 @@ def _fork_available() -> bool:
     return sys.platform.startswith("linux") and forked.usable_cpus() > 1
 
 
-# Which walker runs the rest of a big walk: "python", "find" (GNU find where the host has
-# it, see ``gnu_find``) or "auto" (the sample decides, see ``find_pays``).
-WALKER_ENV = "CACHEKIT_WALKER"
-# The sample that decides between the walkers: ``os.times`` counts in 10 ms ticks, so it
-# runs to 50 ms of CPU, and only when the rest looks long enough for the choice to matter.
-_DECIDE_S = 0.05
-_WORTH_DECIDING_S = 0.5
-# Run the rest with GNU find when the sample spent more than this much user CPU per
-# second of system CPU. Measured on a 2-core VM, a 100,000-entry cache: this walker
-# costs U = 0.30 s user + S = 0.87 s sys; two finds over halves of it cost 0.23 s user
-# + 1.00 s sys, the parent folding their records 0.13 s user + 0.07 s sys. The kernel's
-# share and find's C code scale with S (the host's native speed), the folding's user
-# CPU with U (the interpreter's): find costs (0.23 + 1.00 + 0.07) / 0.87 S = 1.49 S
-# plus 0.13 / 0.30 U = 0.43 U, against U + S here. find wins when 0.49 S < 0.57 U, that
-# is U / S > 0.86; rounded up to 1.0 so that only a clear win leaves the walker that
-# reports errors itself (a slow interpreter measured U / S = 1.14 on the same walk).
-# Near the threshold both cost about the same, so a noisy sample costs little.
-_FIND_ABOVE_USER_PER_SYS = 1.0
-
 # find_walker(jobs, processes) -> (results of the jobs find walked, jobs left for Python)
 FindWalker = Callable[[List[Any], int], Tuple[List[Any], List[Any]]]
-
-
-def walker_choice() -> str:
-    """``CACHEKIT_WALKER``: "python", "find" or (the default, and for anything else) "auto"."""
-    mode = os.environ.get(WALKER_ENV, "auto").strip().lower()
-    return mode if mode in ("python", "find") else "auto"
-
-
-def find_pays(user_s: float, sys_s: float) -> bool:
-    """Would GNU find walk the rest for less CPU than this walker, given a sample of this
-    walker's user and system CPU? (see ``_FIND_ABOVE_USER_PER_SYS``)"""
-    return user_s > 0 and user_s > _FIND_ABOVE_USER_PER_SYS * sys_s
 
 
 def _find_available() -> bool:
@@ -163,12 +133,12 @@ def fan_out(worker: Callable[[Any], Any], jobs: Sequence[Any],
             if done and elapsed >= sample_s and len(pending) >= _MIN_PARALLEL_TASKS:
                 rest = elapsed / done * len(pending)
                 if rest > _WORTH_FORKING_S:
-                    if not (deciding and sample_s < _DECIDE_S and rest > _WORTH_DECIDING_S):
+                    if not (deciding and sample_s < DECIDE_S and rest > WORTH_DECIDING_S):
                         break
-                    sample_s = _DECIDE_S  # a long walk: sample enough to choose a walker
+                    sample_s = DECIDE_S  # a long walk: sample enough to choose a walker
             results.append(worker(pending.pop()))
             done += 1
-        if pending and find_walker is not None and sample_s == _DECIDE_S:
+        if pending and find_walker is not None and sample_s == DECIDE_S:
             after = os.times()
             if (find_pays(after.user - before.user, after.system - before.system)
                     and _find_available()):
