@@ -315,9 +315,9 @@ def _stream(runs: List[_Run], program: str, flavour: _Flavour, processes: int) -
                     _finish(run)
             METER.tick()
     finally:  # stopped early (Ctrl-C): leave no find behind
-        for run, _is_err in list(readers.values()):
+        for run in {id(run): run for run, _is_err in readers.values()}.values():
             if run.process is not None and run.process.returncode is None:
-                run.failed = True
+                _fail(run)
                 _finish(run)
 
 
