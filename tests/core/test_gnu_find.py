@@ -334,6 +334,7 @@ def test_without_gnu_find_the_python_walker_runs(tmp_path: Path, which: str,
     else:
         (tmp_path / "bin").mkdir()
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    gnu_find._program.clear()  # looked up afresh on this PATH
     assert gnu_find.find_program() is None
     assert _scan(str(tree_root), "find") == want
     assert gnu_find.walk_subtrees(_jobs(str(tree_root)), 2)[0] == []
