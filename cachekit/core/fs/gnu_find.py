@@ -8,14 +8,16 @@ facts for less, and one ``find`` per core over disjoint subtrees uses every core
 this process only folds records (``walk.fan_out`` decides when that pays).
 
 Why the figures are identical to the pure-Python walker's: every record carries the
-``lstat`` fields ``walk`` reads (``-P``: symlinks are never followed below a starting
-point; ``-H``: the starting point itself is, as ``walk.descend`` opens it), paths are
+``lstat`` fields ``walk`` reads (``-H``: no symlink below a starting point is followed,
+the starting point itself is, as ``walk.descend`` opens it), paths are
 NUL-terminated and decoded with ``os.fsdecode`` as ``os.scandir`` decodes names, times
 are parsed into integer nanoseconds without a float in between. Errors are identical by
 construction: whenever a ``find`` writes anything to stderr, exits non-zero, or prints
 a record this module does not expect (unreadable or vanished directory, vanished file,
 anything), all its output is discarded and its subtrees are handed back to the caller,
-who walks them with the pure-Python walker.
+who walks them with the pure-Python walker. Only the order of a Tree's records differs
+(find's pre-order against the Python walker's stack), and no caller reads meaning into
+it: forked jobs already come back in any order.
 """
 
 import os
