@@ -10,7 +10,7 @@ walked with a record per file (``walk.scan``) and folded into the same keys, wit
 """
 
 import os
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ...fs import walk
 from . import cache as uvcache
@@ -69,13 +69,18 @@ def _from_totals(record: UvCache, root: str) -> bool:
 
 
 def _from_records(record: UvCache, root: str) -> None:
-    """The figures from a walk with a record per file, folded into the same keys: what
-    hard links keep and what a purge frees are counted per inode."""
-    from . import figures
-
+    """The figures from a walk with a record per file, folded into the same keys in one
+    pass that also counts each hard-linked inode's links: what links from outside keep
+    (``figures.linked_out``), what a purge frees (``walk.freed_bytes`` of all but the
+    root's own files) and the bytes on disk (``walk.disk_bytes``), as they define them."""
     tree = walk.scan(root)
     classify = classifier()
     counts: Dict[str, List[int]] = {}
+    # (dev, ino) -> [st_nlink, size, links here, links a purge takes, a file (not a link)]
+    inodes: Dict[Tuple[int, int], List[Any]] = {}
+    disk = sum(d.blocks for d in tree.dirs)
+    freed = 0
+    own = uvcache.ROOT_FILES
     for f in tree.files:
         where, _, name = f.path.rpartition("/")
         if where.count("/") >= KEY_DEPTH:  # the classifier's view: KEY_DEPTH components
@@ -87,11 +92,25 @@ def _from_records(record: UvCache, root: str) -> None:
         else:
             count[0] += 1
             count[1] += f.size
-    freed = walk.freed_bytes(
-        f for f in tree.files if "/" in f.path or f.path not in uvcache.ROOT_FILES)
-    # files that hard links from outside the cache (environments) keep on disk anyway
-    kept = sum(figures.linked_out(tree.files).values())
-    _set(record, root, counts, walk.disk_bytes(tree), tree.errors, kept, freed)
+        purged = bool(where) or name not in own
+        if f.nlink < 2:
+            disk += f.blocks
+            if purged:
+                freed += f.size  # a symlink's size is 0
+            continue
+        seen = inodes.get((f.dev, f.ino))
+        if seen is None:
+            disk += f.blocks
+            seen = inodes[(f.dev, f.ino)] = [f.nlink, f.size, 0, 0, f.kind in ("f", "o")]
+        seen[2] += 1
+        if purged:
+            seen[3] += 1
+    linked = 0
+    for nlink, size, here, taken, a_file in inodes.values():
+        if a_file:
+            linked += size if here < nlink else 0
+            freed += size if taken >= nlink else 0
+    _set(record, root, counts, disk, tree.errors, linked, freed)
 
 
 def _set(record: UvCache, root: str, counts: Dict[str, List[int]], disk_bytes: int,
