@@ -3,7 +3,7 @@
 Why: memory must stay bounded by design, whatever the cache's size: every operation
 (info, list, report, remove, purge, prune) keeps its peak RSS under ``RSS_MAX_MB`` on a
 1,000,000-file cache, for the local program (with its forked walkers) and for the core
-run as a remote host runs it (``python3 agent.py < request``).
+run as a remote host runs it (``python3 -m cachekit.core.agent < request``).
 
 Each operation runs as a subprocess of a small runner process, which reports the peak
 RSS of the largest process of the tree (``RUSAGE_CHILDREN``: cachekit and each of its
@@ -205,13 +205,16 @@ def main() -> int:
                     figures[name] = measure([sys.executable, "-m", "cachekit", *argv],
                                             conda_env)
                     _show(name, figures[name])
-        agent = str(source / "cachekit" / "core" / "agent.py")
+        # the core is a package of relative imports: run as a module, as the fleet runs it
+        # locally (a remote host runs the same module from the shipped copy)
+        agent_env = dict(env, PYTHONPATH=str(source))
         for name, request in core_requests(budget).items():
             if ONLY is not None and ONLY not in name:
                 continue
             request_file = base / "request.json"
             request_file.write_text(json.dumps(request))
-            figures[name] = measure(["python3", agent], env, str(request_file))
+            figures[name] = measure(["python3", "-m", "cachekit.core.agent"], agent_env,
+                                    str(request_file))
             _show(name, figures[name])
     except (BenchError, subprocess.SubprocessError, OSError) as exc:
         print(f"bench_memory: cannot run: {exc}", file=sys.stderr)

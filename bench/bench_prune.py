@@ -17,6 +17,7 @@ Each command runs as a subprocess, as a user would run it: one discarded warm-up
 or plan wrong, 2 the benchmark could not run.
 
 Usage: ``python bench/bench_prune.py [--scale 1.0] [--runs 5] [--keep DIR] [--json]``
+(``--scale 10``: the 1,000,001-file cache; ``--keep DIR`` reuses ``DIR/cache``.)
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import make_synthetic_pip_cache as synth
-from benchkit import BenchError, clean_env, run, time_rounds
+from benchkit import BenchError, clean_env, cpu_line, run, time_rounds_cpu
 
 PRUNE_VS_INFO_MAX = 1.2
 
@@ -93,7 +93,7 @@ def main() -> int:
                                 "--format", "json"], env))["hosts"][0]["caches"][0]["bytes"]
         budget = size // 2
         problems = check_plan(str(cache), budget)
-        times = time_rounds({
+        times = time_rounds_cpu({
             "cachekit info": ([sys.executable, "-m", "cachekit", "info", "--managers", "pip"],
                               env),
             "cachekit prune --max-size --dry-run": ([
@@ -106,7 +106,7 @@ def main() -> int:
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
-    medians = {name: statistics.median(t) for name, t in times.items()}
+    medians = {name: t["wall_s"] for name, t in times.items()}
     ratio = medians["cachekit prune --max-size --dry-run"] / medians["cachekit info"]
     ok = ratio <= PRUNE_VS_INFO_MAX and not problems
     out: dict[str, Any] = {"times": times, "medians": medians, "ratio": ratio,
@@ -118,9 +118,9 @@ def main() -> int:
         print(f"{args.runs} runs per command after a warm-up; {os.cpu_count()} CPUs; "
               f"scale {args.scale}; budget {budget} of {size} bytes "
               f"(plan {'ok' if not problems else 'WRONG: ' + '; '.join(problems)})")
-        print(f"  {'command':38} {'median s':>9} {'min s':>7} {'max s':>7}")
+        print(f"  {'command (medians)':<40} {'wall s':>8} {'user s':>8} {'sys s':>8}")
         for name, t in times.items():
-            print(f"  {name:38} {statistics.median(t):9.3f} {min(t):7.3f} {max(t):7.3f}")
+            print(cpu_line(name, t))
         print(f"  prune/info {ratio:.2f}   target <= {PRUNE_VS_INFO_MAX:.2f}   "
               f"{'pass' if ok else 'FAIL'}")
     return 0 if ok else 1

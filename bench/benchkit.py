@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
+import statistics
 import subprocess
 import time
 
@@ -44,6 +46,40 @@ def time_rounds(cmds: dict[str, tuple[list[str], dict[str, str]]], runs: int
             run(argv, env)
             times[name].append(time.perf_counter() - started)
     return times
+
+
+def run_cpu(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall, user and system seconds of one run, its forked workers included (what
+    ``/usr/bin/time`` prints): where the time goes, beside how long it took."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    run(argv, env)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+
+
+def time_rounds_cpu(cmds: dict[str, tuple[list[str], dict[str, str]]], runs: int
+                    ) -> dict[str, dict[str, float]]:
+    """``time_rounds`` with CPU: per command, the medians of wall, user and sys seconds
+    (``wall_s``, ``user_s``, ``sys_s``) and every wall time (``runs_s``)."""
+    figures: dict[str, list[tuple[float, float, float]]] = {name: [] for name in cmds}
+    for argv, env in cmds.values():
+        run(argv, env)
+    for _ in range(runs):
+        for name, (argv, env) in cmds.items():
+            figures[name].append(run_cpu(argv, env))
+    return {name: {"wall_s": statistics.median(f[0] for f in got),
+                   "user_s": statistics.median(f[1] for f in got),
+                   "sys_s": statistics.median(f[2] for f in got),
+                   "runs_s": [round(f[0], 4) for f in got]}
+            for name, got in figures.items()}
+
+
+def cpu_line(name: str, figures: dict[str, float], width: int = 40) -> str:
+    """One command's medians as a table row: wall, user, sys."""
+    return (f"  {name:<{width}} {figures['wall_s']:8.3f} {figures['user_s']:8.3f} "
+            f"{figures['sys_s']:8.3f}")
 
 
 def timing_options(ap: argparse.ArgumentParser, runs: int = 5) -> None:

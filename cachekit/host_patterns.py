@@ -10,7 +10,6 @@ process with a time cap, and a term that matches nothing is an error naming clos
 matches, not an empty run.
 """
 
-import difflib
 import fnmatch
 import json
 import re
@@ -91,6 +90,8 @@ class _Matcher:
         found |= {h for g, members in self.groups.items() if g in matched for h in members}
         if not found:
             names = list(self.groups) + list(self.hosts)
+            import difflib  # only on this path: start-up stays lean
+
             close = difflib.get_close_matches(term, names, n=3, cutoff=0.5)
             hint = f"did you mean {', '.join(close)}?" if close else \
                 f"`cachekit hosts --hosts=all` lists the hosts of {self.source}"

@@ -24,10 +24,23 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 from cachekit import host_patterns
 from cachekit.errors import CachekitError
-from cachekit.inventory_yaml import read_yaml
-from cachekit.inventory_yaml import where as _where
 
 LOCAL = "local"
+
+
+def read_yaml(path: str, max_hosts: int) -> Any:
+    """``inventory_yaml.read_yaml``, imported only when an inventory is read: PyYAML costs
+    a tenth of the start-up of a run that has none."""
+    from cachekit import inventory_yaml
+
+    return inventory_yaml.read_yaml(path, max_hosts)
+
+
+def _where(path: str, mapping: Any, key: Any) -> str:
+    from cachekit import inventory_yaml
+
+    return inventory_yaml.where(path, mapping, key)
+
 # Limits on what an inventory may ask for (README, "Inventory"): each is far above any real
 # inventory and far below what would hang or exhaust the controller.
 MAX_HOSTS = 100_000  # hosts in the whole inventory, and names one range may expand to

@@ -8,13 +8,11 @@ through it (``json.dumps`` escapes the real string).
 """
 
 import os
-import re
 import sys
 import unicodedata
 from typing import Any, Dict, List, Optional, TextIO
 
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
-_MAYBE_NOT_ONE = re.compile("[\u0300-\U0010ffff]")
 UNKNOWN_WIDTH = 80  # a terminal that does not say how wide it is
 PIPE_WIDTH = None  # not a terminal, no $COLUMNS: lines as long as they need (grep, less)
 
@@ -57,7 +55,9 @@ def width(s: str) -> int:
     if s.isascii():
         return len(s)
     total = len(s)
-    for ch in _MAYBE_NOT_ONE.findall(s):  # the rest, Latin and "…" included, take one
+    for ch in s:  # below U+0300 (Latin and more) one column; the rest are looked up
+        if ch < "\u0300":
+            continue
         if unicodedata.combining(ch):
             total -= 1
         elif unicodedata.east_asian_width(ch) in ("W", "F"):

@@ -149,3 +149,26 @@ def test_program_starts_without_unittest_mock() -> None:
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["[]", "ran", "unittest.mock"]
+
+
+def test_program_starts_without_yaml_and_invoke_still_reads_its_yaml_config(
+        tmp_path: Path) -> None:
+    """A run without an inventory loads no YAML parser (Invoke's nor PyYAML: a tenth of
+    start-up); Invoke's config loader still reads an invoke.yaml through the stand-in, and
+    a later ``import yaml`` gets the real module."""
+    import subprocess
+
+    (tmp_path / "invoke.yaml").write_text("run:\n  echo: true\n")
+    code = ("import sys, cachekit.cli\n"
+            "print(sorted(m for m in ('yaml', 'invoke.vendor.yaml', 'difflib')"
+            " if m in sys.modules))\n"
+            "from invoke import Config\n"
+            "c = Config(runtime_path=sys.argv[1])\n"
+            "c.load_runtime()\n"
+            "print(c.run.echo)\n"
+            "import yaml\n"
+            "print(hasattr(yaml, 'safe_load') and yaml.__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "invoke.yaml")],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["[]", "True", "yaml"]

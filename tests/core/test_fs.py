@@ -311,3 +311,82 @@ def test_scan_totals_is_scan_totals_parts_of_the_root(pip_cache: Path, parallel:
                                   key_depth=2)["wheels"]
     assert deep.counts == walk.scan_totals(str(pip_cache / "wheels"), by_two,
                                            parallel=parallel, key_depth=2).counts
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_descend_walks_a_tree_deeper_than_the_descriptors_it_holds(tmp_path: Path) -> None:
+    """Past ``_MAX_HELD_FDS`` levels the walk goes on by path: every level is seen, and
+    no descriptor is left open."""
+    depth = walk._MAX_HELD_FDS * 2 + 5
+    top = level = tmp_path / "deep"
+    top.mkdir()
+    for i in range(depth):
+        level = level / "d"
+        level.mkdir()
+        (level / "sibling").mkdir()  # each level has two subdirectories, so its fd is held
+        (level / "f").write_bytes(b"x" * i)
+    before = _open_fds()
+    seen: list = []
+    errors: list = []
+
+    def visit(where, rel):
+        seen.append(rel)
+        return [e for e in ((rel + "/" if rel else "") + n for n in os.listdir(where))
+                if not e.endswith("/f")]
+
+    walk.descend(str(top), "", visit, errors)
+    assert errors == []
+    assert len(seen) == 1 + 2 * depth
+    assert max(rel.count("/") for rel in seen) == depth
+    assert _open_fds() == before
+    tree = walk.scan(str(top), parallel=False)
+    assert sorted(f.size for f in tree.files) == list(range(depth))
+
+
+def test_descend_never_follows_a_directory_swapped_for_a_symlink(tmp_path: Path) -> None:
+    """Listed as a directory, replaced by a link to elsewhere before it is opened: an error
+    for that path, and nothing outside is visited."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "a" / "victim").mkdir(parents=True)
+    (outside / "secret").mkdir(parents=True)
+    seen: list = []
+    errors: list = []
+
+    def visit(where, rel):
+        seen.append(rel)
+        subdirs = [(rel + "/" if rel else "") + n for n in os.listdir(where)]
+        if rel == "a":
+            shutil.rmtree(root / "a" / "victim")
+            (root / "a" / "victim").symlink_to(outside)
+        return subdirs
+
+    walk.descend(str(root), "", visit, errors)
+    assert seen == ["", "a"]
+    assert [path for path, _reason in errors] == ["a/victim"]
+
+
+def test_descend_closes_what_it_holds_when_a_visit_raises(tmp_path: Path) -> None:
+    for i in range(5):
+        (tmp_path / "top" / f"d{i}" / "x" / "y").mkdir(parents=True)
+    before = _open_fds()
+
+    def visit(where, rel):
+        if rel.endswith("/y"):
+            raise KeyboardInterrupt
+        return [(rel + "/" if rel else "") + n for n in os.listdir(where)]
+
+    with pytest.raises(KeyboardInterrupt):
+        walk.descend(str(tmp_path / "top"), "", visit, [])
+    assert _open_fds() == before
+
+
+def test_descend_follows_the_root_it_was_given_as_a_symlink(tmp_path: Path) -> None:
+    """A cache dir named through a link (``~/.cache/pip -> /data/pip``) is walked."""
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "real" / "sub" / "f").write_bytes(b"abc")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    tree = walk.scan(str(tmp_path / "link"), parallel=False)
+    assert [(f.path, f.size) for f in tree.files] == [("sub/f", 3)]

@@ -176,16 +176,22 @@ def _name_of_download(root: str, files: List[EntryFile]) -> str:
     return found.name if found is not None else ""
 
 
-def _walk_dir(root: str, rel: str, acc: Walk) -> List[str]:
+def _walk_dir(where: Any, rel: str, acc: Walk) -> List[str]:
+    """Fold one directory's files into ``acc`` as pip's entries; return its subdirectories.
+
+    ``where``: the directory's open descriptor or path (``fswalk.descend``), ignored when
+    applying: then every level is opened through the remover, never following a link.
+    """
     bucket = rel.split("/", 1)[0]
     prefix = rel + "/" if rel else ""
     subdirs: List[str] = []
     found: List[EntryFile] = []
+    S_ISDIR, S_ISREG, S_ISLNK = stat.S_ISDIR, stat.S_ISREG, stat.S_ISLNK
     try:
-        if acc.remover is not None and rel:  # apply: every level opened without following
+        if acc.remover is not None and rel:
             it = os.scandir(acc.remover.dir_fd(rel))
         else:
-            it = os.scandir(root + "/" + rel if rel else root)
+            it = os.scandir(where)
     except FileNotFoundError:
         return subdirs
     except OSError as exc:
@@ -202,28 +208,29 @@ def _walk_dir(root: str, rel: str, acc: Walk) -> List[str]:
                     acc.errors.append((prefix + entry.name, exc.strerror or str(exc)))
                     continue
                 mode = st.st_mode
-                if stat.S_ISDIR(mode):
+                if S_ISREG(mode):
+                    size, kind = st.st_size, "f"
+                elif S_ISDIR(mode):
                     if acc.dev is not None and st.st_dev != acc.dev:
                         acc.errors.append((prefix + entry.name,
                                            "another file system; not crossed"))
                     else:
                         subdirs.append(prefix + entry.name)
                     continue
-                size = st.st_size if stat.S_ISREG(mode) else (
-                    0 if stat.S_ISLNK(mode) else st.st_size)
-                kind = "f" if stat.S_ISREG(mode) else ("l" if stat.S_ISLNK(mode) else "o")
-                if kind == "l" and entry.is_dir(follow_symlinks=True):
-                    kind = "L"  # pip's os.walk lists it as a directory: not a file of pip's
-                acc.bytes += size
-                acc.files += 1
-                if rel:
-                    found.append((prefix + entry.name, size, st.st_ino, st.st_mtime_ns,
-                                  st.st_atime_ns, st.st_nlink, st.st_dev, kind,
-                                  st.st_ctime_ns))
+                elif S_ISLNK(mode):
+                    # pip's os.walk lists a link to a directory as a directory: not a file
+                    size, kind = 0, "L" if entry.is_dir(follow_symlinks=True) else "l"
+                else:
+                    size, kind = st.st_size, "o"
+                found.append((prefix + entry.name, size, st.st_ino, st.st_mtime_ns,
+                              st.st_atime_ns, st.st_nlink, st.st_dev, kind, st.st_ctime_ns))
         except OSError as exc:
             acc.errors.append((rel, exc.strerror or str(exc)))
     if found:
-        _entries_of(bucket, found, acc)
+        acc.files += len(found)
+        acc.bytes += sum(f[1] for f in found)
+        if rel:  # files at the root are nobody's entries
+            _entries_of(bucket, found, acc)
     return subdirs
 
 
@@ -257,9 +264,7 @@ def _entries_of(bucket: str, found: List[EntryFile], out: Walk) -> None:
 def _walk_subtree(args: Tuple[str, str, Dict[str, Any]]) -> Walk:
     root, rel, how = args
     acc = Walk(root, **how)
-    stack = [rel]
-    while stack:
-        stack.extend(_walk_dir(root, stack.pop(), acc))
+    fswalk.descend(root, rel, lambda where, sub: _walk_dir(where, sub, acc), acc.errors)
     return acc
 
 
@@ -271,7 +276,7 @@ def walk(root: str, clock: str = "atime", keep: Optional[List[str]] = None,
     acc = Walk(root, **how)
     tasks: List[str] = []
     for rel in _walk_dir(root, "", acc):
-        tasks.extend(_walk_dir(root, rel, acc))
+        tasks.extend(_walk_dir(root + "/" + rel, rel, acc))
     for sub in fswalk.fan_out(_walk_subtree, [(root, t, how) for t in tasks], parallel):
         acc.merge(sub)
     return acc
@@ -316,7 +321,7 @@ def apply(remover: remove.SafeRemover, root: str, wire: Dict[str, Any], result: 
         if stopping.requested():  # Ctrl-C: the rest stays, unread
             return False
         acc.removed_here = False
-        subdirs = _walk_dir(root, rel, acc)
+        subdirs = _walk_dir(root, rel, acc)  # ``root`` serves only the root itself
         removed = acc.removed_here
         for sub in subdirs:
             removed = visit(sub) or removed
