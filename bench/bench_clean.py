@@ -40,7 +40,6 @@ Usage: ``python bench/bench_clean.py [--scale 1.0] [--runs 5] [--layout root|sha
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import platform
@@ -64,7 +63,9 @@ TEMP_NAMES = ("*.c~", "*.trash")  # conda's --tempfiles
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
-    return clean_env(("CONDA", "MAMBA_", "PIP_", "XDG_"), **extra)
+    # PYTHONDONTWRITEBYTECODE goes too: the warm-up writes the bytecode an installed
+    # package has, or every timed run would compile the modules that lack it
+    return clean_env(("CONDA", "MAMBA_", "PIP_", "XDG_", "PYTHONDONTWRITEBYTECODE"), **extra)
 
 
 def check_plan(tree: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -95,17 +96,25 @@ def same_reads(tree: dict[str, Any], sized: list[str]) -> list[str]:
     """The plan's reads done by C tools, one after the other (``sh -c``): ``du -sb`` of
     the sized directories, every environment record read, the names under the root
     prefix outside the sized directories listed (GNU ``find`` tells directories by
-    ``d_type``: no ``stat`` of a file)."""
-    envs_dir = os.path.join(os.path.dirname(tree["pkgs"]), "envs")
-    prefixes = [tree["root"]] + [os.path.join(envs_dir, e) for e in sorted(os.listdir(envs_dir))]
-    records = " ".join(shlex.quote(os.path.join(p, "conda-meta")) + "/*.json"
-                       for p in prefixes if glob.glob(os.path.join(p, "conda-meta", "*.json")))
-    prune = " -o ".join(f"-path {shlex.quote(d)}" for d in sized)
-    names = " -o ".join(f"-name {shlex.quote(n)}" for n in TEMP_NAMES)
-    script = (f"du -sb {' '.join(shlex.quote(d) for d in sized)} >/dev/null"
-              + (f" && cat {records} >/dev/null" if records else "")
-              + f" && find {shlex.quote(tree['root'])} \\( {prune} \\) -prune -o"
-              f" \\( {names} \\) -print >/dev/null")
+    ``d_type``: no ``stat`` of a file). The sized directories are left out by naming the
+    rest, not by a ``-path`` test per directory, which ``find`` would run on every entry."""
+    pkgs, root = tree["pkgs"], tree["root"]
+    envs_dir = os.path.join(os.path.dirname(pkgs), "envs")
+    prefixes = [root] + [os.path.join(envs_dir, e) for e in sorted(os.listdir(envs_dir))]
+    records = [os.path.join(p, "conda-meta", n) for p in prefixes
+               for n in sorted(os.listdir(os.path.join(p, "conda-meta"))) if n.endswith(".json")]
+    names = "\\( " + " -o ".join(f"-name {shlex.quote(n)}" for n in TEMP_NAMES) + " \\)"
+    if pkgs.startswith(root + "/"):  # the root layout: the search covers the cache too
+        rest = [os.path.join(pkgs, n) for n in sorted(os.listdir(pkgs))
+                if os.path.join(pkgs, n) not in sized and os.path.isdir(os.path.join(pkgs, n))]
+        search = (f"find {shlex.quote(root)} -path {shlex.quote(pkgs)} -prune -o {names} -print"
+                  f" && find {shlex.quote(pkgs)} -maxdepth 1 {names} -print"
+                  f" && find {' '.join(map(shlex.quote, rest))} {names} -print")
+    else:
+        search = f"find {shlex.quote(root)} {names} -print"
+    script = (f"du -sb {' '.join(map(shlex.quote, sized))} >/dev/null"
+              + (f" && cat {' '.join(map(shlex.quote, records))} >/dev/null" if records else "")
+              + f" && {{ {search}; }} >/dev/null")
     return ["sh", "-c", script]
 
 
