@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cachekit.core.fs import remove, walk
+from cachekit.core.fs import descend, remove, walk
 from tests.fixtures.disk import tree_of
 
 
@@ -320,7 +320,7 @@ def _open_fds() -> int:
 def test_descend_walks_a_tree_deeper_than_the_descriptors_it_holds(tmp_path: Path) -> None:
     """Past ``_MAX_HELD_FDS`` levels the walk goes on by path: every level is seen, and
     no descriptor is left open."""
-    depth = walk._MAX_HELD_FDS * 2 + 5
+    depth = descend._MAX_HELD_FDS * 2 + 5
     top = level = tmp_path / "deep"
     top.mkdir()
     for i in range(depth):
@@ -337,7 +337,7 @@ def test_descend_walks_a_tree_deeper_than_the_descriptors_it_holds(tmp_path: Pat
         return [e for e in ((rel + "/" if rel else "") + n for n in os.listdir(where))
                 if not e.endswith("/f")]
 
-    walk.descend(str(top), "", visit, errors)
+    descend.descend(str(top), "", visit, errors)
     assert errors == []
     assert len(seen) == 1 + 2 * depth
     assert max(rel.count("/") for rel in seen) == depth
@@ -363,7 +363,7 @@ def test_descend_never_follows_a_directory_swapped_for_a_symlink(tmp_path: Path)
             (root / "a" / "victim").symlink_to(outside)
         return subdirs
 
-    walk.descend(str(root), "", visit, errors)
+    descend.descend(str(root), "", visit, errors)
     assert seen == ["", "a"]
     assert [path for path, _reason in errors] == ["a/victim"]
 
@@ -379,7 +379,7 @@ def test_descend_closes_what_it_holds_when_a_visit_raises(tmp_path: Path) -> Non
         return [(rel + "/" if rel else "") + n for n in os.listdir(where)]
 
     with pytest.raises(KeyboardInterrupt):
-        walk.descend(str(tmp_path / "top"), "", visit, [])
+        descend.descend(str(tmp_path / "top"), "", visit, [])
     assert _open_fds() == before
 
 

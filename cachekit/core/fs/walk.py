@@ -1,16 +1,12 @@
 """Walk cache trees fast and honestly: every file as ``lstat`` sees it, or totals.
 
-Standard library only, Python 3.8+: this module is shipped to remote hosts.
-
-Why processes: on a small Linux box one ``os.scandir`` pass already runs at
-``du`` speed (the time is kernel path lookups); threads only add GIL hand-offs,
-while forked processes (see ``forked``), one depth-2 subtree at a time, walk in parallel.
+Standard library only, Python 3.8+: this module is shipped to remote hosts. Each
+directory is visited through ``descend`` (descriptor-relative), the depth-2 subtrees are
+shared out by ``fan_out`` (forked processes or GNU finds).
 """
 
 import os
 import stat
-import sys
-import time
 from typing import (
     Any,
     Callable,
@@ -24,17 +20,10 @@ from typing import (
 )
 
 from ..meter import METER, figures
-from . import forked
+from .descend import descend
+from .fan_out import fan_out
 
 S_ISDIR, S_ISREG = stat.S_ISDIR, stat.S_ISREG
-
-# Subtrees go to a pool of workers only when there are enough of them to share and the
-# rest of the walk looks long enough to repay forking (see fan_out).
-_MIN_PARALLEL_TASKS = 4
-_SAMPLE_S = 0.01
-_WORTH_FORKING_S = 0.03
-_MAX_WORKERS = 8
-
 
 class FileStat(NamedTuple):
     """One non-directory entry, as ``lstat`` saw it (symlinks are never followed)."""
@@ -80,127 +69,6 @@ def _points_to_dir(entry: "os.DirEntry[str]") -> bool:
         return entry.is_dir(follow_symlinks=True)
     except OSError:
         return False
-
-
-def _fork_available() -> bool:
-    return sys.platform.startswith("linux") and forked.usable_cpus() > 1
-
-
-def fan_out(worker: Callable[[Any], Any], jobs: Sequence[Any],
-            parallel: Optional[bool]) -> List[Any]:
-    """Run ``worker`` over ``jobs``: serially for a small tree, else over forked processes.
-
-    Forking costs a few milliseconds, more than walking a few hundred files. So jobs
-    start serially, in a mixed order (a fair sample of subtree sizes); after
-    ``_SAMPLE_S`` of CPU time the rest is shared out only if it looks like more than
-    ``_WORTH_FORKING_S`` of work. ``parallel`` forces one way (tests cover both).
-    """
-    pending = list(jobs)
-    if METER.on:  # progress and Ctrl-C are heard once per subtree, never per file
-        worker = _metered(worker)
-    if parallel is False or not _fork_available():
-        return [worker(job) for job in pending]
-    results: List[Any] = []
-    if parallel is None:
-        # Listings group subtrees by bucket; their reversed names (hash digits last) mix
-        # buckets, so the first jobs are a fair sample of sizes.
-        pending.sort(key=lambda job: repr(job)[::-1])
-        # CPU time, not wall time: on a busy host the clock runs on while we wait for a
-        # core, and a small tree would look big enough to fork for.
-        started, done = time.process_time(), 0
-        while pending:
-            elapsed = time.process_time() - started
-            if (done and elapsed >= _SAMPLE_S and len(pending) >= _MIN_PARALLEL_TASKS
-                    and elapsed / done * len(pending) > _WORTH_FORKING_S):
-                break
-            results.append(worker(pending.pop()))
-            done += 1
-    if not pending:
-        return results
-    processes = min(len(pending), forked.usable_cpus(), _MAX_WORKERS)
-    return results + forked.run(worker, pending, processes)
-
-
-def _metered(worker: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def metered(job: Any) -> Any:
-        found = worker(job)
-        METER.add(*figures(found))
-        return found
-
-    return metered
-
-
-# Directories are opened relative to their parent's descriptor and their entries stat-ed
-# relative to their own (``fstatat``, as du's fts does): the kernel resolves one name, not
-# the whole path from the root, for every entry. O_NOFOLLOW: a directory swapped for a
-# symlink mid-walk is an error, never followed.
-_FIRST_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
-_DIR_FLAGS = _FIRST_DIR_FLAGS | getattr(os, "O_NOFOLLOW", 0)
-_BY_DESCRIPTOR = os.scandir in os.supports_fd and os.open in os.supports_dir_fd
-# A directory's descriptor stays open while its subdirectories wait on the stack; past
-# this many held at once (a hostile, very deep tree) the rest are opened by path.
-_MAX_HELD_FDS = 128
-
-# visit(where, rel) lists one directory (``where``: an open descriptor of it, or its path)
-# and returns its subdirectories as paths relative to the scanned root
-Visit = Callable[[Any, str], List[str]]
-
-
-def descend(root: str, rel: str, visit: Visit, errors: List[Tuple[str, str]]) -> None:
-    """Visit ``root/rel`` and everything below it, depth-first, without following symlinks.
-
-    A directory that vanished is skipped; one that cannot be opened is recorded in
-    ``errors`` as ``(rel, reason)``. Only ``root/rel`` itself may be reached through a
-    symlink, as the caller named it.
-    """
-    # (parent: [its descriptor, subdirectories not yet opened] or None, name or path, rel)
-    stack: List[Tuple[Optional[List[int]], str, str]] = [
-        (None, root + "/" + rel if rel else root, rel)]
-    first, held = True, 0
-    try:
-        while stack:
-            parent, name, rel = stack.pop()
-            try:
-                if parent is not None:
-                    try:
-                        fd = os.open(name, _DIR_FLAGS, dir_fd=parent[0])
-                    finally:
-                        parent[1] -= 1
-                        if not parent[1]:
-                            os.close(parent[0])
-                            held -= 1
-                elif not _BY_DESCRIPTOR:
-                    fd = -1
-                else:
-                    fd = os.open(name, _FIRST_DIR_FLAGS if first else _DIR_FLAGS)
-            except FileNotFoundError:
-                continue  # vanished while we looked
-            except OSError as exc:
-                errors.append((rel, exc.strerror or str(exc)))
-                continue
-            finally:
-                first = False
-            if fd < 0:  # no descriptor-relative calls on this platform: by path
-                subdirs = visit(name, rel)
-                stack.extend((None, root + "/" + sub, sub) for sub in subdirs)
-                continue
-            try:
-                subdirs = visit(fd, rel)
-            except BaseException:
-                os.close(fd)
-                raise
-            if not subdirs:
-                os.close(fd)
-            elif held < _MAX_HELD_FDS:
-                holder = [fd, len(subdirs)]
-                held += 1
-                stack.extend((holder, sub.rsplit("/", 1)[-1], sub) for sub in subdirs)
-            else:
-                os.close(fd)
-                stack.extend((None, root + "/" + sub, sub) for sub in subdirs)
-    finally:  # stopped early (Ctrl-C): close what the stack still holds
-        for holder in {id(p): p for p, _n, _r in stack if p is not None}.values():
-            os.close(holder[0])
 
 
 def _two_levels(list_dir: Callable[[str], List[str]]) -> List[str]:
@@ -267,6 +135,12 @@ def _walk_subtree(args: Tuple[str, str]) -> Tree:
     return tree
 
 
+def _walk_by_find(jobs: List[Any], processes: int) -> Tuple[List[Any], List[Any]]:
+    from . import gnu_find  # only when find is wanted: an import less for most walks
+
+    return gnu_find.walk_subtrees(jobs, processes)
+
+
 def scan(root: str, parallel: Optional[bool] = None) -> Tree:
     """Walk everything under ``root`` (which must be a directory) without following symlinks."""
     st = os.lstat(root)
@@ -274,7 +148,7 @@ def scan(root: str, parallel: Optional[bool] = None) -> Tree:
     tasks = _two_levels(lambda rel: _list_into(raw, root + "/" + rel if rel else root, rel))
     if METER.on:
         METER.add(*figures(raw))
-    for sub in fan_out(_walk_subtree, [(root, t) for t in tasks], parallel):
+    for sub in fan_out(_walk_subtree, [(root, t) for t in tasks], parallel, _walk_by_find):
         raw.files.extend(sub.files)
         raw.dirs.extend(sub.dirs)
         raw.errors.extend(sub.errors)
@@ -438,9 +312,15 @@ def scan_totals_parts(root: str, parts: Sequence[Tuple[str, Classifier]],
         if METER.on:
             METER.add(*figures(acc))
         jobs += [(rel, (path, t, classify, disk, key_depth)) for t in tasks]
-    for sub in fan_out(_total_part, jobs, parallel):
+    for sub in fan_out(_total_part, jobs, parallel, _total_by_find):
         out[sub.part].merge(sub)
     return out
+
+
+def _total_by_find(jobs: List[Any], processes: int) -> Tuple[List[Any], List[Any]]:
+    from . import gnu_find
+
+    return gnu_find.total_parts(jobs, processes)
 
 
 def _total_part(job: Tuple[str, Tuple[str, str, Classifier, bool, int]]) -> Totals:
