@@ -11,7 +11,8 @@ several kinds of file (``--tempfiles`` and ``--trash``) are one walk, split by s
 
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
-from ...fs import subtree, walk
+from ...fs import subtree
+from ...fs.fan_out import fan_out
 from ...fs.subtree import Stats
 from ...wire import Request
 from . import loose
@@ -74,7 +75,7 @@ def run(sized: List[List[subtree.Job]], searches: List[Search],
         return _Walked(key, None, more, errs, 0, 0)
 
     stats: List[Dict[str, Stats]] = [{} for _ in sized]
-    for done in walk.fan_out(work, jobs, parallel):
+    for done in fan_out(work, jobs, parallel):
         if done.stats is not None:
             stats[done.key][done.stats.rel] = done.stats
         else:
