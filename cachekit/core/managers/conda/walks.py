@@ -7,6 +7,8 @@ start and its own wait for the slowest worker, and the cores idled in between. H
 kinds of job share one pool. A directory is read once: a search skips the directories
 being sized (their walk notes the temp files in them), and searches of one top for
 several kinds of file (``--tempfiles`` and ``--trash``) are one walk, split by suffix.
+The trash search has always listed the sized directories by name too (their walk notes
+temp files, not trash), so with ``--trash`` that one walk enters them as well.
 """
 
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
