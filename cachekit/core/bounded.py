@@ -63,8 +63,14 @@ def _kind(mode: int) -> str:
 
 def open_regular(path: str, follow_symlinks: bool = True) -> int:
     """A read-only descriptor of the regular file at ``path``; nothing else is opened."""
-    real = os.path.realpath(path) if follow_symlinks else path
-    before = os.lstat(real)
+    # Resolved only when the file itself is a link: ``realpath`` costs an ``lstat`` of
+    # every component, and a reader of every conda-meta record pays it for each of them.
+    # Linked directories above the file are followed by the kernel either way.
+    real = path
+    before = os.lstat(path)
+    if follow_symlinks and stat.S_ISLNK(before.st_mode):
+        real = os.path.realpath(path)
+        before = os.lstat(real)
     if stat.S_ISDIR(before.st_mode):  # what open() says of one: callers know it already
         raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
     if not stat.S_ISREG(before.st_mode):

@@ -223,15 +223,20 @@ def _list_logs(listing: Listing, rel: str) -> None:
 
 # Walking directories ----------------------------------------------------------------------
 
+def walk_job(root: str, rel: str) -> subtree.Job:
+    """How a directory of a cache is walked: ``info/`` counts as use only in a
+    metapackage, and the temp files of interrupted transactions inside it are noted."""
+    return (root, rel, "info", TEMPFILE_SUFFIXES, True)
+
+
 def walk_dir(root: str, rel: str) -> Stats:
-    """Walk one directory of a cache: ``info/`` counts as use only in a metapackage, and
-    the temp files of interrupted transactions inside it are noted."""
-    return subtree.walk_dir((root, rel, "info", TEMPFILE_SUFFIXES, True))
+    """Walk one directory of a cache (``walk_job``)."""
+    return subtree.walk_dir(walk_job(root, rel))
 
 
 def walk_many(root: str, rels: List[str], parallel: Optional[bool] = None) -> Dict[str, Stats]:
     """Walk several directories of one cache, in parallel when that pays."""
-    jobs = [(root, r, "info", TEMPFILE_SUFFIXES, True) for r in rels]
+    jobs = [walk_job(root, r) for r in rels]
     return {s.rel: s for s in walk.fan_out(subtree.walk_dir, jobs, parallel)}
 
 

@@ -6,17 +6,17 @@ cache cachekit found, never in a home or a system directory.
 """
 
 import os
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, Iterable, List, Set, Tuple
 
 from ... import Refused, safety
-from ...fs import subtree, walk
+from ...fs import subtree
 from ...wire import Request, Result
 from . import location
 from .cache import _NESTED_DEPTH, TEMPFILE_SUFFIXES, TRASH_SUFFIXES
 from .clean import CachePlan, Item
 from .plans import CondaPlan, offer, plan_to_wire
 
-_SPLIT_BELOW = 8  # see find_tempfiles
+_SPLIT_BELOW = 8  # see search_jobs
 
 LOOSE = {
     "tempfiles": (TEMPFILE_SUFFIXES, "temp file of an interrupted transaction"),
@@ -24,19 +24,14 @@ LOOSE = {
 }
 
 
-def find_tempfiles(top: str, skip: Set[str], suffixes: Tuple[str, ...] = TEMPFILE_SUFFIXES,
-                   parallel: Optional[bool] = None) -> Tuple[List[str], List[Tuple[str, str]]]:
-    """``conda clean --tempfiles``: files named ``*.c~`` or ``*.trash`` under ``top``.
-
-    Names only (no ``stat`` of a file, except a symlink whose name matches); symlinked
-    directories are neither entered nor taken, as ``os.walk`` lists them. Directories in
-    ``skip`` (absolute) are left out. A root prefix holds every environment's files, so
-    the subtrees are searched in parallel.
-    """
+def search_jobs(top: str, skip: Set[str], suffixes: Tuple[str, ...]
+                ) -> Tuple[List[str], List[Tuple[str, str]], List[str]]:
+    """The upper levels of a search, listed here: (matches, errors, subtrees left to
+    ``find_below``, one job each). Jobs of similar size: a directory with few
+    subdirectories (an environment's lib/, python3.x/) is opened here, one with many hands
+    each to a job."""
     found: List[str] = []
     errors: List[Tuple[str, str]] = []
-    # Jobs of similar size: a directory with few subdirectories (an environment's lib/,
-    # python3.x/) is opened here, one with many hands each to a worker.
     jobs: List[str] = []
     frontier = [(top, 0)]
     while frontier:
@@ -46,10 +41,7 @@ def find_tempfiles(top: str, skip: Set[str], suffixes: Tuple[str, ...] = TEMPFIL
             frontier += [(d, depth + 1) for d in subdirs]
         else:
             jobs += subdirs
-    for more, errs in walk.fan_out(_find_below, [(j, skip, suffixes) for j in jobs], parallel):
-        found += more
-        errors += errs
-    return sorted(found), errors
+    return found, errors, jobs
 
 
 def _find_level(here: str, skip: Set[str], suffixes: Tuple[str, ...], found: List[str],
@@ -78,8 +70,9 @@ def _find_level(here: str, skip: Set[str], suffixes: Tuple[str, ...], found: Lis
     return subdirs
 
 
-def _find_below(args: Tuple[str, Set[str], Tuple[str, ...]]
-                ) -> Tuple[List[str], List[Tuple[str, str]]]:
+def find_below(args: Tuple[str, Set[str], Tuple[str, ...]]
+               ) -> Tuple[List[str], List[Tuple[str, str]]]:
+    """Everything below one directory a search job was given: (matches, errors)."""
     top, skip, suffixes = args
     found: List[str] = []
     errors: List[Tuple[str, str]] = []
@@ -90,9 +83,14 @@ def _find_below(args: Tuple[str, Set[str], Tuple[str, ...]]
 
 
 def loose_files(request: Request, loc: location.CondaLocation, result: Result, what: str,
-                walked: Dict[str, List[str]]) -> List[CondaPlan]:
+                walked: Dict[str, List[str]],
+                searched: Dict[Tuple[str, str], Tuple[List[str], List[Tuple[str, str]]]]
+                ) -> List[CondaPlan]:
     """Temp files (``--tempfiles [PATH...]``: ``*.c~``, ``*.trash``) or trash files
-    (``--trash``: ``*.mamba_trash``, ``*.conda_trash``) under each PATH (default: the root)."""
+    (``--trash``: ``*.mamba_trash``, ``*.conda_trash``) under each PATH (default: the root).
+
+    ``searched`` holds each top's search (``walks.run`` of ``searches``); ``walked`` the
+    temp files noted in the directories sized for the plan, which the search left out."""
     suffixes, reason = LOOSE[what]
     tops = loose_tops(request, loc, what)
     if not tops:
@@ -104,10 +102,8 @@ def loose_files(request: Request, loc: location.CondaLocation, result: Result, w
     for path, source in tops:
         top = real_dir(path)
         check_prefix(top, loc)
-        # Packages walked for --packages already noted their temp files: not again.
-        skip = {d for d in walked if d.startswith(top.rstrip("/") + "/")}
-        found, errors = find_tempfiles(top, skip, suffixes)
-        found += [path for d in skip for path in walked[d]]
+        found, errors = searched[(what, top)]
+        found = found + [path for d in walked_under(top, walked) for path in walked[d]]
         for rel, err in errors[:1]:
             result["warnings"].append(f"conda: {rel}: {err} (not searched for {what})")
         items = []
@@ -125,6 +121,11 @@ def loose_files(request: Request, loc: location.CondaLocation, result: Result, w
         wire["source"] = source
         plans.append(offer(wire, result, None))
     return plans
+
+
+def walked_under(top: str, walked: Iterable[str]) -> List[str]:
+    """The walked directories below ``top`` (packages walked for ``--packages``)."""
+    return sorted(d for d in walked if d.startswith(top.rstrip("/") + "/"))
 
 
 def loose_tops(request: Request, loc: location.CondaLocation, what: str

@@ -6,14 +6,14 @@ settings name is counted and cleaned once.
 """
 
 import os
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from ... import Refused
 from ...fs.subtree import Stats
 from ...wire import EntryRow, Request, Result, Run, not_fully_read, unreadable
 from ..conda_format import Usage, dist_name, read_usage, split_dist
 from . import cache as condacache
-from . import location
+from . import location, walks
 from .cache import CondaRecord
 from .clean import (
     ALL_FLAGS,
@@ -121,7 +121,11 @@ def entries(loc: location.CondaLocation, caches: List[CondaRecord], usage: Usage
 
 def plan(run: Run, loc: location.CondaLocation, caches: List[CondaRecord]) -> List[CondaPlan]:
     """``remove``, ``purge``, ``clean``: every root refused first if it may not be
-    cleaned, then each writable cache's plan and the temp and trash files'."""
+    cleaned, then each writable cache's plan and the temp and trash files'.
+
+    Two passes: the first decides, cache by cache, what must be walked; one fan-out walks
+    all of it and searches for temp files (``walks``); the second makes the plans, in
+    cache order, from what was read."""
     request, result, op = run.request, run.result, run.op
     flags = clean_flags(request)
     refuse_unsafe_roots(request, loc, flags, run.environ)  # before anything is read
@@ -133,49 +137,81 @@ def plan(run: Run, loc: location.CondaLocation, caches: List[CondaRecord]) -> Li
     if op == "clean" and "tempfiles" in flags:  # checked before anything is removed
         for path in request.get("tempfile_paths") or []:
             check_prefix(real_dir(path), loc)
-    plans: List[CondaPlan] = []
-    walked: Dict[str, List[str]] = {}  # directories walked already -> the temp files in them
+    pattern = request.get("pattern") if op == "remove" else None
+    steps: List[_Step] = []
     for cache, record, root, listing in served(loc, caches):
         if not cache.writable or not cache.configured:
-            if op == "clean" or op == "purge":
-                why = ("read-only cache (no writable urls.txt): never cleaned"
-                       if cache.configured else "not in conda's pkgs_dirs here (found beside "
-                       "them): point CONDA_PKGS_DIRS at it to clean it")
-                result.setdefault("kept", []).append(
-                    {"manager": "conda", "path": cache.path, "reason": why})
+            steps.append(_Step(cache, record, root, listing, None))
             continue
-        pattern = request.get("pattern") if op == "remove" else None
         if op == "remove" and not pattern:
             raise Refused("remove needs a pattern (use purge to remove everything)")
-        if "force" in flags:
-            if os.path.islink(cache.path.rstrip("/")):
-                raise Refused(f"--force-pkgs-dirs: {cache.path} is a symlink to {root}; "
-                              "cachekit removes neither the link nor its target whole")
-            if listing.errors:
-                raise Refused(f"--force-pkgs-dirs: {cache.path} could not be read fully "
-                              f"({listing.errors[0][0] or '.'}: {listing.errors[0][1]})")
-            breaking = bool(request.get("break_environments"))
-            wire = plan_to_wire("pkgs", cache.path, root,
-                                force_plan(root, listing, usage, breaking))
-            wire["remove_root"], wire["break_environments"] = True, breaking
-            plans.append(offer(wire, result, record))
-            continue
-        stats = condacache.walk_many(root, dirs_to_walk(listing, usage, flags, pattern))
-        for rel, st in stats.items():
-            walked[os.path.join(root, rel)] = [os.path.join(root, t.rel) for t in st.marked]
-        if listing.errors or any(s.errors for s in stats.values()):
-            _warn_unreadable(record, root, listing, stats)
-            record["error"] = not_fully_read(cache.path, "removed")
-            continue
-        held = {e.rel for e in listing.of("lock") if "lock" in flags
-                and condacache.lock_held(os.path.join(root, e.rel))}
-        chosen = plan_cache(listing, stats, usage, flags, pattern, held)
-        plans.append(offer(plan_to_wire("pkgs", cache.path, root, chosen), result, record))
+        rels = None if "force" in flags else dirs_to_walk(listing, usage, flags, pattern)
+        steps.append(_Step(cache, record, root, listing, rels))
+    sized = [[condacache.walk_job(s.root, rel) for rel in s.rels or []] for s in steps]
+    looked_for = walks.searches(request, loc, flags if op == "clean" else (),
+                                [os.path.join(s.root, rel) for s in steps for rel in s.rels or []])
+    walked_stats, searched = walks.run(sized, looked_for)
+    plans: List[CondaPlan] = []
+    walked: Dict[str, List[str]] = {}  # directories walked already -> the temp files in them
+    for step, stats in zip(steps, walked_stats):
+        done = _plan_cache(step, stats, run, usage, flags, pattern, walked)
+        if done is not None:
+            plans.append(done)
     if op == "clean" and "tempfiles" in flags:
-        plans += loose_files(request, loc, result, "tempfiles", walked)
+        plans += loose_files(request, loc, result, "tempfiles", walked, searched)
     if op == "clean" and "trash" in flags:
-        plans += loose_files(request, loc, result, "trash", {})
+        plans += loose_files(request, loc, result, "trash", {}, searched)
     return plans
+
+
+class _Step(NamedTuple):
+    """One served cache, as the first pass of ``plan`` left it: ``rels`` are the
+    directories to walk (None: it is kept whole, or ``--force-pkgs-dirs`` plans it)."""
+
+    cache: location.CondaCache
+    record: CondaRecord
+    root: str
+    listing: condacache.Listing
+    rels: Optional[List[str]]
+
+
+def _plan_cache(step: _Step, stats: Dict[str, Stats], run: Run, usage: Usage,
+                flags: Tuple[str, ...], pattern: Optional[str],
+                walked: Dict[str, List[str]]) -> Optional[CondaPlan]:
+    """One cache's plan from its walk (None: nothing to offer), the temp files the walk
+    noted added to ``walked``."""
+    cache, record, root, listing = step.cache, step.record, step.root, step.listing
+    request, result, op = run.request, run.result, run.op
+    if not cache.writable or not cache.configured:
+        if op == "clean" or op == "purge":
+            why = ("read-only cache (no writable urls.txt): never cleaned"
+                   if cache.configured else "not in conda's pkgs_dirs here (found beside "
+                   "them): point CONDA_PKGS_DIRS at it to clean it")
+            result.setdefault("kept", []).append(
+                {"manager": "conda", "path": cache.path, "reason": why})
+        return None
+    if "force" in flags:
+        if os.path.islink(cache.path.rstrip("/")):
+            raise Refused(f"--force-pkgs-dirs: {cache.path} is a symlink to {root}; "
+                          "cachekit removes neither the link nor its target whole")
+        if listing.errors:
+            raise Refused(f"--force-pkgs-dirs: {cache.path} could not be read fully "
+                          f"({listing.errors[0][0] or '.'}: {listing.errors[0][1]})")
+        breaking = bool(request.get("break_environments"))
+        wire = plan_to_wire("pkgs", cache.path, root,
+                            force_plan(root, listing, usage, breaking))
+        wire["remove_root"], wire["break_environments"] = True, breaking
+        return offer(wire, result, record)
+    for rel, st in stats.items():
+        walked[os.path.join(root, rel)] = [os.path.join(root, t.rel) for t in st.marked]
+    if listing.errors or any(s.errors for s in stats.values()):
+        _warn_unreadable(record, root, listing, stats)
+        record["error"] = not_fully_read(cache.path, "removed")
+        return None
+    held = {e.rel for e in listing.of("lock") if "lock" in flags
+            and condacache.lock_held(os.path.join(root, e.rel))}
+    chosen = plan_cache(listing, stats, usage, flags, pattern, held)
+    return offer(plan_to_wire("pkgs", cache.path, root, chosen), result, record)
 
 
 def clean_flags(request: Request) -> Tuple[str, ...]:
