@@ -292,3 +292,37 @@ def test_cli_prune_yes_applies_the_plan_it_showed(pip_cache: Path, home: Path,
     assert sorted(r["path"] for r in host["removed"] if r["ok"]) == sorted(planned)
     assert before - files_on_disk(pip_cache) == planned
     assert info_bytes(pip_cache) <= total // 2
+
+
+def _random_pool(seed: int, n: int = 3000):
+    import array
+    import random
+
+    rnd = random.Random(seed)
+    last = array.array("q", (rnd.choice([10, 20, 20, 30]) * 10**9 + rnd.randrange(50)
+                             for _ in range(n)))  # many equal last uses: ties decide
+    size = array.array("q", (rnd.randrange(1, 10_000) for _ in range(n)))
+    freed = array.array("q", (s if rnd.random() < 0.9 else 0 for s in size))
+    tie = array.array("Q", (rnd.getrandbits(64) for _ in range(n)))
+    cheap = array.array("B", (rnd.random() < 0.3 for _ in range(n)))
+    return policy.Pool("pip", "/c", last, size, freed, tie, cheap), sum(size)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_one_pool_budget_takes_what_the_merged_ranking_takes(seed: int) -> None:
+    """``Pool.take_lru`` (one cache, no merge) chooses exactly what the general loop over
+    ``lru`` chooses: the same entries, tallies, criterion and notes, ties included."""
+    rules = [{"max_size_bytes": 0}, {"max_size_bytes": 5_000_000},
+             {"max_size_bytes": 2_000_000, "ci": True},
+             {"max_size_bytes": 3_000_000, "older_than_s": 5}]
+    for rule in rules:
+        fast, total = _random_pool(seed)
+        slow, _ = _random_pool(seed)
+        empty, _ = _random_pool(seed, 0)
+        now = 30 * 10**9
+        got = policy.select([], rule, now, total, [fast])
+        want = policy.select([], rule, now, total, [slow, empty])  # two pools: the merge
+        assert got == want
+        assert fast.taken == slow.taken and fast.tally == slow.tally
+        assert fast.criterion == slow.criterion
+        assert fast.taken.count(1) > 0
