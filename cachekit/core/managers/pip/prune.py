@@ -187,6 +187,7 @@ def _walk_dir(where: Any, rel: str, acc: Walk) -> List[str]:
     subdirs: List[str] = []
     found: List[EntryFile] = []
     S_ISDIR, S_ISREG, S_ISLNK = stat.S_ISDIR, stat.S_ISREG, stat.S_ISLNK
+    nbytes = 0
     try:
         if acc.remover is not None and rel:
             it = os.scandir(acc.remover.dir_fd(rel))
@@ -224,17 +225,17 @@ def _walk_dir(where: Any, rel: str, acc: Walk) -> List[str]:
                     size, kind = st.st_size, "o"
                 found.append((prefix + entry.name, size, st.st_ino, st.st_mtime_ns,
                               st.st_atime_ns, st.st_nlink, st.st_dev, kind, st.st_ctime_ns))
+                nbytes += size
         except OSError as exc:
             acc.errors.append((rel, exc.strerror or str(exc)))
-    if found:
-        acc.files += len(found)
-        acc.bytes += sum(f[1] for f in found)
-        if not rel:  # files at the root are nobody's entries
-            pass
-        elif acc.mode == "pool" and not acc.keep and bucket in ("http-v2", "http"):
-            _rank_downloads(bucket, found, acc)
-        else:
-            _entries_of(bucket, found, acc)
+    acc.files += len(found)
+    acc.bytes += nbytes
+    if not found or not rel:  # files at the root are nobody's entries
+        return subdirs
+    if acc.mode == "pool" and not acc.keep and bucket in ("http-v2", "http"):
+        _rank_downloads(bucket, found, acc)
+    else:
+        _entries_of(bucket, found, acc)
     return subdirs
 
 
