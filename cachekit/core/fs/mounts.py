@@ -25,6 +25,29 @@ def mounts(table: str = "/proc/mounts") -> List[Mount]:
             for r in rows if len(r) >= 4]
 
 
+def mounted_below(path: str, table: str = "/proc/self/mounts") -> Optional[bool]:
+    """Whether a file system is mounted strictly below ``path``.
+
+    None when that cannot be told: the table is unreadable, or a mount point in it is
+    escaped (a space or newline in its name) and so cannot be compared. Walkers that must
+    not cross into another file system stat every directory unless this says False.
+    """
+    below = os.path.realpath(path).rstrip("/") + "/"
+    try:
+        with open(table, encoding="utf-8", errors="surrogateescape") as fh:
+            rows = fh.read().splitlines()
+    except OSError:
+        return None
+    for row in rows:
+        fields = row.split(" ")
+        if len(fields) < 2 or "\\" in fields[1]:
+            return None
+        point = fields[1].rstrip("/") + "/"
+        if point != below and point.startswith(below):
+            return True
+    return False
+
+
 def mount_of(path: str, table: str = "/proc/mounts") -> Optional[Mount]:
     """The mount holding ``path``: the longest mount point it lies under."""
     real = os.path.realpath(path)

@@ -40,3 +40,32 @@ def test_fast_ranking_equals_the_general_entry_path(tmp_path: Path, pip_cache: P
         with monkeypatch.context() as patch:
             patch.setattr(prune, "_rank_downloads", _general)
             assert _ranked(root, clock) == fast
+
+
+def test_a_plan_lists_directories_by_type_only_when_nothing_is_mounted_below(
+        pip_cache: Path, monkeypatch) -> None:
+    """Without mounts below the root the ranking walk skips each directory's stat; its
+    numbers are those of the walk that stats them."""
+    from cachekit.core.fs import mounts
+
+    assert mounts.mounted_below(str(pip_cache)) is False
+    fast = _ranked(pip_cache, "atime")
+    monkeypatch.setattr(mounts, "mounted_below", lambda path: None)
+    assert _ranked(pip_cache, "atime") == fast
+
+
+def test_mounted_below_reads_the_mount_table(tmp_path: Path) -> None:
+    from cachekit.core.fs import mounts
+
+    table = tmp_path / "mounts"
+    table.write_text("/dev/vda / ext4 rw 0 0\n"
+                     "tmpfs /srv/cache/pip/http-v2/a tmpfs rw 0 0\n"
+                     "tmpfs /srv/cachex tmpfs rw 0 0\n")
+    assert mounts.mounted_below("/srv/cache/pip", str(table)) is True
+    assert mounts.mounted_below("/srv/cache/pip/http-v2/a", str(table)) is False
+    assert mounts.mounted_below("/srv/cache", str(table)) is True
+    assert mounts.mounted_below("/srv/cach", str(table)) is False
+    assert mounts.mounted_below("/", str(table)) is True
+    table.write_text("tmpfs /srv/odd\\040name tmpfs rw 0 0\n")
+    assert mounts.mounted_below("/elsewhere", str(table)) is None  # escaped: cannot tell
+    assert mounts.mounted_below("/srv", str(tmp_path / "missing")) is None
