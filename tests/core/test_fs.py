@@ -390,3 +390,48 @@ def test_descend_follows_the_root_it_was_given_as_a_symlink(tmp_path: Path) -> N
     (tmp_path / "link").symlink_to(tmp_path / "real")
     tree = walk.scan(str(tmp_path / "link"), parallel=False)
     assert [(f.path, f.size) for f in tree.files] == [("sub/f", 3)]
+
+
+@pytest.mark.parametrize("held", [0, 128])
+def test_descend_past_its_cap_never_follows_a_parent_swapped_for_a_symlink(
+        tmp_path: Path, held: int, monkeypatch) -> None:
+    """Past the held-descriptor cap subdirectories are reached again from the root, a name
+    at a time with O_NOFOLLOW: a parent swapped for a link while a sibling is visited
+    leads nowhere outside (by path, the kernel would have followed it)."""
+    monkeypatch.setattr(descend, "_MAX_HELD_FDS", held)
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    for sub in ("x", "y"):
+        (root / "a" / sub).mkdir(parents=True)
+    for sub in ("x", "y"):
+        (outside / sub / "SECRET").mkdir(parents=True)
+    seen: list = []
+    errors: list = []
+
+    def visit(where, rel):
+        seen.append(rel)
+        if rel in ("a/x", "a/y") and not (root / "a").is_symlink():  # the first of them
+            os.rename(root / "a", tmp_path / "moved")
+            (root / "a").symlink_to(outside)
+        return sorted((rel + "/" if rel else "") + n for n in os.listdir(where))
+
+    descend.descend(str(root), "", visit, errors)
+    assert not any("SECRET" in rel for rel in seen), seen
+    if held == 0:  # the other child was reached from the root, through the link: refused
+        assert len(seen) == 3 and [p for p, _ in errors] == [
+            {"a/x": "a/y", "a/y": "a/x"}[seen[2]]]
+
+
+def test_descend_refuses_a_starting_directory_swapped_for_a_symlink(tmp_path: Path) -> None:
+    """A subtree job names a directory a listing saw; swapped for a link before the job
+    runs, it is an error, not a walk of the link's target (only the root is followed)."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "http-v2").mkdir(parents=True)
+    (outside / "secret").mkdir(parents=True)
+    (root / "http-v2" / "a").symlink_to(outside)
+    seen: list = []
+    errors: list = []
+    descend.descend(str(root), "http-v2/a", lambda where, rel: seen.append(rel) or [], errors)
+    assert seen == [] and [p for p, _ in errors] == ["http-v2/a"]
+    assert descend.visit_one(str(root), "http-v2/a", lambda where, rel: ["x"], errors) == []
+    totals = walk.scan_totals_parts(str(root), [("http-v2/a", lambda t, n, k: "all")])
+    assert totals["http-v2/a"].counts == {}

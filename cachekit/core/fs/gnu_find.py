@@ -8,8 +8,8 @@ facts for less, and one ``find`` per core over disjoint subtrees uses every core
 this process only folds records (``walk.fan_out`` decides when that pays).
 
 Why the figures are identical to the pure-Python walker's: every record carries the
-``lstat`` fields ``walk`` reads (``-H``: no symlink below a starting point is followed,
-the starting point itself is, as ``walk.descend`` opens it), paths are
+``lstat`` fields ``walk`` reads (``-P``: no symlink is followed, a starting point swapped
+for one included: it prints as a link, which fails the run), paths are
 NUL-terminated and decoded with ``os.fsdecode`` as ``os.scandir`` decodes names, times
 are parsed into integer nanoseconds without a float in between. Errors are identical by
 construction: whenever a ``find`` writes anything to stderr, exits non-zero, or prints
@@ -242,7 +242,7 @@ def _start(run: _Run, program: str, flavour: _Flavour) -> None:
         starts.append(where if where.startswith("/") else "./" + where)
     try:
         run.process = subprocess.Popen(
-            [program, "-H"] + starts + ["-printf", flavour.format],
+            [program, "-P"] + starts + ["-printf", flavour.format],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=_environ())
     except (OSError, ValueError):

@@ -20,7 +20,7 @@ from typing import (
 )
 
 from ..meter import METER, figures
-from .descend import descend
+from .descend import descend, visit_one
 from .fan_out import fan_out
 
 S_ISDIR, S_ISREG = stat.S_ISDIR, stat.S_ISREG
@@ -145,7 +145,8 @@ def scan(root: str, parallel: Optional[bool] = None) -> Tree:
     """Walk everything under ``root`` (which must be a directory) without following symlinks."""
     st = os.lstat(root)
     raw = Tree([], [DirStat("", st.st_blocks * 512, True)], [])
-    tasks = _two_levels(lambda rel: _list_into(raw, root + "/" + rel if rel else root, rel))
+    tasks = _two_levels(lambda rel: visit_one(
+        root, rel, lambda where, sub: _list_into(raw, where, sub), raw.errors))
     if METER.on:
         METER.add(*figures(raw))
     for sub in fan_out(_walk_subtree, [(root, t) for t in tasks], parallel, _walk_by_find):
@@ -306,7 +307,8 @@ def scan_totals_parts(root: str, parts: Sequence[Tuple[str, Classifier]],
 
         def list_dir(sub: str, path: str = path, classify: Classifier = classify,
                      acc: Totals = acc) -> List[str]:
-            return _total_dir(path + "/" + sub if sub else path, sub, classify, acc, key_depth)
+            return visit_one(path, sub, lambda where, here: _total_dir(
+                where, here, classify, acc, key_depth), acc.errors)
 
         tasks = _two_levels(list_dir)
         if METER.on:

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from ... import policy, stopping
 from ...fs import mounts, remove
 from ...fs import walk as fswalk
+from ...fs.descend import descend, visit_one
 from ...wire import Result
 
 # An entry file: path, size, ino, mtime_ns, atime_ns, nlink, dev, kind, ctime_ns
@@ -183,7 +184,7 @@ def _name_of_download(root: str, files: List[EntryFile]) -> str:
 def _walk_dir(where: Any, rel: str, acc: Walk) -> List[str]:
     """Fold one directory's files into ``acc`` as pip's entries; return its subdirectories.
 
-    ``where``: the directory's open descriptor or path (``fswalk.descend``), ignored when
+    ``where``: the directory's open descriptor or path (``descend``), ignored when
     applying: then every level is opened through the remover, never following a link.
     """
     bucket = rel.split("/", 1)[0]
@@ -264,7 +265,8 @@ def _rank_downloads(bucket: str, found: List[EntryFile], out: Walk) -> None:
     atime = out.clock == "atime"
     flags = BUCKET_CODES[bucket] | CHEAP
     for key, files in groups.items():
-        last = size = 0
+        last = -(1 << 63)  # times before 1970 are negative
+        size = 0
         linked = False
         for f in files:
             used = f[4] if atime and f[4] > f[3] else f[3]
@@ -309,7 +311,7 @@ def _entries_of(bucket: str, found: List[EntryFile], out: Walk) -> None:
 def _walk_subtree(args: Tuple[str, str, Dict[str, Any]]) -> Walk:
     root, rel, how = args
     acc = Walk(root, **how)
-    fswalk.descend(root, rel, lambda where, sub: _walk_dir(where, sub, acc), acc.errors)
+    descend(root, rel, lambda where, sub: _walk_dir(where, sub, acc), acc.errors)
     return acc
 
 
@@ -323,8 +325,11 @@ def walk(root: str, clock: str = "atime", keep: Optional[List[str]] = None,
                            "stat_dirs": mounts.mounted_below(root) is not False}
     acc = Walk(root, **how)
     tasks: List[str] = []
-    for rel in _walk_dir(root, "", acc):
-        tasks.extend(_walk_dir(root + "/" + rel, rel, acc))
+    def list_dir(rel: str) -> List[str]:
+        return visit_one(root, rel, lambda where, sub: _walk_dir(where, sub, acc), acc.errors)
+
+    for rel in list_dir(""):
+        tasks.extend(list_dir(rel))
     for sub in fswalk.fan_out(_walk_subtree, [(root, t, how) for t in tasks], parallel):
         acc.merge(sub)
     return acc

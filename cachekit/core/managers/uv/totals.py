@@ -168,7 +168,10 @@ def _hard_linked_archive(root: str) -> bool:
     base = os.path.join(root, "archive-v0")
     try:
         with os.scandir(base) as it:
-            archives = [e.path for _i, e in zip(range(_PROBE_ARCHIVES), it)]
+            # an archive swapped for a symlink is never followed (it only reads, but outside)
+            archives = [e.path for _i, e in zip(range(_PROBE_ARCHIVES),
+                                                 (e for e in it
+                                                  if e.is_dir(follow_symlinks=False)))]
     except OSError:
         return False
     for path in archives:

@@ -34,6 +34,10 @@ def test_fast_ranking_equals_the_general_entry_path(tmp_path: Path, pip_cache: P
     os.link(bodies[1], tmp_path / "outside-link")
     os.link(bodies[2], bodies[2].parent / "twin")
     (bodies[3].parent / "stray").symlink_to(bodies[3].name)
+    for body in bodies[4:7]:  # used before 1970: negative times rank first, not as 0
+        meta = body.with_name(body.name[:-5])
+        for path, ns in ((body, -10**17 - len(str(body))), (meta, -2 * 10**17)):
+            os.utime(path, ns=(ns, ns))
     for root in (pip_cache, synthetic):
         fast = _ranked(root, clock)
         assert fast[0], root
