@@ -41,6 +41,7 @@ def _where(path: str, mapping: Any, key: Any) -> str:
 
     return inventory_yaml.where(path, mapping, key)
 
+
 # Limits on what an inventory may ask for (README, "Inventory"): each is far above any real
 # inventory and far below what would hang or exhaust the controller.
 MAX_HOSTS = 100_000  # hosts in the whole inventory, and names one range may expand to

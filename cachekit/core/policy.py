@@ -229,10 +229,11 @@ def select(candidates: List[Candidate], policy: Dict[str, Any], now_ns: int,
         rest = [c for c in candidates if id(c) not in taken]
         if not rest and len(pools) == 1:  # one cache's entries: no merge to make
             left = pools[0].take_lru(left, budget, BUDGET_RULE)
-        for item in _ranked(rest, pools) if rest or len(pools) != 1 else ():
-            if left <= budget:
-                break
-            left -= _take_ranked(item, BUDGET_RULE, chosen)[0]
+        else:
+            for item in _ranked(rest, pools):
+                if left <= budget:
+                    break
+                left -= _take_ranked(item, BUDGET_RULE, chosen)[0]
         if left > budget:
             notes.append(f"the --max-size budget cannot be met: {left} B would remain in "
                          "entries that are kept or cannot be removed")
