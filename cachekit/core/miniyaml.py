@@ -11,7 +11,7 @@ reported as an error naming the line, never guessed at.
 
 import json
 import re
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 
 class YamlError(ValueError):
@@ -205,11 +205,11 @@ def _scalar_or_flow(lines: List[Line], pos: int, text: Optional[str] = None) -> 
     return _scalar(text, number), pos + 1
 
 
-def bracket_depth(text: str) -> int:
-    """How many ``[`` and ``{`` outside quotes stay open at the end of ``text`` (in a
-    double-quoted string ``\\"`` is an escape, as in YAML and TOML)."""
-    depth, quote, escaped = 0, None, False
-    for ch in text:
+def outside_quotes(text: str) -> Iterator[Tuple[int, str]]:
+    """Each character of ``text`` outside quotes, with its index (in a double-quoted
+    string ``\\"`` is an escape, as in YAML and TOML; a single-quoted one has none)."""
+    quote, escaped = None, False
+    for i, ch in enumerate(text):
         if escaped:
             escaped = False
         elif quote:
@@ -219,7 +219,15 @@ def bracket_depth(text: str) -> int:
                 quote = None
         elif ch in "\"'":
             quote = ch
-        elif ch in "[{":
+        else:
+            yield i, ch
+
+
+def bracket_depth(text: str) -> int:
+    """How many ``[`` and ``{`` outside quotes stay open at the end of ``text``."""
+    depth = 0
+    for _i, ch in outside_quotes(text):
+        if ch in "[{":
             depth += 1
         elif ch in "]}":
             depth -= 1

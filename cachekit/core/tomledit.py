@@ -11,7 +11,7 @@ import json
 import re
 from typing import List, NamedTuple, Pattern
 
-from .miniyaml import bracket_depth
+from .miniyaml import bracket_depth, outside_quotes
 
 _HEADER = re.compile(r"\s*\[\s*([^\[\]]+?)\s*\]\s*$")
 
@@ -19,19 +19,8 @@ _HEADER = re.compile(r"\s*\[\s*([^\[\]]+?)\s*\]\s*$")
 def strip_comment(line: str) -> str:
     """The line without its comment: a ``#`` outside strings (in a basic string ``\\"``
     does not end it; a literal string has no escapes)."""
-    quote = None
-    escaped = False
-    for i, ch in enumerate(line):
-        if escaped:
-            escaped = False
-        elif quote:
-            if ch == "\\" and quote == '"':
-                escaped = True
-            elif ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#":
+    for i, ch in outside_quotes(line):
+        if ch == "#":
             return line[:i]
     return line
 
