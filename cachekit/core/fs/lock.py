@@ -36,6 +36,23 @@ def is_free(path: str) -> bool:
 
 
 @contextlib.contextmanager
+def held_or_refused(path: str, busy: str) -> Iterator[None]:
+    """``exclusive(path)`` for a move or a purge that must not run beside the tool, or
+    ``Refused``: ``busy`` when another process holds the lock, the path and the reason
+    when it cannot be locked at all."""
+    from .. import Refused
+
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(exclusive(path))
+        except Busy:
+            raise Refused(busy) from None
+        except OSError as exc:
+            raise Refused(f"{path}: cannot be locked: {exc.strerror}") from None
+        yield
+
+
+@contextlib.contextmanager
 def exclusive(path: str, create: bool = True, dir_fd: Optional[int] = None) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` without waiting.
 

@@ -8,7 +8,6 @@ anything is written, so a setting of higher precedence (``PIXI_CACHE_DIR``, a la
 is found first. The cache moves only while no pixi process holds ``pkgs/.cache.lock``.
 """
 
-import contextlib
 import json
 import os
 import re
@@ -128,13 +127,7 @@ class PixiSettings(Settings):
         pkgs = os.path.join(source, "pkgs")
         if not os.path.isdir(pkgs):
             return move(source, target)
-        with contextlib.ExitStack() as held:
-            try:
-                held.enter_context(lock.exclusive(os.path.join(pkgs, ".cache.lock")))
-            except lock.Busy:
-                raise Refused(f"the pixi cache {source} is in use by a pixi process; try "
-                              "later") from None
-            except OSError as exc:
-                raise Refused(f"{pkgs}/.cache.lock: cannot be locked: {exc.strerror}"
-                              ) from None
+        with lock.held_or_refused(os.path.join(pkgs, ".cache.lock"),
+                                  f"the pixi cache {source} is in use by a pixi process; "
+                                  "try later"):
             return move(source, target)

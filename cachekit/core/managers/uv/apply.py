@@ -7,7 +7,6 @@ A plan sent back from the controller is first recognised: it must still name thi
 host's uv cache, and only paths inside it.
 """
 
-import contextlib
 import os
 from typing import Any, Dict, List, Optional
 
@@ -157,14 +156,9 @@ def _purge_under_lock(wire: UvPlan, root: str, run: Run) -> List[walk.FileStat]:
     """Empty the cache but its lock file, holding uv's exclusive lock, as `uv cache clean`."""
     if wire["action"] != "purge":
         raise Refused(f"{NOT_FOUND}: only a purge of the whole uv cache is done without it")
-    with contextlib.ExitStack() as held:
-        try:
-            held.enter_context(lock.exclusive(os.path.join(root, ".lock")))
-        except lock.Busy:
-            raise Refused(f"the uv cache {root} is in use by a uv process (its lock is "
-                          "held); try again later") from None
-        except OSError as exc:
-            raise Refused(f"{root}/.lock: cannot be locked: {exc.strerror}") from None
+    with lock.held_or_refused(os.path.join(root, ".lock"),
+                              f"the uv cache {root} is in use by a uv process (its lock is "
+                              "held); try again later"):
         return _purge_held(wire, root, run)
 
 

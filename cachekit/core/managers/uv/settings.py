@@ -6,11 +6,10 @@ setting of higher precedence (``UV_CACHE_DIR``) is found first. uv holds a lock 
 cache: the cache moves only while no uv process uses it.
 """
 
-import contextlib
 import os
 from typing import Any, Callable, Dict, List, Mapping
 
-from ... import Refused, env, tomledit
+from ... import env, tomledit
 from ...fs import lock
 from ..base import ScratchTriedSettings
 from . import location as uv_location
@@ -56,12 +55,6 @@ class UvSettings(ScratchTriedSettings):
     def move(self, source: str, target: str, move: Callable[[str, str], Dict[str, Any]]
              ) -> Dict[str, Any]:
         """Move the cache holding uv's exclusive lock: never while a uv process uses it."""
-        with contextlib.ExitStack() as held:
-            try:
-                held.enter_context(lock.exclusive(os.path.join(source, ".lock")))
-            except lock.Busy:
-                raise Refused(f"the uv cache {source} is in use by a uv process; try later"
-                              ) from None
-            except OSError as exc:
-                raise Refused(f"{source}/.lock: cannot be locked: {exc.strerror}") from None
+        with lock.held_or_refused(os.path.join(source, ".lock"),
+                                  f"the uv cache {source} is in use by a uv process; try later"):
             return move(source, target)
