@@ -28,17 +28,15 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from typing import Any
 
 import make_synthetic_pip_cache as synth
-from benchkit import synthetic_cache_options, timing_options
+from benchkit import run_cpu, synthetic_cache_options, timing_options
 
 CACHEKIT_VS_DU_MAX = 0.80  # cachekit median / du median must be at most this
 PIP_VS_CACHEKIT_MIN = 5.0  # pip median / cachekit median must be at least this
@@ -85,26 +83,15 @@ def _run(argv: list[str], env: dict[str, str], capture: bool = False) -> str:
     return proc.stdout if capture else ""
 
 
-def _time_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
-    """Wall time of one run, start-up included (what a user waits for), with the user and
-    system CPU it spent, forked workers included (where the time goes)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    _run(argv, env)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
-
-
 def time_all(cmds: dict[str, tuple[list[str], dict[str, str]]], runs: int) -> dict[str, Any]:
     """One warm-up each, then ``runs`` rounds; the order rotates so no command always goes first."""
     names = list(cmds)
     for name in names:
-        _time_once(*cmds[name])  # warm-up: discarded
+        run_cpu(*cmds[name])  # warm-up: discarded
     times: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
     for r in range(runs):
         for name in names[r % len(names):] + names[: r % len(names)]:
-            times[name].append(_time_once(*cmds[name]))
+            times[name].append(run_cpu(*cmds[name]))
     out = {}
     for name, got in times.items():
         wall = [t[0] for t in got]
