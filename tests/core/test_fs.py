@@ -4,13 +4,12 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 from cachekit.core.fs import descend, remove, walk
-from tests.fixtures.disk import tree_of
+from tests.fixtures.disk import files_vanishing, tree_of
 
 
 def make_tree(root: Path, dirs: int = 30, files: int = 5) -> None:
@@ -69,30 +68,10 @@ def test_freed_bytes_needs_every_link() -> None:
 
 def test_scan_tolerates_files_vanishing(tmp_path: Path) -> None:
     """A thread deletes files while scans run: no error, and nothing invented."""
-    for i in range(200):
-        d = tmp_path / f"{i % 16:x}" / f"{i:03d}"
-        d.mkdir(parents=True)
-        for j in range(20):
-            (d / f"f{j}").write_bytes(b"y")
-    stop = threading.Event()
-
-    def delete() -> None:
-        for path in sorted(tmp_path.rglob("f*")):
-            if stop.is_set():
-                return
-            path.unlink(missing_ok=True)
-            if path.name == "f19":
-                shutil.rmtree(path.parent, ignore_errors=True)
-
-    worker = threading.Thread(target=delete)
-    worker.start()
-    try:
+    with files_vanishing(tmp_path):
         for _ in range(5):
             tree = walk.scan(str(tmp_path), parallel=False)
             assert all(f.size == 1 for f in tree.files)
-    finally:
-        stop.set()
-        worker.join()
 
 
 def test_remover_never_follows_a_swapped_in_symlink(tmp_path: Path) -> None:

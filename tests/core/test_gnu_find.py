@@ -8,7 +8,6 @@ import pwd
 import shutil
 import stat
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator, List, Tuple
@@ -16,6 +15,7 @@ from typing import Any, Iterator, List, Tuple
 import pytest
 
 from cachekit.core.fs import gnu_find, walk, walker_choice
+from tests.fixtures.disk import files_vanishing
 
 pytestmark = pytest.mark.skipif(shutil.which("find") is None, reason="needs GNU find")
 
@@ -241,31 +241,11 @@ def test_scan_by_find_tolerates_files_vanishing(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A thread deletes files while find-backed scans run: no error, nothing invented."""
     monkeypatch.setenv("CACHEKIT_WALKER", "find")
-    for i in range(200):
-        d = tmp_path / f"{i % 16:x}" / f"{i:03d}"
-        d.mkdir(parents=True)
-        for j in range(20):
-            (d / f"x{j}").write_bytes(b"y")  # "x": no directory matches the glob below
-    stop = threading.Event()
-
-    def delete() -> None:
-        for path in sorted(tmp_path.rglob("x*")):
-            if stop.is_set():
-                return
-            path.unlink(missing_ok=True)
-            if path.name == "x19":
-                shutil.rmtree(path.parent, ignore_errors=True)
-
-    worker = threading.Thread(target=delete)
-    worker.start()
-    try:
+    with files_vanishing(tmp_path, "x"):  # "x": no directory matches the deleter's glob
         for _ in range(5):
             tree = walk.scan(str(tmp_path), parallel=True)
             assert all(f.size == 1 and f.kind == "f" for f in tree.files)
             assert tree.errors == []
-    finally:
-        stop.set()
-        worker.join()
 
 
 def test_find_pays_only_where_python_spends_much_user_cpu() -> None:
