@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 import make_synthetic_conda_cache as synth
-from benchkit import BenchError, clean_env, cpu_line, run, time_rounds_cpu
+from benchkit import BenchError, clean_env, cpu_line, program, run, time_rounds_cpu
 
 CACHEKIT_VS_DU_MAX = 1.0
 CACHEKIT = "cachekit clean --all --dry-run"
@@ -121,9 +121,8 @@ def same_reads(tree: dict[str, Any], sized: list[str]) -> list[str]:
 
 
 def time_layout(tree: dict[str, Any], sized: list[str], runs: int) -> dict[str, Any]:
-    du = shutil.which("du")
-    if du is None or shutil.which("find") is None:
-        raise BenchError("du or find is not on PATH")
+    du = program("du")
+    program("find")  # the same-reads reference lists names with it
     union = [tree["root"]] if tree["layout"] == "root" else [tree["pkgs"], tree["root"]]
     union_name = "du -sb ROOT (reference)" if tree["layout"] == "root" else \
         "du -sb PKGS ROOT (reference)"

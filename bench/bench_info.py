@@ -36,16 +36,12 @@ import tempfile
 from typing import Any
 
 import make_synthetic_pip_cache as synth
-from benchkit import run_cpu, synthetic_cache_options, timing_options
+from benchkit import BenchError, program, run_cpu, synthetic_cache_options, timing_options
 
 CACHEKIT_VS_DU_MAX = 0.80  # cachekit median / du median must be at most this
 PIP_VS_CACHEKIT_MIN = 5.0  # pip median / cachekit median must be at least this
 TIMEOUT_S = 600
 PIP_BUCKETS = ("http-v2", "http", "wheels")
-
-
-class BenchError(Exception):
-    """The benchmark itself could not run (a command failed, a tool is missing)."""
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
@@ -57,9 +53,7 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 def commands(cache_dir: str) -> dict[str, tuple[list[str], dict[str, str]]]:
     """The three timed commands, exactly as a user would type them."""
-    du = shutil.which("du")
-    if du is None:
-        raise BenchError("du is not on PATH")
+    du = program("du")
     return {
         "cachekit info": (
             [sys.executable, "-m", "cachekit", "info"],

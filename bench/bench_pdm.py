@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchkit import BenchError, clean_env, run, time_rounds, timing_options
+from benchkit import BenchError, clean_env, program, run, time_rounds, timing_options
 
 CACHEKIT_VS_DU_MAX = 1.0
 PDM_VS_CACHEKIT_MIN = 3.0
@@ -82,9 +82,7 @@ def make_cache(root: Path, files: int, seed: int = 0) -> int:
 
 
 def commands(cache: str, home: str) -> dict[str, tuple[list[str], dict[str, str]]]:
-    du = shutil.which("du")
-    if du is None:
-        raise BenchError("du is not on PATH")
+    du = program("du")
     if not os.access(PDM, os.X_OK):
         raise BenchError(f"{PDM} not found: install the test extra")
     env = clean_env(("PDM_", "XDG_"), PDM_CACHE_DIR=cache, HOME=home, PDM_CHECK_UPDATE="false",

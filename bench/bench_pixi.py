@@ -28,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchkit import BenchError, clean_env, run, time_rounds, timing_options
+from benchkit import BenchError, clean_env, program, run, time_rounds, timing_options
 
 PACKAGES = 100
 FILES_PER_PACKAGE = 497  # + info/index.json, info/paths.json, info/files: 500 each
@@ -87,9 +87,7 @@ def main() -> int:
             root, home = make_cache(base)
         env = clean_env(("PIXI_", "RATTLER_", "XDG_", "CACHEKIT_"), HOME=str(home),
                         PIXI_CACHE_DIR=str(root), PWD=str(home))
-        du = shutil.which("du")
-        if du is None:
-            raise BenchError("du is not on PATH")
+        du = program("du")
         cmds = {"cachekit info": ([sys.executable, "-m", "cachekit", "info", "--managers",
                                    "pixi"], env),
                 "du -sb": ([du, "-sb", str(root)], env),

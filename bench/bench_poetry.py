@@ -35,7 +35,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchkit import BenchError, clean_env, run, time_rounds, timing_options
+from benchkit import BenchError, clean_env, program, run, time_rounds, timing_options
 
 CACHEKIT_VS_DU_MAX = 1.0
 POETRY_VS_CACHEKIT_MIN = 3.0
@@ -100,9 +100,7 @@ def generate(root: Path, scale: float, seed: int) -> dict[str, int]:
 
 
 def commands(cache: str) -> dict[str, tuple[list[str], dict[str, str]]]:
-    du = shutil.which("du")
-    if du is None:
-        raise BenchError("du is not on PATH")
+    du = program("du")
     if not os.access(POETRY, os.X_OK):
         raise BenchError(f"no poetry at {POETRY} (install the test extra)")
     drop = ("POETRY_", "XDG_")

@@ -39,6 +39,7 @@ from bench_info import code_identity
 from benchkit import (
     BenchError,
     clean_env,
+    program,
     run,
     synthetic_cache_options,
     time_rounds_cpu,
@@ -51,9 +52,7 @@ UV = str(Path(sys.executable).parent / "uv")
 
 def commands(cache: str) -> dict[str, tuple[list[str], dict[str, str]]]:
     """The three timed commands, as a user would type them, none reading uv's settings."""
-    du = shutil.which("du")
-    if du is None:
-        raise BenchError("du is not on PATH")
+    du = program("du")
     if not os.access(UV, os.X_OK):
         raise BenchError(f"no uv at {UV} (install the test extra)")
     env = clean_env(("UV_",), UV_CACHE_DIR=cache, UV_NO_CONFIG="1")

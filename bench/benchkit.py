@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import time
@@ -22,6 +23,14 @@ def clean_env(drop: tuple[str, ...], **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env.update(extra)
     return env
+
+
+def program(name: str) -> str:
+    """The path of ``name`` on PATH; without it the benchmark cannot run."""
+    path = shutil.which(name)
+    if path is None:
+        raise BenchError(f"{name} is not on PATH")
+    return path
 
 
 def run(argv: list[str], env: dict[str, str]) -> str:
