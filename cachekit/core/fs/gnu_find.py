@@ -23,10 +23,10 @@ it: forked jobs already come back in any order.
 import os
 import select
 import subprocess
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..meter import INTERVAL_S, METER, figures
-from .walk import Classifier, Totals, Tree, _total_part, _walk_subtree
+from .walk import Classifier, Totals, Tree
 
 # One record per entry, numeric fields first, the path (relative to the starting point,
 # empty for the starting point itself) last, so a space or newline in a name is just
@@ -352,20 +352,3 @@ def total_parts(jobs: Sequence[Tuple[str, Tuple[str, str, Classifier, bool, int]
                 processes: int) -> Tuple[List[Totals], List[Any]]:
     """``walk._total_part`` of each job, as ``walk_subtrees`` does ``_walk_subtree``."""
     return _walk(_TotalsFlavour(), jobs, processes)
-
-
-def walk_subtree(args: Tuple[str, str]) -> Tree:
-    """``walk._walk_subtree(args)`` by one find; the Python walker if find fails there."""
-    return _one(walk_subtrees, _walk_subtree, args)
-
-
-def total_subtree(args: Tuple[str, str, Classifier, bool, int]) -> Totals:
-    """``walk._total_subtree(args)`` by one find; the Python walker if find fails there."""
-    acc: Totals = _one(total_parts, _total_part, ("", args))
-    return acc
-
-
-def _one(many: Callable[[List[Any], int], Tuple[List[Any], List[Any]]],
-         fallback: Callable[[Any], Any], job: Any) -> Any:
-    done, left = many([job], 1)
-    return done[0] if done else fallback(left[0])
