@@ -412,5 +412,8 @@ def test_descend_refuses_a_starting_directory_swapped_for_a_symlink(tmp_path: Pa
     descend.descend(str(root), "http-v2/a", lambda where, rel: seen.append(rel) or [], errors)
     assert seen == [] and [p for p, _ in errors] == ["http-v2/a"]
     assert descend.visit_one(str(root), "http-v2/a", lambda where, rel: ["x"], errors) == []
-    totals = walk.scan_totals_parts(str(root), [("http-v2/a", lambda t, n, k: "all")])
-    assert totals["http-v2/a"].counts == {}
+    # a link higher up the job's path is refused too, not only its last name
+    errors.clear()
+    descend.descend(str(root), "http-v2/a/secret", lambda where, rel: seen.append(rel) or [],
+                    errors)
+    assert seen == [] and [p for p, _ in errors] == ["http-v2/a/secret"]
